@@ -1,0 +1,123 @@
+// Package arabic provides the text helpers an Arabic news service needs:
+// normalisation for matching what readers type, dates in the site's own
+// style with Iraqi month names, and counts with correct plural forms.
+package arabic
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Normalize folds the spelling variants readers use interchangeably so that
+// "انفوغرافيك", "إنفوجرافيك" and "الإنفوجرافيك" can be compared: hamza
+// carriers on alef become bare alef, teh marbuta becomes heh, alef maksura
+// becomes yeh, tatweel, diacritics and directional marks are dropped, Latin
+// letters are lower-cased and spaces collapsed.
+func Normalize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case r == 'أ' || r == 'إ' || r == 'آ' || r == 'ٱ':
+			r = 'ا'
+		case r == 'ة':
+			r = 'ه'
+		case r == 'ى':
+			r = 'ي'
+		case r == 'ؤ':
+			r = 'و'
+		case r == 'ئ':
+			r = 'ي'
+		case r == 'گ':
+			r = 'ك'
+		case r == 'ـ': // tatweel
+			continue
+		case r >= 0x064B && r <= 0x065F, r == 0x0670: // harakat, shadda, sukun, superscript alef
+			continue
+		case r == 0x200E || r == 0x200F || r == 0x200B || r == 0x200C || r == 0x200D || r == 0xFEFF,
+			r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			continue
+		}
+		if unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// StripArticle removes the definite article "ال" from the start of an
+// already normalised word, so "الاخبار" matches "اخبار".
+func StripArticle(s string) string {
+	if rest, ok := strings.CutPrefix(s, "ال"); ok && len([]rune(rest)) >= 2 {
+		return rest
+	}
+	return s
+}
+
+// iraqiMonths are the month names the site prints (Syriac-derived names used
+// in Iraq and the Levant), January first.
+var iraqiMonths = [12]string{
+	"كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران",
+	"تموز", "آب", "أيلول", "تشرين الأول", "تشرين الثاني", "كانون الأول",
+}
+
+// MonthName returns the Iraqi name of m.
+func MonthName(m time.Month) string {
+	return iraqiMonths[(int(m)-1+12)%12]
+}
+
+// Date formats t in loc as the site does on its pages: "20 شباط 2025".
+// Digits are Western, as the site writes them.
+func Date(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	return strconv.Itoa(t.Day()) + " " + MonthName(t.Month()) + " " + strconv.Itoa(t.Year())
+}
+
+// DateTime formats t in loc as the site's article header does:
+// "20 شباط 2025 15:30".
+func DateTime(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	return Date(t, loc) + " " + t.Format("15:04")
+}
+
+// Noun holds the forms an Arabic count needs. Arabic distinguishes one, two,
+// three to ten (plural), and eleven and above (singular accusative).
+type Noun struct {
+	One    string // مقال واحد
+	Two    string // مقالتان
+	Plural string // مقالات, used for 3–10
+	Many   string // مقالًا, used for 11–99
+	Single string // مقال, used for 100, 1000, … and 0
+}
+
+// Article is the noun the bot and the digest count most.
+var Article = Noun{One: "مقال واحد", Two: "مقالتان", Plural: "مقالات", Many: "مقالًا", Single: "مقال"}
+
+// Count renders n with the form of noun that Arabic grammar asks for:
+// "مقال واحد", "مقالتان", "3 مقالات", "11 مقالًا", "100 مقال".
+func Count(n int, noun Noun) string {
+	num := strconv.Itoa(n)
+	switch r := n % 100; {
+	case n == 0:
+		return "لا " + noun.Single
+	case n == 1:
+		return noun.One
+	case n == 2:
+		return noun.Two
+	case r >= 3 && r <= 10:
+		return num + " " + noun.Plural
+	case r >= 11 && r <= 99:
+		return num + " " + noun.Many
+	default: // 100, 101, 102, 200, …: the counted noun follows in the genitive singular
+		return num + " " + noun.Single
+	}
+}

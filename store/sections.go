@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Section is one of the site's sections as the store keeps it.
+type Section struct {
+	Slug     string
+	Name     string
+	Position int
+	// Active is false for a section that left the configuration; its
+	// subscribers are kept, dormant, in case it comes back.
+	Active bool
+}
+
+// SectionSpec is a section as the configuration describes it.
+type SectionSpec struct {
+	Slug  string
+	Name  string
+	Feeds []string
+}
+
+// SyncSections makes the stored sections and feeds match the configuration:
+// listed ones are created or updated and active, the others are made
+// dormant. It returns the slugs of the dormant sections.
+func (db *DB) SyncSections(ctx context.Context, specs []SectionSpec) ([]string, error) {
+	var dormant []string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sections SET active = 0`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE feeds SET active = 0`); err != nil {
+			return err
+		}
+		for i, s := range specs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sections (slug, name, position, active) VALUES (?, ?, ?, 1)
+				ON CONFLICT (slug) DO UPDATE SET name = excluded.name, position = excluded.position, active = 1`,
+				s.Slug, s.Name, i); err != nil {
+				return err
+			}
+			for _, u := range s.Feeds {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO feeds (section_slug, url, active) VALUES (?, ?, 1)
+					ON CONFLICT (url) DO UPDATE SET section_slug = excluded.section_slug, active = 1`,
+					s.Slug, u); err != nil {
+					return err
+				}
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT slug FROM sections WHERE active = 0 ORDER BY slug`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var slug string
+			if err := rows.Scan(&slug); err != nil {
+				return err
+			}
+			dormant = append(dormant, slug)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync sections: %w", err)
+	}
+	return dormant, nil
+}
+
+// Sections lists every stored section, active ones first in configured order.
+func (db *DB) Sections(ctx context.Context) ([]Section, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT slug, name, position, active FROM sections ORDER BY active DESC, position, slug`)
+	if err != nil {
+		return nil, fmt.Errorf("list sections: %w", err)
+	}
+	defer rows.Close()
+	var out []Section
+	for rows.Next() {
+		var s Section
+		if err := rows.Scan(&s.Slug, &s.Name, &s.Position, &s.Active); err != nil {
+			return nil, fmt.Errorf("list sections: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sections: %w", err)
+	}
+	return out, nil
+}
+
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
