@@ -1,0 +1,428 @@
+// Package config loads nashra's typed configuration from a YAML file and the
+// environment, fills in the built-in defaults for Almaalouma and validates
+// the result once, before anything starts.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration. The YAML file gives the sections under
+// their keys; the environment gives deployment settings and secrets.
+type Config struct {
+	Site     Site      `yaml:"site"`
+	Sections []Section `yaml:"sections"`
+	Poll     Poll      `yaml:"poll"`
+	Telegram Telegram  `yaml:"telegram"`
+	Digest   Digest    `yaml:"digest"`
+	Email    Email     `yaml:"email"`
+
+	// From the environment only.
+	DatabaseURL    string         `yaml:"-"`
+	HTTPAddr       string         `yaml:"-"`
+	BaseURL        string         `yaml:"-"`
+	SMTPURL        string         `yaml:"-"`
+	Secret         string         `yaml:"-"`
+	Admins         []int64        `yaml:"-"`
+	LogFormat      string         `yaml:"-"`
+	MetricsAddr    string         `yaml:"-"`
+	TrustedProxies []netip.Prefix `yaml:"-"`
+	// File is the YAML file read, empty when the built-in defaults are used.
+	File string `yaml:"-"`
+}
+
+// Site describes the news site.
+type Site struct {
+	Name     string `yaml:"name"`
+	URL      string `yaml:"url"`
+	Timezone string `yaml:"timezone"`
+	// Location is Timezone loaded; dates readers see are in it.
+	Location *time.Location `yaml:"-"`
+}
+
+// Section is one section of the site and where its articles go.
+type Section struct {
+	Slug string `yaml:"slug"`
+	Name string `yaml:"name"`
+	Feed string `yaml:"feed"`
+	// Feeds are further feeds of the same section, for operators who follow
+	// several sites.
+	Feeds    []string `yaml:"feeds"`
+	Channels []string `yaml:"channels"`
+	// Aliases are other names readers type for the section, such as
+	// انفوغرافيك for إنفوجرافيك.
+	Aliases []string `yaml:"aliases"`
+}
+
+// FeedURLs returns every feed of the section.
+func (s Section) FeedURLs() []string {
+	var out []string
+	if s.Feed != "" {
+		out = append(out, s.Feed)
+	}
+	return append(out, s.Feeds...)
+}
+
+// Poll configures the feed poller.
+type Poll struct {
+	Interval          Duration   `yaml:"interval"`
+	MinInterval       Duration   `yaml:"min_interval"`
+	MaxInterval       Duration   `yaml:"max_interval"`
+	Timeout           Duration   `yaml:"timeout"`
+	MaxBodyBytes      int64      `yaml:"max_body_bytes"`
+	Workers           int        `yaml:"workers"`
+	StaleAfter        Duration   `yaml:"stale_after"`
+	FailingAlertAfter Duration   `yaml:"failing_alert_after"`
+	ExcludeCategories []string   `yaml:"exclude_categories"`
+	FloodGuard        FloodGuard `yaml:"flood_guard"`
+}
+
+// FloodGuard decides what happens when every item of a poll is new.
+type FloodGuard struct {
+	MinItems int    `yaml:"min_items"`
+	Action   string `yaml:"action"` // hold, latest or push
+	Latest   int    `yaml:"latest"`
+}
+
+// Telegram configures the bot.
+type Telegram struct {
+	Limits     Limits `yaml:"limits"`
+	Token      string `yaml:"-"`
+	API        string `yaml:"-"`
+	WebhookURL string `yaml:"-"`
+}
+
+// Limits are Telegram's sending limits.
+type Limits struct {
+	GlobalPerSecond float64 `yaml:"global_per_second"`
+	ChatPerSecond   float64 `yaml:"chat_per_second"`
+	GroupPerMinute  float64 `yaml:"group_per_minute"`
+}
+
+// Digest configures the daily digest.
+type Digest struct {
+	// Time is the local time of day, in the site's time zone, "HH:MM".
+	Time string `yaml:"time"`
+}
+
+// Email configures outgoing mail.
+type Email struct {
+	From string `yaml:"from"`
+}
+
+// Duration is a time.Duration written as "5m" or "1h30m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("want a duration such as 5m or 2h, got %q", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Error is a configuration problem, naming the key.
+type Error struct {
+	Key     string
+	Problem string
+}
+
+func (e *Error) Error() string { return "config: " + e.Key + ": " + e.Problem }
+
+func problem(key, format string, args ...any) error {
+	return &Error{Key: key, Problem: fmt.Sprintf(format, args...)}
+}
+
+// Getenv looks up an environment variable; os.Getenv in production.
+type Getenv func(string) string
+
+// Load reads the configuration: the YAML file named by NASHRA_CONFIG, else
+// nashra.yaml when present, else the built-in defaults; then the
+// environment. Any problem is returned as an *Error.
+func Load(getenv Getenv) (*Config, error) {
+	cfg := Defaults()
+	path := getenv("NASHRA_CONFIG")
+	explicit := path != ""
+	if !explicit {
+		path = "nashra.yaml"
+	}
+	body, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := cfg.decode(body); err != nil {
+			return nil, err
+		}
+		cfg.File = path
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return nil, problem("NASHRA_CONFIG", "%v", err)
+	}
+	if err := cfg.fromEnv(getenv); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (c *Config) decode(body []byte) error {
+	defaults := c.Sections
+	c.Sections = nil
+	dec := yaml.NewDecoder(bytes.NewReader(body))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return problem("NASHRA_CONFIG", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	// A sections list replaces the built-in one as a whole.
+	if c.Sections == nil {
+		c.Sections = defaults
+	}
+	return nil
+}
+
+// secretVars may come from NAME_FILE, for Docker and Kubernetes secrets.
+var secretVars = []string{"NASHRA_DATABASE_URL", "NASHRA_TELEGRAM_TOKEN", "NASHRA_SMTP_URL", "NASHRA_SECRET"}
+
+func (c *Config) fromEnv(getenv Getenv) error {
+	get := func(name string) (string, error) {
+		v := getenv(name)
+		if !slices.Contains(secretVars, name) {
+			return strings.TrimSpace(v), nil
+		}
+		file := getenv(name + "_FILE")
+		if file == "" {
+			return strings.TrimSpace(v), nil
+		}
+		if v != "" {
+			return "", problem(name, "set both %s and %s_FILE; keep one", name, name)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", problem(name+"_FILE", "%v", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	for _, e := range []struct {
+		name string
+		dst  *string
+	}{
+		{"NASHRA_DATABASE_URL", &c.DatabaseURL},
+		{"NASHRA_HTTP_ADDR", &c.HTTPAddr},
+		{"NASHRA_BASE_URL", &c.BaseURL},
+		{"NASHRA_TELEGRAM_TOKEN", &c.Telegram.Token},
+		{"NASHRA_TELEGRAM_API", &c.Telegram.API},
+		{"NASHRA_TELEGRAM_WEBHOOK_URL", &c.Telegram.WebhookURL},
+		{"NASHRA_SMTP_URL", &c.SMTPURL},
+		{"NASHRA_SECRET", &c.Secret},
+		{"NASHRA_LOG_FORMAT", &c.LogFormat},
+		{"NASHRA_METRICS_ADDR", &c.MetricsAddr},
+	} {
+		v, err := get(e.name)
+		if err != nil {
+			return err
+		}
+		if v != "" {
+			*e.dst = v
+		}
+	}
+	if v := getenv("NASHRA_ADMINS"); strings.TrimSpace(v) != "" {
+		for part := range strings.SplitSeq(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil || id <= 0 {
+				return problem("NASHRA_ADMINS", "want comma-separated Telegram user ids, got %q", strings.TrimSpace(part))
+			}
+			c.Admins = append(c.Admins, id)
+		}
+	}
+	if v := getenv("NASHRA_TRUSTED_PROXIES"); strings.TrimSpace(v) != "" {
+		for part := range strings.SplitSeq(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(part))
+			if err != nil {
+				return problem("NASHRA_TRUSTED_PROXIES", "want comma-separated CIDRs such as 10.0.0.0/8, got %q", strings.TrimSpace(part))
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	return nil
+}
+
+var (
+	slugRe    = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	channelRe = regexp.MustCompile(`^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100[0-9]{5,})$`)
+	clockRe   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+func (c *Config) validate() error {
+	if strings.TrimSpace(c.Site.Name) == "" {
+		return problem("site.name", "must not be empty")
+	}
+	if err := checkURL("site.url", c.Site.URL); err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(c.Site.Timezone)
+	if err != nil || c.Site.Timezone == "" {
+		return problem("site.timezone", "unknown time zone %q (want an IANA name such as Asia/Baghdad)", c.Site.Timezone)
+	}
+	c.Site.Location = loc
+	if err := c.validateSections(); err != nil {
+		return err
+	}
+	if err := c.validatePoll(); err != nil {
+		return err
+	}
+	l := c.Telegram.Limits
+	for _, v := range []struct {
+		key string
+		val float64
+	}{
+		{"telegram.limits.global_per_second", l.GlobalPerSecond},
+		{"telegram.limits.chat_per_second", l.ChatPerSecond},
+		{"telegram.limits.group_per_minute", l.GroupPerMinute},
+	} {
+		if v.val <= 0 {
+			return problem(v.key, "must be greater than 0, got %v", v.val)
+		}
+	}
+	if !clockRe.MatchString(c.Digest.Time) {
+		return problem("digest.time", "want a local time HH:MM such as 07:00, got %q", c.Digest.Time)
+	}
+	if _, err := mail.ParseAddress(c.Email.From); err != nil {
+		return problem("email.from", "want an address such as \"نشرة المعلومة <digest@example.org>\", got %q", c.Email.From)
+	}
+	return c.validateEnv()
+}
+
+func (c *Config) validateSections() error {
+	if len(c.Sections) == 0 {
+		return problem("sections", "at least one section is needed")
+	}
+	seen := map[string]bool{}
+	feeds := map[string]string{}
+	for i, s := range c.Sections {
+		key := fmt.Sprintf("sections[%d]", i)
+		if !slugRe.MatchString(s.Slug) {
+			return problem(key+".slug", "want lower-case Latin letters, digits, - or _ (at most 32), got %q", s.Slug)
+		}
+		if seen[s.Slug] {
+			return problem(key+".slug", "%q appears twice", s.Slug)
+		}
+		seen[s.Slug] = true
+		if strings.TrimSpace(s.Name) == "" {
+			return problem(key+".name", "must not be empty")
+		}
+		if len(s.FeedURLs()) == 0 {
+			return problem(key+".feed", "section %q has no feed", s.Slug)
+		}
+		for _, f := range s.FeedURLs() {
+			if err := checkURL(key+".feed", f); err != nil {
+				return err
+			}
+			if other, dup := feeds[f]; dup {
+				return problem(key+".feed", "%s is already the feed of section %q", f, other)
+			}
+			feeds[f] = s.Slug
+		}
+		for j, ch := range s.Channels {
+			if !channelRe.MatchString(ch) {
+				return problem(fmt.Sprintf("%s.channels[%d]", key, j), "want @username or a -100… channel id, got %q", ch)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validatePoll() error {
+	p := c.Poll
+	if p.Interval.D() < 30*time.Second {
+		return problem("poll.interval", "must be at least 30s, got %s", p.Interval.D())
+	}
+	if p.MinInterval.D() <= 0 || p.MinInterval.D() > p.Interval.D() {
+		return problem("poll.min_interval", "must be between 0 and poll.interval (%s), got %s", p.Interval.D(), p.MinInterval.D())
+	}
+	if p.MaxInterval.D() < p.Interval.D() {
+		return problem("poll.max_interval", "must be at least poll.interval (%s), got %s", p.Interval.D(), p.MaxInterval.D())
+	}
+	if p.Timeout.D() <= 0 {
+		return problem("poll.timeout", "must be greater than 0")
+	}
+	if p.MaxBodyBytes < 1024 {
+		return problem("poll.max_body_bytes", "must be at least 1024, got %d", p.MaxBodyBytes)
+	}
+	if p.Workers < 1 || p.Workers > 256 {
+		return problem("poll.workers", "must be between 1 and 256, got %d", p.Workers)
+	}
+	if p.StaleAfter.D() <= 0 {
+		return problem("poll.stale_after", "must be greater than 0")
+	}
+	if p.FailingAlertAfter.D() <= 0 {
+		return problem("poll.failing_alert_after", "must be greater than 0")
+	}
+	switch p.FloodGuard.Action {
+	case "hold", "latest", "push":
+	default:
+		return problem("poll.flood_guard.action", "want hold, latest or push, got %q", p.FloodGuard.Action)
+	}
+	if p.FloodGuard.MinItems < 2 {
+		return problem("poll.flood_guard.min_items", "must be at least 2, got %d", p.FloodGuard.MinItems)
+	}
+	if p.FloodGuard.Latest < 1 {
+		return problem("poll.flood_guard.latest", "must be at least 1, got %d", p.FloodGuard.Latest)
+	}
+	return nil
+}
+
+func (c *Config) validateEnv() error {
+	if c.DatabaseURL == "" || !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		return problem("NASHRA_DATABASE_URL", "want sqlite:PATH, got %q", c.DatabaseURL)
+	}
+	if err := checkURL("NASHRA_BASE_URL", c.BaseURL); err != nil {
+		return err
+	}
+	if !strings.Contains(c.Telegram.API, "%s") {
+		return problem("NASHRA_TELEGRAM_API", "want the endpoint format with two %%s, such as https://api.telegram.org/bot%%s/%%s")
+	}
+	if c.Telegram.WebhookURL != "" {
+		if err := checkURL("NASHRA_TELEGRAM_WEBHOOK_URL", c.Telegram.WebhookURL); err != nil {
+			return err
+		}
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			return problem("NASHRA_SMTP_URL", "want smtp://user:pass@host:port or smtps://…")
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return problem("NASHRA_LOG_FORMAT", "want text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+func checkURL(key, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return problem(key, "want an http(s) URL, got %q", raw)
+	}
+	return nil
+}

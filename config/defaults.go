@@ -1,0 +1,49 @@
+package config
+
+import "time"
+
+// Defaults returns the built-in configuration: Almaalouma's seven sections
+// and Telegram's published limits.
+func Defaults() *Config {
+	return &Config{
+		Site: Site{Name: "المعلومة", URL: "https://almaalouma.net", Timezone: "Asia/Baghdad"},
+		Sections: []Section{
+			{Slug: "news", Name: "أخبار", Feed: "https://almaalouma.net/category/news/feed/",
+				Aliases: []string{"الأخبار", "خبر", "اخبار"}},
+			{Slug: "articles", Name: "مقالات", Feed: "https://almaalouma.net/category/articles/feed/",
+				Aliases: []string{"المقالات", "مقال", "رأي", "الرأي"}},
+			{Slug: "infographics", Name: "إنفوجرافيك", Feed: "https://almaalouma.net/category/infographics/feed/",
+				Aliases: []string{"انفوغرافيك", "إنفوغرافيك", "انفوجراف", "انفوغراف", "infographic"}},
+			{Slug: "video", Name: "فيديو", Feed: "https://almaalouma.net/category/video/feed/",
+				Aliases: []string{"الفيديو", "فيديوهات", "مرئيات", "videos"}},
+			{Slug: "caricature", Name: "كاريكاتير", Feed: "https://almaalouma.net/category/caricature/feed/",
+				Aliases: []string{"الكاريكاتير", "كاريكاتور", "كاريكاتيرات", "رسوم"}},
+			{Slug: "reports", Name: "تقارير", Feed: "https://almaalouma.net/category/reports/feed/",
+				Aliases: []string{"التقارير", "تقرير"}},
+			{Slug: "translation", Name: "ترجمة", Feed: "https://almaalouma.net/category/translation/feed/",
+				Aliases: []string{"الترجمة", "ترجمات", "مترجم", "مترجمات"}},
+		},
+		Poll: Poll{
+			Interval:          Duration(5 * time.Minute),
+			MinInterval:       Duration(time.Minute),
+			MaxInterval:       Duration(6 * time.Hour),
+			Timeout:           Duration(10 * time.Second),
+			MaxBodyBytes:      10 << 20,
+			Workers:           8,
+			StaleAfter:        Duration(12 * time.Hour),
+			FailingAlertAfter: Duration(time.Hour),
+			ExcludeCategories: []string{"إعلان", "إعلانات", "sponsored", "محتوى مدفوع"},
+			FloodGuard:        FloodGuard{MinItems: 5, Action: "hold", Latest: 3},
+		},
+		Telegram: Telegram{
+			Limits: Limits{GlobalPerSecond: 30, ChatPerSecond: 1, GroupPerMinute: 20},
+			API:    "https://api.telegram.org/bot%s/%s",
+		},
+		Digest:      Digest{Time: "07:00"},
+		Email:       Email{From: "نشرة المعلومة <digest@example.org>"},
+		DatabaseURL: "sqlite:data/nashra.db",
+		HTTPAddr:    ":8080",
+		BaseURL:     "http://localhost:8080",
+		LogFormat:   "text",
+	}
+}
