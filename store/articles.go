@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -166,7 +167,7 @@ func insertArticle(ctx context.Context, tx *sql.Tx, a Article, now time.Time) (i
 func updateArticle(ctx context.Context, tx *sql.Tx, old, it Article, now time.Time) (bool, error) {
 	revised := old.Title != it.Title || old.Summary != it.Summary
 	if !revised && old.Content == it.Content && old.ImageURL == it.ImageURL && old.Author == it.Author &&
-		equalStrings(old.Categories, it.Categories) {
+		slices.Equal(old.Categories, it.Categories) {
 		return false, nil
 	}
 	cats, err := json.Marshal(nonNil(it.Categories))
@@ -191,18 +192,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Article returns one article with its sections.

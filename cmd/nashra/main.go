@@ -10,9 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+	_ "time/tzdata" // Asia/Baghdad on machines and images without a zoneinfo database
 
 	"github.com/almaalouma/nashra/config"
 )
@@ -43,6 +47,7 @@ func init() {
 		{"migrate", "", "apply the database migrations and exit", cmdMigrate},
 		{"backup", "FILE", "write a consistent copy of the SQLite database to FILE while nashra runs", cmdBackup},
 		{"demo", "", "run the whole pipeline offline against a sample site on loopback", cmdDemo},
+		{"healthcheck", "", "exit 0 when the running server's /healthz answers (for Docker's HEALTHCHECK)", cmdHealthcheck},
 		{"version", "", "print the version", cmdVersion},
 	}
 }
@@ -151,5 +156,34 @@ func cmdVersion(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	fmt.Fprintln(env.stdout, "nashra", version)
+	return nil
+}
+
+func cmdHealthcheck(ctx context.Context, env *cliEnv, args []string) error {
+	if err := parse(flags(env, "healthcheck"), args, 0); err != nil {
+		return err
+	}
+	cfg, _, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil {
+		return usageError{fmt.Sprintf("NASHRA_HTTP_ADDR %q: %v", cfg.HTTPAddr, err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %s", resp.Status)
+	}
 	return nil
 }

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ChatKind is Telegram's type of chat.
+type ChatKind string
+
+// Telegram's chat types.
+const (
+	ChatPrivate    ChatKind = "private"
+	ChatGroup      ChatKind = "group"
+	ChatSupergroup ChatKind = "supergroup"
+	ChatChannel    ChatKind = "channel"
+)
+
+// Chat is a Telegram chat nashra writes to: a reader, a group or a channel.
+type Chat struct {
+	ID             int64
+	Kind           ChatKind
+	Title          string
+	Username       string
+	Language       string
+	Active         bool
+	InactiveReason string
+	Settings       ChatSettings
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Delivery modes a reader can choose.
+const (
+	ModeInstant = "instant"
+	ModeHourly  = "hourly"
+	ModeDigest  = "digest"
+)
+
+// Quiet-hours behaviours.
+const (
+	QuietHold   = "hold"
+	QuietSilent = "silent"
+)
+
+// ChatSettings are a reader's choices of how news reaches them.
+type ChatSettings struct {
+	Mode string // ModeInstant, ModeHourly or ModeDigest
+	// QuietStart and QuietEnd are minutes after local midnight; equal
+	// values mean no quiet hours.
+	QuietStart int
+	QuietEnd   int
+	QuietMode  string // QuietHold or QuietSilent
+	// Digest is true when the chat also wants the daily digest in Telegram.
+	Digest bool
+}
+
+// DefaultSettings are a new chat's: instant news, quiet from 23:00 to 07:00,
+// held until morning.
+var DefaultSettings = ChatSettings{Mode: ModeInstant, QuietStart: 23 * 60, QuietEnd: 7 * 60, QuietMode: QuietHold}
+
+const chatColumns = `id, kind, title, username, language, active, inactive_reason, mode, quiet_start, quiet_end,
+	quiet_mode, digest, created_at, updated_at`
+
+func scanChat(row interface{ Scan(...any) error }) (Chat, error) {
+	var c Chat
+	err := row.Scan(&c.ID, &c.Kind, &c.Title, &c.Username, &c.Language, &c.Active, &c.InactiveReason,
+		&c.Settings.Mode, &c.Settings.QuietStart, &c.Settings.QuietEnd, &c.Settings.QuietMode, &c.Settings.Digest,
+		ms(&c.CreatedAt), ms(&c.UpdatedAt))
+	return c, err
+}
+
+// TouchChat records a chat nashra heard from, creating it with the default
+// settings or refreshing its title, username and language; a chat that was
+// inactive (it had blocked the bot) becomes active again. It returns the
+// stored chat and whether it is new.
+func (db *DB) TouchChat(ctx context.Context, c Chat, now time.Time) (Chat, bool, error) {
+	var created bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chats WHERE id = ?`, c.ID).Scan(&n); err != nil {
+			return err
+		}
+		created = n == 0
+		s := DefaultSettings
+		_, err := tx.ExecContext(ctx, `INSERT INTO chats (id, kind, title, username, language, mode, quiet_start, quiet_end,
+			quiet_mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, username = excluded.username,
+			language = CASE WHEN excluded.language = '' THEN chats.language ELSE excluded.language END,
+			active = 1, inactive_reason = '', updated_at = excluded.updated_at`,
+			c.ID, c.Kind, c.Title, c.Username, c.Language, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode,
+			now.UnixMilli(), now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return Chat{}, false, fmt.Errorf("touch chat %d: %w", c.ID, err)
+	}
+	stored, err := db.Chat(ctx, c.ID)
+	return stored, created, err
+}
+
+// Chat returns one chat, or ErrNotFound.
+func (db *DB) Chat(ctx context.Context, id int64) (Chat, error) {
+	c, err := scanChat(db.read.QueryRowContext(ctx, `SELECT `+chatColumns+` FROM chats WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Chat{}, ErrNotFound
+	}
+	if err != nil {
+		return Chat{}, fmt.Errorf("read chat %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// SetChatSettings saves a chat's delivery choices.
+func (db *DB) SetChatSettings(ctx context.Context, id int64, s ChatSettings, now time.Time) error {
+	r, err := db.write.ExecContext(ctx, `UPDATE chats SET mode = ?, quiet_start = ?, quiet_end = ?, quiet_mode = ?, digest = ?,
+		updated_at = ? WHERE id = ?`, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode, s.Digest, now.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("save settings of chat %d: %w", id, err)
+	}
+	return mustAffect(r, id)
+}
+
+// SetChatActive marks a chat active again, or inactive with the reason
+// Telegram gave (blocked, deactivated, kicked, not found).
+func (db *DB) SetChatActive(ctx context.Context, id int64, active bool, reason string, now time.Time) error {
+	if active {
+		reason = ""
+	}
+	r, err := db.write.ExecContext(ctx, `UPDATE chats SET active = ?, inactive_reason = ?, updated_at = ? WHERE id = ?`,
+		active, reason, now.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("set chat %d active=%v: %w", id, active, err)
+	}
+	return mustAffect(r, id)
+}
+
+// MoveChat gives a chat a new id, as when Telegram upgrades a group to a
+// supergroup; its subscriptions follow. When the new id is already known
+// (the supergroup wrote first), the old chat's sections are merged into it.
+func (db *DB) MoveChat(ctx context.Context, from, to int64, now time.Time) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chats WHERE id = ?`, to).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			_, err := tx.ExecContext(ctx, `UPDATE chats SET id = ?, kind = 'supergroup', updated_at = ? WHERE id = ?`, to, now.UnixMilli(), from)
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (chat_id, section_slug, created_at)
+			SELECT ?, section_slug, created_at FROM subscriptions WHERE chat_id = ? ON CONFLICT DO NOTHING`, to, from); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM chats WHERE id = ?`, from)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("move chat %d to %d: %w", from, to, err)
+	}
+	return nil
+}
+
+// DeleteChat forgets a chat and everything kept about it.
+func (db *DB) DeleteChat(ctx context.Context, id int64) error {
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM chats WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete chat %d: %w", id, err)
+	}
+	return nil
+}
+
+// ChatCounts are the figures admins see in /stats.
+type ChatCounts struct {
+	Readers, ActiveReaders, Inactive, Groups, Channels int
+	// BySection counts active chats subscribed to each section.
+	BySection map[string]int
+}
+
+// CountChats returns the chat figures for /stats.
+func (db *DB) CountChats(ctx context.Context) (ChatCounts, error) {
+	c := ChatCounts{BySection: map[string]int{}}
+	err := db.read.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN kind = 'private' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN kind = 'private' AND active = 1 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN active = 0 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN kind IN ('group', 'supergroup') AND active = 1 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN kind = 'channel' AND active = 1 THEN 1 ELSE 0 END), 0)
+		FROM chats`).Scan(&c.Readers, &c.ActiveReaders, &c.Inactive, &c.Groups, &c.Channels)
+	if err != nil {
+		return c, fmt.Errorf("count chats: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT s.section_slug, COUNT(*) FROM subscriptions s
+		JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 GROUP BY s.section_slug`)
+	if err != nil {
+		return c, fmt.Errorf("count subscriptions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var slug string
+		var n int
+		if err := rows.Scan(&slug, &n); err != nil {
+			return c, fmt.Errorf("count subscriptions: %w", err)
+		}
+		c.BySection[slug] = n
+	}
+	return c, rows.Err()
+}
+
+func mustAffect(r sql.Result, id int64) error {
+	n, err := r.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("chat %d: %w", id, ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Subscribe adds sections to a chat's subscriptions and returns those that
+// were not there before.
+func (db *DB) Subscribe(ctx context.Context, chatID int64, slugs []string, now time.Time) ([]string, error) {
+	var added []string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		added = added[:0]
+		for _, s := range slugs {
+			r, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (chat_id, section_slug, created_at) VALUES (?, ?, ?)
+				ON CONFLICT DO NOTHING`, chatID, s, now.UnixMilli())
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n > 0 {
+				added = append(added, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe chat %d: %w", chatID, err)
+	}
+	return added, nil
+}
+
+// Unsubscribe removes sections from a chat's subscriptions (all of them when
+// slugs is nil) and returns those that were there.
+func (db *DB) Unsubscribe(ctx context.Context, chatID int64, slugs []string) ([]string, error) {
+	var removed []string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		current, err := subscriptionsTx(ctx, tx, chatID)
+		if err != nil {
+			return err
+		}
+		removed = removed[:0]
+		for _, s := range current {
+			if slugs != nil && !slices.Contains(slugs, s) {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE chat_id = ? AND section_slug = ?`, chatID, s); err != nil {
+				return err
+			}
+			removed = append(removed, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unsubscribe chat %d: %w", chatID, err)
+	}
+	return removed, nil
+}
+
+// Subscriptions returns the sections a chat follows, in configured order.
+func (db *DB) Subscriptions(ctx context.Context, chatID int64) ([]string, error) {
+	out, err := subscriptionsTx(ctx, db.read, chatID)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions of chat %d: %w", chatID, err)
+	}
+	return out, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func subscriptionsTx(ctx context.Context, q querier, chatID int64) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT s.section_slug FROM subscriptions s JOIN sections c ON c.slug = s.section_slug
+		WHERE s.chat_id = ? ORDER BY c.position`, chatID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
