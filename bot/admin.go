@@ -1,0 +1,378 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/store"
+)
+
+// statLabels name the delivery engine's figures in /stats.
+var statLabels = map[string]string{
+	"paused":           "الإرسال متوقف مؤقتًا (1 = نعم)",
+	"pending_replies":  "ردود في الانتظار",
+	"pending_breaking": "عاجل في الانتظار",
+	"pending_channels": "منشورات القنوات في الانتظار",
+	"pending_groups":   "رسائل المجموعات في الانتظار",
+	"pending_private":  "رسائل القرّاء في الانتظار",
+	"sent_last_hour":   "أُرسل في الساعة الأخيرة",
+	"rate_limited":     "ردود 429 من تيليجرام",
+	"stale":            "أُسقط لتقادمه",
+	"dead":             "فشل نهائيًا",
+}
+
+func (b *Bot) cmdStats(ctx context.Context, r *request) error {
+	counts, err := b.db.CountChats(ctx)
+	if err != nil {
+		return err
+	}
+	articles, err := b.db.CountArticles(ctx)
+	if err != nil {
+		return err
+	}
+	feeds, err := b.db.Feeds(ctx)
+	if err != nil {
+		return err
+	}
+	var lastPoll time.Time
+	for _, f := range feeds {
+		if f.CheckedAt.After(lastPoll) {
+			lastPoll = f.CheckedAt
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString(txtStatsHead + "\n\n")
+	fmt.Fprintf(&sb, "القرّاء: %s (النشطون: %d)\n", arabic.Count(counts.Readers, nounReader), counts.ActiveReaders)
+	fmt.Fprintf(&sb, "المجموعات: %s · القنوات: %s\n", arabic.Count(counts.Groups, nounGroup), arabic.Count(counts.Channels, nounChannel))
+	fmt.Fprintf(&sb, "المحادثات المتوقفة (حظر أو مغادرة): %d\n", counts.Inactive)
+	sb.WriteString("\n<b>المتابعات حسب القسم</b>\n")
+	for _, s := range b.cfg.Sections.Sections() {
+		fmt.Fprintf(&sb, "• %s: %d\n", escape(s.Name), counts.BySection[s.Slug])
+	}
+	fmt.Fprintf(&sb, "\nالمقالات المخزّنة: %s\n", arabic.Count(articles, arabic.Article))
+	if lastPoll.IsZero() {
+		sb.WriteString("آخر جلب للمصادر: لم يحدث بعد\n")
+	} else {
+		fmt.Fprintf(&sb, "آخر جلب للمصادر: %s\n", arabic.DateTime(lastPoll, b.cfg.Location))
+	}
+	if b.controls != nil {
+		stats, err := b.controls.Stats(ctx)
+		if err != nil {
+			r.log(b.log).Warn("delivery stats", "err", err)
+			sb.WriteString("\nتعذّرت قراءة أرقام الإرسال الآن.")
+		} else {
+			sb.WriteString("\n<b>الإرسال</b>\n")
+			keys := make([]string, 0, len(stats))
+			for k := range stats {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				label, ok := statLabels[k]
+				if !ok {
+					label = k
+				}
+				fmt.Fprintf(&sb, "• %s: %d\n", escape(label), stats[k])
+			}
+		}
+	}
+	return b.reply(ctx, r, strings.TrimRight(sb.String(), "\n"), nil)
+}
+
+func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
+	feeds, err := b.db.Feeds(ctx)
+	if err != nil {
+		return err
+	}
+	if len(feeds) == 0 {
+		return b.reply(ctx, r, txtFeedsNone, nil)
+	}
+	var sb strings.Builder
+	sb.WriteString(txtFeedsHead + "\n")
+	for _, f := range feeds {
+		name := f.SectionSlug
+		if s, ok := b.cfg.Sections.Get(f.SectionSlug); ok {
+			name = s.Name
+		}
+		fmt.Fprintf(&sb, "\n<b>%s</b> — <code>%s</code>\n", escape(name), escape(f.URL))
+		switch {
+		case f.ErrorCount > 0:
+			since := f.LastErrorAt
+			if !f.LastSuccessAt.IsZero() {
+				since = f.LastSuccessAt
+			}
+			fmt.Fprintf(&sb, txtFeedFailing+"\n", arabic.DateTime(since, b.cfg.Location), f.ErrorCount)
+			fmt.Fprintf(&sb, "آخر خطأ: <code>%s</code>\n", escape(cutWords(cleanLine(f.LastError), 300)))
+		case f.LastSuccessAt.IsZero():
+			sb.WriteString(txtFeedNever + "\n")
+		default:
+			fmt.Fprintf(&sb, "%s، آخر جلب ناجح: %s\n", txtFeedOK, arabic.DateTime(f.LastSuccessAt, b.cfg.Location))
+		}
+		if !f.LastNewAt.IsZero() {
+			fmt.Fprintf(&sb, "آخر جديد: %s\n", arabic.DateTime(f.LastNewAt, b.cfg.Location))
+		}
+	}
+	return b.reply(ctx, r, cutHTMLLines(sb.String(), MaxText), nil)
+}
+
+// cutHTMLLines keeps whole lines of a reply whose lines each close their
+// own tags, so that a long list is cut without breaking its markup.
+func cutHTMLLines(h string, limit int) string {
+	var out strings.Builder
+	n := 0
+	for line := range strings.SplitAfterSeq(h, "\n") {
+		l := utf16Len(visible(line))
+		if n+l > limit-2 {
+			out.WriteString("…")
+			break
+		}
+		n += l
+		out.WriteString(line)
+	}
+	return strings.TrimRight(out.String(), "\n")
+}
+
+// visible returns the text Telegram shows for a line of the bot's own HTML.
+func visible(h string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range h {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`).Replace(b.String())
+}
+
+func (b *Bot) cmdBroadcast(ctx context.Context, r *request) error {
+	text := strings.TrimSpace(r.args)
+	if text == "" {
+		return b.reply(ctx, r, txtBroadcastUsage, nil)
+	}
+	if b.controls == nil {
+		return b.reply(ctx, r, txtNotAvailable, nil)
+	}
+	counts, err := b.db.CountChats(ctx)
+	if err != nil {
+		return err
+	}
+	body := escape(cutWords(cleanText(text), MaxText-200))
+	token := b.pending.add(pendingAction{kind: actBroadcast, admin: r.from.ID, html: body}, b.now())
+	return b.reply(ctx, r, fmt.Sprintf(txtBroadcastConfirm, arabic.Count(counts.ActiveReaders, nounReader), body), confirmKeyboard(token))
+}
+
+func (b *Bot) cmdPause(ctx context.Context, r *request) error {
+	if b.controls == nil {
+		return b.reply(ctx, r, txtNotAvailable, nil)
+	}
+	if err := b.controls.Pause(ctx); err != nil {
+		return err
+	}
+	r.log(b.log).Info("deliveries paused by admin")
+	return b.reply(ctx, r, txtPaused, nil)
+}
+
+func (b *Bot) cmdResume(ctx context.Context, r *request) error {
+	if b.controls == nil {
+		return b.reply(ctx, r, txtNotAvailable, nil)
+	}
+	if err := b.controls.Resume(ctx); err != nil {
+		return err
+	}
+	r.log(b.log).Info("deliveries resumed by admin")
+	return b.reply(ctx, r, txtResumed, nil)
+}
+
+func (b *Bot) cmdCancel(ctx context.Context, r *request) error {
+	a, ok, err := b.articleArg(ctx, r)
+	if !ok || err != nil {
+		return err
+	}
+	n, err := b.controls.CancelArticle(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	r.log(b.log).Info("article fan-out cancelled by admin", "article_id", a.ID, "cancelled", n)
+	return b.reply(ctx, r, fmt.Sprintf(txtCancelledArticle, escape(cleanLine(a.Title)), arabic.Count(n, nounDelivery)), nil)
+}
+
+func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
+	a, ok, err := b.articleArg(ctx, r)
+	if !ok || err != nil {
+		return err
+	}
+	title := escape(cutWords(cleanLine(a.Title), 200))
+	token := b.pending.add(pendingAction{kind: actRetract, admin: r.from.ID, articleID: a.ID, html: title}, b.now())
+	return b.reply(ctx, r, fmt.Sprintf(txtRetractConfirm, title), confirmKeyboard(token))
+}
+
+// articleArg reads the article number of /cancel and /retract; when it
+// cannot, it answers and reports ok false.
+func (b *Bot) articleArg(ctx context.Context, r *request) (store.Article, bool, error) {
+	if b.controls == nil {
+		return store.Article{}, false, b.reply(ctx, r, txtNotAvailable, nil)
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(r.args), "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleUsage, r.cmd), nil)
+	}
+	a, err := b.db.Article(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleNotFound, id), nil)
+	}
+	return a, err == nil, err
+}
+
+// onConfirm carries out, or drops, an action an admin was asked to
+// confirm. Anyone else learns nothing from pressing the button.
+func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
+	chat := q.Message.Chat
+	answer := func(text string) error { return b.enqueue(ctx, answerReply(chat.ID, q.ID, text, false)) }
+	yes := strings.HasPrefix(q.Data, cbConfirm)
+	token := strings.TrimPrefix(strings.TrimPrefix(q.Data, cbConfirm), cbDecline)
+	if chat.Type != "private" || q.From == nil || !b.isAdmin(q.From.ID) {
+		return answer(txtButtonExpired)
+	}
+	act, ok := b.pending.take(token, q.From.ID, b.now())
+	if !ok {
+		return answer(txtButtonExpired)
+	}
+	if err := answer(""); err != nil {
+		return err
+	}
+	done := func(html string) error {
+		return b.enqueue(ctx, editTextReply(chat.ID, q.Message.MessageID, html, nil))
+	}
+	if !yes {
+		return done(txtCancelled)
+	}
+	log := b.log.With("chat_id", chat.ID, "user_id", q.From.ID)
+	switch act.kind {
+	case actBroadcast:
+		n, err := b.controls.Broadcast(ctx, textReply(0, act.html, nil))
+		if err != nil {
+			return errors.Join(err, done(txtError))
+		}
+		log.Info("broadcast queued by admin", "readers", n)
+		return done(fmt.Sprintf(txtBroadcastQueued, arabic.Count(n, nounReader)))
+	case actRetract:
+		n, err := b.controls.Retract(ctx, act.articleID)
+		if err != nil {
+			return errors.Join(err, done(txtError))
+		}
+		log.Info("article retracted by admin", "article_id", act.articleID, "messages", n)
+		return done(fmt.Sprintf(txtRetracted, act.html, arabic.Count(n, nounMessage)))
+	}
+	return nil
+}
+
+type actionKind int
+
+const (
+	actBroadcast actionKind = iota + 1
+	actRetract
+)
+
+// pendingAction waits for an admin's confirmation. Pending actions live
+// in memory: after a restart the admin simply sends the command again.
+type pendingAction struct {
+	kind      actionKind
+	admin     int64
+	html      string
+	articleID int64
+	created   time.Time
+}
+
+type pendingActions struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]pendingAction
+}
+
+func newPendingActions(ttl time.Duration) *pendingActions {
+	return &pendingActions{ttl: ttl, m: map[string]pendingAction{}}
+}
+
+func (p *pendingActions) add(a pendingAction, now time.Time) string {
+	var raw [8]byte
+	rand.Read(raw[:])
+	token := hex.EncodeToString(raw[:])
+	a.created = now
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, old := range p.m {
+		if now.Sub(old.created) > p.ttl {
+			delete(p.m, k)
+		}
+	}
+	p.m[token] = a
+	return token
+}
+
+// take returns and forgets the action under token, if it is the admin's
+// own and not expired.
+func (p *pendingActions) take(token string, admin int64, now time.Time) (pendingAction, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.m[token]
+	if !ok || a.admin != admin || now.Sub(a.created) > p.ttl {
+		return pendingAction{}, false
+	}
+	delete(p.m, token)
+	return a, true
+}
+
+// alertEvery is how often unsent alerts are looked for.
+const alertEvery = time.Minute
+
+// alertLoop sends admins the alerts other parts raised (a feed failing, the
+// flood guard, dead deliveries, a channel lost), each once.
+func (b *Bot) alertLoop(ctx context.Context) {
+	if len(b.cfg.Admins) == 0 {
+		return // alerts wait in the store for an admin to be configured
+	}
+	t := time.NewTicker(alertEvery)
+	defer t.Stop()
+	for {
+		if err := b.sendAlerts(ctx); err != nil && ctx.Err() == nil {
+			b.log.Warn("telegram: send alerts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bot) sendAlerts(ctx context.Context) error {
+	alerts, err := b.db.UnsentAlerts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		if err := b.notifyAdmins(ctx, fmt.Sprintf(txtAlert, escape(a.Message))); err != nil {
+			return err
+		}
+		if err := b.db.MarkAlertSent(ctx, a.ID, b.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+// Package bot is nashra's Telegram side: it turns updates into commands
+// that change readers', groups' and channels' subscriptions, renders
+// articles as posts, and sends them (Sender, used by the delivery engine).
+// Command code never sends: it queues replies through an Outbox.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// Outbox queues replies durably for the delivery engine's reply lane.
+type Outbox interface {
+	// EnqueueReply stores r and wakes the dispatcher; it returns once r is
+	// stored, not sent.
+	EnqueueReply(ctx context.Context, r delivery.Reply) error
+}
+
+// Controls are the editors' levers on the delivery engine.
+type Controls interface {
+	// Pause stops all pushes (replies still go out) until Resume.
+	Pause(ctx context.Context) error
+	// Resume lets pushes go out again.
+	Resume(ctx context.Context) error
+	// CancelArticle cancels what remains of an article's fan-out and returns
+	// how many deliveries it cancelled.
+	CancelArticle(ctx context.Context, articleID int64) (int, error)
+	// Retract cancels an article's pending deliveries and deletes the
+	// messages already sent where Telegram still allows it; it returns how
+	// many messages it will delete.
+	Retract(ctx context.Context, articleID int64) (int, error)
+	// Broadcast sends r to every active reader, each with its own chat_id
+	// in place of r.ChatID, behind fan-outs rather than in the reply lane;
+	// it returns how many readers it queued.
+	Broadcast(ctx context.Context, r delivery.Reply) (int, error)
+	// Stats returns the engine's figures by name for /stats: queue depth per
+	// lane, dead and stale rows, sends and 429s. Known names are shown in
+	// Arabic (see statLabels); others as they are.
+	Stats(ctx context.Context) (map[string]int64, error)
+}
+
+// Ranking ranks articles by what readers opened (issue 5).
+type Ranking interface {
+	// Top returns up to limit articles of section (all when empty), best
+	// first; mostFollowed is false when there were no signals and the list
+	// is only the latest.
+	Top(ctx context.Context, section string, limit int) (as []store.Article, mostFollowed bool, err error)
+}
+
+// EmailSignup starts the email digest's double opt-in (issue 6).
+type EmailSignup interface {
+	// RequestSignup sends a confirmation email to address for sections
+	// (all when empty). It never says whether the address was known.
+	RequestSignup(ctx context.Context, address string, sections []string) error
+}
+
+// Config is what the bot takes from nashra's configuration.
+type Config struct {
+	// Site is the site's name, as readers know it: المعلومة.
+	Site     string
+	Location *time.Location
+	// DigestTime is the daily digest's local time, "07:00".
+	DigestTime string
+	Admins     []int64
+	Sections   *subscribers.Catalog
+	// Channels is the configured section→channel mapping, brought into the
+	// store at start (run-time changes win).
+	Channels []store.ChannelLink
+	// WebhookURL switches from long polling to a webhook at that URL;
+	// WebhookSecret is checked in X-Telegram-Bot-Api-Secret-Token.
+	WebhookURL    string
+	WebhookSecret string
+}
+
+// Option changes how the bot is built.
+type Option func(*Bot)
+
+// WithControls gives the bot the editors' controls; without them the admin
+// commands say they are not available.
+func WithControls(c Controls) Option { return func(b *Bot) { b.controls = c } }
+
+// WithRanking gives /top a ranking; without it /top says none exists yet.
+func WithRanking(r Ranking) Option { return func(b *Bot) { b.ranking = r } }
+
+// WithEmailSignup lets /email start the email double opt-in.
+func WithEmailSignup(e EmailSignup) Option { return func(b *Bot) { b.email = e } }
+
+// WithLogger sets the logger (slog.Default otherwise).
+func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.log = l } }
+
+// WithClock sets the clock, for tests.
+func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now } }
+
+// Bot handles Telegram updates.
+type Bot struct {
+	cfg      Config
+	api      *API
+	db       *store.DB
+	render   *Renderer
+	outbox   Outbox
+	controls Controls
+	ranking  Ranking
+	email    EmailSignup
+	log      *slog.Logger
+	now      func() time.Time
+	admins   map[int64]bool
+
+	members *memberCache
+	pending *pendingActions
+
+	selfMu sync.RWMutex
+	self   botUser
+}
+
+type botUser struct {
+	id       int64
+	username string
+}
+
+// New builds the bot. It does no I/O: Run connects, seeds the channel
+// mapping and starts receiving updates.
+func New(cfg Config, api *API, render *Renderer, db *store.DB, outbox Outbox, opts ...Option) *Bot {
+	b := &Bot{
+		cfg: cfg, api: api, db: db, render: render, outbox: outbox,
+		log: slog.Default(), now: time.Now, admins: map[int64]bool{},
+		members: newMemberCache(2 * time.Minute),
+		pending: newPendingActions(time.Hour),
+	}
+	for _, id := range cfg.Admins {
+		b.admins[id] = true
+	}
+	if b.cfg.Location == nil {
+		b.cfg.Location = time.UTC
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+// Run connects to Telegram (retrying while it is unreachable), publishes
+// the command list, checks the channels, alerts admins of what needs them
+// and receives updates, by long polling or through the webhook, until ctx
+// ends.
+func (b *Bot) Run(ctx context.Context) error {
+	if err := b.db.SeedChannels(ctx, b.cfg.Channels, b.now()); err != nil {
+		return err
+	}
+	if err := b.connect(ctx); err != nil {
+		return nil // ctx ended while Telegram was unreachable
+	}
+	if err := b.setCommands(ctx); err != nil {
+		b.log.Warn("telegram: publish commands", "err", err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { b.checkChannels(ctx) })
+	wg.Go(func() { b.alertLoop(ctx) })
+	defer wg.Wait()
+	if b.cfg.WebhookURL != "" {
+		b.setWebhook(ctx)
+		<-ctx.Done()
+		return nil
+	}
+	return b.poll(ctx)
+}
+
+// connect calls getMe until it succeeds or ctx ends.
+func (b *Bot) connect(ctx context.Context) error {
+	backoff := time.Second
+	for {
+		me, err := b.api.Me(ctx)
+		if err == nil {
+			b.selfMu.Lock()
+			b.self = botUser{id: me.ID, username: me.UserName}
+			b.selfMu.Unlock()
+			b.log.Info("telegram: connected", "bot", me.UserName)
+			return nil
+		}
+		b.log.Warn("telegram: not reachable, retrying", "err", err, "in", backoff)
+		if !sleep(ctx, backoff) {
+			return ctx.Err()
+		}
+		backoff = nextBackoff(backoff, 5*time.Minute)
+	}
+}
+
+// me returns the bot's id and username, zero before connecting.
+func (b *Bot) me() botUser {
+	b.selfMu.RLock()
+	defer b.selfMu.RUnlock()
+	return b.self
+}
+
+// isAdmin reports whether a Telegram user is one of nashra's admins.
+func (b *Bot) isAdmin(userID int64) bool { return b.admins[userID] }
+
+// send queues a message to a chat.
+func (b *Bot) send(ctx context.Context, chatID int64, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
+	return b.enqueue(ctx, textReply(chatID, html, kb))
+}
+
+func (b *Bot) enqueue(ctx context.Context, r delivery.Reply) error {
+	if err := b.outbox.EnqueueReply(ctx, r); err != nil {
+		return fmt.Errorf("queue %s to %d: %w", r.Method, r.ChatID, err)
+	}
+	return nil
+}
+
+// notifyAdmins queues a message to every admin's private chat.
+func (b *Bot) notifyAdmins(ctx context.Context, html string) error {
+	var errs []error
+	for _, id := range b.cfg.Admins {
+		errs = append(errs, b.send(ctx, id, html, nil))
+	}
+	return errors.Join(errs...)
+}
+
+// sleep waits d or until ctx ends, and reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// nextBackoff doubles d up to limit, with jitter so that instances do not
+// retry in step.
+func nextBackoff(d, limit time.Duration) time.Duration {
+	d *= 2
+	d += time.Duration(rand.Int64N(int64(d)/4 + 1))
+	return min(d, limit)
+}
+
+// WebhookPath is the path of the webhook URL, where the web server mounts
+// WebhookHandler; "/telegram/webhook" when the URL names none.
+func (b *Bot) WebhookPath() string {
+	u, err := url.Parse(b.cfg.WebhookURL)
+	if err != nil || strings.Trim(u.Path, "/") == "" {
+		return "/telegram/webhook"
+	}
+	return u.Path
+}

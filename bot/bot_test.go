@@ -1,0 +1,619 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/store"
+)
+
+func TestReaderSubscribesByKeyboard(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1001)
+
+	welcome := h.reply(reader, "/start")
+	mustContain(t, welcome.Plain, "أهلًا بك", "المعلومة")
+	kb := buttons(welcome.Keyboard)
+	if kb["sec:news"] != "أخبار" || len(kb) != 7 {
+		t.Fatalf("keyboard = %v, want the seven sections, none checked", kb)
+	}
+
+	ans := h.press(telegramtest.Callback{From: reader, MessageID: welcome.MessageID, Data: "sec:news"})
+	mustContain(t, ans.Text, "«أخبار»")
+	if got := h.subscriptions(reader); !slices.Equal(got, []string{"news"}) {
+		t.Fatalf("subscriptions = %v, want [news]", got)
+	}
+	edited := h.tg.Sent(reader)[0].Current()
+	if kb := buttons(edited.Keyboard); kb["sec:news"] != "✅ أخبار" || kb["sec:video"] != "فيديو" {
+		t.Errorf("keyboard after the tap = %v, want ✅ on أخبار only", kb)
+	}
+
+	// A second tap on the same section unfollows it, in place again.
+	h.press(telegramtest.Callback{From: reader, MessageID: welcome.MessageID, Data: "sec:news"})
+	if got := h.subscriptions(reader); len(got) != 0 {
+		t.Fatalf("subscriptions after second tap = %v, want none", got)
+	}
+	if n := len(h.tg.Sent(reader)); n != 1 {
+		t.Errorf("%d messages sent, want the welcome only (edited in place)", n)
+	}
+	if kb := buttons(h.tg.Sent(reader)[0].Current().Keyboard); kb["sec:news"] != "أخبار" {
+		t.Errorf("keyboard after the second tap: %q", kb["sec:news"])
+	}
+}
+
+func TestDeepLinks(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1002)
+
+	got := h.reply(reader, "/start sec_infographics")
+	mustContain(t, got.Plain, "«إنفوجرافيك»")
+	if kb := buttons(got.Keyboard); kb["sec:infographics"] != "✅ إنفوجرافيك" {
+		t.Errorf("keyboard = %v, want ✅ on إنفوجرافيك", kb)
+	}
+	if subs := h.subscriptions(reader); !slices.Equal(subs, []string{"infographics"}) {
+		t.Errorf("subscriptions = %v", subs)
+	}
+
+	got = h.reply(reader, "/start digest")
+	mustContain(t, got.Plain, "07:00", "بتوقيت بغداد")
+	c, err := h.db.Chat(h.ctx, reader)
+	if err != nil || !c.Settings.Digest {
+		t.Fatalf("digest not on after /start digest: %+v %v", c.Settings, err)
+	}
+
+	got = h.reply(reader, "/start sec_sports")
+	mustContain(t, got.Plain, "لم أجد قسمًا", "أخبار، مقالات")
+}
+
+func TestSubscribeByCommand(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1003)
+
+	// Spelling variants and the article "ال" are matched.
+	got := h.reply(reader, "/subscribe الاخبار")
+	mustContain(t, got.Plain, "تمت متابعة: «أخبار»")
+	h.reply(reader, "/subscribe انفوغرافيك، تقرير")
+	if subs := h.subscriptions(reader); !slices.Equal(subs, []string{"news", "infographics", "reports"}) {
+		t.Fatalf("subscriptions = %v", subs)
+	}
+	got = h.reply(reader, "/subscribe news")
+	mustContain(t, got.Plain, "أنت تتابع «أخبار» من قبل")
+
+	got = h.reply(reader, "/subscribe رياضة")
+	mustContain(t, got.Plain, "لم أجد قسمًا باسم «رياضة»", "أخبار، مقالات، إنفوجرافيك، فيديو، كاريكاتير، تقارير، ترجمة")
+
+	got = h.reply(reader, "/mysubs")
+	mustContain(t, got.Plain, "3 أقسام", "أخبار، إنفوجرافيك، تقارير")
+
+	got = h.reply(reader, "/unsubscribe تقارير")
+	mustContain(t, got.Plain, "تم إلغاء متابعة: «تقارير»")
+	got = h.reply(reader, "/unsubscribe all")
+	mustContain(t, got.Plain, "تم إلغاء متابعة كل الأقسام")
+	if subs := h.subscriptions(reader); len(subs) != 0 {
+		t.Fatalf("subscriptions after /unsubscribe all = %v", subs)
+	}
+
+	// Without a section, both commands offer the keyboard.
+	if kb := buttons(h.reply(reader, "/subscribe").Keyboard); len(kb) != 7 {
+		t.Errorf("/subscribe alone: keyboard %v", kb)
+	}
+}
+
+func TestArabicCounts(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1004)
+	for _, c := range []struct{ add, want string }{
+		{"أخبار", "(قسم واحد)"},
+		{"مقالات", "(قسمان)"},
+		{"فيديو", "(3 أقسام)"},
+	} {
+		h.reply(reader, "/subscribe "+c.add)
+		mustContain(t, h.reply(reader, "/mysubs").Plain, c.want)
+	}
+}
+
+func TestGroupNonAdminRefused(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	owner, member := h.user(2001), h.user(2002)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "قرّاء المعلومة"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: member}, Status: "member"})
+
+	got := h.say(telegramtest.Incoming{ChatID: group, From: member, Text: "/subscribe أخبار"})
+	if len(got) != 1 {
+		t.Fatalf("answers: %v", plains(got))
+	}
+	mustContain(t, got[0].Plain, "لمشرفيها فقط")
+	if subs := h.subscriptions(group); len(subs) != 0 {
+		t.Fatalf("a member changed the group's subscriptions: %v", subs)
+	}
+
+	// The keyboard is for everyone to see, but only admins may tap.
+	kbMsg := h.say(telegramtest.Incoming{ChatID: group, From: member, Text: "/start"})[0]
+	ans := h.press(telegramtest.Callback{ChatID: group, From: member, MessageID: kbMsg.MessageID, Data: "sec:news"})
+	if !ans.ShowAlert || !strings.Contains(ans.Text, "لمشرفي المجموعة") {
+		t.Errorf("member's tap answered %+v", ans)
+	}
+	if subs := h.subscriptions(group); len(subs) != 0 {
+		t.Fatalf("a member's tap changed the subscriptions: %v", subs)
+	}
+
+	// The owner may, by command addressed to the bot and by keyboard.
+	got = h.say(telegramtest.Incoming{ChatID: group, From: owner, Text: "/subscribe@nashra_test_bot مقالات"})
+	mustContain(t, got[0].Plain, "«مقالات»")
+	h.press(telegramtest.Callback{ChatID: group, From: owner, MessageID: kbMsg.MessageID, Data: "sec:news"})
+	if subs := h.subscriptions(group); !slices.Equal(subs, []string{"news", "articles"}) {
+		t.Fatalf("subscriptions = %v", subs)
+	}
+
+	// A command for another bot, and plain talk, get no answer.
+	if got := h.say(telegramtest.Incoming{ChatID: group, From: member, Text: "/start@other_bot"}); len(got) != 0 {
+		t.Errorf("answered a command for another bot: %v", plains(got))
+	}
+	if got := h.say(telegramtest.Incoming{ChatID: group, From: member, Text: "صباح الخير"}); len(got) != 0 {
+		t.Errorf("answered group chatter: %v", plains(got))
+	}
+}
+
+func TestGroupAnonymousAdmin(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "مجموعة"}).ID
+	got := h.say(telegramtest.Incoming{ChatID: group, Anonymous: true, Text: "/subscribe@nashra_test_bot تقارير"})
+	if len(got) != 1 {
+		t.Fatalf("answers: %v", plains(got))
+	}
+	mustContain(t, got[0].Plain, "«تقارير»")
+	if subs := h.subscriptions(group); !slices.Equal(subs, []string{"reports"}) {
+		t.Fatalf("anonymous admin: subscriptions = %v", subs)
+	}
+}
+
+func TestStopDeletesData(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1005)
+	h.reply(reader, "/subscribe أخبار، مقالات")
+	h.reply(reader, "/digest")
+	if _, err := h.db.Chat(h.ctx, reader); err != nil {
+		t.Fatal(err)
+	}
+	got := h.reply(reader, "/stop")
+	mustContain(t, got.Plain, "حذف بياناتك")
+	if _, err := h.db.Chat(h.ctx, reader); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("chat still stored after /stop: %v", err)
+	}
+	if subs := h.subscriptions(reader); len(subs) != 0 {
+		t.Fatalf("subscriptions kept after /stop: %v", subs)
+	}
+	// Reading commands leave no trace behind.
+	h.reply(reader, "/help")
+	h.reply(reader, "/latest")
+	if _, err := h.db.Chat(h.ctx, reader); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("reading commands stored the reader again: %v", err)
+	}
+}
+
+func TestMigratedGroupKeepsSections(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	owner := h.user(2003)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "group", Title: "مجموعة قديمة"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.say(telegramtest.Incoming{ChatID: group, From: owner, Text: "/subscribe أخبار، ترجمة"})
+
+	super := h.tg.MigrateGroup(group, owner)
+	h.handled()
+	if subs := h.subscriptions(super); !slices.Equal(subs, []string{"news", "translation"}) {
+		t.Fatalf("supergroup's subscriptions = %v, want the group's", subs)
+	}
+	if _, err := h.db.Chat(h.ctx, group); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old group id still stored: %v", err)
+	}
+	c, err := h.db.Chat(h.ctx, super)
+	if err != nil || c.Kind != store.ChatSupergroup {
+		t.Errorf("supergroup stored as %+v, %v", c, err)
+	}
+}
+
+func TestAdminCommandsRefusedToOthers(t *testing.T) {
+	h := newHarness(t, withBotOption(bot.WithControls(&fakeControls{})))
+	h.start()
+	reader := h.user(1006)
+	unknown := h.reply(reader, "/nosuchcommand").Plain
+	for _, cmd := range []string{"/stats", "/feeds", "/broadcast مرحبا", "/pause", "/resume", "/cancel 1", "/retract 1", "/channels", "/link @news_ch أخبار", "/unlink @news_ch أخبار"} {
+		if got := h.reply(reader, cmd).Plain; got != unknown {
+			t.Errorf("%s by a reader answered %q, want the unknown-command answer %q", cmd, got, unknown)
+		}
+	}
+	// An admin, but in a group: the same.
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "مجموعة"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: adminID}, Status: "creator"})
+	got := h.say(telegramtest.Incoming{ChatID: group, From: adminID, Text: "/stats@nashra_test_bot"})
+	if len(got) != 1 || got[0].Plain != unknown {
+		t.Errorf("/stats in a group answered %v", plains(got))
+	}
+
+	stats := h.reply(adminID, "/stats").Plain
+	mustContain(t, stats, "الإحصاءات", "القرّاء", "ردود في الانتظار: 4", "custom_figure: 9")
+}
+
+func TestPlainTextHint(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1007)
+	mustContain(t, h.reply(reader, "السلام عليكم").Plain, "/start", "/help")
+	mustContain(t, h.reply(reader, "الكاريكاتير").Plain, "«كاريكاتير»", "/subscribe كاريكاتير")
+}
+
+func TestSettingsButtons(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1008)
+	msg := h.reply(reader, "/settings")
+	mustContain(t, msg.Plain, "ساعات الهدوء", "بتوقيت بغداد")
+	kb := buttons(msg.Keyboard)
+	if kb["set:m:instant"] != "✅ ⚡ فورًا" || !strings.Contains(labels(msg.Keyboard), "يبدأ الهدوء 23:00") {
+		t.Fatalf("settings keyboard = %v", kb)
+	}
+	for _, data := range []string{"set:m:hourly", "set:q:silent", "set:qs:-", "set:qe:+"} {
+		if ans := h.press(telegramtest.Callback{From: reader, MessageID: msg.MessageID, Data: data}); ans.ShowAlert {
+			t.Fatalf("%s: %+v", data, ans)
+		}
+	}
+	c, err := h.db.Chat(h.ctx, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.ChatSettings{Mode: store.ModeHourly, QuietStart: 22 * 60, QuietEnd: 8 * 60, QuietMode: store.QuietSilent}
+	if c.Settings != want {
+		t.Errorf("settings = %+v, want %+v", c.Settings, want)
+	}
+	kb = buttons(h.tg.Sent(reader)[0].Current().Keyboard)
+	if kb["set:m:hourly"] != "✅ 🕐 كل ساعة" || !strings.Contains(labels(h.tg.Sent(reader)[0].Current().Keyboard), "يبدأ الهدوء 22:00") {
+		t.Errorf("keyboard after changes = %v", kb)
+	}
+	h.press(telegramtest.Callback{From: reader, MessageID: msg.MessageID, Data: "set:qoff"})
+	if c, _ := h.db.Chat(h.ctx, reader); c.Settings.QuietStart != c.Settings.QuietEnd {
+		t.Errorf("quiet hours still on: %+v", c.Settings)
+	}
+}
+
+// labels joins the text of every button.
+func labels(kb *tgbotapi.InlineKeyboardMarkup) string {
+	var out []string
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			out = append(out, b.Text)
+		}
+	}
+	return strings.Join(out, "|")
+}
+
+func TestDigestAndEmail(t *testing.T) {
+	signup := &fakeSignup{}
+	h := newHarness(t, withBotOption(bot.WithEmailSignup(signup)))
+	h.start()
+	reader := h.user(1009)
+	mustContain(t, h.reply(reader, "/digest").Plain, "فُعّلت النشرة اليومية", "07:00")
+	mustContain(t, h.reply(reader, "/digest").Plain, "أُوقفت")
+
+	mustContain(t, h.reply(reader, "/email").Plain, "/email name@example.com")
+	for _, bad := range []string{"not-an-address", "a@b", "x@example.com, y@example.com", "Name <x@example.com>", "x@example.com\r\nBcc: y@example.com"} {
+		mustContain(t, h.reply(reader, "/email "+bad).Plain, "لا يبدو عنوان بريد")
+	}
+	h.reply(reader, "/subscribe أخبار")
+	mustContain(t, h.reply(reader, "/email reader@example.com").Plain, "رسالة تأكيد")
+	if want := []string{"reader@example.com news"}; !slices.Equal(signup.asked, want) {
+		t.Errorf("signup asked %v, want %v", signup.asked, want)
+	}
+}
+
+func TestEmailNotAvailableYet(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1010)
+	mustContain(t, h.reply(reader, "/email reader@example.com").Plain, "غير متاحة بعد", "/digest")
+}
+
+func TestTopAndLatest(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1011)
+	mustContain(t, h.reply(reader, "/top").Plain, "لا تتوفر بعد قائمة بالأكثر متابعة")
+	mustContain(t, h.reply(reader, "/latest").Plain, "لم يُنشر شيء بعد")
+
+	published := time.Date(2025, 2, 20, 12, 30, 0, 0, time.UTC)
+	_, err := h.db.SaveItems(h.ctx, "articles", []store.Article{{
+		GUID: "g1", Link: "https://almaalouma.net/?p=1", Title: "التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟",
+		PublishedAt: published,
+	}}, time.Now(), func(fresh []*store.Article) {
+		for _, a := range fresh {
+			a.State = store.StateNew
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := h.reply(reader, "/latest مقالات")
+	mustContain(t, got.Plain, "أحدث ما نُشر في «مقالات»", "التقارب الروسي", "#مقالات", "20 شباط 2025 15:30")
+	if !strings.Contains(got.Text, `<a href="https://almaalouma.net/?p=1">`) {
+		t.Errorf("/latest does not link the article: %s", got.Text)
+	}
+}
+
+func TestTopWithRanking(t *testing.T) {
+	as := []store.Article{{ID: 1, Link: "https://almaalouma.net/?p=1", Title: "الأول"}}
+	for _, c := range []struct {
+		mostFollowed bool
+		want         string
+	}{{true, "الأكثر متابعة اليوم"}, {false, "وهذا أحدث ما نُشر"}} {
+		h := newHarness(t, withBotOption(bot.WithRanking(fakeRanking{as: as, mostFollowed: c.mostFollowed})))
+		h.start()
+		mustContain(t, h.reply(h.user(1012), "/top").Plain, c.want, "الأول")
+	}
+}
+
+func TestCommandMenuPublished(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	for _, lang := range []string{"", "ar"} {
+		cmds := h.tg.Commands(tgbotapi.BotCommandScope{}, lang)
+		if len(cmds) < 10 || cmds[0].Command != "start" || cmds[0].Description != "البدء واختيار الأقسام" {
+			t.Errorf("commands for %q = %+v", lang, cmds)
+		}
+		for _, c := range cmds {
+			if c.Command == "stats" || c.Command == "broadcast" {
+				t.Errorf("admin command %s published to everyone", c.Command)
+			}
+		}
+	}
+}
+
+func TestBotAddedAndRemoved(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	owner := h.user(2004)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "group", Title: "أصدقاء"}).ID
+	h.tg.SetBotMember(group, tgbotapi.ChatMember{Status: "left"})
+	h.tg.ChangeBotMember(group, owner, tgbotapi.ChatMember{Status: "member"})
+	h.handled()
+	if c, err := h.db.Chat(h.ctx, group); err != nil || !c.Active || c.Title != "أصدقاء" {
+		t.Fatalf("group after being added: %+v %v", c, err)
+	}
+	if sent := h.tg.Sent(group); len(sent) != 1 || !strings.Contains(sent[0].Plain, "شكرًا لإضافتي") {
+		t.Errorf("welcome in the group: %v", plains(sent))
+	}
+	h.tg.KickBot(group, owner)
+	h.handled()
+	if c, err := h.db.Chat(h.ctx, group); err != nil || c.Active {
+		t.Errorf("group after the bot was kicked: %+v %v", c, err)
+	}
+
+	// A reader who blocks the bot becomes inactive, and active again on
+	// unblocking.
+	reader := h.user(1013)
+	h.reply(reader, "/subscribe أخبار")
+	h.tg.BlockBot(reader)
+	h.handled()
+	if c, _ := h.db.Chat(h.ctx, reader); c.Active {
+		t.Error("reader active after blocking the bot")
+	}
+	h.tg.UnblockBot(reader)
+	h.handled()
+	if c, _ := h.db.Chat(h.ctx, reader); !c.Active {
+		t.Error("reader inactive after unblocking the bot")
+	}
+}
+
+func TestChannels(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *bot.Config) {
+		c.Channels = []store.ChannelLink{{Section: "news", Channel: "@almaalouma_news", Source: store.SourceConfig}}
+	}))
+	owner := h.user(2005)
+	news := h.tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "أخبار المعلومة", UserName: "almaalouma_news"}).ID
+	art := h.tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "مقالات المعلومة", UserName: "almaalouma_articles"}).ID
+	h.tg.SetBotMember(art, tgbotapi.ChatMember{Status: "left"})
+	h.start()
+
+	// The configured channel was seeded and checked at start.
+	waitFor(t, "channel checked", func() bool {
+		links, _ := h.db.ChannelLinks(h.ctx)
+		return len(links) == 1 && links[0].CanPost != nil && *links[0].CanPost && links[0].ChatID == news
+	})
+
+	// Made administrator of another channel: admins hear of it.
+	h.tg.ChangeBotMember(art, owner, tgbotapi.ChatMember{Status: "administrator", CanPostMessages: true})
+	h.handled()
+	notes := h.tg.Sent(adminID)
+	if len(notes) != 1 {
+		t.Fatalf("admin notified %d times: %v", len(notes), plains(notes))
+	}
+	mustContain(t, notes[0].Plain, "صرتُ مشرفًا", "@almaalouma_articles", "/link @almaalouma_articles")
+
+	got := h.reply(adminID, "/link @almaalouma_articles مقالات")
+	mustContain(t, got.Plain, "تم ربط @almaalouma_articles بقسم «مقالات»", "يمكن النشر")
+	list := h.reply(adminID, "/channels").Plain
+	mustContain(t, list, "«أخبار» ← @almaalouma_news", "«مقالات» ← @almaalouma_articles", "من ملف الإعدادات", "أُضيف من البوت")
+
+	// Losing the right to post in a mapped channel is reported.
+	h.tg.ChangeBotMember(art, owner, tgbotapi.ChatMember{Status: "administrator", CanPostMessages: false})
+	h.handled()
+	notes = h.tg.Sent(adminID)
+	mustContain(t, notes[len(notes)-1].Plain, "لم يعد بإمكاني النشر", "«مقالات»")
+
+	mustContain(t, h.reply(adminID, "/unlink @almaalouma_articles مقالات").Plain, "تم فك ربط")
+	mustContain(t, h.reply(adminID, "/unlink @almaalouma_articles مقالات").Plain, "غير مرتبطة")
+	mustContain(t, h.reply(adminID, "/link almaalouma أخبار").Plain, "‎@username")
+	links, _ := h.db.ChannelLinks(h.ctx)
+	if len(links) != 1 {
+		t.Errorf("links after unlink: %+v", links)
+	}
+}
+
+func TestEditorsControls(t *testing.T) {
+	controls := &fakeControls{}
+	h := newHarness(t, withBotOption(bot.WithControls(controls)))
+	h.start()
+	h.user(1014)
+	h.reply(1014, "/start")
+
+	mustContain(t, h.reply(adminID, "/pause").Plain, "أُوقف إرسال المقالات")
+	mustContain(t, h.reply(adminID, "/resume").Plain, "استُؤنف")
+	mustContain(t, h.reply(adminID, "/cancel 99").Plain, "لا يوجد مقال بالرقم 99")
+	mustContain(t, h.reply(adminID, "/cancel أمس").Plain, "/cancel 123")
+
+	res, err := h.db.SaveItems(h.ctx, "news", []store.Article{{GUID: "g", Link: "https://almaalouma.net/?p=9", Title: "خبر <عاجل>"}},
+		time.Now(), func(fresh []*store.Article) { fresh[0].State = store.StateNew })
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.New[0]
+	mustContain(t, h.reply(adminID, "/cancel "+itoa(id)).Plain, "«خبر <عاجل>»", "11 إرسالًا")
+
+	confirm := h.reply(adminID, "/retract "+itoa(id))
+	mustContain(t, confirm.Plain, "سيُسحب المقال")
+	if len(controls.retracted) != 0 {
+		t.Fatal("retracted before confirmation")
+	}
+	h.press(telegramtest.Callback{From: adminID, MessageID: confirm.MessageID, Data: keyWith(confirm.Keyboard, "ok:")})
+	if !slices.Equal(controls.retracted, []int64{id}) {
+		t.Fatalf("retracted %v", controls.retracted)
+	}
+	mustContain(t, h.tg.Sent(adminID)[len(h.tg.Sent(adminID))-1].Current().Plain, "سُحب المقال", "رسالتان")
+
+	bc := h.reply(adminID, "/broadcast <b>تحديث</b> مهم")
+	mustContain(t, bc.Plain, "رسالة إلى جميع القرّاء", "قارئ واحد", "<b>تحديث</b> مهم")
+	// Declined, then asked again and confirmed.
+	h.press(telegramtest.Callback{From: adminID, MessageID: bc.MessageID, Data: keyWith(bc.Keyboard, "no:")})
+	if len(controls.broadcast) != 0 {
+		t.Fatal("broadcast despite cancel")
+	}
+	bc = h.reply(adminID, "/broadcast تحديث مهم")
+	h.press(telegramtest.Callback{From: adminID, MessageID: bc.MessageID, Data: keyWith(bc.Keyboard, "ok:")})
+	if len(controls.broadcast) != 1 || controls.broadcast[0].Params["text"] != "تحديث مهم" || controls.broadcast[0].Method != "sendMessage" {
+		t.Fatalf("broadcast = %+v", controls.broadcast)
+	}
+	// A confirmation button works once.
+	ans := h.press(telegramtest.Callback{From: adminID, MessageID: bc.MessageID, Data: keyWith(bc.Keyboard, "ok:")})
+	mustContain(t, ans.Text, "انتهت صلاحية")
+	if len(controls.broadcast) != 1 {
+		t.Fatal("broadcast twice")
+	}
+}
+
+func keyWith(kb *tgbotapi.InlineKeyboardMarkup, prefix string) string {
+	for data := range buttons(kb) {
+		if strings.HasPrefix(data, prefix) {
+			return data
+		}
+	}
+	return ""
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestFeedsAndAlerts(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, err := h.db.RaiseAlert(ctx, store.Alert{Kind: "feed_failing", Subject: "news", Message: "مصدر الأخبار يفشل منذ ساعة", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	waitFor(t, "alert sent", func() bool { return len(h.tg.Sent(adminID)) == 1 })
+	mustContain(t, h.tg.Sent(adminID)[0].Plain, "تنبيه", "مصدر الأخبار يفشل منذ ساعة")
+	if left, _ := h.db.UnsentAlerts(ctx); len(left) != 0 {
+		t.Errorf("alert not marked sent: %+v", left)
+	}
+	feeds := h.reply(adminID, "/feeds").Plain
+	mustContain(t, feeds, "حالة المصادر", "أخبار", "https://almaalouma.net/category/news/feed/", "لم يُجلب بعد")
+}
+
+func TestUpdateNeverHandledTwice(t *testing.T) {
+	h := newHarness(t)
+	reader := h.user(1015)
+	// Handled once by a previous run that stopped before confirming it to
+	// Telegram; Telegram offers it again.
+	u := h.tg.PushMessage(telegramtest.Incoming{From: reader, Text: "/help"})
+	if _, err := h.api.Me(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := h.bot.HandleUpdate(h.ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.start()
+	h.handled()
+	if n := len(h.tg.Sent(reader)); n != 1 {
+		t.Fatalf("%d answers to one update, want 1", n)
+	}
+}
+
+func TestWebhook(t *testing.T) {
+	var h *harness
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.bot.WebhookHandler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	h = newHarness(t, withConfig(func(c *bot.Config) {
+		c.WebhookURL = srv.URL + "/telegram/hook"
+		c.WebhookSecret = bot.WebhookSecret("key")
+	}))
+	if p := h.bot.WebhookPath(); p != "/telegram/hook" {
+		t.Errorf("WebhookPath = %q", p)
+	}
+	h.start()
+	waitFor(t, "webhook set", func() bool { return h.tg.WebhookSecret() == bot.WebhookSecret("key") })
+
+	reader := h.user(1016)
+	h.tg.PushMessage(telegramtest.Incoming{From: reader, Text: "/subscribe فيديو"})
+	if n, err := h.tg.DeliverWebhook(h.ctx); n != 1 || err != nil {
+		t.Fatalf("DeliverWebhook = %d, %v", n, err)
+	}
+	if subs := h.subscriptions(reader); !slices.Equal(subs, []string{"video"}) {
+		t.Fatalf("subscriptions = %v", subs)
+	}
+
+	// Without the secret, nothing is handled.
+	resp, err := http.Post(srv.URL+"/telegram/hook", "application/json", strings.NewReader(`{"update_id":1,"message":{"message_id":1,"date":1,"chat":{"id":1016,"type":"private"},"text":"/stop"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("request without the secret: %s", resp.Status)
+	}
+	if subs := h.subscriptions(reader); len(subs) != 1 {
+		t.Error("an unauthenticated webhook call changed data")
+	}
+}
+
+// A Telegram outage at boot delays the bot; it connects once Telegram
+// answers, and stops promptly when asked.
+func TestRunSurvivesOutageAtBoot(t *testing.T) {
+	h := newHarness(t)
+	h.tg.FailNext("getMe", 1, telegramtest.BadGateway())
+	start := time.Now()
+	h.start()
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("connecting took %s", time.Since(start))
+	}
+	mustContain(t, h.reply(h.user(1017), "/help").Plain, "أوامر البوت")
+}

@@ -1,0 +1,238 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
+)
+
+// channelRe is a channel as admins write it: @username or a -100… id.
+var channelRe = regexp.MustCompile(`^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100[0-9]{5,})$`)
+
+// checkChannel asks Telegram whether the bot may post in a channel and
+// records the answer. A channel Telegram does not know, or where the bot
+// is not an administrator, is a definite no; a failure to ask is an error.
+func (b *Bot) checkChannel(ctx context.Context, l store.ChannelLink) (bool, error) {
+	chatID := l.ChatID
+	canPost := false
+	c, err := b.api.getChat(ctx, l.Channel)
+	if err == nil {
+		chatID = c.ID
+		var m tgbotapi.ChatMember
+		m, err = b.api.getChatMember(ctx, strconv.FormatInt(c.ID, 10), b.me().id)
+		canPost = err == nil && (m.IsCreator() || m.IsAdministrator() && m.CanPostMessages)
+	}
+	if err != nil {
+		if k := classify(err).Kind; k != delivery.ChatGone && k != delivery.Rejected {
+			return false, fmt.Errorf("check channel %s: %w", l.Channel, err)
+		}
+	}
+	if err := b.db.SetChannelState(ctx, l.Channel, chatID, canPost, b.now()); err != nil {
+		return false, err
+	}
+	return canPost, nil
+}
+
+// checkChannels checks every mapped channel once at start, and alerts the
+// admins about those the bot cannot post to.
+func (b *Bot) checkChannels(ctx context.Context) {
+	links, err := b.db.ChannelLinks(ctx)
+	if err != nil {
+		b.log.Warn("telegram: list channels", "err", err)
+		return
+	}
+	checked := map[string]bool{}
+	for _, l := range links {
+		if checked[l.Channel] {
+			continue
+		}
+		checked[l.Channel] = true
+		ok, err := b.checkChannel(ctx, l)
+		switch {
+		case err != nil:
+			b.log.Warn("telegram: check channel", "channel", l.Channel, "err", err)
+		case !ok:
+			b.log.Warn("telegram: cannot post to channel", "channel", l.Channel)
+			if _, err := b.db.RaiseAlert(ctx, store.Alert{Kind: "channel_cannot_post", Subject: l.Channel,
+				Message:   fmt.Sprintf("لا أستطيع النشر في %s: أضفني إلى القناة مشرفًا بصلاحية النشر.", l.Channel),
+				CreatedAt: b.now()}); err != nil {
+				b.log.Warn("raise alert", "err", err)
+			}
+		}
+	}
+}
+
+func (b *Bot) cmdChannels(ctx context.Context, r *request) error {
+	links, err := b.db.ChannelLinks(ctx)
+	if err != nil {
+		return err
+	}
+	if len(links) == 0 {
+		return b.reply(ctx, r, txtChannelsNone, nil)
+	}
+	state := map[string]string{}
+	var sb strings.Builder
+	sb.WriteString(txtChannelsHead + "\n")
+	for _, l := range links {
+		if _, done := state[l.Channel]; !done {
+			switch ok, err := b.checkChannel(ctx, l); {
+			case err != nil:
+				r.log(b.log).Warn("telegram: check channel", "channel", l.Channel, "err", err)
+				state[l.Channel] = txtChannelUnknown
+			case ok:
+				state[l.Channel] = txtChannelCanPost
+			default:
+				state[l.Channel] = txtChannelNoPost
+			}
+		}
+		from := txtFromConfig
+		if l.Source == store.SourceRuntime {
+			from = txtFromRuntime
+		}
+		name := l.Section
+		if s, ok := b.cfg.Sections.Get(l.Section); ok {
+			name = s.Name
+		}
+		fmt.Fprintf(&sb, "\n• «%s» ← %s\n  %s · %s", escape(name), escape(l.Channel), state[l.Channel], from)
+	}
+	return b.reply(ctx, r, cutHTMLLines(sb.String(), MaxText), nil)
+}
+
+// linkArgs reads "@channel section"; when it cannot, it answers and
+// reports ok false.
+func (b *Bot) linkArgs(ctx context.Context, r *request) (channel, slug string, ok bool, err error) {
+	channel, rest, _ := strings.Cut(strings.TrimSpace(r.args), " ")
+	rest = strings.TrimSpace(rest)
+	if channel == "" || rest == "" {
+		return "", "", false, b.reply(ctx, r, txtLinkUsage, nil)
+	}
+	if !channelRe.MatchString(channel) {
+		return "", "", false, b.reply(ctx, r, txtBadChannel, nil)
+	}
+	s, found := b.cfg.Sections.Match(rest)
+	if !found {
+		return "", "", false, b.noMatch(ctx, r, rest)
+	}
+	return channel, s.Slug, true, nil
+}
+
+func (b *Bot) cmdLink(ctx context.Context, r *request) error {
+	channel, slug, ok, err := b.linkArgs(ctx, r)
+	if !ok || err != nil {
+		return err
+	}
+	if err := b.db.LinkChannel(ctx, slug, channel, b.now()); err != nil {
+		return err
+	}
+	r.log(b.log).Info("channel linked by admin", "channel", channel, "section", slug)
+	status := txtChannelUnknown
+	switch can, err := b.checkChannel(ctx, store.ChannelLink{Section: slug, Channel: channel}); {
+	case err != nil:
+		r.log(b.log).Warn("telegram: check channel", "channel", channel, "err", err)
+	case can:
+		status = txtChannelCanPost
+	default:
+		status = fmt.Sprintf(txtCantPostChannel, escape(channel))
+	}
+	return b.reply(ctx, r, fmt.Sprintf(txtLinked, escape(channel), b.sectionName(slug), status), nil)
+}
+
+func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
+	channel, slug, ok, err := b.linkArgs(ctx, r)
+	if !ok || err != nil {
+		return err
+	}
+	existed, err := b.db.UnlinkChannel(ctx, slug, channel, b.now())
+	if err != nil {
+		return err
+	}
+	if !existed {
+		return b.reply(ctx, r, fmt.Sprintf(txtNotLinked, escape(channel), b.sectionName(slug)), nil)
+	}
+	r.log(b.log).Info("channel unlinked by admin", "channel", channel, "section", slug)
+	return b.reply(ctx, r, fmt.Sprintf(txtUnlinked, escape(channel), b.sectionName(slug)), nil)
+}
+
+// sectionName is a section's Arabic name, escaped.
+func (b *Bot) sectionName(slug string) string {
+	if s, ok := b.cfg.Sections.Get(slug); ok {
+		return escape(s.Name)
+	}
+	return escape(slug)
+}
+
+// onChannelMembership follows the bot's rights in a channel: made an
+// administrator who may post, it tells the admins (and which sections the
+// channel carries); losing that right in a mapped channel, it warns them.
+func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) error {
+	c := u.Chat
+	now := b.now()
+	canPost := func(m tgbotapi.ChatMember) bool {
+		return m.IsCreator() || m.IsAdministrator() && m.CanPostMessages
+	}
+	could, can := canPost(u.OldChatMember), canPost(u.NewChatMember)
+	if isIn(u.NewChatMember) {
+		if _, err := b.ensureChat(ctx, &c, nil); err != nil {
+			return err
+		}
+	} else if err := b.db.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	links, err := b.db.ChannelLinks(ctx)
+	if err != nil {
+		return err
+	}
+	var sections []string
+	for _, l := range links {
+		if !sameChannel(l, c) {
+			continue
+		}
+		sections = append(sections, l.Section)
+		if err := b.db.SetChannelState(ctx, l.Channel, c.ID, can, now); err != nil {
+			return err
+		}
+	}
+	name := escape(c.Title)
+	if c.UserName != "" {
+		name = "@" + escape(c.UserName)
+	}
+	b.log.Info("telegram: channel rights changed", "chat_id", c.ID, "can_post", can)
+	switch {
+	case can && !could:
+		title := ""
+		if c.UserName != "" && c.Title != "" {
+			title = " (" + escape(c.Title) + ")"
+		}
+		next := fmt.Sprintf(txtChannelLinkHint, channelRef(c))
+		if len(sections) > 0 {
+			next = fmt.Sprintf(txtChannelLinkedTo, b.quoted(sections))
+		}
+		return b.notifyAdmins(ctx, fmt.Sprintf(txtBotAdminChannel, name, title, next))
+	case !can && could && len(sections) > 0:
+		return b.notifyAdmins(ctx, fmt.Sprintf(txtChannelLost, name, b.quoted(sections)))
+	}
+	return nil
+}
+
+// sameChannel reports whether a mapping names a chat, by id or by
+// username (which Telegram compares without regard to case).
+func sameChannel(l store.ChannelLink, c tgbotapi.Chat) bool {
+	return l.ChatID == c.ID || l.Channel == strconv.FormatInt(c.ID, 10) ||
+		c.UserName != "" && strings.EqualFold(l.Channel, "@"+c.UserName)
+}
+
+// channelRef is how an admin names a channel in /link.
+func channelRef(c tgbotapi.Chat) string {
+	if c.UserName != "" {
+		return "@" + escape(c.UserName)
+	}
+	return strconv.FormatInt(c.ID, 10)
+}

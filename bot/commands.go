@@ -1,0 +1,486 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/store"
+)
+
+// access says who may run a command.
+type access int
+
+const (
+	// anyone: reading commands, and those that check rights themselves.
+	anyone access = iota
+	// admin: nashra's admins, in a private chat with the bot only.
+	admin
+)
+
+type command struct {
+	run    func(b *Bot, ctx context.Context, r *request) error
+	access access
+	// description is shown in Telegram's command menu; empty keeps the
+	// command out of it.
+	description string
+}
+
+// commands are the bot's commands by name. Names are Latin because
+// Telegram requires it; everything else is Arabic.
+var commands map[string]command
+
+// menu is the order of the command menu.
+var menu = []string{"start", "subscribe", "unsubscribe", "mysubs", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
+
+func init() {
+	// Assigned here because /help and the menu read the table.
+	commands = map[string]command{
+		"start":       {(*Bot).cmdStart, anyone, "البدء واختيار الأقسام"},
+		"help":        {(*Bot).cmdHelp, anyone, "قائمة الأوامر"},
+		"sections":    {(*Bot).cmdSections, anyone, "الأقسام المتاحة"},
+		"subscribe":   {(*Bot).cmdSubscribe, anyone, "متابعة قسم"},
+		"unsubscribe": {(*Bot).cmdUnsubscribe, anyone, "إلغاء متابعة قسم"},
+		"mysubs":      {(*Bot).cmdMySubs, anyone, "الأقسام التي تتابعها"},
+		"latest":      {(*Bot).cmdLatest, anyone, "أحدث المقالات"},
+		"top":         {(*Bot).cmdTop, anyone, "الأكثر متابعة اليوم"},
+		"digest":      {(*Bot).cmdDigest, anyone, "النشرة اليومية في تيليجرام"},
+		"settings":    {(*Bot).cmdSettings, anyone, "طريقة وصول الأخبار وساعات الهدوء"},
+		"email":       {(*Bot).cmdEmail, anyone, "النشرة اليومية بالبريد الإلكتروني"},
+		"stop":        {(*Bot).cmdStop, anyone, "إيقاف الاشتراك وحذف بياناتك"},
+
+		"stats":     {(*Bot).cmdStats, admin, ""},
+		"feeds":     {(*Bot).cmdFeeds, admin, ""},
+		"broadcast": {(*Bot).cmdBroadcast, admin, ""},
+		"pause":     {(*Bot).cmdPause, admin, ""},
+		"resume":    {(*Bot).cmdResume, admin, ""},
+		"cancel":    {(*Bot).cmdCancel, admin, ""},
+		"retract":   {(*Bot).cmdRetract, admin, ""},
+		"channels":  {(*Bot).cmdChannels, admin, ""},
+		"link":      {(*Bot).cmdLink, admin, ""},
+		"unlink":    {(*Bot).cmdUnlink, admin, ""},
+	}
+}
+
+// command runs a request. An unknown command and an admin command from
+// anyone else get the same answer, so that nothing is learnt by trying.
+func (b *Bot) command(ctx context.Context, r *request) error {
+	c, ok := commands[r.cmd]
+	if ok && c.access == admin && !(r.private() && r.from != nil && b.isAdmin(r.from.ID)) {
+		ok = false
+	}
+	if !ok {
+		if !r.private() && !r.addressed {
+			return nil // in a group, likely meant for another bot
+		}
+		return b.reply(ctx, r, txtUnknownCommand, nil)
+	}
+	return c.run(b, ctx, r)
+}
+
+// reply queues an answer to a request; in a group it quotes the command.
+func (b *Bot) reply(ctx context.Context, r *request, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
+	rep := textReply(r.chat.ID, html, kb)
+	if !r.private() && r.msg != nil {
+		rep = quoting(rep, r.msg.MessageID)
+	}
+	return b.enqueue(ctx, rep)
+}
+
+func (b *Bot) cmdStart(ctx context.Context, r *request) error {
+	switch arg := r.args; {
+	case strings.HasPrefix(arg, "sec_"):
+		return b.deepLink(ctx, r, strings.TrimPrefix(arg, "sec_"))
+	case arg == "digest" && r.private():
+		return b.setDigest(ctx, r, true)
+	}
+	if r.private() {
+		c, err := b.ensureChat(ctx, r.chat, r.from)
+		if err != nil {
+			return err
+		}
+		subs, err := b.db.Subscriptions(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, escape(b.cfg.Site)), sectionsKeyboard(b.cfg.Sections, subs))
+	}
+	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	if err != nil {
+		return err
+	}
+	return b.reply(ctx, r, fmt.Sprintf(txtWelcomeGroup, escape(b.cfg.Site)), sectionsKeyboard(b.cfg.Sections, subs))
+}
+
+// deepLink follows a "تابع هذا القسم على تيليجرام" link from the site:
+// the section is followed at once and the keyboard offers the others.
+func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
+	s, ok := b.cfg.Sections.Get(slug)
+	if !ok {
+		return b.noMatch(ctx, r, slug)
+	}
+	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
+		return err
+	}
+	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
+		return err
+	}
+	if _, err := b.db.Subscribe(ctx, r.chat.ID, []string{s.Slug}, b.now()); err != nil {
+		return err
+	}
+	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf(txtSubscribed, b.quoted([]string{s.Slug})) + "\n\n" + txtChooseSections
+	return b.reply(ctx, r, text, sectionsKeyboard(b.cfg.Sections, subs))
+}
+
+func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
+	text := txtHelp
+	if !r.private() {
+		text += txtHelpGroup
+	}
+	return b.reply(ctx, r, text, nil)
+}
+
+func (b *Bot) cmdSections(ctx context.Context, r *request) error {
+	var sb strings.Builder
+	sb.WriteString(fmt.Sprintf(txtSectionsHead, escape(b.cfg.Site)))
+	sb.WriteString("\n")
+	for _, s := range b.cfg.Sections.Sections() {
+		sb.WriteString("\n• " + escape(s.Name) + " (<code>" + escape(s.Slug) + "</code>)")
+	}
+	sb.WriteString("\n\n" + txtSectionsFoot)
+	return b.reply(ctx, r, sb.String(), nil)
+}
+
+func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
+	if r.args == "" {
+		return b.showSections(ctx, r)
+	}
+	slugs, ok, err := b.sectionsArg(ctx, r)
+	if !ok || err != nil {
+		return err
+	}
+	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
+		return err
+	}
+	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
+		return err
+	}
+	added, err := b.db.Subscribe(ctx, r.chat.ID, slugs, b.now())
+	if err != nil {
+		return err
+	}
+	var lines []string
+	if len(added) > 0 {
+		lines = append(lines, fmt.Sprintf(txtSubscribed, b.quoted(added)))
+	}
+	if had := without(slugs, added); len(had) > 0 {
+		lines = append(lines, fmt.Sprintf(txtAlreadyFollowed, b.quoted(had)))
+	}
+	return b.reply(ctx, r, strings.Join(lines, "\n"), nil)
+}
+
+func (b *Bot) cmdUnsubscribe(ctx context.Context, r *request) error {
+	if r.args == "" {
+		return b.showSections(ctx, r)
+	}
+	all := isAll(r.args)
+	var slugs []string
+	if !all {
+		var ok bool
+		var err error
+		if slugs, ok, err = b.sectionsArg(ctx, r); !ok || err != nil {
+			return err
+		}
+	}
+	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
+		return err
+	}
+	removed, err := b.db.Unsubscribe(ctx, r.chat.ID, slugs)
+	if err != nil {
+		return err
+	}
+	if all {
+		if len(removed) == 0 {
+			return b.reply(ctx, r, txtNothingToDrop, nil)
+		}
+		return b.reply(ctx, r, txtUnsubscribedAll, nil)
+	}
+	var lines []string
+	if len(removed) > 0 {
+		lines = append(lines, fmt.Sprintf(txtUnsubscribed, b.quoted(removed)))
+	}
+	if missing := without(slugs, removed); len(missing) > 0 {
+		lines = append(lines, fmt.Sprintf(txtNotFollowed, b.quoted(missing)))
+	}
+	return b.reply(ctx, r, strings.Join(lines, "\n"), nil)
+}
+
+// showSections answers with the keyboard of sections.
+func (b *Bot) showSections(ctx context.Context, r *request) error {
+	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	if err != nil {
+		return err
+	}
+	text := txtChooseSections
+	if !r.private() {
+		text = txtChooseSectionsGroup
+	}
+	return b.reply(ctx, r, text, sectionsKeyboard(b.cfg.Sections, subs))
+}
+
+func (b *Bot) cmdMySubs(ctx context.Context, r *request) error {
+	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(subs) == 0 && r.private():
+		return b.reply(ctx, r, txtMySubsNone, nil)
+	case len(subs) == 0:
+		return b.reply(ctx, r, txtGroupNone, nil)
+	case r.private():
+		return b.reply(ctx, r, fmt.Sprintf(txtMySubs, arabic.Count(len(subs), nounSection), b.names(subs)), nil)
+	}
+	return b.reply(ctx, r, fmt.Sprintf(txtGroupSubs, arabic.Count(len(subs), nounSection), b.names(subs)), nil)
+}
+
+func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
+	heading, slug := txtLatestHead, ""
+	if r.args != "" {
+		s, ok := b.cfg.Sections.Match(r.args)
+		if !ok {
+			return b.noMatch(ctx, r, r.args)
+		}
+		heading, slug = fmt.Sprintf(txtLatestHeadIn, escape(s.Name)), s.Slug
+	}
+	as, err := b.db.LatestArticles(ctx, slug, maxBundle)
+	if err != nil {
+		return err
+	}
+	if len(as) == 0 {
+		return b.reply(ctx, r, txtLatestNone, nil)
+	}
+	text := b.render.List(heading, as, MediumTelegram, true)
+	if r.private() && r.from != nil && b.isAdmin(r.from.ID) {
+		// Admins need article numbers for /cancel and /retract.
+		ids := make([]string, len(as))
+		for i, a := range as {
+			ids[i] = strconv.FormatInt(a.ID, 10)
+		}
+		text += "\n\n<code>" + strings.Join(ids, " ") + "</code>"
+	}
+	return b.reply(ctx, r, text, nil)
+}
+
+func (b *Bot) cmdTop(ctx context.Context, r *request) error {
+	if b.ranking == nil {
+		return b.reply(ctx, r, txtTopNotAvailable, nil)
+	}
+	as, mostFollowed, err := b.ranking.Top(ctx, "", maxBundle)
+	if err != nil {
+		return err
+	}
+	if len(as) == 0 {
+		return b.reply(ctx, r, txtLatestNone, nil)
+	}
+	heading := txtTopLatestHead
+	if mostFollowed {
+		heading = txtTopHead
+	}
+	return b.reply(ctx, r, b.render.List(heading, as, MediumTelegram, false), nil)
+}
+
+func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
+	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
+		return err
+	}
+	c, err := b.ensureChat(ctx, r.chat, r.from)
+	if err != nil {
+		return err
+	}
+	return b.setDigest(ctx, r, !c.Settings.Digest)
+}
+
+// setDigest turns the daily Telegram digest on or off for the request's
+// chat and says when it comes.
+func (b *Bot) setDigest(ctx context.Context, r *request, on bool) error {
+	c, err := b.ensureChat(ctx, r.chat, r.from)
+	if err != nil {
+		return err
+	}
+	s := c.Settings
+	s.Digest = on
+	text := fmt.Sprintf(txtDigestOn, b.cfg.DigestTime, zoneName(b.cfg.Location))
+	if !on {
+		text = txtDigestOff
+		if s.Mode == store.ModeDigest {
+			// Nothing would come at all: fall back to the default.
+			s.Mode = store.ModeInstant
+		}
+	}
+	if err := b.db.SetChatSettings(ctx, c.ID, s, b.now()); err != nil {
+		return err
+	}
+	return b.reply(ctx, r, text, nil)
+}
+
+func (b *Bot) cmdSettings(ctx context.Context, r *request) error {
+	s := store.DefaultSettings
+	switch c, err := b.db.Chat(ctx, r.chat.ID); {
+	case err == nil:
+		s = c.Settings
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	text := fmt.Sprintf(txtSettings, b.cfg.DigestTime, zoneName(b.cfg.Location))
+	return b.reply(ctx, r, text, settingsKeyboard(s))
+}
+
+func (b *Bot) cmdEmail(ctx context.Context, r *request) error {
+	if !r.private() {
+		return b.reply(ctx, r, txtEmailPrivateOnly, nil)
+	}
+	addr := strings.TrimSpace(r.args)
+	switch {
+	case addr == "":
+		return b.reply(ctx, r, txtEmailUsage, nil)
+	case !validEmail(addr):
+		return b.reply(ctx, r, txtEmailInvalid, nil)
+	case b.email == nil:
+		return b.reply(ctx, r, txtEmailUnavailable, nil)
+	}
+	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	if err != nil {
+		return err
+	}
+	if err := b.email.RequestSignup(ctx, addr, subs); err != nil {
+		r.log(b.log).Warn("email signup failed", "err", err)
+		return b.reply(ctx, r, txtEmailFailed, nil)
+	}
+	return b.reply(ctx, r, txtEmailSent, nil)
+}
+
+// validEmail accepts one bare address, such as name@example.com: no
+// display name, no list, nothing that could smuggle a header.
+func validEmail(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, "\r\n\t ,;<>\"") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+func (b *Bot) cmdStop(ctx context.Context, r *request) error {
+	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
+		return err
+	}
+	if err := b.db.DeleteChat(ctx, r.chat.ID); err != nil {
+		return err
+	}
+	b.members.forgetChat(r.chat.ID)
+	r.log(b.log).Info("chat stopped and deleted")
+	if r.private() {
+		return b.reply(ctx, r, txtStopped, nil)
+	}
+	return b.reply(ctx, r, txtStoppedGroup, nil)
+}
+
+// hint answers a plain message in a private chat: a section's name gets a
+// suggestion to follow it, anything else a pointer to /start.
+func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
+	r := &request{chat: m.Chat, msg: m, from: m.From}
+	if s, ok := b.cfg.Sections.Match(m.Text); ok {
+		return b.reply(ctx, r, fmt.Sprintf(txtHintSection, escape(s.Name), escape(s.Name)), nil)
+	}
+	return b.reply(ctx, r, txtHint, nil)
+}
+
+// sectionsArg reads the sections named in a command's arguments: one
+// name, or several separated by commas or spaces. When one is unknown it
+// answers with the list of sections and reports ok false.
+func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok bool, err error) {
+	if s, found := b.cfg.Sections.Match(r.args); found {
+		return []string{s.Slug}, true, nil
+	}
+	parts := strings.FieldsFunc(r.args, func(c rune) bool { return c == ',' || c == '،' })
+	if len(parts) <= 1 {
+		parts = strings.Fields(r.args)
+	}
+	for _, p := range parts {
+		s, found := b.cfg.Sections.Match(p)
+		if !found {
+			return nil, false, b.noMatch(ctx, r, p)
+		}
+		if !slices.Contains(slugs, s.Slug) {
+			slugs = append(slugs, s.Slug)
+		}
+	}
+	return slugs, len(slugs) > 0, nil
+}
+
+// noMatch answers a section name that matched nothing with the list of
+// sections and an example.
+func (b *Bot) noMatch(ctx context.Context, r *request, input string) error {
+	secs := b.cfg.Sections.Sections()
+	names := make([]string, len(secs))
+	for i, s := range secs {
+		names[i] = escape(s.Name)
+	}
+	example := ""
+	if len(secs) > 0 {
+		example = escape(secs[0].Name)
+	}
+	input = cutWords(cleanLine(input), 40)
+	return b.reply(ctx, r, fmt.Sprintf(txtNoMatch, escape(input), strings.Join(names, "، "), example), nil)
+}
+
+// names returns the Arabic names of sections, HTML-escaped.
+func (b *Bot) names(slugs []string) string {
+	return escape(b.cfg.Sections.Names(slugs))
+}
+
+// quoted returns section names in guillemets: «أخبار»، «مقالات».
+func (b *Bot) quoted(slugs []string) string {
+	var out []string
+	for _, slug := range slugs {
+		if s, ok := b.cfg.Sections.Get(slug); ok {
+			out = append(out, "«"+escape(s.Name)+"»")
+		}
+	}
+	return strings.Join(out, "، ")
+}
+
+// isAll reports whether a reader meant every section.
+func isAll(s string) bool {
+	switch arabic.Normalize(s) {
+	case "all", "الكل", "كل", "الجميع", "جميع", "كلها", "كل الاقسام", "جميع الاقسام":
+		return true
+	}
+	return false
+}
+
+func without(xs, drop []string) []string {
+	var out []string
+	for _, x := range xs {
+		if !slices.Contains(drop, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,251 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+// groupAnonymousBot is the user Telegram names as the sender of messages an
+// anonymous group administrator writes on behalf of the group.
+const groupAnonymousBot = 1087968824
+
+// mayChange reports whether the request may change its chat's
+// subscriptions or settings: always in a private chat, only for the group's
+// administrators in a group. When not, it answers the request itself.
+func (b *Bot) mayChange(ctx context.Context, r *request) (bool, error) {
+	if r.private() {
+		return true, nil
+	}
+	ok, err := b.canManage(ctx, r.chat, r.from, r.msg)
+	if err != nil {
+		r.log(b.log).Warn("telegram: check group admin", "err", err)
+		return false, b.reply(ctx, r, txtAdminCheckFailed, nil)
+	}
+	if !ok {
+		return false, b.reply(ctx, r, txtGroupAdminsOnly, nil)
+	}
+	return true, nil
+}
+
+// canManage reports whether a user manages a group: its creator or an
+// administrator (getChatMember, cached briefly), or an anonymous
+// administrator writing as the group itself.
+func (b *Bot) canManage(ctx context.Context, chat *tgbotapi.Chat, from *tgbotapi.User, m *tgbotapi.Message) (bool, error) {
+	if chat.Type == "private" {
+		return true, nil
+	}
+	if m != nil && m.SenderChat != nil && m.SenderChat.ID == chat.ID && from != nil && from.ID == groupAnonymousBot {
+		return true, nil
+	}
+	// Messages from a linked channel or another chat carry sender_chat too,
+	// but only the group itself stands for its administrators.
+	if from == nil || from.ID == groupAnonymousBot || (m != nil && m.SenderChat != nil) {
+		return false, nil
+	}
+	if admin, ok := b.members.get(chat.ID, from.ID, b.now()); ok {
+		return admin, nil
+	}
+	member, err := b.api.getChatMember(ctx, strconv.FormatInt(chat.ID, 10), from.ID)
+	if err != nil {
+		return false, err
+	}
+	admin := member.IsCreator() || member.IsAdministrator()
+	b.members.put(chat.ID, from.ID, admin, b.now())
+	return admin, nil
+}
+
+// memberCache remembers for a short while who administers which group, so
+// that a burst of taps does not become a burst of getChatMember calls.
+type memberCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[[2]int64]memberEntry
+}
+
+type memberEntry struct {
+	admin bool
+	at    time.Time
+}
+
+// maxMembers bounds the cache; expired entries are dropped when it fills.
+const maxMembers = 4096
+
+func newMemberCache(ttl time.Duration) *memberCache {
+	return &memberCache{ttl: ttl, m: map[[2]int64]memberEntry{}}
+}
+
+func (c *memberCache) get(chat, user int64, now time.Time) (admin, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, found := c.m[[2]int64{chat, user}]
+	if !found || now.Sub(e.at) > c.ttl {
+		return false, false
+	}
+	return e.admin, true
+}
+
+func (c *memberCache) put(chat, user int64, admin bool, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxMembers {
+		for k, e := range c.m {
+			if now.Sub(e.at) > c.ttl {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= maxMembers {
+			clear(c.m)
+		}
+	}
+	c.m[[2]int64{chat, user}] = memberEntry{admin: admin, at: now}
+}
+
+func (c *memberCache) forgetChat(chat int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if k[0] == chat {
+			delete(c.m, k)
+		}
+	}
+}
+
+// isIn reports whether a membership status means the bot is in the chat.
+func isIn(m tgbotapi.ChatMember) bool {
+	switch m.Status {
+	case "creator", "administrator", "member":
+		return true
+	case "restricted":
+		return m.IsMember
+	}
+	return false
+}
+
+// onMembership follows the bot's own membership: a reader blocking or
+// unblocking it, a group adding or removing it, a channel promoting or
+// demoting it.
+func (b *Bot) onMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) error {
+	c := u.Chat
+	now := b.now()
+	in, was := isIn(u.NewChatMember), isIn(u.OldChatMember)
+	switch c.Type {
+	case "private":
+		err := b.db.SetChatActive(ctx, c.ID, in, "blocked", now)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // a reader nashra keeps nothing about
+		}
+		return err
+	case "group", "supergroup":
+		b.members.forgetChat(c.ID)
+		if !in {
+			err := b.db.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status, now)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if _, err := b.ensureChat(ctx, &c, nil); err != nil {
+			return err
+		}
+		if !was {
+			b.log.Info("telegram: added to group", "chat_id", c.ID, "user_id", u.From.ID)
+			return b.send(ctx, c.ID, txtGroupAddedWelcome, nil)
+		}
+		return nil
+	case "channel":
+		return b.onChannelMembership(ctx, u)
+	}
+	return nil
+}
+
+// onCallback handles a tap on an inline button. Every callback query is
+// answered, or the reader's client shows a spinner for a long while.
+func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
+	if q.Message == nil || q.Message.Chat == nil {
+		return b.enqueue(ctx, answerReply(0, q.ID, txtButtonExpired, false))
+	}
+	chat := q.Message.Chat
+	answer := func(text string, alert bool) error {
+		return b.enqueue(ctx, answerReply(chat.ID, q.ID, text, alert))
+	}
+	data := q.Data
+	switch {
+	case data == cbNoop:
+		return answer("", false)
+	case strings.HasPrefix(data, cbConfirm), strings.HasPrefix(data, cbDecline):
+		return b.onConfirm(ctx, q)
+	case strings.HasPrefix(data, cbSection), strings.HasPrefix(data, cbSettings):
+	default:
+		return answer(txtButtonExpired, false)
+	}
+	ok, err := b.canManage(ctx, chat, q.From, nil)
+	if err != nil {
+		b.log.Warn("telegram: check group admin", "chat_id", chat.ID, "user_id", q.From.ID, "err", err)
+		return answer(txtAdminCheckFailed, true)
+	}
+	if !ok {
+		return answer(txtButtonAdminsOnly, true)
+	}
+	stored, err := b.ensureChat(ctx, chat, q.From)
+	if err != nil {
+		return errors.Join(err, answer(txtError, true))
+	}
+	if slug, ok := strings.CutPrefix(data, cbSection); ok {
+		return b.toggleSection(ctx, q, stored, slug)
+	}
+	s, known := applySetting(stored.Settings, data[len(cbSettings):])
+	if !known {
+		return answer(txtButtonExpired, false)
+	}
+	if err := b.db.SetChatSettings(ctx, chat.ID, s, b.now()); err != nil {
+		return errors.Join(err, answer(txtError, true))
+	}
+	if err := answer(txtSaved, false); err != nil {
+		return err
+	}
+	return b.enqueue(ctx, editMarkupReply(chat.ID, q.Message.MessageID, settingsKeyboard(s)))
+}
+
+// toggleSection follows or unfollows a section from the keyboard and
+// redraws the keyboard in place.
+func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c store.Chat, slug string) error {
+	answer := func(text string, alert bool) error {
+		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
+	}
+	sec, ok := b.cfg.Sections.Get(slug)
+	if !ok {
+		return answer(txtButtonExpired, false)
+	}
+	subs, err := b.db.Subscriptions(ctx, c.ID)
+	if err != nil {
+		return errors.Join(err, answer(txtError, true))
+	}
+	var text string
+	if slices.Contains(subs, slug) {
+		_, err = b.db.Unsubscribe(ctx, c.ID, []string{slug})
+		text = fmt.Sprintf(txtUnsubscribed, "«"+sec.Name+"»")
+	} else {
+		_, err = b.db.Subscribe(ctx, c.ID, []string{slug}, b.now())
+		text = fmt.Sprintf(txtSubscribed, "«"+sec.Name+"»")
+	}
+	if err != nil {
+		return errors.Join(err, answer(txtError, true))
+	}
+	if subs, err = b.db.Subscriptions(ctx, c.ID); err != nil {
+		return errors.Join(err, answer(txtError, true))
+	}
+	if err := answer(text, false); err != nil {
+		return err
+	}
+	return b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.cfg.Sections, subs)))
+}

@@ -1,0 +1,169 @@
+package bot
+
+import (
+	"fmt"
+	"slices"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// Callback data, all well under Telegram's 64 bytes: a prefix and a short
+// argument (a slug is at most 32 bytes).
+const (
+	cbSection  = "sec:" // + slug: toggle a section
+	cbSettings = "set:" // + one of the set* operations
+	cbConfirm  = "ok:"  // + pending action token
+	cbDecline  = "no:"  // + pending action token
+	cbNoop     = "noop" // a label button
+)
+
+// Settings operations.
+const (
+	setInstant    = "m:" + store.ModeInstant
+	setHourly     = "m:" + store.ModeHourly
+	setDigestOnly = "m:" + store.ModeDigest
+	setHold       = "q:" + store.QuietHold
+	setSilent     = "q:" + store.QuietSilent
+	setQuietOff   = "qoff"
+	setQuietOn    = "qon"
+	setStartDown  = "qs:-"
+	setStartUp    = "qs:+"
+	setEndDown    = "qe:-"
+	setEndUp      = "qe:+"
+	setDigest     = "d"
+)
+
+func button(text, data string) tgbotapi.InlineKeyboardButton {
+	return tgbotapi.NewInlineKeyboardButtonData(text, data)
+}
+
+// check marks a chosen option.
+func check(on bool, text string) string {
+	if on {
+		return "✅ " + text
+	}
+	return text
+}
+
+// sectionsKeyboard lists the sections two by two, ✅ on those followed.
+func sectionsKeyboard(cat *subscribers.Catalog, followed []string) *tgbotapi.InlineKeyboardMarkup {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	var row []tgbotapi.InlineKeyboardButton
+	for _, s := range cat.Sections() {
+		row = append(row, button(check(slices.Contains(followed, s.Slug), s.Name), cbSection+s.Slug))
+		if len(row) == 2 {
+			rows = append(rows, row)
+			row = nil
+		}
+	}
+	if row != nil {
+		rows = append(rows, row)
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return &kb
+}
+
+// settingsKeyboard shows a chat's delivery choices as buttons.
+func settingsKeyboard(s store.ChatSettings) *tgbotapi.InlineKeyboardMarkup {
+	rows := [][]tgbotapi.InlineKeyboardButton{
+		{
+			button(check(s.Mode == store.ModeInstant, btnInstant), cbSettings+setInstant),
+			button(check(s.Mode == store.ModeHourly, btnHourly), cbSettings+setHourly),
+			button(check(s.Mode == store.ModeDigest, btnDigestOnly), cbSettings+setDigestOnly),
+		},
+	}
+	if s.QuietStart != s.QuietEnd {
+		rows = append(rows,
+			[]tgbotapi.InlineKeyboardButton{
+				button(btnMinus, cbSettings+setStartDown),
+				button(fmt.Sprintf(btnQuietStart, clock(s.QuietStart)), cbNoop),
+				button(btnPlus, cbSettings+setStartUp),
+			},
+			[]tgbotapi.InlineKeyboardButton{
+				button(btnMinus, cbSettings+setEndDown),
+				button(fmt.Sprintf(btnQuietEnd, clock(s.QuietEnd)), cbNoop),
+				button(btnPlus, cbSettings+setEndUp),
+			},
+			[]tgbotapi.InlineKeyboardButton{
+				button(check(s.QuietMode == store.QuietHold, btnQuietHold), cbSettings+setHold),
+				button(check(s.QuietMode == store.QuietSilent, btnQuietSilent), cbSettings+setSilent),
+			},
+			[]tgbotapi.InlineKeyboardButton{button(btnQuietOff, cbSettings+setQuietOff)},
+		)
+	} else {
+		rows = append(rows, []tgbotapi.InlineKeyboardButton{button(btnQuietOn, cbSettings+setQuietOn)})
+	}
+	digest := "☑️ " + btnDigest
+	if s.Digest {
+		digest = "✅ " + btnDigest
+	}
+	rows = append(rows, []tgbotapi.InlineKeyboardButton{button(digest, cbSettings+setDigest)})
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return &kb
+}
+
+// confirmKeyboard asks an admin to confirm a pending action.
+func confirmKeyboard(token string) *tgbotapi.InlineKeyboardMarkup {
+	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{
+		button(btnConfirm, cbConfirm+token),
+		button(btnCancel, cbDecline+token),
+	})
+	return &kb
+}
+
+// readMoreKeyboard is a post's "اقرأ المزيد" URL button, nil when link is
+// not a web address (Telegram would refuse the whole message).
+func readMoreKeyboard(link string) *tgbotapi.InlineKeyboardMarkup {
+	if !isWebURL(link) {
+		return nil
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{tgbotapi.NewInlineKeyboardButtonURL(txtReadMore, link)})
+	return &kb
+}
+
+// clock writes minutes after midnight as "23:00".
+func clock(minutes int) string {
+	return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60)
+}
+
+// applySetting changes settings by one operation from a settings button,
+// and reports whether op was known.
+func applySetting(s store.ChatSettings, op string) (store.ChatSettings, bool) {
+	const day, hour = 24 * 60, 60
+	step := func(v, by, other int) int {
+		v = ((v+by)%day + day) % day
+		if v == other { // equal ends would mean no quiet hours at all
+			v = ((v+by)%day + day) % day
+		}
+		return v
+	}
+	switch op {
+	case setInstant, setHourly, setDigestOnly:
+		s.Mode = op[2:]
+		if s.Mode == store.ModeDigest {
+			s.Digest = true // "the digest only" must at least bring the digest
+		}
+	case setHold, setSilent:
+		s.QuietMode = op[2:]
+	case setQuietOff:
+		s.QuietStart, s.QuietEnd = 0, 0
+	case setQuietOn:
+		s.QuietStart, s.QuietEnd = store.DefaultSettings.QuietStart, store.DefaultSettings.QuietEnd
+	case setStartDown:
+		s.QuietStart = step(s.QuietStart, -hour, s.QuietEnd)
+	case setStartUp:
+		s.QuietStart = step(s.QuietStart, hour, s.QuietEnd)
+	case setEndDown:
+		s.QuietEnd = step(s.QuietEnd, -hour, s.QuietStart)
+	case setEndUp:
+		s.QuietEnd = step(s.QuietEnd, hour, s.QuietStart)
+	case setDigest:
+		s.Digest = !s.Digest
+	default:
+		return s, false
+	}
+	return s, true
+}

@@ -1,0 +1,345 @@
+package bot
+
+import (
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// Telegram's limits, in UTF-16 code units of the text after entities are
+// parsed.
+const (
+	MaxText    = 4096
+	MaxCaption = 1024
+)
+
+// Media name where a link is shown, for tracked links (issue 5).
+const (
+	MediumTelegram = "telegram" // readers and groups
+	MediumChannel  = "channel"
+)
+
+// LinkFunc returns the link a post carries to an article in a medium. The
+// default is the article's own link; tracked links replace it.
+type LinkFunc func(a store.Article, medium string) string
+
+// ArticleLink is the default LinkFunc: the article's canonical link.
+func ArticleLink(a store.Article, _ string) string { return a.Link }
+
+// Renderer turns articles into Telegram HTML: one post form for readers,
+// groups and channels, and a list form for bundles.
+type Renderer struct {
+	site     string
+	loc      *time.Location
+	sections *subscribers.Catalog
+	link     LinkFunc
+}
+
+// NewRenderer returns a renderer for the site named site, writing dates in
+// loc and hashtags with the catalog's Arabic section names. link may be nil
+// for ArticleLink.
+func NewRenderer(site string, loc *time.Location, sections *subscribers.Catalog, link LinkFunc) *Renderer {
+	if link == nil {
+		link = ArticleLink
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Renderer{site: site, loc: loc, sections: sections, link: link}
+}
+
+// Link returns the link to show for a in medium.
+func (r *Renderer) Link(a store.Article, medium string) string { return r.link(a, medium) }
+
+// Post renders a as HTML whose visible text fits limit UTF-16 units
+// (MaxCaption under a photo, MaxText alone). Only the summary, then the
+// title, are shortened, on a word boundary with "…".
+func (r *Renderer) Post(a store.Article, medium string, limit int) string {
+	title := cleanLine(a.Title)
+	summary := cleanText(a.Summary)
+	var foot []segment
+	if v := VideoLink(a.Content); v != "" {
+		foot = append(foot, seg("▶️ "), linkSeg("شاهد الفيديو", v), seg("\n"))
+	}
+	tags := r.hashtags(a.Sections)
+	author := cutWords(cleanLine(a.Author), 100)
+	switch {
+	case tags != "" && author != "":
+		foot = append(foot, seg(tags+" · ✍️ "+author+"\n"))
+	case tags != "":
+		foot = append(foot, seg(tags+"\n"))
+	case author != "":
+		foot = append(foot, seg("✍️ "+author+"\n"))
+	}
+	if when := publishedAt(a); !when.IsZero() {
+		foot = append(foot, seg("🕒 "+arabic.DateTime(when, r.loc)))
+	}
+
+	// Each part is "\u200f" + text + "\n\n": the mark makes a title or
+	// summary that starts with Latin letters or digits read right to left.
+	const rlm = "\u200f"
+	part := func(s string) int {
+		if s == "" {
+			return 0
+		}
+		return utf16Len(rlm) + utf16Len(s) + 2
+	}
+	room := limit - segmentsLen(foot)
+	if part(title)+part(summary) > room {
+		if left := room - part(title) - part("x") + 1; left >= 40 {
+			summary = cutWords(summary, left)
+		} else {
+			summary = ""
+		}
+	}
+	if part(title)+part(summary) > room {
+		title = cutWords(title, room-part(summary)-part("x")+1)
+	}
+
+	var b strings.Builder
+	if title != "" {
+		b.WriteString(rlm + "<b>" + escape(title) + "</b>\n\n")
+	}
+	if summary != "" {
+		b.WriteString(rlm + escape(summary) + "\n\n")
+	}
+	for _, s := range foot {
+		b.WriteString(s.html())
+	}
+	out := strings.TrimRight(b.String(), "\n")
+	if out == "" {
+		// Telegram refuses an empty message; an article with nothing to
+		// show still names its site.
+		out = escape(r.site)
+	}
+	return out
+}
+
+// publishedAt is when the site says a was published, else when nashra
+// first saw it.
+func publishedAt(a store.Article) time.Time {
+	if a.PublishedAt.IsZero() {
+		return a.FirstSeenAt
+	}
+	return a.PublishedAt
+}
+
+// maxBundle is how many titles a bundle or list shows; the rest are counted.
+const maxBundle = 5
+
+// Bundle renders several articles as one message listing their titles,
+// each a link: the form of a coalesced delivery.
+func (r *Renderer) Bundle(as []store.Article, medium string) string {
+	heading := "📰 <b>" + escape("جديد "+r.site) + "</b> — " + escape(arabic.Count(len(as), arabic.Article))
+	return r.List(heading, as, medium, false)
+}
+
+// List renders articles as a numbered list under heading (HTML), each
+// title a link followed by its hashtags and, withDates, its date. It shows
+// at most five and counts the rest, so it always fits MaxText.
+func (r *Renderer) List(heading string, as []store.Article, medium string, withDates bool) string {
+	var b strings.Builder
+	b.WriteString(heading)
+	b.WriteString("\n")
+	shown := min(len(as), maxBundle)
+	for i, a := range as[:shown] {
+		b.WriteString("\n\u200f" + strconv.Itoa(i+1) + ". ")
+		b.WriteString(linkSeg(cutWords(cleanLine(a.Title), 300), r.link(a, medium)).html())
+		if tags := r.hashtags(a.Sections); tags != "" {
+			b.WriteString(" " + escape(tags))
+		}
+		if when := publishedAt(a); withDates && !when.IsZero() {
+			b.WriteString("\n\u200f🕒 " + escape(arabic.DateTime(when, r.loc)))
+		}
+	}
+	if rest := len(as) - shown; rest > 0 {
+		b.WriteString("\n\n\u200f" + escape("… والمزيد على موقع "+r.site))
+	}
+	return b.String()
+}
+
+// hashtags returns "#أخبار #مقالات" for section slugs: names with spaces
+// joined by "_", since a hashtag ends at a space.
+func (r *Renderer) hashtags(slugs []string) string {
+	var tags []string
+	for _, slug := range slugs {
+		name := slug
+		if r.sections != nil {
+			if s, ok := r.sections.Get(slug); ok {
+				name = s.Name
+			}
+		}
+		tags = append(tags, Hashtag(name))
+	}
+	return strings.Join(tags, " ")
+}
+
+// Hashtag makes a Telegram hashtag of a name: "#تقارير_خاصة".
+func Hashtag(name string) string {
+	f := strings.FieldsFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '_'
+	})
+	return "#" + strings.Join(f, "_")
+}
+
+// segment is a piece of a post: plain text, or plain text linked to href.
+// Lengths are counted on the plain text, which is what Telegram counts.
+type segment struct {
+	text string
+	href string
+}
+
+func seg(text string) segment { return segment{text: text} }
+
+// linkSeg links text to href when href is a web address; otherwise the text
+// stands alone, since Telegram refuses other schemes.
+func linkSeg(text, href string) segment {
+	if !isWebURL(href) {
+		return segment{text: text}
+	}
+	return segment{text: text, href: href}
+}
+
+func (s segment) html() string {
+	if s.href == "" {
+		return escape(s.text)
+	}
+	return `<a href="` + escape(s.href) + `">` + escape(s.text) + `</a>`
+}
+
+func segmentsLen(ss []segment) int {
+	n := 0
+	for _, s := range ss {
+		n += utf16Len(s.text)
+	}
+	return n
+}
+
+// isWebURL reports whether s is an absolute http(s) URL, the only kind a
+// post links to.
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// escape makes text safe in Telegram HTML with the only named entities it
+// knows.
+var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace
+
+// utf16Len counts s as Telegram does: in UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// cutWords shortens s to at most max UTF-16 units, ending on a word
+// boundary with "…" when it had to cut.
+func cutWords(s string, max int) string {
+	if utf16Len(s) <= max {
+		return s
+	}
+	if max <= 1 {
+		return ""
+	}
+	// Longest prefix that leaves room for the ellipsis.
+	n, end := 0, 0
+	for i, r := range s {
+		w := 1
+		if r >= 0x10000 {
+			w = 2
+		}
+		if n+w > max-1 {
+			break
+		}
+		n += w
+		end = i + utf8.RuneLen(r)
+	}
+	prefix := s[:end]
+	// Prefer the last space, unless it throws most of the text away.
+	if i := strings.LastIndexFunc(prefix, unicode.IsSpace); i > len(prefix)/2 {
+		prefix = prefix[:i]
+	} else {
+		// Mid-word: never leave a diacritic without its letter.
+		for prefix != "" {
+			r, size := utf8.DecodeLastRuneInString(prefix)
+			if !unicode.Is(unicode.Mn, r) && r != 0x200D {
+				break
+			}
+			prefix = prefix[:len(prefix)-size]
+		}
+	}
+	prefix = strings.TrimRightFunc(prefix, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r) || r == 0x200F
+	})
+	if prefix == "" {
+		return ""
+	}
+	return prefix + "…"
+}
+
+// cleanText makes feed text fit for a message: valid UTF-8, no control
+// characters, spaces collapsed, at most one empty line between paragraphs.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	var b strings.Builder
+	newlines, space := 0, false
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			newlines++
+			space = false
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case unicode.IsControl(r), r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			continue
+		}
+		if b.Len() > 0 {
+			switch {
+			case newlines > 1:
+				b.WriteString("\n\n")
+			case newlines == 1:
+				b.WriteString("\n")
+			case space:
+				b.WriteByte(' ')
+			}
+		}
+		newlines, space = 0, false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// cleanLine is cleanText on one line.
+func cleanLine(s string) string {
+	return strings.ReplaceAll(cleanText(s), "\n", " ")
+}
+
+var youtubeRe = regexp.MustCompile(`(?i)https?://(?:www\.|m\.)?(?:youtube(?:-nocookie)?\.com/(?:watch\?(?:[^"'\s<>]*&(?:amp;)?)?v=|embed/|shorts/|live/)|youtu\.be/)([A-Za-z0-9_-]{11})`)
+
+// VideoLink returns the watch link of the first YouTube video in an
+// article's content, empty when there is none: a message with that link
+// previewed shows Telegram's player.
+func VideoLink(content string) string {
+	m := youtubeRe.FindStringSubmatch(content)
+	if m == nil {
+		return ""
+	}
+	return "https://www.youtube.com/watch?v=" + m[1]
+}

@@ -1,0 +1,85 @@
+package bot
+
+import (
+	"encoding/json"
+	"strconv"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/delivery"
+)
+
+// Replies are delivery.Reply values: a Bot API method and its parameters
+// exactly as the dispatcher will send them.
+
+// noPreview turns link previews off in replies: a list of links would
+// otherwise show the first one's preview.
+const noPreview = `{"is_disabled":true}`
+
+// textReply is a sendMessage in HTML with an optional inline keyboard.
+func textReply(chatID int64, html string, kb *tgbotapi.InlineKeyboardMarkup) delivery.Reply {
+	p := map[string]string{
+		"chat_id":              strconv.FormatInt(chatID, 10),
+		"text":                 html,
+		"parse_mode":           tgbotapi.ModeHTML,
+		"link_preview_options": noPreview,
+	}
+	setMarkup(p, kb)
+	return delivery.Reply{ChatID: chatID, Method: "sendMessage", Params: p}
+}
+
+// quoting makes a reply in a group answer the command it follows, so that
+// the group sees who asked; a deleted command does not stop the reply.
+func quoting(r delivery.Reply, messageID int) delivery.Reply {
+	if messageID != 0 {
+		r.Params["reply_parameters"] = `{"message_id":` + strconv.Itoa(messageID) + `,"allow_sending_without_reply":true}`
+	}
+	return r
+}
+
+// editMarkupReply replaces the keyboard of a message in place.
+func editMarkupReply(chatID int64, messageID int, kb *tgbotapi.InlineKeyboardMarkup) delivery.Reply {
+	p := map[string]string{
+		"chat_id":    strconv.FormatInt(chatID, 10),
+		"message_id": strconv.Itoa(messageID),
+	}
+	setMarkup(p, kb)
+	return delivery.Reply{ChatID: chatID, Method: "editMessageReplyMarkup", Params: p}
+}
+
+// editTextReply replaces the text and keyboard of a message in place.
+func editTextReply(chatID int64, messageID int, html string, kb *tgbotapi.InlineKeyboardMarkup) delivery.Reply {
+	p := map[string]string{
+		"chat_id":              strconv.FormatInt(chatID, 10),
+		"message_id":           strconv.Itoa(messageID),
+		"text":                 html,
+		"parse_mode":           tgbotapi.ModeHTML,
+		"link_preview_options": noPreview,
+	}
+	setMarkup(p, kb)
+	return delivery.Reply{ChatID: chatID, Method: "editMessageText", Params: p}
+}
+
+// answerReply answers a callback query; text, when set, shows as a short
+// notice (an alert box when alert is true).
+func answerReply(chatID int64, queryID, text string, alert bool) delivery.Reply {
+	p := map[string]string{"callback_query_id": queryID}
+	if text != "" {
+		p["text"] = text
+	}
+	if alert {
+		p["show_alert"] = "true"
+	}
+	return delivery.Reply{ChatID: chatID, Method: "answerCallbackQuery", Params: p}
+}
+
+func setMarkup(p map[string]string, kb *tgbotapi.InlineKeyboardMarkup) {
+	if kb == nil {
+		return
+	}
+	b, err := json.Marshal(kb)
+	if err != nil {
+		panic(err) // a keyboard of strings always marshals
+	}
+	p["reply_markup"] = string(b)
+}

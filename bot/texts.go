@@ -1,0 +1,169 @@
+package bot
+
+import (
+	"time"
+
+	"github.com/almaalouma/nashra/arabic"
+)
+
+// What readers see, in Modern Standard Arabic. Texts are HTML-ready: those
+// with %s take values already escaped.
+
+// Nouns the bot counts, with the forms Arabic grammar asks for.
+var (
+	nounSection  = arabic.Noun{One: "قسم واحد", Two: "قسمان", Plural: "أقسام", Many: "قسمًا", Single: "قسم"}
+	nounReader   = arabic.Noun{One: "قارئ واحد", Two: "قارئان", Plural: "قرّاء", Many: "قارئًا", Single: "قارئ"}
+	nounGroup    = arabic.Noun{One: "مجموعة واحدة", Two: "مجموعتان", Plural: "مجموعات", Many: "مجموعةً", Single: "مجموعة"}
+	nounChannel  = arabic.Noun{One: "قناة واحدة", Two: "قناتان", Plural: "قنوات", Many: "قناةً", Single: "قناة"}
+	nounMessage  = arabic.Noun{One: "رسالة واحدة", Two: "رسالتان", Plural: "رسائل", Many: "رسالةً", Single: "رسالة"}
+	nounDelivery = arabic.Noun{One: "إرسال واحد", Two: "إرسالان", Plural: "إرسالات", Many: "إرسالًا", Single: "إرسال"}
+)
+
+const (
+	txtWelcome = "أهلًا بك في بوت <b>%s</b> 👋\n" +
+		"تصلك هنا مقالات الموقع وأخباره لحظة نشرها.\n\n" +
+		"اختر الأقسام التي تريد متابعتها، واضغط القسم مرة أخرى لإلغاء متابعته:"
+	txtWelcomeGroup = "أهلًا بكم 👋 أنا بوت <b>%s</b>.\n" +
+		"يختار مشرفو المجموعة الأقسام التي تصل مقالاتها إلى هنا:"
+	txtChooseSections      = "اختر الأقسام التي تريد متابعتها (✅ = تتابعه):"
+	txtChooseSectionsGroup = "الأقسام التي تصل إلى هذه المجموعة (✅ = مفعّل). التغيير لمشرفي المجموعة:"
+
+	txtSubscribed      = "✅ تمت متابعة: %s."
+	txtAlreadyFollowed = "أنت تتابع %s من قبل."
+	txtUnsubscribed    = "تم إلغاء متابعة: %s."
+	txtNotFollowed     = "لم تكن تتابع %s."
+	txtUnsubscribedAll = "تم إلغاء متابعة كل الأقسام. يمكنك العودة متى شئت عبر /start."
+	txtNothingToDrop   = "لا تتابع أي قسم حاليًا. اختر ما يهمك عبر /start."
+
+	txtNoMatch = "لم أجد قسمًا باسم «%s».\nالأقسام المتاحة: %s.\nمثال: <code>/subscribe %s</code>"
+
+	txtMySubs     = "الأقسام التي تتابعها (%s): %s."
+	txtMySubsNone = "لا تتابع أي قسم بعد. اختر الأقسام عبر /start أو /subscribe."
+	txtGroupSubs  = "الأقسام التي تتابعها هذه المجموعة (%s): %s."
+	txtGroupNone  = "لا تتابع هذه المجموعة أي قسم بعد. يمكن لمشرفيها الاختيار عبر /subscribe."
+
+	txtSectionsHead = "<b>أقسام %s</b>"
+	txtSectionsFoot = "للمتابعة: <code>/subscribe اسم القسم</code> أو اضغط /start."
+
+	txtLatestHead      = "<b>أحدث ما نُشر</b>"
+	txtLatestHeadIn    = "<b>أحدث ما نُشر في «%s»</b>"
+	txtLatestNone      = "لم يُنشر شيء بعد."
+	txtTopHead         = "<b>الأكثر متابعة اليوم</b>"
+	txtTopLatestHead   = "<b>لا تتوفر بعد قائمة بالأكثر متابعة اليوم، وهذا أحدث ما نُشر:</b>"
+	txtTopNotAvailable = "لا تتوفر بعد قائمة بالأكثر متابعة. نعمل على ذلك، وإلى حينه تجد أحدث ما نُشر عبر /latest."
+
+	txtDigestOn  = "📰 فُعّلت النشرة اليومية: تصلك كل يوم عند الساعة %s %s، وفيها أهم ما نُشر في أقسامك. لإيقافها أرسل /digest مرة أخرى."
+	txtDigestOff = "أُوقفت النشرة اليومية في تيليجرام. لتفعيلها من جديد أرسل /digest."
+
+	txtEmailUsage        = "أرسل عنوان بريدك بعد الأمر، مثل:\n<code>/email name@example.com</code>"
+	txtEmailInvalid      = "هذا لا يبدو عنوان بريد إلكتروني صحيحًا. أرسل عنوانًا واحدًا، مثل: <code>name@example.com</code>"
+	txtEmailSent         = "📧 إن كان العنوان صحيحًا فستصله رسالة تأكيد خلال دقائق. افتحها واضغط زر التأكيد لتبدأ النشرة البريدية."
+	txtEmailUnavailable  = "النشرة البريدية غير متاحة بعد. وإلى أن تتاح يمكنك تلقّي النشرة اليومية هنا في تيليجرام عبر /digest."
+	txtEmailFailed       = "تعذّر بدء الاشتراك البريدي الآن. حاول مرة أخرى بعد قليل."
+	txtEmailPrivateOnly  = "الاشتراك بالبريد أمر شخصي: أرسل /email في محادثة خاصة مع البوت."
+	txtStopped           = "تم إلغاء متابعة كل الأقسام وحذف بياناتك من البوت. سعدنا بصحبتك، ويمكنك العودة في أي وقت عبر /start."
+	txtStoppedGroup      = "تم إيقاف إرسال المقالات إلى هذه المجموعة وحذف إعداداتها. يمكن لمشرفيها البدء من جديد عبر /start."
+	txtHint              = "أرسل /start لاختيار الأقسام التي تتابعها، أو /help لمعرفة الأوامر."
+	txtHintSection       = "هل تريد متابعة قسم «%s»؟ أرسل <code>/subscribe %s</code> أو اختره عبر /start."
+	txtUnknownCommand    = "لم أتعرف على هذا الأمر. أرسل /help لمعرفة الأوامر المتاحة."
+	txtGroupAdminsOnly   = "عذرًا، تغيير اشتراكات المجموعة وإعداداتها متاح لمشرفيها فقط."
+	txtAdminCheckFailed  = "تعذّر التحقق من صلاحياتك الآن. حاول مرة أخرى بعد قليل."
+	txtError             = "حدث خطأ مؤقت. حاول مرة أخرى بعد قليل."
+	txtButtonAdminsOnly  = "هذا الخيار لمشرفي المجموعة فقط."
+	txtButtonExpired     = "انتهت صلاحية هذا الزر. أرسل الأمر من جديد."
+	txtReadMore          = "اقرأ المزيد"
+	txtSaved             = "تم الحفظ ✅"
+	txtGroupAddedWelcome = "شكرًا لإضافتي 🌷 يختار مشرفو المجموعة الأقسام التي تصل مقالاتها إلى هنا عبر /start أو <code>/subscribe أخبار</code>."
+
+	txtHelp = "<b>أوامر البوت</b>\n" +
+		"/start — البدء واختيار الأقسام\n" +
+		"/sections — الأقسام المتاحة\n" +
+		"/subscribe — متابعة قسم، مثل: <code>/subscribe أخبار</code>\n" +
+		"/unsubscribe — إلغاء متابعة قسم، أو <code>/unsubscribe all</code> للجميع\n" +
+		"/mysubs — الأقسام التي تتابعها\n" +
+		"/latest — أحدث المقالات، ويمكن ذكر قسم: <code>/latest تقارير</code>\n" +
+		"/top — الأكثر متابعة اليوم\n" +
+		"/digest — النشرة اليومية في تيليجرام (تفعيل أو إيقاف)\n" +
+		"/settings — طريقة وصول الأخبار وساعات الهدوء\n" +
+		"/email — النشرة اليومية بالبريد الإلكتروني\n" +
+		"/stop — إيقاف كل شيء وحذف بياناتك\n" +
+		"/help — هذه القائمة"
+	txtHelpGroup = "\n\nفي المجموعات يغيّر المشرفون وحدهم الاشتراكات والإعدادات."
+)
+
+// Settings.
+const (
+	txtSettings = "<b>⚙️ الإعدادات</b>\n" +
+		"كيف تريد أن تصلك الأخبار؟\n" +
+		"• <b>فورًا</b>: كل مقال لحظة نشره.\n" +
+		"• <b>كل ساعة</b>: رسالة واحدة تجمع ما نُشر.\n" +
+		"• <b>يوميًا فقط</b>: النشرة اليومية عند الساعة %s.\n\n" +
+		"<b>ساعات الهدوء</b> (%s): تنتظر الأخبار حتى الصباح، أو تصل بلا صوت، كما تختار."
+	btnInstant     = "⚡ فورًا"
+	btnHourly      = "🕐 كل ساعة"
+	btnDigestOnly  = "📰 يوميًا فقط"
+	btnQuietHold   = "⏸ تأجيل حتى الصباح"
+	btnQuietSilent = "🔕 بلا صوت"
+	btnQuietOff    = "🔔 إلغاء ساعات الهدوء"
+	btnQuietOn     = "🌙 تفعيل ساعات الهدوء"
+	btnQuietStart  = "يبدأ الهدوء %s"
+	btnQuietEnd    = "ينتهي الهدوء %s"
+	btnDigest      = "النشرة اليومية في تيليجرام"
+	btnMinus       = "➖"
+	btnPlus        = "➕"
+	btnConfirm     = "✅ تأكيد"
+	btnCancel      = "إلغاء"
+)
+
+// Channels and admins.
+const (
+	txtChannelsHead    = "<b>القنوات المرتبطة بالأقسام</b>"
+	txtChannelsNone    = "لا توجد قنوات مرتبطة بالأقسام. اربط قناة عبر <code>/link @channel القسم</code>."
+	txtChannelCanPost  = "✅ يمكن النشر"
+	txtChannelNoPost   = "⛔ لا يمكن النشر"
+	txtChannelUnknown  = "❔ لم يُتحقق بعد"
+	txtFromConfig      = "من ملف الإعدادات"
+	txtFromRuntime     = "أُضيف من البوت"
+	txtLinkUsage       = "الصيغة: <code>/link @channel القسم</code> أو <code>/unlink @channel القسم</code>"
+	txtBadChannel      = "اكتب القناة باسمها ‎@username أو بمعرّفها الرقمي ‎-100…"
+	txtLinked          = "تم ربط %s بقسم «%s». %s"
+	txtUnlinked        = "تم فك ربط %s بقسم «%s»."
+	txtNotLinked       = "%s غير مرتبطة بقسم «%s»."
+	txtBotAdminChannel = "📣 صرتُ مشرفًا في القناة %s%s.\n%s"
+	txtChannelLinkedTo = "وهي مرتبطة بـ: %s."
+	txtChannelLinkHint = "لربطها بقسم أرسل: <code>/link %s القسم</code>"
+	txtChannelLost     = "⚠️ لم يعد بإمكاني النشر في القناة %s، وهي مرتبطة بـ: %s. امنحني صلاحية النشر من جديد."
+	txtCantPostChannel = "⚠️ لا أستطيع النشر في %s: أضفني إلى القناة مشرفًا بصلاحية النشر."
+
+	txtStatsHead    = "<b>📊 الإحصاءات</b>"
+	txtFeedsHead    = "<b>📡 حالة المصادر</b>"
+	txtFeedsNone    = "لا توجد مصادر مفعّلة."
+	txtFeedOK       = "✅ سليم"
+	txtFeedFailing  = "⚠️ يفشل منذ %s، والمحاولات الفاشلة المتتالية: %d"
+	txtFeedNever    = "⏳ لم يُجلب بعد"
+	txtNotAvailable = "هذا الإجراء غير متاح بعد في محرك الإرسال."
+
+	txtBroadcastUsage   = "اكتب نص الرسالة بعد الأمر: <code>/broadcast النص</code>"
+	txtBroadcastConfirm = "<b>رسالة إلى جميع القرّاء</b> (%s):\n\n%s\n\nهل أرسلها؟"
+	txtBroadcastQueued  = "📣 بدأ إرسال الرسالة إلى %s."
+	txtCancelled        = "أُلغي الطلب."
+	txtArticleUsage     = "اكتب رقم المقال بعد الأمر، مثل: <code>/%s 123</code>"
+	txtArticleNotFound  = "لا يوجد مقال بالرقم %d."
+	txtRetractConfirm   = "سيُسحب المقال «%s» وتُحذف رسائله المرسلة حيث يسمح تيليجرام بذلك. هل أتابع؟"
+	txtRetracted        = "🗑 سُحب المقال «%s»: سيُحذف %s."
+	txtCancelledArticle = "⏹ أُلغي ما تبقّى من إرسال المقال «%s»: %s."
+	txtPaused           = "⏸ أُوقف إرسال المقالات مؤقتًا. الردود على القرّاء مستمرة. للاستئناف: /resume"
+	txtResumed          = "▶️ استُؤنف إرسال المقالات."
+	txtAlert            = "🔔 <b>تنبيه</b>\n%s"
+)
+
+// zoneName is how readers are told the digest's time zone.
+func zoneName(loc *time.Location) string {
+	switch loc.String() {
+	case "Asia/Baghdad":
+		return "بتوقيت بغداد"
+	case "UTC":
+		return "بالتوقيت العالمي"
+	}
+	return "بتوقيت " + loc.String()
+}

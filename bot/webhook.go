@@ -1,0 +1,112 @@
+package bot
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
+
+// maxUpdateBytes bounds a webhook request body; updates are a few KB.
+const maxUpdateBytes = 1 << 20
+
+// WebhookSecret derives the webhook's secret_token from nashra's secret
+// key, so that it survives restarts without being stored. Telegram allows
+// 1–256 characters of A–Z, a–z, 0–9, _ and -: hex fits.
+func WebhookSecret(key string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte("nashra telegram webhook"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// setWebhook registers the webhook URL with its secret, retrying while
+// Telegram is unreachable.
+func (b *Bot) setWebhook(ctx context.Context) {
+	allowed, _ := json.Marshal(allowedUpdates)
+	params := tgbotapi.Params{
+		"url":             b.cfg.WebhookURL,
+		"secret_token":    b.cfg.WebhookSecret,
+		"allowed_updates": string(allowed),
+		"max_connections": "10",
+	}
+	backoff := time.Second
+	for {
+		_, err := b.api.Call(ctx, "setWebhook", params)
+		if err == nil {
+			b.log.Info("telegram: webhook set", "path", b.WebhookPath())
+			return
+		}
+		b.log.Warn("telegram: setWebhook failed, retrying", "err", err, "in", backoff)
+		if !sleep(ctx, backoff) {
+			return
+		}
+		backoff = nextBackoff(backoff, 5*time.Minute)
+	}
+}
+
+// WebhookHandler serves Telegram's webhook calls; mount it at WebhookPath.
+// It accepts only POSTs carrying the secret token, and answers 200 once an
+// update is claimed, so Telegram retries only what was not.
+func (b *Bot) WebhookHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+		if b.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.cfg.WebhookSecret)) != 1 {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		if b.me().id == 0 {
+			// Not connected yet: the bot's own name is unknown, and with it
+			// which commands are ours. Telegram will deliver again.
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		var u tgbotapi.Update
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxUpdateBytes)).Decode(&u); err != nil {
+			http.Error(w, "bad update", http.StatusBadRequest)
+			return
+		}
+		// Handling goes on if Telegram hangs up: the update is claimed.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		defer cancel()
+		if err := b.HandleUpdate(ctx, u); err != nil {
+			b.log.Error("telegram: claim update", "update_id", u.UpdateID, "err", err)
+			http.Error(w, "retry", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// setCommands publishes the command menu with Arabic descriptions, for
+// Arabic clients and as the default for everyone else.
+func (b *Bot) setCommands(ctx context.Context) error {
+	list := make([]tgbotapi.BotCommand, 0, len(menu))
+	for _, name := range menu {
+		list = append(list, tgbotapi.BotCommand{Command: name, Description: commands[name].description})
+	}
+	body, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	for _, lang := range []string{"", "ar"} {
+		p := tgbotapi.Params{"commands": string(body)}
+		if lang != "" {
+			p["language_code"] = lang
+		}
+		if _, err := b.api.Call(ctx, "setMyCommands", p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

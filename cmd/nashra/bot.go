@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// telegram holds the parts of the bot built before the delivery engine,
+// which needs the Sender, while the bot itself needs the engine as its
+// Outbox: build this, then the engine, then call newBot.
+type telegram struct {
+	api      *bot.API
+	render   *bot.Renderer
+	sender   *bot.Sender
+	sections *subscribers.Catalog
+}
+
+// newTelegram builds the Bot API client, the post renderer and the Sender
+// the dispatcher uses; nil when no token is configured (Telegram off). It
+// does not call Telegram.
+func newTelegram(cfg *config.Config, log *slog.Logger) *telegram {
+	if cfg.Telegram.Token == "" {
+		return nil
+	}
+	sections := catalog(cfg)
+	api := bot.NewAPI(cfg.Telegram.Token, cfg.Telegram.API, bot.NewHTTPClient())
+	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, sections, nil)
+	return &telegram{
+		api:      api,
+		render:   render,
+		sender:   bot.NewSender(api, render, bot.WithSenderLogger(log)),
+		sections: sections,
+	}
+}
+
+// newBot builds the bot on top of the delivery engine (its Outbox); opts
+// add the editors' controls, the ranking and the email signup as they
+// exist. Run the result with Run(ctx); in webhook mode mount
+// WebhookHandler() at WebhookPath() on the web server.
+func (t *telegram) newBot(ctx context.Context, cfg *config.Config, db *store.DB, outbox bot.Outbox, log *slog.Logger, opts ...bot.Option) (*bot.Bot, error) {
+	var secret string
+	if cfg.Telegram.WebhookURL != "" {
+		var err error
+		if secret, err = webhookSecret(ctx, cfg, db); err != nil {
+			return nil, err
+		}
+	}
+	var channels []store.ChannelLink
+	for _, s := range cfg.Sections {
+		for _, ch := range s.Channels {
+			channels = append(channels, store.ChannelLink{Section: s.Slug, Channel: ch, Source: store.SourceConfig})
+		}
+	}
+	bc := bot.Config{
+		Site:          cfg.Site.Name,
+		Location:      cfg.Site.Location,
+		DigestTime:    cfg.Digest.Time,
+		Admins:        cfg.Admins,
+		Sections:      t.sections,
+		Channels:      channels,
+		WebhookURL:    cfg.Telegram.WebhookURL,
+		WebhookSecret: secret,
+	}
+	return bot.New(bc, t.api, t.render, db, outbox, append([]bot.Option{bot.WithLogger(log)}, opts...)...), nil
+}
+
+// webhookSecret is derived from NASHRA_SECRET when set, else generated
+// once and kept in the store, so that it survives restarts.
+func webhookSecret(ctx context.Context, cfg *config.Config, db *store.DB) (string, error) {
+	if cfg.Secret != "" {
+		return bot.WebhookSecret(cfg.Secret), nil
+	}
+	return db.MetaOrInit(ctx, "telegram_webhook_secret", func() (string, error) {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(b[:]), nil
+	})
+}
+
+// catalog is the configured sections as readers name them.
+func catalog(cfg *config.Config) *subscribers.Catalog {
+	secs := make([]subscribers.Section, len(cfg.Sections))
+	for i, s := range cfg.Sections {
+		secs[i] = subscribers.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases}
+	}
+	return subscribers.NewCatalog(secs)
+}
+
+// sectionChannels describes the channel mapping in force for `nashra
+// sections`, by section slug: "@news (config, can post), @x (runtime, not
+// checked)". Run-time changes (/link, /unlink) win over the YAML, so this
+// reads the store, not the configuration.
+func sectionChannels(ctx context.Context, db *store.DB) (map[string]string, error) {
+	links, err := db.ChannelLinks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	parts := map[string][]string{}
+	for _, l := range links {
+		state := "not checked"
+		if l.CanPost != nil {
+			state = "cannot post"
+			if *l.CanPost {
+				state = "can post"
+			}
+		}
+		parts[l.Section] = append(parts[l.Section], fmt.Sprintf("%s (%s, %s)", l.Channel, l.Source, state))
+	}
+	out := make(map[string]string, len(parts))
+	for slug, p := range parts {
+		out[slug] = strings.Join(p, ", ")
+	}
+	return out, nil
+}
