@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Dispatcher is the state of one dispatcher: who holds its lease, and
+// whether the editors paused it.
+type Dispatcher struct {
+	Name       string
+	Holder     string
+	LeaseUntil time.Time
+	Paused     bool
+	// PausedAt is when the editors last paused or resumed it.
+	PausedAt time.Time
+}
+
+// AcquireDispatcher gives holder the lease on the dispatcher name until
+// until, when holder has it already or the last holder's lease ended before
+// now, and returns the state after the attempt; the caller has the lease
+// when Holder is holder. previous is whoever held it before, so that a new
+// holder knows it takes over.
+func (db *DB) AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (d Dispatcher, previous string, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_dispatchers (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+			return err
+		}
+		if d, err = dispatcher(ctx, tx, name); err != nil {
+			return err
+		}
+		if d.Holder != holder && d.LeaseUntil.After(now) {
+			return nil
+		}
+		previous = d.Holder
+		if _, err := tx.ExecContext(ctx, `UPDATE delivery_dispatchers SET holder = ?, lease_until = ? WHERE name = ?`,
+			holder, until.UnixMilli(), name); err != nil {
+			return err
+		}
+		d.Holder, d.LeaseUntil = holder, until.UTC()
+		return nil
+	})
+	if err != nil {
+		return Dispatcher{}, "", fmt.Errorf("acquire dispatcher %s: %w", name, err)
+	}
+	return d, previous, nil
+}
+
+// ReleaseDispatcher ends holder's lease at once, so that the next instance
+// need not wait for it to run out.
+func (db *DB) ReleaseDispatcher(ctx context.Context, name, holder string) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE delivery_dispatchers SET lease_until = 0 WHERE name = ? AND holder = ?`,
+		name, holder); err != nil {
+		return fmt.Errorf("release dispatcher %s: %w", name, err)
+	}
+	return nil
+}
+
+// SetDispatcherPaused records the editors' pause (or resume) of all pushes.
+func (db *DB) SetDispatcherPaused(ctx context.Context, name string, paused bool, now time.Time) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO delivery_dispatchers (name, paused, paused_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, paused_at = excluded.paused_at`,
+		name, paused, now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("pause dispatcher %s: %w", name, err)
+	}
+	return nil
+}
+
+// DispatcherState returns the state of the dispatcher name; one never run
+// is neither held nor paused.
+func (db *DB) DispatcherState(ctx context.Context, name string) (Dispatcher, error) {
+	d, err := dispatcher(ctx, db.read, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Dispatcher{Name: name}, nil
+	}
+	if err != nil {
+		return Dispatcher{}, fmt.Errorf("read dispatcher %s: %w", name, err)
+	}
+	return d, nil
+}
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func dispatcher(ctx context.Context, q rowQuerier, name string) (Dispatcher, error) {
+	d := Dispatcher{Name: name}
+	var lease int64
+	err := q.QueryRowContext(ctx, `SELECT holder, lease_until, paused, paused_at FROM delivery_dispatchers WHERE name = ?`, name).
+		Scan(&d.Holder, &lease, &d.Paused, ms(&d.PausedAt))
+	d.LeaseUntil = fromMilli(lease)
+	return d, err
+}

@@ -1,0 +1,859 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// DeliveryState says where an outbox row stands.
+type DeliveryState string
+
+// The states of an outbox row. Pending, held and claimed rows are open; the
+// others are final.
+const (
+	// DeliveryPending: due, waiting to be claimed.
+	DeliveryPending DeliveryState = "pending"
+	// DeliveryHeld: waits until NotBefore (quiet hours, the hourly bundle, a
+	// retry's backoff).
+	DeliveryHeld DeliveryState = "held"
+	// DeliveryClaimed: leased by a dispatcher until its lease ends.
+	DeliveryClaimed DeliveryState = "claimed"
+	// DeliverySent: Telegram took it; MessageID says which message.
+	DeliverySent DeliveryState = "sent"
+	// DeliveryCancelled: an editor cancelled or retracted it, or the chat
+	// went away.
+	DeliveryCancelled DeliveryState = "cancelled"
+	// DeliveryStale: it waited longer than news stays news.
+	DeliveryStale DeliveryState = "stale"
+	// DeliveryDead: retried to the limit, or refused for good; the error is
+	// kept for admins.
+	DeliveryDead DeliveryState = "dead"
+	// DeliveryRetracted: sent, then deleted from the chat by a retraction.
+	DeliveryRetracted DeliveryState = "retracted"
+)
+
+// Lane orders outbox rows: a lower lane is claimed first. Replies to
+// readers have a table of their own and go before every lane.
+type Lane int
+
+// The lanes of the outbox.
+const (
+	LaneBreaking Lane = 1
+	LaneChannels Lane = 2
+	LaneGroups   Lane = 3
+	LanePrivate  Lane = 4
+)
+
+// LaneOf returns the lane of a row for a chat of kind.
+func LaneOf(kind ChatKind, breaking bool) Lane {
+	switch {
+	case breaking:
+		return LaneBreaking
+	case kind == ChatChannel:
+		return LaneChannels
+	case kind == ChatPrivate:
+		return LanePrivate
+	default:
+		return LaneGroups
+	}
+}
+
+// The work left on a sent message.
+const (
+	TodoEdit   = "edit"
+	TodoDelete = "delete"
+)
+
+// Delivery is one outbox row: an article for a chat.
+type Delivery struct {
+	ID        int64
+	ArticleID int64
+	ChatID    int64
+	Kind      ChatKind
+	Lane      Lane
+	State     DeliveryState
+	CreatedAt time.Time
+	// DueAt is when the reader wants it; staleness counts from here.
+	DueAt     time.Time
+	NotBefore time.Time
+	// Plain is set once Telegram refused the HTML of this post.
+	Plain     bool
+	Attempts  int
+	ErrorKind string
+	LastError string
+	// Set once sent.
+	MessageID    int
+	Caption      bool
+	Bundled      bool
+	SentAt       time.Time
+	SentRevision int
+	// Todo is TodoEdit or TodoDelete when a sent message needs work.
+	Todo string
+	// Settings are the chat's when it is a known reader or group, nil for
+	// a channel known only from the section mapping. Filled by claims.
+	Settings *ChatSettings
+}
+
+// Open reports whether the row still waits to be sent.
+func (d Delivery) Open() bool {
+	return d.State == DeliveryPending || d.State == DeliveryHeld || d.State == DeliveryClaimed
+}
+
+const deliveryColumns = `d.id, d.article_id, d.chat_id, d.kind, d.lane, d.state, d.created_at, d.due_at, d.not_before,
+	d.plain, d.attempts, d.error_kind, d.last_error, d.message_id, d.caption, d.bundled, d.sent_at, d.sent_revision, d.todo,
+	c.mode, c.quiet_start, c.quiet_end, c.quiet_mode, c.digest`
+
+// deliveryFrom joins the chat's settings; channels may have no chat row.
+const deliveryFrom = ` FROM deliveries d LEFT JOIN chats c ON c.id = d.chat_id `
+
+func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
+	var d Delivery
+	var created, due, notBefore int64
+	var msgID sql.NullInt64
+	var mode, quietMode sql.NullString
+	var quietStart, quietEnd sql.NullInt64
+	var digest sql.NullBool
+	err := row.Scan(&d.ID, &d.ArticleID, &d.ChatID, &d.Kind, &d.Lane, &d.State, &created, &due, &notBefore,
+		&d.Plain, &d.Attempts, &d.ErrorKind, &d.LastError, &msgID, &d.Caption, &d.Bundled, ms(&d.SentAt), &d.SentRevision, &d.Todo,
+		&mode, &quietStart, &quietEnd, &quietMode, &digest)
+	if err != nil {
+		return d, err
+	}
+	d.CreatedAt, d.DueAt, d.NotBefore = time.UnixMilli(created).UTC(), time.UnixMilli(due).UTC(), time.UnixMilli(notBefore).UTC()
+	d.MessageID = int(msgID.Int64)
+	if mode.Valid {
+		d.Settings = &ChatSettings{Mode: mode.String, QuietStart: int(quietStart.Int64), QuietEnd: int(quietEnd.Int64),
+			QuietMode: quietMode.String, Digest: digest.Bool}
+	}
+	return d, nil
+}
+
+func queryDeliveries(ctx context.Context, q querier, query string, args ...any) ([]Delivery, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// FanOut is an article handed to the delivery engine.
+type FanOut struct {
+	ArticleID int64
+	// Breaking puts every row in LaneBreaking.
+	Breaking bool
+	// State of the rows created: DeliveryPending, or DeliveryStale for an
+	// article too old to be news, whose rows are kept and counted but never
+	// sent.
+	State DeliveryState
+	Now   time.Time
+}
+
+// FanOutResult says what handing an article on did.
+type FanOutResult struct {
+	// Handed is false when the article was not new: someone handed it on
+	// already, and nothing was done.
+	Handed   bool
+	Channels int
+	Chats    int
+	// Unresolved lists channels of the article's sections whose numeric id
+	// is not known yet; they got no row.
+	Unresolved []string
+}
+
+// HandOn moves a new article to "handed" and creates its outbox rows in the
+// same transaction, so that a crash loses neither: one row per channel
+// mapped to one of its sections, then one per active chat subscribed to one
+// of them, except readers who take the daily digest only. Each is one
+// set-based INSERT … SELECT; an article that is no longer new is left alone,
+// and a row that exists already is kept as it is.
+func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
+	var res FanOutResult
+	now := f.Now.UnixMilli()
+	breaking := 0
+	if f.Breaking {
+		breaking = 1
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res = FanOutResult{}
+		r, err := tx.ExecContext(ctx, `UPDATE articles SET state = 'handed' WHERE id = ? AND state = 'new'`, f.ArticleID)
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		res.Handed = true
+		// Channels first: in the breaking lane, ids break ties.
+		r, err = tx.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before)
+			SELECT ?, ch.chat_id, 'channel', CASE WHEN ? = 1 THEN 1 ELSE 2 END, ?, ?, ?, ?
+			FROM (SELECT DISTINCT COALESCE(l.chat_id, CASE WHEN l.channel LIKE '-100%' THEN CAST(l.channel AS BIGINT) END) AS chat_id
+				FROM section_channels l JOIN article_sections a ON a.section_slug = l.section_slug
+				WHERE a.article_id = ? AND l.removed = 0 AND COALESCE(l.can_post, 1) = 1) ch
+			WHERE ch.chat_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = ch.chat_id AND c.active = 0)
+			ON CONFLICT (article_id, chat_id) DO NOTHING`,
+			f.ArticleID, breaking, f.State, now, now, now, f.ArticleID)
+		if err != nil {
+			return fmt.Errorf("channels: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		res.Channels = int(n)
+		r, err = tx.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before)
+			SELECT ?, c.id, c.kind, CASE WHEN ? = 1 THEN 1 WHEN c.kind = 'channel' THEN 2 WHEN c.kind = 'private' THEN 4 ELSE 3 END,
+				?, ?, ?, ?
+			FROM chats c
+			WHERE c.active = 1 AND c.mode <> 'digest' AND c.id IN (SELECT s.chat_id FROM subscriptions s
+				JOIN article_sections a ON a.section_slug = s.section_slug WHERE a.article_id = ?)
+			ON CONFLICT (article_id, chat_id) DO NOTHING`,
+			f.ArticleID, breaking, f.State, now, now, now, f.ArticleID)
+		if err != nil {
+			return fmt.Errorf("subscribers: %w", err)
+		}
+		n, _ = r.RowsAffected()
+		res.Chats = int(n)
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l.channel FROM section_channels l
+			JOIN article_sections a ON a.section_slug = l.section_slug
+			WHERE a.article_id = ? AND l.removed = 0 AND l.chat_id IS NULL AND l.channel NOT LIKE '-100%'
+			ORDER BY l.channel`, f.ArticleID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ch string
+			if err := rows.Scan(&ch); err != nil {
+				return err
+			}
+			res.Unresolved = append(res.Unresolved, ch)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return FanOutResult{}, fmt.Errorf("hand on article %d: %w", f.ArticleID, err)
+	}
+	return res, nil
+}
+
+// ClaimDeliveries leases up to limit due rows to holder until leaseUntil,
+// lowest lane first, oldest article first. With a row for a reader or a
+// group come that chat's other due rows, beyond limit, so that they can go
+// out as one bundle. Rows carry their chat's settings.
+func (db *DB) ClaimDeliveries(ctx context.Context, holder string, limit int, leaseUntil time.Time) ([]Delivery, error) {
+	var out []Delivery
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		ids, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE state = 'pending' ORDER BY lane, article_id, id LIMIT ?`, limit)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		chats, err := int64s(ctx, tx, `SELECT DISTINCT chat_id FROM deliveries WHERE id IN (`+placeholders(len(ids))+`)
+			AND kind <> 'channel'`, anys(ids)...)
+		if err != nil {
+			return err
+		}
+		if len(chats) > 0 {
+			more, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE state = 'pending' AND kind <> 'channel'
+				AND chat_id IN (`+placeholders(len(chats))+`)`, anys(chats)...)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, more...)
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+		}
+		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'claimed', claimed_by = ?, lease_until = ?
+			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
+			return err
+		}
+		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`)
+			ORDER BY d.lane, d.article_id, d.id`, anys(ids)...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimDeliveryTodo leases up to limit sent rows with work left (an edit or
+// a delete) whose backoff has passed, oldest first.
+func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]Delivery, error) {
+	var out []Delivery
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		ids, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE todo <> '' AND claimed_by IS NULL
+			AND COALESCE(lease_until, 0) <= ? ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`,
+			args...); err != nil {
+			return err
+		}
+		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`) ORDER BY d.id`,
+			anys(ids)...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim delivery work: %w", err)
+	}
+	return out, nil
+}
+
+// ReleaseHeldDeliveries makes held rows whose time has come due again and
+// returns how many.
+func (db *DB) ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, error) {
+	r, err := db.write.ExecContext(ctx, `UPDATE deliveries SET state = 'pending' WHERE state = 'held' AND not_before <= ?`, now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("release held deliveries: %w", err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
+// ReleaseClaims gives back what holder has claimed — every claim of anyone
+// when holder is empty, as a dispatcher taking over does — so that it is
+// claimed again: open rows become pending, work on sent rows and replies
+// become claimable.
+func (db *DB) ReleaseClaims(ctx context.Context, holder string) error {
+	cond, args := "claimed_by IS NOT NULL", []any(nil)
+	if holder != "" {
+		cond, args = "claimed_by = ?", []any{holder}
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE state = 'claimed' AND ` + cond,
+			`UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE todo <> '' AND ` + cond,
+			`UPDATE delivery_replies SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE state = 'claimed' AND ` + cond,
+		} {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	return nil
+}
+
+// RenewClaims extends the lease on everything holder has claimed.
+func (db *DB) RenewClaims(ctx context.Context, holder string, leaseUntil time.Time) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`UPDATE deliveries SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?`,
+			`UPDATE deliveries SET lease_until = ? WHERE todo <> '' AND claimed_by = ?`,
+			`UPDATE delivery_replies SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, leaseUntil.UnixMilli(), holder); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("renew claims: %w", err)
+	}
+	return nil
+}
+
+// OutboxOp is what a dispatcher does with rows it holds.
+type OutboxOp int
+
+// The operations of OutboxUpdate. Ops on deliveries other than OpSent apply
+// only to rows still claimed by the holder, so that a row an editor
+// cancelled meanwhile stays cancelled; OpSent always records the truth.
+const (
+	// OpSent: Telegram took the message (MessageID, Caption, Revision);
+	// several ids make a bundle. A row retracted while in flight gets its
+	// delete queued.
+	OpSent OutboxOp = iota
+	// OpRetry: held until At, one attempt more, the error kept.
+	OpRetry
+	// OpPlain: pending again, to be resent as plain text.
+	OpPlain
+	// OpDead: given up, the error kept.
+	OpDead
+	// OpCancel: cancelled because of the chat (it went away).
+	OpCancel
+	// OpRelease: pending again, untouched (shutdown, migrated chat).
+	OpRelease
+	// OpStale: dropped as stale.
+	OpStale
+	// OpDefer: held until At, which becomes its due time (quiet hours, the
+	// hourly bundle).
+	OpDefer
+	// OpEdited: a correction went out; Revision is what the message shows.
+	OpEdited
+	// OpDeleted: a retraction deleted the message.
+	OpDeleted
+	// OpTodoRetry: the edit or delete is tried again after At.
+	OpTodoRetry
+	// OpTodoDrop: the edit or delete is given up, the error kept.
+	OpTodoDrop
+	// OpReplySent, OpReplyRetry, OpReplyDead, OpReplyStale, OpReplyRelease
+	// and OpReplyCancel do the same to replies.
+	OpReplySent
+	OpReplyRetry
+	OpReplyDead
+	OpReplyStale
+	OpReplyRelease
+	OpReplyCancel
+)
+
+// OutboxUpdate changes rows a dispatcher holds.
+type OutboxUpdate struct {
+	Op        OutboxOp
+	IDs       []int64
+	MessageID int
+	Caption   bool
+	Revision  int
+	At        time.Time
+	ErrorKind string
+	Error     string
+}
+
+// Scope is the rate limiter's state for a chat, or for the whole bot when
+// ChatID is 0.
+type Scope struct {
+	ChatID int64
+	// NextAt is the earliest next send under the configured rate.
+	NextAt time.Time
+	// PausedUntil is when a 429's retry_after ends.
+	PausedUntil time.Time
+}
+
+// UpdateOutbox applies a dispatcher's updates and limiter scopes in one
+// transaction: one commit for many finished sends.
+func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxUpdate, scopes []Scope) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, u := range updates {
+			if len(u.IDs) == 0 {
+				continue
+			}
+			q, args := outboxSQL(holder, u)
+			if _, err := tx.ExecContext(ctx, q+` WHERE id IN (`+placeholders(len(u.IDs))+`)`+guard(u.Op),
+				append(append(args, anys(u.IDs)...), guardArgs(u.Op, holder)...)...); err != nil {
+				return fmt.Errorf("op %d: %w", u.Op, err)
+			}
+		}
+		for _, s := range scopes {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_scopes (chat_id, next_at, paused_until) VALUES (?, ?, ?)
+				ON CONFLICT (chat_id) DO UPDATE SET
+				next_at = CASE WHEN excluded.next_at > delivery_scopes.next_at THEN excluded.next_at ELSE delivery_scopes.next_at END,
+				paused_until = CASE WHEN excluded.paused_until > delivery_scopes.paused_until THEN excluded.paused_until
+					ELSE delivery_scopes.paused_until END`,
+				s.ChatID, unixMilli(s.NextAt), unixMilli(s.PausedUntil)); err != nil {
+				return fmt.Errorf("scope %d: %w", s.ChatID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update outbox: %w", err)
+	}
+	return nil
+}
+
+func outboxSQL(holder string, u OutboxUpdate) (string, []any) {
+	at := u.At.UnixMilli()
+	switch u.Op {
+	case OpSent:
+		return `UPDATE deliveries SET state = 'sent', message_id = ?, caption = ?, bundled = ?, sent_at = ?, sent_revision = ?,
+			attempts = attempts + 1, error_kind = '', claimed_by = NULL, lease_until = NULL,
+			todo = CASE WHEN state = 'cancelled' AND error_kind = 'retracted' THEN 'delete' ELSE todo END`,
+			[]any{u.MessageID, u.Caption, len(u.IDs) > 1, at, u.Revision}
+	case OpRetry:
+		return `UPDATE deliveries SET state = 'held', not_before = ?, attempts = attempts + 1, error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL`, []any{at, u.ErrorKind, u.Error}
+	case OpPlain:
+		return `UPDATE deliveries SET state = 'pending', plain = 1, attempts = attempts + 1, error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL`, []any{u.ErrorKind, u.Error}
+	case OpDead:
+		return `UPDATE deliveries SET state = 'dead', attempts = attempts + 1, error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL`, []any{u.ErrorKind, u.Error}
+	case OpCancel:
+		return `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = NULL`,
+			[]any{u.ErrorKind, u.Error}
+	case OpRelease:
+		return `UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL`, nil
+	case OpStale:
+		return `UPDATE deliveries SET state = 'stale', error_kind = 'stale', claimed_by = NULL, lease_until = NULL`, nil
+	case OpDefer:
+		return `UPDATE deliveries SET state = 'held', not_before = ?, due_at = ?, claimed_by = NULL, lease_until = NULL`,
+			[]any{at, at}
+	case OpEdited:
+		return `UPDATE deliveries SET todo = '', sent_revision = ?, claimed_by = NULL, lease_until = NULL`, []any{u.Revision}
+	case OpDeleted:
+		return `UPDATE deliveries SET todo = '', state = 'retracted', claimed_by = NULL, lease_until = NULL`, nil
+	case OpTodoRetry:
+		return `UPDATE deliveries SET error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = ?`, []any{u.ErrorKind, u.Error, at}
+	case OpTodoDrop:
+		return `UPDATE deliveries SET todo = '', error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = NULL`,
+			[]any{u.ErrorKind, u.Error}
+	case OpReplySent:
+		return `UPDATE delivery_replies SET state = 'sent', message_id = ?, sent_at = ?, attempts = attempts + 1, error_kind = '',
+			claimed_by = NULL, lease_until = NULL`, []any{u.MessageID, at}
+	case OpReplyRetry:
+		return `UPDATE delivery_replies SET state = 'pending', not_before = ?, attempts = attempts + 1, error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL`, []any{at, u.ErrorKind, u.Error}
+	case OpReplyDead:
+		return `UPDATE delivery_replies SET state = 'dead', attempts = attempts + 1, error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL`, []any{u.ErrorKind, u.Error}
+	case OpReplyStale:
+		return `UPDATE delivery_replies SET state = 'stale', error_kind = 'stale', claimed_by = NULL, lease_until = NULL`, nil
+	case OpReplyRelease:
+		return `UPDATE delivery_replies SET state = 'pending', claimed_by = NULL, lease_until = NULL`, nil
+	case OpReplyCancel:
+		return `UPDATE delivery_replies SET state = 'cancelled', error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = NULL`,
+			[]any{u.ErrorKind, u.Error}
+	}
+	panic(fmt.Sprintf("store: unknown outbox op %d", u.Op))
+}
+
+// guard keeps an update to rows the holder still has: an editor's cancel
+// or a takeover wins over a late answer. A sent message is recorded
+// whatever happened meanwhile, because it was sent.
+func guard(op OutboxOp) string {
+	switch op {
+	case OpSent, OpReplySent:
+		return ""
+	case OpEdited, OpDeleted, OpTodoRetry, OpTodoDrop:
+		return " AND claimed_by = ?"
+	default:
+		return " AND state = 'claimed' AND claimed_by = ?"
+	}
+}
+
+func guardArgs(op OutboxOp, holder string) []any {
+	if op == OpSent || op == OpReplySent {
+		return nil
+	}
+	return []any{holder}
+}
+
+// LimiterScopes returns the rate limiter's state still in force at now.
+func (db *DB) LimiterScopes(ctx context.Context, now time.Time) ([]Scope, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT chat_id, next_at, paused_until FROM delivery_scopes
+		WHERE next_at > ? OR paused_until > ?`, now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("limiter scopes: %w", err)
+	}
+	defer rows.Close()
+	var out []Scope
+	for rows.Next() {
+		var s Scope
+		var next, paused int64
+		if err := rows.Scan(&s.ChatID, &next, &paused); err != nil {
+			return nil, fmt.Errorf("limiter scopes: %w", err)
+		}
+		s.NextAt, s.PausedUntil = fromMilli(next), fromMilli(paused)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// CancelChatDeliveries cancels every open row and pending reply of a chat
+// (Telegram said it is gone) and returns how many rows it cancelled.
+func (db *DB) CancelChatDeliveries(ctx context.Context, chatID int64, kind, reason string) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')`, kind, reason, chatID)
+		if err != nil {
+			return err
+		}
+		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE delivery_replies SET state = 'cancelled', error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL WHERE chat_id = ? AND state IN ('pending', 'claimed')`, kind, reason, chatID)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cancel deliveries of chat %d: %w", chatID, err)
+	}
+	return int(n), nil
+}
+
+// MoveChatDeliveries moves a chat's open rows to its new id, released so
+// that they are claimed again under it. A row whose article the new id has
+// already is cancelled instead. It returns how many rows moved.
+func (db *DB) MoveChatDeliveries(ctx context.Context, from, to int64) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET chat_id = ?, kind = 'supergroup', state = 'pending',
+			claimed_by = NULL, lease_until = NULL
+			WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')
+			AND article_id NOT IN (SELECT article_id FROM deliveries WHERE chat_id = ?)`, to, from, to)
+		if err != nil {
+			return err
+		}
+		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'migrated',
+			last_error = 'the new chat has it already', claimed_by = NULL, lease_until = NULL
+			WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')`, from); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE delivery_replies SET chat_id = ?, state = 'pending', claimed_by = NULL, lease_until = NULL
+			WHERE chat_id = ? AND state IN ('pending', 'claimed')`, to, from)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("move deliveries of chat %d to %d: %w", from, to, err)
+	}
+	return int(n), nil
+}
+
+// CancelArticleDeliveries cancels what remains of an article's fan-out and
+// returns how many rows it cancelled. Rows a dispatcher holds keep their
+// claim, so that a send already on its way is still recorded.
+func (db *DB) CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error) {
+	r, err := db.write.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'cancelled', last_error = ?
+		WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, "cancelled by "+by, articleID)
+	if err != nil {
+		return 0, fmt.Errorf("cancel article %d: %w", articleID, err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
+// Retraction counts what retracting an article did.
+type Retraction struct {
+	Cancelled int // rows not yet sent, now never sent
+	Deleting  int // messages queued for deletion
+	TooOld    int // messages sent before the deletion window: they stay
+}
+
+// RetractArticle cancels what remains of an article's fan-out and queues
+// the deletion of the messages sent after deletableSince (Telegram allows
+// deleting for 48 hours). A row in flight is marked so that its message is
+// deleted once its send is recorded.
+func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, deletableSince time.Time) (Retraction, error) {
+	var res Retraction
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res = Retraction{}
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'retracted', last_error = ?
+			WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, "retracted by "+by, articleID)
+		if err != nil {
+			return err
+		}
+		n, _ := r.RowsAffected()
+		res.Cancelled = int(n)
+		r, err = tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'delete', claimed_by = NULL, lease_until = NULL, attempts = 0
+			WHERE article_id = ? AND state = 'sent' AND message_id IS NOT NULL AND sent_at >= ?`, articleID, deletableSince.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		res.Deleting = int(n)
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE article_id = ? AND state = 'sent' AND sent_at < ?`,
+			articleID, deletableSince.UnixMilli()).Scan(&res.TooOld)
+	})
+	if err != nil {
+		return Retraction{}, fmt.Errorf("retract article %d: %w", articleID, err)
+	}
+	return res, nil
+}
+
+// MarkCorrections queues an edit of every single-article message, sent
+// since sentSince into a chat of one of kinds, whose article was revised
+// since revisedSince after the message went out; it returns how many.
+func (db *DB) MarkCorrections(ctx context.Context, revisedSince, sentSince time.Time, kinds []ChatKind) (int, error) {
+	if len(kinds) == 0 {
+		return 0, nil
+	}
+	// Found on the readers' pool, so that the writer is held only when there
+	// is something to mark.
+	ids, err := int64s(ctx, db.read, `SELECT id FROM articles WHERE state = 'handed' AND revised_at >= ?`, revisedSince.UnixMilli())
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	kindArgs := make([]any, len(kinds))
+	for i, k := range kinds {
+		kindArgs[i] = k
+	}
+	var n int64
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		for _, id := range ids {
+			r, err := tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'edit', attempts = 0
+				WHERE article_id = ? AND state = 'sent' AND todo = '' AND bundled = 0 AND message_id IS NOT NULL AND sent_at >= ?
+				AND sent_revision < (SELECT a.revision FROM articles a WHERE a.id = ?)
+				AND kind IN (`+placeholders(len(kinds))+`)`, append([]any{id, sentSince.UnixMilli(), id}, kindArgs...)...)
+			if err != nil {
+				return err
+			}
+			m, _ := r.RowsAffected()
+			n += m
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark corrections: %w", err)
+	}
+	return int(n), nil
+}
+
+// CompactOutbox deletes up to limit final rows of articles first seen
+// before before, finished replies created before it and limiter scopes no
+// longer in force; it returns how many outbox rows it deleted. Callers keep
+// before older than the retraction and correction windows.
+func (db *DB) CompactOutbox(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries
+			WHERE article_id IN (SELECT id FROM articles WHERE first_seen_at < ?)
+			AND state IN ('sent', 'cancelled', 'stale', 'dead', 'retracted') AND todo = '' LIMIT ?)`, before.UnixMilli(), limit)
+		if err != nil {
+			return err
+		}
+		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_replies WHERE created_at < ?
+			AND state NOT IN ('pending', 'claimed')`, before.UnixMilli()); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM delivery_scopes WHERE next_at < ? AND paused_until < ?`,
+			before.UnixMilli(), before.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("compact outbox: %w", err)
+	}
+	return int(n), nil
+}
+
+// OutboxCounts are the outbox figures for /stats and /metrics.
+type OutboxCounts struct {
+	// Due counts pending and claimed rows by lane.
+	Due  map[Lane]int
+	Held int
+	// Work counts sent messages waiting for an edit or a delete.
+	Work        int
+	Stale, Dead int
+	// Replies and Broadcasts count pending rows of the replies table.
+	Replies, Broadcasts int
+	// SentSince counts rows sent since the time asked for.
+	SentSince int
+	// OldestDue is since when the longest-waiting due row has been due,
+	// zero when none.
+	OldestDue time.Time
+}
+
+// CountOutbox returns the outbox figures, with the rows sent since since;
+// it reads indexes of open, failed and recent rows, never the whole table.
+func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, error) {
+	c := OutboxCounts{Due: map[Lane]int{}}
+	rows, err := db.read.QueryContext(ctx, `SELECT lane, COUNT(*) FROM deliveries WHERE state = 'pending' GROUP BY lane
+		UNION ALL SELECT lane, COUNT(*) FROM deliveries WHERE state = 'claimed' GROUP BY lane`)
+	if err != nil {
+		return c, fmt.Errorf("count outbox: %w", err)
+	}
+	for rows.Next() {
+		var l Lane
+		var n int
+		if err := rows.Scan(&l, &n); err != nil {
+			rows.Close()
+			return c, fmt.Errorf("count outbox: %w", err)
+		}
+		c.Due[l] += n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("count outbox: %w", err)
+	}
+	var oldest sql.NullInt64
+	err = db.read.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM deliveries WHERE state = 'held'),
+		(SELECT COUNT(*) FROM deliveries WHERE todo <> ''),
+		(SELECT COUNT(*) FROM deliveries WHERE state = 'stale'),
+		(SELECT COUNT(*) FROM deliveries WHERE state = 'dead'),
+		(SELECT COUNT(*) FROM delivery_replies WHERE state = 'pending' AND lane = 0),
+		(SELECT COUNT(*) FROM delivery_replies WHERE state = 'pending' AND lane > 0),
+		(SELECT COUNT(*) FROM deliveries WHERE sent_at >= ?),
+		(SELECT MIN(not_before) FROM deliveries WHERE state = 'pending')`, since.UnixMilli()).
+		Scan(&c.Held, &c.Work, &c.Stale, &c.Dead, &c.Replies, &c.Broadcasts, &c.SentSince, &oldest)
+	if err != nil {
+		return c, fmt.Errorf("count outbox: %w", err)
+	}
+	if oldest.Valid {
+		c.OldestDue = time.UnixMilli(oldest.Int64).UTC()
+	}
+	return c, nil
+}
+
+// DeadDeliveries returns the limit most recent dead rows, for admins.
+func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
+	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state = 'dead'
+		ORDER BY d.id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dead deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// ArticleDeliveries returns an article's outbox rows, for tests and tools.
+func (db *DB) ArticleDeliveries(ctx context.Context, articleID int64) ([]Delivery, error) {
+	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.article_id = ? ORDER BY d.id`, articleID)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of article %d: %w", articleID, err)
+	}
+	return out, nil
+}
+
+func int64s(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func anys(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// unixMilli is t in Unix milliseconds, 0 for the zero time, for columns
+// that are NOT NULL DEFAULT 0.
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMilli(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// openBench is openTest for benchmarks, which openTest's *testing.T
+// parameter does not accept.
+func openBench(b *testing.B) *DB {
+	b.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "nashra.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.SyncSections(ctx, []SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+// newArticle stores one new article in section and returns its id.
+func newArticle(t testing.TB, db *DB, section, guid string, cats ...string) int64 {
+	t.Helper()
+	it := item(guid, "https://a.example/"+guid, "عنوان "+guid)
+	it.Categories = cats
+	res, err := db.SaveItems(context.Background(), section, []Article{it}, time.Now(), func(fresh []*Article) {
+		for _, a := range fresh {
+			a.State = StateNew
+		}
+	})
+	if err != nil || len(res.New) != 1 {
+		t.Fatalf("save article: %+v %v", res, err)
+	}
+	return res.New[0]
+}
+
+func TestHandOnFansOutOnceWithChannels(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	for id := int64(1); id <= 4; id++ {
+		db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate}, now)
+		db.Subscribe(ctx, id, []string{"news", "articles"}, now)
+	}
+	digestOnly := DefaultSettings
+	digestOnly.Mode = ModeDigest
+	if err := db.SetChatSettings(ctx, 3, digestOnly, now); err != nil {
+		t.Fatal(err)
+	}
+	db.SetChatActive(ctx, 4, false, "blocked", now)
+	db.TouchChat(ctx, Chat{ID: -10, Kind: ChatGroup}, now)
+	db.Subscribe(ctx, -10, []string{"news"}, now)
+	db.SeedChannels(ctx, []ChannelLink{
+		{Section: "news", Channel: "-1001234567"},
+		{Section: "articles", Channel: "-1001234567"},
+		{Section: "news", Channel: "@unresolved_news"},
+	}, now)
+
+	id := newArticle(t, db, "news", "g1")
+	// Cross-posted: one row per chat all the same.
+	db.SaveItems(ctx, "articles", []Article{item("g1", "https://a.example/g1", "عنوان g1")}, now, nil)
+
+	res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Handed || res.Channels != 1 || res.Chats != 3 || len(res.Unresolved) != 1 {
+		t.Fatalf("fan-out: %+v (want 1 channel, readers 1 and 2 and the group, one unresolved channel)", res)
+	}
+	again, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
+	if err != nil || again.Handed || again.Chats != 0 {
+		t.Fatalf("second hand-on: %+v %v", again, err)
+	}
+	a, _ := db.Article(ctx, id)
+	if a.State != StateHanded {
+		t.Errorf("article state %s, want handed", a.State)
+	}
+	rows, _ := db.ArticleDeliveries(ctx, id)
+	lanes := map[int64]Lane{}
+	for _, d := range rows {
+		lanes[d.ChatID] = d.Lane
+	}
+	want := map[int64]Lane{-1001234567: LaneChannels, -10: LaneGroups, 1: LanePrivate, 2: LanePrivate}
+	if fmt.Sprint(lanes) != fmt.Sprint(want) {
+		t.Errorf("lanes %v, want %v", lanes, want)
+	}
+
+	breaking := newArticle(t, db, "news", "g2", "عاجل")
+	db.HandOn(ctx, FanOut{ArticleID: breaking, Breaking: true, State: DeliveryPending, Now: now})
+	rows, _ = db.ArticleDeliveries(ctx, breaking)
+	if len(rows) != 4 || rows[0].ChatID != -1001234567 {
+		t.Fatalf("breaking rows %+v: want the channel first", rows)
+	}
+	for _, d := range rows {
+		if d.Lane != LaneBreaking {
+			t.Errorf("breaking row for %d in lane %d", d.ChatID, d.Lane)
+		}
+	}
+}
+
+func TestClaimCoalescesAChatsRows(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	for id := int64(1); id <= 3; id++ {
+		db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate}, now)
+		db.Subscribe(ctx, id, []string{"news"}, now)
+	}
+	var arts []int64
+	for i := range 3 {
+		id := newArticle(t, db, "news", fmt.Sprint("c", i))
+		arts = append(arts, id)
+		db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
+	}
+	// Limit 1: the first row, of reader 1, brings reader 1's other rows.
+	got, err := db.ClaimDeliveries(ctx, "me", 1, now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("claimed %d rows, want reader 1's three", len(got))
+	}
+	for _, d := range got {
+		if d.ChatID != 1 || d.State != DeliveryClaimed || d.Settings == nil || d.Settings.Mode != ModeInstant {
+			t.Errorf("claimed %+v", d)
+		}
+	}
+	// Bundle acknowledged as one message; a retry holds a row; a release
+	// makes it claimable again.
+	ids := []int64{got[0].ID, got[1].ID}
+	err = db.UpdateOutbox(ctx, "me", []OutboxUpdate{
+		{Op: OpSent, IDs: ids, MessageID: 77, At: now},
+		{Op: OpRetry, IDs: []int64{got[2].ID}, At: now.Add(time.Hour), ErrorKind: "transient", Error: "502"},
+	}, []Scope{{ChatID: -5, NextAt: now.Add(time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := db.ArticleDeliveries(ctx, arts[0])
+	if rows[0].State != DeliverySent || rows[0].MessageID != 77 || !rows[0].Bundled {
+		t.Errorf("sent row %+v", rows[0])
+	}
+	rows, _ = db.ArticleDeliveries(ctx, arts[2])
+	if rows[0].State != DeliveryHeld || rows[0].Attempts != 1 || rows[0].LastError != "502" {
+		t.Errorf("retried row %+v", rows[0])
+	}
+	if n, _ := db.ReleaseHeldDeliveries(ctx, now.Add(2*time.Hour)); n != 1 {
+		t.Errorf("released %d held rows, want 1", n)
+	}
+	scopes, _ := db.LimiterScopes(ctx, now)
+	if len(scopes) != 1 || scopes[0].ChatID != -5 {
+		t.Errorf("scopes %+v", scopes)
+	}
+	// Another holder's update does not touch my claims.
+	rest, _ := db.ClaimDeliveries(ctx, "me", 100, now.Add(time.Minute))
+	if err := db.UpdateOutbox(ctx, "other", []OutboxUpdate{{Op: OpDead, IDs: []int64{rest[0].ID}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseClaims(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := db.ClaimDeliveries(ctx, "you", 100, now.Add(time.Minute))
+	if len(again) != len(rest) {
+		t.Errorf("after a takeover %d rows claimable, want %d", len(again), len(rest))
+	}
+}
+
+func TestRetractAndCorrections(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	db.TouchChat(ctx, Chat{ID: -10, Kind: ChatGroup}, now)
+	db.Subscribe(ctx, -10, []string{"news"}, now)
+	db.TouchChat(ctx, Chat{ID: 1, Kind: ChatPrivate}, now)
+	db.Subscribe(ctx, 1, []string{"news"}, now)
+	id := newArticle(t, db, "news", "r1")
+	db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
+	got, _ := db.ClaimDeliveries(ctx, "me", 10, now.Add(time.Minute))
+	for i, d := range got {
+		db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpSent, IDs: []int64{d.ID}, MessageID: 100 + i, At: now}}, nil)
+	}
+	// The title changes: the group's post is corrected, the reader's not.
+	db.SaveItems(ctx, "news", []Article{item("r1", "https://a.example/r1", "عنوان مصحح")}, now.Add(time.Minute), nil)
+	n, err := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []ChatKind{ChatGroup, ChatSupergroup, ChatChannel})
+	if err != nil || n != 1 {
+		t.Fatalf("corrections %d %v, want the group's", n, err)
+	}
+	work, _ := db.ClaimDeliveryTodo(ctx, "me", 10, now, now.Add(time.Minute))
+	if len(work) != 1 || work[0].ChatID != -10 || work[0].Todo != TodoEdit {
+		t.Fatalf("work %+v", work)
+	}
+	db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpEdited, IDs: []int64{work[0].ID}, Revision: 1}}, nil)
+	if n, _ := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []ChatKind{ChatGroup}); n != 0 {
+		t.Errorf("a corrected post was queued again")
+	}
+
+	r, err := db.RetractArticle(ctx, id, "editor", now.Add(-47*time.Hour))
+	if err != nil || r.Deleting != 2 || r.Cancelled != 0 {
+		t.Fatalf("retract %+v %v", r, err)
+	}
+	c, _ := db.CountOutbox(ctx, now.Add(-time.Hour))
+	if c.Work != 2 || c.SentSince != 2 {
+		t.Errorf("counts %+v", c)
+	}
+}
+
+// The fan-out of one article to 100,000 readers is one INSERT … SELECT.
+func BenchmarkHandOn100k(b *testing.B) {
+	db := openBench(b)
+	ctx := context.Background()
+	seedReaders(b, db, 100_000)
+	b.ResetTimer()
+	for i := range b.N {
+		id := newArticle(b, db, "news", fmt.Sprint("bench-", i))
+		start := time.Now()
+		res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: time.Now()})
+		if err != nil || res.Chats != 100_000 {
+			b.Fatalf("%+v %v", res, err)
+		}
+		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/fanout")
+	}
+}
+
+// seedReaders creates n readers subscribed to news with one statement each
+// for chats and subscriptions.
+func seedReaders(t testing.TB, db *DB, n int) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UnixMilli()
+	_, err := db.write.ExecContext(ctx, `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+		INSERT INTO chats (id, kind, created_at, updated_at) SELECT i, 'private', ?, ? FROM seq`, n, now, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO subscriptions (chat_id, section_slug, created_at)
+		SELECT id, 'news', ? FROM chats WHERE kind = 'private'`, now); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The lanes of the replies table.
+const (
+	// ReplyLane: answers to readers, sent before anything else.
+	ReplyLane = 0
+	// BroadcastLane: an admin's message to every reader, sent behind the
+	// fan-outs.
+	BroadcastLane = 5
+)
+
+// QueuedReply is an answer the bot queued for a reader: a Bot API method
+// and its parameters, exactly as they will be sent, except chat_id, which
+// is set from ChatID.
+type QueuedReply struct {
+	ID        int64
+	ChatID    int64
+	Lane      int
+	Method    string
+	Params    map[string]string
+	CreatedAt time.Time
+	Attempts  int
+}
+
+// EnqueueReply stores a reply for the dispatcher and returns its id.
+func (db *DB) EnqueueReply(ctx context.Context, r QueuedReply, now time.Time) (int64, error) {
+	params, err := json.Marshal(r.Params)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue reply to %d: %w", r.ChatID, err)
+	}
+	var id int64
+	err = db.write.QueryRowContext(ctx, `INSERT INTO delivery_replies (chat_id, lane, method, params, state, created_at, not_before)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id`, r.ChatID, r.Lane, r.Method, string(params), now.UnixMilli(), now.UnixMilli()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue reply to %d: %w", r.ChatID, err)
+	}
+	return id, nil
+}
+
+// EnqueueBroadcast queues one copy of a message for every active reader,
+// in the broadcast lane, with one set-based insert; it returns how many.
+func (db *DB) EnqueueBroadcast(ctx context.Context, method string, params map[string]string, now time.Time) (int, error) {
+	body, err := json.Marshal(params)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue broadcast: %w", err)
+	}
+	r, err := db.write.ExecContext(ctx, `INSERT INTO delivery_replies (chat_id, lane, method, params, state, created_at, not_before)
+		SELECT id, ?, ?, ?, 'pending', ?, ? FROM chats WHERE kind = 'private' AND active = 1`,
+		BroadcastLane, method, string(body), now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("enqueue broadcast: %w", err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
+// ClaimReplies leases up to limit due replies of lanes up to maxLane to
+// holder until leaseUntil, replies before broadcasts, oldest first.
+func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]QueuedReply, error) {
+	var out []QueuedReply
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		ids, err := int64s(ctx, tx, `SELECT id FROM delivery_replies WHERE state = 'pending' AND lane <= ? AND not_before <= ?
+			ORDER BY lane, id LIMIT ?`, maxLane, now.UnixMilli(), limit)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
+		if _, err := tx.ExecContext(ctx, `UPDATE delivery_replies SET state = 'claimed', claimed_by = ?, lease_until = ?
+			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, chat_id, lane, method, params, created_at, attempts FROM delivery_replies
+			WHERE id IN (`+placeholders(len(ids))+`) ORDER BY lane, id`, anys(ids)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = out[:0]
+		for rows.Next() {
+			var r QueuedReply
+			var params string
+			var created int64
+			if err := rows.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &params, &created, &r.Attempts); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(params), &r.Params); err != nil {
+				return fmt.Errorf("reply %d params: %w", r.ID, err)
+			}
+			r.CreatedAt = time.UnixMilli(created).UTC()
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim replies: %w", err)
+	}
+	return out, nil
+}
