@@ -157,6 +157,9 @@ func New(cfg Config, api *API, render *Renderer, db *store.DB, outbox Outbox, op
 // ends.
 func (b *Bot) Run(ctx context.Context) error {
 	if err := b.db.SeedChannels(ctx, b.cfg.Channels, b.now()); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	if err := b.connect(ctx); err != nil {

@@ -538,9 +538,10 @@ func TestFeedsAndAlerts(t *testing.T) {
 	h.start()
 	waitFor(t, "alert sent", func() bool { return len(h.tg.Sent(adminID)) == 1 })
 	mustContain(t, h.tg.Sent(adminID)[0].Plain, "تنبيه", "مصدر الأخبار يفشل منذ ساعة")
-	if left, _ := h.db.UnsentAlerts(ctx); len(left) != 0 {
-		t.Errorf("alert not marked sent: %+v", left)
-	}
+	waitFor(t, "alert marked sent", func() bool {
+		left, err := h.db.UnsentAlerts(ctx)
+		return err == nil && len(left) == 0
+	})
 	feeds := h.reply(adminID, "/feeds").Plain
 	mustContain(t, feeds, "حالة المصادر", "أخبار", "https://almaalouma.net/category/news/feed/", "لم يُجلب بعد")
 }

@@ -283,18 +283,29 @@ func cutWords(s string, max int) string {
 			prefix = prefix[:len(prefix)-size]
 		}
 	}
-	prefix = strings.TrimRightFunc(prefix, func(r rune) bool {
+	// Drop the space or punctuation the cut left hanging before "…",
+	// unless that is all there is.
+	if trimmed := strings.TrimRightFunc(prefix, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsPunct(r) || r == 0x200F
-	})
-	if prefix == "" {
+	}); trimmed != "" {
+		prefix = trimmed
+	}
+	if strings.TrimSpace(prefix) == "" {
 		return ""
 	}
 	return prefix + "…"
 }
 
+// maxInput bounds the feed text a post looks at: far more than a message
+// holds, so that a runaway feed item costs no more than a normal one.
+const maxInput = 32 << 10
+
 // cleanText makes feed text fit for a message: valid UTF-8, no control
 // characters, spaces collapsed, at most one empty line between paragraphs.
 func cleanText(s string) string {
+	if len(s) > maxInput {
+		s = s[:maxInput] // a torn last rune is dropped just below
+	}
 	s = strings.ToValidUTF8(s, "")
 	var b strings.Builder
 	newlines, space := 0, false

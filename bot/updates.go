@@ -29,6 +29,9 @@ func (b *Bot) poll(ctx context.Context) error {
 	}
 	last, err := b.db.LastUpdateID(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	offset := last + 1

@@ -1,0 +1,184 @@
+package bot_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// siteArticle is the site's seed page, as the feed gives it.
+func siteArticle() store.Article {
+	return store.Article{
+		ID:    7,
+		Link:  "https://almaalouma.net/2025/02/20/russian-american/",
+		Title: "التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟",
+		Summary: "في ظل التغيرات السياسية المتسارعة، يبدو أن العلاقات بين الولايات المتحدة وروسيا تتجه نحو نوع من التفاهم " +
+			"القائم على المصالح المشتركة، وهو ما يُترجم إلى تنازلات متبادلة بين الجانبين.",
+		Author:      "كاظم الطائي",
+		Sections:    []string{"articles"},
+		PublishedAt: time.Date(2025, 2, 20, 12, 30, 0, 0, time.UTC), // 15:30 in Baghdad
+	}
+}
+
+// checkHTML parses h as Telegram would and returns the visible text,
+// failing the test when Telegram would refuse it or it is over limit.
+func checkHTML(t testing.TB, h string, limit int) string {
+	t.Helper()
+	plain, err := telegramtest.ParseHTML(h)
+	if err != nil {
+		t.Fatalf("Telegram would refuse %q: %v", h, err)
+	}
+	if n := telegramtest.UTF16Len(plain); n > limit {
+		t.Fatalf("%d UTF-16 units, over the limit of %d: %q", n, limit, plain)
+	}
+	return plain
+}
+
+func TestRenderPost(t *testing.T) {
+	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	long := strings.Repeat("كلمة طويلة نسبيًا في ملخص المقال ", 200)
+	cases := []struct {
+		name  string
+		edit  func(*store.Article)
+		limit int
+		want  []string
+		not   []string
+		html  []string
+		// cut: the summary must end on a whole word of long.
+		cut bool
+	}{
+		{name: "site style", limit: bot.MaxText,
+			want: []string{"التقارب الروسي–الأمريكي", "في ظل التغيرات", "#مقالات · ✍️ كاظم الطائي", "🕒 20 شباط 2025 15:30"},
+			html: []string{"<b>التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟</b>"}},
+		{name: "feed text escaped", limit: bot.MaxCaption,
+			edit: func(a *store.Article) { a.Title = `<script>"x" & y</script>`; a.Summary = "a < b && c > d &nbsp;" },
+			want: []string{`<script>"x" & y</script>`, "a < b && c > d &nbsp;"},
+			html: []string{"&lt;script&gt;&quot;x&quot; &amp; y&lt;/script&gt;", "&amp;nbsp;"}},
+		{name: "section with spaces", limit: bot.MaxText,
+			edit: func(a *store.Article) { a.Sections = []string{"news", "special"} },
+			want: []string{"#أخبار #تقارير_خاصة"}},
+		{name: "long summary cut in a caption", limit: bot.MaxCaption,
+			edit: func(a *store.Article) { a.Summary = long },
+			want: []string{"كلمة طويلة", "…", "#مقالات"}, cut: true},
+		{name: "long summary cut in a text", limit: bot.MaxText,
+			edit: func(a *store.Article) { a.Summary = long },
+			want: []string{"…", "🕒 20 شباط 2025 15:30"}, cut: true},
+		{name: "emoji count twice", limit: bot.MaxCaption,
+			edit: func(a *store.Article) { a.Summary = strings.Repeat("😀", 2000) },
+			want: []string{"#مقالات"}},
+		{name: "no author, no date", limit: bot.MaxText,
+			edit: func(a *store.Article) { a.Author, a.PublishedAt = "", time.Time{} },
+			not:  []string{"✍️", "🕒"}},
+		{name: "video", limit: bot.MaxText,
+			edit: func(a *store.Article) {
+				a.Content = `<p>شاهد</p><iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed"></iframe>`
+			},
+			want: []string{"▶️ شاهد الفيديو"},
+			html: []string{`<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">شاهد الفيديو</a>`}},
+	}
+	sections := append(catalog().Sections(), subscribers.Section{Slug: "special", Name: "تقارير خاصة"})
+	r = bot.NewRenderer("المعلومة", baghdad, subscribers.NewCatalog(sections), nil)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := siteArticle()
+			if c.edit != nil {
+				c.edit(&a)
+			}
+			h := r.Post(a, bot.MediumTelegram, c.limit)
+			plain := checkHTML(t, h, c.limit)
+			mustContain(t, plain, c.want...)
+			mustContain(t, h, c.html...)
+			for _, n := range c.not {
+				if strings.Contains(plain, n) {
+					t.Errorf("%q contains %q", plain, n)
+				}
+			}
+			if c.cut {
+				// Cut on a word boundary: the ellipsis follows a whole word.
+				before, _, _ := strings.Cut(plain, "…")
+				words := strings.Fields(before)
+				if last := words[len(words)-1]; !strings.Contains(long, " "+last+" ") {
+					t.Errorf("cut inside a word: …%q", last)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderBundleAndLinks(t *testing.T) {
+	tracked := func(a store.Article, medium string) string {
+		return "https://nashra.example/r/" + medium + "-" + a.GUID
+	}
+	r := bot.NewRenderer("المعلومة", baghdad, catalog(), tracked)
+	var as []store.Article
+	for i, title := range []string{"أول", "ثان", "ثالث", strings.Repeat("طويل ", 500), "خامس", "سادس", "سابع"} {
+		a := siteArticle()
+		a.GUID = string(rune('a' + i))
+		a.Title = title
+		as = append(as, a)
+	}
+	h := r.Bundle(as, bot.MediumChannel)
+	plain := checkHTML(t, h, bot.MaxText)
+	mustContain(t, plain, "جديد المعلومة", "7 مقالات", "1. أول", "5. خامس", "والمزيد على موقع المعلومة")
+	if strings.Contains(plain, "سادس") {
+		t.Error("a bundle lists more than five titles")
+	}
+	mustContain(t, h, `<a href="https://nashra.example/r/channel-a">أول</a>`)
+	if got := r.Link(as[0], bot.MediumTelegram); got != "https://nashra.example/r/telegram-a" {
+		t.Errorf("Link = %q", got)
+	}
+
+	// Two articles: the dual.
+	mustContain(t, checkHTML(t, r.Bundle(as[:2], bot.MediumTelegram), bot.MaxText), "مقالتان")
+}
+
+func TestHashtag(t *testing.T) {
+	for in, want := range map[string]string{
+		"مقالات":           "#مقالات",
+		"تقارير خاصة":      "#تقارير_خاصة",
+		"  أخبار  محلية ": "#أخبار_محلية",
+		"رأي، وتحليل":      "#رأي_وتحليل",
+	} {
+		if got := bot.Hashtag(in); got != want {
+			t.Errorf("Hashtag(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestVideoLink(t *testing.T) {
+	for in, want := range map[string]string{
+		`<iframe src="https://www.youtube.com/embed/abcdefghijk"></iframe>`: "https://www.youtube.com/watch?v=abcdefghijk",
+		`<a href="https://youtu.be/abcdefghijk?t=3">`:                        "https://www.youtube.com/watch?v=abcdefghijk",
+		`https://www.youtube.com/watch?feature=share&amp;v=abcdefghijk`:      "https://www.youtube.com/watch?v=abcdefghijk",
+		`<p>لا فيديو هنا</p>`: "",
+	} {
+		if got := bot.VideoLink(in); got != want {
+			t.Errorf("VideoLink(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzRender: whatever a feed puts in a title and summary, the post is one
+// Telegram accepts, within its limits, as a caption and as a text.
+func FuzzRender(f *testing.F) {
+	a := siteArticle()
+	f.Add(a.Title, a.Summary)
+	f.Add("<b>bold</b> & <i>", "&amp; &lt; &#1234; &nbsp; </a>")
+	f.Add(strings.Repeat("😀", 600), strings.Repeat("x", 5000))
+	f.Add("\u200f\u202e\x00\x1b", "\xff\xfe invalid")
+	f.Add(strings.Repeat("كلمة ", 300), strings.Repeat("مَـا ", 2000))
+	f.Add("", "")
+	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	f.Fuzz(func(t *testing.T, title, summary string) {
+		a := siteArticle()
+		a.Title, a.Summary = title, summary
+		checkHTML(t, r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption)
+		checkHTML(t, r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText)
+		checkHTML(t, r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram), bot.MaxText)
+	})
+}
