@@ -139,10 +139,10 @@ func TestRenderBundleAndLinks(t *testing.T) {
 
 func TestHashtag(t *testing.T) {
 	for in, want := range map[string]string{
-		"مقالات":           "#مقالات",
-		"تقارير خاصة":      "#تقارير_خاصة",
+		"مقالات":          "#مقالات",
+		"تقارير خاصة":     "#تقارير_خاصة",
 		"  أخبار  محلية ": "#أخبار_محلية",
-		"رأي، وتحليل":      "#رأي_وتحليل",
+		"رأي، وتحليل":     "#رأي_وتحليل",
 	} {
 		if got := bot.Hashtag(in); got != want {
 			t.Errorf("Hashtag(%q) = %q, want %q", in, got, want)
@@ -153,9 +153,9 @@ func TestHashtag(t *testing.T) {
 func TestVideoLink(t *testing.T) {
 	for in, want := range map[string]string{
 		`<iframe src="https://www.youtube.com/embed/abcdefghijk"></iframe>`: "https://www.youtube.com/watch?v=abcdefghijk",
-		`<a href="https://youtu.be/abcdefghijk?t=3">`:                        "https://www.youtube.com/watch?v=abcdefghijk",
-		`https://www.youtube.com/watch?feature=share&amp;v=abcdefghijk`:      "https://www.youtube.com/watch?v=abcdefghijk",
-		`<p>لا فيديو هنا</p>`: "",
+		`<a href="https://youtu.be/abcdefghijk?t=3">`:                       "https://www.youtube.com/watch?v=abcdefghijk",
+		`https://www.youtube.com/watch?feature=share&amp;v=abcdefghijk`:     "https://www.youtube.com/watch?v=abcdefghijk",
+		`<p>لا فيديو هنا</p>`:                                               "",
 	} {
 		if got := bot.VideoLink(in); got != want {
 			t.Errorf("VideoLink(%q) = %q, want %q", in, got, want)
