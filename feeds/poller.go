@@ -1,0 +1,402 @@
+package feeds
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+// Store is what the poller needs from the store; *store.DB implements it.
+// Every method fails only when the database does, with an error saying
+// which operation failed.
+type Store interface {
+	// Feeds lists the active feeds.
+	Feeds(ctx context.Context) ([]store.Feed, error)
+	// DueFeeds lists up to limit active feeds whose next check is at or
+	// before now, the most overdue first.
+	DueFeeds(ctx context.Context, now time.Time, limit int) ([]store.Feed, error)
+	// UpdateFeedState saves what a poll learnt about a feed.
+	UpdateFeedState(ctx context.Context, f store.Feed) error
+	// SaveItems stores one poll's items in one transaction, matching them
+	// to known articles by GUID then link; classify sets the State of the
+	// items never seen before, and must not touch the store. On error
+	// nothing is stored.
+	SaveItems(ctx context.Context, section string, items []store.Article, now time.Time,
+		classify func(fresh []*store.Article)) (store.SaveResult, error)
+	// RaiseAlert records an alert unless the same one is still unsent, and
+	// reports whether it did.
+	RaiseAlert(ctx context.Context, a store.Alert) (bool, error)
+}
+
+// dueLimit bounds the feeds one tick takes; the rest wait for the next.
+const dueLimit = 1000
+
+// maxErrorText bounds the error text kept on a feed, in runes.
+const maxErrorText = 500
+
+// Poller polls feeds and stores their items. Its methods are safe for
+// concurrent use, though the scheduler's singleton mode never needs it.
+type Poller struct {
+	// Now is the poller's clock: time.Now unless a test sets another
+	// before the first poll.
+	Now func() time.Time
+
+	store   Store
+	cfg     Config
+	client  *http.Client
+	log     *slog.Logger
+	metrics *metrics
+	norm    normalizer
+	exclude map[string]bool // matchKey of Config.ExcludeCategories
+
+	mu           sync.Mutex
+	stale        map[int64]bool      // feeds found stale at their last success
+	failingSince map[int64]time.Time // first failure seen of feeds that never succeeded
+}
+
+// NewPoller returns a poller of the feeds in st. Zero fields of cfg take
+// their defaults; metrics are registered on reg unless it is nil; logger
+// nil means slog.Default().
+func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Poller, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Poller{
+		Now:          time.Now,
+		store:        st,
+		cfg:          cfg,
+		client:       newClient(cfg),
+		log:          logger,
+		metrics:      m,
+		norm:         normalizer{generic: normalizedSet(cfg.GenericAuthors)},
+		exclude:      normalizedSet(cfg.ExcludeCategories),
+		stale:        make(map[int64]bool),
+		failingSince: make(map[int64]time.Time),
+	}, nil
+}
+
+// Result is what polling one feed did.
+type Result struct {
+	FeedID  int64
+	FeedURL string
+	Section string
+	// Status is the HTTP status of the answer (304 when unchanged), 0 when
+	// none came.
+	Status int
+	// Items is how many items the feed held, New how many were stored as
+	// new for readers; Held, Excluded and Seen count the other first
+	// sightings (flood guard, excluded category, baseline or flood guard's
+	// older items), Updated and Unchanged the items already known.
+	Items, New, Held, Excluded, Seen, Updated, Unchanged int
+	// Baseline is true for the feed's first successful poll.
+	Baseline bool
+	// Err is why the poll failed; the feed keeps its text.
+	Err         error
+	Duration    time.Duration
+	NextCheckAt time.Time
+}
+
+// StatusText is Status as a table shows it: "200", "304", or "error" when
+// no answer came.
+func (r Result) StatusText() string {
+	if r.Status == 0 {
+		return "error"
+	}
+	return strconv.Itoa(r.Status)
+}
+
+// PollDue polls the active feeds whose next check has come, Config.Workers
+// at a time, and returns what each poll did. It returns early, with the
+// results so far and the context's error, when ctx is done.
+func (p *Poller) PollDue(ctx context.Context) ([]Result, error) {
+	fs, err := p.store.DueFeeds(ctx, p.Now(), dueLimit)
+	if err != nil {
+		return nil, fmt.Errorf("poll due feeds: %w", err)
+	}
+	return p.pollFeeds(ctx, fs)
+}
+
+// PollAll polls every active feed now, whatever its schedule, as the
+// "nashra poll" command does.
+func (p *Poller) PollAll(ctx context.Context) ([]Result, error) {
+	fs, err := p.store.Feeds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("poll all feeds: %w", err)
+	}
+	return p.pollFeeds(ctx, fs)
+}
+
+// tick is how often the scheduled job asks the store what is due: often,
+// since asking costs one indexed query and the feeds' own schedules say
+// when each is polled.
+const tick = 30 * time.Second
+
+// Register adds to s the job that polls the due feeds every 30 seconds (or
+// every MinInterval, when shorter), starting at once. Singleton mode makes
+// a tick that comes while the previous poll still runs wait for the next.
+func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
+	j, err := s.NewJob(
+		gocron.DurationJob(min(tick, p.cfg.MinInterval)),
+		gocron.NewTask(func(ctx context.Context) {
+			if _, err := p.PollDue(ctx); err != nil && ctx.Err() == nil {
+				p.log.Error("poll due feeds", "err", err)
+			}
+		}),
+		gocron.WithName("poll feeds"),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		gocron.WithStartAt(gocron.WithStartImmediately()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("register feed poller: %w", err)
+	}
+	return j, nil
+}
+
+// pollFeeds polls fs with a bounded pool of workers.
+func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed) ([]Result, error) {
+	results := make([]Result, len(fs))
+	polled := make([]bool, len(fs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(p.cfg.Workers, len(fs)) {
+		wg.Go(func() {
+			for i := range jobs {
+				results[i] = p.pollFeed(ctx, fs[i])
+				polled[i] = true
+			}
+		})
+	}
+send:
+	for i := range fs {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break send
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	out := results[:0]
+	for i, r := range results {
+		if polled[i] {
+			out = append(out, r)
+		}
+	}
+	return out, ctx.Err()
+}
+
+// pollFeed fetches one feed, stores its items and saves its new state.
+func (p *Poller) pollFeed(ctx context.Context, f store.Feed) Result {
+	started := time.Now()
+	now := p.Now()
+	log := p.log.With("feed_id", f.ID, "feed_url", f.URL, "section", f.SectionSlug)
+	res := Result{FeedID: f.ID, FeedURL: f.URL, Section: f.SectionSlug, Baseline: f.BaselinedAt.IsZero()}
+
+	r, err := p.fetch(ctx, f, now)
+	if r != nil {
+		res.Status = r.status
+	}
+	var reason string
+	if err != nil {
+		reason = fetchFailure(err)
+		err = fmt.Errorf("fetch feed %d: %w", f.ID, err)
+	} else if r.status != http.StatusNotModified {
+		reason, err = p.ingest(ctx, f, r, now, &res, log)
+	}
+	res.Duration = time.Since(started)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down: not the feed's fault, and nothing to record.
+		res.Err = err
+		return res
+	}
+	res.Err = err
+	p.record(ctx, f, r, &res, now, log)
+	p.observe(res, reason)
+	return res
+}
+
+// ingest parses a fetched feed and stores its items. On error it says
+// which step failed, for the metrics.
+func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time.Time, res *Result, log *slog.Logger) (string, error) {
+	items, undated, err := p.items(r, now, log)
+	if err != nil {
+		return "parse", fmt.Errorf("parse feed %d: %w", f.ID, err)
+	}
+	res.Items = len(items)
+
+	var fresh []*store.Article
+	flooded := false
+	saved, err := p.store.SaveItems(ctx, f.SectionSlug, items, now, func(fr []*store.Article) {
+		fresh = fr
+		flooded = p.classify(fr, len(items), res.Baseline)
+	})
+	if err != nil {
+		return "store", fmt.Errorf("store feed %d: %w", f.ID, err)
+	}
+	res.Updated, res.Unchanged = saved.Updated, saved.Unchanged
+	for i, a := range fresh {
+		switch a.State {
+		case store.StateNew:
+			res.New++
+		case store.StateHeld:
+			res.Held++
+		case store.StateExcluded:
+			res.Excluded++
+		default:
+			res.Seen++
+		}
+		p.metrics.articles.WithLabelValues(string(a.State)).Inc()
+		if !res.Baseline && !undated[a.GUID] {
+			p.metrics.delay.Observe(max(now.Sub(a.PublishedAt), 0).Seconds())
+		}
+		// The store gives the ids of the fresh items in their order.
+		if a.State != store.StateSeen && i < len(saved.New) {
+			log.Info("new article", "article_id", saved.New[i], "state", a.State, "title", a.Title)
+		}
+	}
+	if flooded {
+		msg := floodMessage(f, len(fresh), p.cfg.FloodGuard)
+		p.raise(ctx, AlertFloodGuard, f, msg, now, log)
+	}
+	return "", nil
+}
+
+// items parses a fetched feed into articles, the first of each GUID and
+// link only, and returns the GUIDs of those the feed gave no date. A panic
+// in the parsers on a hostile document fails this feed, not the process.
+func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (items []store.Article, undated map[string]bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			items, undated, err = nil, nil, fmt.Errorf("panic: %v", v)
+		}
+	}()
+	feed, err := parseFeed(r.body, r.contentType)
+	if err != nil {
+		return nil, nil, err
+	}
+	base := r.url
+	if u := resolveURL(feed.Link, r.url); isWebURL(u) {
+		base = u
+	}
+	items = make([]store.Article, 0, len(feed.Items))
+	undated = make(map[string]bool)
+	seen := make(map[string]bool, 2*len(feed.Items))
+	for _, it := range feed.Items {
+		if it == nil {
+			continue
+		}
+		a, dated, err := p.norm.normalize(it, base, now)
+		if err != nil {
+			log.Warn("skip feed item", "title", truncate(cleanText(it.Title), maxTitle), "err", err)
+			continue
+		}
+		// A feed that lists an item twice would otherwise fail the whole
+		// batch on the store's unique GUID and link.
+		if seen[a.GUID] || seen[a.Link] {
+			continue
+		}
+		seen[a.GUID], seen[a.Link] = true, true
+		if !dated {
+			undated[a.GUID] = true
+		}
+		items = append(items, a)
+	}
+	return items, undated, nil
+}
+
+// record saves the feed's state after a poll at now that got r (nil when
+// no answer came) and raises the alerts its health calls for.
+func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Result, now time.Time, log *slog.Logger) {
+	before := f
+	f.CheckedAt = now
+	f.LastStatus = res.Status
+	var h hints
+	if r != nil {
+		h = r.hints
+	}
+	switch {
+	case res.Err != nil:
+		f.ErrorCount++
+		f.LastError = truncate(cleanText(res.Err.Error()), maxErrorText)
+		f.LastErrorAt = now
+		log.Warn("poll feed", "status", res.Status, "errors", f.ErrorCount, "err", res.Err)
+	case r.status == http.StatusNotModified:
+		f.ErrorCount, f.LastError, f.LastSuccessAt = 0, "", now
+		// A 304 may carry fresher validators; it need not.
+		if r.etag != "" {
+			f.ETag = r.etag
+		}
+		if r.lastModified != "" {
+			f.LastModified = r.lastModified
+		}
+	default:
+		f.ErrorCount, f.LastError, f.LastSuccessAt = 0, "", now
+		// The validators are saved only now, after the items: a crash in
+		// between refetches the feed instead of losing its new items to a 304.
+		f.ETag, f.LastModified = r.etag, r.lastModified
+		if f.BaselinedAt.IsZero() {
+			f.BaselinedAt = now
+		}
+		if res.New+res.Held+res.Excluded+res.Seen > 0 {
+			f.LastNewAt = now
+		}
+	}
+	f.NextCheckAt = p.cfg.nextCheck(now, f.ErrorCount, h, rand.Float64())
+	res.NextCheckAt = f.NextCheckAt
+	if err := p.store.UpdateFeedState(ctx, f); err != nil {
+		log.Error("save feed state", "err", err)
+		res.Err = errors.Join(res.Err, err)
+		return
+	}
+	p.checkHealth(ctx, before, f, now, log)
+}
+
+// observe counts a poll in the metrics; reason says which step failed.
+func (p *Poller) observe(res Result, reason string) {
+	p.metrics.duration.Observe(res.Duration.Seconds())
+	switch {
+	case res.Err != nil:
+		p.metrics.polls.WithLabelValues(resultError).Inc()
+		p.metrics.errors.WithLabelValues(cmp.Or(reason, "store")).Inc()
+	case res.Status == http.StatusNotModified:
+		p.metrics.polls.WithLabelValues(resultNotModified).Inc()
+	default:
+		p.metrics.polls.WithLabelValues(resultOK).Inc()
+	}
+}
+
+// fetchFailure names the reason a fetch failed, for the metrics.
+func fetchFailure(err error) string {
+	var se *StatusError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		return "http"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "network"
+}
