@@ -25,6 +25,9 @@ type Target struct {
 type Post struct {
 	Target   Target
 	Articles []store.Article
+	// Plain asks for the post without parse_mode: Telegram refused its
+	// HTML once, and a post is never lost for its markup.
+	Plain bool
 }
 
 // Reply is an answer the bot queued for a reader: a Bot API method with its

@@ -1,0 +1,158 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+// dispatcherName is the Telegram dispatcher's row in the store.
+const dispatcherName = "telegram"
+
+// Controls are the editors' levers on the delivery engine, working on the
+// store alone: the command line uses them while nashra runs elsewhere, and
+// the running dispatcher sees the change within a second. Engine has the
+// same methods and also tells its own dispatcher at once.
+type Controls struct {
+	st  ControlStore
+	now func() time.Time
+}
+
+// NewControls returns the controls over st; now may be nil for time.Now.
+func NewControls(st ControlStore, now func() time.Time) *Controls {
+	if now == nil {
+		now = time.Now
+	}
+	return &Controls{st: st, now: now}
+}
+
+// Pause stops all pushes until Resume: nothing more is claimed, and rows
+// already claimed go back to the queue. Replies to readers, corrections
+// and retractions still go out.
+func (c *Controls) Pause(ctx context.Context) error {
+	return c.st.SetDispatcherPaused(ctx, dispatcherName, true, c.now())
+}
+
+// Resume lets pushes go out again.
+func (c *Controls) Resume(ctx context.Context) error {
+	return c.st.SetDispatcherPaused(ctx, dispatcherName, false, c.now())
+}
+
+// Paused reports whether pushes are paused, and since when.
+func (c *Controls) Paused(ctx context.Context) (bool, time.Time, error) {
+	d, err := c.st.DispatcherState(ctx, dispatcherName)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	return d.Paused, d.PausedAt, nil
+}
+
+// CancelArticle cancels what remains of an article's fan-out and returns
+// how many deliveries it cancelled. Sends already on their way (at most the
+// rows a running dispatcher holds in memory, a few seconds' worth) still
+// go out and are recorded as sent.
+func (c *Controls) CancelArticle(ctx context.Context, articleID int64) (int, error) {
+	return c.st.CancelArticleDeliveries(ctx, articleID, "editor")
+}
+
+// Retract cancels an article's pending deliveries and queues the deletion
+// of the messages already sent, where Telegram still allows it (48 hours);
+// it returns how many messages will be deleted. A coalesced bundle listing
+// the article is deleted whole. Messages older than the window stay, and
+// the log says how many.
+func (c *Controls) Retract(ctx context.Context, articleID int64) (int, error) {
+	r, err := c.st.RetractArticle(ctx, articleID, "editor", c.now().Add(-deleteWindow))
+	if err != nil {
+		return 0, err
+	}
+	return r.Deleting, nil
+}
+
+// Figures are the delivery engine's numbers for admins.
+type Figures struct {
+	Paused   bool
+	PausedAt time.Time
+	// Dispatcher is the instance holding the dispatcher's lease, empty when
+	// none does.
+	Dispatcher string
+	// Due counts rows waiting to be sent, by lane: replies, edits,
+	// breaking, channels, groups, private, broadcast.
+	Due map[string]int
+	// Held counts rows waiting for quiet hours, an hourly bundle or a
+	// retry's backoff.
+	Held         int
+	Stale, Dead  int
+	SentLastHour int
+	// OldestDue is since when the longest-waiting due row has been due;
+	// zero when none.
+	OldestDue time.Time
+	// RecentDead are the last rows given up, with their errors.
+	RecentDead []store.Delivery
+	// Live are this process's counters since start (sent, rate_limited,
+	// global_pauses, errors by kind); empty when the dispatcher runs
+	// elsewhere.
+	Live map[string]int64
+}
+
+// Figures reads the delivery figures from the store.
+func (c *Controls) Figures(ctx context.Context) (Figures, error) {
+	now := c.now()
+	d, err := c.st.DispatcherState(ctx, dispatcherName)
+	if err != nil {
+		return Figures{}, err
+	}
+	counts, err := c.st.CountOutbox(ctx, now.Add(-time.Hour))
+	if err != nil {
+		return Figures{}, err
+	}
+	dead, err := c.st.DeadDeliveries(ctx, 5)
+	if err != nil {
+		return Figures{}, err
+	}
+	f := Figures{
+		Paused: d.Paused, PausedAt: d.PausedAt,
+		Due: map[string]int{
+			laneNames[prioReply]: counts.Replies, laneNames[prioWork]: counts.Work, laneNames[prioBroadcast]: counts.Broadcasts,
+		},
+		Held: counts.Held, Stale: counts.Stale, Dead: counts.Dead, SentLastHour: counts.SentSince,
+		OldestDue: counts.OldestDue, RecentDead: dead,
+	}
+	if d.LeaseUntil.After(now) {
+		f.Dispatcher = d.Holder
+	}
+	for lane, n := range counts.Due {
+		f.Due[laneNames[rowPrio(lane)]] = n
+	}
+	return f, nil
+}
+
+// Stats returns the figures by name for the bot's /stats: paused (0 or 1),
+// pending_<lane>, sent_last_hour, stale, dead, and, when the dispatcher runs
+// in this process, rate_limited.
+func (f Figures) Stats() map[string]int64 {
+	m := map[string]int64{
+		"paused": 0, "sent_last_hour": int64(f.SentLastHour), "stale": int64(f.Stale), "dead": int64(f.Dead),
+		"held": int64(f.Held),
+	}
+	if f.Paused {
+		m["paused"] = 1
+	}
+	for lane, n := range f.Due {
+		m["pending_"+lane] = int64(n)
+	}
+	for k, v := range f.Live {
+		m[k] = v
+	}
+	return m
+}
+
+// Stats returns the figures by name; see Figures.Stats.
+func (c *Controls) Stats(ctx context.Context) (map[string]int64, error) {
+	f, err := c.Figures(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delivery stats: %w", err)
+	}
+	return f.Stats(), nil
+}

@@ -1,0 +1,301 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/store"
+)
+
+// Engine is the delivery engine: it hands new articles on (fan-out), runs
+// the dispatcher while it holds the store's lease, and takes replies and
+// the editors' controls from the bot. Create it with New and start it with
+// Run.
+type Engine struct {
+	cfg      Config
+	st       Store
+	snd      Sender
+	now      func() time.Time
+	log      *slog.Logger
+	m        *metrics
+	controls *Controls
+	holder   string
+	breaking map[string]bool
+	never    map[string]bool
+
+	// articleWake and replyWake carry Notify and EnqueueReply to the running
+	// dispatcher; a pending wake-up is enough, so they hold one.
+	articleWake chan struct{}
+	replyWake   chan struct{}
+
+	mu      sync.Mutex
+	running *session
+
+	// Counters since start, for /stats.
+	sent        atomic.Int64
+	rateLimited atomic.Int64
+	globalPause atomic.Int64
+	errMu       sync.Mutex
+	errs        map[string]int64
+}
+
+// New returns an engine sending through snd, keeping its state in st. now
+// (nil: time.Now) must advance like real time; log may be nil to discard;
+// the metrics are registered on reg unless it is nil.
+func New(cfg Config, st Store, snd Sender, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	holder := cfg.Instance
+	if holder == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	return &Engine{
+		cfg: cfg, st: st, snd: snd, now: now, log: log.With("holder", holder), m: m,
+		controls: NewControls(st, now), holder: holder,
+		breaking: normalized(cfg.BreakingCategories), never: normalized(cfg.NeverPush),
+		articleWake: make(chan struct{}, 1), replyWake: make(chan struct{}, 1),
+		errs: map[string]int64{},
+	}, nil
+}
+
+func normalized(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, s := range list {
+		m[arabic.Normalize(s)] = true
+	}
+	return m
+}
+
+func carries(a store.Article, set map[string]bool) bool {
+	for _, c := range a.Categories {
+		if set[arabic.Normalize(c)] {
+			return true
+		}
+	}
+	return false
+}
+
+// Notify tells the engine articles were stored or revised: new ones are
+// handed on and corrections queued at once. Without it new articles are
+// found within Config.HandOnInterval and revisions within 30 seconds.
+func (e *Engine) Notify() { wake(e.articleWake) }
+
+// EnqueueReply stores a reply for the reply lane and wakes the dispatcher;
+// it returns once the reply is stored, not sent. r.ChatID is authoritative:
+// the dispatcher sets Params["chat_id"] from it (except for
+// answerCallbackQuery), so a reply follows a group that migrated.
+func (e *Engine) EnqueueReply(ctx context.Context, r Reply) error {
+	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method, Params: r.Params}, e.now()); err != nil {
+		return err
+	}
+	wake(e.replyWake)
+	return nil
+}
+
+// Broadcast queues r for every active reader, each with its own chat_id,
+// behind the fan-outs; it returns how many readers it queued.
+func (e *Engine) Broadcast(ctx context.Context, r Reply) (int, error) {
+	params := maps.Clone(r.Params)
+	delete(params, "chat_id")
+	n, err := e.st.EnqueueBroadcast(ctx, r.Method, params, e.now())
+	if err != nil {
+		return 0, err
+	}
+	e.log.Info("broadcast queued", "readers", n)
+	wake(e.replyWake)
+	return n, nil
+}
+
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Pause stops all pushes; see Controls.Pause. The running dispatcher
+// releases what it holds at once.
+func (e *Engine) Pause(ctx context.Context) error {
+	if err := e.controls.Pause(ctx); err != nil {
+		return err
+	}
+	e.log.Warn("pushes paused by an editor")
+	e.withSession(func(s *session) { s.refresh() })
+	return nil
+}
+
+// Resume lets pushes go out again.
+func (e *Engine) Resume(ctx context.Context) error {
+	if err := e.controls.Resume(ctx); err != nil {
+		return err
+	}
+	e.log.Warn("pushes resumed by an editor")
+	e.withSession(func(s *session) { s.refresh() })
+	return nil
+}
+
+// Paused reports whether pushes are paused, and since when.
+func (e *Engine) Paused(ctx context.Context) (bool, time.Time, error) { return e.controls.Paused(ctx) }
+
+// CancelArticle cancels what remains of an article's fan-out; see
+// Controls.CancelArticle. Rows the dispatcher here holds are dropped too.
+func (e *Engine) CancelArticle(ctx context.Context, articleID int64) (int, error) {
+	n, err := e.controls.CancelArticle(ctx, articleID)
+	if err != nil {
+		return 0, err
+	}
+	e.log.Warn("article's fan-out cancelled by an editor", "article_id", articleID, "cancelled", n)
+	e.withSession(func(s *session) { s.dropArticle(articleID) })
+	return n, nil
+}
+
+// Retract cancels an article's fan-out and deletes what was sent of it;
+// see Controls.Retract.
+func (e *Engine) Retract(ctx context.Context, articleID int64) (int, error) {
+	n, err := e.controls.Retract(ctx, articleID)
+	if err != nil {
+		return 0, err
+	}
+	e.log.Warn("article retracted by an editor", "article_id", articleID, "deleting", n)
+	e.withSession(func(s *session) {
+		s.dropArticle(articleID)
+		wake(s.e.replyWake)
+	})
+	return n, nil
+}
+
+// Figures returns the delivery figures, with this process's counters.
+func (e *Engine) Figures(ctx context.Context) (Figures, error) {
+	f, err := e.controls.Figures(ctx)
+	if err != nil {
+		return f, err
+	}
+	f.Live = map[string]int64{"sent": e.sent.Load(), "rate_limited": e.rateLimited.Load(), "global_pauses": e.globalPause.Load()}
+	e.errMu.Lock()
+	for k, v := range e.errs {
+		f.Live["errors_"+k] = v
+	}
+	e.errMu.Unlock()
+	return f, nil
+}
+
+// Stats returns the figures by name for the bot's /stats; see
+// Figures.Stats.
+func (e *Engine) Stats(ctx context.Context) (map[string]int64, error) {
+	f, err := e.Figures(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delivery stats: %w", err)
+	}
+	return f.Stats(), nil
+}
+
+func (e *Engine) countError(kind ErrorKind) {
+	e.m.errors.WithLabelValues(kind.String()).Inc()
+	e.errMu.Lock()
+	e.errs[kind.String()]++
+	e.errMu.Unlock()
+}
+
+func (e *Engine) withSession(f func(*session)) {
+	e.mu.Lock()
+	s := e.running
+	e.mu.Unlock()
+	if s != nil {
+		f(s)
+	}
+}
+
+// Run hands articles on and dispatches while this instance holds the
+// dispatcher's lease, waiting for it while another instance does, until
+// ctx ends. Then it stops claiming, lets the sends in flight finish (each
+// bounded by Config.SendTimeout), gives back what it had claimed and the
+// lease, and returns nil. It returns an error only when it could not start.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.snd == nil {
+		return errors.New("delivery: no sender")
+	}
+	for ctx.Err() == nil {
+		now := e.now()
+		d, previous, err := e.st.AcquireDispatcher(ctx, dispatcherName, e.holder, now, now.Add(e.cfg.LeaseDuration))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			e.log.Error("cannot reach the store for the dispatcher's lease", "err", err)
+			sleepCtx(ctx, e.cfg.LeaseDuration/3)
+			continue
+		}
+		if d.Holder != e.holder {
+			e.log.Info("another instance dispatches; waiting", "dispatcher", d.Holder, "lease_until", d.LeaseUntil)
+			sleepCtx(ctx, min(e.cfg.LeaseDuration/3, max(d.LeaseUntil.Sub(now), 100*time.Millisecond)))
+			continue
+		}
+		if err := e.lead(ctx, d, previous); err != nil {
+			e.log.Error("dispatcher stopped", "err", err)
+			sleepCtx(ctx, time.Second)
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// lead runs one term as the dispatcher.
+func (e *Engine) lead(ctx context.Context, d store.Dispatcher, previous string) error {
+	// Whatever is claimed now was claimed by a holder whose lease ended:
+	// it is not sending any more.
+	if err := e.st.ReleaseClaims(ctx, ""); err != nil {
+		return err
+	}
+	scopes, err := e.st.LimiterScopes(ctx, e.now())
+	if err != nil {
+		return err
+	}
+	e.log.Info("dispatching", "previous", previous, "paused", d.Paused, "scopes", len(scopes))
+	s := newSession(ctx, e, d, scopes)
+	e.mu.Lock()
+	e.running = s
+	e.mu.Unlock()
+	e.m.leader.Set(1)
+	defer func() {
+		e.m.leader.Set(0)
+		e.mu.Lock()
+		e.running = nil
+		e.mu.Unlock()
+	}()
+	s.run()
+	return nil
+}

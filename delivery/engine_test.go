@@ -1,0 +1,381 @@
+package delivery_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
+)
+
+func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 30, nil)
+	addChats(t, db, store.ChatGroup, -1, 3, nil)
+	if err := db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	arts := []int64{addArticle(t, db, "a1", now), addArticle(t, db, "a2", now), addArticle(t, db, "a3", now)}
+	snd := &fakeSender{latency: 2 * time.Millisecond}
+	start(t, db, snd, testConfig())
+
+	eventually(t, 10*time.Second, "all articles everywhere", func() bool {
+		got := snd.got()
+		return len(got[-1001234567]) == 3 && len(got[30]) == 3 && len(got[-3]) == 3
+	})
+	time.Sleep(200 * time.Millisecond) // nothing more should come
+	got := snd.got()
+	if len(got) != 34 {
+		t.Errorf("%d chats got posts, want 34", len(got))
+	}
+	for chat, as := range got {
+		slices.Sort(as)
+		if !slices.Equal(as, arts) {
+			t.Errorf("chat %d got %v, want each of %v once", chat, as, arts)
+		}
+	}
+	// The channel gets one post per article; readers got one bundle.
+	for _, c := range snd.to(-1001234567) {
+		if len(c.articles) != 1 {
+			t.Errorf("channel post lists %v", c.articles)
+		}
+	}
+	if cs := snd.to(7); len(cs) != 1 || len(cs[0].articles) != 3 {
+		t.Errorf("reader 7 got %+v, want one bundle of three", cs)
+	}
+	for _, id := range arts {
+		rows, _ := db.ArticleDeliveries(ctx, id)
+		for _, d := range rows {
+			if d.State != store.DeliverySent || d.MessageID == 0 {
+				t.Errorf("row %+v not recorded as sent", d)
+			}
+		}
+	}
+}
+
+func TestRepliesJumpTheQueue(t *testing.T) {
+	db := openStore(t, "")
+	addChats(t, db, store.ChatPrivate, 1, 300, nil)
+	addArticle(t, db, "a1", time.Now())
+	cfg := testConfig()
+	cfg.GlobalPerSecond = 100
+	snd := &fakeSender{}
+	r := start(t, db, snd, cfg)
+	eventually(t, 5*time.Second, "the push to start", func() bool { return len(snd.all()) > 20 })
+	if err := r.eng.EnqueueReply(context.Background(), delivery.Reply{ChatID: 9999, Method: "sendMessage",
+		Params: map[string]string{"text": "أهلًا"}}); err != nil {
+		t.Fatal(err)
+	}
+	enqueued := len(snd.all())
+	eventually(t, 5*time.Second, "the reply", func() bool { return len(snd.to(9999)) == 1 })
+	calls := snd.all()
+	at := slices.IndexFunc(calls, func(c call) bool { return c.chat == 9999 })
+	if at-enqueued > 5 {
+		t.Errorf("the reply went out %d sends after it was queued", at-enqueued)
+	}
+}
+
+func TestGoneChatIsDeactivatedAndCancelled(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 5, nil)
+	a1 := addArticle(t, db, "a1", time.Now())
+	snd := &fakeSender{fail: func(c call, _ int) error {
+		if c.chat == 3 {
+			return &delivery.SendError{Kind: delivery.ChatGone, Reason: "Forbidden: bot was blocked by the user"}
+		}
+		return nil
+	}}
+	r := start(t, db, snd, testConfig())
+	eventually(t, 5*time.Second, "the push", func() bool { return len(snd.got()) == 4 })
+	eventually(t, 5*time.Second, "the chat marked inactive", func() bool {
+		c, _ := db.Chat(ctx, 3)
+		return !c.Active && c.InactiveReason == "Forbidden: bot was blocked by the user"
+	})
+	rows, _ := db.ArticleDeliveries(ctx, a1)
+	for _, d := range rows {
+		if d.ChatID == 3 && d.State != store.DeliveryCancelled {
+			t.Errorf("the gone chat's row is %s", d.State)
+		}
+	}
+	// A later article does not go to it at all.
+	addArticle(t, db, "a2", time.Now())
+	r.eng.Notify()
+	eventually(t, 5*time.Second, "the second push", func() bool { return len(snd.got()[1]) == 2 })
+	if n := snd.tries(3); n != 1 {
+		t.Errorf("the gone chat was tried %d times, want 1", n)
+	}
+}
+
+func TestMigratedGroupGetsItOnItsNewID(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatGroup, -5, 1, nil)
+	addArticle(t, db, "a1", time.Now())
+	snd := &fakeSender{fail: func(c call, _ int) error {
+		if c.chat == -5 {
+			return &delivery.SendError{Kind: delivery.Migrated, MigrateTo: -1005, Reason: "Bad Request: group chat was upgraded to a supergroup chat"}
+		}
+		return nil
+	}}
+	start(t, db, snd, testConfig())
+	eventually(t, 5*time.Second, "the post on the new id", func() bool { return len(snd.got()[-1005]) == 1 })
+	if subs, _ := db.Subscriptions(ctx, -1005); !slices.Equal(subs, []string{"news"}) {
+		t.Errorf("the supergroup's subscriptions: %v", subs)
+	}
+}
+
+func TestTransientErrorsRetryThenDie(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 2, nil)
+	a1 := addArticle(t, db, "a1", time.Now())
+	snd := &fakeSender{fail: func(c call, n int) error {
+		switch {
+		case c.chat == 1:
+			return &delivery.SendError{Kind: delivery.Transient, Reason: "Bad Gateway"}
+		case c.chat == 2 && n == 1:
+			return &delivery.SendError{Kind: delivery.Transient, Reason: "timeout"}
+		}
+		return nil
+	}}
+	r := start(t, db, snd, testConfig())
+	eventually(t, 5*time.Second, "the retried send", func() bool { return len(snd.got()[2]) == 1 })
+	eventually(t, 5*time.Second, "the dead row", func() bool {
+		f, _ := r.eng.Figures(ctx)
+		return f.Dead == 1
+	})
+	f, _ := r.eng.Figures(ctx)
+	if len(f.RecentDead) != 1 || f.RecentDead[0].LastError != "Bad Gateway" || f.RecentDead[0].Attempts != 3 {
+		t.Errorf("dead rows %+v", f.RecentDead)
+	}
+	if n := snd.tries(1); n != 3 {
+		t.Errorf("chat 1 tried %d times, want 3", n)
+	}
+	alerts, _ := db.UnsentAlerts(ctx)
+	if len(alerts) != 1 || alerts[0].Kind != "deliveries_dead" {
+		t.Errorf("alerts %+v", alerts)
+	}
+	rows, _ := db.ArticleDeliveries(ctx, a1)
+	if rows[1].State != store.DeliverySent || rows[1].Attempts != 2 {
+		t.Errorf("retried row %+v", rows[1])
+	}
+}
+
+func TestBadMarkupIsResentPlain(t *testing.T) {
+	db := openStore(t, "")
+	addChats(t, db, store.ChatPrivate, 1, 1, nil)
+	addArticle(t, db, "a1", time.Now())
+	snd := &fakeSender{fail: func(c call, _ int) error {
+		if !c.plain {
+			return &delivery.SendError{Kind: delivery.BadMarkup, Reason: "Bad Request: can't parse entities"}
+		}
+		return nil
+	}}
+	start(t, db, snd, testConfig())
+	eventually(t, 5*time.Second, "the plain post", func() bool { return len(snd.got()[1]) == 1 })
+	if c := snd.to(1)[0]; !c.plain {
+		t.Errorf("sent %+v, want plain", c)
+	}
+}
+
+func TestRateLimitPausesTheChatThenEverything(t *testing.T) {
+	db := openStore(t, "")
+	addChats(t, db, store.ChatPrivate, 1, 40, nil)
+	addArticle(t, db, "a1", time.Now())
+	var limited time.Time
+	snd := &fakeSender{latency: time.Millisecond, fail: func(c call, n int) error {
+		if n == 1 && (c.chat == 5 || c.chat == 6) {
+			limited = time.Now()
+			return &delivery.SendError{Kind: delivery.RateLimited, RetryAfter: time.Second, Reason: "Too Many Requests: retry after 1"}
+		}
+		return nil
+	}}
+	cfg := testConfig()
+	cfg.GlobalPerSecond = 50
+	start(t, db, snd, cfg)
+	eventually(t, 10*time.Second, "the push", func() bool { return len(snd.got()) == 40 })
+	// Two chats answering 429 within a second pause all sending.
+	for _, c := range snd.all() {
+		if c.at.After(limited) && c.at.Before(limited.Add(900*time.Millisecond)) {
+			t.Errorf("sent to %d %v after the second 429, inside its retry_after", c.chat, c.at.Sub(limited))
+		}
+	}
+}
+
+func TestQuietHoursHoldOrSilence(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	// Quiet hours around now, in the site's time zone.
+	cfg := testConfig()
+	local := time.Now().In(cfg.Location)
+	m := local.Hour()*60 + local.Minute()
+	quiet := store.ChatSettings{Mode: store.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
+		QuietMode: store.QuietHold}
+	addChats(t, db, store.ChatPrivate, 1, 1, &quiet)
+	quiet.QuietMode = store.QuietSilent
+	addChats(t, db, store.ChatPrivate, 2, 1, &quiet)
+	addChats(t, db, store.ChatPrivate, 3, 1, nil)
+	a1 := addArticle(t, db, "a1", time.Now())
+	snd := &fakeSender{}
+	start(t, db, snd, cfg)
+	eventually(t, 5*time.Second, "the silent and the plain posts", func() bool { return len(snd.got()) == 2 })
+	if c := snd.to(2); !c[0].silent {
+		t.Errorf("the quiet reader's post was not silent")
+	}
+	if c := snd.to(3); c[0].silent {
+		t.Errorf("a reader outside quiet hours got a silent post")
+	}
+	time.Sleep(200 * time.Millisecond)
+	rows, _ := db.ArticleDeliveries(ctx, a1)
+	for _, d := range rows {
+		if d.ChatID == 1 && (d.State != store.DeliveryHeld || d.NotBefore.Sub(time.Now()) < 55*time.Minute) {
+			t.Errorf("the held row %+v should wait about an hour", d)
+		}
+	}
+}
+
+func TestStaleArticlesAreNotPushed(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 3, nil)
+	old := addArticle(t, db, "old", time.Now().Add(-7*time.Hour))
+	addArticle(t, db, "fresh", time.Now())
+	snd := &fakeSender{}
+	r := start(t, db, snd, testConfig())
+	eventually(t, 5*time.Second, "the fresh article", func() bool { return len(snd.got()) == 3 })
+	time.Sleep(100 * time.Millisecond)
+	for chat, as := range snd.got() {
+		if slices.Contains(as, old) {
+			t.Errorf("chat %d got the stale article", chat)
+		}
+	}
+	f, _ := r.eng.Figures(ctx)
+	if f.Stale != 3 {
+		t.Errorf("figures: %d stale rows, want 3", f.Stale)
+	}
+}
+
+func TestEditorsPauseCancelRetractAndCorrect(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 5, nil)
+	addChats(t, db, store.ChatGroup, -1, 1, nil)
+	snd := &fakeSender{}
+	r := start(t, db, snd, testConfig())
+	if err := r.eng.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a1 := addArticle(t, db, "a1", time.Now())
+	a2 := addArticle(t, db, "a2", time.Now())
+	r.eng.Notify()
+	time.Sleep(300 * time.Millisecond)
+	if n := len(snd.all()); n != 0 {
+		t.Fatalf("%d sends while paused", n)
+	}
+	if paused, _, _ := r.eng.Paused(ctx); !paused {
+		t.Error("Paused says no")
+	}
+	if n, err := r.eng.CancelArticle(ctx, a2); err != nil || n != 6 {
+		t.Fatalf("cancel: %d %v", n, err)
+	}
+	if err := r.eng.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the push after resuming", func() bool { return len(snd.got()) == 6 })
+	for chat, as := range snd.got() {
+		if !slices.Equal(as, []int64{a1}) {
+			t.Errorf("chat %d got %v after a2 was cancelled", chat, as)
+		}
+	}
+
+	// A correction edits the group's post, not the readers' copies.
+	if _, err := db.SaveItems(ctx, "news", []store.Article{{GUID: "a1", Link: "https://a.example/a1", Title: "عنوان مصحح",
+		Summary: "ملخص"}}, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	r.eng.Notify()
+	eventually(t, 5*time.Second, "the correction", func() bool {
+		for _, c := range snd.all() {
+			if c.method == "edit" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, c := range snd.all() {
+		if c.method == "edit" && c.chat != -1 {
+			t.Errorf("a reader's copy was edited: %+v", c)
+		}
+	}
+
+	// Retracting deletes every message sent.
+	n, err := r.eng.Retract(ctx, a1)
+	if err != nil || n != 6 {
+		t.Fatalf("retract: %d %v", n, err)
+	}
+	eventually(t, 5*time.Second, "the deletions", func() bool {
+		d := 0
+		for _, c := range snd.all() {
+			if c.method == "delete" {
+				d++
+			}
+		}
+		return d == 6
+	})
+	rows, _ := db.ArticleDeliveries(ctx, a1)
+	for _, d := range rows {
+		if d.State != store.DeliveryRetracted {
+			t.Errorf("row %+v not retracted", d)
+		}
+	}
+}
+
+func TestSecondInstanceWaitsThenTakesOver(t *testing.T) {
+	db := openStore(t, "")
+	addChats(t, db, store.ChatPrivate, 1, 50, nil)
+	cfg := testConfig()
+	cfg.GlobalPerSecond = 100
+	first, second := &fakeSender{}, &fakeSender{}
+	r1 := start(t, db, first, cfg)
+	time.Sleep(100 * time.Millisecond)
+	start(t, db, second, cfg)
+	addArticle(t, db, "a1", time.Now())
+	eventually(t, 5*time.Second, "the first instance to send", func() bool { return len(first.all()) > 10 })
+	r1.shutdown()
+	eventually(t, 10*time.Second, "the second instance to finish", func() bool { return len(first.all())+len(second.all()) == 50 })
+	if len(second.all()) == 0 {
+		t.Error("the second instance never took over")
+	}
+	seen := map[int64]int{}
+	for _, c := range append(first.all(), second.all()...) {
+		seen[c.chat]++
+	}
+	for chat, n := range seen {
+		if n != 1 {
+			t.Errorf("chat %d got %d posts", chat, n)
+		}
+	}
+}
+
+func TestBroadcastAndNeverPush(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 4, nil)
+	ad := addArticle(t, db, "ad", time.Now(), "إعلان")
+	snd := &fakeSender{}
+	r := start(t, db, snd, testConfig())
+	n, err := r.eng.Broadcast(ctx, delivery.Reply{ChatID: 0, Method: "sendMessage", Params: map[string]string{"text": "تنبيه"}})
+	if err != nil || n != 4 {
+		t.Fatalf("broadcast: %d %v", n, err)
+	}
+	eventually(t, 5*time.Second, "the broadcast", func() bool { return len(snd.all()) == 4 })
+	a, _ := db.Article(ctx, ad)
+	if a.State != store.StateExcluded {
+		t.Errorf("the advert is %s, want excluded", a.State)
+	}
+}

@@ -1,0 +1,314 @@
+package delivery
+
+import (
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+// replyBatch bounds one claim of replies, edits or deletes.
+const replyBatch = 256
+
+// claim is the claimer goroutine: replies, edits and deletes as soon as
+// they are due; outbox rows when the scheduler's queue runs low, so that
+// memory holds a couple of seconds of work and a breaking article never
+// waits behind a long queue.
+func (s *session) claim() {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.e.replyWake:
+		case <-s.needRows:
+		case <-tick.C:
+		}
+		for s.ctx.Err() == nil {
+			b, more, ok := s.claimOnce()
+			if !ok {
+				sleepCtx(s.ctx, time.Second)
+				break
+			}
+			if b.size() > 0 {
+				s.queued.Add(int64(b.size()))
+				select {
+				case s.intake <- b:
+				case <-s.ctx.Done():
+					return // still claimed: given back when the term ends
+				}
+			}
+			if !more {
+				break
+			}
+		}
+	}
+}
+
+// claimOnce claims one round; more says a limit was reached, ok that the
+// store answered.
+func (s *session) claimOnce() (b claimBatch, more, ok bool) {
+	now := s.e.now()
+	lease := now.Add(s.e.cfg.LeaseDuration)
+	st, holder := s.e.st, s.e.holder
+	var err error
+	if b.replies, err = st.ClaimReplies(s.ctx, holder, store.ReplyLane, replyBatch, now, lease); err != nil {
+		return s.claimFailed(b, err)
+	}
+	more = len(b.replies) == replyBatch
+	if b.work, err = st.ClaimDeliveryTodo(s.ctx, holder, replyBatch, now, lease); err != nil {
+		return s.claimFailed(b, err)
+	}
+	more = more || len(b.work) == replyBatch
+	if s.queued.Load() >= int64(s.batch) {
+		return b, more, true
+	}
+	if !s.paused.Load() {
+		if b.rows, err = st.ClaimDeliveries(s.ctx, holder, s.batch, lease); err != nil {
+			return s.claimFailed(b, err)
+		}
+	}
+	if len(b.rows) >= s.batch {
+		return b, true, true
+	}
+	// Broadcasts only once the fan-outs are drained.
+	broadcasts, err := st.ClaimReplies(s.ctx, holder, store.BroadcastLane, replyBatch, now, lease)
+	if err != nil {
+		return s.claimFailed(b, err)
+	}
+	b.replies = append(b.replies, broadcasts...)
+	return b, more || len(broadcasts) == replyBatch, true
+}
+
+// claimFailed still hands on what was claimed before the error.
+func (s *session) claimFailed(b claimBatch, err error) (claimBatch, bool, bool) {
+	if s.ctx.Err() == nil {
+		s.e.log.Error("cannot claim deliveries", "err", err)
+	}
+	if b.size() > 0 {
+		s.queued.Add(int64(b.size()))
+		select {
+		case s.intake <- b:
+		case <-s.ctx.Done():
+		}
+	}
+	return claimBatch{}, false, false
+}
+
+// Periods of the housekeeper's chores.
+const (
+	correctionsEvery = 30 * time.Second
+	gaugesEvery      = 5 * time.Second
+	compactEvery     = 10 * time.Minute
+	compactChunk     = 5000
+)
+
+// housekeep is the housekeeper goroutine: every tick it renews the lease
+// (and learns whether the editors paused), makes held rows due and hands
+// new articles on; less often — or when Notify says articles changed — it
+// queues corrections; less often still it renews the claims, refreshes the
+// gauges and compacts the outbox.
+func (s *session) housekeep() {
+	cfg := s.e.cfg
+	tick := time.NewTicker(min(time.Second, cfg.HandOnInterval))
+	defer tick.Stop()
+	start := s.e.now()
+	var claimsRenewed, corrected, gauged, compacted time.Time
+	correctedSince := start.Add(-cfg.CorrectionWindow)
+	compacted = start.Add(-compactEvery + time.Minute) // first compaction a minute after start
+	notified := false
+	for {
+		now := s.e.now()
+		if !s.renew(now) {
+			return
+		}
+		if now.Sub(claimsRenewed) >= cfg.LeaseDuration/3 {
+			if err := s.e.st.RenewClaims(s.ctx, s.e.holder, now.Add(cfg.LeaseDuration)); err != nil {
+				s.e.log.Error("cannot renew claims", "err", err)
+			} else {
+				claimsRenewed = now
+			}
+		}
+		if n, err := s.e.st.ReleaseHeldDeliveries(s.ctx, now); err != nil {
+			s.e.log.Error("cannot release held deliveries", "err", err)
+		} else if n > 0 {
+			wake(s.needRows)
+		}
+		s.handOn(now)
+		if notified || now.Sub(corrected) >= correctionsEvery {
+			corrected = now
+			// Looking back a minute covers articles revised while their old
+			// text sat in the article cache.
+			if s.correct(now, correctedSince.Add(-time.Minute)) {
+				correctedSince = now
+			}
+		}
+		if now.Sub(gauged) >= gaugesEvery {
+			gauged = now
+			s.gauge(now)
+		}
+		if now.Sub(compacted) >= compactEvery {
+			compacted = now
+			s.compact(now)
+		}
+		notified = false
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+		case <-s.e.articleWake:
+			notified = true
+		case <-s.refreshC:
+		}
+	}
+}
+
+// renew extends the dispatcher's lease and reads the editors' pause; it
+// ends the term when another instance has taken over, or when the lease
+// ran out while the store was unreachable.
+func (s *session) renew(now time.Time) bool {
+	d, _, err := s.e.st.AcquireDispatcher(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.cfg.LeaseDuration))
+	switch {
+	case err != nil && now.UnixNano() < s.leaseEnd.Load():
+		if s.ctx.Err() == nil {
+			s.e.log.Error("cannot renew the dispatcher's lease", "err", err)
+		}
+		return true
+	case err != nil || d.Holder != s.e.holder:
+		if s.ctx.Err() == nil {
+			s.e.log.Error("dispatcher's lease lost", "dispatcher", d.Holder, "err", err)
+			s.lost.Store(true)
+			s.cancel()
+		}
+		return false
+	}
+	s.leaseEnd.Store(d.LeaseUntil.UnixNano())
+	if s.paused.Swap(d.Paused) != d.Paused {
+		s.e.m.paused.Set(b2f(d.Paused))
+		s.e.log.Warn("pushes paused or resumed", "paused", d.Paused)
+		if d.Paused {
+			s.releaseRows()
+		} else {
+			wake(s.needRows)
+		}
+	}
+	return true
+}
+
+// handOn fans out the articles waiting in state new, oldest first.
+func (s *session) handOn(now time.Time) {
+	const page = 50
+	for s.ctx.Err() == nil {
+		as, err := s.e.st.ArticlesInState(s.ctx, store.StateNew, page)
+		if err != nil {
+			s.e.log.Error("cannot read new articles", "err", err)
+			return
+		}
+		for _, a := range as {
+			s.handOnArticle(a, now)
+		}
+		if len(as) < page {
+			return
+		}
+	}
+}
+
+func (s *session) handOnArticle(a store.Article, now time.Time) {
+	log := s.e.log.With("article_id", a.ID)
+	if carries(a, s.e.never) {
+		if _, err := s.e.st.SetArticleState(s.ctx, []int64{a.ID}, store.StateNew, store.StateExcluded); err != nil {
+			log.Error("cannot exclude an article", "err", err)
+		}
+		log.Info("article never pushed: excluded category", "categories", a.Categories)
+		return
+	}
+	f := store.FanOut{ArticleID: a.ID, Breaking: carries(a, s.e.breaking), State: store.DeliveryPending, Now: now}
+	if now.Sub(a.FirstSeenAt) > s.e.cfg.StaleAfter {
+		f.State = store.DeliveryStale
+	}
+	start := time.Now()
+	res, err := s.e.st.HandOn(s.ctx, f)
+	if err != nil {
+		log.Error("cannot hand an article on", "err", err)
+		return
+	}
+	if !res.Handed {
+		return
+	}
+	s.e.m.fanOut.Add(float64(res.Channels + res.Chats))
+	if f.State == store.DeliveryStale {
+		s.e.m.stale.Add(float64(res.Channels + res.Chats))
+	}
+	log.Info("article handed on", "breaking", f.Breaking, "state", f.State, "channels", res.Channels, "chats", res.Chats,
+		"took", time.Since(start).Round(time.Millisecond))
+	if len(res.Unresolved) > 0 {
+		log.Warn("channels without a known id got nothing; the bot resolves them", "channels", res.Unresolved)
+	}
+	wake(s.needRows)
+}
+
+// correct queues the edits of posts whose article changed; it reports
+// whether the store answered.
+func (s *session) correct(now, revisedSince time.Time) bool {
+	kinds := []store.ChatKind{store.ChatChannel, store.ChatGroup, store.ChatSupergroup}
+	if s.e.cfg.EditReaders {
+		kinds = append(kinds, store.ChatPrivate)
+	}
+	n, err := s.e.st.MarkCorrections(s.ctx, revisedSince, now.Add(-s.e.cfg.CorrectionWindow), kinds)
+	if err != nil {
+		s.e.log.Error("cannot queue corrections", "err", err)
+		return false
+	}
+	if n > 0 {
+		s.e.log.Info("corrections queued", "messages", n)
+		wake(s.e.replyWake)
+	}
+	return true
+}
+
+func (s *session) gauge(now time.Time) {
+	c, err := s.e.st.CountOutbox(s.ctx, now.Add(-time.Hour))
+	if err != nil {
+		s.e.log.Error("cannot count the outbox", "err", err)
+		return
+	}
+	m := s.e.m
+	for p, name := range laneNames {
+		var n int
+		switch p {
+		case prioReply:
+			n = c.Replies
+		case prioWork:
+			n = c.Work
+		case prioBroadcast:
+			n = c.Broadcasts
+		default:
+			n = c.Due[store.Lane(p-1)]
+		}
+		m.depth.WithLabelValues(name).Set(float64(n))
+	}
+	m.held.Set(float64(c.Held))
+	m.staleRows.Set(float64(c.Stale))
+	m.deadRows.Set(float64(c.Dead))
+}
+
+// compact deletes finished rows past retention, a chunk at a time so that
+// sends are never kept waiting for the writer long.
+func (s *session) compact(now time.Time) {
+	total := 0
+	for s.ctx.Err() == nil {
+		n, err := s.e.st.CompactOutbox(s.ctx, now.Add(-s.e.cfg.Retention), compactChunk)
+		if err != nil {
+			s.e.log.Error("cannot compact the outbox", "err", err)
+			return
+		}
+		total += n
+		if n < compactChunk {
+			break
+		}
+		sleepCtx(s.ctx, 50*time.Millisecond)
+	}
+	if total > 0 {
+		s.e.log.Info("outbox compacted", "rows", total)
+	}
+}

@@ -1,0 +1,70 @@
+package delivery
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the engine's Prometheus series. Gauges read from the store
+// are refreshed by the running dispatcher every few seconds, so that a
+// scrape never queries the database.
+type metrics struct {
+	depth       *prometheus.GaugeVec
+	held        prometheus.Gauge
+	staleRows   prometheus.Gauge
+	deadRows    prometheus.Gauge
+	paused      prometheus.Gauge
+	leader      prometheus.Gauge
+	sent        *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	rateLimited prometheus.Counter
+	globalPause prometheus.Counter
+	stale       prometheus.Counter
+	dead        prometheus.Counter
+	fanOut      prometheus.Counter
+	sendSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "nashra_delivery_queue_depth",
+			Help: "Rows and replies due to be sent, by lane."}, []string{"lane"}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_held_rows",
+			Help: "Rows held for quiet hours, an hourly bundle or a retry's backoff."}),
+		staleRows: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_stale_rows",
+			Help: "Rows dropped as stale, still kept in the store."}),
+		deadRows: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_dead_rows",
+			Help: "Rows given up after errors, still kept in the store."}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_paused",
+			Help: "1 while the editors have paused all pushes."}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_leader",
+			Help: "1 while this instance holds the dispatcher's lease."}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_delivery_sent_total",
+			Help: "Messages Telegram accepted (a bundle counts once), by lane."}, []string{"lane"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_delivery_errors_total",
+			Help: "Failed sends by kind."}, []string{"kind"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_rate_limited_total",
+			Help: "429 answers from Telegram."}),
+		globalPause: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_global_pauses_total",
+			Help: "Times 429s from several chats at once paused all sending."}),
+		stale: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_stale_total",
+			Help: "Rows dropped as stale."}),
+		dead: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_dead_total",
+			Help: "Rows and replies given up."}),
+		fanOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_fanout_rows_total",
+			Help: "Outbox rows created by handing articles on."}),
+		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "nashra_delivery_send_seconds",
+			Help: "Duration of calls to Telegram.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.depth, m.held, m.staleRows, m.deadRows, m.paused, m.leader, m.sent,
+		m.errors, m.rateLimited, m.globalPause, m.stale, m.dead, m.fanOut, m.sendSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register delivery metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,71 @@
+package delivery
+
+import (
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+func TestWhenFollowsReadersChoices(t *testing.T) {
+	bg := time.FixedZone("Asia/Baghdad", 3*3600)
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 28, h, m, 0, 0, bg) }
+	hold := store.DefaultSettings // quiet 23:00–07:00, held
+	silent := hold
+	silent.QuietMode = store.QuietSilent
+	hourly := hold
+	hourly.Mode = store.ModeHourly
+	noQuiet := hourly
+	noQuiet.QuietStart, noQuiet.QuietEnd = 0, 0
+	dayQuiet := hold
+	dayQuiet.QuietStart, dayQuiet.QuietEnd = 13*60, 14*60
+
+	for _, tc := range []struct {
+		name       string
+		s          *store.ChatSettings
+		created    time.Time
+		now        time.Time
+		wantHold   time.Time
+		wantSilent bool
+	}{
+		{"channel", nil, at(23, 30), at(23, 30), time.Time{}, false},
+		{"instant by day", &hold, at(15, 0), at(15, 0), time.Time{}, false},
+		{"held at night until morning", &hold, at(23, 30), at(23, 30), at(7, 0).AddDate(0, 0, 1), false},
+		{"held after midnight until 07:00 the same day", &hold, at(2, 0), at(2, 0), at(7, 0), false},
+		{"quiet ends at 07:00 sharp", &hold, at(7, 0), at(7, 0), time.Time{}, false},
+		{"silent at night", &silent, at(23, 30), at(23, 30), time.Time{}, true},
+		{"quiet hours within a day", &dayQuiet, at(13, 15), at(13, 15), at(14, 0), false},
+		{"hourly waits for the top of the hour", &noQuiet, at(15, 20), at(15, 21), at(16, 0), false},
+		{"hourly goes once the hour came", &noQuiet, at(15, 20), at(16, 0), time.Time{}, false},
+		{"hourly slot in quiet hours waits for morning", &hourly, at(22, 40), at(22, 41), at(7, 0).AddDate(0, 0, 1), false},
+		{"hourly slot reached inside quiet hours", &hourly, at(22, 40), at(23, 0), at(7, 0).AddDate(0, 0, 1), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, s := when(tc.s, tc.created, tc.now, bg)
+			if !h.Equal(tc.wantHold) || s != tc.wantSilent {
+				t.Errorf("when = %v, silent %v; want %v, %v", h, s, tc.wantHold, tc.wantSilent)
+			}
+		})
+	}
+}
+
+func TestPacerKeepsTheRateDespiteLateTimers(t *testing.T) {
+	p := pacer{interval: 10 * time.Millisecond}
+	start := time.Unix(0, 0)
+	now := start
+	for range 1000 {
+		p.take(now)
+		now = p.next.Add(time.Millisecond) // the timer fires 1 ms late
+	}
+	if rate := 1000 / now.Sub(start).Seconds(); rate < 99.5 || rate > 100.5 {
+		t.Errorf("%.2f sends/s, want 100", rate)
+	}
+	// After an idle spell, at most two sends go back to back.
+	now = now.Add(time.Minute)
+	for i := range 3 {
+		if got := p.ready(now); got != (i < 2) {
+			t.Fatalf("send %d after idling: ready = %v", i, got)
+		}
+		p.take(now)
+	}
+}

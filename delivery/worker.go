@@ -1,0 +1,446 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+type jobKind int
+
+const (
+	jobPost jobKind = iota
+	jobReply
+	jobEdit
+	jobDelete
+)
+
+// effect is what a job's outcome means for its chat's queue.
+type effect int
+
+const (
+	// effDone: the work left the queue (sent, retried later, dead…).
+	effDone effect = iota
+	// effRateLimited: a 429; the work goes back and the chat rests.
+	effRateLimited
+	// effGone: the chat is gone or moved; its queue is forgotten.
+	effGone
+)
+
+// job is one call to Telegram: a post or bundle, a reply, an edit or a
+// delete.
+type job struct {
+	kind     jobKind
+	chatID   int64
+	chatKind store.ChatKind
+	prio     int
+	rows     []store.Delivery // post: the bundle; edit and delete: one row
+	reply    store.QueuedReply
+	silent   bool
+	plain    bool
+
+	// Set by the worker.
+	end        time.Time
+	sent       Sent
+	revision   int
+	effect     effect
+	retryAfter time.Duration
+}
+
+func (j *job) items() int {
+	if j.kind == jobReply {
+		return 1
+	}
+	return len(j.rows)
+}
+
+// spaced reports whether the job counts against its chat's rate: a
+// callback answer is not a message in the chat.
+func (j *job) spaced() bool {
+	return j.kind != jobReply || j.reply.Method != "answerCallbackQuery"
+}
+
+func (j *job) ids() []int64 {
+	if j.kind == jobReply {
+		return []int64{j.reply.ID}
+	}
+	ids := make([]int64, len(j.rows))
+	for i, r := range j.rows {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+func (j *job) attempts() int {
+	if j.kind == jobReply {
+		return j.reply.Attempts
+	}
+	n := 0
+	for _, r := range j.rows {
+		n = max(n, r.Attempts)
+	}
+	return n
+}
+
+// work is a worker goroutine: it sends, stores the outcome and only then
+// takes the next job, so that at most Concurrency sends can have reached
+// Telegram without being recorded.
+func (s *session) work() {
+	for j := range s.jobs {
+		err := s.execute(j)
+		ups, scopes := s.conclude(j, err)
+		s.acker.commit(ups, scopes)
+		s.done <- j
+	}
+}
+
+// execute makes the call. Its context survives shutdown: a send in flight
+// is finished, bounded by SendTimeout, rather than abandoned half-way.
+func (s *session) execute(j *job) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		s.e.m.sendSeconds.Observe(time.Since(start).Seconds())
+		j.end = s.e.now()
+	}()
+	target := Target{ChatID: j.chatID, Kind: j.chatKind, Silent: j.silent}
+	switch j.kind {
+	case jobPost:
+		ids := make([]int64, len(j.rows))
+		for i, r := range j.rows {
+			ids[i] = r.ArticleID
+		}
+		as, err := s.articles.get(ctx, s.e.now(), ids)
+		if err != nil {
+			return err
+		}
+		j.revision = as[0].Revision
+		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Plain: j.plain})
+		return err
+	case jobReply:
+		params := maps.Clone(j.reply.Params)
+		if params == nil {
+			params = map[string]string{}
+		}
+		if j.reply.Method != "answerCallbackQuery" {
+			params["chat_id"] = strconv.FormatInt(j.chatID, 10)
+		}
+		var err error
+		j.sent, err = s.e.snd.Reply(ctx, Reply{ChatID: j.chatID, Method: j.reply.Method, Params: params})
+		return err
+	case jobEdit:
+		// Fresh from the store: the correction must show the latest text.
+		a, err := s.e.st.Article(ctx, j.rows[0].ArticleID)
+		if err != nil {
+			return err
+		}
+		j.revision = a.Revision
+		return s.e.snd.Edit(ctx, target, j.rows[0].MessageID, j.rows[0].Caption, a)
+	default:
+		return s.e.snd.Delete(ctx, j.chatID, j.rows[0].MessageID)
+	}
+}
+
+// conclude turns a job's outcome into the updates of its rows, and does
+// what the answer says about the chat.
+func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Scope) {
+	log := s.e.log.With("chat_id", j.chatID)
+	if j.kind == jobPost || j.kind == jobEdit || j.kind == jobDelete {
+		log = log.With("article_id", j.rows[0].ArticleID)
+	}
+	if err == nil {
+		return s.succeeded(j)
+	}
+	var se *SendError
+	if !errors.As(err, &se) {
+		// The article could not be read, or the sender broke its contract:
+		// worth another try.
+		se = &SendError{Kind: Transient, Reason: err.Error(), Err: err}
+	}
+	s.e.countError(se.Kind)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 30*time.Second)
+	defer cancel()
+	switch se.Kind {
+	case RateLimited:
+		j.effect, j.retryAfter = effRateLimited, max(se.RetryAfter, time.Second)
+		s.e.m.rateLimited.Inc()
+		s.e.rateLimited.Add(1)
+		log.Warn("telegram asked to slow down", "retry_after", j.retryAfter)
+		return nil, []store.Scope{{ChatID: j.chatID, PausedUntil: j.end.Add(j.retryAfter)}}
+	case ChatGone:
+		j.effect = effGone
+		s.chatGone(ctx, log, j, se.Reason)
+		return s.dropWork(j, se), nil
+	case Migrated:
+		j.effect = effGone
+		s.migrated(ctx, log, j.chatID, se.MigrateTo)
+		return s.dropWork(j, se), nil
+	case BadMarkup:
+		log.Error("bug: telegram refused the HTML", "method", s.method(j), "plain", j.plain, "reason", se.Reason)
+		if j.kind == jobPost && !j.plain {
+			return []store.OutboxUpdate{{Op: store.OpPlain, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}, nil
+		}
+		return s.giveUp(ctx, log, j, se), nil
+	case Rejected:
+		log.Warn("telegram refused the message", "method", s.method(j), "reason", se.Reason)
+		return s.giveUp(ctx, log, j, se), nil
+	}
+	attempt := j.attempts() + 1
+	if attempt >= s.e.cfg.MaxAttempts {
+		return s.giveUp(ctx, log, j, se), nil
+	}
+	at := j.end.Add(s.backoff(attempt))
+	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
+	op := store.OpRetry
+	switch j.kind {
+	case jobReply:
+		op = store.OpReplyRetry
+	case jobEdit, jobDelete:
+		op = store.OpTodoRetry
+	}
+	return []store.OutboxUpdate{{Op: op, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}}, nil
+}
+
+func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {
+	s.e.m.sent.WithLabelValues(laneNames[j.prio]).Inc()
+	s.e.sent.Add(1)
+	var u store.OutboxUpdate
+	switch j.kind {
+	case jobPost:
+		u = store.OutboxUpdate{Op: store.OpSent, IDs: j.ids(), MessageID: j.sent.MessageID, Caption: j.sent.Caption,
+			Revision: j.revision, At: j.end}
+	case jobReply:
+		u = store.OutboxUpdate{Op: store.OpReplySent, IDs: j.ids(), MessageID: j.sent.MessageID, At: j.end}
+	case jobEdit:
+		u = store.OutboxUpdate{Op: store.OpEdited, IDs: j.ids(), Revision: j.revision}
+	default:
+		u = store.OutboxUpdate{Op: store.OpDeleted, IDs: j.ids()}
+	}
+	var scopes []store.Scope
+	// A group's spacing is minutes: it must survive a failover.
+	if j.chatKind != store.ChatPrivate && j.spaced() {
+		scopes = []store.Scope{{ChatID: j.chatID, NextAt: j.end.Add(s.interval(j.chatKind))}}
+	}
+	return []store.OutboxUpdate{u}, scopes
+}
+
+// giveUp marks the job's rows dead (or its edit or delete dropped), keeping
+// the error for admins.
+func (s *session) giveUp(ctx context.Context, log *slog.Logger, j *job, se *SendError) []store.OutboxUpdate {
+	op := store.OpDead
+	switch j.kind {
+	case jobReply:
+		op = store.OpReplyDead
+	case jobEdit, jobDelete:
+		return []store.OutboxUpdate{{Op: store.OpTodoDrop, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}
+	}
+	s.e.m.dead.Add(float64(j.items()))
+	log.Error("delivery given up", "method", s.method(j), "kind", se.Kind.String(), "reason", se.Reason, "rows", j.items())
+	if _, err := s.e.st.RaiseAlert(ctx, store.Alert{Kind: "deliveries_dead", Subject: dispatcherName,
+		Message: "رسائل تعذّر إرسالها نهائيًا؛ راجع /stats", CreatedAt: s.e.now()}); err != nil {
+		log.Error("cannot raise the alert about dead deliveries", "err", err)
+	}
+	return []store.OutboxUpdate{{Op: op, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}
+}
+
+// dropWork ends an edit or delete whose chat went away; rows and replies
+// were cancelled or moved with the chat.
+func (s *session) dropWork(j *job, se *SendError) []store.OutboxUpdate {
+	if j.kind == jobEdit || j.kind == jobDelete {
+		return []store.OutboxUpdate{{Op: store.OpTodoDrop, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}
+	}
+	return nil
+}
+
+// chatGone marks a chat Telegram refused as inactive and cancels what was
+// waiting for it; a channel is also marked as not writable and the admins
+// are told.
+func (s *session) chatGone(ctx context.Context, log *slog.Logger, j *job, reason string) {
+	now := s.e.now()
+	if j.chatKind == store.ChatChannel {
+		if err := s.e.st.SetChannelState(ctx, "", j.chatID, false, now); err != nil {
+			log.Error("cannot mark the channel unwritable", "err", err)
+		}
+		if _, err := s.e.st.RaiseAlert(ctx, store.Alert{Kind: "channel_unwritable", Subject: strconv.FormatInt(j.chatID, 10),
+			Message: fmt.Sprintf("تعذّر النشر في القناة %d: %s", j.chatID, reason), CreatedAt: now}); err != nil {
+			log.Error("cannot raise the alert about a channel", "err", err)
+		}
+	}
+	if err := s.e.st.SetChatActive(ctx, j.chatID, false, reason, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Error("cannot mark the chat inactive", "err", err)
+	}
+	n, err := s.e.st.CancelChatDeliveries(ctx, j.chatID, ChatGone.String(), reason)
+	if err != nil {
+		log.Error("cannot cancel the deliveries of a gone chat", "err", err)
+	}
+	log.Info("chat gone: marked inactive, deliveries cancelled", "reason", reason, "cancelled", n)
+}
+
+// migrated moves a group that became a supergroup, with its waiting rows,
+// which are claimed again under the new id.
+func (s *session) migrated(ctx context.Context, log *slog.Logger, from, to int64) {
+	if to == 0 {
+		log.Error("telegram said the group migrated without saying where")
+		return
+	}
+	if err := s.e.st.MoveChat(ctx, from, to, s.e.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Error("cannot move the migrated chat", "new_chat_id", to, "err", err)
+	}
+	n, err := s.e.st.MoveChatDeliveries(ctx, from, to)
+	if err != nil {
+		log.Error("cannot move the deliveries of a migrated chat", "new_chat_id", to, "err", err)
+	}
+	log.Info("group migrated: deliveries moved", "new_chat_id", to, "moved", n)
+	wake(s.needRows)
+}
+
+func (s *session) method(j *job) string {
+	switch j.kind {
+	case jobReply:
+		return j.reply.Method
+	case jobEdit:
+		return "edit"
+	case jobDelete:
+		return "deleteMessage"
+	}
+	return "post"
+}
+
+// backoff is the wait before attempt, exponential, jittered to between half
+// and all of it so that retries of a burst spread out.
+func (s *session) backoff(attempt int) time.Duration {
+	d := s.e.cfg.RetryBase << min(attempt-1, 30)
+	if d <= 0 || d > s.e.cfg.RetryMax {
+		d = s.e.cfg.RetryMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// acker stores outcomes. Requests that arrive while a transaction commits
+// share the next one, so a burst of finished sends costs one commit.
+type acker struct {
+	st     Store
+	holder string
+	log    *slog.Logger
+	in     chan ackReq
+}
+
+type ackReq struct {
+	ups    []store.OutboxUpdate
+	scopes []store.Scope
+	done   chan struct{} // nil: nobody waits
+}
+
+// commit stores updates and waits until they are committed.
+func (a *acker) commit(ups []store.OutboxUpdate, scopes []store.Scope) {
+	done := make(chan struct{})
+	a.in <- ackReq{ups: ups, scopes: scopes, done: done}
+	<-done
+}
+
+// submit stores updates without waiting: they are about rows not sent.
+func (a *acker) submit(ups []store.OutboxUpdate, scopes []store.Scope) {
+	if len(ups) > 0 || len(scopes) > 0 {
+		a.in <- ackReq{ups: ups, scopes: scopes}
+	}
+}
+
+func (a *acker) run() {
+	for req := range a.in {
+		batch := []ackReq{req}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case r, ok := <-a.in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		var ups []store.OutboxUpdate
+		var scopes []store.Scope
+		for _, r := range batch {
+			ups = append(ups, r.ups...)
+			scopes = append(scopes, r.scopes...)
+		}
+		a.write(ups, scopes)
+		for _, r := range batch {
+			if r.done != nil {
+				close(r.done)
+			}
+		}
+	}
+}
+
+// write retries a failing store for about a minute and a half; after that
+// the outcomes are lost and those rows, still claimed, are sent again
+// after a restart.
+func (a *acker) write(ups []store.OutboxUpdate, scopes []store.Scope) {
+	if len(ups) == 0 && len(scopes) == 0 {
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := a.st.UpdateOutbox(ctx, a.holder, ups, scopes)
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 20 {
+			a.log.Error("outcomes lost: these rows may be sent again", "updates", len(ups), "err", err)
+			return
+		}
+		a.log.Warn("cannot store outcomes; retrying", "attempt", attempt+1, "err", err)
+		time.Sleep(min(100*time.Millisecond<<attempt, 5*time.Second))
+	}
+}
+
+// articleCache keeps articles for a few seconds: a fan-out sends the same
+// one to thousands of chats.
+type articleCache struct {
+	st  Store
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[int64]cachedArticle
+}
+
+type cachedArticle struct {
+	a  store.Article
+	at time.Time
+}
+
+func (c *articleCache) get(ctx context.Context, now time.Time, ids []int64) ([]store.Article, error) {
+	out := make([]store.Article, len(ids))
+	for i, id := range ids {
+		c.mu.Lock()
+		e, ok := c.m[id]
+		c.mu.Unlock()
+		if !ok || now.Sub(e.at) > c.ttl {
+			a, err := c.st.Article(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("article %d: %w", id, err)
+			}
+			e = cachedArticle{a: a, at: now}
+			c.mu.Lock()
+			if len(c.m) > 256 {
+				maps.DeleteFunc(c.m, func(_ int64, v cachedArticle) bool { return now.Sub(v.at) > c.ttl })
+			}
+			c.m[id] = e
+			c.mu.Unlock()
+		}
+		out[i] = e.a
+	}
+	return out, nil
+}
