@@ -18,18 +18,55 @@ import (
 	"github.com/almaalouma/nashra/store"
 )
 
-// statLabels name the delivery engine's figures in /stats.
-var statLabels = map[string]string{
-	"paused":           "الإرسال متوقف مؤقتًا (1 = نعم)",
-	"pending_replies":  "ردود في الانتظار",
-	"pending_breaking": "عاجل في الانتظار",
-	"pending_channels": "منشورات القنوات في الانتظار",
-	"pending_groups":   "رسائل المجموعات في الانتظار",
-	"pending_private":  "رسائل القرّاء في الانتظار",
-	"sent_last_hour":   "أُرسل في الساعة الأخيرة",
-	"rate_limited":     "ردود 429 من تيليجرام",
-	"stale":            "أُسقط لتقادمه",
-	"dead":             "فشل نهائيًا",
+// statLabels name the delivery engine's figures in /stats, in the order
+// shown; figures it adds later are shown by their own names after these.
+var statLabels = []struct{ key, label string }{
+	{"pending_replies", "ردود في الانتظار"},
+	{"pending_edits", "تصحيحات وسحوبات في الانتظار"},
+	{"pending_breaking", "عاجل في الانتظار"},
+	{"pending_channels", "منشورات القنوات في الانتظار"},
+	{"pending_groups", "رسائل المجموعات في الانتظار"},
+	{"pending_private", "رسائل القرّاء في الانتظار"},
+	{"pending_broadcast", "رسائل البث في الانتظار"},
+	{"held", "مؤجَّل (ساعات الهدوء، الحزمة الساعية، إعادة المحاولة)"},
+	{"sent_last_hour", "أُرسل في الساعة الأخيرة"},
+	{"sent", "أُرسل منذ التشغيل"},
+	{"rate_limited", "ردود 429 من تيليجرام"},
+	{"global_pauses", "توقفات عامة عند حد تيليجرام"},
+	{"stale", "أُسقط لتقادمه"},
+	{"dead", "فشل نهائيًا"},
+	{"errors_transient", "أخطاء مؤقتة"},
+	{"errors_rate_limited", "أخطاء تجاوز الحد"},
+	{"errors_chat_gone", "محادثات لم تعد متاحة"},
+	{"errors_migrated", "مجموعات رُقّيت"},
+	{"errors_bad_markup", "تنسيق رفضه تيليجرام"},
+	{"errors_rejected", "رسائل رفضها تيليجرام"},
+}
+
+// deliveryStats renders the engine's figures for /stats.
+func deliveryStats(stats map[string]int64) string {
+	var sb strings.Builder
+	if stats["paused"] != 0 {
+		sb.WriteString("⏸ الإرسال متوقف مؤقتًا (/resume للاستئناف)\n")
+	}
+	shown := map[string]bool{"paused": true}
+	for _, l := range statLabels {
+		if v, ok := stats[l.key]; ok {
+			fmt.Fprintf(&sb, "• %s: %d\n", l.label, v)
+			shown[l.key] = true
+		}
+	}
+	var rest []string
+	for k := range stats {
+		if !shown[k] {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		fmt.Fprintf(&sb, "• %s: %d\n", escape(k), stats[k])
+	}
+	return sb.String()
 }
 
 func (b *Bot) cmdStats(ctx context.Context, r *request) error {
@@ -72,19 +109,7 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 			r.log(b.log).Warn("delivery stats", "err", err)
 			sb.WriteString("\nتعذّرت قراءة أرقام الإرسال الآن.")
 		} else {
-			sb.WriteString("\n<b>الإرسال</b>\n")
-			keys := make([]string, 0, len(stats))
-			for k := range stats {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			for _, k := range keys {
-				label, ok := statLabels[k]
-				if !ok {
-					label = k
-				}
-				fmt.Fprintf(&sb, "• %s: %d\n", escape(label), stats[k])
-			}
+			sb.WriteString("\n<b>الإرسال</b>\n" + deliveryStats(stats))
 		}
 	}
 	return b.reply(ctx, r, strings.TrimRight(sb.String(), "\n"), nil)

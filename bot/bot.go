@@ -46,9 +46,10 @@ type Controls interface {
 	// in place of r.ChatID, behind fan-outs rather than in the reply lane;
 	// it returns how many readers it queued.
 	Broadcast(ctx context.Context, r delivery.Reply) (int, error)
-	// Stats returns the engine's figures by name for /stats: queue depth per
-	// lane, dead and stale rows, sends and 429s. Known names are shown in
-	// Arabic (see statLabels); others as they are.
+	// Stats returns the engine's figures by name for /stats: "paused" (1
+	// when paused), "pending_<lane>", "held", "stale", "dead",
+	// "sent_last_hour", "sent", "rate_limited", "errors_<kind>"… Known
+	// names are shown in Arabic (see statLabels); others as they are.
 	Stats(ctx context.Context) (map[string]int64, error)
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,7 +92,7 @@ func TestSubscribeByCommand(t *testing.T) {
 		t.Fatalf("subscriptions = %v", subs)
 	}
 	got = h.reply(reader, "/subscribe news")
-	mustContain(t, got.Plain, "أنت تتابع «أخبار» من قبل")
+	mustContain(t, got.Plain, "كانت متابعة «أخبار» مفعّلة من قبل")
 
 	got = h.reply(reader, "/subscribe رياضة")
 	mustContain(t, got.Plain, "لم أجد قسمًا باسم «رياضة»", "أخبار، مقالات، إنفوجرافيك، فيديو، كاريكاتير، تقارير، ترجمة")
@@ -515,6 +516,24 @@ func TestEditorsControls(t *testing.T) {
 	mustContain(t, ans.Text, "انتهت صلاحية")
 	if len(controls.broadcast) != 1 {
 		t.Fatal("broadcast twice")
+	}
+}
+
+func TestConfirmationExpires(t *testing.T) {
+	controls := &fakeControls{}
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := newHarness(t, withBotOption(bot.WithControls(controls)), withBotOption(bot.WithClock(clock)))
+	h.start()
+	bc := h.reply(adminID, "/broadcast تحديث")
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	ans := h.press(telegramtest.Callback{From: adminID, MessageID: bc.MessageID, Data: keyWith(bc.Keyboard, "ok:")})
+	mustContain(t, ans.Text, "انتهت صلاحية")
+	if len(controls.broadcast) != 0 {
+		t.Fatal("an expired confirmation was carried out")
 	}
 }
 

@@ -99,7 +99,11 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 	case strings.HasPrefix(arg, "sec_"):
 		return b.deepLink(ctx, r, strings.TrimPrefix(arg, "sec_"))
 	case arg == "digest" && r.private():
-		return b.setDigest(ctx, r, true)
+		c, err := b.ensureChat(ctx, r.chat, r.from)
+		if err != nil {
+			return err
+		}
+		return b.setDigest(ctx, r, c, true)
 	}
 	if r.private() {
 		c, err := b.ensureChat(ctx, r.chat, r.from)
@@ -309,16 +313,12 @@ func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	return b.setDigest(ctx, r, !c.Settings.Digest)
+	return b.setDigest(ctx, r, c, !c.Settings.Digest)
 }
 
-// setDigest turns the daily Telegram digest on or off for the request's
-// chat and says when it comes.
-func (b *Bot) setDigest(ctx context.Context, r *request, on bool) error {
-	c, err := b.ensureChat(ctx, r.chat, r.from)
-	if err != nil {
-		return err
-	}
+// setDigest turns the daily Telegram digest on or off for a chat and says
+// when it comes.
+func (b *Bot) setDigest(ctx context.Context, r *request, c store.Chat, on bool) error {
 	s := c.Settings
 	s.Digest = on
 	text := fmt.Sprintf(txtDigestOn, b.cfg.DigestTime, zoneName(b.cfg.Location))

@@ -29,9 +29,9 @@ const (
 	txtChooseSectionsGroup = "الأقسام التي تصل إلى هذه المجموعة (✅ = مفعّل). التغيير لمشرفي المجموعة:"
 
 	txtSubscribed      = "✅ تمت متابعة: %s."
-	txtAlreadyFollowed = "أنت تتابع %s من قبل."
+	txtAlreadyFollowed = "كانت متابعة %s مفعّلة من قبل."
 	txtUnsubscribed    = "تم إلغاء متابعة: %s."
-	txtNotFollowed     = "لم تكن تتابع %s."
+	txtNotFollowed     = "لم تكن متابعة %s مفعّلة."
 	txtUnsubscribedAll = "تم إلغاء متابعة كل الأقسام. يمكنك العودة متى شئت عبر /start."
 	txtNothingToDrop   = "لا تتابع أي قسم حاليًا. اختر ما يهمك عبر /start."
 

@@ -17,24 +17,21 @@ import (
 // allowedUpdates are the kinds of update the bot asks Telegram for.
 var allowedUpdates = []string{"message", "callback_query", "my_chat_member"}
 
-// poll receives updates by long polling until ctx ends. The offset comes
-// from the store, so a restart resumes after the last update handled; an
-// update is claimed in the store before it is handled, so none is handled
-// twice.
+// poll receives updates by long polling until ctx ends. Each update is
+// claimed in the store before it is handled, so none is handled twice.
+//
+// The first call asks without an offset, for every update Telegram has not
+// seen confirmed: those a previous run handled but could not confirm are
+// skipped by their claim. Resuming after the store's highest update id
+// instead would lose updates after a week of silence, when Telegram starts
+// numbering them at random.
 func (b *Bot) poll(ctx context.Context) error {
 	// getUpdates is refused while a webhook is set (409); a previous run in
 	// webhook mode may have left one.
 	if _, err := b.api.Call(ctx, "deleteWebhook", tgbotapi.Params{"drop_pending_updates": "false"}); err != nil {
 		b.log.Warn("telegram: delete webhook", "err", err)
 	}
-	last, err := b.db.LastUpdateID(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
-	offset := last + 1
+	offset := 0
 	backoff := time.Second
 	for ctx.Err() == nil {
 		updates, err := b.api.getUpdates(ctx, offset, allowedUpdates)
@@ -54,9 +51,6 @@ func (b *Bot) poll(ctx context.Context) error {
 		}
 		backoff = time.Second
 		for _, u := range updates {
-			if u.UpdateID < offset {
-				continue
-			}
 			if err := b.HandleUpdate(ctx, u); err != nil {
 				// Not claimed: fetch it again after a pause.
 				b.log.Error("telegram: claim update", "update_id", u.UpdateID, "err", err)
@@ -152,8 +146,8 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message) error {
 	}
 	cmd, at, args, ok := parseCommand(m.Text)
 	if !ok {
-		if m.Chat.Type == "private" && m.Text != "" {
-			return b.hint(ctx, m)
+		if m.Chat.Type == "private" {
+			return b.hint(ctx, m) // text, a sticker, a photo: never silence
 		}
 		return nil // groups talk among themselves; the bot stays quiet
 	}
