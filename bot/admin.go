@@ -168,23 +168,6 @@ func cutHTMLLines(h string, limit int) string {
 	return strings.TrimRight(out.String(), "\n")
 }
 
-// visible returns the text Telegram shows for a line of the bot's own HTML.
-func visible(h string) string {
-	var b strings.Builder
-	in := false
-	for _, r := range h {
-		switch {
-		case r == '<':
-			in = true
-		case r == '>':
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
-	}
-	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`).Replace(b.String())
-}
-
 func (b *Bot) cmdBroadcast(ctx context.Context, r *request) error {
 	text := strings.TrimSpace(r.args)
 	if text == "" {

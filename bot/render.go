@@ -234,6 +234,24 @@ func isWebURL(s string) bool {
 // knows.
 var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace
 
+// visible returns the text Telegram shows for the bot's own HTML: what
+// a post becomes when it must go without markup.
+func visible(h string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range h {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`).Replace(b.String())
+}
+
 // utf16Len counts s as Telegram does: in UTF-16 code units.
 func utf16Len(s string) int {
 	n := 0

@@ -67,14 +67,14 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	}
 	if len(p.Articles) > 1 {
 		params := s.base(p.Target)
-		params["text"] = s.render.Bundle(p.Articles, medium)
+		setBody(params, "text", s.render.Bundle(p.Articles, medium), p.Plain)
 		params["link_preview_options"] = noPreview
 		m, err := s.send(ctx, "sendMessage", params)
 		return delivery.Sent{MessageID: m.MessageID}, err
 	}
 	a := p.Articles[0]
 	if a.ImageURL != "" && VideoLink(a.Content) == "" && isWebURL(a.ImageURL) {
-		sent, err := s.postImage(ctx, p.Target, a, medium)
+		sent, err := s.postImage(ctx, p, a, medium)
 		if !errors.Is(err, errImageUnusable) {
 			return sent, err
 		}
@@ -82,11 +82,22 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 		s.log.Warn("telegram: image unusable, posting text", "article_id", a.ID, "chat_id", p.Target.ChatID, "image_url", a.ImageURL)
 	}
 	params := s.base(p.Target)
-	params["text"] = s.render.Post(a, medium, MaxText)
+	setBody(params, "text", s.render.Post(a, medium, MaxText), p.Plain)
 	params["link_preview_options"] = previewOf(a)
 	setMarkup(params, readMoreKeyboard(s.render.Link(a, medium)))
 	m, err := s.send(ctx, "sendMessage", params)
 	return delivery.Sent{MessageID: m.MessageID}, err
+}
+
+// setBody sets a post's text or caption: HTML, or when plain (Telegram
+// refused the HTML once) the text it shows, without parse_mode.
+func setBody(params tgbotapi.Params, key, html string, plain bool) {
+	if plain {
+		delete(params, "parse_mode")
+		params[key] = visible(html)
+		return
+	}
+	params[key] = html
 }
 
 // previewOf shows the article itself under a text post — its canonical

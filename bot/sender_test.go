@@ -366,3 +366,20 @@ func TestUploadFloodWaitIsRateLimited(t *testing.T) {
 		t.Fatalf("429 on an upload: %v", err)
 	}
 }
+
+// After Telegram refused a post's HTML, the engine asks for it plain: the
+// same words, no markup, no parse_mode.
+func TestPlainPost(t *testing.T) {
+	e := newSenderEnv(t)
+	u := e.tg.AddUser(tgbotapi.User{}).ID
+	a := siteArticle()
+	a.Title = `عنوان فيه <وسم> & "اقتباس"`
+	if _, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []store.Article{a}, Plain: true}); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.tg.Sent(u)[0]
+	if rec.ParseMode != "" || strings.Contains(rec.Text, "<b>") || strings.Contains(rec.Text, "&amp;") {
+		t.Fatalf("plain post sent with markup: parse_mode %q, text %q", rec.ParseMode, rec.Text)
+	}
+	mustContain(t, rec.Plain, `عنوان فيه <وسم> & "اقتباس"`, "#مقالات")
+}
