@@ -79,16 +79,19 @@ func (s Section) FeedURLs() []string {
 
 // Poll configures the feed poller.
 type Poll struct {
-	Interval          Duration   `yaml:"interval"`
-	MinInterval       Duration   `yaml:"min_interval"`
-	MaxInterval       Duration   `yaml:"max_interval"`
-	Timeout           Duration   `yaml:"timeout"`
-	MaxBodyBytes      int64      `yaml:"max_body_bytes"`
-	Workers           int        `yaml:"workers"`
-	StaleAfter        Duration   `yaml:"stale_after"`
-	FailingAlertAfter Duration   `yaml:"failing_alert_after"`
-	ExcludeCategories []string   `yaml:"exclude_categories"`
-	FloodGuard        FloodGuard `yaml:"flood_guard"`
+	Interval          Duration `yaml:"interval"`
+	MinInterval       Duration `yaml:"min_interval"`
+	MaxInterval       Duration `yaml:"max_interval"`
+	Timeout           Duration `yaml:"timeout"`
+	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
+	Workers           int      `yaml:"workers"`
+	StaleAfter        Duration `yaml:"stale_after"`
+	FailingAlertAfter Duration `yaml:"failing_alert_after"`
+	ExcludeCategories []string `yaml:"exclude_categories"`
+	// GenericAuthors are site accounts, not writers: a byline in the body
+	// is preferred, and without one the item has no author.
+	GenericAuthors []string   `yaml:"generic_authors"`
+	FloodGuard     FloodGuard `yaml:"flood_guard"`
 }
 
 // FloodGuard decides what happens when every item of a poll is new.

@@ -33,6 +33,7 @@ func Defaults() *Config {
 			StaleAfter:        Duration(12 * time.Hour),
 			FailingAlertAfter: Duration(time.Hour),
 			ExcludeCategories: []string{"إعلان", "إعلانات", "sponsored", "محتوى مدفوع"},
+			GenericAuthors:    []string{"admin", "المعلومة", "almaalouma"},
 			FloodGuard:        FloodGuard{MinItems: 5, Action: "hold", Latest: 3},
 		},
 		Telegram: Telegram{
