@@ -637,3 +637,21 @@ func TestRunSurvivesOutageAtBoot(t *testing.T) {
 	}
 	mustContain(t, h.reply(h.user(1017), "/help").Plain, "أوامر البوت")
 }
+
+func TestAdminMenuAndHelp(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	cmds := h.tg.Commands(tgbotapi.BotCommandScope{Type: "chat", ChatID: adminID}, "")
+	var names []string
+	for _, c := range cmds {
+		names = append(names, c.Command)
+	}
+	if !slices.Contains(names, "stats") || !slices.Contains(names, "start") {
+		t.Errorf("admin's menu = %v", names)
+	}
+	mustContain(t, h.reply(adminID, "/help").Plain, "أوامر المشرفين", "/retract")
+	reader := h.user(1018)
+	if strings.Contains(h.reply(reader, "/help").Plain, "أوامر المشرفين") {
+		t.Error("a reader's /help lists the admin commands")
+	}
+}

@@ -28,8 +28,8 @@ const (
 type command struct {
 	run    func(b *Bot, ctx context.Context, r *request) error
 	access access
-	// description is shown in Telegram's command menu; empty keeps the
-	// command out of it.
+	// description is shown in Telegram's command menu: to everyone for
+	// the menu's commands, to admins in their own chat for adminMenu's.
 	description string
 }
 
@@ -37,8 +37,12 @@ type command struct {
 // Telegram requires it; everything else is Arabic.
 var commands map[string]command
 
-// menu is the order of the command menu.
-var menu = []string{"start", "subscribe", "unsubscribe", "mysubs", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
+// menu is the order of the command menu; adminMenu follows it in the
+// admins' private chats.
+var (
+	menu      = []string{"start", "subscribe", "unsubscribe", "mysubs", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
+	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract"}
+)
 
 func init() {
 	// Assigned here because /help and the menu read the table.
@@ -56,16 +60,16 @@ func init() {
 		"email":       {(*Bot).cmdEmail, anyone, "النشرة اليومية بالبريد الإلكتروني"},
 		"stop":        {(*Bot).cmdStop, anyone, "إيقاف الاشتراك وحذف بياناتك"},
 
-		"stats":     {(*Bot).cmdStats, admin, ""},
-		"feeds":     {(*Bot).cmdFeeds, admin, ""},
-		"broadcast": {(*Bot).cmdBroadcast, admin, ""},
-		"pause":     {(*Bot).cmdPause, admin, ""},
-		"resume":    {(*Bot).cmdResume, admin, ""},
-		"cancel":    {(*Bot).cmdCancel, admin, ""},
-		"retract":   {(*Bot).cmdRetract, admin, ""},
-		"channels":  {(*Bot).cmdChannels, admin, ""},
-		"link":      {(*Bot).cmdLink, admin, ""},
-		"unlink":    {(*Bot).cmdUnlink, admin, ""},
+		"stats":     {(*Bot).cmdStats, admin, "الإحصاءات"},
+		"feeds":     {(*Bot).cmdFeeds, admin, "حالة المصادر"},
+		"broadcast": {(*Bot).cmdBroadcast, admin, "رسالة إلى جميع القرّاء"},
+		"pause":     {(*Bot).cmdPause, admin, "إيقاف إرسال المقالات مؤقتًا"},
+		"resume":    {(*Bot).cmdResume, admin, "استئناف إرسال المقالات"},
+		"cancel":    {(*Bot).cmdCancel, admin, "إلغاء ما تبقّى من إرسال مقال"},
+		"retract":   {(*Bot).cmdRetract, admin, "سحب مقال وحذف رسائله"},
+		"channels":  {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},
+		"link":      {(*Bot).cmdLink, admin, "ربط قناة بقسم"},
+		"unlink":    {(*Bot).cmdUnlink, admin, "فك ربط قناة بقسم"},
 	}
 }
 
@@ -149,8 +153,11 @@ func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
 
 func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
 	text := txtHelp
-	if !r.private() {
+	switch {
+	case !r.private():
 		text += txtHelpGroup
+	case r.from != nil && b.isAdmin(r.from.ID):
+		text += txtHelpAdmin
 	}
 	return b.reply(ctx, r, text, nil)
 }

@@ -205,9 +205,10 @@ func (b *Bot) migrate(ctx context.Context, from, to int64) error {
 // ensureChat records the chat of a request that changes something, so that
 // reading commands leave no trace of a reader who never subscribed.
 func (b *Bot) ensureChat(ctx context.Context, c *tgbotapi.Chat, from *tgbotapi.User) (store.Chat, error) {
-	sc := store.Chat{ID: c.ID, Kind: store.ChatKind(c.Type), Username: c.UserName}
+	sc := store.Chat{ID: c.ID, Kind: store.ChatKind(c.Type)}
 	if c.Type != "private" {
-		sc.Title = c.Title // a reader's own name is not needed, so not kept
+		// A reader's name and username are not needed, so not kept.
+		sc.Title, sc.Username = c.Title, c.UserName
 	}
 	if from != nil {
 		sc.Language = from.LanguageCode

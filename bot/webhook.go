@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -89,18 +91,11 @@ func (b *Bot) WebhookHandler() http.Handler {
 }
 
 // setCommands publishes the command menu with Arabic descriptions, for
-// Arabic clients and as the default for everyone else.
+// Arabic clients and as the default for everyone else, and with the admin
+// commands added in each admin's own chat.
 func (b *Bot) setCommands(ctx context.Context) error {
-	list := make([]tgbotapi.BotCommand, 0, len(menu))
-	for _, name := range menu {
-		list = append(list, tgbotapi.BotCommand{Command: name, Description: commands[name].description})
-	}
-	body, err := json.Marshal(list)
-	if err != nil {
-		return err
-	}
 	for _, lang := range []string{"", "ar"} {
-		p := tgbotapi.Params{"commands": string(body)}
+		p := tgbotapi.Params{"commands": commandList(menu)}
 		if lang != "" {
 			p["language_code"] = lang
 		}
@@ -108,5 +103,26 @@ func (b *Bot) setCommands(ctx context.Context) error {
 			return err
 		}
 	}
+	all := commandList(append(slices.Clone(menu), adminMenu...))
+	for _, id := range b.cfg.Admins {
+		p := tgbotapi.Params{"commands": all, "scope": `{"type":"chat","chat_id":` + strconv.FormatInt(id, 10) + `}`}
+		if _, err := b.api.Call(ctx, "setMyCommands", p); err != nil {
+			// An admin who never opened a chat with the bot: no menu yet.
+			b.log.Info("telegram: admin command menu", "user_id", id, "err", err)
+		}
+	}
 	return nil
+}
+
+// commandList is the JSON array setMyCommands takes.
+func commandList(names []string) string {
+	list := make([]tgbotapi.BotCommand, 0, len(names))
+	for _, name := range names {
+		list = append(list, tgbotapi.BotCommand{Command: name, Description: commands[name].description})
+	}
+	body, err := json.Marshal(list)
+	if err != nil {
+		panic(err) // strings always marshal
+	}
+	return string(body)
 }
