@@ -641,11 +641,14 @@ func TestRunSurvivesOutageAtBoot(t *testing.T) {
 func TestAdminMenuAndHelp(t *testing.T) {
 	h := newHarness(t)
 	h.start()
-	cmds := h.tg.Commands(tgbotapi.BotCommandScope{Type: "chat", ChatID: adminID}, "")
 	var names []string
-	for _, c := range cmds {
-		names = append(names, c.Command)
-	}
+	waitFor(t, "admin menu", func() bool {
+		names = nil
+		for _, c := range h.tg.Commands(tgbotapi.BotCommandScope{Type: "chat", ChatID: adminID}, "") {
+			names = append(names, c.Command)
+		}
+		return len(names) > 0
+	})
 	if !slices.Contains(names, "stats") || !slices.Contains(names, "start") {
 		t.Errorf("admin's menu = %v", names)
 	}
