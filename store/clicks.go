@@ -1,0 +1,330 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// dayMillis is one day in Unix milliseconds; click days are UTC days since
+// the Unix epoch.
+const dayMillis = 24 * 60 * 60 * 1000
+
+// purgedMetaKey keeps the first UTC day whose click rows are still kept:
+// before it, counts come from click_days.
+const purgedMetaKey = "clicks_purged_before_day"
+
+// Click is one counted click on a tracked link.
+type Click struct {
+	ArticleID int64
+	// Medium is where the link was shown: telegram, channel, email, web.
+	Medium string
+	// Reader identifies who clicked, for uniqueness: "s:<id>" for an email
+	// subscriber, "v:<hash>" for an anonymous visitor of one day.
+	Reader string
+	At     time.Time
+}
+
+// ClickResult counts what RecordClicks did.
+type ClickResult struct {
+	// Unique clicks were a reader's first on the article; Repeat ones were
+	// counted in click_days.clicks only.
+	Unique, Repeat int
+}
+
+// ArticleLink returns the stored link of article id, or ErrNotFound. It is
+// the only target a tracked link ever redirects to.
+func (db *DB) ArticleLink(ctx context.Context, id int64) (string, error) {
+	var link string
+	err := db.read.QueryRowContext(ctx, `SELECT link FROM articles WHERE id = ?`, id).Scan(&link)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read link of article %d: %w", id, err)
+	}
+	return link, nil
+}
+
+// RecordClicks stores a batch of clicks in one transaction: a row for each
+// reader's first click on an article, and the daily counts per article and
+// medium.
+func (db *DB) RecordClicks(ctx context.Context, cs []Click) (ClickResult, error) {
+	type dayKey struct {
+		article, day int64
+		medium       string
+	}
+	var res ClickResult
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res = ClickResult{}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO clicks (article_id, medium, reader, day, clicked_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (article_id, reader) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		days := map[dayKey]*[2]int64{} // uniques, clicks
+		var order []dayKey             // map order is random; the upserts should not be
+		for _, c := range cs {
+			at := c.At.UnixMilli()
+			k := dayKey{c.ArticleID, at / dayMillis, c.Medium}
+			r, err := ins.ExecContext(ctx, c.ArticleID, c.Medium, c.Reader, k.day, at)
+			if err != nil {
+				return err
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			counts := days[k]
+			if counts == nil {
+				counts = new([2]int64)
+				days[k] = counts
+				order = append(order, k)
+			}
+			counts[0] += n
+			counts[1]++
+			if n > 0 {
+				res.Unique++
+			} else {
+				res.Repeat++
+			}
+		}
+		up, err := tx.PrepareContext(ctx, `INSERT INTO click_days (article_id, day, medium, uniques, clicks) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (day, article_id, medium) DO UPDATE SET uniques = click_days.uniques + excluded.uniques,
+			clicks = click_days.clicks + excluded.clicks`)
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		for _, k := range order {
+			if _, err := up.ExecContext(ctx, k.article, k.day, k.medium, days[k][0], days[k][1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ClickResult{}, fmt.Errorf("record %d clicks: %w", len(cs), err)
+	}
+	return res, nil
+}
+
+// ClickBucket is a number of unique clicks on an article in one medium at
+// about one time: the middle of an hour for kept rows (the end of the
+// range when that is earlier), the middle of a day for purged ones.
+type ClickBucket struct {
+	ArticleID int64
+	Medium    string
+	At        time.Time
+	Uniques   int
+}
+
+// ClickBuckets returns the unique clicks made in [since, until), grouped by
+// hour from the kept rows and, for the days already purged, by day from
+// the daily counts.
+func (db *DB) ClickBuckets(ctx context.Context, since, until time.Time) ([]ClickBucket, error) {
+	const hour = 60 * 60 * 1000
+	from, to := since.UnixMilli(), until.UnixMilli()
+	var out []ClickBucket
+	add := func(rows *sql.Rows, mid func(v int64) int64) error {
+		defer rows.Close()
+		for rows.Next() {
+			var b ClickBucket
+			var v int64
+			if err := rows.Scan(&b.ArticleID, &b.Medium, &v, &b.Uniques); err != nil {
+				return err
+			}
+			at := mid(v)
+			if at < from || at >= to {
+				continue
+			}
+			b.At = time.UnixMilli(at).UTC()
+			out = append(out, b)
+		}
+		return rows.Err()
+	}
+	// The hour is written out, not a parameter: PostgreSQL groups by an
+	// expression only when it is the very one selected.
+	rows, err := db.read.QueryContext(ctx, `SELECT article_id, medium, clicked_at / 3600000, COUNT(*) FROM clicks
+		WHERE clicked_at >= ? AND clicked_at < ? GROUP BY article_id, medium, clicked_at / 3600000`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("click buckets: %w", err)
+	}
+	if err := add(rows, func(h int64) int64 { return min(h*hour+hour/2, to-1) }); err != nil {
+		return nil, fmt.Errorf("click buckets: %w", err)
+	}
+	purged, err := db.purgedDay(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if firstDay := from / dayMillis; firstDay < purged {
+		rows, err := db.read.QueryContext(ctx, `SELECT article_id, medium, day, uniques FROM click_days
+			WHERE day >= ? AND day < ? AND uniques > 0`, firstDay, purged)
+		if err != nil {
+			return nil, fmt.Errorf("click buckets by day: %w", err)
+		}
+		if err := add(rows, func(d int64) int64 { return d*dayMillis + dayMillis/2 }); err != nil {
+			return nil, fmt.Errorf("click buckets by day: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// purgedDay returns the first day whose click rows are kept, 0 before any
+// purge.
+func (db *DB) purgedDay(ctx context.Context) (int64, error) {
+	v, err := db.Meta(ctx, purgedMetaKey)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	d, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("meta %s: %w", purgedMetaKey, err)
+	}
+	return d, nil
+}
+
+// PurgeClicks deletes the click rows of the UTC days before the one that
+// holds before, and returns how many it deleted; their counts stay in the
+// daily counts. Whole days go, so that a day is counted either from its
+// rows or from its daily counts, never from both.
+func (db *DB) PurgeClicks(ctx context.Context, before time.Time) (int, error) {
+	day := before.UnixMilli() / dayMillis
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM clicks WHERE day < ?`, day)
+		if err != nil {
+			return err
+		}
+		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		// Never move the line back: the daily counts of the days already
+		// purged are all that is left of them.
+		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = CASE WHEN CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)
+				THEN excluded.value ELSE meta.value END`, purgedMetaKey, strconv.FormatInt(day, 10))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("purge clicks before %s: %w", before.Format(time.DateOnly), err)
+	}
+	return int(n), nil
+}
+
+// MediumClicks counts the clicks of one medium.
+type MediumClicks struct {
+	Medium  string
+	Uniques int
+	Clicks  int
+}
+
+// ClicksByMedium returns the counts by medium of the UTC days from the one
+// holding since, by medium name.
+func (db *DB) ClicksByMedium(ctx context.Context, since time.Time) ([]MediumClicks, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT medium, SUM(uniques), SUM(clicks) FROM click_days
+		WHERE day >= ? GROUP BY medium ORDER BY medium`, since.UnixMilli()/dayMillis)
+	if err != nil {
+		return nil, fmt.Errorf("clicks by medium: %w", err)
+	}
+	defer rows.Close()
+	var out []MediumClicks
+	for rows.Next() {
+		var m MediumClicks
+		if err := rows.Scan(&m.Medium, &m.Uniques, &m.Clicks); err != nil {
+			return nil, fmt.Errorf("clicks by medium: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clicks by medium: %w", err)
+	}
+	return out, nil
+}
+
+// Candidate is an article that may be ranked: the little the ranking
+// needs before it loads the winners.
+type Candidate struct {
+	ID          int64
+	Link        string
+	FirstSeenAt time.Time
+	Sections    []string
+}
+
+// RankCandidates returns the articles first seen in [since, until), of one
+// section when section is not empty, newest first. Articles excluded from
+// pushes or held by the flood guard are left out: what is not pushed is not
+// promoted either.
+func (db *DB) RankCandidates(ctx context.Context, section string, since, until time.Time) ([]Candidate, error) {
+	where := `a.first_seen_at >= ? AND a.first_seen_at < ? AND a.state NOT IN ('excluded', 'held')`
+	args := []any{since.UnixMilli(), until.UnixMilli()}
+	if section != "" {
+		where += ` AND a.id IN (SELECT article_id FROM article_sections WHERE section_slug = ?)`
+		args = append(args, section)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT a.id, a.link, a.first_seen_at, COALESCE(s.section_slug, '')
+		FROM articles a LEFT JOIN article_sections s ON s.article_id = a.id LEFT JOIN sections c ON c.slug = s.section_slug
+		WHERE `+where+` ORDER BY a.first_seen_at DESC, a.id DESC, c.position`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rank candidates: %w", err)
+	}
+	defer rows.Close()
+	var out []Candidate
+	for rows.Next() {
+		var c Candidate
+		var slug string
+		if err := rows.Scan(&c.ID, &c.Link, ms(&c.FirstSeenAt), &slug); err != nil {
+			return nil, fmt.Errorf("rank candidates: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].ID != c.ID {
+			out = append(out, c)
+		}
+		if slug != "" {
+			last := &out[len(out)-1]
+			last.Sections = append(last.Sections, slug)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rank candidates: %w", err)
+	}
+	return out, nil
+}
+
+// SetSiteMostFollowed replaces the site's most-followed list with ids, in
+// the site's order, as read at.
+func (db *DB) SetSiteMostFollowed(ctx context.Context, ids []int64, at time.Time) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM site_most_followed`); err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO site_most_followed (article_id, position, listed_at) VALUES (?, ?, ?)
+				ON CONFLICT (article_id) DO NOTHING`, id, i+1, at.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set site most-followed list: %w", err)
+	}
+	return nil
+}
+
+// SiteMostFollowed returns the ids of the site's most-followed list when it
+// was read at or after since, in the site's order; none when it is older.
+func (db *DB) SiteMostFollowed(ctx context.Context, since time.Time) ([]int64, error) {
+	ids, err := int64s(ctx, db.read, `SELECT article_id FROM site_most_followed WHERE listed_at >= ? ORDER BY position`,
+		since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("site most-followed list: %w", err)
+	}
+	return ids, nil
+}

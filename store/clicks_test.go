@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestArticleLink(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	id := newArticle(t, db, "news", "a1")
+	if link, err := db.ArticleLink(ctx, id); err != nil || link != "https://a.example/a1" {
+		t.Fatalf("ArticleLink = %q, %v", link, err)
+	}
+	if _, err := db.ArticleLink(ctx, id+100); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown article: %v, want ErrNotFound", err)
+	}
+}
+
+func TestRecordClicksCountsUniquesAndDays(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	a := newArticle(t, db, "news", "a1")
+	b := newArticle(t, db, "news", "a2")
+	day := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	res, err := db.RecordClicks(ctx, []Click{
+		{ArticleID: a, Medium: "telegram", Reader: "v:1", At: day},
+		{ArticleID: a, Medium: "telegram", Reader: "v:1", At: day.Add(time.Minute)}, // same visitor
+		{ArticleID: a, Medium: "email", Reader: "s:7", At: day},
+		{ArticleID: b, Medium: "telegram", Reader: "v:1", At: day}, // another article
+	})
+	if err != nil || res != (ClickResult{Unique: 3, Repeat: 1}) {
+		t.Fatalf("first batch: %+v, %v", res, err)
+	}
+	// The subscriber clicks again the next day: still not unique.
+	res, err = db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "email", Reader: "s:7", At: day.Add(24 * time.Hour)}})
+	if err != nil || res != (ClickResult{Repeat: 1}) {
+		t.Fatalf("second batch: %+v, %v", res, err)
+	}
+	byMedium, err := db.ClicksByMedium(ctx, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MediumClicks{{"email", 1, 2}, {"telegram", 2, 3}}
+	if !slices.Equal(byMedium, want) {
+		t.Fatalf("by medium = %+v, want %+v", byMedium, want)
+	}
+	buckets, err := db.ClickBuckets(ctx, day.Add(-time.Hour), day.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uniques := map[int64]int{}
+	for _, bk := range buckets {
+		uniques[bk.ArticleID] += bk.Uniques
+		if bk.At.Before(day) || !bk.At.Before(day.Add(time.Hour)) {
+			t.Errorf("bucket at %v, want within the click's hour", bk.At)
+		}
+	}
+	if uniques[a] != 2 || uniques[b] != 1 {
+		t.Fatalf("bucket uniques = %v", uniques)
+	}
+}
+
+func TestClickBucketNeverLiesInTheFuture(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	a := newArticle(t, db, "news", "a1")
+	at := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
+	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:1", At: at}}); err != nil {
+		t.Fatal(err)
+	}
+	until := at.Add(time.Minute)
+	bs, err := db.ClickBuckets(ctx, at.Add(-time.Hour), until)
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("%+v %v", bs, err)
+	}
+	if !bs[0].At.Before(until) {
+		t.Fatalf("bucket at %v is not before the range's end %v", bs[0].At, until)
+	}
+}
+
+func TestPurgeKeepsDailyCounts(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	a := newArticle(t, db, "news", "a1")
+	old := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	recent := time.Date(2026, 2, 20, 9, 0, 0, 0, time.UTC)
+	if _, err := db.RecordClicks(ctx, []Click{
+		{ArticleID: a, Medium: "telegram", Reader: "v:old", At: old},
+		{ArticleID: a, Medium: "telegram", Reader: "v:new", At: recent},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.PurgeClicks(ctx, recent.Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("purge = %d, %v; want 1", n, err)
+	}
+	// A purge with an earlier line later changes nothing.
+	if _, err := db.PurgeClicks(ctx, old.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := db.ClickBuckets(ctx, old.Add(-24*time.Hour), recent.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var byDay, byHour int
+	for _, b := range bs {
+		if b.At.Equal(time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)) {
+			byDay += b.Uniques
+		} else {
+			byHour += b.Uniques
+		}
+	}
+	if byDay != 1 || byHour != 1 {
+		t.Fatalf("after purge: %d from daily counts, %d from rows; want 1 and 1 (%+v)", byDay, byHour, bs)
+	}
+	// The purged visitor's row is gone: the same reader key counts anew.
+	res, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "telegram", Reader: "v:old", At: recent}})
+	if err != nil || res.Unique != 1 {
+		t.Fatalf("after purge: %+v %v", res, err)
+	}
+}
+
+func TestRankCandidates(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	a := newArticle(t, db, "news", "a1")
+	b := newArticle(t, db, "articles", "a2")
+	if _, err := db.SaveItems(ctx, "news", []Article{item("a2", "https://a.example/a2", "عنوان a2")}, time.Now(),
+		func([]*Article) {}); err != nil {
+		t.Fatal(err)
+	}
+	c := newArticle(t, db, "news", "a3")
+	if _, err := db.SetArticleState(ctx, []int64{c}, StateNew, StateHeld); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	all, err := db.RankCandidates(ctx, "", now.Add(-time.Hour), now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != b || all[1].ID != a {
+		t.Fatalf("candidates = %+v, want %d then %d (the held one left out)", all, b, a)
+	}
+	if !slices.Equal(all[0].Sections, []string{"news", "articles"}) || all[0].Link != "https://a.example/a2" {
+		t.Fatalf("candidate = %+v", all[0])
+	}
+	news, err := db.RankCandidates(ctx, "articles", now.Add(-time.Hour), now.Add(time.Minute))
+	if err != nil || len(news) != 1 || news[0].ID != b {
+		t.Fatalf("articles candidates = %+v, %v", news, err)
+	}
+	if none, err := db.RankCandidates(ctx, "", now.Add(time.Minute), now.Add(time.Hour)); err != nil || len(none) != 0 {
+		t.Fatalf("later window = %+v, %v", none, err)
+	}
+}
+
+func TestSiteMostFollowed(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	if err := db.SetSiteMostFollowed(ctx, []int64{5, 3, 5, 9}, at); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := db.SiteMostFollowed(ctx, at.Add(-time.Hour))
+	if err != nil || !slices.Equal(ids, []int64{5, 3, 9}) {
+		t.Fatalf("list = %v, %v", ids, err)
+	}
+	if ids, _ := db.SiteMostFollowed(ctx, at.Add(time.Hour)); len(ids) != 0 {
+		t.Fatalf("a list read before since = %v, want none", ids)
+	}
+	if err := db.SetSiteMostFollowed(ctx, []int64{3}, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := db.SiteMostFollowed(ctx, at); !slices.Equal(ids, []int64{3}) {
+		t.Fatalf("replaced list = %v", ids)
+	}
+}

@@ -1,0 +1,236 @@
+package subscribers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+// Medium says where a tracked link was shown, for the counts by medium.
+type Medium byte
+
+// The media of tracked links. The values are part of every token ever sent:
+// never renumber them.
+const (
+	// MediumTelegram: posts to readers and groups.
+	MediumTelegram Medium = 1
+	// MediumChannel: posts to channels.
+	MediumChannel Medium = 2
+	// MediumEmail: the email digest.
+	MediumEmail Medium = 3
+	// MediumWeb: nashra's own pages (the digest archive).
+	MediumWeb Medium = 4
+)
+
+var mediumNames = [...]string{MediumTelegram: "telegram", MediumChannel: "channel", MediumEmail: "email", MediumWeb: "web"}
+
+// String returns the medium's name as it is stored and configured:
+// telegram, channel, email or web.
+func (m Medium) String() string {
+	if !m.valid() {
+		return "unknown"
+	}
+	return mediumNames[m]
+}
+
+func (m Medium) valid() bool { return m >= MediumTelegram && m <= MediumWeb }
+
+// ParseMedium returns the medium named name (as String writes it).
+func ParseMedium(name string) (Medium, bool) {
+	for m, n := range mediumNames {
+		if n != "" && n == name {
+			return Medium(m), true
+		}
+	}
+	return 0, false
+}
+
+// Link is what a tracked link's token says: which article, shown where and,
+// for email, to whom and when.
+type Link struct {
+	ArticleID int64
+	Medium    Medium
+	// SubscriberID is the email subscriber the link was mailed to, 0 when
+	// the link is not personal.
+	SubscriberID int64
+	// SentAt is when the email carrying the link was composed, to second
+	// precision; zero when unknown. Mail scanners open every link within
+	// seconds of delivery, so clicks just after it are not counted.
+	SentAt time.Time
+}
+
+// ErrBadToken is returned for a token nashra did not sign as it reads: a
+// forgery, a typo, a truncation.
+var ErrBadToken = errors.New("bad link token")
+
+// Token layout, before base64url without padding:
+//
+//	flags   1 byte: bits 0–2 medium, bit 3 subscriber present, bit 4 sent-at
+//	        present, bits 5–7 format version (0)
+//	article uvarint
+//	[subscriber uvarint] [sent-at uvarint, Unix seconds]
+//	mac     first 8 bytes of HMAC-SHA256(token key, everything before)
+//
+// A Telegram link's token is 16 characters; an email link's about 30.
+const (
+	macLen        = 8 // 64 bits: forging one takes 2^63 tries on average
+	flagSub       = 1 << 3
+	flagSent      = 1 << 4
+	flagVerMask   = 0b111 << 5
+	mediumMask    = 0b111
+	maxTokenBytes = 1 + 3*binary.MaxVarintLen64 + macLen
+)
+
+// Tokens are base64url without padding, strictly: a changed character that
+// would decode to the same bytes is refused too.
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// Signer signs and checks link tokens with a key derived from nashra's
+// secret. Tokens never expire: a channel post stays readable for years, so
+// changing the secret breaks every link already sent.
+type Signer struct {
+	key []byte
+}
+
+// NewSigner returns a signer for secret (NASHRA_SECRET, or the one
+// generated once and kept in the store).
+func NewSigner(secret []byte) (*Signer, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("link tokens: empty secret")
+	}
+	return &Signer{key: DeriveKey(secret, "nashra link token v1")}, nil
+}
+
+// DeriveKey returns the key for one purpose derived from secret, so that
+// link tokens, visitor hashes and webhook secrets never share a key.
+func DeriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// Sign returns l's token. It panics on a medium outside the four: that is
+// a programming error, and a token for it could never be read back.
+func (s *Signer) Sign(l Link) string {
+	if !l.Medium.valid() || l.ArticleID <= 0 || l.SubscriberID < 0 {
+		panic("link tokens: cannot sign an invalid link")
+	}
+	b := make([]byte, 1, maxTokenBytes)
+	b[0] = byte(l.Medium)
+	b = binary.AppendUvarint(b, uint64(l.ArticleID))
+	if l.SubscriberID != 0 {
+		b[0] |= flagSub
+		b = binary.AppendUvarint(b, uint64(l.SubscriberID))
+	}
+	if !l.SentAt.IsZero() && l.SentAt.Unix() > 0 {
+		b[0] |= flagSent
+		b = binary.AppendUvarint(b, uint64(l.SentAt.Unix()))
+	}
+	b = append(b, s.mac(b)...)
+	return tokenEncoding.EncodeToString(b)
+}
+
+// Verify returns the link a token names, or ErrBadToken.
+func (s *Signer) Verify(token string) (Link, error) {
+	if len(token) < 4 || len(token) > tokenEncoding.EncodedLen(maxTokenBytes) {
+		return Link{}, ErrBadToken
+	}
+	var buf [maxTokenBytes]byte
+	n, err := tokenEncoding.Decode(buf[:], []byte(token))
+	if err != nil || n <= macLen+1 {
+		return Link{}, ErrBadToken
+	}
+	body, sum := buf[:n-macLen], buf[n-macLen:n]
+	if !hmac.Equal(sum, s.mac(body)) {
+		return Link{}, ErrBadToken
+	}
+	// Signed by us, so well formed unless the format changed: still check,
+	// as a reader of an unknown future version must not guess.
+	flags := body[0]
+	l := Link{Medium: Medium(flags & mediumMask)}
+	if flags&flagVerMask != 0 || !l.Medium.valid() {
+		return Link{}, ErrBadToken
+	}
+	rest := body[1:]
+	next := func() (int64, bool) {
+		v, k := binary.Uvarint(rest)
+		if k <= 0 || v == 0 || v > 1<<62 {
+			return 0, false
+		}
+		rest = rest[k:]
+		return int64(v), true
+	}
+	var ok bool
+	if l.ArticleID, ok = next(); !ok {
+		return Link{}, ErrBadToken
+	}
+	if flags&flagSub != 0 {
+		if l.SubscriberID, ok = next(); !ok {
+			return Link{}, ErrBadToken
+		}
+	}
+	if flags&flagSent != 0 {
+		sec, ok := next()
+		if !ok {
+			return Link{}, ErrBadToken
+		}
+		l.SentAt = time.Unix(sec, 0).UTC()
+	}
+	if len(rest) != 0 {
+		return Link{}, ErrBadToken
+	}
+	return l, nil
+}
+
+func (s *Signer) mac(body []byte) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write(body)
+	return m.Sum(nil)[:macLen]
+}
+
+// Links builds the links nashra sends: tracked through /r/<token> on the
+// public base URL, or the article's own link when tracking is off.
+type Links struct {
+	base    string
+	signer  *Signer
+	enabled bool
+}
+
+// NewLinks returns a link builder for the public base URL (NASHRA_BASE_URL).
+// With enabled false every link goes straight to the site; tokens already
+// sent keep redirecting all the same.
+func NewLinks(base string, signer *Signer, enabled bool) *Links {
+	return &Links{base: strings.TrimRight(base, "/"), signer: signer, enabled: enabled}
+}
+
+// Article returns the link to a shown in medium ("telegram", "channel",
+// "email", "web"); it is the bot's LinkFunc. An unknown medium gets the
+// article's own link rather than a count under the wrong name.
+func (l *Links) Article(a store.Article, medium string) string {
+	m, ok := ParseMedium(medium)
+	if !ok {
+		return a.Link
+	}
+	return l.Tracked(a, Link{ArticleID: a.ID, Medium: m})
+}
+
+// Email returns the link to a in the email sent at sentAt to subscriber
+// subscriberID (0 when the message is not personal).
+func (l *Links) Email(a store.Article, subscriberID int64, sentAt time.Time) string {
+	return l.Tracked(a, Link{ArticleID: a.ID, Medium: MediumEmail, SubscriberID: subscriberID, SentAt: sentAt})
+}
+
+// Tracked returns the tracked link for link, which must name a; a.Link when
+// tracking is off or a was never stored.
+func (l *Links) Tracked(a store.Article, link Link) string {
+	if !l.enabled || a.ID <= 0 {
+		return a.Link
+	}
+	return l.base + "/r/" + l.signer.Sign(link)
+}

@@ -1,0 +1,135 @@
+package subscribers
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+)
+
+func newSigner(t *testing.T, secret string) *Signer {
+	t.Helper()
+	s, err := NewSigner([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	s := newSigner(t, "secret")
+	sent := time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)
+	for _, l := range []Link{
+		{ArticleID: 1, Medium: MediumTelegram},
+		{ArticleID: 123456, Medium: MediumChannel},
+		{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent},
+		{ArticleID: 1 << 40, Medium: MediumWeb},
+		{ArticleID: 5, Medium: MediumEmail, SentAt: sent},
+	} {
+		tok := s.Sign(l)
+		got, err := s.Verify(tok)
+		if err != nil || got != l {
+			t.Errorf("Verify(Sign(%+v)) = %+v, %v", l, got, err)
+		}
+		if strings.Trim(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			t.Errorf("token %q is not URL-safe", tok)
+		}
+	}
+	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumTelegram}); len(tok) > 16 {
+		t.Errorf("a Telegram token is %d characters, want at most 16", len(tok))
+	}
+	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent}); len(tok) > 30 {
+		t.Errorf("an email token is %d characters, want at most 30", len(tok))
+	}
+}
+
+// Changing any character of a token to any other character, dropping one,
+// or adding one, must make it unreadable.
+func TestTamperedTokensAreRefused(t *testing.T) {
+	s := newSigner(t, "secret")
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=.~%/+ "
+	for _, l := range []Link{
+		{ArticleID: 42, Medium: MediumTelegram},
+		{ArticleID: 42, Medium: MediumEmail, SubscriberID: 7, SentAt: time.Unix(1_800_000_000, 0)},
+	} {
+		tok := s.Sign(l)
+		for i := range len(tok) {
+			for _, c := range []byte(alphabet) {
+				if c == tok[i] {
+					continue
+				}
+				bad := tok[:i] + string(c) + tok[i+1:]
+				if got, err := s.Verify(bad); !errors.Is(err, ErrBadToken) {
+					t.Fatalf("Verify(%q) (position %d of %q changed) = %+v, %v", bad, i, tok, got, err)
+				}
+			}
+			if _, err := s.Verify(tok[:i] + tok[i+1:]); !errors.Is(err, ErrBadToken) {
+				t.Fatalf("token without character %d accepted", i)
+			}
+		}
+		for _, c := range []byte(alphabet) {
+			if _, err := s.Verify(tok + string(c)); !errors.Is(err, ErrBadToken) {
+				t.Fatalf("token with %q appended accepted", c)
+			}
+		}
+	}
+	tok := s.Sign(Link{ArticleID: 42, Medium: MediumTelegram})
+	if _, err := newSigner(t, "another secret").Verify(tok); !errors.Is(err, ErrBadToken) {
+		t.Fatal("a token signed with another secret was accepted")
+	}
+	for _, bad := range []string{"", "a", "AAAA", strings.Repeat("A", 200)} {
+		if _, err := s.Verify(bad); !errors.Is(err, ErrBadToken) {
+			t.Errorf("Verify(%q) = %v", bad, err)
+		}
+	}
+}
+
+// Tokens never expire, and their format is a promise: this one was signed
+// when the format was made, and must keep naming the same link.
+func TestOldTokenStillReads(t *testing.T) {
+	s := newSigner(t, "nashra test secret")
+	const old = "A4_OBEvd1pw2-80C"
+	l, err := s.Verify(old)
+	if err != nil || l != (Link{ArticleID: 75535, Medium: MediumEmail}) {
+		t.Fatalf("Verify(%q) = %+v, %v", old, l, err)
+	}
+}
+
+func TestLinks(t *testing.T) {
+	s := newSigner(t, "secret")
+	a := store.Article{ID: 42, Link: "https://almaalouma.net/اخبار/"}
+	on := NewLinks("https://nashra.example/", s, true)
+	got := on.Article(a, "telegram")
+	tok, ok := strings.CutPrefix(got, "https://nashra.example/r/")
+	if !ok {
+		t.Fatalf("tracked link = %q", got)
+	}
+	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: MediumTelegram}) {
+		t.Fatalf("token of the tracked link: %+v %v", l, err)
+	}
+	if got := on.Article(a, "fax"); got != a.Link {
+		t.Errorf("unknown medium: %q, want the article's link", got)
+	}
+	sent := time.Unix(1_800_000_000, 0).UTC()
+	tok, _ = strings.CutPrefix(on.Email(a, 9, sent), "https://nashra.example/r/")
+	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: MediumEmail, SubscriberID: 9, SentAt: sent}) {
+		t.Fatalf("email token: %+v %v", l, err)
+	}
+	off := NewLinks("https://nashra.example", s, false)
+	if got := off.Article(a, "channel"); got != a.Link {
+		t.Errorf("tracking off: %q, want %q", got, a.Link)
+	}
+}
+
+func TestMediumNames(t *testing.T) {
+	for _, m := range []Medium{MediumTelegram, MediumChannel, MediumEmail, MediumWeb} {
+		if got, ok := ParseMedium(m.String()); !ok || got != m {
+			t.Errorf("ParseMedium(%q) = %v, %v", m.String(), got, ok)
+		}
+	}
+	if _, ok := ParseMedium(""); ok {
+		t.Error(`ParseMedium("") succeeded`)
+	}
+}
