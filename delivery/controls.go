@@ -85,8 +85,8 @@ type Figures struct {
 	Held         int
 	Stale, Dead  int
 	SentLastHour int
-	// OldestDue is since when the longest-waiting due row has been due;
-	// zero when none.
+	// OldestDue is when the oldest row at the head of a lane was created;
+	// zero when none is due.
 	OldestDue time.Time
 	// RecentDead are the last rows given up, with their errors.
 	RecentDead []store.Delivery

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -101,6 +103,12 @@ type Delivery struct {
 func (d Delivery) Open() bool {
 	return d.State == DeliveryPending || d.State == DeliveryHeld || d.State == DeliveryClaimed
 }
+
+// settled must open the condition of a query on held, claimed or final
+// rows: SQLite uses the index deliveries_state (state <> 'pending') only
+// when the query says so in these words; it does not infer it from
+// state = 'held'.
+const settled = `state <> 'pending' AND `
 
 const deliveryColumns = `d.id, d.article_id, d.chat_id, d.kind, d.lane, d.state, d.created_at, d.due_at, d.not_before,
 	d.plain, d.attempts, d.error_kind, d.last_error, d.message_id, d.caption, d.bundled, d.sent_at, d.sent_revision, d.todo,
@@ -289,6 +297,12 @@ func (db *DB) ClaimDeliveries(ctx context.Context, holder string, limit int, lea
 // ClaimDeliveryTodo leases up to limit sent rows with work left (an edit or
 // a delete) whose backoff has passed, oldest first.
 func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]Delivery, error) {
+	// Nearly always there is none: a look on the readers' pool spares the
+	// writer.
+	if none, err := db.none(ctx, `SELECT 1 FROM deliveries WHERE todo <> '' AND claimed_by IS NULL
+		AND COALESCE(lease_until, 0) <= ? LIMIT 1`, now.UnixMilli()); none || err != nil {
+		return nil, err
+	}
 	var out []Delivery
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		ids, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE todo <> '' AND claimed_by IS NULL
@@ -314,7 +328,7 @@ func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, n
 // ReleaseHeldDeliveries makes held rows whose time has come due again and
 // returns how many.
 func (db *DB) ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, error) {
-	r, err := db.write.ExecContext(ctx, `UPDATE deliveries SET state = 'pending' WHERE state = 'held' AND not_before <= ?`, now.UnixMilli())
+	r, err := db.write.ExecContext(ctx, `UPDATE deliveries SET state = 'pending' WHERE `+settled+`state = 'held' AND not_before <= ?`, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("release held deliveries: %w", err)
 	}
@@ -333,7 +347,7 @@ func (db *DB) ReleaseClaims(ctx context.Context, holder string) error {
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
-			`UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE state = 'claimed' AND ` + cond,
+			`UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE ` + settled + `state = 'claimed' AND ` + cond,
 			`UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE todo <> '' AND ` + cond,
 			`UPDATE delivery_replies SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE state = 'claimed' AND ` + cond,
 		} {
@@ -353,7 +367,7 @@ func (db *DB) ReleaseClaims(ctx context.Context, holder string) error {
 func (db *DB) RenewClaims(ctx context.Context, holder string, leaseUntil time.Time) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
-			`UPDATE deliveries SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?`,
+			`UPDATE deliveries SET lease_until = ? WHERE ` + settled + `state = 'claimed' AND claimed_by = ?`,
 			`UPDATE deliveries SET lease_until = ? WHERE todo <> '' AND claimed_by = ?`,
 			`UPDATE delivery_replies SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?`,
 		} {
@@ -436,21 +450,49 @@ type Scope struct {
 }
 
 // UpdateOutbox applies a dispatcher's updates and limiter scopes in one
-// transaction: one commit for many finished sends.
+// transaction: one commit for many finished sends. Statements are prepared
+// once per transaction, since most updates share their text.
 func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxUpdate, scopes []Scope) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stmts := map[string]*sql.Stmt{}
+		defer func() {
+			for _, st := range stmts {
+				st.Close()
+			}
+		}()
+		exec := func(q string, args ...any) error {
+			st := stmts[q]
+			if st == nil {
+				var err error
+				if st, err = tx.PrepareContext(ctx, q); err != nil {
+					return err
+				}
+				stmts[q] = st
+			}
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		}
+		var sent []OutboxUpdate
 		for _, u := range updates {
-			if len(u.IDs) == 0 {
+			if u.Op == OpSent {
+				sent = append(sent, u)
+			}
+		}
+		if err := markSent(ctx, tx, sent); err != nil {
+			return err
+		}
+		for _, u := range updates {
+			if len(u.IDs) == 0 || u.Op == OpSent {
 				continue
 			}
-			q, args := outboxSQL(holder, u)
-			if _, err := tx.ExecContext(ctx, q+` WHERE id IN (`+placeholders(len(u.IDs))+`)`+guard(u.Op),
+			q, args := outboxSQL(u)
+			if err := exec(q+` WHERE id IN (`+placeholders(len(u.IDs))+`)`+guard(u.Op),
 				append(append(args, anys(u.IDs)...), guardArgs(u.Op, holder)...)...); err != nil {
 				return fmt.Errorf("op %d: %w", u.Op, err)
 			}
 		}
 		for _, s := range scopes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_scopes (chat_id, next_at, paused_until) VALUES (?, ?, ?)
+			if err := exec(`INSERT INTO delivery_scopes (chat_id, next_at, paused_until) VALUES (?, ?, ?)
 				ON CONFLICT (chat_id) DO UPDATE SET
 				next_at = CASE WHEN excluded.next_at > delivery_scopes.next_at THEN excluded.next_at ELSE delivery_scopes.next_at END,
 				paused_until = CASE WHEN excluded.paused_until > delivery_scopes.paused_until THEN excluded.paused_until
@@ -467,14 +509,46 @@ func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxU
 	return nil
 }
 
-func outboxSQL(holder string, u OutboxUpdate) (string, []any) {
+// markSent records sends, all in one statement per thousand rows: in a
+// busy push they are nearly every update, and parsing one statement per
+// send would cost more than the rest of the acknowledgement.
+func markSent(ctx context.Context, tx *sql.Tx, ups []OutboxUpdate) error {
+	const cols, chunk = 6, 1000
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		tuple := "(" + placeholders(cols) + ")"
+		values := strings.TrimSuffix(strings.Repeat(tuple+", ", len(args)/cols), ", ")
+		// A row retracted while its send was in flight gets its delete queued.
+		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', message_id = v.column2, caption = v.column3,
+			bundled = v.column4, sent_at = v.column5, sent_revision = v.column6, attempts = attempts + 1, error_kind = '',
+			claimed_by = NULL, lease_until = NULL,
+			todo = CASE WHEN state = 'cancelled' AND error_kind = 'retracted' THEN 'delete' ELSE todo END
+			FROM (VALUES `+values+`) AS v WHERE deliveries.id = v.column1`, args...)
+		args = args[:0]
+		return err
+	}
+	for _, u := range ups {
+		for _, id := range u.IDs {
+			args = append(args, id, u.MessageID, u.Caption, len(u.IDs) > 1, u.At.UnixMilli(), u.Revision)
+			if len(args) == cols*chunk {
+				if err := flush(); err != nil {
+					return fmt.Errorf("mark sent: %w", err)
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("mark sent: %w", err)
+	}
+	return nil
+}
+
+func outboxSQL(u OutboxUpdate) (string, []any) {
 	at := u.At.UnixMilli()
 	switch u.Op {
-	case OpSent:
-		return `UPDATE deliveries SET state = 'sent', message_id = ?, caption = ?, bundled = ?, sent_at = ?, sent_revision = ?,
-			attempts = attempts + 1, error_kind = '', claimed_by = NULL, lease_until = NULL,
-			todo = CASE WHEN state = 'cancelled' AND error_kind = 'retracted' THEN 'delete' ELSE todo END`,
-			[]any{u.MessageID, u.Caption, len(u.IDs) > 1, at, u.Revision}
 	case OpRetry:
 		return `UPDATE deliveries SET state = 'held', not_before = ?, attempts = attempts + 1, error_kind = ?, last_error = ?,
 			claimed_by = NULL, lease_until = NULL`, []any{at, u.ErrorKind, u.Error}
@@ -751,8 +825,8 @@ type OutboxCounts struct {
 	Replies, Broadcasts int
 	// SentSince counts rows sent since the time asked for.
 	SentSince int
-	// OldestDue is since when the longest-waiting due row has been due,
-	// zero when none.
+	// OldestDue is when the oldest row at the head of a lane was created,
+	// zero when none is due.
 	OldestDue time.Time
 }
 
@@ -761,7 +835,7 @@ type OutboxCounts struct {
 func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, error) {
 	c := OutboxCounts{Due: map[Lane]int{}}
 	rows, err := db.read.QueryContext(ctx, `SELECT lane, COUNT(*) FROM deliveries WHERE state = 'pending' GROUP BY lane
-		UNION ALL SELECT lane, COUNT(*) FROM deliveries WHERE state = 'claimed' GROUP BY lane`)
+		UNION ALL SELECT lane, COUNT(*) FROM deliveries WHERE `+settled+`state = 'claimed' GROUP BY lane`)
 	if err != nil {
 		return c, fmt.Errorf("count outbox: %w", err)
 	}
@@ -778,29 +852,40 @@ func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, e
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("count outbox: %w", err)
 	}
-	var oldest sql.NullInt64
 	err = db.read.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM deliveries WHERE state = 'held'),
+		(SELECT COUNT(*) FROM deliveries WHERE `+settled+`state = 'held'),
 		(SELECT COUNT(*) FROM deliveries WHERE todo <> ''),
-		(SELECT COUNT(*) FROM deliveries WHERE state = 'stale'),
-		(SELECT COUNT(*) FROM deliveries WHERE state = 'dead'),
+		(SELECT COUNT(*) FROM deliveries WHERE `+settled+`state = 'stale'),
+		(SELECT COUNT(*) FROM deliveries WHERE `+settled+`state = 'dead'),
 		(SELECT COUNT(*) FROM delivery_replies WHERE state = 'pending' AND lane = 0),
 		(SELECT COUNT(*) FROM delivery_replies WHERE state = 'pending' AND lane > 0),
-		(SELECT COUNT(*) FROM deliveries WHERE sent_at >= ?),
-		(SELECT MIN(not_before) FROM deliveries WHERE state = 'pending')`, since.UnixMilli()).
-		Scan(&c.Held, &c.Work, &c.Stale, &c.Dead, &c.Replies, &c.Broadcasts, &c.SentSince, &oldest)
+		(SELECT COUNT(*) FROM deliveries WHERE sent_at >= ?)`, since.UnixMilli()).
+		Scan(&c.Held, &c.Work, &c.Stale, &c.Dead, &c.Replies, &c.Broadcasts, &c.SentSince)
 	if err != nil {
 		return c, fmt.Errorf("count outbox: %w", err)
 	}
-	if oldest.Valid {
-		c.OldestDue = time.UnixMilli(oldest.Int64).UTC()
+	// The head of each lane, found in claim order: the minimum over all
+	// pending rows would read every one of them.
+	for lane := LaneBreaking; lane <= LanePrivate; lane++ {
+		var created int64
+		err := db.read.QueryRowContext(ctx, `SELECT created_at FROM deliveries WHERE state = 'pending' AND lane = ?
+			ORDER BY article_id, id LIMIT 1`, lane).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return c, fmt.Errorf("count outbox: %w", err)
+		}
+		if t := time.UnixMilli(created).UTC(); c.OldestDue.IsZero() || t.Before(c.OldestDue) {
+			c.OldestDue = t
+		}
 	}
 	return c, nil
 }
 
 // DeadDeliveries returns the limit most recent dead rows, for admins.
 func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
-	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state = 'dead'
+	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state <> 'pending' AND d.state = 'dead'
 		ORDER BY d.id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dead deliveries: %w", err)
@@ -815,6 +900,16 @@ func (db *DB) ArticleDeliveries(ctx context.Context, articleID int64) ([]Deliver
 		return nil, fmt.Errorf("deliveries of article %d: %w", articleID, err)
 	}
 	return out, nil
+}
+
+// none reports whether query, run on the readers' pool, finds no row.
+func (db *DB) none(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := db.read.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	return false, err
 }
 
 func int64s(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {

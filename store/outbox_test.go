@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -243,5 +244,49 @@ func seedReaders(t testing.TB, db *DB, n int) {
 	if _, err := db.write.ExecContext(ctx, `INSERT INTO subscriptions (chat_id, section_slug, created_at)
 		SELECT id, 'news', ? FROM chats WHERE kind = 'private'`, now); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Without statistics SQLite may pick a poor index; the outbox's hot
+// queries must walk an index, never scan or sort the table.
+func TestOutboxQueriesUseIndexes(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`SELECT id FROM deliveries WHERE state = 'pending' ORDER BY lane, article_id, id LIMIT 10`,
+		`SELECT id FROM deliveries WHERE state = 'pending' AND kind <> 'channel' AND chat_id IN (1, 2, 3)`,
+		`SELECT id FROM deliveries WHERE todo <> '' AND claimed_by IS NULL AND COALESCE(lease_until, 0) <= 5 ORDER BY id LIMIT 10`,
+		`UPDATE deliveries SET state = 'pending' WHERE ` + settled + `state = 'held' AND not_before <= 5`,
+		`UPDATE deliveries SET lease_until = 5 WHERE ` + settled + `state = 'claimed' AND claimed_by = 'me'`,
+		`UPDATE deliveries SET state = 'sent' FROM (VALUES (1, 2)) AS v WHERE deliveries.id = v.column1`,
+		`UPDATE deliveries SET state = 'cancelled' WHERE chat_id = 5 AND state IN ('pending', 'held', 'claimed')`,
+		`UPDATE deliveries SET state = 'cancelled' WHERE article_id = 5 AND state IN ('pending', 'held', 'claimed')`,
+		`SELECT lane, COUNT(*) FROM deliveries WHERE state = 'pending' GROUP BY lane`,
+		`SELECT COUNT(*) FROM deliveries WHERE ` + settled + `state = 'dead'`,
+		`SELECT COUNT(*) FROM deliveries WHERE sent_at >= 5`,
+		`SELECT created_at FROM deliveries WHERE state = 'pending' AND lane = 4 ORDER BY article_id, id LIMIT 1`,
+		`SELECT id FROM delivery_replies WHERE state = 'pending' AND lane <= 0 AND not_before <= 5 ORDER BY lane, id LIMIT 10`,
+	} {
+		rows, err := db.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			// Walking an index is fine; reading the whole table or sorting is not.
+			if step == "SCAN deliveries" || step == "SCAN delivery_replies" || strings.Contains(step, "TEMP B-TREE") {
+				t.Errorf("%s\n\tplan: %v", q, plan)
+				break
+			}
+		}
 	}
 }

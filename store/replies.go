@@ -65,6 +65,10 @@ func (db *DB) EnqueueBroadcast(ctx context.Context, method string, params map[st
 // ClaimReplies leases up to limit due replies of lanes up to maxLane to
 // holder until leaseUntil, replies before broadcasts, oldest first.
 func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]QueuedReply, error) {
+	if none, err := db.none(ctx, `SELECT 1 FROM delivery_replies WHERE state = 'pending' AND lane <= ? AND not_before <= ? LIMIT 1`,
+		maxLane, now.UnixMilli()); none || err != nil {
+		return nil, err
+	}
 	var out []QueuedReply
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		ids, err := int64s(ctx, tx, `SELECT id FROM delivery_replies WHERE state = 'pending' AND lane <= ? AND not_before <= ?

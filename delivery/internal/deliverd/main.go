@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,7 @@ func run() error {
 	flag.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "sends in flight")
 	flag.DurationVar(&cfg.LeaseDuration, "lease", cfg.LeaseDuration, "dispatcher lease")
 	verbose := flag.Bool("v", false, "log at info level")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 
 	level := slog.LevelWarn
@@ -65,6 +67,16 @@ func run() error {
 	eng, err := delivery.New(cfg, db, snd, nil, log, nil)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *hwm != "" {
 		go func() {
