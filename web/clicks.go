@@ -1,0 +1,235 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// Why a click is not counted: the outcome label of nashra_clicks_total.
+const (
+	clickQueued   = "queued"
+	clickHead     = "head"     // HEAD requests only look
+	clickBot      = "bot"      // link previews, crawlers, scripts
+	clickPrefetch = "prefetch" // the browser fetched ahead, nobody clicked
+	clickScanner  = "scanner"  // a mail scanner opening the email's links
+	clickOff      = "off"      // tracking switched off
+	clickDropped  = "dropped"  // the buffer was full
+)
+
+// botAgent matches the user agents of link-preview fetchers (TelegramBot,
+// Twitterbot, facebookexternalhit, WhatsApp, Slackbot, Discordbot, Skype's
+// and Bing's previews), crawlers (Googlebot, bingbot…), mail security
+// scanners that say so, headless browsers and scripts (curl, wget,
+// python…), which no reader uses to open a link. Telegram's in-app browser
+// is not a bot: its agent carries "Telegram-Android", never "TelegramBot".
+var botAgent = regexp.MustCompile(`(?i)bot\b|bot/|crawl|spider|slurp|preview|facebookexternalhit|^whatsapp/|mastodon|` +
+	`embedly|vkshare|curl|wget|python|go-http-client|java/|okhttp|libwww|httpclient|headless|phantomjs|lighthouse|` +
+	`scanner|proofpoint|mimecast|barracuda|safelinks|urldefense|monitor|uptime`)
+
+// isPrefetch reports whether the browser asked ahead of a click (Chrome's
+// Sec-Purpose, Firefox's X-Moz, the older Purpose).
+func isPrefetch(r *http.Request) bool {
+	for _, h := range []string{"Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"} {
+		v := strings.ToLower(r.Header.Get(h))
+		if strings.Contains(v, "prefetch") || strings.Contains(v, "preview") {
+			return true
+		}
+	}
+	return false
+}
+
+// count decides whether a redirected request is a reader's click and, if
+// so, queues it for the writer without waiting.
+func (t *Tracker) count(r *http.Request, link subscribers.Link) {
+	now := t.now()
+	ua := r.UserAgent()
+	outcome := clickQueued
+	switch {
+	case r.Method == http.MethodHead:
+		outcome = clickHead
+	case !t.cfg.Enabled:
+		outcome = clickOff
+	case ua == "" || botAgent.MatchString(ua):
+		outcome = clickBot
+	case isPrefetch(r):
+		outcome = clickPrefetch
+	case link.Medium == subscribers.MediumEmail && !link.SentAt.IsZero() && now.Sub(link.SentAt) < t.cfg.ScannerWindow:
+		outcome = clickScanner
+	}
+	if outcome == clickQueued {
+		c := store.Click{ArticleID: link.ArticleID, Medium: link.Medium.String(), At: now}
+		if link.SubscriberID != 0 {
+			c.Reader = "s:" + strconv.FormatInt(link.SubscriberID, 10)
+		} else {
+			c.Reader = "v:" + t.visitor.hash(now, clientIP(r, t.cfg.TrustedProxies).String(), ua)
+		}
+		if !t.enqueue(c) {
+			outcome = clickDropped
+		}
+	}
+	t.m.clicks.WithLabelValues(outcome).Inc()
+}
+
+func (t *Tracker) enqueue(c store.Click) bool {
+	select {
+	case <-t.stop:
+		return false
+	default:
+	}
+	select {
+	case t.queue <- c:
+		return true
+	default:
+		return false
+	}
+}
+
+// visitorKeys derive the key of the day for anonymous visitors: a hash of
+// address and user agent under a key that changes every UTC day, so that a
+// visitor is one reader for a day and no lasting pseudonym.
+type visitorKeys struct {
+	base []byte
+	day  atomic.Pointer[dayKey]
+}
+
+type dayKey struct {
+	day int64
+	key []byte
+}
+
+func newVisitorKeys(secret []byte) *visitorKeys {
+	return &visitorKeys{base: subscribers.DeriveKey(secret, "nashra visitor v1")}
+}
+
+func (v *visitorKeys) hash(now time.Time, addr, ua string) string {
+	day := now.Unix() / 86400
+	k := v.day.Load()
+	if k == nil || k.day != day {
+		m := hmac.New(sha256.New, v.base)
+		m.Write([]byte(strconv.FormatInt(day, 10)))
+		k = &dayKey{day: day, key: m.Sum(nil)}
+		v.day.Store(k)
+	}
+	m := hmac.New(sha256.New, k.key)
+	m.Write([]byte(addr))
+	m.Write([]byte{0})
+	m.Write([]byte(ua))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// Start starts the writer that stores queued clicks in batches.
+func (t *Tracker) Start() { go t.write() }
+
+// Close stops taking clicks, writes those queued and waits for the writer,
+// at most until ctx ends. Call it after the web server's Shutdown.
+func (t *Tracker) Close(ctx context.Context) error {
+	t.stopOnce.Do(func() { close(t.stop) })
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// write is the single writer: a batch is written when it is full or when
+// its first click has waited FlushInterval, one transaction per batch.
+func (t *Tracker) write() {
+	defer close(t.done)
+	batch := make([]store.Click, 0, t.cfg.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		timer.Stop()
+		if len(batch) == 0 {
+			return
+		}
+		t.flush(batch)
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case c := <-t.queue:
+			batch = append(batch, c)
+			if len(batch) == 1 {
+				timer.Reset(t.cfg.FlushInterval)
+			}
+			if len(batch) >= t.cfg.BatchSize {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		case <-t.stop:
+			for {
+				select {
+				case c := <-t.queue:
+					batch = append(batch, c)
+					if len(batch) >= t.cfg.BatchSize {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+func (t *Tracker) flush(batch []store.Click) {
+	// Not the request's context, nor the service's: a batch already taken
+	// should be written even while shutting down.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := t.st.RecordClicks(ctx, batch)
+	t.m.batchSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		t.m.lost.Add(float64(len(batch)))
+		t.log.Error("tracked links: clicks lost", "clicks", len(batch), "err", err)
+		return
+	}
+	t.m.recorded.WithLabelValues("unique").Add(float64(res.Unique))
+	t.m.recorded.WithLabelValues("repeat").Add(float64(res.Repeat))
+}
+
+type trackerMetrics struct {
+	redirects    *prometheus.CounterVec
+	clicks       *prometheus.CounterVec
+	recorded     *prometheus.CounterVec
+	lost         prometheus.Counter
+	batchSeconds prometheus.Histogram
+}
+
+func newTrackerMetrics() trackerMetrics {
+	return trackerMetrics{
+		redirects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_redirects_total",
+			Help: "Tracked link requests by result: ok, bad_token, not_found, error."}, []string{"result"}),
+		clicks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_clicks_total",
+			Help: "Redirected requests by outcome: queued to be counted, or why not (head, bot, prefetch, scanner, off, dropped)."},
+			[]string{"outcome"}),
+		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_clicks_recorded_total",
+			Help: "Clicks stored, by kind: unique (a reader's first on the article) or repeat."}, []string{"kind"}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_clicks_lost_total",
+			Help: "Queued clicks lost because their batch could not be written."}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "nashra_click_batch_seconds",
+			Help: "Time to write one batch of clicks.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}),
+	}
+}
+
+func (m trackerMetrics) register(reg prometheus.Registerer) {
+	reg.MustRegister(m.redirects, m.clicks, m.recorded, m.lost, m.batchSeconds)
+}

@@ -1,0 +1,261 @@
+package web
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// TrackingConfig configures tracked links (/r/<token>). The zero value of
+// each field means its default.
+type TrackingConfig struct {
+	// Enabled counts clicks. Off, /r/ still redirects the tokens sent
+	// before, counting nothing, and links are sent untracked (see
+	// subscribers.NewLinks).
+	Enabled bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed
+	// (NASHRA_TRUSTED_PROXIES); any other peer is the client itself.
+	TrustedProxies []netip.Prefix
+	// ScannerWindow: a click on an email link this soon after the email
+	// was composed is a mail security scanner's, not a reader's. Default
+	// 60s: the stamp is taken before the message waits in SMTP queues, and
+	// scanners open every link as the message arrives.
+	ScannerWindow time.Duration
+	// Buffer is how many clicks may wait to be written; past it clicks are
+	// still redirected but not counted. Default 20,000.
+	Buffer int
+	// BatchSize is the most clicks written in one transaction. Default 1,000.
+	BatchSize int
+	// FlushInterval is the longest a click waits before its batch is
+	// written. Default 1s.
+	FlushInterval time.Duration
+	// CacheSize is how many article links are kept in memory, so that the
+	// redirect does not read the store. Default 10,000.
+	CacheSize int
+}
+
+func (c TrackingConfig) withDefaults() TrackingConfig {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Buffer, 20_000)
+	def(&c.BatchSize, 1_000)
+	def(&c.CacheSize, 10_000)
+	if c.ScannerWindow <= 0 {
+		c.ScannerWindow = time.Minute
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = time.Second
+	}
+	return c
+}
+
+// TrackingStore is what tracked links need from the store.
+type TrackingStore interface {
+	// ArticleLink returns the stored link of an article, store.ErrNotFound
+	// when there is none.
+	ArticleLink(ctx context.Context, id int64) (string, error)
+	// RecordClicks stores a batch of clicks in one transaction.
+	RecordClicks(ctx context.Context, cs []store.Click) (store.ClickResult, error)
+}
+
+// Tracker serves tracked links: it checks the token, redirects to the
+// article's stored link and hands the click to a single writer that stores
+// clicks in batches. The target is never taken from the request.
+type Tracker struct {
+	cfg     TrackingConfig
+	signer  *subscribers.Signer
+	visitor *visitorKeys
+	st      TrackingStore
+	links   *linkCache
+	log     *slog.Logger
+	now     func() time.Time
+	m       trackerMetrics
+
+	queue    chan store.Click
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+// TrackerOption changes how a Tracker is built.
+type TrackerOption func(*Tracker)
+
+// WithTrackerLogger sets the logger (slog.Default otherwise).
+func WithTrackerLogger(l *slog.Logger) TrackerOption { return func(t *Tracker) { t.log = l } }
+
+// WithTrackerClock sets the clock, for tests.
+func WithTrackerClock(now func() time.Time) TrackerOption { return func(t *Tracker) { t.now = now } }
+
+// WithTrackerMetrics registers the tracker's metrics with reg.
+func WithTrackerMetrics(reg prometheus.Registerer) TrackerOption {
+	return func(t *Tracker) { t.m.register(reg) }
+}
+
+// NewTracker returns a tracker checking tokens signed with secret (the
+// same secret as the subscribers.Signer that made them) and reading links
+// from st. Start begins writing clicks; Close stops.
+func NewTracker(cfg TrackingConfig, secret []byte, st TrackingStore, opts ...TrackerOption) (*Tracker, error) {
+	signer, err := subscribers.NewSigner(secret)
+	if err != nil {
+		return nil, fmt.Errorf("tracked links: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	t := &Tracker{
+		cfg: cfg, signer: signer, visitor: newVisitorKeys(secret), st: st,
+		links: newLinkCache(cfg.CacheSize), log: slog.Default(), now: time.Now, m: newTrackerMetrics(),
+		queue: make(chan store.Click, cfg.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(t)
+	}
+	return t, nil
+}
+
+// Register mounts the tracked links at /r/<token> on s (GET and HEAD).
+func (t *Tracker) Register(s *Server) { s.Handle("GET /r/{token}", t) }
+
+// ServeHTTP answers a tracked link: 302 to the article's stored link, or
+// 404 without a Location for a token nashra did not sign.
+func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	link, err := t.signer.Verify(r.PathValue("token"))
+	if err != nil {
+		t.m.redirects.WithLabelValues("bad_token").Inc()
+		http.NotFound(w, r)
+		return
+	}
+	target, err := t.target(r.Context(), link.ArticleID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		t.m.redirects.WithLabelValues("not_found").Inc()
+		http.NotFound(w, r)
+		return
+	case err != nil:
+		t.m.redirects.WithLabelValues("error").Inc()
+		t.log.Error("tracked link: read article link", "article_id", link.ArticleID, "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	h := w.Header()
+	h.Set("Location", target)
+	// Every click must reach nashra to be counted, and search engines
+	// should index the article, not this address.
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Robots-Tag", "noindex")
+	w.WriteHeader(http.StatusFound)
+	t.m.redirects.WithLabelValues("ok").Inc()
+	t.count(r, link)
+}
+
+// target returns the stored link of an article, from memory when it can:
+// links never change once stored.
+func (t *Tracker) target(ctx context.Context, id int64) (string, error) {
+	if link, ok := t.links.get(id); ok {
+		return link, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	link, err := t.st.ArticleLink(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	// Stored links are canonical http(s) URLs; anything else is not
+	// followed, whatever put it there.
+	if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") {
+		return "", fmt.Errorf("article %d has no web link: %w", id, store.ErrNotFound)
+	}
+	t.links.add(id, link)
+	return link, nil
+}
+
+// linkCache is a bounded least-recently-used map of article links.
+type linkCache struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // front: most recently used
+	byID  map[int64]*list.Element
+}
+
+type cachedLink struct {
+	id   int64
+	link string
+}
+
+func newLinkCache(max int) *linkCache {
+	return &linkCache{max: max, order: list.New(), byID: make(map[int64]*list.Element, max)}
+}
+
+func (c *linkCache) get(id int64) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byID[id]
+	if !ok {
+		return "", false
+	}
+	c.order.MoveToFront(e)
+	return e.Value.(cachedLink).link, true
+}
+
+func (c *linkCache) add(id int64, link string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byID[id]; ok {
+		c.order.MoveToFront(e)
+		return
+	}
+	c.byID[id] = c.order.PushFront(cachedLink{id, link})
+	if c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.byID, last.Value.(cachedLink).id)
+	}
+}
+
+// clientIP returns the address of the client: the peer itself, unless the
+// peer is a trusted proxy; then the nearest address in X-Forwarded-For that
+// is not a trusted proxy, read from the right, since whatever the client
+// wrote itself stands on the left.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr := ap.Addr().Unmap()
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isTrusted(addr) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a forged or broken entry: stop at the last proxy believed
+		}
+		addr = a.Unmap()
+		if !isTrusted(addr) {
+			break
+		}
+	}
+	return addr
+}
