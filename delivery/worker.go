@@ -200,14 +200,14 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	}
 	at := j.end.Add(s.backoff(attempt))
 	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
-	op := store.OpRetry
+	u := store.OutboxUpdate{Op: store.OpRetry, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}
 	switch j.kind {
 	case jobReply:
-		op = store.OpReplyRetry
+		u.Op = store.OpReplyRetry
 	case jobEdit, jobDelete:
-		op = store.OpTodoRetry
+		u.Op, u.Todo = store.OpTodoRetry, j.rows[0].Todo
 	}
-	return []store.OutboxUpdate{{Op: op, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}}, nil
+	return []store.OutboxUpdate{u}, nil
 }
 
 func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {
@@ -221,9 +221,9 @@ func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {
 	case jobReply:
 		u = store.OutboxUpdate{Op: store.OpReplySent, IDs: j.ids(), MessageID: j.sent.MessageID, At: j.end}
 	case jobEdit:
-		u = store.OutboxUpdate{Op: store.OpEdited, IDs: j.ids(), Revision: j.revision}
+		u = store.OutboxUpdate{Op: store.OpEdited, IDs: j.ids(), Todo: store.TodoEdit, Revision: j.revision}
 	default:
-		u = store.OutboxUpdate{Op: store.OpDeleted, IDs: j.ids()}
+		u = store.OutboxUpdate{Op: store.OpDeleted, IDs: j.ids(), Todo: store.TodoDelete}
 	}
 	var scopes []store.Scope
 	// A group's spacing is minutes: it must survive a failover.
@@ -241,7 +241,7 @@ func (s *session) giveUp(ctx context.Context, log *slog.Logger, j *job, se *Send
 	case jobReply:
 		op = store.OpReplyDead
 	case jobEdit, jobDelete:
-		return []store.OutboxUpdate{{Op: store.OpTodoDrop, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}
+		return []store.OutboxUpdate{{Op: store.OpTodoDrop, IDs: j.ids(), Todo: j.rows[0].Todo, ErrorKind: se.Kind.String(), Error: se.Reason}}
 	}
 	s.e.m.dead.Add(float64(j.items()))
 	log.Error("delivery given up", "method", s.method(j), "kind", se.Kind.String(), "reason", se.Reason, "rows", j.items())
@@ -256,7 +256,7 @@ func (s *session) giveUp(ctx context.Context, log *slog.Logger, j *job, se *Send
 // were cancelled or moved with the chat.
 func (s *session) dropWork(j *job, se *SendError) []store.OutboxUpdate {
 	if j.kind == jobEdit || j.kind == jobDelete {
-		return []store.OutboxUpdate{{Op: store.OpTodoDrop, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}
+		return []store.OutboxUpdate{{Op: store.OpTodoDrop, IDs: j.ids(), Todo: j.rows[0].Todo, ErrorKind: se.Kind.String(), Error: se.Reason}}
 	}
 	return nil
 }

@@ -429,8 +429,12 @@ const (
 
 // OutboxUpdate changes rows a dispatcher holds.
 type OutboxUpdate struct {
-	Op        OutboxOp
-	IDs       []int64
+	Op  OutboxOp
+	IDs []int64
+	// Todo is the work an edit or delete op finished (TodoEdit or
+	// TodoDelete): a retraction queued while an edit was in flight must
+	// not be wiped by the edit's answer.
+	Todo      string
 	MessageID int
 	Caption   bool
 	Revision  int
@@ -487,7 +491,7 @@ func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxU
 			}
 			q, args := outboxSQL(u)
 			if err := exec(q+` WHERE id IN (`+placeholders(len(u.IDs))+`)`+guard(u.Op),
-				append(append(args, anys(u.IDs)...), guardArgs(u.Op, holder)...)...); err != nil {
+				append(append(args, anys(u.IDs)...), guardArgs(u, holder)...)...); err != nil {
 				return fmt.Errorf("op %d: %w", u.Op, err)
 			}
 		}
@@ -605,15 +609,18 @@ func guard(op OutboxOp) string {
 	case OpSent, OpReplySent:
 		return ""
 	case OpEdited, OpDeleted, OpTodoRetry, OpTodoDrop:
-		return " AND claimed_by = ?"
+		return " AND claimed_by = ? AND todo = ?"
 	default:
 		return " AND state = 'claimed' AND claimed_by = ?"
 	}
 }
 
-func guardArgs(op OutboxOp, holder string) []any {
-	if op == OpSent || op == OpReplySent {
+func guardArgs(u OutboxUpdate, holder string) []any {
+	switch u.Op {
+	case OpSent, OpReplySent:
 		return nil
+	case OpEdited, OpDeleted, OpTodoRetry, OpTodoDrop:
+		return []any{holder, u.Todo}
 	}
 	return []any{holder}
 }

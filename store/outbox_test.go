@@ -198,7 +198,7 @@ func TestRetractAndCorrections(t *testing.T) {
 	if len(work) != 1 || work[0].ChatID != -10 || work[0].Todo != TodoEdit {
 		t.Fatalf("work %+v", work)
 	}
-	db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpEdited, IDs: []int64{work[0].ID}, Revision: 1}}, nil)
+	db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpEdited, IDs: []int64{work[0].ID}, Todo: TodoEdit, Revision: 1}}, nil)
 	if n, _ := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []ChatKind{ChatGroup}); n != 0 {
 		t.Errorf("a corrected post was queued again")
 	}
