@@ -122,8 +122,8 @@ func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 	if d.LeaseUntil.After(now) {
 		f.Dispatcher = d.Holder
 	}
-	for lane, n := range counts.Due {
-		f.Due[laneNames[rowPrio(lane)]] = n
+	for lane := store.LaneBreaking; lane <= store.LanePrivate; lane++ {
+		f.Due[laneNames[rowPrio(lane)]] = counts.Due[lane]
 	}
 	return f, nil
 }

@@ -46,6 +46,7 @@ func init() {
 		{"sections", "", "show the sections, their feeds and channels, and where each came from", cmdSections},
 		{"migrate", "", "apply the database migrations and exit", cmdMigrate},
 		{"backup", "FILE", "write a consistent copy of the SQLite database to FILE while nashra runs", cmdBackup},
+		{"deliveries", "pause|resume|stats|cancel ID|retract ID", "editors' controls of pushes to Telegram", cmdDeliveries},
 		{"demo", "", "run the whole pipeline offline against a sample site on loopback", cmdDemo},
 		{"healthcheck", "", "exit 0 when the running server's /healthz answers (for Docker's HEALTHCHECK)", cmdHealthcheck},
 		{"version", "", "print the version", cmdVersion},
