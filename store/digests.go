@@ -1,0 +1,559 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DigestState says what became of a day's digest.
+type DigestState string
+
+// The states of a day's digest. A day without a digest row is still due.
+const (
+	// DigestSending: its messages are being sent.
+	DigestSending DigestState = "sending"
+	// DigestSent: no message of it is left to send.
+	DigestSent DigestState = "sent"
+	// DigestEmpty: nothing new was published in its window; nothing sent.
+	DigestEmpty DigestState = "empty"
+	// DigestMissed: not started before the day's cut-off hour.
+	DigestMissed DigestState = "missed"
+)
+
+// DigestPicks are the articles of a digest, by id.
+type DigestPicks struct {
+	// Lead is the lead story; 0 when the window held nothing.
+	Lead     int64           `json:"lead,omitempty"`
+	Sections []DigestSection `json:"sections,omitempty"`
+	// MostFollowed says readers' signals ranked the lead; false means the
+	// order is only recency, and readers are told "the latest".
+	MostFollowed bool `json:"most_followed,omitempty"`
+}
+
+// DigestSection is one section's picks, best first.
+type DigestSection struct {
+	Section  string  `json:"section"`
+	Articles []int64 `json:"articles"`
+	// MostFollowed says at least one of them was ranked by signals.
+	MostFollowed bool `json:"most_followed,omitempty"`
+}
+
+// Empty reports whether the picks hold no article at all.
+func (p DigestPicks) Empty() bool { return p.Lead == 0 }
+
+// Digest is one day's digest.
+type Digest struct {
+	ID int64
+	// Day is the local date, YYYY-MM-DD in the site's time zone.
+	Day     string
+	State   DigestState
+	Subject string
+	// Picks are the articles over every section, as the archive shows them.
+	Picks DigestPicks
+	// WindowStart and WindowEnd bound the articles it covers.
+	WindowStart time.Time
+	WindowEnd   time.Time
+	CreatedAt   time.Time
+	FinishedAt  time.Time
+	// Emails and Chats count the messages it queued.
+	Emails int
+	Chats  int
+}
+
+const digestColumns = `id, day, state, subject, picks, window_start, window_end, created_at, finished_at, emails, chats`
+
+func scanDigest(row interface{ Scan(...any) error }) (Digest, error) {
+	var d Digest
+	var picks string
+	err := row.Scan(&d.ID, &d.Day, &d.State, &d.Subject, &picks, ms(&d.WindowStart), ms(&d.WindowEnd), ms(&d.CreatedAt),
+		ms(&d.FinishedAt), &d.Emails, &d.Chats)
+	if err != nil {
+		return d, err
+	}
+	if err := json.Unmarshal([]byte(picks), &d.Picks); err != nil {
+		return d, fmt.Errorf("digest %s picks: %w", d.Day, err)
+	}
+	return d, nil
+}
+
+// CreateDigest records a day's digest and, when its state is
+// DigestSending, queues it in the same transaction: one send-log row per
+// active email subscriber, with their sections of the moment, and, when
+// telegram is true, one per active chat that asked for the daily digest.
+// When the day has a digest already nothing changes and created is false:
+// of two instances building the same day, one queues it.
+func (db *DB) CreateDigest(ctx context.Context, d Digest, telegram bool) (_ Digest, created bool, err error) {
+	picks, err := json.Marshal(d.Picks)
+	if err != nil {
+		return Digest{}, false, fmt.Errorf("create digest %s: %w", d.Day, err)
+	}
+	now := d.CreatedAt.UnixMilli()
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO digests (day, state, subject, picks, window_start, window_end, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day) DO NOTHING RETURNING id`,
+			d.Day, d.State, d.Subject, string(picks), d.WindowStart.UnixMilli(), d.WindowEnd.UnixMilli(), now).Scan(&d.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		if d.State != DigestSending {
+			return nil
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO send_log (kind, medium, digest_id, recipient_id, sections, lane, state,
+			created_at, not_before) SELECT 'digest', 'email', ?, id, sections, 1, 'pending', ?, ?
+			FROM email_subscribers WHERE state = 'active'`, d.ID, now, now)
+		if err != nil {
+			return fmt.Errorf("queue emails: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		d.Emails = int(n)
+		if telegram {
+			r, err := tx.ExecContext(ctx, `INSERT INTO send_log (kind, medium, digest_id, recipient_id, lane, state,
+				created_at, not_before) SELECT 'digest', 'telegram', ?, id, 1, 'pending', ?, ?
+				FROM chats WHERE digest = 1 AND active = 1 AND kind <> 'channel'`, d.ID, now, now)
+			if err != nil {
+				return fmt.Errorf("queue telegram readers: %w", err)
+			}
+			n, _ := r.RowsAffected()
+			d.Chats = int(n)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE digests SET emails = ?, chats = ? WHERE id = ?`, d.Emails, d.Chats, d.ID)
+		return err
+	})
+	if err != nil {
+		return Digest{}, false, fmt.Errorf("create digest %s: %w", d.Day, err)
+	}
+	if !created {
+		d, err = db.Digest(ctx, d.Day)
+	}
+	return d, created, err
+}
+
+// Digest returns the digest of a day (YYYY-MM-DD), or ErrNotFound.
+func (db *DB) Digest(ctx context.Context, day string) (Digest, error) {
+	d, err := scanDigest(db.read.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE day = ?`, day))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Digest{}, ErrNotFound
+	}
+	if err != nil {
+		return Digest{}, fmt.Errorf("read digest %s: %w", day, err)
+	}
+	return d, nil
+}
+
+// DigestByID returns one digest, or ErrNotFound.
+func (db *DB) DigestByID(ctx context.Context, id int64) (Digest, error) {
+	d, err := scanDigest(db.read.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Digest{}, ErrNotFound
+	}
+	if err != nil {
+		return Digest{}, fmt.Errorf("read digest %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// Digests returns up to limit digests that went out (sent or sending),
+// newest first, for the archive.
+func (db *DB) Digests(ctx context.Context, limit int) ([]Digest, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE state IN ('sending', 'sent')
+		ORDER BY day DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list digests: %w", err)
+	}
+	defer rows.Close()
+	var out []Digest
+	for rows.Next() {
+		d, err := scanDigest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list digests: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DigestEdition returns the picks of a digest for one set of sections (a
+// SectionsKey), calling pick and keeping its answer the first time, so
+// that every message of that set — after a restart too, and on every
+// instance — shows the same articles.
+func (db *DB) DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (DigestPicks, error)) (DigestPicks, error) {
+	read := func() (DigestPicks, error) {
+		var p DigestPicks
+		var raw string
+		err := db.read.QueryRowContext(ctx, `SELECT picks FROM digest_editions WHERE digest_id = ? AND sections = ?`,
+			digestID, sections).Scan(&raw)
+		if err != nil {
+			return p, err
+		}
+		return p, json.Unmarshal([]byte(raw), &p)
+	}
+	p, err := read()
+	if !errors.Is(err, sql.ErrNoRows) {
+		if err != nil {
+			return p, fmt.Errorf("digest %d edition %q: %w", digestID, sections, err)
+		}
+		return p, nil
+	}
+	if p, err = pick(); err != nil {
+		return p, fmt.Errorf("digest %d edition %q: %w", digestID, sections, err)
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return p, fmt.Errorf("digest %d edition %q: %w", digestID, sections, err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO digest_editions (digest_id, sections, picks) VALUES (?, ?, ?)
+		ON CONFLICT (digest_id, sections) DO NOTHING`, digestID, sections, string(raw)); err != nil {
+		return p, fmt.Errorf("digest %d edition %q: %w", digestID, sections, err)
+	}
+	if p, err = read(); err != nil {
+		return p, fmt.Errorf("digest %d edition %q: %w", digestID, sections, err)
+	}
+	return p, nil
+}
+
+// FinishDigests marks as sent the digests still sending that have no
+// message left to send, and returns them.
+func (db *DB) FinishDigests(ctx context.Context, now time.Time) ([]Digest, error) {
+	ids, err := int64s(ctx, db.read, `SELECT d.id FROM digests d WHERE d.state = 'sending' AND NOT EXISTS
+		(SELECT 1 FROM send_log s WHERE s.digest_id = d.id AND s.state IN ('pending', 'claimed'))`)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	if _, err := db.write.ExecContext(ctx, `UPDATE digests SET state = 'sent', finished_at = ? WHERE state = 'sending'
+		AND id IN (`+placeholders(len(ids))+`)`, append([]any{now.UnixMilli()}, anys(ids)...)...); err != nil {
+		return nil, fmt.Errorf("finish digests: %w", err)
+	}
+	out := make([]Digest, 0, len(ids))
+	for _, id := range ids {
+		d, err := db.DigestByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// SendKind says what a send-log row carries.
+type SendKind string
+
+// The kinds of send-log rows.
+const (
+	SendDigest  SendKind = "digest"
+	SendConfirm SendKind = "confirm"
+	SendNotice  SendKind = "notice"
+)
+
+// SendMedium says how a send-log row reaches its recipient.
+type SendMedium string
+
+// The media of the send log.
+const (
+	// SendEmail: RecipientID is an email subscriber.
+	SendEmail SendMedium = "email"
+	// SendTelegram: RecipientID is a chat; the row is done once handed to
+	// the delivery engine.
+	SendTelegram SendMedium = "telegram"
+)
+
+// DeliveryBounced is the final state of a send-log row whose address was
+// refused permanently. The send log shares the outbox's other states.
+const DeliveryBounced DeliveryState = "bounced"
+
+// Send is a claimed send-log row.
+type Send struct {
+	ID          int64
+	Kind        SendKind
+	Medium      SendMedium
+	DigestID    int64
+	RecipientID int64
+	// Sections are the email subscriber's sections when the row was made
+	// (nil: all); Telegram rows carry none.
+	Sections  []string
+	Attempts  int
+	CreatedAt time.Time
+	// Address is the email subscriber's; empty for Telegram.
+	Address string
+}
+
+// ClaimSends leases to holder until leaseUntil up to limit rows of medium
+// that are due at now, confirmations before digests, oldest first. Rows
+// whose recipient may no longer be sent to — unsubscribed, paused,
+// bounced, forgotten, a chat gone or no longer asking for the digest —
+// are cancelled instead of claimed.
+func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]Send, error) {
+	var out []Send
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT s.id, s.kind, COALESCE(s.digest_id, 0), s.recipient_id, s.sections, s.attempts,
+			s.created_at, COALESCE(e.address, ''), COALESCE(e.state, ''), COALESCE(c.active, 0), COALESCE(c.digest, 0)
+			FROM send_log s
+			LEFT JOIN email_subscribers e ON s.medium = 'email' AND e.id = s.recipient_id
+			LEFT JOIN chats c ON s.medium = 'telegram' AND c.id = s.recipient_id
+			WHERE s.medium = ? AND s.state = 'pending' AND s.not_before <= ? ORDER BY s.lane, s.id LIMIT ?`,
+			medium, now.UnixMilli(), limit)
+		if err != nil {
+			return err
+		}
+		var claim []int64
+		cancel := map[string][]int64{}
+		for rows.Next() {
+			s := Send{Medium: medium}
+			var sections string
+			var created int64
+			var state EmailState
+			var chatActive, chatDigest bool
+			if err := rows.Scan(&s.ID, &s.Kind, &s.DigestID, &s.RecipientID, &sections, &s.Attempts, &created, &s.Address,
+				&state, &chatActive, &chatDigest); err != nil {
+				rows.Close()
+				return err
+			}
+			if why := undeliverable(s, state, chatActive, chatDigest); why != "" {
+				cancel[why] = append(cancel[why], s.ID)
+				continue
+			}
+			s.Sections, s.CreatedAt = ParseSectionsKey(sections), time.UnixMilli(created).UTC()
+			claim = append(claim, s.ID)
+			out = append(out, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for why, ids := range cancel {
+			if _, err := tx.ExecContext(ctx, `UPDATE send_log SET state = 'cancelled', error_kind = ? WHERE id IN (`+
+				placeholders(len(ids))+`)`, append([]any{why}, anys(ids)...)...); err != nil {
+				return err
+			}
+		}
+		if len(claim) == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE send_log SET state = 'claimed', claimed_by = ?, lease_until = ? WHERE id IN (`+
+			placeholders(len(claim))+`)`, append([]any{holder, leaseUntil.UnixMilli()}, anys(claim)...)...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim %s sends: %w", medium, err)
+	}
+	return out, nil
+}
+
+// undeliverable says why a row may not be sent to its recipient as things
+// stand, or "" when it may.
+func undeliverable(s Send, state EmailState, chatActive, chatDigest bool) string {
+	if s.Medium == SendTelegram {
+		switch {
+		case !chatActive:
+			return "chat_gone"
+		case !chatDigest:
+			return "digest_off"
+		}
+		return ""
+	}
+	ok := false
+	switch s.Kind {
+	case SendDigest:
+		ok = state == EmailActive
+	case SendConfirm:
+		ok = state == EmailPending
+	case SendNotice:
+		ok = state == EmailActive || state == EmailPaused
+	}
+	switch {
+	case ok:
+		return ""
+	case state == "":
+		return "forgotten"
+	}
+	return string(state)
+}
+
+// NextSendAt returns when the earliest pending row of medium is due; zero
+// when none is pending.
+func (db *DB) NextSendAt(ctx context.Context, medium SendMedium) (time.Time, error) {
+	var at sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(not_before) FROM send_log WHERE medium = ? AND state = 'pending'`,
+		medium).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("next %s send: %w", medium, err)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(at.Int64).UTC(), nil
+}
+
+// SendOp is what a sender does with rows it holds.
+type SendOp int
+
+// The operations of UpdateSends. Ops other than SendOpSent apply only to
+// rows still claimed by the holder, so that a row cancelled meanwhile (the
+// reader unsubscribed) stays cancelled; SendOpSent always records the
+// truth, because the message went out.
+const (
+	// SendOpSent: the message went out (At). The recipient's bounce count
+	// starts again from zero.
+	SendOpSent SendOp = iota
+	// SendOpRetry: pending again from At, one attempt more, error kept.
+	SendOpRetry
+	// SendOpBounce: the address was refused permanently: the row is final
+	// and the subscriber's bounce count grows; at Threshold the subscriber
+	// is marked bounced and never mailed again.
+	SendOpBounce
+	// SendOpDead: given up after too many attempts, error kept.
+	SendOpDead
+	// SendOpStale: waited too long to be worth sending.
+	SendOpStale
+	// SendOpCancel: not to be sent (nothing for the reader's sections).
+	SendOpCancel
+	// SendOpRelease: pending again, untouched (shutdown, a paused send).
+	SendOpRelease
+)
+
+// SendUpdate changes rows a sender holds.
+type SendUpdate struct {
+	Op        SendOp
+	IDs       []int64
+	At        time.Time
+	ErrorKind string
+	Error     string
+	// Threshold is the bounce count that marks a subscriber bounced
+	// (SendOpBounce).
+	Threshold int
+}
+
+// UpdateSends applies a sender's updates in one transaction: one commit
+// for many finished sends.
+func (db *DB) UpdateSends(ctx context.Context, holder string, updates []SendUpdate) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, u := range updates {
+			if len(u.IDs) == 0 {
+				continue
+			}
+			in := ` WHERE id IN (` + placeholders(len(u.IDs)) + `)`
+			ids := anys(u.IDs)
+			if u.Op == SendOpBounce {
+				// Before the row changes state, while the guard still holds.
+				if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET bounces = bounces + 1, last_bounce = ?,
+					state = CASE WHEN bounces + 1 >= ? AND state IN ('pending', 'active', 'paused') THEN 'bounced' ELSE state END,
+					updated_at = ? WHERE id IN (SELECT recipient_id FROM send_log`+in+` AND medium = 'email'
+					AND state = 'claimed' AND claimed_by = ?)`,
+					append(append([]any{u.Error, u.Threshold, u.At.UnixMilli()}, ids...), holder)...); err != nil {
+					return fmt.Errorf("bounce: %w", err)
+				}
+			}
+			if u.Op == SendOpSent {
+				if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET bounces = 0, last_bounce = ''
+					WHERE bounces > 0 AND id IN (SELECT recipient_id FROM send_log`+in+` AND medium = 'email')`, ids...); err != nil {
+					return fmt.Errorf("reset bounces: %w", err)
+				}
+			}
+			q, args := sendSQL(u)
+			guard, guardArgs := ` AND state = 'claimed' AND claimed_by = ?`, []any{holder}
+			if u.Op == SendOpSent {
+				guard, guardArgs = "", nil
+			}
+			if _, err := tx.ExecContext(ctx, q+in+guard, append(append(args, ids...), guardArgs...)...); err != nil {
+				return fmt.Errorf("op %d: %w", u.Op, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update sends: %w", err)
+	}
+	return nil
+}
+
+func sendSQL(u SendUpdate) (string, []any) {
+	const unclaim = `, claimed_by = NULL, lease_until = NULL`
+	switch u.Op {
+	case SendOpSent:
+		return `UPDATE send_log SET state = 'sent', sent_at = ?, attempts = attempts + 1, error_kind = ''` + unclaim,
+			[]any{u.At.UnixMilli()}
+	case SendOpRetry:
+		return `UPDATE send_log SET state = 'pending', not_before = ?, attempts = attempts + 1, error_kind = ?, last_error = ?` +
+			unclaim, []any{u.At.UnixMilli(), u.ErrorKind, u.Error}
+	case SendOpBounce:
+		return `UPDATE send_log SET state = 'bounced', attempts = attempts + 1, error_kind = ?, last_error = ?` + unclaim,
+			[]any{u.ErrorKind, u.Error}
+	case SendOpDead:
+		return `UPDATE send_log SET state = 'dead', attempts = attempts + 1, error_kind = ?, last_error = ?` + unclaim,
+			[]any{u.ErrorKind, u.Error}
+	case SendOpStale:
+		return `UPDATE send_log SET state = 'stale', error_kind = 'stale'` + unclaim, nil
+	case SendOpCancel:
+		return `UPDATE send_log SET state = 'cancelled', error_kind = ?, last_error = ?` + unclaim, []any{u.ErrorKind, u.Error}
+	case SendOpRelease:
+		return `UPDATE send_log SET state = 'pending'` + unclaim, nil
+	}
+	panic(fmt.Sprintf("store: unknown send op %d", u.Op))
+}
+
+// ReleaseSendClaims gives back what holder has claimed of medium — what
+// anyone has claimed when holder is empty, as a sender taking over does —
+// so that it is claimed again.
+func (db *DB) ReleaseSendClaims(ctx context.Context, medium SendMedium, holder string) error {
+	q, args := `UPDATE send_log SET state = 'pending', claimed_by = NULL, lease_until = NULL
+		WHERE state = 'claimed' AND medium = ?`, []any{medium}
+	if holder != "" {
+		q, args = q+` AND claimed_by = ?`, append(args, holder)
+	}
+	if _, err := db.write.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("release %s sends: %w", medium, err)
+	}
+	return nil
+}
+
+// RenewSendClaims extends the lease on every row holder has claimed.
+func (db *DB) RenewSendClaims(ctx context.Context, holder string, leaseUntil time.Time) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE send_log SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?`,
+		leaseUntil.UnixMilli(), holder); err != nil {
+		return fmt.Errorf("renew sends: %w", err)
+	}
+	return nil
+}
+
+// SendCounts counts a digest's send-log rows by medium and state.
+func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[SendMedium]map[DeliveryState]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT medium, state, COUNT(*) FROM send_log WHERE digest_id = ?
+		GROUP BY medium, state`, digestID)
+	if err != nil {
+		return nil, fmt.Errorf("count sends of digest %d: %w", digestID, err)
+	}
+	defer rows.Close()
+	out := map[SendMedium]map[DeliveryState]int{}
+	for rows.Next() {
+		var m SendMedium
+		var s DeliveryState
+		var n int
+		if err := rows.Scan(&m, &s, &n); err != nil {
+			return nil, fmt.Errorf("count sends of digest %d: %w", digestID, err)
+		}
+		if out[m] == nil {
+			out[m] = map[DeliveryState]int{}
+		}
+		out[m][s] = n
+	}
+	return out, rows.Err()
+}
+
+// CompactSendLog deletes final rows created before before and returns how
+// many; the digests themselves are kept for the archive.
+func (db *DB) CompactSendLog(ctx context.Context, before time.Time) (int, error) {
+	r, err := db.write.ExecContext(ctx, `DELETE FROM send_log WHERE created_at < ? AND state NOT IN ('pending', 'claimed')`,
+		before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("compact send log: %w", err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}

@@ -1,0 +1,316 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// EmailState says where an email subscriber stands.
+type EmailState string
+
+// The states of an email subscriber.
+const (
+	// EmailPending: signed up, not confirmed yet; forgotten after a while.
+	EmailPending EmailState = "pending"
+	// EmailActive: confirmed; gets the digest.
+	EmailActive EmailState = "active"
+	// EmailPaused: confirmed, but the reader paused the digest.
+	EmailPaused EmailState = "paused"
+	// EmailUnsubscribed: the reader left; never mailed again unless they
+	// sign up and confirm anew.
+	EmailUnsubscribed EmailState = "unsubscribed"
+	// EmailBounced: the address was refused permanently too many times.
+	EmailBounced EmailState = "bounced"
+)
+
+// EmailSubscriber is a reader of the email digest.
+type EmailSubscriber struct {
+	ID      int64
+	Address string
+	// Sections are the slugs chosen, in ascending order; nil means every
+	// section, including those added later.
+	Sections    []string
+	State       EmailState
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ConfirmedAt time.Time
+	RequestedAt time.Time
+	// Bounces counts permanent refusals since the last successful send.
+	Bounces    int
+	LastBounce string
+}
+
+// Subscribed reports whether the subscriber has confirmed and not left:
+// active or paused.
+func (s EmailSubscriber) Subscribed() bool {
+	return s.State == EmailActive || s.State == EmailPaused
+}
+
+// SectionsKey is the stored form of a set of sections: the distinct slugs
+// in ascending order, comma-separated; "" for none, which means all.
+func SectionsKey(slugs []string) string {
+	s := slices.Clone(slugs)
+	slices.Sort(s)
+	return strings.Join(slices.Compact(s), ",")
+}
+
+// ParseSectionsKey is the inverse of SectionsKey; "" gives nil (all).
+func ParseSectionsKey(key string) []string {
+	if key == "" {
+		return nil
+	}
+	return strings.Split(key, ",")
+}
+
+// addressKey is what makes an address unique: the same mailbox typed in
+// another case is the same subscriber.
+func addressKey(address string) string { return strings.ToLower(strings.TrimSpace(address)) }
+
+const emailColumns = `id, address, sections, state, created_at, updated_at, confirmed_at, requested_at, bounces, last_bounce`
+
+func scanEmailSubscriber(row interface{ Scan(...any) error }) (EmailSubscriber, error) {
+	var s EmailSubscriber
+	var sections string
+	err := row.Scan(&s.ID, &s.Address, &sections, &s.State, ms(&s.CreatedAt), ms(&s.UpdatedAt), ms(&s.ConfirmedAt),
+		ms(&s.RequestedAt), &s.Bounces, &s.LastBounce)
+	s.Sections = ParseSectionsKey(sections)
+	return s, err
+}
+
+// EmailSubscriber returns one subscriber, or ErrNotFound.
+func (db *DB) EmailSubscriber(ctx context.Context, id int64) (EmailSubscriber, error) {
+	s, err := scanEmailSubscriber(db.read.QueryRowContext(ctx, `SELECT `+emailColumns+` FROM email_subscribers WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return EmailSubscriber{}, ErrNotFound
+	}
+	if err != nil {
+		return EmailSubscriber{}, fmt.Errorf("read email subscriber %d: %w", id, err)
+	}
+	return s, nil
+}
+
+// SignupRequest is a reader asking for the email digest.
+type SignupRequest struct {
+	// Address must be a single, already validated address.
+	Address string
+	// Sections chosen; nil or empty means every section.
+	Sections []string
+	Now      time.Time
+	// Limit and Window bound the mails signups send to one address: at most
+	// Limit within Window, so that a form cannot be used to flood a mailbox.
+	Limit  int
+	Window time.Duration
+}
+
+// SignupOutcome says what a signup request queued.
+type SignupOutcome int
+
+// The outcomes of RequestEmailSignup. Whichever it is, the reader is told
+// the same thing, so that nobody learns whether an address is subscribed.
+const (
+	// SignupConfirm: a confirmation mail is queued.
+	SignupConfirm SignupOutcome = iota
+	// SignupNotice: the address is subscribed already; a notice with its
+	// preference link is queued instead.
+	SignupNotice
+	// SignupLimited: the address had its share of mails; nothing is queued.
+	SignupLimited
+)
+
+// RequestEmailSignup records a signup and queues the mail it calls for, in
+// one transaction: a new, pending, unsubscribed or bounced address becomes
+// pending with the sections asked for and gets a confirmation; a subscribed
+// one keeps its settings and gets a notice. It returns the subscriber's id
+// and what was queued.
+func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, SignupOutcome, error) {
+	now := r.Now.UnixMilli()
+	key := addressKey(r.Address)
+	var id int64
+	var outcome SignupOutcome
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var state EmailState
+		var requests int
+		var since int64
+		err := tx.QueryRowContext(ctx, `SELECT id, state, requests, requests_since FROM email_subscribers WHERE address_key = ?`, key).
+			Scan(&id, &state, &requests, &since)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			state = EmailPending
+			err = tx.QueryRowContext(ctx, `INSERT INTO email_subscribers (address, address_key, sections, state, created_at,
+				updated_at, requested_at, requests_since) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`,
+				strings.TrimSpace(r.Address), key, SectionsKey(r.Sections), now, now, now, now).Scan(&id)
+			if err != nil {
+				return err
+			}
+			since = now
+		case err != nil:
+			return err
+		}
+		if now-since >= r.Window.Milliseconds() {
+			requests, since = 0, now
+		}
+		if requests >= r.Limit {
+			outcome = SignupLimited
+			return nil
+		}
+		kind := SendConfirm
+		if state == EmailActive || state == EmailPaused {
+			kind, outcome = SendNotice, SignupNotice
+			if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET requests = ?, requests_since = ? WHERE id = ?`,
+				requests+1, since, id); err != nil {
+				return err
+			}
+		} else {
+			outcome = SignupConfirm
+			if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET state = 'pending', sections = ?, requested_at = ?,
+				updated_at = ?, requests = ?, requests_since = ? WHERE id = ?`,
+				SectionsKey(r.Sections), now, now, requests+1, since, id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO send_log (kind, medium, recipient_id, lane, state, created_at, not_before)
+			VALUES (?, 'email', ?, 0, 'pending', ?, ?)`, kind, id, now, now)
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("email signup: %w", err)
+	}
+	return id, outcome, nil
+}
+
+// ConfirmEmailSubscriber makes a pending subscriber active, with no bounces
+// counted, and returns the subscriber as it stands: confirming twice is
+// harmless, and a subscriber who left meanwhile stays out.
+func (db *DB) ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (EmailSubscriber, error) {
+	if _, err := db.write.ExecContext(ctx, `UPDATE email_subscribers SET state = 'active', confirmed_at = ?, updated_at = ?,
+		bounces = 0, last_bounce = '' WHERE id = ? AND state = 'pending'`, now.UnixMilli(), now.UnixMilli(), id); err != nil {
+		return EmailSubscriber{}, fmt.Errorf("confirm email subscriber %d: %w", id, err)
+	}
+	return db.EmailSubscriber(ctx, id)
+}
+
+// SetEmailPreferences saves a subscribed reader's sections (nil: all) and
+// pause, and returns the subscriber as it stands; a subscriber who is not
+// subscribed is left alone.
+func (db *DB) SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (EmailSubscriber, error) {
+	state := EmailActive
+	if paused {
+		state = EmailPaused
+	}
+	if _, err := db.write.ExecContext(ctx, `UPDATE email_subscribers SET sections = ?, state = ?, updated_at = ?
+		WHERE id = ? AND state IN ('active', 'paused')`, SectionsKey(sections), state, now.UnixMilli(), id); err != nil {
+		return EmailSubscriber{}, fmt.Errorf("save preferences of email subscriber %d: %w", id, err)
+	}
+	return db.EmailSubscriber(ctx, id)
+}
+
+// UnsubscribeEmail unsubscribes a reader at once and cancels every mail
+// still waiting for them; it returns the subscriber as it stands.
+func (db *DB) UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (EmailSubscriber, error) {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET state = 'unsubscribed', updated_at = ? WHERE id = ?`,
+			now.UnixMilli(), id)
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE send_log SET state = 'cancelled', error_kind = 'unsubscribed',
+			claimed_by = NULL, lease_until = NULL
+			WHERE medium = 'email' AND recipient_id = ? AND state IN ('pending', 'claimed')`, id)
+		return err
+	})
+	if err != nil {
+		return EmailSubscriber{}, fmt.Errorf("unsubscribe email subscriber %d: %w", id, err)
+	}
+	return db.EmailSubscriber(ctx, id)
+}
+
+// ForgetUnconfirmedEmails deletes the signups still unconfirmed whose last
+// request is older than before, with their mails, and returns how many.
+func (db *DB) ForgetUnconfirmedEmails(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM send_log WHERE medium = 'email' AND recipient_id IN
+			(SELECT id FROM email_subscribers WHERE state = 'pending' AND requested_at < ?)`, before.UnixMilli()); err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `DELETE FROM email_subscribers WHERE state = 'pending' AND requested_at < ?`, before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("forget unconfirmed email signups: %w", err)
+	}
+	return int(n), nil
+}
+
+// ImportEmailSubscribers adds subscribers as they are given — ids (when
+// not zero), states and dates kept, so that links already mailed keep
+// working — skipping addresses already known; it returns how many it
+// added. It serves moving a list from another store or tool, and tests.
+func (db *DB) ImportEmailSubscribers(ctx context.Context, subs []EmailSubscriber) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO email_subscribers (id, address, address_key, sections, state,
+			created_at, updated_at, confirmed_at, requested_at, requests_since, bounces, last_bounce)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address_key) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, s := range subs {
+			var id any
+			if s.ID != 0 {
+				id = s.ID
+			}
+			r, err := stmt.ExecContext(ctx, id, strings.TrimSpace(s.Address), addressKey(s.Address), SectionsKey(s.Sections),
+				s.State, s.CreatedAt.UnixMilli(), s.UpdatedAt.UnixMilli(), ms(&s.ConfirmedAt), s.RequestedAt.UnixMilli(),
+				s.RequestedAt.UnixMilli(), s.Bounces, s.LastBounce)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.Address, err)
+			}
+			k, _ := r.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("import email subscribers: %w", err)
+	}
+	return n, nil
+}
+
+// CountEmailSubscribers counts subscribers by state, for /stats and
+// /metrics.
+func (db *DB) CountEmailSubscribers(ctx context.Context) (map[EmailState]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT state, COUNT(*) FROM email_subscribers GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count email subscribers: %w", err)
+	}
+	defer rows.Close()
+	out := map[EmailState]int{}
+	for rows.Next() {
+		var s EmailState
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("count email subscribers: %w", err)
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
