@@ -28,6 +28,7 @@ type Config struct {
 	Sections []Section `yaml:"sections"`
 	Poll     Poll      `yaml:"poll"`
 	Telegram Telegram  `yaml:"telegram"`
+	Delivery Delivery  `yaml:"delivery"`
 	Digest   Digest    `yaml:"digest"`
 	Email    Email     `yaml:"email"`
 
@@ -114,6 +115,30 @@ type Limits struct {
 	GlobalPerSecond float64 `yaml:"global_per_second"`
 	ChatPerSecond   float64 `yaml:"chat_per_second"`
 	GroupPerMinute  float64 `yaml:"group_per_minute"`
+}
+
+// Delivery configures the delivery engine. Telegram's limits are under
+// telegram.limits; the categories never pushed are poll.exclude_categories.
+type Delivery struct {
+	// Concurrency is how many sends may be in flight; it also bounds the
+	// duplicates a crash can cause.
+	Concurrency int `yaml:"concurrency"`
+	// StaleAfter drops a push not sent within this time as stale.
+	StaleAfter Duration `yaml:"stale_after"`
+	// MaxAttempts is how often a transient failure is retried before the
+	// delivery is dead.
+	MaxAttempts int `yaml:"max_attempts"`
+	// BreakingCategories put an article in the breaking-news lane.
+	BreakingCategories []string `yaml:"breaking_categories"`
+	// BundleMax is how many titles one coalesced message lists.
+	BundleMax int `yaml:"bundle_max"`
+	// CorrectionWindow is how long after its push a post is edited when its
+	// article's title or summary changes.
+	CorrectionWindow Duration `yaml:"correction_window"`
+	// EditReaders extends corrections to readers' private copies.
+	EditReaders bool `yaml:"edit_readers"`
+	// Retention is how long finished deliveries are kept.
+	Retention Duration `yaml:"retention"`
 }
 
 // Digest configures the daily digest.
@@ -305,6 +330,9 @@ func (c *Config) validate() error {
 			return problem(v.key, "must be greater than 0, got %v", v.val)
 		}
 	}
+	if err := c.validateDelivery(); err != nil {
+		return err
+	}
 	if !clockRe.MatchString(c.Digest.Time) {
 		return problem("digest.time", "want a local time HH:MM such as 07:00, got %q", c.Digest.Time)
 	}
@@ -389,6 +417,25 @@ func (c *Config) validatePoll() error {
 	}
 	if p.FloodGuard.Latest < 1 {
 		return problem("poll.flood_guard.latest", "must be at least 1, got %d", p.FloodGuard.Latest)
+	}
+	return nil
+}
+
+func (c *Config) validateDelivery() error {
+	d := c.Delivery
+	switch {
+	case d.Concurrency < 1 || d.Concurrency > 256:
+		return problem("delivery.concurrency", "must be between 1 and 256, got %d", d.Concurrency)
+	case d.StaleAfter.D() < time.Minute:
+		return problem("delivery.stale_after", "must be at least 1m, got %s", d.StaleAfter.D())
+	case d.MaxAttempts < 1:
+		return problem("delivery.max_attempts", "must be at least 1, got %d", d.MaxAttempts)
+	case d.BundleMax < 1 || d.BundleMax > 20:
+		return problem("delivery.bundle_max", "must be between 1 and 20, got %d", d.BundleMax)
+	case d.CorrectionWindow.D() < 0:
+		return problem("delivery.correction_window", "must not be negative")
+	case d.Retention.D() < 48*time.Hour || d.Retention.D() < d.CorrectionWindow.D():
+		return problem("delivery.retention", "must be at least 48h (Telegram's delete window) and the correction window, got %s", d.Retention.D())
 	}
 	return nil
 }

@@ -114,6 +114,7 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{yaml: "digest:\n  time: \"7am\"\n", key: "digest.time"},
 		{yaml: "poll:\n  flood_guard:\n    action: panic\n", key: "poll.flood_guard.action"},
 		{yaml: "telegram:\n  limits:\n    chat_per_second: 0\n", key: "telegram.limits.chat_per_second"},
+		{yaml: "delivery:\n  retention: 1h\n", key: "delivery.retention"},
 		{env: "NASHRA_LOG_FORMAT=xml", key: "NASHRA_LOG_FORMAT"},
 		{env: "NASHRA_ADMINS=12,abc", key: "NASHRA_ADMINS"},
 		{env: "NASHRA_DATABASE_URL=mysql://x", key: "NASHRA_DATABASE_URL"},
@@ -164,7 +165,8 @@ func TestExampleFileIsTheDefaults(t *testing.T) {
 	}
 	if cfg.Poll.Interval != def.Poll.Interval || cfg.Poll.FloodGuard != def.Poll.FloodGuard ||
 		cfg.Poll.MaxBodyBytes != def.Poll.MaxBodyBytes || cfg.Poll.StaleAfter != def.Poll.StaleAfter ||
-		cfg.Telegram.Limits != def.Telegram.Limits || cfg.Digest != def.Digest || cfg.Email != def.Email {
+		cfg.Telegram.Limits != def.Telegram.Limits || cfg.Delivery.Retention != def.Delivery.Retention ||
+		cfg.Delivery.BundleMax != def.Delivery.BundleMax || cfg.Digest != def.Digest || cfg.Email != def.Email {
 		t.Errorf("example differs from defaults:\n%+v\n%+v", cfg.Poll, def.Poll)
 	}
 }

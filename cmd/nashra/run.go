@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/web"
@@ -29,6 +32,12 @@ type Main struct {
 	poller *feeds.Poller
 	sched  gocron.Scheduler
 	web    *web.Server
+	// engine and bot are nil when Telegram is off (no token).
+	engine *delivery.Engine
+	bot    *bot.Bot
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // NewMain opens the store and builds every part; Start runs them.
@@ -44,7 +53,38 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, 
 		return nil, err
 	}
 	m.web = web.New(web.Options{Addr: cfg.HTTPAddr, MetricsAddr: cfg.MetricsAddr, Store: db, Gatherer: m.reg, Logger: log})
+	if tg := newTelegram(cfg, log); tg != nil {
+		if m.engine, err = delivery.New(deliveryConfig(cfg), db, tg.sender, nil, log, m.reg); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if m.bot, err = tg.newBot(ctx, cfg, db, m.engine, log, bot.WithControls(m.engine)); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if cfg.Telegram.WebhookURL != "" {
+			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
+		}
+	}
 	return m, nil
+}
+
+// deliveryConfig hands the delivery engine its part of the configuration.
+func deliveryConfig(cfg *config.Config) delivery.Config {
+	d := delivery.DefaultConfig()
+	l, c := cfg.Telegram.Limits, cfg.Delivery
+	d.GlobalPerSecond, d.ChatPerSecond, d.GroupPerMinute = l.GlobalPerSecond, l.ChatPerSecond, l.GroupPerMinute
+	d.Concurrency = c.Concurrency
+	d.StaleAfter = c.StaleAfter.D()
+	d.MaxAttempts = c.MaxAttempts
+	d.BreakingCategories = c.BreakingCategories
+	d.NeverPush = cfg.Poll.ExcludeCategories
+	d.BundleMax = c.BundleMax
+	d.CorrectionWindow = c.CorrectionWindow.D()
+	d.EditReaders = c.EditReaders
+	d.Retention = c.Retention.D()
+	d.Location = cfg.Site.Location
+	return d
 }
 
 // feedsConfig hands the poller its part of the configuration.
@@ -80,6 +120,20 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	sched.Start()
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	if m.engine != nil {
+		m.wg.Go(func() {
+			if err := m.engine.Run(runCtx); err != nil {
+				m.log.Error("delivery engine stopped", "err", err)
+			}
+		})
+		m.wg.Go(func() {
+			if err := m.bot.Run(runCtx); err != nil {
+				m.log.Error("bot stopped", "err", err)
+			}
+		})
+	}
 	m.log.Info("nashra running", "version", version, "http", m.Addr().String(), "sections", len(m.cfg.Sections),
 		"telegram", m.cfg.Telegram.Token != "", "config", cmp.Or(m.cfg.File, "built-in defaults"))
 	return nil
@@ -88,13 +142,18 @@ func (m *Main) Start(ctx context.Context) error {
 // Addr is the web server's address.
 func (m *Main) Addr() net.Addr { return m.web.Addrs()[0] }
 
-// Close stops the scheduler (waiting for a running poll), the web server
-// and the store.
+// Close stops the scheduler (waiting for a running poll), the bot and the
+// delivery engine (which finishes or releases the sends in flight), the web
+// server and the store.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.sched != nil {
 		errs = append(errs, m.sched.Shutdown())
 	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
 	errs = append(errs, m.web.Shutdown(ctx), m.db.Close())
 	return errors.Join(errs...)
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/store"
+)
+
+// The whole path with Telegram on: a reader subscribes through the bot, the
+// site publishes, the poller stores, the delivery engine fans out, and the
+// channel mapped to the section gets the post, through the real client
+// library against the strict fake Bot API.
+func TestEndToEndTelegram(t *testing.T) {
+	site := demo.NewSite(time.Now())
+	defer site.Close()
+	tg := telegramtest.NewServer()
+	defer tg.Close()
+	reader := tg.AddUser(tgbotapi.User{FirstName: "قارئ", LanguageCode: "ar"})
+	channel := tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "أخبار المعلومة", UserName: "almaalouma_news"})
+
+	vars := demoEnv(t, site)
+	vars["NASHRA_TELEGRAM_TOKEN"] = tg.Token()
+	vars["NASHRA_TELEGRAM_API"] = tg.Endpoint()
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sections[0].Channels = []string{"@almaalouma_news"} // news
+	ctx := context.Background()
+	m, err := NewMain(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	waitFor(t, func() bool { n, _ := m.db.CountArticles(ctx); return n == len(demo.Initial) })
+
+	tg.PushMessage(telegramtest.Incoming{From: reader.ID, Text: "/start sec_news"})
+	waitFor(t, func() bool { return len(tg.Sent(reader.ID)) > 0 })
+	if subs, _ := m.db.Subscriptions(ctx, reader.ID); len(subs) != 1 || subs[0] != "news" {
+		t.Fatalf("deep link subscribed to %v", subs)
+	}
+
+	site.Publish(time.Now(), demo.Fresh...)
+	if _, err := m.poller.PollAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(tg.Sent(channel.ID)) > 0 })
+	post := tg.Sent(channel.ID)[0]
+	if !strings.Contains(post.Plain, "مجلس النواب يصوت على قانون الموازنة") || !strings.Contains(post.Plain, "#أخبار") {
+		t.Errorf("channel post:\n%s", post.Plain)
+	}
+	if len(tg.Sent(channel.ID)) != 1 {
+		t.Errorf("the news channel got %d posts for one news article", len(tg.Sent(channel.ID)))
+	}
+	// Every new article was handed on, and nothing broke Telegram's rules.
+	waitFor(t, func() bool { as, _ := m.db.ArticlesInState(ctx, store.StateNew, 10); return len(as) == 0 })
+	if st := tg.Stats(); st.TooManyRequests != 0 || st.GlobalViolations != 0 {
+		t.Errorf("fake Bot API saw 429s or violations: %+v", st)
+	}
+}
