@@ -197,7 +197,7 @@ func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []
 		control:  make(chan func()),
 		needRows: make(chan struct{}, 1),
 		refreshC: make(chan struct{}, 1),
-		acker:    &acker{st: e.st, holder: e.holder, log: e.log, in: make(chan ackReq, 1024)},
+		acker:    &acker{st: e.st, holder: e.holder, log: e.log, in: make(chan ackReq, 1024), gather: e.cfg.Concurrency},
 		articles: &articleCache{st: e.st, ttl: 5 * time.Second, m: map[int64]cachedArticle{}},
 	}
 	s.paused.Store(d.Paused)

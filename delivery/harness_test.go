@@ -92,6 +92,13 @@ func (f *fakeSender) tries(chat int64) int {
 	return f.seen[chat]
 }
 
+// count returns how many calls succeeded.
+func (f *fakeSender) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
 func (f *fakeSender) all() []call {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -333,6 +333,7 @@ type acker struct {
 	holder string
 	log    *slog.Logger
 	in     chan ackReq
+	gather int
 }
 
 type ackReq struct {
@@ -355,14 +356,11 @@ func (a *acker) submit(ups []store.OutboxUpdate, scopes []store.Scope) {
 	}
 }
 
-// gatherFor and gatherMax bound how long the acker waits for more outcomes
-// before it commits: a commit costs far more than a row, and a worker
-// waiting 2 ms more for its acknowledgement costs nothing at Telegram's
-// rates.
-const (
-	gatherFor = 2 * time.Millisecond
-	gatherMax = 64
-)
+// gatherFor bounds how long the acker waits for more outcomes before it
+// commits: a commit costs far more than a row, and a worker waiting 2 ms
+// more for its acknowledgement costs nothing at Telegram's rates. Once
+// every worker waits (acker.gather requests), it commits at once.
+const gatherFor = 2 * time.Millisecond
 
 func (a *acker) run() {
 	timer := time.NewTimer(gatherFor)
@@ -371,7 +369,7 @@ func (a *acker) run() {
 		batch := []ackReq{req}
 		timer.Reset(gatherFor)
 	gather:
-		for len(batch) < gatherMax {
+		for len(batch) < a.gather {
 			select {
 			case r, ok := <-a.in:
 				if !ok {
