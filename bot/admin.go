@@ -157,7 +157,7 @@ func cutHTMLLines(h string, limit int) string {
 	var out strings.Builder
 	n := 0
 	for line := range strings.SplitAfterSeq(h, "\n") {
-		l := utf16Len(visible(line))
+		l := utf16Len(Visible(line))
 		if n+l > limit-2 {
 			out.WriteString("…")
 			break

@@ -77,9 +77,6 @@ type Config struct {
 	DigestTime string
 	Admins     []int64
 	Sections   *subscribers.Catalog
-	// Channels is the configured section→channel mapping, brought into the
-	// store at start (run-time changes win).
-	Channels []store.ChannelLink
 	// WebhookURL switches from long polling to a webhook at that URL;
 	// WebhookSecret is checked in X-Telegram-Bot-Api-Secret-Token.
 	WebhookURL    string
@@ -157,12 +154,6 @@ func New(cfg Config, api *API, render *Renderer, db *store.DB, outbox Outbox, op
 // and receives updates, by long polling or through the webhook, until ctx
 // ends.
 func (b *Bot) Run(ctx context.Context) error {
-	if err := b.db.SeedChannels(ctx, b.cfg.Channels, b.now()); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
 	if err := b.connect(ctx); err != nil {
 		return nil // ctx ended while Telegram was unreachable
 	}

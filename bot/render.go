@@ -234,9 +234,9 @@ func isWebURL(s string) bool {
 // knows.
 var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace
 
-// visible returns the text Telegram shows for the bot's own HTML: what
+// Visible returns the text Telegram shows for the bot's own HTML: what
 // a post becomes when it must go without markup.
-func visible(h string) string {
+func Visible(h string) string {
 	var b strings.Builder
 	in := false
 	for _, r := range h {

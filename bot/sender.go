@@ -94,7 +94,7 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 func setBody(params tgbotapi.Params, key, html string, plain bool) {
 	if plain {
 		delete(params, "parse_mode")
-		params[key] = visible(html)
+		params[key] = Visible(html)
 		return
 	}
 	params[key] = html

@@ -18,7 +18,7 @@ import (
 type Item struct {
 	Section string
 	Title   string
-	Byline  string
+	Byline  string // the writer, put at the top of the body as the site does; empty for news
 	Body    string
 	Image   string
 	Tags    []string
@@ -100,7 +100,10 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 	for i := len(items) - 1; i >= 0; i-- {
 		it := items[i]
 		link := fmt.Sprintf("%s/%d/?utm_source=rss&utm_medium=rss", s.srv.URL, it.id)
-		content := fmt.Sprintf("<p>كتب / %s ||</p><p>%s</p>", xmlText(it.Byline), xmlText(it.Body))
+		content := "<p>" + xmlText(it.Body) + "</p>"
+		if it.Byline != "" {
+			content = "<p>كتب / " + xmlText(it.Byline) + " ||</p>" + content
+		}
 		fmt.Fprintf(w, `<item><title>%s</title><link>%s</link><guid isPermaLink="false">%s/?p=%d</guid>
 <dc:creator><![CDATA[المعلومة]]></dc:creator><pubDate>%s</pubDate>
 `, xmlText(it.Title), xmlText(link), s.srv.URL, it.id, it.date.UTC().Format(time.RFC1123Z))

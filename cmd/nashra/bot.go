@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
@@ -54,19 +52,12 @@ func (t *telegram) newBot(ctx context.Context, cfg *config.Config, db *store.DB,
 			return nil, err
 		}
 	}
-	var channels []store.ChannelLink
-	for _, s := range cfg.Sections {
-		for _, ch := range s.Channels {
-			channels = append(channels, store.ChannelLink{Section: s.Slug, Channel: ch, Source: store.SourceConfig})
-		}
-	}
 	bc := bot.Config{
 		Site:          cfg.Site.Name,
 		Location:      cfg.Site.Location,
 		DigestTime:    cfg.Digest.Time,
 		Admins:        cfg.Admins,
 		Sections:      t.sections,
-		Channels:      channels,
 		WebhookURL:    cfg.Telegram.WebhookURL,
 		WebhookSecret: secret,
 	}
@@ -95,31 +86,4 @@ func catalog(cfg *config.Config) *subscribers.Catalog {
 		secs[i] = subscribers.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases}
 	}
 	return subscribers.NewCatalog(secs)
-}
-
-// sectionChannels describes the channel mapping in force for `nashra
-// sections`, by section slug: "@news (config, can post), @x (runtime, not
-// checked)". Run-time changes (/link, /unlink) win over the YAML, so this
-// reads the store, not the configuration.
-func sectionChannels(ctx context.Context, db *store.DB) (map[string]string, error) {
-	links, err := db.ChannelLinks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	parts := map[string][]string{}
-	for _, l := range links {
-		state := "not checked"
-		if l.CanPost != nil {
-			state = "cannot post"
-			if *l.CanPost {
-				state = "can post"
-			}
-		}
-		parts[l.Section] = append(parts[l.Section], fmt.Sprintf("%s (%s, %s)", l.Channel, l.Source, state))
-	}
-	out := make(map[string]string, len(parts))
-	for slug, p := range parts {
-		out[slug] = strings.Join(p, ", ")
-	}
-	return out, nil
 }

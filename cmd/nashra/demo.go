@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/store"
@@ -18,6 +19,9 @@ import (
 
 // demoDir holds what the demo writes, apart from the real data.
 const demoDir = "data/demo"
+
+// demoReader is the sample reader who follows every section.
+const demoReader = 100001
 
 func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parse(flags(env, "demo"), args, 0); err != nil {
@@ -29,10 +33,15 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	site := demo.NewSite(time.Now())
 	defer site.Close()
-	// The demo's own sections and database: the sample site's feeds, a fresh
-	// file each time, never the operator's data.
+	// The demo's own feeds, channels and database: the sample site, one
+	// channel per section, a fresh file each time, never the operator's data.
+	names := map[int64]string{demoReader: "a reader following every section"}
 	for i := range cfg.Sections {
-		cfg.Sections[i].Feed, cfg.Sections[i].Feeds = site.FeedURL(cfg.Sections[i].Slug), nil
+		s := &cfg.Sections[i]
+		s.Feed, s.Feeds = site.FeedURL(s.Slug), nil
+		id := int64(-1001000000001 - i)
+		s.Channels = []string{fmt.Sprint(id)}
+		names[id] = fmt.Sprintf("the %s channel (%s)", s.Slug, s.Name)
 	}
 	if err := os.RemoveAll(demoDir); err != nil {
 		return err
@@ -43,6 +52,9 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := seedDemo(ctx, db, cfg.Sections); err != nil {
+		return err
+	}
 	p, err := feeds.NewPoller(db, feedsConfig(cfg), nil, log)
 	if err != nil {
 		return err
@@ -63,23 +75,74 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	printResults(w, results)
 
-	fresh, err := db.ArticlesInState(ctx, store.StateNew, 100)
+	fmt.Fprintln(w, "\n3. The delivery engine fans them out: one post per article to each section's channel, and one")
+	fmt.Fprintln(w, "   message listing them for the reader (no Telegram token, so here is what Telegram would get):")
+	sender := &consoleSender{w: w, render: bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), nil), names: names}
+	engine, err := delivery.New(deliveryConfig(cfg), db, sender, nil, log, nil)
 	if err != nil {
 		return err
 	}
-	if len(fresh) == 0 {
-		return errors.New("demo: the second poll found nothing new")
+	if err := drain(ctx, db, engine); err != nil {
+		return err
 	}
-	fmt.Fprintf(w, "\n3. New articles, handed on to delivery (no Telegram token: shown here instead):\n")
-	for _, a := range fresh {
-		printArticle(w, cfg, a)
-	}
-	fmt.Fprintf(w, "\nWhere to look: the database is %s (sqlite3 %s 'SELECT id, state, title FROM articles').\n",
-		strings.TrimPrefix(cfg.DatabaseURL, "sqlite:"), strings.TrimPrefix(cfg.DatabaseURL, "sqlite:"))
+	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
+	fmt.Fprintf(w, "\nWhere to look: the database is %s, for instance\n  sqlite3 %s 'SELECT id, state, title FROM articles'\n", path, path)
+	fmt.Fprintf(w, "  sqlite3 %s 'SELECT article_id, chat_id, state, message_id FROM deliveries'\n", path)
 	return nil
 }
 
-func printArticle(w interface{ Write([]byte) (int, error) }, cfg *config.Config, a store.Article) {
-	fmt.Fprintf(w, "\n  ── %s ──\n  %s\n  %s\n", strings.Join(a.Sections, ", "), a.Title, a.Summary)
-	fmt.Fprintf(w, "  %s · %s\n  %s\n", a.Author, arabic.DateTime(a.PublishedAt, cfg.Site.Location), a.Link)
+// seedDemo registers the sample reader, subscribed to every section, with no
+// quiet hours so that the demo shows the same thing at any hour.
+func seedDemo(ctx context.Context, db *store.DB, sections []config.Section) error {
+	now := time.Now()
+	if _, _, err := db.TouchChat(ctx, store.Chat{ID: demoReader, Kind: store.ChatPrivate, Language: "ar"}, now); err != nil {
+		return err
+	}
+	settings := store.DefaultSettings
+	settings.QuietStart, settings.QuietEnd = 0, 0
+	if err := db.SetChatSettings(ctx, demoReader, settings, now); err != nil {
+		return err
+	}
+	slugs := make([]string, len(sections))
+	for i, s := range sections {
+		slugs[i] = s.Slug
+	}
+	_, err := db.Subscribe(ctx, demoReader, slugs, now)
+	return err
+}
+
+// drain runs the engine until every new article is handed on and every
+// delivery is sent, or a minute passes.
+func drain(ctx context.Context, db *store.DB, engine *delivery.Engine) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- engine.Run(ctx) }()
+	engine.Notify()
+	ctl := delivery.NewControls(db, nil)
+	for ctx.Err() == nil {
+		time.Sleep(200 * time.Millisecond)
+		fresh, err := db.ArticlesInState(ctx, store.StateNew, 1)
+		if err != nil {
+			return err
+		}
+		f, err := ctl.Figures(ctx)
+		if err != nil {
+			return err
+		}
+		due := 0
+		for _, n := range f.Due {
+			due += n
+		}
+		if len(fresh) == 0 && due == 0 && f.Held == 0 {
+			break
+		}
+	}
+	err := ctx.Err()
+	cancel()
+	<-done
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("demo: deliveries still pending after a minute")
+	}
+	return nil
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
@@ -31,6 +33,17 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	}
 	for _, slug := range dormant {
 		log.Warn("section no longer configured: its subscribers are kept, dormant", "section", slug)
+	}
+	// The YAML mapping seeds the store; /link and /unlink changes stay.
+	var channels []store.ChannelLink
+	for _, s := range cfg.Sections {
+		for _, ch := range s.Channels {
+			channels = append(channels, store.ChannelLink{Section: s.Slug, Channel: ch, Source: store.SourceConfig})
+		}
+	}
+	if err := db.SeedChannels(ctx, channels, time.Now()); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return db, nil
 }
@@ -116,6 +129,10 @@ func cmdSections(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	channels, err := sectionChannels(ctx, db)
+	if err != nil {
+		return err
+	}
 	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SLUG\tNAME\tSTATE\tFEEDS\tCHANNELS\tFROM")
 	for _, s := range stored {
@@ -129,14 +146,35 @@ func cmdSections(ctx context.Context, env *cliEnv, args []string) error {
 		if !s.Active {
 			state, from = "dormant", "store (no longer configured)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, state, joinOr(c.FeedURLs(), "-"), joinOr(c.Channels, "-"), from)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, state,
+			cmp.Or(strings.Join(c.FeedURLs(), ", "), "-"), cmp.Or(channels[s.Slug], "-"), from)
 	}
 	return w.Flush()
 }
 
-func joinOr(xs []string, empty string) string {
-	if len(xs) == 0 {
-		return empty
+// sectionChannels describes the channel mapping in force for `nashra
+// sections`, by section slug: "@news (config, can post), @x (runtime, not
+// checked)". Run-time changes (/link, /unlink) win over the YAML, so this
+// reads the store, not the configuration.
+func sectionChannels(ctx context.Context, db *store.DB) (map[string]string, error) {
+	links, err := db.ChannelLinks(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return strings.Join(xs, ", ")
+	parts := map[string][]string{}
+	for _, l := range links {
+		state := "not checked"
+		if l.CanPost != nil {
+			state = "cannot post"
+			if *l.CanPost {
+				state = "can post"
+			}
+		}
+		parts[l.Section] = append(parts[l.Section], fmt.Sprintf("%s (%s, %s)", l.Channel, l.Source, state))
+	}
+	out := make(map[string]string, len(parts))
+	for slug, p := range parts {
+		out[slug] = strings.Join(p, ", ")
+	}
+	return out, nil
 }
