@@ -28,9 +28,9 @@ func NewControls(st ControlStore, now func() time.Time) *Controls {
 	return &Controls{st: st, now: now}
 }
 
-// Pause stops all pushes until Resume: nothing more is claimed, and rows
-// already claimed go back to the queue. Replies to readers, corrections
-// and retractions still go out.
+// Pause stops all pushes — articles and broadcasts — until Resume: nothing
+// more is claimed, and what was claimed goes back to the queue. Replies to
+// readers, corrections and retractions still go out.
 func (c *Controls) Pause(ctx context.Context) error {
 	return c.st.SetDispatcherPaused(ctx, dispatcherName, true, c.now())
 }

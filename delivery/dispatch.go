@@ -360,7 +360,12 @@ func (s *session) build(q *chatQ, now time.Time) *job {
 	case p == prioReply || p == prioBroadcast:
 		r := q.replies[0]
 		q.replies = q.replies[1:]
-		if now.Sub(r.CreatedAt) > s.e.cfg.ReplyStaleAfter {
+		// A broadcast to every reader takes as long as a push.
+		staleAfter := s.e.cfg.ReplyStaleAfter
+		if p == prioBroadcast {
+			staleAfter = s.e.cfg.StaleAfter
+		}
+		if now.Sub(r.CreatedAt) > staleAfter {
 			s.queued.Add(-1)
 			s.e.m.stale.Inc()
 			s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyStale, IDs: []int64{r.ID}}}, nil)
@@ -396,20 +401,27 @@ func (s *session) build(q *chatQ, now time.Time) *job {
 }
 
 // triage takes out of the chat's rows those not to be sent now: stale ones,
-// those of a reader who now takes only the digest, and those the reader's
-// quiet hours or hourly bundle hold back. It reports whether the rest go
-// silently.
+// those of a chat gone or deleted since the fan-out, those of a reader who
+// now takes only the digest, and those the chat's quiet hours or hourly
+// bundle hold back (channels have no such choices). It reports whether the
+// rest go silently.
 func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
 	cfg := s.e.cfg
-	var stale, digest []int64
+	var stale, gone, digest []int64
 	hold := map[time.Time][]int64{}
 	keep := q.rows[:0]
 	first := true
 	for _, r := range q.rows {
-		switch until, sil := when(r.Settings, r.CreatedAt, now, cfg.Location); {
+		settings := r.Settings
+		if r.Kind == store.ChatChannel {
+			settings = nil
+		}
+		switch until, sil := when(settings, r.CreatedAt, now, cfg.Location); {
 		case now.Sub(r.DueAt) > cfg.StaleAfter:
 			stale = append(stale, r.ID)
-		case r.Settings != nil && r.Settings.Mode == store.ModeDigest:
+		case !r.ChatActive || (r.Kind != store.ChatChannel && r.Settings == nil):
+			gone = append(gone, r.ID)
+		case settings != nil && settings.Mode == store.ModeDigest:
 			digest = append(digest, r.ID)
 		case !until.IsZero():
 			hold[until] = append(hold[until], r.ID)
@@ -432,6 +444,10 @@ func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
 		s.e.m.stale.Add(float64(len(stale)))
 		s.e.log.Warn("deliveries dropped as stale", "chat_id", q.id, "rows", len(stale))
 		ups = append(ups, store.OutboxUpdate{Op: store.OpStale, IDs: stale})
+	}
+	if len(gone) > 0 {
+		ups = append(ups, store.OutboxUpdate{Op: store.OpCancel, IDs: gone, ErrorKind: ChatGone.String(),
+			Error: "the chat left or was deleted after the fan-out"})
 	}
 	if len(digest) > 0 {
 		ups = append(ups, store.OutboxUpdate{Op: store.OpCancel, IDs: digest, ErrorKind: "digest_only",
@@ -610,20 +626,34 @@ func (s *session) dropArticle(articleID int64) {
 	})
 }
 
-// releaseRows gives back every row held in memory: pushes are paused.
-func (s *session) releaseRows() {
+// releasePushes gives back every row and broadcast held in memory: pushes
+// are paused. Replies to readers stay.
+func (s *session) releasePushes() {
 	s.onScheduler(func() {
 		now := s.e.now()
 		var rows []store.Delivery
+		var broadcasts []int64
 		for _, q := range s.chats {
-			if len(q.rows) > 0 {
-				rows = append(rows, q.rows...)
-				q.rows = nil
+			n := len(q.rows) + len(q.replies)
+			rows = append(rows, q.rows...)
+			q.rows = nil
+			q.replies = slices.DeleteFunc(q.replies, func(r store.QueuedReply) bool {
+				if r.Lane != store.ReplyLane {
+					broadcasts = append(broadcasts, r.ID)
+					return true
+				}
+				return false
+			})
+			if n != len(q.replies) {
 				s.place(q, now)
 			}
 		}
 		if len(rows) > 0 {
 			s.release(rows)
+		}
+		if len(broadcasts) > 0 {
+			s.queued.Add(-int64(len(broadcasts)))
+			s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyRelease, IDs: broadcasts}}, nil)
 		}
 	})
 }

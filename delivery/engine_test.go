@@ -376,3 +376,41 @@ func TestBroadcastAndNeverPush(t *testing.T) {
 		t.Errorf("the advert went to %d chats", n)
 	}
 }
+
+// What changed between the fan-out and the send wins: a reader who left
+// gets nothing, a channel has no quiet hours.
+func TestChatsChangedSinceFanOut(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 4, nil)
+	// A channel the bot was added to is a chat too, with the defaults —
+	// here quiet hours around now, which must not hold its posts.
+	cfg := testConfig()
+	local := time.Now().In(cfg.Location)
+	m := local.Hour()*60 + local.Minute()
+	quiet := store.ChatSettings{Mode: store.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
+		QuietMode: store.QuietHold}
+	if _, _, err := db.TouchChat(ctx, store.Chat{ID: -1001234567, Kind: store.ChatChannel}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db.SetChatSettings(ctx, -1001234567, quiet, time.Now())
+	db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now())
+	snd := &fakeSender{}
+	r := start(t, db, snd, cfg)
+	r.eng.Pause(ctx)
+	a1 := addArticle(t, db, "a1", time.Now())
+	r.eng.Notify()
+	eventually(t, 5*time.Second, "the fan-out", func() bool {
+		rows, _ := db.ArticleDeliveries(ctx, a1)
+		return len(rows) == 5
+	})
+	db.DeleteChat(ctx, 3) // /stop
+	db.SetChatActive(ctx, 4, false, "blocked", time.Now())
+	r.eng.Resume(ctx)
+	eventually(t, 5*time.Second, "the channel and the two remaining readers", func() bool { return len(snd.got()) == 3 })
+	time.Sleep(100 * time.Millisecond)
+	got := snd.got()
+	if len(got[3]) != 0 || len(got[4]) != 0 || len(got[-1001234567]) != 1 {
+		t.Errorf("got %v: want nothing for the reader who left or blocked, the post in the channel", got)
+	}
+}

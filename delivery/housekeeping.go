@@ -68,8 +68,8 @@ func (s *session) claimOnce() (b claimBatch, more, ok bool) {
 			return s.claimFailed(b, err)
 		}
 	}
-	if len(b.rows) >= s.batch {
-		return b, true, true
+	if len(b.rows) >= s.batch || s.paused.Load() {
+		return b, len(b.rows) >= s.batch, true
 	}
 	// Broadcasts only once the fan-outs are drained.
 	broadcasts, err := st.ClaimReplies(s.ctx, holder, store.BroadcastLane, replyBatch, now, lease)
@@ -187,7 +187,7 @@ func (s *session) renew(now time.Time) bool {
 		s.e.m.paused.Set(b2f(d.Paused))
 		s.e.log.Warn("pushes paused or resumed", "paused", d.Paused)
 		if d.Paused {
-			s.releaseRows()
+			s.releasePushes()
 		} else {
 			wake(s.needRows)
 		}

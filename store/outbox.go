@@ -95,8 +95,12 @@ type Delivery struct {
 	// Todo is TodoEdit or TodoDelete when a sent message needs work.
 	Todo string
 	// Settings are the chat's when it is a known reader or group, nil for
-	// a channel known only from the section mapping. Filled by claims.
+	// a channel known only from the section mapping, or a chat deleted
+	// since the fan-out. Filled by claims.
 	Settings *ChatSettings
+	// ChatActive is false when the chat was marked inactive since the
+	// fan-out (it blocked the bot); true when unknown.
+	ChatActive bool
 }
 
 // Open reports whether the row still waits to be sent.
@@ -112,7 +116,7 @@ const settled = `state <> 'pending' AND `
 
 const deliveryColumns = `d.id, d.article_id, d.chat_id, d.kind, d.lane, d.state, d.created_at, d.due_at, d.not_before,
 	d.plain, d.attempts, d.error_kind, d.last_error, d.message_id, d.caption, d.bundled, d.sent_at, d.sent_revision, d.todo,
-	c.mode, c.quiet_start, c.quiet_end, c.quiet_mode, c.digest`
+	c.mode, c.quiet_start, c.quiet_end, c.quiet_mode, c.digest, COALESCE(c.active, 1)`
 
 // deliveryFrom joins the chat's settings; channels may have no chat row.
 const deliveryFrom = ` FROM deliveries d LEFT JOIN chats c ON c.id = d.chat_id `
@@ -126,7 +130,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	var digest sql.NullBool
 	err := row.Scan(&d.ID, &d.ArticleID, &d.ChatID, &d.Kind, &d.Lane, &d.State, &created, &due, &notBefore,
 		&d.Plain, &d.Attempts, &d.ErrorKind, &d.LastError, &msgID, &d.Caption, &d.Bundled, ms(&d.SentAt), &d.SentRevision, &d.Todo,
-		&mode, &quietStart, &quietEnd, &quietMode, &digest)
+		&mode, &quietStart, &quietEnd, &quietMode, &digest, &d.ChatActive)
 	if err != nil {
 		return d, err
 	}
