@@ -51,7 +51,8 @@ type Config struct {
 	// with more pending gets the rest in the following bundle(s).
 	BundleMax int
 	// CorrectionWindow is how long after its push a post is edited in place
-	// when its article's title or summary changes.
+	// when its article's title or summary changes; zero turns corrections
+	// off.
 	CorrectionWindow time.Duration
 	// EditReaders extends corrections to readers' private copies (channels
 	// and groups are always edited); each edit costs a message's budget.
@@ -125,9 +126,12 @@ func (c Config) Validate() error {
 	}{
 		{"lease_duration", c.LeaseDuration}, {"send_timeout", c.SendTimeout}, {"stale_after", c.StaleAfter},
 		{"reply_stale_after", c.ReplyStaleAfter}, {"retry_base", c.RetryBase}, {"retry_max", c.RetryMax},
-		{"correction_window", c.CorrectionWindow}, {"hand_on_interval", c.HandOnInterval},
+		{"hand_on_interval", c.HandOnInterval},
 	} {
 		positive(d.name, float64(d.v))
+	}
+	if c.CorrectionWindow < 0 {
+		errs = append(errs, fmt.Errorf("correction_window must not be negative, got %s", c.CorrectionWindow))
 	}
 	if c.LeaseDuration > 0 && c.LeaseDuration < 2*time.Second {
 		errs = append(errs, fmt.Errorf("lease_duration must be at least 2s, got %s", c.LeaseDuration))

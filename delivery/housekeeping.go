@@ -135,7 +135,7 @@ func (s *session) housekeep() {
 			wake(s.needRows)
 		}
 		s.handOn(now)
-		if notified || now.Sub(corrected) >= correctionsEvery {
+		if cfg.CorrectionWindow > 0 && (notified || now.Sub(corrected) >= correctionsEvery) {
 			corrected = now
 			// Looking back a minute covers articles revised while their old
 			// text sat in the article cache.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -198,7 +197,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	if attempt >= s.e.cfg.MaxAttempts {
 		return s.giveUp(ctx, log, j, se), nil
 	}
-	at := j.end.Add(s.backoff(attempt))
+	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase, s.e.cfg.RetryMax))
 	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
 	u := store.OutboxUpdate{Op: store.OpRetry, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}
 	switch j.kind {
@@ -313,16 +312,6 @@ func (s *session) method(j *job) string {
 		return "deleteMessage"
 	}
 	return "post"
-}
-
-// backoff is the wait before attempt, exponential, jittered to between half
-// and all of it so that retries of a burst spread out.
-func (s *session) backoff(attempt int) time.Duration {
-	d := s.e.cfg.RetryBase << min(attempt-1, 30)
-	if d <= 0 || d > s.e.cfg.RetryMax {
-		d = s.e.cfg.RetryMax
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // acker stores outcomes. Requests that arrive within a moment of each
