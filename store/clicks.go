@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,57 +53,62 @@ func (db *DB) ArticleLink(ctx context.Context, id int64) (string, error) {
 
 // RecordClicks stores a batch of clicks in one transaction: a row for each
 // reader's first click on an article, and the daily counts per article and
-// medium.
+// medium. Rows go in multi-row statements: the writer shares the one
+// write connection with 100,000-row fan-outs, and must catch up quickly
+// when it gets it.
 func (db *DB) RecordClicks(ctx context.Context, cs []Click) (ClickResult, error) {
 	type dayKey struct {
 		article, day int64
 		medium       string
 	}
+	const cols, chunk = 5, 500
 	var res ClickResult
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res = ClickResult{}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO clicks (article_id, medium, reader, day, clicked_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (article_id, reader) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
 		days := map[dayKey]*[2]int64{} // uniques, clicks
 		var order []dayKey             // map order is random; the upserts should not be
 		for _, c := range cs {
-			at := c.At.UnixMilli()
-			k := dayKey{c.ArticleID, at / dayMillis, c.Medium}
-			r, err := ins.ExecContext(ctx, c.ArticleID, c.Medium, c.Reader, k.day, at)
-			if err != nil {
-				return err
-			}
-			n, err := r.RowsAffected()
-			if err != nil {
-				return err
-			}
-			counts := days[k]
-			if counts == nil {
-				counts = new([2]int64)
-				days[k] = counts
+			k := dayKey{c.ArticleID, c.At.UnixMilli() / dayMillis, c.Medium}
+			if days[k] == nil {
+				days[k] = new([2]int64)
 				order = append(order, k)
 			}
-			counts[0] += n
-			counts[1]++
-			if n > 0 {
+			days[k][1]++
+		}
+		for part := range slices.Chunk(cs, chunk) {
+			args := make([]any, 0, cols*len(part))
+			for _, c := range part {
+				at := c.At.UnixMilli()
+				args = append(args, c.ArticleID, c.Medium, c.Reader, at/dayMillis, at)
+			}
+			rows, err := tx.QueryContext(ctx, `INSERT INTO clicks (article_id, medium, reader, day, clicked_at) VALUES `+
+				tuples(cols, len(part))+` ON CONFLICT (article_id, reader) DO NOTHING RETURNING article_id, day, medium`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k dayKey
+				if err := rows.Scan(&k.article, &k.day, &k.medium); err != nil {
+					rows.Close()
+					return err
+				}
+				days[k][0]++
 				res.Unique++
-			} else {
-				res.Repeat++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
 			}
 		}
-		up, err := tx.PrepareContext(ctx, `INSERT INTO click_days (article_id, day, medium, uniques, clicks) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (day, article_id, medium) DO UPDATE SET uniques = click_days.uniques + excluded.uniques,
-			clicks = click_days.clicks + excluded.clicks`)
-		if err != nil {
-			return err
-		}
-		defer up.Close()
-		for _, k := range order {
-			if _, err := up.ExecContext(ctx, k.article, k.day, k.medium, days[k][0], days[k][1]); err != nil {
+		res.Repeat = len(cs) - res.Unique
+		for part := range slices.Chunk(order, chunk) {
+			args := make([]any, 0, cols*len(part))
+			for _, k := range part {
+				args = append(args, k.article, k.day, k.medium, days[k][0], days[k][1])
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO click_days (article_id, day, medium, uniques, clicks) VALUES `+
+				tuples(cols, len(part))+` ON CONFLICT (day, article_id, medium) DO UPDATE SET
+				uniques = click_days.uniques + excluded.uniques, clicks = click_days.clicks + excluded.clicks`, args...); err != nil {
 				return err
 			}
 		}
@@ -111,6 +118,11 @@ func (db *DB) RecordClicks(ctx context.Context, cs []Click) (ClickResult, error)
 		return ClickResult{}, fmt.Errorf("record %d clicks: %w", len(cs), err)
 	}
 	return res, nil
+}
+
+// tuples returns n groups of cols placeholders, for a multi-row VALUES.
+func tuples(cols, n int) string {
+	return strings.TrimSuffix(strings.Repeat("("+placeholders(cols)+"), ", n), ", ")
 }
 
 // ClickBucket is a number of unique clicks on an article in one medium at

@@ -34,9 +34,12 @@ type TrackingConfig struct {
 	// scanners open every link as the message arrives.
 	ScannerWindow time.Duration
 	// Buffer is how many clicks may wait to be written; past it clicks are
-	// still redirected but not counted. Default 20,000.
+	// still redirected but not counted. Default 50,000 (about 6 MB): the
+	// writer waits for the store's one write connection, which a
+	// 100,000-row fan-out holds for about a second.
 	Buffer int
-	// BatchSize is the most clicks written in one transaction. Default 1,000.
+	// BatchSize is the most clicks written in one transaction. Default
+	// 10,000: what arrives while a fan-out holds the store goes in one go.
 	BatchSize int
 	// FlushInterval is the longest a click waits before its batch is
 	// written. Default 1s.
@@ -52,8 +55,8 @@ func (c TrackingConfig) withDefaults() TrackingConfig {
 			*v = d
 		}
 	}
-	def(&c.Buffer, 20_000)
-	def(&c.BatchSize, 1_000)
+	def(&c.Buffer, 50_000)
+	def(&c.BatchSize, 10_000)
 	def(&c.CacheSize, 10_000)
 	if c.ScannerWindow <= 0 {
 		c.ScannerWindow = time.Minute

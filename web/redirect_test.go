@@ -110,7 +110,7 @@ const browserUA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (
 
 const articleURL = "https://almaalouma.net/%d8%a7%d8%ae%d8%a8%d8%a7%d8%b1/"
 
-func counterValue(t *testing.T, c prometheus.Collector) float64 {
+func counterValue(t testing.TB, c prometheus.Collector) float64 {
 	t.Helper()
 	ch := make(chan prometheus.Metric, 1)
 	c.Collect(ch)
