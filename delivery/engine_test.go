@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -413,4 +415,61 @@ func TestChatsChangedSinceFanOut(t *testing.T) {
 	if len(got[3]) != 0 || len(got[4]) != 0 || len(got[-1001234567]) != 1 {
 		t.Errorf("got %v: want nothing for the reader who left or blocked, the post in the channel", got)
 	}
+}
+
+func TestMetricsAndStats(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 3, nil)
+	addArticle(t, db, "a1", time.Now())
+	reg := prometheus.NewRegistry()
+	eng, err := delivery.New(testConfig(), db, &fakeSender{fail: func(c call, _ int) error {
+		if c.chat == 3 {
+			return &delivery.SendError{Kind: delivery.Rejected, Reason: "Bad Request: message is too long"}
+		}
+		return nil
+	}}, nil, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := delivery.New(testConfig(), db, &fakeSender{}, nil, nil, reg); err == nil {
+		t.Error("registering the metrics twice did not fail")
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- eng.Run(runCtx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	eventually(t, 10*time.Second, "the metrics", func() bool {
+		return value(t, reg, "nashra_delivery_sent_total") == 2 && value(t, reg, "nashra_delivery_dead_rows") == 1
+	})
+	stats, err := eng.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats["dead"] != 1 || stats["sent_last_hour"] != 2 || stats["pending_private"] != 0 || stats["errors_rejected"] != 1 {
+		t.Errorf("stats %v", stats)
+	}
+}
+
+// value sums the series of a gathered metric; -1 when it is missing.
+func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		var v float64
+		for _, m := range f.GetMetric() {
+			v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+		return v
+	}
+	return -1
 }
