@@ -12,14 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
-
-// The bot's /top takes the Ranker as it is.
-var _ bot.Ranking = (*Ranker)(nil)
 
 // End to end: a real store, a real web server on loopback, real HTTP
 // clicks on the links nashra would send; the clicks change the order of

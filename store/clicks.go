@@ -126,8 +126,8 @@ func tuples(cols, n int) string {
 }
 
 // ClickBucket is a number of unique clicks on an article in one medium at
-// about one time: the middle of an hour for kept rows (the end of the
-// range when that is earlier), the middle of a day for purged ones.
+// about one time: the middle of an hour for kept rows (moved inside the
+// range asked for at its edges), the middle of a day for purged ones.
 type ClickBucket struct {
 	ArticleID int64
 	Medium    string
@@ -166,7 +166,9 @@ func (db *DB) ClickBuckets(ctx context.Context, since, until time.Time) ([]Click
 	if err != nil {
 		return nil, fmt.Errorf("click buckets: %w", err)
 	}
-	if err := add(rows, func(h int64) int64 { return min(h*hour+hour/2, to-1) }); err != nil {
+	// The rows were selected by their own time: the middle of their hour
+	// stays within the range, or the first and last hours would be lost.
+	if err := add(rows, func(h int64) int64 { return max(min(h*hour+hour/2, to-1), from) }); err != nil {
 		return nil, fmt.Errorf("click buckets: %w", err)
 	}
 	purged, err := db.purgedDay(ctx)

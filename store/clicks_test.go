@@ -64,7 +64,7 @@ func TestRecordClicksCountsUniquesAndDays(t *testing.T) {
 	}
 }
 
-func TestClickBucketNeverLiesInTheFuture(t *testing.T) {
+func TestClickBucketsStayInTheirRange(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
@@ -79,6 +79,17 @@ func TestClickBucketNeverLiesInTheFuture(t *testing.T) {
 	}
 	if !bs[0].At.Before(until) {
 		t.Fatalf("bucket at %v is not before the range's end %v", bs[0].At, until)
+	}
+	// Nor before its start: a click just inside the range is counted
+	// although the middle of its hour lies outside.
+	late := at.Add(time.Hour + 50*time.Minute) // 11:55
+	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:2", At: late}}); err != nil {
+		t.Fatal(err)
+	}
+	since := late.Add(-time.Minute)
+	bs, err = db.ClickBuckets(ctx, since, late.Add(time.Minute))
+	if err != nil || len(bs) != 1 || bs[0].At.Before(since) {
+		t.Fatalf("range starting at %v: %+v %v", since, bs, err)
 	}
 }
 

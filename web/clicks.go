@@ -157,12 +157,13 @@ func (v *visitorKeys) hash(now time.Time, addr, ua string) string {
 }
 
 // Start starts the writer that stores queued clicks in batches.
-func (t *Tracker) Start() { go t.write() }
+func (t *Tracker) Start() { t.startOnce.Do(func() { go t.write() }) }
 
 // Close stops taking clicks, writes those queued and waits for the writer,
 // at most until ctx ends. Call it after the web server's Shutdown.
 func (t *Tracker) Close(ctx context.Context) error {
 	t.stopOnce.Do(func() { close(t.stop) })
+	t.Start() // a tracker never started still writes what it queued
 	select {
 	case <-t.done:
 		return nil

@@ -89,10 +89,11 @@ type Tracker struct {
 	now     func() time.Time
 	m       trackerMetrics
 
-	queue    chan store.Click
-	stop     chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
+	queue     chan store.Click
+	stop      chan struct{}
+	done      chan struct{}
+	startOnce sync.Once
+	stopOnce  sync.Once
 }
 
 // TrackerOption changes how a Tracker is built.

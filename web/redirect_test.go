@@ -100,7 +100,6 @@ func (h *trackerHarness) get(path string) *httptest.ResponseRecorder {
 // flush writes what the tracker queued, as Close does.
 func (h *trackerHarness) flush() {
 	h.t.Helper()
-	h.tr.Start()
 	if err := h.tr.Close(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
