@@ -137,20 +137,22 @@ func BenchmarkRedirect(b *testing.B) {
 	}
 
 	b.Run("idle", run)
+	var pushes atomic.Int64 // -count runs "fanout" again: each push needs a new article
 	b.Run("fanout", func(b *testing.B) {
 		stop := make(chan struct{})
 		var fanouts atomic.Int64
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for i := 0; ; i++ {
+			for {
+				i := pushes.Add(1)
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				r, err := db.SaveItems(ctx, "news", []store.Article{{GUID: fmt.Sprint("push-", b.N, "-", i),
-					Link: fmt.Sprintf("%s?push=%d-%d", articleURL, b.N, i), Title: "عاجل"}}, time.Now(),
+				r, err := db.SaveItems(ctx, "news", []store.Article{{GUID: fmt.Sprint("push-", i),
+					Link: fmt.Sprintf("%s?push=%d", articleURL, i), Title: "عاجل"}}, time.Now(),
 					func(fresh []*store.Article) { fresh[0].State = store.StateNew })
 				if err != nil {
 					b.Error(err)
