@@ -596,13 +596,13 @@ func TestWebhook(t *testing.T) {
 	defer srv.Close()
 	h = newHarness(t, withConfig(func(c *bot.Config) {
 		c.WebhookURL = srv.URL + "/telegram/hook"
-		c.WebhookSecret = bot.WebhookSecret("key")
+		c.WebhookSecret = bot.WebhookSecret([]byte("key"))
 	}))
 	if p := h.bot.WebhookPath(); p != "/telegram/hook" {
 		t.Errorf("WebhookPath = %q", p)
 	}
 	h.start()
-	waitFor(t, "webhook set", func() bool { return h.tg.WebhookSecret() == bot.WebhookSecret("key") })
+	waitFor(t, "webhook set", func() bool { return h.tg.WebhookSecret() == bot.WebhookSecret([]byte("key")) })
 
 	reader := h.user(1016)
 	h.tg.PushMessage(telegramtest.Incoming{From: reader, Text: "/subscribe فيديو"})

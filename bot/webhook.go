@@ -2,8 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // maxUpdateBytes bounds a webhook request body; updates are a few KB.
@@ -21,10 +21,8 @@ const maxUpdateBytes = 1 << 20
 // WebhookSecret derives the webhook's secret_token from nashra's secret
 // key, so that it survives restarts without being stored. Telegram allows
 // 1–256 characters of A–Z, a–z, 0–9, _ and -: hex fits.
-func WebhookSecret(key string) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte("nashra telegram webhook"))
-	return hex.EncodeToString(m.Sum(nil))
+func WebhookSecret(secret []byte) string {
+	return hex.EncodeToString(subscribers.DeriveKey(secret, "nashra telegram webhook"))
 }
 
 // setWebhook registers the webhook URL with its secret, retrying while

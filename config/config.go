@@ -29,6 +29,8 @@ type Config struct {
 	Poll     Poll      `yaml:"poll"`
 	Telegram Telegram  `yaml:"telegram"`
 	Delivery Delivery  `yaml:"delivery"`
+	Tracking Tracking  `yaml:"tracking"`
+	Ranking  Ranking   `yaml:"ranking"`
 	Digest   Digest    `yaml:"digest"`
 	Email    Email     `yaml:"email"`
 
@@ -139,6 +141,37 @@ type Delivery struct {
 	EditReaders bool `yaml:"edit_readers"`
 	// Retention is how long finished deliveries are kept.
 	Retention Duration `yaml:"retention"`
+}
+
+// Tracking configures the tracked links (/r/…) that measure what readers
+// open.
+type Tracking struct {
+	// Enabled sends article links through nashra's /r/ redirect and counts
+	// clicks; off, links go straight to the site.
+	Enabled bool `yaml:"enabled"`
+	// Retention is how long click rows are kept; daily counts stay.
+	Retention Duration `yaml:"retention"`
+	// ScannerWindow: an email click this soon after sending is a mail
+	// scanner's, not a reader's.
+	ScannerWindow Duration `yaml:"scanner_window"`
+}
+
+// Ranking configures how "most followed" is computed.
+type Ranking struct {
+	// Window is how far back articles and clicks are ranked.
+	Window Duration `yaml:"window"`
+	// HalfLife is the age at which a click counts half.
+	HalfLife Duration `yaml:"half_life"`
+	// SiteBoost is added for a place on the site's own most-followed list;
+	// negative turns the site's signal off.
+	SiteBoost float64 `yaml:"site_boost"`
+	// PurgeAt is the local time of the daily purge of old clicks.
+	PurgeAt string `yaml:"purge_at"`
+	// SiteSelector is a CSS selector for the site's "الأكثر متابعة" block
+	// on site.url; empty finds the block by its heading.
+	SiteSelector string `yaml:"site_selector"`
+	// SiteInterval is how often the site's homepage is read.
+	SiteInterval Duration `yaml:"site_interval"`
 }
 
 // Digest configures the daily digest.
@@ -333,6 +366,9 @@ func (c *Config) validate() error {
 	if err := c.validateDelivery(); err != nil {
 		return err
 	}
+	if err := c.validateRanking(); err != nil {
+		return err
+	}
 	if !clockRe.MatchString(c.Digest.Time) {
 		return problem("digest.time", "want a local time HH:MM such as 07:00, got %q", c.Digest.Time)
 	}
@@ -436,6 +472,25 @@ func (c *Config) validateDelivery() error {
 		return problem("delivery.correction_window", "must not be negative")
 	case d.Retention.D() < 48*time.Hour || d.Retention.D() < d.CorrectionWindow.D():
 		return problem("delivery.retention", "must be at least 48h (Telegram's delete window) and the correction window, got %s", d.Retention.D())
+	}
+	return nil
+}
+
+func (c *Config) validateRanking() error {
+	t, r := c.Tracking, c.Ranking
+	switch {
+	case t.Retention.D() < 24*time.Hour:
+		return problem("tracking.retention", "must be at least 24h, got %s", t.Retention.D())
+	case t.ScannerWindow.D() < 0:
+		return problem("tracking.scanner_window", "must not be negative")
+	case r.Window.D() < time.Hour:
+		return problem("ranking.window", "must be at least 1h, got %s", r.Window.D())
+	case r.HalfLife.D() <= 0:
+		return problem("ranking.half_life", "must be greater than 0")
+	case !clockRe.MatchString(r.PurgeAt):
+		return problem("ranking.purge_at", "want a local time HH:MM such as 03:30, got %q", r.PurgeAt)
+	case r.SiteInterval.D() < time.Minute:
+		return problem("ranking.site_interval", "must be at least 1m, got %s", r.SiteInterval.D())
 	}
 	return nil
 }

@@ -25,13 +25,13 @@ type telegram struct {
 // newTelegram builds the Bot API client, the post renderer and the Sender
 // the dispatcher uses; nil when no token is configured (Telegram off). It
 // does not call Telegram.
-func newTelegram(cfg *config.Config, log *slog.Logger) *telegram {
+func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *telegram {
 	if cfg.Telegram.Token == "" {
 		return nil
 	}
 	sections := catalog(cfg)
 	api := bot.NewAPI(cfg.Telegram.Token, cfg.Telegram.API, bot.NewHTTPClient())
-	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, sections, nil)
+	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, sections, link)
 	return &telegram{
 		api:      api,
 		render:   render,
@@ -41,17 +41,11 @@ func newTelegram(cfg *config.Config, log *slog.Logger) *telegram {
 }
 
 // newBot builds the bot on top of the delivery engine (its Outbox); opts
-// add the editors' controls, the ranking and the email signup as they
-// exist. Run the result with Run(ctx); in webhook mode mount
-// WebhookHandler() at WebhookPath() on the web server.
-func (t *telegram) newBot(ctx context.Context, cfg *config.Config, db *store.DB, outbox bot.Outbox, log *slog.Logger, opts ...bot.Option) (*bot.Bot, error) {
-	var secret string
-	if cfg.Telegram.WebhookURL != "" {
-		var err error
-		if secret, err = webhookSecret(ctx, cfg, db); err != nil {
-			return nil, err
-		}
-	}
+// add the editors' controls, the ranking and the email signup. Run the
+// result with Run(ctx); in webhook mode mount WebhookHandler() at
+// WebhookPath() on the web server. The webhook's secret is derived from
+// nashra's secret, so it survives restarts.
+func (t *telegram) newBot(cfg *config.Config, db *store.DB, outbox bot.Outbox, secret []byte, log *slog.Logger, opts ...bot.Option) *bot.Bot {
 	bc := bot.Config{
 		Site:          cfg.Site.Name,
 		Location:      cfg.Site.Location,
@@ -59,24 +53,26 @@ func (t *telegram) newBot(ctx context.Context, cfg *config.Config, db *store.DB,
 		Admins:        cfg.Admins,
 		Sections:      t.sections,
 		WebhookURL:    cfg.Telegram.WebhookURL,
-		WebhookSecret: secret,
+		WebhookSecret: bot.WebhookSecret(secret),
 	}
-	return bot.New(bc, t.api, t.render, db, outbox, append([]bot.Option{bot.WithLogger(log)}, opts...)...), nil
+	return bot.New(bc, t.api, t.render, db, outbox, append([]bot.Option{bot.WithLogger(log)}, opts...)...)
 }
 
-// webhookSecret is derived from NASHRA_SECRET when set, else generated
-// once and kept in the store, so that it survives restarts.
-func webhookSecret(ctx context.Context, cfg *config.Config, db *store.DB) (string, error) {
+// masterSecret is the key every signed link and derived secret comes from:
+// NASHRA_SECRET, else one generated on first start and kept in the store.
+// It must never change, or every link already sent stops working.
+func masterSecret(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, error) {
 	if cfg.Secret != "" {
-		return bot.WebhookSecret(cfg.Secret), nil
+		return []byte(cfg.Secret), nil
 	}
-	return db.MetaOrInit(ctx, "telegram_webhook_secret", func() (string, error) {
+	s, err := db.MetaOrInit(ctx, "secret", func() (string, error) {
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return "", err
 		}
 		return hex.EncodeToString(b[:]), nil
 	})
+	return []byte(s), err
 }
 
 // catalog is the configured sections as readers name them.

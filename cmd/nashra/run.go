@@ -18,20 +18,24 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/feeds"
+	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
 // Main is the running service: everything `nashra run` starts, so that an
 // end-to-end test can start the whole program on port 0 and stop it.
 type Main struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	db     *store.DB
-	reg    *prometheus.Registry
-	poller *feeds.Poller
-	sched  gocron.Scheduler
-	web    *web.Server
+	cfg     *config.Config
+	log     *slog.Logger
+	db      *store.DB
+	reg     *prometheus.Registry
+	poller  *feeds.Poller
+	sched   gocron.Scheduler
+	web     *web.Server
+	tracker *web.Tracker
+	ranker  *ranking.Ranker
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
 	bot    *bot.Bot
@@ -41,33 +45,75 @@ type Main struct {
 }
 
 // NewMain opens the store and builds every part; Start runs them.
-func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, error) {
+func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main, err error) {
 	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	m := &Main{cfg: cfg, log: log, db: db, reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m.poller, err = feeds.NewPoller(db, feedsConfig(cfg), m.reg, log); err != nil {
-		db.Close()
 		return nil, err
 	}
 	m.web = web.New(web.Options{Addr: cfg.HTTPAddr, MetricsAddr: cfg.MetricsAddr, Store: db, Gatherer: m.reg, Logger: log})
-	if tg := newTelegram(cfg, log); tg != nil {
+
+	secret, err := masterSecret(ctx, cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := subscribers.NewSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	links := subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled)
+	m.tracker, err = web.NewTracker(web.TrackingConfig{
+		Enabled:        cfg.Tracking.Enabled,
+		TrustedProxies: cfg.TrustedProxies,
+		ScannerWindow:  cfg.Tracking.ScannerWindow.D(),
+	}, secret, db, web.WithTrackerLogger(log), web.WithTrackerMetrics(m.reg))
+	if err != nil {
+		return nil, err
+	}
+	m.tracker.Register(m.web)
+	if m.ranker, err = ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log)); err != nil {
+		return nil, err
+	}
+
+	if tg := newTelegram(cfg, log, links.Article); tg != nil {
 		if m.engine, err = delivery.New(deliveryConfig(cfg), db, tg.sender, nil, log, m.reg); err != nil {
-			db.Close()
 			return nil, err
 		}
-		if m.bot, err = tg.newBot(ctx, cfg, db, m.engine, log, bot.WithControls(m.engine)); err != nil {
-			db.Close()
-			return nil, err
-		}
+		m.bot = tg.newBot(cfg, db, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker))
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}
 	}
 	return m, nil
 }
+
+// rankingConfig hands the ranking its part of the configuration.
+func rankingConfig(cfg *config.Config) ranking.Config {
+	r := cfg.Ranking
+	rc := ranking.Config{
+		Window:    r.Window.D(),
+		HalfLife:  r.HalfLife.D(),
+		SiteBoost: r.SiteBoost,
+		Retention: cfg.Tracking.Retention.D(),
+		PurgeAt:   r.PurgeAt,
+	}
+	if r.SiteBoost >= 0 {
+		rc.Site = ranking.SiteConfig{URL: cfg.Site.URL, Selector: r.SiteSelector, Interval: r.SiteInterval.D(), UserAgent: userAgent()}
+	}
+	return rc
+}
+
+// userAgent names nashra to the site it reads.
+func userAgent() string { return "nashra/" + version + " (+https://github.com/almaalouma/nashra)" }
 
 // deliveryConfig hands the delivery engine its part of the configuration.
 func deliveryConfig(cfg *config.Config) delivery.Config {
@@ -97,7 +143,7 @@ func feedsConfig(cfg *config.Config) feeds.Config {
 		Timeout:           p.Timeout.D(),
 		MaxBodyBytes:      p.MaxBodyBytes,
 		Workers:           p.Workers,
-		UserAgent:         "nashra/" + version + " (+https://github.com/almaalouma/nashra)",
+		UserAgent:         userAgent(),
 		StaleAfter:        p.StaleAfter.D(),
 		FailingAlertAfter: p.FailingAlertAfter.D(),
 		ExcludeCategories: p.ExcludeCategories,
@@ -119,6 +165,10 @@ func (m *Main) Start(ctx context.Context) error {
 	if _, err := m.poller.Register(sched); err != nil {
 		return err
 	}
+	if _, err := m.ranker.Register(sched); err != nil {
+		return err
+	}
+	m.tracker.Start()
 	sched.Start()
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
@@ -154,7 +204,9 @@ func (m *Main) Close(ctx context.Context) error {
 		m.cancel()
 	}
 	m.wg.Wait()
-	errs = append(errs, m.web.Shutdown(ctx), m.db.Close())
+	// The web server first, so that no click arrives after the tracker's
+	// last batch is written.
+	errs = append(errs, m.web.Shutdown(ctx), m.tracker.Close(ctx), m.db.Close())
 	return errors.Join(errs...)
 }
 

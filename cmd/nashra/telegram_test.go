@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,24 @@ func TestEndToEndTelegram(t *testing.T) {
 	}
 	if len(tg.Sent(channel.ID)) != 1 {
 		t.Errorf("the news channel got %d posts for one news article", len(tg.Sent(channel.ID)))
+	}
+	// Its "اقرأ المزيد" button is a tracked link that leads to the article.
+	if post.Keyboard == nil || len(post.Keyboard.InlineKeyboard) == 0 || post.Keyboard.InlineKeyboard[0][0].URL == nil {
+		t.Fatalf("channel post has no link button: %s", post.ReplyMarkup)
+	}
+	button := *post.Keyboard.InlineKeyboard[0][0].URL
+	_, path, ok := strings.Cut(button, "/r/")
+	if !ok || post.Keyboard.InlineKeyboard[0][0].Text != "اقرأ المزيد" {
+		t.Fatalf("button %q → %s", post.Keyboard.InlineKeyboard[0][0].Text, button)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get("http://" + m.Addr().String() + "/r/" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, site.URL()+"/") {
+		t.Errorf("tracked link: %d → %q", resp.StatusCode, loc)
 	}
 	// Every new article was handed on, and nothing broke Telegram's rules.
 	waitFor(t, func() bool { as, _ := m.db.ArticlesInState(ctx, store.StateNew, 10); return len(as) == 0 })
