@@ -391,6 +391,17 @@ func (db *DB) NextSendAt(ctx context.Context, medium SendMedium) (time.Time, err
 	return time.UnixMilli(at.Int64).UTC(), nil
 }
 
+// OpenSends counts the rows of medium still to send, pending or claimed:
+// the queue's depth, for /stats and /metrics.
+func (db *DB) OpenSends(ctx context.Context, medium SendMedium) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM send_log WHERE medium = ? AND state IN ('pending', 'claimed')`,
+		medium).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count open %s sends: %w", medium, err)
+	}
+	return n, nil
+}
+
 // SendOp is what a sender does with rows it holds.
 type SendOp int
 

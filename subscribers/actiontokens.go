@@ -23,6 +23,20 @@ const (
 	ActionUnsubscribe Action = 3
 )
 
+// Path is where nashra serves the action: the token goes in its query
+// string as t. The digest's links and the web pages both use it.
+func (a Action) Path() string {
+	switch a {
+	case ActionConfirm:
+		return "/email/confirm"
+	case ActionPreferences:
+		return "/email/preferences"
+	case ActionUnsubscribe:
+		return "/email/unsubscribe"
+	}
+	return "/email"
+}
+
 // ErrTokenExpired is returned for a well-signed token whose time is up.
 var ErrTokenExpired = errors.New("action token expired")
 

@@ -1,0 +1,221 @@
+// Package digest builds and sends the daily Arabic digest: the
+// most-followed pieces of the last 24 hours, a lead story and each chosen
+// section's top three, by email to confirmed subscribers and through the
+// delivery engine to Telegram readers who asked for it. It also runs the
+// email double opt-in's mails and renders the digest archive.
+//
+// A digest is rendered once per distinct set of sections; only the
+// per-recipient links are filled in per message. Messages go through a
+// send log with one row per (digest, recipient), claimed with leases as in
+// the delivery engine's outbox, so that a crash or a restart resumes
+// without doubles.
+package digest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/ranking"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// Store is what the digest needs of the store. *store.DB implements it;
+// the methods and their errors are documented there.
+type Store interface {
+	// Email subscribers.
+	RequestEmailSignup(ctx context.Context, r store.SignupRequest) (int64, store.SignupOutcome, error)
+	EmailSubscriber(ctx context.Context, id int64) (store.EmailSubscriber, error)
+	ForgetUnconfirmedEmails(ctx context.Context, before time.Time) (int, error)
+
+	// Digests, their articles and the Telegram readers' sections.
+	CreateDigest(ctx context.Context, d store.Digest, telegram bool) (store.Digest, bool, error)
+	Digest(ctx context.Context, day string) (store.Digest, error)
+	DigestByID(ctx context.Context, id int64) (store.Digest, error)
+	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (store.DigestPicks, error)) (store.DigestPicks, error)
+	FinishDigests(ctx context.Context, now time.Time) ([]store.Digest, error)
+	Article(ctx context.Context, id int64) (store.Article, error)
+	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
+
+	// The send log and its claims.
+	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]store.Send, error)
+	UpdateSends(ctx context.Context, holder string, updates []store.SendUpdate) error
+	ReleaseSendClaims(ctx context.Context, medium store.SendMedium, holder string) error
+	RenewSendClaims(ctx context.Context, holder string, leaseUntil time.Time) error
+	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
+	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[store.DeliveryState]int, error)
+	CompactSendLog(ctx context.Context, before time.Time) (int, error)
+
+	// The sender's lease and the circuit breaker's pause, kept like the
+	// delivery dispatcher's; and the admins' alerts.
+	AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error)
+	ReleaseDispatcher(ctx context.Context, name, holder string) error
+	SetDispatcherPaused(ctx context.Context, name string, paused bool, now time.Time) error
+	DispatcherState(ctx context.Context, name string) (store.Dispatcher, error)
+	RaiseAlert(ctx context.Context, a store.Alert) (bool, error)
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Ranker chooses a digest's articles; *ranking.Ranker implements it. The
+// selection's MostFollowed is false when the order is only recency: the
+// digest then says "الأحدث", never "الأكثر متابعة".
+type Ranker interface {
+	// Digest returns the lead story among sections and up to perSection
+	// articles of each of sections, for the window ending at until.
+	Digest(ctx context.Context, until time.Time, sections []string, perSection int) (ranking.Selection, error)
+}
+
+var _ Ranker = (*ranking.Ranker)(nil)
+
+// Links makes the article links readers follow; *subscribers.Links
+// implements it with tracked /r/ links.
+type Links interface {
+	// Email returns the link to a in the message sent at sentAt to the
+	// email subscriber subscriberID.
+	Email(a store.Article, subscriberID int64, sentAt time.Time) string
+	// Article returns the link to a shown in medium: "telegram" or "web".
+	Article(a store.Article, medium string) string
+}
+
+var _ Links = (*subscribers.Links)(nil)
+
+// Outbox queues a Telegram message for the delivery engine, which sends it
+// within Telegram's limits; *delivery.Engine implements it.
+type Outbox interface {
+	// EnqueueReply stores r and returns once it is stored, not sent.
+	EnqueueReply(ctx context.Context, r delivery.Reply) error
+}
+
+var _ Outbox = (*delivery.Engine)(nil)
+
+// Deps are the parts the digest works with.
+type Deps struct {
+	Store  Store
+	Ranker Ranker
+	// Links makes article links; nil: every link goes straight to the site.
+	Links Links
+	// Tokens signs the confirmation, preference and unsubscribe links.
+	Tokens *subscribers.ActionSigner
+	// Sections are the configured sections, in their order.
+	Sections []subscribers.Section
+	// Telegram takes the Telegram digest; nil: email only.
+	Telegram Outbox
+	// Now is the clock (nil: time.Now); it must advance like real time.
+	Now func() time.Time
+	// Log may be nil to discard.
+	Log *slog.Logger
+	// Registerer gets the metrics; nil: not registered.
+	Registerer prometheus.Registerer
+	// TLS is the base TLS configuration for SMTP, such as a private CA's
+	// roots; nil: the system's.
+	TLS *tls.Config
+}
+
+// Service is the digest: build it with New, register its daily job with
+// Register, run its sender with Run.
+type Service struct {
+	cfg      Config
+	st       Store
+	ranker   Ranker
+	links    Links
+	tokens   *subscribers.ActionSigner
+	sections []subscribers.Section
+	telegram Outbox
+	now      func() time.Time
+	log      *slog.Logger
+	m        *metrics
+	holder   string
+
+	composer  *composer
+	transport transport
+	editions  *editionCache
+
+	// wakeEmail and wakeTelegram tell the running sender that messages
+	// were queued; a pending wake-up is enough, so each holds one.
+	wakeEmail    chan struct{}
+	wakeTelegram chan struct{}
+
+	buildMu sync.Mutex
+}
+
+// senderName is the sender's row among the store's dispatchers: its lease
+// and the circuit breaker's pause.
+const senderName = "email"
+
+// New builds the digest. It does no I/O beyond reading the DKIM key.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || len(deps.Sections) == 0 {
+		return nil, fmt.Errorf("digest: store, ranker, tokens and sections are required")
+	}
+	s := &Service{
+		cfg: cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
+		sections: deps.Sections, telegram: deps.Telegram, now: deps.Now, log: deps.Log,
+		wakeEmail: make(chan struct{}, 1), wakeTelegram: make(chan struct{}, 1),
+	}
+	if s.links == nil {
+		s.links = directLinks{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if s.m, err = newMetrics(deps.Registerer); err != nil {
+		return nil, err
+	}
+	s.holder = cfg.Instance
+	if s.holder == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		s.holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if s.composer, err = newComposer(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.SMTPURL != "" {
+		s.transport, err = newSMTPTransport(cfg, deps.TLS)
+	} else {
+		s.transport, err = newFileTransport(cfg.OutboxDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.editions = newEditionCache()
+	return s, nil
+}
+
+// Close closes the SMTP connections.
+func (s *Service) Close() error { return s.transport.Close() }
+
+// notify wakes the running sender.
+func (s *Service) notify() {
+	for _, c := range []chan struct{}{s.wakeEmail, s.wakeTelegram} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// directLinks links straight to the site when tracked links are off.
+type directLinks struct{}
+
+func (directLinks) Email(a store.Article, _ int64, _ time.Time) string { return a.Link }
+func (directLinks) Article(a store.Article, _ string) string           { return a.Link }

@@ -1,0 +1,199 @@
+package digest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/ranking"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// sections are the site's seven, as configured by default.
+var sections = []subscribers.Section{
+	{Slug: "news", Name: "أخبار"}, {Slug: "articles", Name: "مقالات"}, {Slug: "infographics", Name: "إنفوجرافيك"},
+	{Slug: "video", Name: "فيديو"}, {Slug: "caricature", Name: "كاريكاتير"}, {Slug: "reports", Name: "تقارير"},
+	{Slug: "translation", Name: "ترجمة"},
+}
+
+// clock is a clock that can be set and then advances like real time, as
+// the service needs.
+type clock struct {
+	mu  sync.Mutex
+	t   time.Time
+	set time.Time // when t was set
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t, set: time.Now()} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t.Add(time.Since(c.set))
+}
+
+func (c *clock) setTo(t time.Time) {
+	c.mu.Lock()
+	c.t, c.set = t, time.Now()
+	c.mu.Unlock()
+}
+
+// syncBuffer is a log destination tests read while the service writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type harness struct {
+	t     *testing.T
+	db    *store.DB
+	clock *clock
+	log   *syncBuffer
+	cfg   Config
+}
+
+// digestDay is the day the tests' digests go out: Saturday 28 November
+// 2026 at 07:00 in Baghdad.
+var digestDay = time.Date(2026, 11, 28, 7, 0, 0, 0, DefaultConfig().Location)
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "nashra.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	specs := make([]store.SectionSpec, len(sections))
+	for i, s := range sections {
+		specs[i] = store.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
+	}
+	if _, err := db.SyncSections(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.BaseURL = "https://nashra.example.org"
+	cfg.From = "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.OutboxDir = filepath.Join(dir, "outbox")
+	cfg.RatePerSecond = 0
+	cfg.RetryBase, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	cfg.LeaseDuration = 2 * time.Second
+	return &harness{t: t, db: db, clock: newClock(digestDay.Add(5 * time.Minute)), log: &syncBuffer{}, cfg: cfg}
+}
+
+// service builds the digest on the harness's store with its config.
+func (h *harness) service(deps ...func(*Deps)) *Service {
+	h.t.Helper()
+	r, err := ranking.New(ranking.Config{}, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	d := Deps{Store: h.db, Ranker: r, Tokens: tokens, Sections: sections, Now: h.clock.now,
+		Log: slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, f := range deps {
+		f(&d)
+	}
+	s, err := New(h.cfg, d)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// longText repeats Arabic prose to n characters or more.
+func longText(n int) string {
+	const prose = "في ظل التغيرات السياسية المتسارعة، يبدو أن العلاقات بين الولايات المتحدة وروسيا تتجه نحو نوع من التفاهم القائم على المصالح المشتركة. "
+	var b strings.Builder
+	for b.Len() < n*2 {
+		b.WriteString(prose)
+	}
+	return string([]rune(b.String())[:n])
+}
+
+// seed stores perSection articles in each section, first seen in the
+// hours before the digest, with long Arabic titles and summaries.
+func (h *harness) seed(perSection int) {
+	h.t.Helper()
+	ctx := context.Background()
+	n := 0
+	for si, s := range sections {
+		var items []store.Article
+		for i := range perSection {
+			n++
+			items = append(items, store.Article{
+				GUID:     fmt.Sprintf("https://almaalouma.net/?p=%d", 1000+n),
+				Link:     fmt.Sprintf("https://almaalouma.net/2026/11/27/%s-%d/", s.Slug, i),
+				Title:    fmt.Sprintf("%s %d: التقارب الروسي–الأمريكي ومصالح متبادلة أم تنازلات استراتيجية في ملفات المنطقة", s.Name, i+1),
+				Summary:  longText(300),
+				ImageURL: fmt.Sprintf("https://almaalouma.net/wp-content/uploads/2026/11/%s-%d.jpg", s.Slug, i),
+				Author:   "كاظم الطائي",
+			})
+		}
+		seen := digestDay.Add(-time.Duration(2+si*2) * time.Hour)
+		if _, err := h.db.SaveItems(ctx, s.Slug, items, seen, func(fresh []*store.Article) {
+			for _, a := range fresh {
+				a.State = store.StateHanded
+			}
+		}); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// subscribe imports n confirmed subscribers, reader0@example.org…, with
+// sections cycling through those given (none: all).
+func (h *harness) subscribe(n int, sets ...[]string) {
+	h.t.Helper()
+	now := digestDay.Add(-48 * time.Hour)
+	subs := make([]store.EmailSubscriber, n)
+	for i := range subs {
+		subs[i] = store.EmailSubscriber{Address: fmt.Sprintf("reader%d@example.org", i), State: store.EmailActive,
+			CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now}
+		if len(sets) > 0 {
+			subs[i].Sections = sets[i%len(sets)]
+		}
+	}
+	if _, err := h.db.ImportEmailSubscribers(context.Background(), subs); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// sendAll runs the sender until every mail of the digest is settled.
+func (h *harness) sendAll(s *Service) store.Digest {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	d, err := s.SendNow(ctx, digestDay)
+	if err != nil {
+		h.t.Fatalf("send: %v\n%s", err, h.log.String())
+	}
+	return d
+}

@@ -1,0 +1,215 @@
+package digest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/templates"
+)
+
+// Paths of the pages the mails link to; the web package serves them.
+const (
+	signupPath  = "/email"
+	archivePath = "/digest/"
+)
+
+func (s *Service) archiveURL(day string) string { return s.cfg.BaseURL + archivePath + day }
+
+// actionURL returns the signed link that lets subscriber id do action;
+// the zero expires never ends.
+func (s *Service) actionURL(action subscribers.Action, id int64, expires time.Time) string {
+	return s.cfg.BaseURL + action.Path() + "?t=" + s.tokens.Sign(action, id, expires)
+}
+
+// message composes the mail of a claimed row; ok is false when there is
+// nothing to send (no new article in the reader's sections).
+func (s *Service) message(ctx context.Context, row store.Send, now time.Time) (m outgoing, ok bool, err error) {
+	switch row.Kind {
+	case store.SendDigest:
+		return s.digestMail(ctx, row, now)
+	case store.SendConfirm, store.SendNotice:
+		m, err := s.accountMail(row, now)
+		return m, err == nil, err
+	}
+	return outgoing{}, false, fmt.Errorf("send %d: unknown kind %q", row.ID, row.Kind)
+}
+
+// digestMail fills the reader's edition with their links.
+func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time) (outgoing, bool, error) {
+	d, err := s.digestRow(ctx, row.DigestID)
+	if err != nil {
+		return outgoing{}, false, err
+	}
+	r, err := s.mailEdition(ctx, d, row.Sections)
+	if err != nil || r == nil {
+		return outgoing{}, false, err
+	}
+	n := len(r.articles)
+	vals := make([]string, r.slots())
+	for i, a := range r.articles {
+		vals[i] = cleanURL(s.links.Email(a, row.RecipientID, now))
+	}
+	vals[n+slotPreferences] = s.actionURL(subscribers.ActionPreferences, row.RecipientID, time.Time{})
+	vals[n+slotUnsubscribe] = s.actionURL(subscribers.ActionUnsubscribe, row.RecipientID, time.Time{})
+	vals[n+slotAddress] = row.Address
+	var h, t bytes.Buffer
+	h.Grow(64 << 10)
+	t.Grow(16 << 10)
+	fill(&h, r.html, vals, true)
+	fill(&t, r.text, vals, false)
+	raw, err := s.composer.compose(headers{to: row.Address, subject: r.subject, id: fmt.Sprintf("digest.%d.%d", d.ID, row.ID),
+		date: now, unsubscribe: vals[n+slotUnsubscribe]}, t.Bytes(), h.Bytes())
+	if err != nil {
+		return outgoing{}, false, err
+	}
+	return outgoing{from: s.composer.envelope, to: row.Address, raw: raw, name: fmt.Sprintf("%s-digest-%d", d.Day, row.ID)}, true, nil
+}
+
+// digestRow returns a digest, read once per process.
+func (s *Service) digestRow(ctx context.Context, id int64) (store.Digest, error) {
+	v, err := s.editions.get(editionKey{digest: id, sections: "row"}, func() (any, error) { return s.st.DigestByID(ctx, id) })
+	if err != nil {
+		return store.Digest{}, err
+	}
+	return v.(store.Digest), nil
+}
+
+// mailEdition returns the rendered mail edition of d for a reader's
+// sections (nil: all), rendering it the first time the set is met; nil
+// when nothing new was published in those sections.
+func (s *Service) mailEdition(ctx context.Context, d store.Digest, sections []string) (*rendered, error) {
+	slugs := s.slugs(sections)
+	key := store.SectionsKey(slugs)
+	v, err := s.editions.get(editionKey{digest: d.ID, sections: "mail:" + key}, func() (any, error) {
+		picks, err := s.picks(ctx, d, slugs)
+		if err != nil || picks.Empty() {
+			return (*rendered)(nil), err
+		}
+		return s.renderMail(ctx, d, picks)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*rendered), nil
+}
+
+// picks returns d's articles for a set of sections, ranked the first time
+// and kept in the store, so that every message of the set — after a
+// restart, on any instance — shows the same.
+func (s *Service) picks(ctx context.Context, d store.Digest, slugs []string) (store.DigestPicks, error) {
+	return s.st.DigestEdition(ctx, d.ID, store.SectionsKey(slugs), func() (store.DigestPicks, error) {
+		sel, err := s.ranker.Digest(ctx, d.WindowEnd, slugs, s.cfg.PerSection)
+		if err != nil {
+			return store.DigestPicks{}, fmt.Errorf("rank: %w", err)
+		}
+		return picksOf(sel), nil
+	})
+}
+
+// accountMail composes a confirmation link or an "already subscribed"
+// notice; they are personal, and rendered for each.
+func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
+	data := struct {
+		Subject, Site, Address, Link, Valid, Preferences string
+	}{Site: s.cfg.Site, Address: row.Address}
+	name := string(row.Kind)
+	if row.Kind == store.SendConfirm {
+		data.Subject = "أكّد اشتراكك في نشرة " + s.cfg.Site
+		data.Link = s.actionURL(subscribers.ActionConfirm, row.RecipientID, now.Add(s.cfg.ConfirmTTL))
+		data.Valid = arabic.Count(max(1, int(s.cfg.ConfirmTTL/time.Hour)), hours)
+	} else {
+		data.Subject = "اشتراكك في نشرة " + s.cfg.Site + " قائم"
+		data.Preferences = s.actionURL(subscribers.ActionPreferences, row.RecipientID, time.Time{})
+	}
+	var h, t bytes.Buffer
+	if err := templates.EmailHTML().ExecuteTemplate(&h, name+".html", data); err != nil {
+		return outgoing{}, fmt.Errorf("render %s: %w", name, err)
+	}
+	if err := templates.EmailText().ExecuteTemplate(&t, name+".txt", data); err != nil {
+		return outgoing{}, fmt.Errorf("render %s: %w", name, err)
+	}
+	raw, err := s.composer.compose(headers{to: row.Address, subject: data.Subject, id: fmt.Sprintf("%s.%d", name, row.ID), date: now},
+		[]byte(rtlLines(t.String())), h.Bytes())
+	if err != nil {
+		return outgoing{}, err
+	}
+	return outgoing{from: s.composer.envelope, to: row.Address, raw: raw, name: fmt.Sprintf("%s-%d", name, row.ID)}, nil
+}
+
+// ArchivePage returns the web page of a day's digest (YYYY-MM-DD), the
+// "view in browser" target; store.ErrNotFound when no digest went out
+// that day.
+func (s *Service) ArchivePage(ctx context.Context, day string) ([]byte, error) {
+	d, err := s.st.Digest(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	if d.State != store.DigestSending && d.State != store.DigestSent {
+		return nil, store.ErrNotFound
+	}
+	v, err := s.editions.get(editionKey{digest: d.ID, sections: "web"}, func() (any, error) { return s.renderWeb(ctx, d) })
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+// ErrNothingNew is returned by Preview when the window holds no article.
+var ErrNothingNew = errors.New("no new articles in the digest's window")
+
+// Preview is a digest as one reader would get it.
+type Preview struct {
+	Subject string
+	HTML    []byte
+	Text    []byte
+}
+
+// Preview renders the digest of at's local day for sections (all when
+// empty), with the window the day's digest had or would have, without
+// queuing anything; the personal links point at the pages, untokened.
+func (s *Service) Preview(ctx context.Context, at time.Time, sections []string) (Preview, error) {
+	until := s.cfg.digestAt(at)
+	day := until.Format(dayLayout)
+	d, err := s.st.Digest(ctx, day)
+	switch {
+	case err == nil && !d.WindowEnd.IsZero():
+		until = d.WindowEnd
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return Preview{}, err
+	}
+	if now := s.now(); until.After(now) {
+		until = now
+	}
+	slugs := s.slugs(sections)
+	sel, err := s.ranker.Digest(ctx, until, slugs, s.cfg.PerSection)
+	if err != nil {
+		return Preview{}, fmt.Errorf("preview: rank: %w", err)
+	}
+	picks := picksOf(sel)
+	if picks.Empty() {
+		return Preview{}, ErrNothingNew
+	}
+	pd := store.Digest{Day: day, Subject: s.subject(until), WindowStart: sel.Since, WindowEnd: sel.Until}
+	r, err := s.renderMail(ctx, pd, picks)
+	if err != nil {
+		return Preview{}, err
+	}
+	n := len(r.articles)
+	vals := make([]string, r.slots())
+	for i, a := range r.articles {
+		vals[i] = cleanURL(s.links.Article(a, "web"))
+	}
+	vals[n+slotPreferences] = s.cfg.BaseURL + subscribers.ActionPreferences.Path()
+	vals[n+slotUnsubscribe] = s.cfg.BaseURL + subscribers.ActionUnsubscribe.Path()
+	vals[n+slotAddress] = "name@example.com"
+	var h, t bytes.Buffer
+	fill(&h, r.html, vals, true)
+	fill(&t, r.text, vals, false)
+	return Preview{Subject: r.subject, HTML: h.Bytes(), Text: t.Bytes()}, nil
+}

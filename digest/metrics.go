@@ -1,0 +1,29 @@
+package digest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	messages *prometheus.CounterVec
+	renders  prometheus.Counter
+	paused   prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_digest_messages_total",
+			Help: "Digest messages by medium (email, telegram) and outcome (sent, retried, bounced, dead, stale, cancelled, paused)."},
+			[]string{"medium", "result"}),
+		renders: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_digest_renders_total",
+			Help: "Digest editions rendered: one per distinct set of sections, not per message."}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_digest_paused",
+			Help: "1 while the circuit breaker holds the email send paused."}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.messages, m.renders, m.paused} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,554 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
+)
+
+// Run sends the queued mails, and hands the Telegram digest to the
+// delivery engine, while this instance holds the sender's lease (waiting
+// for it while another does), until ctx ends. Then it lets the messages in
+// flight finish (each bounded by SendTimeout), gives back what it had
+// claimed and the lease, and returns nil.
+func (s *Service) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		now := s.now()
+		d, previous, err := s.st.AcquireDispatcher(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration))
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				s.log.Error("digest: cannot reach the store for the sender's lease", "err", err)
+			}
+			sleep(ctx, s.cfg.LeaseDuration/3)
+		case d.Holder != s.holder:
+			sleep(ctx, min(s.cfg.LeaseDuration/3, max(d.LeaseUntil.Sub(now), 100*time.Millisecond)))
+		default:
+			s.lead(ctx, previous)
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// lead serves one term as the sender.
+func (s *Service) lead(ctx context.Context, previous string) {
+	if previous != s.holder {
+		// Whatever is claimed was claimed by a holder whose lease ended.
+		for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
+			if err := s.st.ReleaseSendClaims(ctx, m, ""); err != nil {
+				s.log.Error("digest: cannot release old claims", "err", err)
+				return
+			}
+		}
+		s.log.Info("digest: sending", "holder", s.holder, "previous", previous)
+	}
+	term, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.keepLease(term, cancel) })
+	wg.Go(func() { s.sendEmails(term) })
+	if s.telegram != nil {
+		wg.Go(func() { s.handTelegram(term) })
+	}
+	wg.Wait()
+	bg, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer done()
+	for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
+		if err := s.st.ReleaseSendClaims(bg, m, s.holder); err != nil {
+			s.log.Error("digest: cannot give back claimed rows; they wait for the lease to end", "err", err)
+		}
+	}
+	if ctx.Err() != nil {
+		if err := s.st.ReleaseDispatcher(bg, senderName, s.holder); err != nil {
+			s.log.Error("digest: cannot release the sender's lease", "err", err)
+		}
+	}
+}
+
+// keepLease renews the lease and the claims; when the lease is lost it
+// ends the term.
+func (s *Service) keepLease(ctx context.Context, end context.CancelFunc) {
+	t := time.NewTicker(s.cfg.LeaseDuration / 3)
+	defer t.Stop()
+	until := s.now().Add(s.cfg.LeaseDuration)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.now()
+		d, _, err := s.st.AcquireDispatcher(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration))
+		switch {
+		case err == nil && d.Holder == s.holder:
+			until = d.LeaseUntil
+			if err := s.st.RenewSendClaims(ctx, s.holder, until); err != nil && ctx.Err() == nil {
+				s.log.Warn("digest: cannot renew claims", "err", err)
+			}
+		case err == nil:
+			s.log.Warn("digest: lost the sender's lease", "holder", d.Holder)
+			end()
+			return
+		case now.After(until.Add(-s.cfg.LeaseDuration / 3)):
+			s.log.Error("digest: cannot renew the sender's lease; stopping", "err", err)
+			end()
+			return
+		}
+	}
+}
+
+// idle waits until the next due row of medium, a wake-up, or a second.
+func (s *Service) idle(ctx context.Context, medium store.SendMedium, wake <-chan struct{}) {
+	wait := time.Second
+	if next, err := s.st.NextSendAt(ctx, medium); err == nil && !next.IsZero() {
+		wait = min(wait, max(next.Sub(s.now()), 10*time.Millisecond))
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-t.C:
+	}
+}
+
+// verdict is what a send's outcome means.
+type verdict int
+
+const (
+	sent verdict = iota
+	// retry: a temporary failure (4xx, network): again after a backoff.
+	retry
+	// bounce: the server refused the address for good (5xx to RCPT TO).
+	bounce
+	// pause: the server refused the sender (5xx to AUTH, MAIL FROM or the
+	// content, a relay refusal, TLS or AUTH missing): every message would
+	// fail alike, so the whole send pauses.
+	pause
+)
+
+// classify reads a delivery error.
+func classify(err error) verdict {
+	var se *sendError
+	switch {
+	case err == nil:
+		return sent
+	case !errors.As(err, &se):
+		return retry
+	case se.code >= 500 && se.stage == "rcpt" && !policy(se.msg):
+		return bounce
+	case se.code >= 500, se.code == 0 && (se.stage == "starttls" || se.stage == "auth"):
+		return pause
+	}
+	return retry
+}
+
+// policy reports whether a refusal of a recipient is about the sender: a
+// security or policy status (5.7.x, such as "5.7.1 Relaying denied").
+func policy(msg string) bool {
+	return strings.HasPrefix(msg, "5.7.") || strings.Contains(strings.ToLower(msg), "relay")
+}
+
+// breaker is the circuit breaker of one batch: once tripped, the messages
+// not yet sent go back to the queue.
+type breaker struct {
+	tripped atomic.Bool
+	// bounces counts 5xx answers to RCPT TO in a row.
+	bounces atomic.Int64
+}
+
+// sendEmails claims due mails and sends them with Concurrency workers.
+func (s *Service) sendEmails(ctx context.Context) {
+	a := newAcker(s.st, s.holder, s.log)
+	go a.run()
+	defer a.close()
+	var b breaker
+	p := newPacer(s.cfg.RatePerSecond)
+	jobs := make(chan store.Send)
+	var workers sync.WaitGroup
+	for range s.cfg.Concurrency {
+		workers.Go(func() {
+			for row := range jobs {
+				a.commit(s.sendOne(ctx, row, p, &b))
+			}
+		})
+	}
+	defer workers.Wait()
+	defer close(jobs)
+	batch := max(16, 4*s.cfg.Concurrency)
+	for ctx.Err() == nil {
+		d, err := s.st.DispatcherState(ctx, senderName)
+		if err != nil {
+			s.log.Error("digest: cannot read whether sending is paused", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		s.m.paused.Set(b2f(d.Paused))
+		b.tripped.Store(false)
+		if d.Paused {
+			if !s.probe(ctx, d, p, &b, a) {
+				sleep(ctx, 5*time.Second)
+			}
+			continue
+		}
+		now := s.now()
+		rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, batch, now, now.Add(s.cfg.LeaseDuration))
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("digest: cannot claim mails", "err", err)
+			}
+			sleep(ctx, time.Second)
+			continue
+		}
+		if len(rows) == 0 {
+			s.idle(ctx, store.SendEmail, s.wakeEmail)
+			continue
+		}
+		for i, row := range rows {
+			if b.tripped.Load() {
+				a.submit(store.SendUpdate{Op: store.SendOpRelease, IDs: ids(rows[i:])})
+				break
+			}
+			select {
+			case jobs <- row:
+			case <-ctx.Done():
+				return // still claimed: given back when the term ends
+			}
+		}
+	}
+}
+
+// probe sends one message while the send is paused, once the cool-down is
+// over: when it goes through, sending resumes. It reports whether it tried.
+func (s *Service) probe(ctx context.Context, d store.Dispatcher, p *pacer, b *breaker, a *acker) bool {
+	if s.cfg.PauseCooldown == 0 || s.now().Sub(d.PausedAt) < s.cfg.PauseCooldown {
+		return false
+	}
+	now := s.now()
+	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, 1, now, now.Add(s.cfg.LeaseDuration))
+	if err != nil || len(rows) == 0 {
+		return false
+	}
+	u := s.sendOne(ctx, rows[0], p, b)
+	a.commit(u)
+	if u.Op != store.SendOpRelease {
+		if err := s.Resume(ctx); err != nil {
+			s.log.Error("digest: cannot resume sending", "err", err)
+		}
+		s.log.Info("digest: the mail server takes mail again; sending resumed")
+	}
+	return true
+}
+
+// Resume lifts the circuit breaker's pause, as an admin does after fixing
+// what made the server refuse the sender.
+func (s *Service) Resume(ctx context.Context) error {
+	if err := s.st.SetDispatcherPaused(ctx, senderName, false, s.now()); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// Paused reports whether the circuit breaker paused the email send, and
+// since when.
+func (s *Service) Paused(ctx context.Context) (bool, time.Time, error) {
+	d, err := s.st.DispatcherState(ctx, senderName)
+	return d.Paused, d.PausedAt, err
+}
+
+func ids(rows []store.Send) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// sendOne sends one mail and returns what to record. A send in flight at
+// shutdown is finished, bounded by SendTimeout, rather than abandoned.
+func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *breaker) store.SendUpdate {
+	log := s.log.With("send_id", row.ID, "subscriber_id", row.RecipientID, "kind", row.Kind, "digest_id", row.DigestID)
+	one := []int64{row.ID}
+	if b.tripped.Load() || p.wait(ctx) != nil {
+		return store.SendUpdate{Op: store.SendOpRelease, IDs: one}
+	}
+	now := s.now()
+	if now.Sub(row.CreatedAt) > s.cfg.StaleAfter {
+		s.m.messages.WithLabelValues("email", "stale").Inc()
+		log.Warn("digest: mail dropped as stale", "queued_at", row.CreatedAt)
+		return store.SendUpdate{Op: store.SendOpStale, IDs: one}
+	}
+	m, ok, err := s.message(ctx, row, now)
+	if err != nil {
+		return s.failed(log, row, retry, err)
+	}
+	if !ok {
+		s.m.messages.WithLabelValues("email", "cancelled").Inc()
+		return store.SendUpdate{Op: store.SendOpCancel, IDs: one, ErrorKind: "nothing_new",
+			Error: "nothing new in the reader's sections"}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SendTimeout)
+	defer cancel()
+	err = s.transport.send(sctx, m)
+	v := classify(err)
+	switch v {
+	case sent:
+		b.bounces.Store(0)
+		s.m.messages.WithLabelValues("email", "sent").Inc()
+		return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
+	case bounce:
+		if b.bounces.Add(1) >= int64(s.cfg.BounceStorm) {
+			v = pause // every address refused in a row: it is the sender
+		}
+	}
+	if v == pause {
+		s.tripBreaker(ctx, log, b, err)
+		return store.SendUpdate{Op: store.SendOpRelease, IDs: one}
+	}
+	return s.failed(log, row, v, err)
+}
+
+// failed records a bounce, a retry or, after MaxAttempts, a dead message.
+func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error) store.SendUpdate {
+	one := []int64{row.ID}
+	reason := err.Error()
+	if v == bounce {
+		s.m.messages.WithLabelValues("email", "bounced").Inc()
+		log.Warn("digest: address refused", "err", reason)
+		return store.SendUpdate{Op: store.SendOpBounce, IDs: one, At: s.now(), ErrorKind: "bounce", Error: reason,
+			Threshold: s.cfg.BounceThreshold}
+	}
+	attempt := row.Attempts + 1
+	if attempt >= s.cfg.MaxAttempts {
+		s.m.messages.WithLabelValues("email", "dead").Inc()
+		log.Error("digest: mail given up", "attempts", attempt, "err", reason)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := s.st.RaiseAlert(ctx, store.Alert{Kind: "email_dead", Subject: senderName, CreatedAt: s.now(),
+			Message: fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %d محاولات؛ آخر خطأ: %s", attempt, reason)}); err != nil {
+			log.Error("digest: cannot raise the alert about dead mails", "err", err)
+		}
+		return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: reason}
+	}
+	at := s.now().Add(delivery.Backoff(attempt, s.cfg.RetryBase, s.cfg.RetryMax))
+	s.m.messages.WithLabelValues("email", "retried").Inc()
+	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
+	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}
+}
+
+// tripBreaker pauses the whole send and alerts the admins, once per batch.
+func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker, cause error) {
+	if !b.tripped.CompareAndSwap(false, true) {
+		return
+	}
+	s.m.messages.WithLabelValues("email", "paused").Inc()
+	s.m.paused.Set(1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := s.now()
+	log.Error("digest: the mail server refused the sender: sending paused", "err", cause, "cooldown", s.cfg.PauseCooldown)
+	if err := s.st.SetDispatcherPaused(ctx, senderName, true, now); err != nil {
+		log.Error("digest: cannot record the pause", "err", err)
+	}
+	msg := fmt.Sprintf("توقّف إرسال النشرة البريدية: رفض خادم البريد الإرسال نفسه (%s)، ولم يُحسب ذلك على عناوين المشتركين. "+
+		"راجع إعدادات SMTP ثم استأنف الإرسال بالأمر nashra digest resume.", cause)
+	if _, err := s.st.RaiseAlert(ctx, store.Alert{Kind: "email_paused", Subject: senderName, Message: msg, CreatedAt: now}); err != nil {
+		log.Error("digest: cannot raise the alert about the paused send", "err", err)
+	}
+}
+
+// pacer spaces messages to a rate; nil sends at once.
+type pacer struct {
+	mu    sync.Mutex
+	every time.Duration
+	next  time.Time
+}
+
+func newPacer(perSecond float64) *pacer {
+	if perSecond <= 0 {
+		return nil
+	}
+	return &pacer{every: time.Duration(float64(time.Second) / perSecond)}
+}
+
+// wait blocks until the next slot.
+func (p *pacer) wait(ctx context.Context) error {
+	if p == nil {
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	now := time.Now()
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.every)
+	p.mu.Unlock()
+	if d := at.Sub(now); d > 0 {
+		sleep(ctx, d)
+	}
+	return ctx.Err()
+}
+
+// acker stores outcomes. Requests that arrive while a transaction commits
+// share the next one, so a burst of finished sends costs one commit; a
+// worker waits for its outcome to be committed before it takes the next
+// message, so at most Concurrency sends can be lost to a kill -9 between
+// the server's answer and the store.
+type acker struct {
+	st     Store
+	holder string
+	log    *slog.Logger
+	in     chan ackReq
+	done   chan struct{}
+}
+
+type ackReq struct {
+	u    store.SendUpdate
+	done chan struct{} // nil: nobody waits
+}
+
+func newAcker(st Store, holder string, log *slog.Logger) *acker {
+	return &acker{st: st, holder: holder, log: log, in: make(chan ackReq, 64), done: make(chan struct{})}
+}
+
+// commit stores u and waits until it is committed.
+func (a *acker) commit(u store.SendUpdate) {
+	done := make(chan struct{})
+	a.in <- ackReq{u: u, done: done}
+	<-done
+}
+
+// submit stores u without waiting: it is about rows not sent.
+func (a *acker) submit(u store.SendUpdate) { a.in <- ackReq{u: u} }
+
+// close stops the acker once what was submitted is stored.
+func (a *acker) close() {
+	close(a.in)
+	<-a.done
+}
+
+func (a *acker) run() {
+	defer close(a.done)
+	for req := range a.in {
+		batch := []ackReq{req}
+	drain:
+		for len(batch) < 512 {
+			select {
+			case r, ok := <-a.in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		ups := make([]store.SendUpdate, len(batch))
+		for i, r := range batch {
+			ups[i] = r.u
+		}
+		a.write(ups)
+		for _, r := range batch {
+			if r.done != nil {
+				close(r.done)
+			}
+		}
+	}
+}
+
+// write retries a failing store for about a minute; after that the
+// outcomes are lost and those rows, still claimed, are sent again once
+// their lease ends.
+func (a *acker) write(ups []store.SendUpdate) {
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := a.st.UpdateSends(ctx, a.holder, ups)
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 10 {
+			a.log.Error("digest: outcomes lost: these mails may be sent again", "updates", len(ups), "err", err)
+			return
+		}
+		a.log.Warn("digest: cannot store outcomes; retrying", "attempt", attempt+1, "err", err)
+		time.Sleep(min(100*time.Millisecond<<attempt, 5*time.Second))
+	}
+}
+
+// SendNow builds the digest of at's local day if it has none yet — at
+// any hour, the cut-off does not apply — and sends its mails until none is
+// left, then returns the day's digest. It fails when the mail server
+// refused the sender (the send is paused) or when ctx ends.
+func (s *Service) SendNow(ctx context.Context, at time.Time) (store.Digest, error) {
+	d, _, err := s.Build(ctx, s.cfg.digestAt(at))
+	if err != nil || d.State != store.DigestSending {
+		return d, err
+	}
+	run, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		s.Run(run)
+		close(done)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return d, ctx.Err()
+		case <-tick.C:
+		}
+		counts, err := s.st.SendCounts(ctx, d.ID)
+		if err != nil {
+			return d, err
+		}
+		open := 0
+		for _, byState := range counts {
+			open += byState[store.DeliveryPending] + byState[store.DeliveryClaimed]
+		}
+		if open == 0 {
+			if err := s.finish(ctx, s.now()); err != nil {
+				return d, err
+			}
+			return s.st.Digest(ctx, d.Day)
+		}
+		paused, _, err := s.Paused(ctx)
+		if err != nil {
+			return d, err
+		}
+		if paused {
+			return d, fmt.Errorf("digest %s: the mail server refused the sender; sending is paused with %d messages left", d.Day, open)
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+func TestNormalizeAddress(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, problem string
+	}{
+		{"reader@example.org", "reader@example.org", ""},
+		{"  Reader.Name+news@Example.org ", "Reader.Name+news@example.org", ""},
+		{"قارئ@مثال.عراق", "", ProblemInvalid}, // the local part must be ASCII
+		{"reader@مثال.عراق", "reader@xn--mgbh0fb.xn--mgbtx2b", ""},
+		{"", "", ProblemEmpty},
+		{"   ", "", ProblemEmpty},
+		{"reader@example.org\r\nBcc: victim@example.org", "", ProblemLineBreak},
+		{"reader@example.org\n", "", ProblemLineBreak},
+		{"reader@example.org%0d%0abcc:x@y.z", "", ProblemSeveral},
+		{"a@example.org, b@example.org", "", ProblemSeveral},
+		{"a@example.org;b@example.org", "", ProblemSeveral},
+		{"a@example.org b@example.org", "", ProblemSeveral},
+		{"a@b@example.org", "", ProblemSeveral},
+		{"Reader <reader@example.org>", "", ProblemSeveral},
+		{"<reader@example.org>", "", ProblemInvalid},
+		{"reader", "", ProblemInvalid},
+		{"reader@localhost", "", ProblemInvalid},
+		{"@example.org", "", ProblemInvalid},
+		{`"quoted"@example.org`, "", ProblemInvalid},
+		{strings.Repeat("a", 250) + "@example.org", "", ProblemTooLong},
+	} {
+		got, err := NormalizeAddress(tc.in)
+		var ae *AddressError
+		switch {
+		case tc.problem == "" && (err != nil || got != tc.want):
+			t.Errorf("%q: %q, %v; want %q", tc.in, got, err, tc.want)
+		case tc.problem != "" && (!errors.As(err, &ae) || ae.AddressProblem() != tc.problem):
+			t.Errorf("%q: %q, %v; want problem %s", tc.in, got, err, tc.problem)
+		}
+	}
+}
+
+// linkIn returns the first link to path in a mail's text part.
+func linkIn(t *testing.T, text, path string) *url.URL {
+	t.Helper()
+	m := regexp.MustCompile(`https://nashra\.example\.org` + regexp.QuoteMeta(path) + `\?t=[A-Za-z0-9_-]+`).FindString(text)
+	if m == "" {
+		t.Fatalf("no link to %s in:\n%s", path, text)
+	}
+	u, err := url.Parse(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestSignupMails(t *testing.T) {
+	h := newHarness(t)
+	h.subscribe(1) // reader0@example.org is subscribed already
+	s := h.service()
+	ctx := context.Background()
+	tokens, _ := subscribers.NewActionSigner([]byte("test secret"))
+
+	// Whether the address is new or known, the answer is the same.
+	for _, addr := range []string{"new@example.org", "READER0@example.org"} {
+		if err := s.RequestSignup(ctx, addr, []string{"news", "nonsense"}); err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+	}
+	var ae *AddressError
+	if err := s.RequestSignup(ctx, "new@example.org\r\nBcc: x@example.org", nil); !errors.As(err, &ae) {
+		t.Fatalf("header injection: %v", err)
+	}
+	runMails(t, h, s)
+
+	confirms, notices := h.outboxMails("confirm"), h.outboxMails("notice")
+	if len(confirms) != 1 || len(notices) != 1 {
+		t.Fatalf("%d confirmations and %d notices, want one each", len(confirms), len(notices))
+	}
+	c := parseMail(t, confirms["new@example.org"])
+	if c.header.Get("List-Unsubscribe") != "" {
+		t.Error("a confirmation request is not list mail")
+	}
+	link := linkIn(t, c.text, subscribers.ActionConfirm.Path())
+	id, err := tokens.Verify(link.Query().Get("t"), subscribers.ActionConfirm, h.clock.now().Add(47*time.Hour))
+	if err != nil {
+		t.Fatalf("confirmation token: %v", err)
+	}
+	if _, err := tokens.Verify(link.Query().Get("t"), subscribers.ActionConfirm, h.clock.now().Add(49*time.Hour)); !errors.Is(err, subscribers.ErrTokenExpired) {
+		t.Fatalf("the confirmation link does not expire after 48 hours: %v", err)
+	}
+	sub, _ := h.db.EmailSubscriber(ctx, id)
+	if sub.Address != "new@example.org" || sub.State != store.EmailPending || strings.Join(sub.Sections, ",") != "news" {
+		t.Fatalf("pending subscriber %+v", sub)
+	}
+	if !strings.Contains(c.text, "48 ساعة") || !strings.Contains(c.html, `dir="rtl"`) {
+		t.Error("the confirmation mail should say the link lasts 48 hours, right to left")
+	}
+	n := parseMail(t, notices["reader0@example.org"])
+	linkIn(t, n.text, subscribers.ActionPreferences.Path())
+	if sub, _ := h.db.EmailSubscriber(ctx, 1); sub.Sections != nil {
+		t.Fatalf("a signup changed a subscriber's sections: %v", sub.Sections)
+	}
+
+	// The per-address limit: three mails a day, then silence — and the
+	// same answer.
+	for range 3 {
+		if err := s.RequestSignup(ctx, "new@example.org", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := map[string]int{}
+	rows, _ := h.db.ClaimSends(ctx, store.SendEmail, "test", 100, h.clock.now(), h.clock.now().Add(time.Minute))
+	for _, r := range rows {
+		counts[r.Address]++
+	}
+	if counts["new@example.org"] != 2 {
+		t.Fatalf("%d more mails queued for the address, want 2 (3 a day)", counts["new@example.org"])
+	}
+}
+
+// runMails runs the sender until no mail is pending.
+func runMails(t *testing.T, h *harness, s *Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		s.Run(ctx)
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := h.db.OpenSends(context.Background(), store.SendEmail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("mails still pending:\n%s", h.log.String())
+}

@@ -1,0 +1,284 @@
+package digest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/digest/internal/smtpsink"
+	"github.com/almaalouma/nashra/store"
+)
+
+// sink starts an SMTP sink and points the harness at it.
+func (h *harness) sink(opts smtpsink.Options) *smtpsink.Server {
+	h.t.Helper()
+	s, err := smtpsink.Start(opts)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(s.Close)
+	h.cfg.SMTPURL = "smtp://" + s.Addr()
+	return s
+}
+
+// perAddress counts what the sink took for each recipient.
+func perAddress(s *smtpsink.Server) map[string]int {
+	out := map[string]int{}
+	for _, m := range s.Messages() {
+		out[m.To]++
+	}
+	return out
+}
+
+func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
+	h := newHarness(t)
+	h.seed(1)
+	h.subscribe(12)
+	var mu sync.Mutex
+	tries := map[string]int{}
+	sink := h.sink(smtpsink.Options{Fault: func(stage, addr string) (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stage != "rcpt" {
+			return 0, ""
+		}
+		tries[addr]++
+		switch {
+		case addr == "reader3@example.org" && tries[addr] <= 2:
+			return 451, "4.7.1 greylisted, try again later"
+		case addr == "reader5@example.org":
+			return 550, "5.1.1 no such user"
+		}
+		return 0, ""
+	}})
+	h.cfg.BounceThreshold = 1
+	s := h.service()
+	d := h.sendAll(s)
+	got := perAddress(sink)
+	if len(got) != 11 || got["reader5@example.org"] != 0 {
+		t.Fatalf("delivered to %d addresses: %v", len(got), got)
+	}
+	for addr, n := range got {
+		if n != 1 {
+			t.Errorf("%s got %d digests", addr, n)
+		}
+	}
+	if tries["reader3@example.org"] != 3 {
+		t.Errorf("the greylisted address was tried %d times, want 3", tries["reader3@example.org"])
+	}
+	counts, _ := h.db.SendCounts(context.Background(), d.ID)
+	if counts[store.SendEmail][store.DeliverySent] != 11 || counts[store.SendEmail][store.DeliveryBounced] != 1 {
+		t.Fatalf("send log %v", counts)
+	}
+	if sub, _ := h.db.EmailSubscriber(context.Background(), 6); sub.State != store.EmailBounced || !strings.Contains(sub.LastBounce, "5.1.1") {
+		t.Fatalf("the refused address: %+v", sub)
+	}
+	if paused, _, _ := s.Paused(context.Background()); paused {
+		t.Fatal("refused addresses paused the send")
+	}
+}
+
+func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		stage, code string
+	}{
+		{"sender refused", "mail", "550 5.7.1 sender address rejected"},
+		{"relaying denied", "rcpt", "554 5.7.1 Relay access denied"},
+		{"content refused", "data", "554 5.6.0 message rejected for content"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.seed(1)
+			h.subscribe(20)
+			var refuse sync.Map
+			refuse.Store("on", true)
+			sink := h.sink(smtpsink.Options{Fault: func(stage, addr string) (int, string) {
+				if _, on := refuse.Load("on"); on && stage == tc.stage {
+					var code int
+					fmt.Sscanf(tc.code, "%d", &code)
+					return code, tc.code[4:]
+				}
+				return 0, ""
+			}})
+			h.cfg.PauseCooldown = 0 // wait for an admin
+			s := h.service()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if _, err := s.SendNow(ctx, digestDay); err == nil || !strings.Contains(err.Error(), "paused") {
+				t.Fatalf("send: %v, want it paused", err)
+			}
+			alerts, _ := h.db.UnsentAlerts(ctx)
+			if len(alerts) != 1 || alerts[0].Kind != "email_paused" || !strings.Contains(alerts[0].Message, "nashra digest resume") {
+				t.Fatalf("alerts %+v", alerts)
+			}
+			if counts, _ := h.db.CountEmailSubscribers(ctx); counts[store.EmailActive] != 20 {
+				t.Fatalf("a refusal of the sender counted against addresses: %v", counts)
+			}
+			d, _ := h.db.Digest(ctx, "2026-11-28")
+			c, _ := h.db.SendCounts(ctx, d.ID)
+			if c[store.SendEmail][store.DeliveryBounced] != 0 || c[store.SendEmail][store.DeliveryPending] < 20-sink.Count() {
+				t.Fatalf("send log while paused: %v", c)
+			}
+			// The admin fixes the server and resumes: the rest goes out, once.
+			refuse.Delete("on")
+			if err := s.Resume(ctx); err != nil {
+				t.Fatal(err)
+			}
+			h.sendAll(s)
+			got := perAddress(sink)
+			if len(got) != 20 {
+				t.Fatalf("after resuming, %d addresses got the digest", len(got))
+			}
+			for addr, n := range got {
+				if n != 1 {
+					t.Errorf("%s got %d digests", addr, n)
+				}
+			}
+		})
+	}
+}
+
+func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
+	h := newHarness(t)
+	h.seed(1)
+	h.subscribe(40)
+	h.sink(smtpsink.Options{Fault: func(stage, addr string) (int, string) {
+		if stage == "rcpt" {
+			return 550, "mailbox unavailable"
+		}
+		return 0, ""
+	}})
+	h.cfg.BounceThreshold, h.cfg.BounceStorm, h.cfg.PauseCooldown = 1, 5, 0
+	s := h.service()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := s.SendNow(ctx, digestDay); err == nil {
+		t.Fatal("the send went on while every address was refused")
+	}
+	counts, _ := h.db.CountEmailSubscribers(ctx)
+	if counts[store.EmailBounced] >= 5+h.cfg.Concurrency || counts[store.EmailActive] < 30 {
+		t.Fatalf("subscribers %v: the storm should stop after about %d bounces", counts, h.cfg.BounceStorm)
+	}
+}
+
+func TestStaleIdleConnectionsAreReplaced(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		idleClose time.Duration // the server drops idle clients
+		idleFor   time.Duration // nashra's own limit
+	}{
+		{"the server dropped it", 150 * time.Millisecond, time.Hour},
+		{"idle past the limit", 0, 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			sink := h.sink(smtpsink.Options{IdleClose: tc.idleClose})
+			h.cfg.IdleTimeout, h.cfg.Concurrency = tc.idleFor, 1
+			s := h.service()
+			ctx := context.Background()
+			for i := range 3 {
+				if err := s.RequestSignup(ctx, fmt.Sprintf("r%d@example.org", i), nil); err != nil {
+					t.Fatal(err)
+				}
+				runMails(t, h, s)
+				time.Sleep(400 * time.Millisecond)
+			}
+			if n := sink.Count(); n != 3 {
+				t.Fatalf("%d mails taken, want 3", n)
+			}
+			tr := s.transport.(*smtpTransport)
+			if tr.replaced.Load() < 2 || sink.Connections() < 3 {
+				t.Fatalf("%d connections replaced, %d opened", tr.replaced.Load(), sink.Connections())
+			}
+			if strings.Contains(h.log.String(), "will retry") {
+				t.Fatalf("a stale connection failed a mail:\n%s", h.log.String())
+			}
+		})
+	}
+}
+
+// selfSigned returns a server certificate for 127.0.0.1 and a pool that
+// trusts it.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sink"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+func TestSMTPTLSAndAuth(t *testing.T) {
+	server, roots := selfSigned(t)
+	for _, tc := range []struct {
+		name     string
+		implicit bool
+		url      func(addr string) string
+		ok       bool
+	}{
+		{"starttls", false, func(a string) string { return "smtp://nashra:s3cret@" + a + "?starttls=true" }, true},
+		{"implicit tls", true, func(a string) string { return "smtps://nashra:s3cret@" + a }, true},
+		{"wrong password", false, func(a string) string { return "smtp://nashra:nope@" + a + "?starttls=true" }, false},
+		{"no tls asked, server requires it", false, func(a string) string { return "smtp://" + a }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.seed(1)
+			h.subscribe(3)
+			sink := h.sink(smtpsink.Options{TLS: server, Implicit: tc.implicit, User: "nashra", Pass: "s3cret"})
+			h.cfg.SMTPURL, h.cfg.PauseCooldown = tc.url(sink.Addr()), 0
+			s := h.service(func(d *Deps) { d.TLS = &tls.Config{RootCAs: roots} })
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, err := s.SendNow(ctx, digestDay)
+			if tc.ok && (err != nil || sink.Count() != 3) {
+				t.Fatalf("send: %v, %d taken", err, sink.Count())
+			}
+			if !tc.ok && (err == nil || sink.Count() != 0) {
+				t.Fatalf("send: %v, %d taken; want the send paused", err, sink.Count())
+			}
+		})
+	}
+}
+
+func TestParseSMTPURL(t *testing.T) {
+	for raw, want := range map[string]smtpURL{
+		"smtp://mail.example.org":                        {addr: "mail.example.org:25", host: "mail.example.org"},
+		"smtp://u:p%40ss@mail.example.org?starttls=true": {addr: "mail.example.org:587", host: "mail.example.org", startTLS: true, user: "u", pass: "p@ss"},
+		"smtps://mail.example.org":                       {addr: "mail.example.org:465", host: "mail.example.org", implicitTLS: true},
+		"smtp://127.0.0.1:1025":                          {addr: "127.0.0.1:1025", host: "127.0.0.1"},
+	} {
+		got, err := parseSMTPURL(raw)
+		if err != nil || got != want {
+			t.Errorf("%s: %+v, %v; want %+v", raw, got, err, want)
+		}
+	}
+	for _, raw := range []string{"http://x", "smtp://", "smtp://x?starttls=maybe"} {
+		if _, err := parseSMTPURL(raw); err == nil {
+			t.Errorf("%s accepted", raw)
+		}
+	}
+}

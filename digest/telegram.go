@@ -1,0 +1,169 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
+)
+
+// telegramLimit is Telegram's limit on a message's text, in UTF-16 code
+// units after its entities are parsed, less a margin.
+const telegramLimit = 4000
+
+// handTelegram hands the Telegram digest to the delivery engine: one
+// message per reader, paced at TelegramPerSecond because the engine sends
+// them in the reply lane, before the fan-outs: readers' answers must not
+// wait behind thousands of digests.
+func (s *Service) handTelegram(ctx context.Context) {
+	p := newPacer(s.cfg.TelegramPerSecond)
+	for ctx.Err() == nil {
+		now := s.now()
+		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration))
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("digest: cannot claim Telegram readers", "err", err)
+			}
+			sleep(ctx, time.Second)
+			continue
+		}
+		if len(rows) == 0 {
+			s.idle(ctx, store.SendTelegram, s.wakeTelegram)
+			continue
+		}
+		for _, row := range rows {
+			if p.wait(ctx) != nil {
+				return // still claimed: given back when the term ends
+			}
+			u := s.handOne(ctx, row)
+			if err := s.st.UpdateSends(ctx, s.holder, []store.SendUpdate{u}); err != nil && ctx.Err() == nil {
+				s.log.Error("digest: cannot record a Telegram hand-off", "chat_id", row.RecipientID, "err", err)
+			}
+		}
+	}
+}
+
+// handOne queues one reader's digest with the delivery engine.
+func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate {
+	one := []int64{row.ID}
+	log := s.log.With("chat_id", row.RecipientID, "digest_id", row.DigestID)
+	if s.now().Sub(row.CreatedAt) > s.cfg.StaleAfter {
+		s.m.messages.WithLabelValues("telegram", "stale").Inc()
+		return store.SendUpdate{Op: store.SendOpStale, IDs: one}
+	}
+	text, err := s.telegramText(ctx, row)
+	if err == nil && text == "" {
+		s.m.messages.WithLabelValues("telegram", "cancelled").Inc()
+		return store.SendUpdate{Op: store.SendOpCancel, IDs: one, ErrorKind: "nothing_new", Error: "nothing new in the reader's sections"}
+	}
+	if err == nil {
+		err = s.telegram.EnqueueReply(ctx, delivery.Reply{ChatID: row.RecipientID, Method: "sendMessage", Params: map[string]string{
+			"chat_id":              strconv.FormatInt(row.RecipientID, 10),
+			"text":                 text,
+			"parse_mode":           "HTML",
+			"link_preview_options": `{"is_disabled":true}`,
+		}})
+	}
+	if err != nil {
+		attempt := row.Attempts + 1
+		if attempt >= s.cfg.MaxAttempts {
+			log.Error("digest: Telegram digest given up", "err", err)
+			return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: err.Error()}
+		}
+		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(),
+			At: s.now().Add(delivery.Backoff(attempt, s.cfg.RetryBase, s.cfg.RetryMax))}
+	}
+	s.m.messages.WithLabelValues("telegram", "sent").Inc()
+	return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
+}
+
+// telegramText returns the reader's digest as Telegram HTML, rendered once
+// per set of sections (their subscriptions; all when none); "" when
+// nothing new was published in them.
+func (s *Service) telegramText(ctx context.Context, row store.Send) (string, error) {
+	d, err := s.digestRow(ctx, row.DigestID)
+	if err != nil {
+		return "", err
+	}
+	subs, err := s.st.Subscriptions(ctx, row.RecipientID)
+	if err != nil {
+		return "", err
+	}
+	slugs := s.slugs(subs)
+	v, err := s.editions.get(editionKey{digest: d.ID, sections: "telegram:" + store.SectionsKey(slugs)}, func() (any, error) {
+		picks, err := s.picks(ctx, d, slugs)
+		if err != nil || picks.Empty() {
+			return "", err
+		}
+		return s.renderTelegram(ctx, d, picks)
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// renderTelegram writes the digest as one Telegram message: the subject,
+// the lead story, then each section's titles as links, within Telegram's
+// length limit; what does not fit is left to the archive page, linked at
+// the end. Everything from a feed is escaped.
+func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks store.DigestPicks) (string, error) {
+	const more = "النشرة كاملة على الموقع"
+	var b strings.Builder
+	// visible counts the text Telegram counts: without the markup.
+	visible := utf16Len(more) + 2
+	add := func(markup, text string) bool {
+		n := utf16Len(text)
+		if visible+n > telegramLimit {
+			return false
+		}
+		visible += n
+		b.WriteString(markup)
+		return true
+	}
+	link := func(a store.Article) (markup, text string) {
+		t := clean(a.Title)
+		return `<a href="` + html.EscapeString(cleanURL(s.links.Article(a, "telegram"))) + `">` + html.EscapeString(t) + `</a>`, t
+	}
+	head := "📰 " + d.Subject
+	add("<b>"+html.EscapeString(head)+"</b>\n", head+"\n")
+	lead, err := s.st.Article(ctx, picks.Lead)
+	switch {
+	case err == nil:
+		m, t := link(lead)
+		label := labelOf(picks.MostFollowed) + ": "
+		add("\n"+html.EscapeString(label)+m+"\n", "\n"+label+t+"\n")
+	case !errors.Is(err, store.ErrNotFound):
+		return "", err
+	}
+sections:
+	for _, sp := range picks.Sections {
+		name := s.sectionName([]string{sp.Section}) + " — " + labelOf(sp.MostFollowed)
+		if !add("\n<b>"+html.EscapeString(name)+"</b>\n", "\n"+name+"\n") {
+			break
+		}
+		for _, id := range sp.Articles {
+			a, err := s.st.Article(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return "", err
+			}
+			m, t := link(a)
+			if !add("• "+m+"\n", "• "+t+"\n") {
+				break sections
+			}
+		}
+	}
+	b.WriteString("\n<a href=\"" + html.EscapeString(s.archiveURL(d.Day)) + "\">" + more + "</a>")
+	return b.String(), nil
+}
+
+func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
