@@ -1,0 +1,90 @@
+package digest
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
+)
+
+// outbox records what the digest queues for Telegram.
+type outbox struct {
+	mu      sync.Mutex
+	replies []delivery.Reply
+}
+
+func (o *outbox) EnqueueReply(_ context.Context, r delivery.Reply) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.replies = append(o.replies, r)
+	return nil
+}
+
+func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
+	h := newHarness(t)
+	h.seed(3)
+	ctx := context.Background()
+	now := h.clock.now()
+	for id, c := range map[int64]struct {
+		digest   bool
+		sections []string
+	}{
+		1: {true, nil},                          // all sections
+		2: {true, []string{"news"}},             // one
+		3: {true, []string{"news"}},             // the same set: rendered once for both
+		4: {false, []string{"news", "reports"}}, // no digest asked
+	} {
+		if _, _, err := h.db.TouchChat(ctx, store.Chat{ID: id, Kind: store.ChatPrivate}, now); err != nil {
+			t.Fatal(err)
+		}
+		s := store.DefaultSettings
+		s.Digest = c.digest
+		if err := h.db.SetChatSettings(ctx, id, s, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.db.Subscribe(ctx, id, c.sections, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ob := &outbox{}
+	h.cfg.TelegramPerSecond = 1000
+	s := h.service(func(d *Deps) { d.Telegram = ob })
+	d := h.sendAll(s)
+	if d.Chats != 3 || d.State != store.DigestSent {
+		t.Fatalf("digest %+v", d)
+	}
+	if len(ob.replies) != 3 {
+		t.Fatalf("%d messages queued, want one per reader who asked", len(ob.replies))
+	}
+	tag := regexp.MustCompile(`</?([a-z]+)[^>]*>`)
+	for _, r := range ob.replies {
+		text := r.Params["text"]
+		if r.Method != "sendMessage" || r.Params["parse_mode"] != "HTML" || r.Params["chat_id"] == "" {
+			t.Errorf("reply %+v", r)
+		}
+		for _, m := range tag.FindAllStringSubmatch(text, -1) {
+			if m[1] != "b" && m[1] != "a" {
+				t.Errorf("tag %q is not Telegram HTML", m[0])
+			}
+		}
+		visible := tag.ReplaceAllString(text, "")
+		if n := len(utf16.Encode([]rune(visible))); n > 4096 {
+			t.Errorf("message of %d UTF-16 units", n)
+		}
+		if !strings.Contains(text, "نشرة المعلومة — 28 تشرين الثاني 2026") || !strings.Contains(text, labelLatest) ||
+			strings.Contains(text, labelMostFollowed) || !strings.Contains(text, "/digest/2026-11-28") {
+			t.Errorf("message:\n%s", text)
+		}
+		if r.ChatID == 2 && strings.Contains(text, "مقالات") {
+			t.Errorf("a reader of news alone got other sections:\n%s", text)
+		}
+	}
+	if n := value(s.m.renders); n != 0 {
+		t.Errorf("%v mail renders for Telegram readers", n)
+	}
+}

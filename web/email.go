@@ -1,0 +1,532 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/templates"
+)
+
+// EmailSignup starts the email digest's double opt-in; *digest.Service
+// implements it.
+type EmailSignup interface {
+	// RequestSignup queues a confirmation for address with sections (all
+	// when empty) — or, for an address already subscribed, a notice — and
+	// returns nil whichever it was, so that the page never tells whether an
+	// address is subscribed. An address that cannot be used is an error
+	// with an AddressProblem() string method naming the problem: "empty",
+	// "line_break", "several", "too_long" or "invalid".
+	RequestSignup(ctx context.Context, address string, sections []string) error
+}
+
+// EmailStore is what the subscription pages read and change; *store.DB
+// implements it. The methods and their errors are documented there.
+type EmailStore interface {
+	EmailSubscriber(ctx context.Context, id int64) (store.EmailSubscriber, error)
+	ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (store.EmailSubscriber, error)
+	SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (store.EmailSubscriber, error)
+	UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (store.EmailSubscriber, error)
+	Digests(ctx context.Context, limit int) ([]store.Digest, error)
+}
+
+var _ EmailStore = (*store.DB)(nil)
+
+// DigestArchive renders a sent digest as a web page; *digest.Service
+// implements it.
+type DigestArchive interface {
+	// ArchivePage returns the page of a day's digest (YYYY-MM-DD), or
+	// store.ErrNotFound when no digest went out that day.
+	ArchivePage(ctx context.Context, day string) ([]byte, error)
+}
+
+// EmailOptions configure the email digest's pages.
+type EmailOptions struct {
+	// Site is the site's name (المعلومة); SiteURL its home page.
+	Site    string
+	SiteURL string
+	// Sections are the configured sections, in their order.
+	Sections []subscribers.Section
+	// DigestTime ("07:00") and Location tell readers when the digest
+	// comes.
+	DigestTime string
+	Location   *time.Location
+	Signup     EmailSignup
+	Store      EmailStore
+	Archive    DigestArchive
+	// Tokens checks the links mailed to subscribers and signs the
+	// preference links the pages show.
+	Tokens *subscribers.ActionSigner
+	// TrustedProxies are the peers whose X-Forwarded-For is believed
+	// (NASHRA_TRUSTED_PROXIES), for the limit per client address.
+	TrustedProxies []netip.Prefix
+	// SignupsPerIP bounds signup attempts from one client address within
+	// SignupWindow; defaults 10 and one hour. Each address also gets at
+	// most a few mails a day, whoever asks (the digest's limit).
+	SignupsPerIP int
+	SignupWindow time.Duration
+	// Now is the clock; nil: time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// EmailPages serves the double opt-in, the preference center, the
+// unsubscribe page (and its RFC 8058 one-click POST) and the digest
+// archive. They work without JavaScript and read right to left.
+type EmailPages struct {
+	o       EmailOptions
+	limiter *ipLimiter
+}
+
+// NewEmailPages returns the pages; Register mounts them.
+func NewEmailPages(o EmailOptions) *EmailPages {
+	if o.SignupsPerIP <= 0 {
+		o.SignupsPerIP = 10
+	}
+	if o.SignupWindow <= 0 {
+		o.SignupWindow = time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	return &EmailPages{o: o, limiter: newIPLimiter(o.SignupsPerIP, o.SignupWindow)}
+}
+
+// The archive's paths; the others are subscribers.Action paths.
+const (
+	signupPath  = "/email"
+	archivePath = "/digest/"
+)
+
+// Register mounts the pages on s.
+func (p *EmailPages) Register(s *Server) {
+	s.Handle("GET "+signupPath, http.HandlerFunc(p.signupForm))
+	s.Handle("POST "+signupPath, http.HandlerFunc(p.signup))
+	s.Handle("GET "+subscribers.ActionConfirm.Path(), http.HandlerFunc(p.confirmPage))
+	s.Handle("POST "+subscribers.ActionConfirm.Path(), http.HandlerFunc(p.confirm))
+	s.Handle("GET "+subscribers.ActionPreferences.Path(), http.HandlerFunc(p.preferencesPage))
+	s.Handle("POST "+subscribers.ActionPreferences.Path(), http.HandlerFunc(p.savePreferences))
+	s.Handle("GET "+subscribers.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribePage))
+	s.Handle("POST "+subscribers.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribe))
+	s.Handle("GET "+archivePath+"{$}", http.HandlerFunc(p.archiveIndex))
+	s.Handle("GET "+archivePath+"{day}", http.HandlerFunc(p.archiveDay))
+}
+
+// page is what the page templates show.
+type page struct {
+	Title      string
+	Site       string
+	SiteURL    string
+	ArchiveURL string
+	Error      string
+	Notice     string
+	Paragraphs []string
+	Link       string
+	LinkText   string
+	Address    string
+	Token      string
+	Action     string
+	Sections   []sectionChoice
+	Paused     bool
+	DigestTime string
+	Zone       string
+	Digests    []archived
+}
+
+type sectionChoice struct {
+	Slug, Name string
+	Checked    bool
+}
+
+type archived struct{ Subject, URL string }
+
+func (p *EmailPages) page(title string) page {
+	return page{Title: title, Site: p.o.Site, SiteURL: p.o.SiteURL, ArchiveURL: archivePath, DigestTime: p.o.DigestTime,
+		Zone: zone(p.o.Location)}
+}
+
+// zone names the digest's time zone as readers say it.
+func zone(loc *time.Location) string {
+	if loc.String() == "Asia/Baghdad" {
+		return "بغداد"
+	}
+	return loc.String()
+}
+
+// render writes a page. Token pages must not leak their URL: no referrer,
+// no caching, no framing, no script.
+func (p *EmailPages) render(w http.ResponseWriter, status int, name string, data page) {
+	var b bytes.Buffer
+	if err := templates.WebPage(name).ExecuteTemplate(&b, "layout", data); err != nil {
+		p.o.Logger.Error("web: render page", "page", name, "err", err)
+		http.Error(w, "خطأ داخلي", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// message renders a page of text with an optional link.
+func (p *EmailPages) message(w http.ResponseWriter, status int, title, link, linkText string, paragraphs ...string) {
+	d := p.page(title)
+	d.Paragraphs, d.Link, d.LinkText = paragraphs, link, linkText
+	p.render(w, status, "message.html", d)
+}
+
+// The texts readers see.
+const (
+	txtFailed        = "تعذّر تنفيذ طلبك الآن. حاول مرة أخرى بعد قليل."
+	txtBadLink       = "الرابط غير صالح. تأكد من فتحه كاملًا كما ورد في الرسالة."
+	txtSignupAgain   = "اشترك من جديد"
+	txtChooseSection = "اختر قسمًا واحدًا على الأقل."
+)
+
+// addressProblems are the Arabic messages for what can be wrong with an
+// address a reader typed.
+var addressProblems = map[string]string{
+	"empty":      "اكتب عنوان بريدك الإلكتروني.",
+	"line_break": "لا يجوز أن يحتوي العنوان على سطر جديد أو رموز تحكّم. اكتب عنوانًا واحدًا في سطر واحد.",
+	"several":    "اكتب عنوان بريد إلكتروني واحدًا فقط.",
+	"too_long":   "العنوان أطول من المسموح به.",
+	"invalid":    "هذا العنوان غير صحيح. اكتبه كاملًا، مثل name@example.com.",
+}
+
+// choices lists the sections, those in chosen ticked; nil ticks them all
+// (a subscriber of every section), an empty slice none.
+func (p *EmailPages) choices(chosen []string) []sectionChoice {
+	out := make([]sectionChoice, len(p.o.Sections))
+	for i, s := range p.o.Sections {
+		out[i] = sectionChoice{Slug: s.Slug, Name: s.Name, Checked: chosen == nil || slices.Contains(chosen, s.Slug)}
+	}
+	return out
+}
+
+// chosenSections returns the known sections ticked in the form; empty, not
+// nil, when none is.
+func (p *EmailPages) chosenSections(r *http.Request) []string {
+	out := []string{}
+	for _, s := range p.o.Sections {
+		if slices.Contains(r.PostForm["section"], s.Slug) {
+			out = append(out, s.Slug)
+		}
+	}
+	return out
+}
+
+func (p *EmailPages) signupForm(w http.ResponseWriter, r *http.Request) {
+	d := p.page("النشرة اليومية بالبريد الإلكتروني")
+	d.Action, d.Sections = signupPath, p.choices(nil)
+	p.render(w, http.StatusOK, "signup.html", d)
+}
+
+func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		p.message(w, http.StatusBadRequest, "طلب غير صالح", signupPath, txtSignupAgain, txtFailed)
+		return
+	}
+	address, chosen := r.PostForm.Get("address"), p.chosenSections(r)
+	d := p.page("النشرة اليومية بالبريد الإلكتروني")
+	d.Action, d.Address, d.Sections = signupPath, address, p.choices(chosen)
+	if !p.limiter.allow(clientIP(r, p.o.TrustedProxies), p.o.Now()) {
+		d.Error = "طلبات كثيرة من جهازك خلال وقت قصير. انتظر قليلًا ثم حاول مرة أخرى."
+		p.render(w, http.StatusTooManyRequests, "signup.html", d)
+		return
+	}
+	if len(chosen) == 0 {
+		d.Error = txtChooseSection
+		p.render(w, http.StatusBadRequest, "signup.html", d)
+		return
+	}
+	if len(chosen) == len(p.o.Sections) {
+		chosen = nil // every section, including those added later
+	}
+	err := p.o.Signup.RequestSignup(r.Context(), address, chosen)
+	var problem interface{ AddressProblem() string }
+	switch {
+	case errors.As(err, &problem):
+		d.Error = addressProblems[problem.AddressProblem()]
+		if d.Error == "" {
+			d.Error = addressProblems["invalid"]
+		}
+		p.render(w, http.StatusBadRequest, "signup.html", d)
+	case err != nil:
+		p.o.Logger.Error("web: email signup", "err", err)
+		d.Error = txtFailed
+		p.render(w, http.StatusInternalServerError, "signup.html", d)
+	default:
+		// The same answer for a new address, a known one and one over its
+		// limit.
+		p.message(w, http.StatusOK, "تحقق من بريدك", "", "",
+			"إن كان العنوان صحيحًا فستصلك خلال دقائق رسالة فيها رابط لتأكيد الاشتراك. لن تصلك النشرة قبل أن تفتح الرابط وتضغط زر التأكيد.",
+			"لم تصلك الرسالة؟ ابحث عنها في مجلد الرسائل غير المرغوب فيها.")
+	}
+}
+
+// subscriber checks a link's token and returns its subscriber; on failure
+// it has answered with a page saying why.
+func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action) (store.EmailSubscriber, bool) {
+	id, err := p.o.Tokens.Verify(r.FormValue("t"), action, p.o.Now())
+	if errors.Is(err, subscribers.ErrTokenExpired) {
+		p.message(w, http.StatusGone, "انتهت صلاحية الرابط", signupPath, txtSignupAgain,
+			"انتهت صلاحية رابط التأكيد. اشترك من جديد لتصلك رسالة تأكيد أخرى.")
+		return store.EmailSubscriber{}, false
+	}
+	var sub store.EmailSubscriber
+	if err == nil {
+		sub, err = p.o.Store.EmailSubscriber(r.Context(), id)
+	}
+	switch {
+	case errors.Is(err, subscribers.ErrBadToken), errors.Is(err, store.ErrNotFound):
+		p.message(w, http.StatusBadRequest, "رابط غير صالح", signupPath, txtSignupAgain, txtBadLink)
+		return sub, false
+	case err != nil:
+		p.o.Logger.Error("web: read email subscriber", "err", err)
+		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
+		return sub, false
+	}
+	return sub, true
+}
+
+// preferencesURL is the subscriber's preference center.
+func (p *EmailPages) preferencesURL(id int64) string {
+	return subscribers.ActionPreferences.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(subscribers.ActionPreferences, id, time.Time{}))
+}
+
+// confirmPage shows a button: a GET never confirms, because mail scanners
+// open every link they see.
+func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
+	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm)
+	if !ok {
+		return
+	}
+	switch {
+	case sub.Subscribed():
+		p.message(w, http.StatusOK, "اشتراكك مؤكَّد", p.preferencesURL(sub.ID), "تعديل التفضيلات",
+			"اشتراكك في النشرة اليومية مؤكَّد بالفعل، ولا حاجة إلى شيء آخر.")
+	case sub.State != store.EmailPending:
+		p.message(w, http.StatusGone, "الرابط لم يعد صالحًا", signupPath, txtSignupAgain,
+			"هذا الرابط لم يعد صالحًا لأن الاشتراك أُلغي. يمكنك الاشتراك من جديد متى شئت.")
+	default:
+		d := p.page("تأكيد الاشتراك")
+		d.Address, d.Token, d.Action = sub.Address, r.FormValue("t"), subscribers.ActionConfirm.Path()
+		p.render(w, http.StatusOK, "confirm.html", d)
+	}
+}
+
+func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm)
+	if !ok {
+		return
+	}
+	sub, err := p.o.Store.ConfirmEmailSubscriber(r.Context(), sub.ID, p.o.Now())
+	switch {
+	case err != nil:
+		p.o.Logger.Error("web: confirm email subscriber", "err", err)
+		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
+	case !sub.Subscribed():
+		p.message(w, http.StatusGone, "الرابط لم يعد صالحًا", signupPath, txtSignupAgain,
+			"هذا الرابط لم يعد صالحًا لأن الاشتراك أُلغي. يمكنك الاشتراك من جديد متى شئت.")
+	default:
+		p.o.Logger.Info("web: email subscription confirmed", "subscriber_id", sub.ID)
+		p.message(w, http.StatusOK, "تم تأكيد اشتراكك", p.preferencesURL(sub.ID), "تعديل الأقسام أو إيقاف النشرة مؤقتًا",
+			"شكرًا لك. ستصلك نشرة "+p.o.Site+" كل يوم عند الساعة "+p.o.DigestTime+" بتوقيت "+zone(p.o.Location)+".")
+	}
+}
+
+// preferencesForm shows the preference center with sections (nil: all)
+// ticked.
+func (p *EmailPages) preferencesForm(w http.ResponseWriter, status int, sub store.EmailSubscriber, sections []string, paused bool,
+	token, errText, notice string) {
+	d := p.page("تفضيلات النشرة")
+	d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionPreferences.Path()
+	d.Sections, d.Paused, d.Error, d.Notice = p.choices(sections), paused, errText, notice
+	d.Link = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(subscribers.ActionUnsubscribe, sub.ID, time.Time{}))
+	p.render(w, status, "preferences.html", d)
+}
+
+func (p *EmailPages) notSubscribed(w http.ResponseWriter) {
+	p.message(w, http.StatusOK, "اشتراكك ملغى", signupPath, txtSignupAgain,
+		"هذا العنوان غير مشترك في النشرة الآن، فلا تصله رسائلها.")
+}
+
+func (p *EmailPages) preferencesPage(w http.ResponseWriter, r *http.Request) {
+	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences)
+	switch {
+	case !ok:
+	case !sub.Subscribed():
+		p.notSubscribed(w)
+	default:
+		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == store.EmailPaused, r.FormValue("t"), "", "")
+	}
+}
+
+func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences)
+	if !ok {
+		return
+	}
+	if !sub.Subscribed() {
+		p.notSubscribed(w)
+		return
+	}
+	chosen := p.chosenSections(r)
+	paused := r.PostForm.Get("paused") == "1"
+	if len(chosen) == 0 {
+		p.preferencesForm(w, http.StatusBadRequest, sub, chosen, paused, r.FormValue("t"),
+			txtChooseSection+" لإيقاف النشرة كلها استعمل الإيقاف المؤقت أو إلغاء الاشتراك.", "")
+		return
+	}
+	if len(chosen) == len(p.o.Sections) {
+		chosen = nil
+	}
+	sub, err := p.o.Store.SetEmailPreferences(r.Context(), sub.ID, chosen, paused, p.o.Now())
+	if err != nil {
+		p.o.Logger.Error("web: save email preferences", "err", err)
+		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
+		return
+	}
+	notice := "حُفظت تفضيلاتك."
+	if paused {
+		notice = "حُفظت تفضيلاتك. النشرة موقوفة مؤقتًا إلى أن تعيد تشغيلها من هذه الصفحة."
+	}
+	p.preferencesForm(w, http.StatusOK, sub, sub.Sections, paused, r.FormValue("t"), "", notice)
+}
+
+// unsubscribePage shows a button; the POST it makes is the same as a
+// mail client's RFC 8058 one-click POST.
+func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe)
+	switch {
+	case !ok:
+	case !sub.Subscribed():
+		p.notSubscribed(w)
+	default:
+		d := p.page("إلغاء الاشتراك")
+		d.Address, d.Link = sub.Address, p.preferencesURL(sub.ID)
+		d.Action = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(r.FormValue("t"))
+		p.render(w, http.StatusOK, "unsubscribe.html", d)
+	}
+}
+
+// unsubscribe unsubscribes at once (RFC 8058): the token is in the URL,
+// the body says List-Unsubscribe=One-Click, and nothing else is asked.
+func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe)
+	if !ok {
+		return
+	}
+	if _, err := p.o.Store.UnsubscribeEmail(r.Context(), sub.ID, p.o.Now()); err != nil {
+		p.o.Logger.Error("web: unsubscribe email subscriber", "err", err)
+		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
+		return
+	}
+	p.o.Logger.Info("web: email subscriber unsubscribed", "subscriber_id", sub.ID)
+	p.message(w, http.StatusOK, "أُلغي اشتراكك", signupPath, "غيّرت رأيك؟ اشترك من جديد",
+		"لن تصلك نشرة "+p.o.Site+" بعد الآن على هذا العنوان.")
+}
+
+func (p *EmailPages) archiveIndex(w http.ResponseWriter, r *http.Request) {
+	list, err := p.o.Store.Digests(r.Context(), 90)
+	if err != nil {
+		p.o.Logger.Error("web: list digests", "err", err)
+		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
+		return
+	}
+	d := p.page("أرشيف النشرة")
+	d.Link = signupPath
+	for _, g := range list {
+		d.Digests = append(d.Digests, archived{Subject: g.Subject, URL: archivePath + g.Day})
+	}
+	p.render(w, http.StatusOK, "archive.html", d)
+}
+
+func (p *EmailPages) archiveDay(w http.ResponseWriter, r *http.Request) {
+	day := r.PathValue("day")
+	if _, err := time.Parse("2006-01-02", day); err != nil {
+		p.message(w, http.StatusNotFound, "لا توجد نشرة بهذا التاريخ", archivePath, "أرشيف النشرة",
+			"اكتب التاريخ على هذا النحو: 2026-11-28.")
+		return
+	}
+	body, err := p.o.Archive.ArchivePage(r.Context(), day)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p.message(w, http.StatusNotFound, "لا توجد نشرة بهذا التاريخ", archivePath, "أرشيف النشرة",
+			"لم تصدر نشرة في هذا اليوم.")
+		return
+	case err != nil:
+		p.o.Logger.Error("web: render archived digest", "day", day, "err", err)
+		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; frame-ancestors 'none'")
+	w.Write(body)
+}
+
+// ipLimiter counts requests per client address in fixed windows: enough to
+// stop a form being scripted against many mailboxes from one machine.
+// Each instance counts its own.
+type ipLimiter struct {
+	mu     sync.Mutex
+	limit  int
+	window time.Duration
+	seen   map[netip.Addr]*ipWindow
+}
+
+type ipWindow struct {
+	start time.Time
+	n     int
+}
+
+func newIPLimiter(limit int, window time.Duration) *ipLimiter {
+	return &ipLimiter{limit: limit, window: window, seen: map[netip.Addr]*ipWindow{}}
+}
+
+// allow counts one request from ip at now and reports whether it is within
+// the limit.
+func (l *ipLimiter) allow(ip netip.Addr, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.seen) > 10000 {
+		for k, v := range l.seen {
+			if now.Sub(v.start) >= l.window {
+				delete(l.seen, k)
+			}
+		}
+	}
+	w := l.seen[ip]
+	if w == nil || now.Sub(w.start) >= l.window {
+		w = &ipWindow{start: now}
+		l.seen[ip] = w
+	}
+	w.n++
+	return w.n <= l.limit
+}
