@@ -248,7 +248,8 @@ func TestLoadPush100k(t *testing.T) {
 		switch {
 		case r.ChatID == channelID:
 			for link, at := range detected {
-				if strings.Contains(r.Params["link_preview_options"]+r.Params["reply_markup"], link) {
+				// Quoted, so that p1 does not match p10.
+				if strings.Contains(r.Params["link_preview_options"]+r.Params["reply_markup"], `"`+link+`"`) {
 					channelLat = append(channelLat, r.Time.Sub(at))
 				}
 			}

@@ -9,10 +9,10 @@ import (
 // replyBatch bounds one claim of replies, edits or deletes.
 const replyBatch = 256
 
-// claim is the claimer goroutine: replies, edits and deletes as soon as
-// they are due; outbox rows when the scheduler's queue runs low, so that
-// memory holds a couple of seconds of work and a breaking article never
-// waits behind a long queue.
+// claim is the claimer goroutine: replies, edits, deletes, breaking news,
+// channels and groups as soon as they are due; readers' rows when the
+// scheduler's queue runs low, so that memory holds a couple of seconds of
+// work and nothing urgent ever waits behind a long push.
 func (s *session) claim() {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -60,16 +60,25 @@ func (s *session) claimOnce() (b claimBatch, more, ok bool) {
 		return s.claimFailed(b, err)
 	}
 	more = more || len(b.work) == replyBatch
-	if s.queued.Load() >= int64(s.batch) {
+	if s.paused.Load() {
 		return b, more, true
 	}
-	if !s.paused.Load() {
-		if b.rows, err = st.ClaimDeliveries(s.ctx, holder, s.batch, lease); err != nil {
-			return s.claimFailed(b, err)
-		}
+	// However long the readers' queue in memory, the other lanes are
+	// claimed as they come.
+	if b.rows, err = st.ClaimDeliveries(s.ctx, holder, store.LaneGroups, s.batch, lease); err != nil {
+		return s.claimFailed(b, err)
 	}
-	if len(b.rows) >= s.batch || s.paused.Load() {
-		return b, len(b.rows) >= s.batch, true
+	more = more || len(b.rows) >= s.batch
+	if s.queued.Load() >= int64(s.batch) || more {
+		return b, more, true
+	}
+	readers, err := st.ClaimDeliveries(s.ctx, holder, store.LanePrivate, s.batch, lease)
+	b.rows = append(b.rows, readers...)
+	if err != nil {
+		return s.claimFailed(b, err)
+	}
+	if len(readers) >= s.batch {
+		return b, true, true
 	}
 	// Broadcasts only once the fan-outs are drained.
 	broadcasts, err := st.ClaimReplies(s.ctx, holder, store.BroadcastLane, replyBatch, now, lease)

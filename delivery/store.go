@@ -30,7 +30,7 @@ type Store interface {
 	HandOn(ctx context.Context, f store.FanOut) (store.FanOutResult, error)
 
 	// The outbox and its claims.
-	ClaimDeliveries(ctx context.Context, holder string, limit int, leaseUntil time.Time) ([]store.Delivery, error)
+	ClaimDeliveries(ctx context.Context, holder string, maxLane store.Lane, limit int, leaseUntil time.Time) ([]store.Delivery, error)
 	ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]store.Delivery, error)
 	ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]store.QueuedReply, error)
 	ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, error)

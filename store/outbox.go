@@ -257,14 +257,19 @@ func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
 	return res, nil
 }
 
-// ClaimDeliveries leases up to limit due rows to holder until leaseUntil,
-// lowest lane first, oldest article first. With a row for a reader or a
-// group come that chat's other due rows, beyond limit, so that they can go
-// out as one bundle. Rows carry their chat's settings.
-func (db *DB) ClaimDeliveries(ctx context.Context, holder string, limit int, leaseUntil time.Time) ([]Delivery, error) {
+// ClaimDeliveries leases up to limit due rows of lanes up to maxLane to
+// holder until leaseUntil, lowest lane first, oldest article first. With a
+// row for a reader or a group come that chat's other due rows, beyond
+// limit, so that they can go out as one bundle. Rows carry their chat's
+// settings.
+func (db *DB) ClaimDeliveries(ctx context.Context, holder string, maxLane Lane, limit int, leaseUntil time.Time) ([]Delivery, error) {
+	if none, err := db.none(ctx, `SELECT 1 FROM deliveries WHERE state = 'pending' AND lane <= ? LIMIT 1`, maxLane); none || err != nil {
+		return nil, err
+	}
 	var out []Delivery
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		ids, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE state = 'pending' ORDER BY lane, article_id, id LIMIT ?`, limit)
+		ids, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE state = 'pending' AND lane <= ?
+			ORDER BY lane, article_id, id LIMIT ?`, maxLane, limit)
 		if err != nil || len(ids) == 0 {
 			return err
 		}

@@ -123,7 +123,7 @@ func TestClaimCoalescesAChatsRows(t *testing.T) {
 		db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
 	}
 	// Limit 1: the first row, of reader 1, brings reader 1's other rows.
-	got, err := db.ClaimDeliveries(ctx, "me", 1, now.Add(time.Minute))
+	got, err := db.ClaimDeliveries(ctx, "me", LanePrivate, 1, now.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,14 +161,14 @@ func TestClaimCoalescesAChatsRows(t *testing.T) {
 		t.Errorf("scopes %+v", scopes)
 	}
 	// Another holder's update does not touch my claims.
-	rest, _ := db.ClaimDeliveries(ctx, "me", 100, now.Add(time.Minute))
+	rest, _ := db.ClaimDeliveries(ctx, "me", LanePrivate, 100, now.Add(time.Minute))
 	if err := db.UpdateOutbox(ctx, "other", []OutboxUpdate{{Op: OpDead, IDs: []int64{rest[0].ID}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ReleaseClaims(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := db.ClaimDeliveries(ctx, "you", 100, now.Add(time.Minute))
+	again, _ := db.ClaimDeliveries(ctx, "you", LanePrivate, 100, now.Add(time.Minute))
 	if len(again) != len(rest) {
 		t.Errorf("after a takeover %d rows claimable, want %d", len(again), len(rest))
 	}
@@ -184,7 +184,7 @@ func TestRetractAndCorrections(t *testing.T) {
 	db.Subscribe(ctx, 1, []string{"news"}, now)
 	id := newArticle(t, db, "news", "r1")
 	db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
-	got, _ := db.ClaimDeliveries(ctx, "me", 10, now.Add(time.Minute))
+	got, _ := db.ClaimDeliveries(ctx, "me", LanePrivate, 10, now.Add(time.Minute))
 	for i, d := range got {
 		db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpSent, IDs: []int64{d.ID}, MessageID: 100 + i, At: now}}, nil)
 	}
@@ -253,7 +253,7 @@ func TestOutboxQueriesUseIndexes(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	for _, q := range []string{
-		`SELECT id FROM deliveries WHERE state = 'pending' ORDER BY lane, article_id, id LIMIT 10`,
+		`SELECT id FROM deliveries WHERE state = 'pending' AND lane <= 3 ORDER BY lane, article_id, id LIMIT 10`,
 		`SELECT id FROM deliveries WHERE state = 'pending' AND kind <> 'channel' AND chat_id IN (1, 2, 3)`,
 		`SELECT id FROM deliveries WHERE todo <> '' AND claimed_by IS NULL AND COALESCE(lease_until, 0) <= 5 ORDER BY id LIMIT 10`,
 		`UPDATE deliveries SET state = 'pending' WHERE ` + settled + `state = 'held' AND not_before <= 5`,
