@@ -219,15 +219,17 @@ func BenchmarkHandOn100k(b *testing.B) {
 	ctx := context.Background()
 	seedReaders(b, db, 100_000)
 	b.ResetTimer()
+	var total time.Duration
 	for i := range b.N {
 		id := newArticle(b, db, "news", fmt.Sprint("bench-", i))
 		start := time.Now()
 		res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: time.Now()})
+		total += time.Since(start)
 		if err != nil || res.Chats != 100_000 {
 			b.Fatalf("%+v %v", res, err)
 		}
-		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/fanout")
 	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/fanout")
 }
 
 // seedReaders creates n readers subscribed to news with one statement each
