@@ -165,26 +165,35 @@ var ErrNothingNew = errors.New("no new articles in the digest's window")
 
 // Preview is a digest as one reader would get it.
 type Preview struct {
+	// Day is the digest's local date, YYYY-MM-DD.
+	Day     string
 	Subject string
 	HTML    []byte
 	Text    []byte
 }
 
-// Preview renders the digest of at's local day for sections (all when
-// empty), with the window the day's digest had or would have, without
-// queuing anything; the personal links point at the pages, untokened.
-func (s *Service) Preview(ctx context.Context, at time.Time, sections []string) (Preview, error) {
-	until := s.cfg.digestAt(at)
-	day := until.Format(dayLayout)
-	d, err := s.st.Digest(ctx, day)
-	switch {
-	case err == nil && !d.WindowEnd.IsZero():
-		until = d.WindowEnd
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return Preview{}, err
-	}
-	if now := s.now(); until.After(now) {
-		until = now
+// Preview renders a digest as a reader of sections (all when empty) would
+// get it, without queuing anything: the digest of day's local date — its
+// window ending at that day's digest time, or now when that is later — or,
+// when day is zero, the next digest with what its window holds so far.
+// The personal links point at the pages, untokened.
+func (s *Service) Preview(ctx context.Context, day time.Time, sections []string) (Preview, error) {
+	now := s.now()
+	at, until := s.cfg.digestAt(day), now
+	if day.IsZero() {
+		if at = s.cfg.digestAt(now); !at.After(now) {
+			at = s.cfg.digestAt(now.AddDate(0, 0, 1))
+		}
+	} else {
+		d, err := s.st.Digest(ctx, at.Format(dayLayout))
+		switch {
+		case err == nil && !d.WindowEnd.IsZero():
+			until = d.WindowEnd
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return Preview{}, err
+		case at.Before(now):
+			until = at
+		}
 	}
 	slugs := s.slugs(sections)
 	sel, err := s.ranker.Digest(ctx, until, slugs, s.cfg.PerSection)
@@ -195,7 +204,7 @@ func (s *Service) Preview(ctx context.Context, at time.Time, sections []string) 
 	if picks.Empty() {
 		return Preview{}, ErrNothingNew
 	}
-	pd := store.Digest{Day: day, Subject: s.subject(until), WindowStart: sel.Since, WindowEnd: sel.Until}
+	pd := store.Digest{Day: at.Format(dayLayout), Subject: s.subject(at), WindowStart: sel.Since, WindowEnd: sel.Until}
 	r, err := s.renderMail(ctx, pd, picks)
 	if err != nil {
 		return Preview{}, err
@@ -211,5 +220,5 @@ func (s *Service) Preview(ctx context.Context, at time.Time, sections []string) 
 	var h, t bytes.Buffer
 	fill(&h, r.html, vals, true)
 	fill(&t, r.text, vals, false)
-	return Preview{Subject: r.subject, HTML: h.Bytes(), Text: t.Bytes()}, nil
+	return Preview{Day: pd.Day, Subject: r.subject, HTML: h.Bytes(), Text: t.Bytes()}, nil
 }

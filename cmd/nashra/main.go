@@ -47,6 +47,7 @@ func init() {
 		{"migrate", "", "apply the database migrations and exit", cmdMigrate},
 		{"backup", "FILE", "write a consistent copy of the SQLite database to FILE while nashra runs", cmdBackup},
 		{"deliveries", "pause|resume|stats|cancel ID|retract ID", "editors' controls of pushes to Telegram", cmdDeliveries},
+		{"digest", "preview|send|resume [--date D] [--sections a,b]", "preview the daily digest, send it now, or resume a send the mail server paused", cmdDigest},
 		{"demo", "", "run the whole pipeline offline against a sample site on loopback", cmdDemo},
 		{"healthcheck", "", "exit 0 when the running server's /healthz answers (for Docker's HEALTHCHECK)", cmdHealthcheck},
 		{"version", "", "print the version", cmdVersion},

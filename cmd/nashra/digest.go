@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/digest"
+	"github.com/almaalouma/nashra/ranking"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+// newDigest builds the daily digest on an open store, as `nashra run` and
+// `nashra digest` do; telegram may be nil (no Telegram digest).
+func newDigest(ctx context.Context, cfg *config.Config, db *store.DB, ranker digest.Ranker, telegram digest.Outbox,
+	log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
+	secret, err := masterSecret(ctx, cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := subscribers.NewSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := subscribers.NewActionSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	return digest.New(digestConfig(cfg), digest.Deps{
+		Store: db, Ranker: ranker, Links: subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), Tokens: tokens,
+		Sections: catalog(cfg).Sections(), Telegram: telegram, Log: log, Registerer: reg,
+	})
+}
+
+// digestConfig hands the digest its part of the configuration; what the
+// configuration does not set yet keeps digest.DefaultConfig's value. The
+// .eml outbox sits beside the SQLite file: data/outbox by default.
+func digestConfig(cfg *config.Config) digest.Config {
+	d := digest.DefaultConfig()
+	d.Site, d.SiteURL, d.BaseURL, d.Location = cfg.Site.Name, cfg.Site.URL, cfg.BaseURL, cfg.Site.Location
+	d.Time, d.From, d.SMTPURL = cfg.Digest.Time, cfg.Email.From, cfg.SMTPURL
+	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:"); ok {
+		d.OutboxDir = filepath.Join(filepath.Dir(strings.TrimPrefix(path, "//")), "outbox")
+	}
+	return d
+}
+
+// storeOutbox queues the Telegram digest in the store's reply lane, where
+// a running nashra's dispatcher sends it: the command line has no delivery
+// engine of its own.
+type storeOutbox struct{ db *store.DB }
+
+func (o storeOutbox) EnqueueReply(ctx context.Context, r delivery.Reply) error {
+	_, err := o.db.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method, Params: r.Params}, time.Now())
+	return err
+}
+
+// cmdDigest previews, sends and resumes the daily digest.
+func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flags(env, "digest")
+	date := fs.String("date", "", "the digest's day, YYYY-MM-DD in the site's time zone (default: today)")
+	sections := fs.String("sections", "", "preview: comma-separated sections, by slug or Arabic name (default: all)")
+	out := fs.String("out", "", "preview: write digest-DAY.html and digest-DAY.txt into this folder instead of stdout")
+	format := fs.String("format", "text", "preview to stdout: text or html")
+	var sub string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if sub != "preview" && sub != "send" && sub != "resume" {
+		fs.Usage()
+		return usageError{"digest takes preview, send or resume"}
+	}
+	cfg, log, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	var day time.Time // zero: preview the next digest, send today's
+	if *date != "" {
+		if day, err = time.ParseInLocation("2006-01-02", *date, cfg.Site.Location); err != nil {
+			return usageError{fmt.Sprintf("--date: want YYYY-MM-DD, got %q", *date)}
+		}
+	}
+	var slugs []string
+	for _, name := range strings.Split(*sections, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		s, ok := catalog(cfg).Match(name)
+		if !ok {
+			return usageError{fmt.Sprintf("--sections: no section %q (see nashra sections)", name)}
+		}
+		slugs = append(slugs, s.Slug)
+	}
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	var tg digest.Outbox
+	if cfg.Telegram.Token != "" {
+		tg = storeOutbox{db}
+	}
+	d, err := newDigest(ctx, cfg, db, ranker, tg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	switch sub {
+	case "preview":
+		return previewDigest(ctx, env, d, day, slugs, *out, *format)
+	case "resume":
+		if err := d.Resume(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout, "email sending resumed; a running nashra picks it up within seconds")
+		return nil
+	}
+	fmt.Fprintln(env.stdout, "building and sending the digest; if nashra is running, it sends and this waits for it")
+	if day.IsZero() {
+		day = time.Now()
+	}
+	got, err := d.SendNow(ctx, day)
+	if err != nil {
+		return err
+	}
+	switch got.State {
+	case store.DigestEmpty:
+		fmt.Fprintf(env.stdout, "%s: no new articles in the window: no digest that day\n", got.Day)
+	case store.DigestMissed:
+		fmt.Fprintf(env.stdout, "%s: the digest was missed (not started before the cut-off)\n", got.Day)
+	default:
+		counts, err := db.SendCounts(ctx, got.ID)
+		if err != nil {
+			return err
+		}
+		e, t := counts[store.SendEmail], counts[store.SendTelegram]
+		fmt.Fprintf(env.stdout, "%s: %s — emails: %d sent, %d bounced, %d failed, %d with nothing new; Telegram readers: %d queued\n",
+			got.Day, got.Subject, e[store.DeliverySent], e[store.DeliveryBounced], e[store.DeliveryDead]+e[store.DeliveryStale],
+			e[store.DeliveryCancelled], t[store.DeliverySent])
+	}
+	return nil
+}
+
+func previewDigest(ctx context.Context, env *cliEnv, d *digest.Service, day time.Time, sections []string, out, format string) error {
+	p, err := d.Preview(ctx, day, sections)
+	if errors.Is(err, digest.ErrNothingNew) {
+		return fmt.Errorf("preview: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		switch format {
+		case "text":
+			_, err = env.stdout.Write(p.Text)
+		case "html":
+			_, err = env.stdout.Write(p.HTML)
+		default:
+			return usageError{fmt.Sprintf("--format: want text or html, got %q", format)}
+		}
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(out, "digest-"+p.Day)
+	for _, f := range []struct {
+		ext  string
+		body []byte
+	}{{".html", p.HTML}, {".txt", p.Text}} {
+		if err := os.WriteFile(base+f.ext, f.body, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout, base+f.ext)
+	}
+	return nil
+}

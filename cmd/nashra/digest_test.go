@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/store"
+)
+
+func TestDigestCommand(t *testing.T) {
+	site := demo.NewSite(time.Now())
+	defer site.Close()
+	vars := demoEnv(t, site)
+	if code, _, errOut := runCLI(t, vars, "poll"); code != 0 {
+		t.Fatalf("poll: %d %s", code, errOut)
+	}
+
+	code, out, errOut := runCLI(t, vars, "digest", "preview", "--sections", "news,مقالات")
+	if code != 0 || !strings.Contains(out, "نشرة المعلومة — ") || !strings.Contains(out, "أخبار") {
+		t.Fatalf("preview: %d\n%s\n%s", code, out, errOut)
+	}
+	if strings.Contains(out, "== فيديو") {
+		t.Fatalf("the preview of two sections shows others:\n%s", out)
+	}
+	dir := t.TempDir()
+	code, out, _ = runCLI(t, vars, "digest", "preview", "--out", dir)
+	if code != 0 || strings.Count(out, dir) != 2 {
+		t.Fatalf("preview --out: %d %s", code, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "digest-*.html"))
+	if len(files) != 1 {
+		t.Fatalf("html files %v", files)
+	}
+	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), `<html dir="rtl" lang="ar">`) {
+		t.Fatal("the preview's HTML is not RTL")
+	}
+
+	db, err := store.Open(context.Background(), vars["NASHRA_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := db.ImportEmailSubscribers(context.Background(), []store.EmailSubscriber{
+		{Address: "a@example.org", State: store.EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+		{Address: "b@example.org", State: store.EmailActive, Sections: []string{"video"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	outbox := filepath.Join(filepath.Dir(strings.TrimPrefix(vars["NASHRA_DATABASE_URL"], "sqlite:")), "outbox")
+	// Today's digest covered the day until 07:00; tomorrow's holds what the
+	// poll just found.
+	loc, _ := time.LoadLocation("Asia/Baghdad")
+	tomorrow := time.Now().In(loc).AddDate(0, 0, 1).Format("2006-01-02")
+	for range 2 { // sending twice sends once
+		code, out, errOut = runCLI(t, vars, "digest", "send", "--date", tomorrow)
+		if code != 0 || !strings.Contains(out, "emails: 2 sent") {
+			t.Fatalf("send: %d\n%s\n%s", code, out, errOut)
+		}
+	}
+	if mails, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(mails) != 2 {
+		t.Fatalf("%d .eml files in %s, want 2", len(mails), outbox)
+	}
+	if code, out, _ = runCLI(t, vars, "digest", "resume"); code != 0 || !strings.Contains(out, "resumed") {
+		t.Fatalf("resume: %d %s", code, out)
+	}
+	for _, args := range [][]string{{"digest"}, {"digest", "bogus"}, {"digest", "preview", "--sections", "nonsense"},
+		{"digest", "send", "--date", "28/11/2026"}} {
+		if code, _, _ := runCLI(t, vars, args...); code != exitConfig {
+			t.Errorf("%v: exit %d, want %d", args, code, exitConfig)
+		}
+	}
+}
