@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/almaalouma/nashra/store"
@@ -146,13 +145,4 @@ func (f Figures) Stats() map[string]int64 {
 		m[k] = v
 	}
 	return m
-}
-
-// Stats returns the figures by name; see Figures.Stats.
-func (c *Controls) Stats(ctx context.Context) (map[string]int64, error) {
-	f, err := c.Figures(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("delivery stats: %w", err)
-	}
-	return f.Stats(), nil
 }

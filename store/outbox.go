@@ -49,20 +49,6 @@ const (
 	LanePrivate  Lane = 4
 )
 
-// LaneOf returns the lane of a row for a chat of kind.
-func LaneOf(kind ChatKind, breaking bool) Lane {
-	switch {
-	case breaking:
-		return LaneBreaking
-	case kind == ChatChannel:
-		return LaneChannels
-	case kind == ChatPrivate:
-		return LanePrivate
-	default:
-		return LaneGroups
-	}
-}
-
 // The work left on a sent message.
 const (
 	TodoEdit   = "edit"
@@ -101,11 +87,6 @@ type Delivery struct {
 	// ChatActive is false when the chat was marked inactive since the
 	// fan-out (it blocked the bot); true when unknown.
 	ChatActive bool
-}
-
-// Open reports whether the row still waits to be sent.
-func (d Delivery) Open() bool {
-	return d.State == DeliveryPending || d.State == DeliveryHeld || d.State == DeliveryClaimed
 }
 
 // settled must open the condition of a query on held, claimed or final
@@ -532,8 +513,10 @@ func markSent(ctx context.Context, tx *sql.Tx, ups []OutboxUpdate) error {
 		if len(args) == 0 {
 			return nil
 		}
-		tuple := "(" + placeholders(cols) + ")"
-		values := strings.TrimSuffix(strings.Repeat(tuple+", ", len(args)/cols), ", ")
+		// The first row's casts type the columns: PostgreSQL reads the
+		// other placeholders of a VALUES list as text otherwise.
+		values := `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS SMALLINT), CAST(? AS SMALLINT), CAST(? AS BIGINT),
+			CAST(? AS INTEGER))` + strings.Repeat(", ("+placeholders(cols)+")", len(args)/cols-1)
 		// A row retracted while its send was in flight gets its delete queued.
 		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', message_id = v.column2, caption = v.column3,
 			bundled = v.column4, sent_at = v.column5, sent_revision = v.column6, attempts = attempts + 1, error_kind = '',
