@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -69,6 +71,28 @@ func deliveryStats(stats map[string]int64) string {
 	return sb.String()
 }
 
+// mediumNames are the media of tracked links as admins read them.
+var mediumNames = map[string]string{"telegram": "تيليجرام", "channel": "القنوات", "email": "البريد", "web": "الموقع"}
+
+// clickStats renders what readers opened: the window's best articles with
+// their unique clicks, and clicks by medium.
+func clickStats(s ranking.Stats) string {
+	var sb strings.Builder
+	if !s.MostFollowed {
+		sb.WriteString("<b>النقرات</b>\nلا نقرات مسجّلة في آخر 24 ساعة.\n")
+		return sb.String()
+	}
+	sb.WriteString("<b>الأكثر متابعة (آخر 24 ساعة)</b>\n")
+	for i, a := range s.Top {
+		fmt.Fprintf(&sb, "%d. %s — %s\n", i+1, escape(cutWords(cleanLine(a.Title), 80)), arabic.Count(a.Uniques, nounClick))
+	}
+	sb.WriteString("<b>النقرات حسب الوسيلة</b>\n")
+	for _, m := range s.ByMedium {
+		fmt.Fprintf(&sb, "• %s: %d فريدة من %d\n", cmp.Or(mediumNames[m.Medium], escape(m.Medium)), m.Uniques, m.Clicks)
+	}
+	return sb.String()
+}
+
 func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	counts, err := b.db.CountChats(ctx)
 	if err != nil {
@@ -102,6 +126,15 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 		sb.WriteString("آخر جلب للمصادر: لم يحدث بعد\n")
 	} else {
 		fmt.Fprintf(&sb, "آخر جلب للمصادر: %s\n", arabic.DateTime(lastPoll, b.cfg.Location))
+	}
+	if b.ranking != nil {
+		clicks, err := b.ranking.Stats(ctx, 5)
+		if err != nil {
+			r.log(b.log).Warn("click stats", "err", err)
+			sb.WriteString("\nتعذّرت قراءة أرقام النقرات الآن.\n")
+		} else {
+			sb.WriteString("\n" + clickStats(clicks))
+		}
 	}
 	if b.controls != nil {
 		stats, err := b.controls.Stats(ctx)

@@ -18,6 +18,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -59,6 +60,9 @@ type Ranking interface {
 	// first; mostFollowed is false when there were no signals and the list
 	// is only the latest.
 	Top(ctx context.Context, section string, limit int) (as []store.Article, mostFollowed bool, err error)
+	// Stats returns the window's best articles with their unique clicks
+	// and the clicks by medium, for admins' /stats.
+	Stats(ctx context.Context, limit int) (ranking.Stats, error)
 }
 
 // EmailSignup starts the email digest's double opt-in (issue 6).

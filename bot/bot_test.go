@@ -368,6 +368,13 @@ func TestTopWithRanking(t *testing.T) {
 		h := newHarness(t, withBotOption(bot.WithRanking(fakeRanking{as: as, mostFollowed: c.mostFollowed})))
 		h.start()
 		mustContain(t, h.reply(h.user(1012), "/top").Plain, c.want, "الأول")
+		// Admins see what readers opened, by article and by medium.
+		stats := h.reply(adminID, "/stats").Plain
+		if c.mostFollowed {
+			mustContain(t, stats, "1. الأول — 11 نقرةً", "القنوات: 7 فريدة من 9")
+		} else {
+			mustContain(t, stats, "لا نقرات مسجّلة")
+		}
 	}
 }
 

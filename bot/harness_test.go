@@ -18,6 +18,7 @@ import (
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -342,6 +343,14 @@ type fakeRanking struct {
 
 func (r fakeRanking) Top(context.Context, string, int) ([]store.Article, bool, error) {
 	return r.as, r.mostFollowed, nil
+}
+
+func (r fakeRanking) Stats(context.Context, int) (ranking.Stats, error) {
+	st := ranking.Stats{MostFollowed: r.mostFollowed, ByMedium: []store.MediumClicks{{Medium: "channel", Uniques: 7, Clicks: 9}}}
+	for i, a := range r.as {
+		st.Top = append(st.Top, ranking.Scored{Article: a, Uniques: 11 - i})
+	}
+	return st, nil
 }
 
 var errBoom = errors.New("boom")

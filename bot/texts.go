@@ -15,6 +15,7 @@ var (
 	nounReader   = arabic.Noun{One: "قارئ واحد", Two: "قارئان", Plural: "قرّاء", Many: "قارئًا", Single: "قارئ"}
 	nounGroup    = arabic.Noun{One: "مجموعة واحدة", Two: "مجموعتان", Plural: "مجموعات", Many: "مجموعةً", Single: "مجموعة"}
 	nounChannel  = arabic.Noun{One: "قناة واحدة", Two: "قناتان", Plural: "قنوات", Many: "قناةً", Single: "قناة"}
+	nounClick    = arabic.Noun{One: "نقرة واحدة", Two: "نقرتان", Plural: "نقرات", Many: "نقرةً", Single: "نقرة"}
 	nounMessage  = arabic.Noun{One: "رسالة واحدة", Two: "رسالتان", Plural: "رسائل", Many: "رسالةً", Single: "رسالة"}
 	nounDelivery = arabic.Noun{One: "إرسال واحد", Two: "إرسالان", Plural: "إرسالات", Many: "إرسالًا", Single: "إرسال"}
 )
