@@ -263,6 +263,62 @@ func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
 	return b.reply(ctx, r, fmt.Sprintf(txtRetractConfirm, title), confirmKeyboard(token))
 }
 
+// maxHeldShown bounds /held's list to one readable message.
+const maxHeldShown = 20
+
+func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
+	held, err := b.db.ArticlesInState(ctx, store.StateHeld, maxHeldShown+1)
+	if err != nil {
+		return err
+	}
+	if len(held) == 0 {
+		return b.reply(ctx, r, txtHeldNone, nil)
+	}
+	var sb strings.Builder
+	count := arabic.Count(len(held), arabic.Article)
+	if len(held) > maxHeldShown {
+		count = "أكثر من " + strconv.Itoa(maxHeldShown)
+		held = held[:maxHeldShown]
+	}
+	fmt.Fprintf(&sb, txtHeldHead, count)
+	for _, a := range held {
+		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, escape(cutWords(cleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Location))
+	}
+	return b.reply(ctx, r, sb.String(), nil)
+}
+
+// cmdRelease hands held articles on to the delivery engine, which then
+// pushes them like any new article.
+func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
+	arg := strings.TrimPrefix(strings.TrimSpace(r.args), "#")
+	var ids []int64
+	switch {
+	case isAll(arg):
+		held, err := b.db.ArticlesInState(ctx, store.StateHeld, 10000)
+		if err != nil {
+			return err
+		}
+		for _, a := range held {
+			ids = append(ids, a.ID)
+		}
+	default:
+		id, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil || id <= 0 {
+			return b.reply(ctx, r, txtReleaseUsage, nil)
+		}
+		ids = []int64{id}
+	}
+	n, err := b.db.SetArticleState(ctx, ids, store.StateHeld, store.StateNew)
+	if err != nil {
+		return err
+	}
+	if n == 0 && len(ids) == 1 {
+		return b.reply(ctx, r, fmt.Sprintf(txtNotHeld, ids[0]), nil)
+	}
+	r.log(b.log).Info("held articles released by admin", "released", n)
+	return b.reply(ctx, r, fmt.Sprintf(txtReleased, arabic.Count(n, arabic.Article)), nil)
+}
+
 // articleArg reads the article number of /cancel and /retract; when it
 // cannot, it answers and reports ok false.
 func (b *Bot) articleArg(ctx context.Context, r *request) (store.Article, bool, error) {

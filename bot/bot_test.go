@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -666,4 +667,33 @@ func TestAdminMenuAndHelp(t *testing.T) {
 	if strings.Contains(h.reply(reader, "/help").Plain, "أوامر المشرفين") {
 		t.Error("a reader's /help lists the admin commands")
 	}
+}
+
+func TestHeldArticlesReleasedByAdmin(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	var items []store.Article
+	for i := range 3 {
+		items = append(items, store.Article{GUID: fmt.Sprintf("flood-%d", i), Link: fmt.Sprintf("https://almaalouma.net/?p=%d", 500+i), Title: fmt.Sprintf("خبر موقوف %d", i)})
+	}
+	// The flood guard holds what it does not trust.
+	res, err := h.db.SaveItems(h.ctx, "news", items, time.Now(), func(fresh []*store.Article) {
+		for _, a := range fresh {
+			a.State = store.StateHeld
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, h.reply(adminID, "/held").Plain, "أوقفها حارس الإغراق", "3 مقالات", "خبر موقوف 0", "خبر موقوف 2")
+	mustContain(t, h.reply(adminID, fmt.Sprintf("/release %d", res.New[0])).Plain, "مقال واحد")
+	mustContain(t, h.reply(adminID, fmt.Sprintf("/release %d", res.New[0])).Plain, "ليس موقوفًا")
+	mustContain(t, h.reply(adminID, "/release all").Plain, "مقالتان")
+	if held, _ := h.db.ArticlesInState(h.ctx, store.StateHeld, 10); len(held) != 0 {
+		t.Errorf("%d articles still held", len(held))
+	}
+	if fresh, _ := h.db.ArticlesInState(h.ctx, store.StateNew, 10); len(fresh) != 3 {
+		t.Errorf("%d articles handed to delivery, want 3", len(fresh))
+	}
+	mustContain(t, h.reply(adminID, "/held").Plain, "لا مقالات موقوفة")
 }

@@ -41,7 +41,7 @@ var commands map[string]command
 // admins' private chats.
 var (
 	menu      = []string{"start", "subscribe", "unsubscribe", "mysubs", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
-	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract"}
+	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release"}
 )
 
 func init() {
@@ -67,6 +67,8 @@ func init() {
 		"resume":    {(*Bot).cmdResume, admin, "استئناف إرسال المقالات"},
 		"cancel":    {(*Bot).cmdCancel, admin, "إلغاء ما تبقّى من إرسال مقال"},
 		"retract":   {(*Bot).cmdRetract, admin, "سحب مقال وحذف رسائله"},
+		"held":      {(*Bot).cmdHeld, admin, "المقالات التي أوقفها حارس الإغراق"},
+		"release":   {(*Bot).cmdRelease, admin, "إطلاق مقال موقوف للإرسال"},
 		"channels":  {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},
 		"link":      {(*Bot).cmdLink, admin, "ربط قناة بقسم"},
 		"unlink":    {(*Bot).cmdUnlink, admin, "فك ربط قناة بقسم"},
