@@ -111,11 +111,7 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	d := Deps{Store: h.db, Ranker: r, Tokens: tokens, Sections: sections, Now: h.clock.now,
+	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: sections, Now: h.clock.now,
 		Log: slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range deps {
 		f(&d)
@@ -126,6 +122,15 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	}
 	h.t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// mustTokens returns the signer of the tests' mailed links.
+func mustTokens(t testing.TB) *subscribers.ActionSigner {
+	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
 }
 
 // longText repeats Arabic prose to n characters or more.
