@@ -496,8 +496,13 @@ func (c *Config) validateRanking() error {
 }
 
 func (c *Config) validateEnv() error {
-	if c.DatabaseURL == "" || !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
-		return problem("NASHRA_DATABASE_URL", "want sqlite:PATH, got %q", c.DatabaseURL)
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		shown := c.DatabaseURL // without its password
+		if u, err := url.Parse(shown); err == nil {
+			shown = u.Redacted()
+		}
+		return problem("NASHRA_DATABASE_URL", "want sqlite:PATH or postgres://user:pass@host/db, got %q", shown)
 	}
 	if err := checkURL("NASHRA_BASE_URL", c.BaseURL); err != nil {
 		return err

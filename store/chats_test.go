@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-func TestChatLifecycle(t *testing.T) {
-	db := openTest(t)
+func TestChatLifecycle(t *testing.T) { contract(t, testChatLifecycle) }
+
+func testChatLifecycle(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	c, created, err := db.TouchChat(ctx, Chat{ID: 42, Kind: ChatPrivate, Title: "قارئ", Language: "ar"}, now)
@@ -48,8 +49,9 @@ func TestChatLifecycle(t *testing.T) {
 	}
 }
 
-func TestMoveChatKeepsSections(t *testing.T) {
-	db := openTest(t)
+func TestMoveChatKeepsSections(t *testing.T) { contract(t, testMoveChatKeepsSections) }
+
+func testMoveChatKeepsSections(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	db.TouchChat(ctx, Chat{ID: -5, Kind: ChatGroup}, now)
@@ -77,8 +79,9 @@ func TestMoveChatKeepsSections(t *testing.T) {
 	}
 }
 
-func TestChannelMappingRuntimeWins(t *testing.T) {
-	db := openTest(t)
+func TestChannelMappingRuntimeWins(t *testing.T) { contract(t, testChannelMappingRuntimeWins) }
+
+func testChannelMappingRuntimeWins(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	seed := []ChannelLink{{Section: "news", Channel: "@news_ch"}, {Section: "articles", Channel: "@art_ch"}}
@@ -109,8 +112,9 @@ func TestChannelMappingRuntimeWins(t *testing.T) {
 	}
 }
 
-func TestUpdatesHandledOnce(t *testing.T) {
-	db := openTest(t)
+func TestUpdatesHandledOnce(t *testing.T) { contract(t, testUpdatesHandledOnce) }
+
+func testUpdatesHandledOnce(t *testing.T, db *DB) {
 	ctx := context.Background()
 	if ok, _ := db.ClaimUpdate(ctx, 7, time.Now()); !ok {
 		t.Fatal("first claim refused")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -101,6 +102,11 @@ func (db *DB) RecordClicks(ctx context.Context, cs []Click) (ClickResult, error)
 			}
 		}
 		res.Repeat = len(cs) - res.Unique
+		// In key order, as every instance does: PostgreSQL would otherwise
+		// let two instances' batches deadlock on each other's rows.
+		slices.SortFunc(order, func(a, b dayKey) int {
+			return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.medium, b.medium))
+		})
 		for part := range slices.Chunk(order, chunk) {
 			args := make([]any, 0, cols*len(part))
 			for _, k := range part {

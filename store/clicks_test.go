@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-func TestArticleLink(t *testing.T) {
-	db := openTest(t)
+func TestArticleLink(t *testing.T) { contract(t, testArticleLink) }
+
+func testArticleLink(t *testing.T, db *DB) {
 	ctx := context.Background()
 	id := newArticle(t, db, "news", "a1")
 	if link, err := db.ArticleLink(ctx, id); err != nil || link != "https://a.example/a1" {
@@ -21,7 +22,10 @@ func TestArticleLink(t *testing.T) {
 }
 
 func TestRecordClicksCountsUniquesAndDays(t *testing.T) {
-	db := openTest(t)
+	contract(t, testRecordClicksCountsUniquesAndDays)
+}
+
+func testRecordClicksCountsUniquesAndDays(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
 	b := newArticle(t, db, "news", "a2")
@@ -64,8 +68,9 @@ func TestRecordClicksCountsUniquesAndDays(t *testing.T) {
 	}
 }
 
-func TestClickBucketsStayInTheirRange(t *testing.T) {
-	db := openTest(t)
+func TestClickBucketsStayInTheirRange(t *testing.T) { contract(t, testClickBucketsStayInTheirRange) }
+
+func testClickBucketsStayInTheirRange(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
 	at := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
@@ -93,8 +98,9 @@ func TestClickBucketsStayInTheirRange(t *testing.T) {
 	}
 }
 
-func TestPurgeKeepsDailyCounts(t *testing.T) {
-	db := openTest(t)
+func TestPurgeKeepsDailyCounts(t *testing.T) { contract(t, testPurgeKeepsDailyCounts) }
+
+func testPurgeKeepsDailyCounts(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
 	old := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
@@ -135,8 +141,9 @@ func TestPurgeKeepsDailyCounts(t *testing.T) {
 	}
 }
 
-func TestRankCandidates(t *testing.T) {
-	db := openTest(t)
+func TestRankCandidates(t *testing.T) { contract(t, testRankCandidates) }
+
+func testRankCandidates(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
 	b := newArticle(t, db, "articles", "a2")
@@ -168,8 +175,9 @@ func TestRankCandidates(t *testing.T) {
 	}
 }
 
-func TestSiteMostFollowed(t *testing.T) {
-	db := openTest(t)
+func TestSiteMostFollowed(t *testing.T) { contract(t, testSiteMostFollowed) }
+
+func testSiteMostFollowed(t *testing.T, db *DB) {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	if err := db.SetSiteMostFollowed(ctx, []int64{5, 3, 5, 9}, at); err != nil {

@@ -1,6 +1,9 @@
 // Package store keeps nashra's state in a SQL database: SQLite in a file by
-// default, one writer and many readers. Each entity has its own file of SQL;
-// the packages that use the store declare the few methods they need.
+// default, one writer and many readers; PostgreSQL when several instances
+// share one store. Both run the same SQL, written with ? placeholders and
+// 0/1 integers for booleans; the few differences between them live in
+// postgres.go and transfer.go. Each entity has its own file of SQL; the
+// packages that use the store declare the few methods they need.
 package store
 
 import (
@@ -28,21 +31,36 @@ var ErrNotFound = errors.New("not found")
 //go:embed migrations
 var migrations embed.FS
 
-// DB is the store. Writes go through a pool of one connection so that
-// concurrent writers queue in Go instead of meeting "database is locked";
-// reads use their own pool and never wait for a writer (WAL).
+// dialect names the database behind a DB, and the folder of its migrations.
+type dialect string
+
+const (
+	sqliteDialect   dialect = "sqlite"
+	postgresDialect dialect = "postgres"
+)
+
+// DB is the store. On SQLite, writes go through a pool of one connection so
+// that concurrent writers queue in Go instead of meeting "database is
+// locked", and reads use their own pool and never wait for a writer (WAL).
+// On PostgreSQL both are the same pool.
 type DB struct {
-	write *sql.DB
-	read  *sql.DB
-	path  string
+	write   *sql.DB
+	read    *sql.DB
+	dialect dialect
+	path    string // the SQLite file
 }
 
-// Open opens the database named by url ("sqlite:PATH"), creating the file and
-// its folder when needed. It does not migrate: call Migrate.
+// Open opens the database named by rawURL — "sqlite:PATH", creating the
+// file and its folder when needed, or "postgres://…" (also
+// "postgresql://…") — and checks that it answers. It does not migrate:
+// call Migrate.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
+	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
+		return openPostgres(ctx, rawURL)
+	}
 	path, ok := strings.CutPrefix(rawURL, "sqlite:")
 	if !ok {
-		return nil, fmt.Errorf("open store: unsupported database URL %q (want sqlite:PATH)", redact(rawURL))
+		return nil, fmt.Errorf("open store: unsupported database URL %q (want sqlite:PATH or postgres://…)", redact(rawURL))
 	}
 	path = strings.TrimPrefix(path, "//")
 	if path == "" {
@@ -65,7 +83,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	read.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
-	db := &DB{write: write, read: read, path: path}
+	db := &DB{write: write, read: read, dialect: sqliteDialect, path: path}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -100,8 +118,11 @@ func redact(raw string) string {
 	return u.Redacted()
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (db *DB) Close() error {
+	if db.read == db.write {
+		return db.write.Close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -114,19 +135,35 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Migrate applies the embedded migrations not yet applied, each in its own
-// transaction, and returns how many it applied.
-func (db *DB) Migrate(ctx context.Context) (int, error) {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+// transaction, and returns how many it applied. On PostgreSQL it holds an
+// advisory lock meanwhile, so that instances starting together migrate one
+// after the other; migrations only add (see migrations/README.md), so the
+// instances still running the previous release keep working.
+func (db *DB) Migrate(ctx context.Context) (_ int, err error) {
+	// One connection throughout: PostgreSQL's advisory lock belongs to it.
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
-	files, err := migrationFiles()
+	defer conn.Close()
+	if db.dialect == postgresDialect {
+		unlock, err := lockMigrations(ctx, conn)
+		if err != nil {
+			return 0, err
+		}
+		defer func() { err = errors.Join(err, unlock()) }()
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	files, err := db.migrationFiles()
 	if err != nil {
 		return 0, err
 	}
 	applied := 0
 	for _, m := range files {
-		ok, err := db.apply(ctx, m)
+		ok, err := db.apply(ctx, conn, m)
 		if err != nil {
 			return applied, err
 		}
@@ -142,8 +179,8 @@ type migration struct {
 	name    string
 }
 
-func migrationFiles() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations/sqlite")
+func (db *DB) migrationFiles() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations/"+string(db.dialect))
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -160,12 +197,12 @@ func migrationFiles() ([]migration, error) {
 	return ms, nil
 }
 
-func (db *DB) apply(ctx context.Context, m migration) (bool, error) {
-	body, err := migrations.ReadFile("migrations/sqlite/" + m.name)
+func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) (bool, error) {
+	body, err := migrations.ReadFile("migrations/" + string(db.dialect) + "/" + m.name)
 	if err != nil {
 		return false, fmt.Errorf("migrate %s: %w", m.name, err)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("migrate %s: %w", m.name, err)
 	}
@@ -193,14 +230,14 @@ func (db *DB) apply(ctx context.Context, m migration) (bool, error) {
 // Pending reports how many embedded migrations the database lacks; /readyz
 // is not ready until it is zero.
 func (db *DB) Pending(ctx context.Context) (int, error) {
-	files, err := migrationFiles()
+	files, err := db.migrationFiles()
 	if err != nil {
 		return 0, err
 	}
 	var applied int
 	err = db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied)
 	if err != nil {
-		if strings.Contains(err.Error(), "no such table") {
+		if db.missingTable(err) {
 			return len(files), nil
 		}
 		return 0, fmt.Errorf("count migrations: %w", err)
@@ -208,9 +245,25 @@ func (db *DB) Pending(ctx context.Context) (int, error) {
 	return max(0, len(files)-applied), nil
 }
 
-// Backup writes a consistent copy of the live database to path with VACUUM
-// INTO; copying the file of a WAL database could miss committed pages.
+// missingTable reports whether err says a table does not exist.
+func (db *DB) missingTable(err error) bool {
+	if db.dialect == postgresDialect {
+		return pgCode(err) == pgUndefinedTable
+	}
+	return strings.Contains(err.Error(), "no such table")
+}
+
+// ErrBackupPostgres is Backup's answer on PostgreSQL, whose own tools do
+// it better.
+var ErrBackupPostgres = errors.New(`backup: the store is PostgreSQL: use pg_dump, e.g. pg_dump -Fc "$NASHRA_DATABASE_URL" > nashra.dump`)
+
+// Backup writes a consistent copy of the live SQLite database to path with
+// VACUUM INTO; copying the file of a WAL database could miss committed
+// pages. On PostgreSQL it returns ErrBackupPostgres.
 func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.dialect == postgresDialect {
+		return ErrBackupPostgres
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("backup: %s already exists", path)
 	}
@@ -227,8 +280,20 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	return nil
 }
 
-// inTx runs fn in a write transaction, committing when it returns nil.
+// inTx runs fn in a write transaction, committing when it returns nil. On
+// PostgreSQL, where writers from several instances meet, a transaction
+// that lost a deadlock or a serialization conflict is run again: fn must
+// start from scratch each time it is called.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.tryTx(ctx, fn)
+		if err == nil || attempt == 3 || db.dialect != postgresDialect || !pgRetryable(err) {
+			return err
+		}
+	}
+}
+
+func (db *DB) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err

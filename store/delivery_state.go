@@ -32,14 +32,23 @@ func (db *DB) AcquireDispatcher(ctx context.Context, name, holder string, now, u
 		if d, err = dispatcher(ctx, tx, name); err != nil {
 			return err
 		}
-		if d.Holder != holder && d.LeaseUntil.After(now) {
-			return nil
-		}
-		previous = d.Holder
-		if _, err := tx.ExecContext(ctx, `UPDATE delivery_dispatchers SET holder = ?, lease_until = ? WHERE name = ?`,
-			holder, until.UnixMilli(), name); err != nil {
+		// The condition is checked again by the UPDATE itself: on
+		// PostgreSQL another instance may take the lease between the read
+		// and the write, and only one UPDATE can then match.
+		r, err := tx.ExecContext(ctx, `UPDATE delivery_dispatchers SET holder = ?, lease_until = ?
+			WHERE name = ? AND (holder = ? OR lease_until <= ?)`, holder, until.UnixMilli(), name, holder, now.UnixMilli())
+		if err != nil {
 			return err
 		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			d, err = dispatcher(ctx, tx, name)
+			return err
+		}
+		previous = d.Holder
 		d.Holder, d.LeaseUntil = holder, until.UTC()
 		return nil
 	})

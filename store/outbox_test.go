@@ -44,8 +44,9 @@ func newArticle(t testing.TB, db *DB, section, guid string, cats ...string) int6
 	return res.New[0]
 }
 
-func TestHandOnFansOutOnceWithChannels(t *testing.T) {
-	db := openTest(t)
+func TestHandOnFansOutOnceWithChannels(t *testing.T) { contract(t, testHandOnFansOutOnceWithChannels) }
+
+func testHandOnFansOutOnceWithChannels(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	for id := int64(1); id <= 4; id++ {
@@ -108,8 +109,9 @@ func TestHandOnFansOutOnceWithChannels(t *testing.T) {
 	}
 }
 
-func TestClaimCoalescesAChatsRows(t *testing.T) {
-	db := openTest(t)
+func TestClaimCoalescesAChatsRows(t *testing.T) { contract(t, testClaimCoalescesAChatsRows) }
+
+func testClaimCoalescesAChatsRows(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	for id := int64(1); id <= 3; id++ {
@@ -174,8 +176,9 @@ func TestClaimCoalescesAChatsRows(t *testing.T) {
 	}
 }
 
-func TestRetractAndCorrections(t *testing.T) {
-	db := openTest(t)
+func TestRetractAndCorrections(t *testing.T) { contract(t, testRetractAndCorrections) }
+
+func testRetractAndCorrections(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	db.TouchChat(ctx, Chat{ID: -10, Kind: ChatGroup}, now)

@@ -7,12 +7,41 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra/store/storetest"
 )
 
-func openTest(t *testing.T) *DB {
+// backend is a database the store runs on, as the contract tests see it:
+// url gives a fresh, empty database of that kind for one test.
+type backend struct {
+	name string
+	url  func(t testing.TB) string
+}
+
+var backends = []backend{
+	{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "nashra.db") }},
+	{"postgres", storetest.PostgresURL},
+}
+
+// contract runs test once per backend, each time on a new migrated store
+// with the sections news and articles: the store must behave the same on
+// every one.
+func contract(t *testing.T, test func(t *testing.T, db *DB)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, openURL(t, b.url(t))) })
+	}
+}
+
+// openTest opens a store on SQLite, for tests of what only SQLite has.
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	return openURL(t, backends[0].url(t))
+}
+
+func openURL(t testing.TB, rawURL string) *DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
+	db, err := Open(ctx, rawURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,26 +59,29 @@ func openTest(t *testing.T) *DB {
 }
 
 func TestMigrateIsIdempotentAndReady(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "n.db")
-	db, err := Open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if n, _ := db.Pending(ctx); n == 0 {
-		t.Fatal("a new database reports no pending migrations")
-	}
-	first, err := db.Migrate(ctx)
-	if err != nil || first == 0 {
-		t.Fatalf("first migrate: %d, %v", first, err)
-	}
-	again, err := db.Migrate(ctx)
-	if err != nil || again != 0 {
-		t.Fatalf("second migrate applied %d, %v", again, err)
-	}
-	if n, err := db.Pending(ctx); n != 0 || err != nil {
-		t.Fatalf("pending after migrate: %d, %v", n, err)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := Open(ctx, b.url(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if n, _ := db.Pending(ctx); n == 0 {
+				t.Fatal("a new database reports no pending migrations")
+			}
+			first, err := db.Migrate(ctx)
+			if err != nil || first == 0 {
+				t.Fatalf("first migrate: %d, %v", first, err)
+			}
+			again, err := db.Migrate(ctx)
+			if err != nil || again != 0 {
+				t.Fatalf("second migrate applied %d, %v", again, err)
+			}
+			if n, err := db.Pending(ctx); n != 0 || err != nil {
+				t.Fatalf("pending after migrate: %d, %v", n, err)
+			}
+		})
 	}
 }
 
@@ -88,8 +120,9 @@ func item(guid, link, title string) Article {
 	return Article{GUID: guid, Link: link, Title: title, Summary: "ملخص " + title, PublishedAt: time.Unix(1_700_000_000, 0)}
 }
 
-func TestSaveItemsDeduplicates(t *testing.T) {
-	db := openTest(t)
+func TestSaveItemsDeduplicates(t *testing.T) { contract(t, testSaveItemsDeduplicates) }
+
+func testSaveItemsDeduplicates(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	var classified [][]string
@@ -140,8 +173,9 @@ func TestSaveItemsDeduplicates(t *testing.T) {
 	}
 }
 
-func TestEditedItemIsRevisedNotNew(t *testing.T) {
-	db := openTest(t)
+func TestEditedItemIsRevisedNotNew(t *testing.T) { contract(t, testEditedItemIsRevisedNotNew) }
+
+func testEditedItemIsRevisedNotNew(t *testing.T, db *DB) {
 	ctx := context.Background()
 	t0 := time.Now()
 	seen := func(fresh []*Article) {
@@ -164,8 +198,9 @@ func TestEditedItemIsRevisedNotNew(t *testing.T) {
 
 // Many goroutines writing at once queue behind the single writer instead of
 // failing with "database is locked", while readers keep reading.
-func TestConcurrentWritersNeverLocked(t *testing.T) {
-	db := openTest(t)
+func TestConcurrentWritersNeverLocked(t *testing.T) { contract(t, testConcurrentWritersNeverLocked) }
+
+func testConcurrentWritersNeverLocked(t *testing.T, db *DB) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -246,8 +281,9 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 }
 
-func TestDormantSections(t *testing.T) {
-	db := openTest(t)
+func TestDormantSections(t *testing.T) { contract(t, testDormantSections) }
+
+func testDormantSections(t *testing.T, db *DB) {
 	ctx := context.Background()
 	dormant, err := db.SyncSections(ctx, []SectionSpec{{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}}})
 	if err != nil || len(dormant) != 1 || dormant[0] != "articles" {
@@ -259,8 +295,9 @@ func TestDormantSections(t *testing.T) {
 	}
 }
 
-func TestAlertsAreNotRepeated(t *testing.T) {
-	db := openTest(t)
+func TestAlertsAreNotRepeated(t *testing.T) { contract(t, testAlertsAreNotRepeated) }
+
+func testAlertsAreNotRepeated(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "الخلاصة لا تعمل", CreatedAt: time.Now()}
 	if ok, err := db.RaiseAlert(ctx, a); !ok || err != nil {
