@@ -72,6 +72,15 @@ type EmailSignup interface {
 	RequestSignup(ctx context.Context, address string, sections []string) error
 }
 
+// Leadership says when this instance leads those sharing its store: only
+// the leader may call getUpdates (Telegram answers a second poller with 409
+// Conflict).
+type Leadership interface {
+	// Lead calls fn at the start of each term as the leader, with a context
+	// that ends with the term, until ctx ends.
+	Lead(ctx context.Context, fn func(ctx context.Context))
+}
+
 // Config is what the bot takes from nashra's configuration.
 type Config struct {
 	// Site is the site's name, as readers know it: المعلومة.
@@ -100,6 +109,12 @@ func WithRanking(r Ranking) Option { return func(b *Bot) { b.ranking = r } }
 // WithEmailSignup lets /email start the email double opt-in.
 func WithEmailSignup(e EmailSignup) Option { return func(b *Bot) { b.email = e } }
 
+// WithLeadership makes the bot publish its commands, check the channels,
+// alert the admins and receive updates by long polling (or set the
+// webhook) only while l says this instance leads; any instance serves the
+// webhook. Without it this instance always does.
+func WithLeadership(l Leadership) Option { return func(b *Bot) { b.leadership = l } }
+
 // WithLogger sets the logger (slog.Default otherwise).
 func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.log = l } }
 
@@ -116,9 +131,11 @@ type Bot struct {
 	controls Controls
 	ranking  Ranking
 	email    EmailSignup
-	log      *slog.Logger
-	now      func() time.Time
-	admins   map[int64]bool
+	// leadership is nil when this instance is the only one.
+	leadership Leadership
+	log        *slog.Logger
+	now        func() time.Time
+	admins     map[int64]bool
 
 	members *memberCache
 	pending *pendingActions
@@ -156,11 +173,26 @@ func New(cfg Config, api *API, render *Renderer, db *store.DB, outbox Outbox, op
 // Run connects to Telegram (retrying while it is unreachable), publishes
 // the command list, checks the channels, alerts admins of what needs them
 // and receives updates, by long polling or through the webhook, until ctx
-// ends.
+// ends. With WithLeadership, all but connecting happens in the leader's
+// terms.
 func (b *Bot) Run(ctx context.Context) error {
 	if err := b.connect(ctx); err != nil {
 		return nil // ctx ended while Telegram was unreachable
 	}
+	if b.leadership == nil {
+		return b.lead(ctx)
+	}
+	b.leadership.Lead(ctx, func(ctx context.Context) {
+		if err := b.lead(ctx); err != nil {
+			b.log.Error("telegram: stopped receiving updates", "err", err)
+		}
+	})
+	return nil
+}
+
+// lead does the work of the one instance that talks to Telegram for the
+// bot, until ctx ends.
+func (b *Bot) lead(ctx context.Context) error {
 	if err := b.setCommands(ctx); err != nil {
 		b.log.Warn("telegram: publish commands", "err", err)
 	}

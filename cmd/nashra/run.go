@@ -36,6 +36,10 @@ type Main struct {
 	web     *web.Server
 	tracker *web.Tracker
 	ranker  *ranking.Ranker
+	// leader decides which of the instances sharing the store polls, runs
+	// the scheduled jobs and talks to Telegram; every instance serves the
+	// web.
+	leader *leader
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
 	bot    *bot.Bot
@@ -56,6 +60,8 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		}
 	}()
 	m := &Main{cfg: cfg, log: log, db: db, reg: prometheus.NewRegistry()}
+	instance := instanceName()
+	m.leader = newLeader(db, instance, leaseDuration, log)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m.poller, err = feeds.NewPoller(db, feedsConfig(cfg), m.reg, log); err != nil {
 		return nil, err
@@ -85,10 +91,13 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	}
 
 	if tg := newTelegram(cfg, log, links.Article); tg != nil {
-		if m.engine, err = delivery.New(deliveryConfig(cfg), db, tg.sender, nil, log, m.reg); err != nil {
+		dc := deliveryConfig(cfg)
+		dc.Instance, dc.LeaseDuration = instance, leaseDuration
+		if m.engine, err = delivery.New(dc, db, tg.sender, nil, log, m.reg); err != nil {
 			return nil, err
 		}
-		m.bot = tg.newBot(cfg, db, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker))
+		m.bot = tg.newBot(cfg, db, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker),
+			bot.WithLeadership(m.leader))
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}
@@ -157,7 +166,15 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := m.web.Start(); err != nil {
 		return err
 	}
-	sched, err := gocron.NewScheduler(gocron.WithLocation(m.cfg.Site.Location), gocron.WithLogger(gocronLogger{m.log}))
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	// Lead at once when no other instance does, so that the first poll,
+	// due at start, runs here.
+	m.leader.step(runCtx)
+	m.wg.Go(func() { m.leader.Run(runCtx) })
+	// Jobs run on the leader only.
+	sched, err := gocron.NewScheduler(gocron.WithLocation(m.cfg.Site.Location), gocron.WithLogger(gocronLogger{m.log}),
+		gocron.WithDistributedElector(m.leader))
 	if err != nil {
 		return fmt.Errorf("start scheduler: %w", err)
 	}
@@ -170,13 +187,13 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.tracker.Start()
 	sched.Start()
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	m.cancel = cancel
 	if m.engine != nil {
 		m.wg.Go(func() {
-			if err := m.engine.Run(runCtx); err != nil {
-				m.log.Error("delivery engine stopped", "err", err)
-			}
+			m.leader.Lead(runCtx, func(ctx context.Context) {
+				if err := m.engine.Run(ctx); err != nil {
+					m.log.Error("delivery engine stopped", "err", err)
+				}
+			})
 		})
 		m.wg.Go(func() {
 			if err := m.bot.Run(runCtx); err != nil {
