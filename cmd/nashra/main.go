@@ -46,6 +46,8 @@ func init() {
 		{"sections", "", "show the sections, their feeds and channels, and where each came from", cmdSections},
 		{"migrate", "", "apply the database migrations and exit", cmdMigrate},
 		{"backup", "FILE", "write a consistent copy of the SQLite database to FILE while nashra runs", cmdBackup},
+		{"export", "FILE", "write the whole store, ids and signing secret included, to FILE for `nashra import`", cmdExport},
+		{"import", "FILE", "load an export into a new, empty database: SQLite to PostgreSQL or back", cmdImport},
 		{"deliveries", "pause|resume|stats|cancel ID|retract ID", "editors' controls of pushes to Telegram", cmdDeliveries},
 		{"digest", "preview|send|resume [--date D] [--sections a,b]", "preview the daily digest, send it now, or resume a send the mail server paused", cmdDigest},
 		{"demo", "", "run the whole pipeline offline against a sample site on loopback", cmdDemo},
