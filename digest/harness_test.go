@@ -64,7 +64,7 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	clock *clock
 	log   *syncBuffer
@@ -75,10 +75,16 @@ type harness struct {
 // 2026 at 07:00 in Baghdad.
 var digestDay = time.Date(2026, 11, 28, 7, 0, 0, 0, DefaultConfig().Location)
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	return openHarness(t, t.TempDir(), newClock(digestDay.Add(5*time.Minute)))
+}
+
+// openHarness opens (or creates) the harness's store in dir, with the
+// outbox beside it; a crashed process's successor opens the same.
+func openHarness(t testing.TB, dir string, c *clock) *harness {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "nashra.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +107,7 @@ func newHarness(t *testing.T) *harness {
 	cfg.RatePerSecond = 0
 	cfg.RetryBase, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
 	cfg.LeaseDuration = 2 * time.Second
-	return &harness{t: t, db: db, clock: newClock(digestDay.Add(5 * time.Minute)), log: &syncBuffer{}, cfg: cfg}
+	return &harness{t: t, db: db, clock: c, log: &syncBuffer{}, cfg: cfg}
 }
 
 // service builds the digest on the harness's store with its config.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -469,17 +470,41 @@ func (a *acker) run() {
 				break drain
 			}
 		}
-		ups := make([]store.SendUpdate, len(batch))
-		for i, r := range batch {
-			ups[i] = r.u
-		}
-		a.write(ups)
+		a.write(merge(batch))
 		for _, r := range batch {
 			if r.done != nil {
 				close(r.done)
 			}
 		}
 	}
+}
+
+// merge turns a batch into updates, the sent ones as one: a statement per
+// message is most of a commit's cost. They share the latest time, a few
+// milliseconds off at most.
+func merge(batch []ackReq) []store.SendUpdate {
+	ups := make([]store.SendUpdate, 0, len(batch))
+	sent := -1
+	for _, r := range batch {
+		switch {
+		case r.u.Op != store.SendOpSent:
+			ups = append(ups, r.u)
+		case sent < 0:
+			sent = len(ups)
+			ups = append(ups, store.SendUpdate{Op: store.SendOpSent, IDs: slices.Clone(r.u.IDs), At: r.u.At})
+		default:
+			ups[sent].IDs = append(ups[sent].IDs, r.u.IDs...)
+			ups[sent].At = later(ups[sent].At, r.u.At)
+		}
+	}
+	return ups
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // write retries a failing store for about a minute; after that the
@@ -521,7 +546,7 @@ func (s *Service) SendNow(ctx context.Context, at time.Time) (store.Digest, erro
 		stop()
 		<-done
 	}()
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
@@ -529,26 +554,18 @@ func (s *Service) SendNow(ctx context.Context, at time.Time) (store.Digest, erro
 			return d, ctx.Err()
 		case <-tick.C:
 		}
-		counts, err := s.st.SendCounts(ctx, d.ID)
-		if err != nil {
+		if err := s.finish(ctx, s.now()); err != nil {
 			return d, err
 		}
-		open := 0
-		for _, byState := range counts {
-			open += byState[store.DeliveryPending] + byState[store.DeliveryClaimed]
-		}
-		if open == 0 {
-			if err := s.finish(ctx, s.now()); err != nil {
-				return d, err
-			}
-			return s.st.Digest(ctx, d.Day)
+		if d, err = s.st.Digest(ctx, d.Day); err != nil || d.State == store.DigestSent {
+			return d, err
 		}
 		paused, _, err := s.Paused(ctx)
 		if err != nil {
 			return d, err
 		}
 		if paused {
-			return d, fmt.Errorf("digest %s: the mail server refused the sender; sending is paused with %d messages left", d.Day, open)
+			return d, fmt.Errorf("digest %s: the mail server refused the sender; sending is paused", d.Day)
 		}
 	}
 }

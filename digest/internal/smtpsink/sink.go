@@ -54,6 +54,7 @@ type Server struct {
 	ln     net.Listener
 	mu     sync.Mutex
 	msgs   []Message
+	open   map[net.Conn]bool
 	conns  atomic.Int64
 	closed atomic.Bool
 	wg     sync.WaitGroup
@@ -68,7 +69,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Implicit {
 		ln = tls.NewListener(ln, opts.TLS)
 	}
-	s := &Server{opts: opts, ln: ln}
+	s := &Server{opts: opts, ln: ln, open: map[net.Conn]bool{}}
 	s.wg.Go(s.accept)
 	return s, nil
 }
@@ -93,10 +94,16 @@ func (s *Server) Count() int {
 // Connections returns how many connections were opened.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
 
-// Close stops listening and waits for open connections to end.
+// Close stops listening, drops the open connections and waits for their
+// goroutines.
 func (s *Server) Close() {
 	s.closed.Store(true)
 	s.ln.Close()
+	s.mu.Lock()
+	for c := range s.open {
+		c.Close()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 
@@ -123,7 +130,15 @@ type session struct {
 }
 
 func (s *Server) serve(c net.Conn) {
-	defer c.Close()
+	s.mu.Lock()
+	s.open[c] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.open, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
 	ss := &session{s: s, conn: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriter(c), tls: s.opts.Implicit}
 	ss.reply("220 sink ESMTP")
 	for !s.closed.Load() {

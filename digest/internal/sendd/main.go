@@ -1,0 +1,79 @@
+// Command sendd runs the digest's sender on its own, against a store and
+// an SMTP server: the crash test builds it without the race detector, kills
+// it with SIGKILL mid-send, then runs it again to resume.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/almaalouma/nashra/digest"
+	"github.com/almaalouma/nashra/ranking"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
+)
+
+func main() {
+	dbPath := flag.String("db", "", "the SQLite file")
+	smtpAddr := flag.String("smtp", "", "host:port of the SMTP server")
+	start := flag.String("now", "", "the clock's start, RFC 3339; it then advances like real time")
+	day := flag.String("day", "", "the digest's day, YYYY-MM-DD: send it until none is left, then exit")
+	flag.Parse()
+	if err := run(*dbPath, *smtpAddr, *start, *day); err != nil {
+		fmt.Fprintln(os.Stderr, "sendd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dbPath, smtpAddr, start, day string) error {
+	ctx := context.Background()
+	t0, err := time.Parse(time.RFC3339Nano, start)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	now := func() time.Time { return t0.Add(time.Since(began)) }
+	db, err := store.Open(ctx, "sqlite:"+dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cfg := digest.DefaultConfig()
+	cfg.BaseURL, cfg.From = "https://nashra.example.org", "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.SMTPURL, cfg.RatePerSecond, cfg.LeaseDuration = "smtp://"+smtpAddr, 0, 2*time.Second
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	r, err := ranking.New(ranking.Config{}, db, ranking.WithClock(now), ranking.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
+	if err != nil {
+		return err
+	}
+	secs, err := db.Sections(ctx)
+	if err != nil {
+		return err
+	}
+	var sections []subscribers.Section
+	for _, s := range secs {
+		sections = append(sections, subscribers.Section{Slug: s.Slug, Name: s.Name})
+	}
+	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: sections, Now: now, Log: log})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if day == "" {
+		return s.Run(ctx)
+	}
+	at, err := time.ParseInLocation("2006-01-02", day, cfg.Location)
+	if err != nil {
+		return err
+	}
+	_, err = s.SendNow(ctx, at)
+	return err
+}
