@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -143,6 +144,10 @@ const (
 	// content, a relay refusal, TLS or AUTH missing): every message would
 	// fail alike, so the whole send pauses.
 	pause
+	// unavailable: the server could not be reached, or was busy before the
+	// transaction began: the message waits without an attempt counted, and
+	// the sender waits too, longer each time.
+	unavailable
 )
 
 // classify reads a delivery error.
@@ -155,8 +160,10 @@ func classify(err error) verdict {
 		return retry
 	case se.code >= 500 && se.stage == "rcpt" && !policy(se.msg):
 		return bounce
-	case se.code >= 500, se.code == 0 && (se.stage == "starttls" || se.stage == "auth"):
+	case se.code >= 500, se.code == 0 && (se.stage == "tls" || se.stage == "starttls" || se.stage == "auth"):
 		return pause
+	case se.stage == "connect":
+		return unavailable
 	}
 	return retry
 }
@@ -167,13 +174,21 @@ func policy(msg string) bool {
 	return strings.HasPrefix(msg, "5.7.") || strings.Contains(strings.ToLower(msg), "relay")
 }
 
-// breaker is the circuit breaker of one batch: once tripped, the messages
-// not yet sent go back to the queue.
+// breaker is what the sender knows of the server's health: the circuit
+// breaker of one batch (once tripped, the messages not yet sent go back to
+// the queue), refusals of recipients in a row, and an outage.
 type breaker struct {
 	tripped atomic.Bool
 	// bounces counts 5xx answers to RCPT TO in a row.
 	bounces atomic.Int64
+	// outages counts failed connections in a row; nothing is sent before
+	// downUntil (Unix nanoseconds).
+	outages   atomic.Int64
+	downUntil atomic.Int64
 }
+
+// down reports whether the server is taken as unreachable for now.
+func (b *breaker) down() time.Duration { return time.Until(time.Unix(0, b.downUntil.Load())) }
 
 // sendEmails claims due mails and sends them with Concurrency workers.
 func (s *Service) sendEmails(ctx context.Context) {
@@ -203,6 +218,10 @@ func (s *Service) sendEmails(ctx context.Context) {
 		}
 		s.m.paused.Set(b2f(d.Paused))
 		b.tripped.Store(false)
+		if wait := b.down(); wait > 0 {
+			sleep(ctx, wait)
+			continue
+		}
 		if d.Paused {
 			if !s.probe(ctx, d, p, &b, a) {
 				sleep(ctx, 5*time.Second)
@@ -295,8 +314,9 @@ func b2f(b bool) float64 {
 func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *breaker) store.SendUpdate {
 	log := s.log.With("send_id", row.ID, "subscriber_id", row.RecipientID, "kind", row.Kind, "digest_id", row.DigestID)
 	one := []int64{row.ID}
-	if b.tripped.Load() || p.wait(ctx) != nil {
-		return store.SendUpdate{Op: store.SendOpRelease, IDs: one}
+	release := store.SendUpdate{Op: store.SendOpRelease, IDs: one}
+	if b.tripped.Load() || b.down() > 0 {
+		return release
 	}
 	now := s.now()
 	if now.Sub(row.CreatedAt) > s.cfg.StaleAfter {
@@ -313,6 +333,9 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 		return store.SendUpdate{Op: store.SendOpCancel, IDs: one, ErrorKind: "nothing_new",
 			Error: "nothing new in the reader's sections"}
 	}
+	if p.wait(ctx) != nil {
+		return release
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SendTimeout)
 	defer cancel()
 	err = s.transport.send(sctx, m)
@@ -320,8 +343,20 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 	switch v {
 	case sent:
 		b.bounces.Store(0)
+		b.outages.Store(0)
 		s.m.messages.WithLabelValues("email", "sent").Inc()
 		return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
+	case unavailable:
+		n := b.outages.Add(1)
+		wait := min(time.Second<<min(n-1, 6), time.Minute)
+		b.downUntil.Store(time.Now().Add(wait).UnixNano())
+		if n == 1 || n%10 == 0 {
+			log.Warn("digest: the mail server is unreachable; waiting", "err", err, "wait", wait, "failures", n)
+		}
+		if n == 10 {
+			s.alert(log, "email_unreachable", fmt.Sprintf("تعذّر الوصول إلى خادم البريد منذ دقائق، والرسائل تنتظر دون أن يضيع شيء منها: %s", err))
+		}
+		return release
 	case bounce:
 		if b.bounces.Add(1) >= int64(s.cfg.BounceStorm) {
 			v = pause // every address refused in a row: it is the sender
@@ -348,12 +383,7 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 	if attempt >= s.cfg.MaxAttempts {
 		s.m.messages.WithLabelValues("email", "dead").Inc()
 		log.Error("digest: mail given up", "attempts", attempt, "err", reason)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := s.st.RaiseAlert(ctx, store.Alert{Kind: "email_dead", Subject: senderName, CreatedAt: s.now(),
-			Message: fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %d محاولات؛ آخر خطأ: %s", attempt, reason)}); err != nil {
-			log.Error("digest: cannot raise the alert about dead mails", "err", err)
-		}
+		s.alert(log, "email_dead", fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %s؛ آخر خطأ: %s", arabic.Count(attempt, attempts), reason))
 		return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: reason}
 	}
 	at := s.now().Add(delivery.Backoff(attempt, s.cfg.RetryBase, s.cfg.RetryMax))
@@ -361,6 +391,9 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
 	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}
 }
+
+// attempts is the noun of the alert about dead mails, after "بعد".
+var attempts = arabic.Noun{One: "محاولة واحدة", Two: "محاولتين", Plural: "محاولات", Many: "محاولة", Single: "محاولة"}
 
 // tripBreaker pauses the whole send and alerts the admins, once per batch.
 func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker, cause error) {
@@ -376,10 +409,16 @@ func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker,
 	if err := s.st.SetDispatcherPaused(ctx, senderName, true, now); err != nil {
 		log.Error("digest: cannot record the pause", "err", err)
 	}
-	msg := fmt.Sprintf("توقّف إرسال النشرة البريدية: رفض خادم البريد الإرسال نفسه (%s)، ولم يُحسب ذلك على عناوين المشتركين. "+
-		"راجع إعدادات SMTP ثم استأنف الإرسال بالأمر nashra digest resume.", cause)
-	if _, err := s.st.RaiseAlert(ctx, store.Alert{Kind: "email_paused", Subject: senderName, Message: msg, CreatedAt: now}); err != nil {
-		log.Error("digest: cannot raise the alert about the paused send", "err", err)
+	s.alert(log, "email_paused", fmt.Sprintf("توقّف إرسال النشرة البريدية: رفض خادم البريد الإرسال نفسه (%s)، ولم يُحسب ذلك على عناوين المشتركين. "+
+		"راجع إعدادات SMTP ثم استأنف الإرسال بالأمر nashra digest resume.", cause))
+}
+
+// alert tells the admins, once while the alert is unsent.
+func (s *Service) alert(log *slog.Logger, kind, message string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.st.RaiseAlert(ctx, store.Alert{Kind: kind, Subject: senderName, Message: message, CreatedAt: s.now()}); err != nil {
+		log.Error("digest: cannot raise an alert", "kind", kind, "err", err)
 	}
 }
 

@@ -34,7 +34,7 @@ type outgoing struct {
 	name string
 }
 
-// sendError is a failed delivery: the SMTP stage (connect, starttls,
+// sendError is a failed delivery: the SMTP stage (connect, tls, starttls,
 // auth, mail, rcpt, data, write), the server's reply code (0 for a
 // network error) and its text.
 type sendError struct {
@@ -232,19 +232,20 @@ func (t *smtpTransport) putBack(c *smtpConn, err error) {
 func (t *smtpTransport) dial(ctx context.Context) (*smtpConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	d := &net.Dialer{}
-	var conn net.Conn
-	var err error
-	if t.u.implicitTLS {
-		conn, err = (&tls.Dialer{NetDialer: d, Config: t.tls}).DialContext(ctx, "tcp", t.u.addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", t.u.addr)
-	}
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", t.u.addr)
 	if err != nil {
 		return nil, stageError("connect", err)
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
+	if t.u.implicitTLS {
+		tc := tls.Client(conn, t.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, stageError("tls", err)
+		}
+		conn = tc
+	}
 	c, err := smtp.NewClient(conn, t.u.host)
 	if err != nil {
 		conn.Close()

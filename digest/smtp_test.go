@@ -150,6 +150,36 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 	}
 }
 
+func TestUnreachableServerIsWaitedFor(t *testing.T) {
+	h := newHarness(t)
+	h.seed(1)
+	h.subscribe(30)
+	addr := freeAddr(t) // nobody listens yet
+	h.cfg.SMTPURL, h.cfg.MaxAttempts = "smtp://"+addr, 2
+	s := h.service()
+	sinks := make(chan *smtpsink.Server, 1)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		sink, err := smtpsink.Start(smtpsink.Options{Addr: addr})
+		if err != nil {
+			t.Error(err)
+		}
+		sinks <- sink
+	}()
+	h.sendAll(s)
+	sink := <-sinks
+	defer sink.Close()
+	if got := perAddress(sink); len(got) != 30 {
+		t.Fatalf("%d addresses got the digest after the server came up, want 30", len(got))
+	}
+	if n := value(s.m.messages.WithLabelValues("email", "dead")) + value(s.m.messages.WithLabelValues("email", "retried")); n != 0 {
+		t.Fatalf("an unreachable server cost messages %v attempts", n)
+	}
+	if !strings.Contains(h.log.String(), "unreachable") {
+		t.Fatal("the log does not say the server was unreachable")
+	}
+}
+
 func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 	h := newHarness(t)
 	h.seed(1)
@@ -238,11 +268,13 @@ func TestSMTPTLSAndAuth(t *testing.T) {
 		implicit bool
 		url      func(addr string) string
 		ok       bool
+		roots    *x509.CertPool
 	}{
-		{"starttls", false, func(a string) string { return "smtp://nashra:s3cret@" + a + "?starttls=true" }, true},
-		{"implicit tls", true, func(a string) string { return "smtps://nashra:s3cret@" + a }, true},
-		{"wrong password", false, func(a string) string { return "smtp://nashra:nope@" + a + "?starttls=true" }, false},
-		{"no tls asked, server requires it", false, func(a string) string { return "smtp://" + a }, false},
+		{"starttls", false, func(a string) string { return "smtp://nashra:s3cret@" + a + "?starttls=true" }, true, roots},
+		{"implicit tls", true, func(a string) string { return "smtps://nashra:s3cret@" + a }, true, roots},
+		{"wrong password", false, func(a string) string { return "smtp://nashra:nope@" + a + "?starttls=true" }, false, roots},
+		{"no tls asked, server requires it", false, func(a string) string { return "smtp://" + a }, false, roots},
+		{"untrusted certificate", true, func(a string) string { return "smtps://nashra:s3cret@" + a }, false, x509.NewCertPool()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -250,7 +282,7 @@ func TestSMTPTLSAndAuth(t *testing.T) {
 			h.subscribe(3)
 			sink := h.sink(smtpsink.Options{TLS: server, Implicit: tc.implicit, User: "nashra", Pass: "s3cret"})
 			h.cfg.SMTPURL, h.cfg.PauseCooldown = tc.url(sink.Addr()), 0
-			s := h.service(func(d *Deps) { d.TLS = &tls.Config{RootCAs: roots} })
+			s := h.service(func(d *Deps) { d.TLS = &tls.Config{RootCAs: tc.roots} })
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			_, err := s.SendNow(ctx, digestDay)

@@ -266,28 +266,37 @@ func (db *DB) ImportEmailSubscribers(ctx context.Context, subs []EmailSubscriber
 	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		n = 0
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO email_subscribers (id, address, address_key, sections, state,
-			created_at, updated_at, confirmed_at, requested_at, requests_since, bounces, last_bounce)
+		const columns = `address, address_key, sections, state, created_at, updated_at, confirmed_at, requested_at,
+			requests_since, bounces, last_bounce`
+		withID, err := tx.PrepareContext(ctx, `INSERT INTO email_subscribers (id, `+columns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address_key) DO NOTHING`)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
+		defer withID.Close()
+		newID, err := tx.PrepareContext(ctx, `INSERT INTO email_subscribers (`+columns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address_key) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer newID.Close()
 		for _, s := range subs {
-			var id any
+			args := []any{strings.TrimSpace(s.Address), addressKey(s.Address), SectionsKey(s.Sections), s.State,
+				s.CreatedAt.UnixMilli(), s.UpdatedAt.UnixMilli(), ms(&s.ConfirmedAt), s.RequestedAt.UnixMilli(),
+				s.RequestedAt.UnixMilli(), s.Bounces, s.LastBounce}
+			stmt := newID
 			if s.ID != 0 {
-				id = s.ID
+				stmt, args = withID, append([]any{s.ID}, args...)
 			}
-			r, err := stmt.ExecContext(ctx, id, strings.TrimSpace(s.Address), addressKey(s.Address), SectionsKey(s.Sections),
-				s.State, s.CreatedAt.UnixMilli(), s.UpdatedAt.UnixMilli(), ms(&s.ConfirmedAt), s.RequestedAt.UnixMilli(),
-				s.RequestedAt.UnixMilli(), s.Bounces, s.LastBounce)
+			r, err := stmt.ExecContext(ctx, args...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.Address, err)
 			}
 			k, _ := r.RowsAffected()
 			n += int(k)
 		}
-		return nil
+		// Ids given explicitly leave PostgreSQL's counter behind.
+		return db.raiseCounter(ctx, tx, "email_subscribers", "id", 0)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("import email subscribers: %w", err)

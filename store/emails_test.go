@@ -37,133 +37,137 @@ func queued(t *testing.T, db *DB, id int64) []SendKind {
 }
 
 func TestEmailSignupLifecycle(t *testing.T) {
-	db := openTest(t)
-	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	contract(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
-	id, out := signup(t, db, "Reader@Example.org", []string{"news", "articles", "news"}, now)
-	if out != SignupConfirm {
-		t.Fatalf("a new address got outcome %d, want a confirmation", out)
-	}
-	s, err := db.EmailSubscriber(ctx, id)
-	if err != nil || s.State != EmailPending || !slices.Equal(s.Sections, []string{"articles", "news"}) {
-		t.Fatalf("after signup: %+v, %v", s, err)
-	}
-	// The same mailbox in another case is the same subscriber.
-	again, out := signup(t, db, "reader@example.ORG", []string{"news"}, now.Add(time.Minute))
-	if again != id || out != SignupConfirm {
-		t.Fatalf("second signup: id %d (want %d), outcome %d", again, id, out)
-	}
-	if s, _ = db.EmailSubscriber(ctx, id); !slices.Equal(s.Sections, []string{"news"}) {
-		t.Fatalf("an unconfirmed signup takes the latest sections, got %v", s.Sections)
-	}
-	if got := queued(t, db, id); !slices.Equal(got, []SendKind{SendConfirm, SendConfirm}) {
-		t.Fatalf("queued %v", got)
-	}
+		id, out := signup(t, db, "Reader@Example.org", []string{"news", "articles", "news"}, now)
+		if out != SignupConfirm {
+			t.Fatalf("a new address got outcome %d, want a confirmation", out)
+		}
+		s, err := db.EmailSubscriber(ctx, id)
+		if err != nil || s.State != EmailPending || !slices.Equal(s.Sections, []string{"articles", "news"}) {
+			t.Fatalf("after signup: %+v, %v", s, err)
+		}
+		// The same mailbox in another case is the same subscriber.
+		again, out := signup(t, db, "reader@example.ORG", []string{"news"}, now.Add(time.Minute))
+		if again != id || out != SignupConfirm {
+			t.Fatalf("second signup: id %d (want %d), outcome %d", again, id, out)
+		}
+		if s, _ = db.EmailSubscriber(ctx, id); !slices.Equal(s.Sections, []string{"news"}) {
+			t.Fatalf("an unconfirmed signup takes the latest sections, got %v", s.Sections)
+		}
+		if got := queued(t, db, id); !slices.Equal(got, []SendKind{SendConfirm, SendConfirm}) {
+			t.Fatalf("queued %v", got)
+		}
 
-	if s, err = db.ConfirmEmailSubscriber(ctx, id, now.Add(time.Hour)); err != nil || s.State != EmailActive {
-		t.Fatalf("confirm: %+v, %v", s, err)
-	}
-	// A subscribed address is not reset by a new signup: it gets a notice.
-	if _, out = signup(t, db, "reader@example.org", nil, now.Add(2*time.Hour)); out != SignupNotice {
-		t.Fatalf("signup of a subscribed address: outcome %d, want a notice", out)
-	}
-	if s, _ = db.EmailSubscriber(ctx, id); s.State != EmailActive || !slices.Equal(s.Sections, []string{"news"}) {
-		t.Fatalf("a signup changed a subscribed reader: %+v", s)
-	}
+		if s, err = db.ConfirmEmailSubscriber(ctx, id, now.Add(time.Hour)); err != nil || s.State != EmailActive {
+			t.Fatalf("confirm: %+v, %v", s, err)
+		}
+		// A subscribed address is not reset by a new signup: it gets a notice.
+		if _, out = signup(t, db, "reader@example.org", nil, now.Add(2*time.Hour)); out != SignupNotice {
+			t.Fatalf("signup of a subscribed address: outcome %d, want a notice", out)
+		}
+		if s, _ = db.EmailSubscriber(ctx, id); s.State != EmailActive || !slices.Equal(s.Sections, []string{"news"}) {
+			t.Fatalf("a signup changed a subscribed reader: %+v", s)
+		}
 
-	if s, err = db.SetEmailPreferences(ctx, id, nil, true, now.Add(3*time.Hour)); err != nil || s.State != EmailPaused || s.Sections != nil {
-		t.Fatalf("preferences: %+v, %v", s, err)
-	}
-	if s, err = db.UnsubscribeEmail(ctx, id, now.Add(4*time.Hour)); err != nil || s.State != EmailUnsubscribed {
-		t.Fatalf("unsubscribe: %+v, %v", s, err)
-	}
-	if got := queued(t, db, id); len(got) != 0 {
-		t.Fatalf("mails still queued after unsubscribing: %v", got)
-	}
-	if s, _ = db.SetEmailPreferences(ctx, id, []string{"news"}, false, now.Add(5*time.Hour)); s.State != EmailUnsubscribed {
-		t.Fatalf("preferences resubscribed a reader who left: %+v", s)
-	}
-	if s, _ = db.ConfirmEmailSubscriber(ctx, id, now.Add(5*time.Hour)); s.State != EmailUnsubscribed {
-		t.Fatalf("an old confirmation resubscribed a reader who left: %+v", s)
-	}
-	if _, err := db.UnsubscribeEmail(ctx, 999, now); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unsubscribe of an unknown id: %v", err)
-	}
+		if s, err = db.SetEmailPreferences(ctx, id, nil, true, now.Add(3*time.Hour)); err != nil || s.State != EmailPaused || s.Sections != nil {
+			t.Fatalf("preferences: %+v, %v", s, err)
+		}
+		if s, err = db.UnsubscribeEmail(ctx, id, now.Add(4*time.Hour)); err != nil || s.State != EmailUnsubscribed {
+			t.Fatalf("unsubscribe: %+v, %v", s, err)
+		}
+		if got := queued(t, db, id); len(got) != 0 {
+			t.Fatalf("mails still queued after unsubscribing: %v", got)
+		}
+		if s, _ = db.SetEmailPreferences(ctx, id, []string{"news"}, false, now.Add(5*time.Hour)); s.State != EmailUnsubscribed {
+			t.Fatalf("preferences resubscribed a reader who left: %+v", s)
+		}
+		if s, _ = db.ConfirmEmailSubscriber(ctx, id, now.Add(5*time.Hour)); s.State != EmailUnsubscribed {
+			t.Fatalf("an old confirmation resubscribed a reader who left: %+v", s)
+		}
+		if _, err := db.UnsubscribeEmail(ctx, 999, now); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unsubscribe of an unknown id: %v", err)
+		}
+	})
 }
 
 func TestEmailSignupLimitPerAddress(t *testing.T) {
-	db := openTest(t)
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	var id int64
-	for i := range 3 {
-		var out SignupOutcome
-		if id, out = signup(t, db, "a@example.org", nil, now.Add(time.Duration(i)*time.Minute)); out != SignupConfirm {
-			t.Fatalf("signup %d: outcome %d", i, out)
+	contract(t, func(t *testing.T, db *DB) {
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		var id int64
+		for i := range 3 {
+			var out SignupOutcome
+			if id, out = signup(t, db, "a@example.org", nil, now.Add(time.Duration(i)*time.Minute)); out != SignupConfirm {
+				t.Fatalf("signup %d: outcome %d", i, out)
+			}
 		}
-	}
-	if _, out := signup(t, db, "a@example.org", nil, now.Add(time.Hour)); out != SignupLimited {
-		t.Fatalf("fourth signup within the window: outcome %d, want limited", out)
-	}
-	if n := len(queued(t, db, id)); n != 3 {
-		t.Fatalf("%d mails queued, want 3", n)
-	}
-	if _, out := signup(t, db, "a@example.org", nil, now.Add(25*time.Hour)); out != SignupConfirm {
-		t.Fatalf("signup after the window: outcome %d", out)
-	}
+		if _, out := signup(t, db, "a@example.org", nil, now.Add(time.Hour)); out != SignupLimited {
+			t.Fatalf("fourth signup within the window: outcome %d, want limited", out)
+		}
+		if n := len(queued(t, db, id)); n != 3 {
+			t.Fatalf("%d mails queued, want 3", n)
+		}
+		if _, out := signup(t, db, "a@example.org", nil, now.Add(25*time.Hour)); out != SignupConfirm {
+			t.Fatalf("signup after the window: outcome %d", out)
+		}
+	})
 }
 
 func TestForgetUnconfirmedEmails(t *testing.T) {
-	db := openTest(t)
-	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	old, _ := signup(t, db, "old@example.org", nil, now.Add(-8*24*time.Hour))
-	fresh, _ := signup(t, db, "fresh@example.org", nil, now.Add(-time.Hour))
-	kept, _ := signup(t, db, "kept@example.org", nil, now.Add(-9*24*time.Hour))
-	if _, err := db.ConfirmEmailSubscriber(ctx, kept, now); err != nil {
-		t.Fatal(err)
-	}
-	n, err := db.ForgetUnconfirmedEmails(ctx, now.Add(-7*24*time.Hour))
-	if err != nil || n != 1 {
-		t.Fatalf("forgot %d, %v; want 1", n, err)
-	}
-	if _, err := db.EmailSubscriber(ctx, old); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("an 8-day-old unconfirmed signup is still there: %v", err)
-	}
-	if len(queued(t, db, old)) != 0 {
-		t.Fatal("the forgotten signup's mail is still queued")
-	}
-	for _, id := range []int64{fresh, kept} {
-		if _, err := db.EmailSubscriber(ctx, id); err != nil {
-			t.Fatalf("subscriber %d was forgotten: %v", id, err)
+	contract(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		old, _ := signup(t, db, "old@example.org", nil, now.Add(-8*24*time.Hour))
+		fresh, _ := signup(t, db, "fresh@example.org", nil, now.Add(-time.Hour))
+		kept, _ := signup(t, db, "kept@example.org", nil, now.Add(-9*24*time.Hour))
+		if _, err := db.ConfirmEmailSubscriber(ctx, kept, now); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Ids are never reused: links already mailed keep naming one reader.
-	again, _ := signup(t, db, "new@example.org", nil, now)
-	if again <= kept {
-		t.Fatalf("a new subscriber got id %d, not above %d", again, kept)
-	}
+		n, err := db.ForgetUnconfirmedEmails(ctx, now.Add(-7*24*time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("forgot %d, %v; want 1", n, err)
+		}
+		if _, err := db.EmailSubscriber(ctx, old); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("an 8-day-old unconfirmed signup is still there: %v", err)
+		}
+		if len(queued(t, db, old)) != 0 {
+			t.Fatal("the forgotten signup's mail is still queued")
+		}
+		for _, id := range []int64{fresh, kept} {
+			if _, err := db.EmailSubscriber(ctx, id); err != nil {
+				t.Fatalf("subscriber %d was forgotten: %v", id, err)
+			}
+		}
+		// Ids are never reused: links already mailed keep naming one reader.
+		again, _ := signup(t, db, "new@example.org", nil, now)
+		if again <= kept {
+			t.Fatalf("a new subscriber got id %d, not above %d", again, kept)
+		}
+	})
 }
 
 func TestImportEmailSubscribers(t *testing.T) {
-	db := openTest(t)
-	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	subs := []EmailSubscriber{
-		{ID: 40, Address: "a@example.org", State: EmailActive, Sections: []string{"news"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now},
-		{Address: "b@example.org", State: EmailPaused, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
-		{Address: "A@example.org", State: EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
-	}
-	n, err := db.ImportEmailSubscribers(ctx, subs)
-	if err != nil || n != 2 {
-		t.Fatalf("imported %d, %v; want 2 (the third is the first in another case)", n, err)
-	}
-	s, err := db.EmailSubscriber(ctx, 40)
-	if err != nil || s.Address != "a@example.org" || !s.ConfirmedAt.Equal(now) {
-		t.Fatalf("kept id 40: %+v, %v", s, err)
-	}
-	counts, err := db.CountEmailSubscribers(ctx)
-	if err != nil || counts[EmailActive] != 1 || counts[EmailPaused] != 1 {
-		t.Fatalf("counts %v, %v", counts, err)
-	}
+	contract(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		subs := []EmailSubscriber{
+			{ID: 40, Address: "a@example.org", State: EmailActive, Sections: []string{"news"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now},
+			{Address: "b@example.org", State: EmailPaused, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+			{Address: "A@example.org", State: EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+		}
+		n, err := db.ImportEmailSubscribers(ctx, subs)
+		if err != nil || n != 2 {
+			t.Fatalf("imported %d, %v; want 2 (the third is the first in another case)", n, err)
+		}
+		s, err := db.EmailSubscriber(ctx, 40)
+		if err != nil || s.Address != "a@example.org" || !s.ConfirmedAt.Equal(now) {
+			t.Fatalf("kept id 40: %+v, %v", s, err)
+		}
+		counts, err := db.CountEmailSubscribers(ctx)
+		if err != nil || counts[EmailActive] != 1 || counts[EmailPaused] != 1 {
+			t.Fatalf("counts %v, %v", counts, err)
+		}
+	})
 }

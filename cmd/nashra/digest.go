@@ -12,12 +12,21 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/web"
+)
+
+// The digest is the bot's /email, the signup form's and the archive's.
+var (
+	_ bot.EmailSignup   = (*digest.Service)(nil)
+	_ web.EmailSignup   = (*digest.Service)(nil)
+	_ web.DigestArchive = (*digest.Service)(nil)
 )
 
 // newDigest builds the daily digest on an open store, as `nashra run` and

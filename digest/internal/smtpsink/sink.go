@@ -31,6 +31,8 @@ type Message struct {
 
 // Options configure the sink.
 type Options struct {
+	// Addr is where to listen; empty: a random loopback port.
+	Addr string
 	// KeepRaw keeps every message's bytes.
 	KeepRaw bool
 	// Fault, when set, may refuse a command: it gets the stage ("mail",
@@ -60,9 +62,12 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// Start listens on a random loopback port.
+// Start listens on Options.Addr.
 func Start(opts Options) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, err
 	}

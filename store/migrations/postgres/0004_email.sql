@@ -63,5 +63,5 @@ CREATE TABLE send_log (
 CREATE UNIQUE INDEX send_log_digest ON send_log (digest_id, medium, recipient_id) WHERE digest_id IS NOT NULL;
 CREATE INDEX send_log_due ON send_log (medium, lane, id) WHERE state = 'pending';
 CREATE INDEX send_log_claimed ON send_log (claimed_by) WHERE state = 'claimed';
-CREATE INDEX send_log_recipient ON send_log (medium, recipient_id);
+CREATE INDEX send_log_recipient ON send_log (recipient_id, medium);
 CREATE INDEX send_log_progress ON send_log (digest_id, state);
