@@ -235,6 +235,7 @@ func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
 	if err != nil {
 		return FanOutResult{}, fmt.Errorf("hand on article %d: %w", f.ArticleID, err)
 	}
+	db.analyzeAfter(ctx, "deliveries", res.Channels+res.Chats)
 	return res, nil
 }
 

@@ -151,6 +151,23 @@ func lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func() error, e
 	}, nil
 }
 
+// bigWrite is the number of rows written at once from which PostgreSQL's
+// statistics of a table are refreshed at once.
+const bigWrite = 10_000
+
+// analyzeAfter refreshes PostgreSQL's statistics of table after n rows were
+// written to it in one go. Until autovacuum comes round, the planner would
+// take a 100,000-row fan-out for a few rows, and every claim of the push
+// would sort all of them (100 times slower, measured). SQLite needs none:
+// its plans do not depend on statistics it has not gathered.
+func (db *DB) analyzeAfter(ctx context.Context, table string, n int) {
+	if db.dialect != postgresDialect || n < bigWrite {
+		return
+	}
+	// A hint only: when it fails, autovacuum does it later.
+	_, _ = db.write.ExecContext(ctx, `ANALYZE `+table)
+}
+
 // pgCode returns the SQLSTATE of a PostgreSQL error, "" for other errors.
 func pgCode(err error) string {
 	var pe *pgconn.PgError

@@ -59,6 +59,7 @@ func (db *DB) EnqueueBroadcast(ctx context.Context, method string, params map[st
 		return 0, fmt.Errorf("enqueue broadcast: %w", err)
 	}
 	n, err := r.RowsAffected()
+	db.analyzeAfter(ctx, "delivery_replies", int(n))
 	return int(n), err
 }
 

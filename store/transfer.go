@@ -320,9 +320,15 @@ func (in *importer) flush(ctx context.Context) error {
 	return nil
 }
 
+// catalogQuerier reads the catalog: a pool or a transaction.
+type catalogQuerier interface {
+	querier
+	rowQuerier
+}
+
 // tables reads the schema's tables but schema_migrations from the catalog,
 // parents first.
-func (db *DB) tables(ctx context.Context, q querier) ([]table, error) {
+func (db *DB) tables(ctx context.Context, q catalogQuerier) ([]table, error) {
 	var names []string
 	var err error
 	if db.dialect == postgresDialect {
@@ -349,7 +355,7 @@ func (db *DB) tables(ctx context.Context, q querier) ([]table, error) {
 }
 
 // describe reads a table's columns, foreign keys and numbered column.
-func (db *DB) describe(ctx context.Context, q querier, name string) (t table, err error) {
+func (db *DB) describe(ctx context.Context, q catalogQuerier, name string) (t table, err error) {
 	t.name = name
 	defer func() { slices.Sort(t.parents) }()
 	if db.dialect == postgresDialect {
@@ -403,7 +409,7 @@ func (db *DB) describe(ctx context.Context, q querier, name string) (t table, er
 	if len(pks) == 1 && strings.EqualFold(pkType, "INTEGER") {
 		t.identity = pks[0]
 		var ddl string
-		if err := q.(rowQuerier).QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&ddl); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&ddl); err != nil {
 			return t, err
 		}
 		t.counter = strings.Contains(strings.ToUpper(ddl), "AUTOINCREMENT")
@@ -437,7 +443,7 @@ func parentsFirst(byName map[string]table) ([]table, error) {
 
 // sequences returns, by table, the highest id its counter ever gave, for
 // the tables whose database keeps one.
-func (db *DB) sequences(ctx context.Context, q querier, tables []table) (map[string]int64, error) {
+func (db *DB) sequences(ctx context.Context, q catalogQuerier, tables []table) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, t := range tables {
 		if !t.counter {
@@ -450,7 +456,7 @@ func (db *DB) sequences(ctx context.Context, q querier, tables []table) (map[str
 			args = append(args, t.identity)
 		}
 		var v sql.NullInt64
-		err := q.(rowQuerier).QueryRowContext(ctx, query, args...).Scan(&v)
+		err := q.QueryRowContext(ctx, query, args...).Scan(&v)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("counter of %s: %w", t.name, err)
 		}
