@@ -53,6 +53,7 @@ type Store interface {
 	ReleaseSendClaims(ctx context.Context, medium store.SendMedium, holder string) error
 	RenewSendClaims(ctx context.Context, holder string, leaseUntil time.Time) error
 	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
+	OpenSends(ctx context.Context, medium store.SendMedium) (int, error)
 	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[store.DeliveryState]int, error)
 	CompactSendLog(ctx context.Context, before time.Time) (int, error)
 

@@ -6,6 +6,7 @@ type metrics struct {
 	messages *prometheus.CounterVec
 	renders  prometheus.Counter
 	paused   prometheus.Gauge
+	queue    *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -17,9 +18,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Digest editions rendered: one per distinct set of sections, not per message."}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_digest_paused",
 			Help: "1 while the circuit breaker holds the email send paused."}),
+		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "nashra_digest_queue",
+			Help: "Messages waiting to be sent (email) or handed to the delivery engine (telegram)."}, []string{"medium"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.messages, m.renders, m.paused} {
+		for _, c := range []prometheus.Collector{m.messages, m.renders, m.paused, m.queue} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

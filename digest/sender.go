@@ -104,6 +104,11 @@ func (s *Service) keepLease(ctx context.Context, end context.CancelFunc) {
 			if err := s.st.RenewSendClaims(ctx, s.holder, until); err != nil && ctx.Err() == nil {
 				s.log.Warn("digest: cannot renew claims", "err", err)
 			}
+			for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
+				if n, err := s.st.OpenSends(ctx, m); err == nil {
+					s.m.queue.WithLabelValues(string(m)).Set(float64(n))
+				}
+			}
 		case err == nil:
 			s.log.Warn("digest: lost the sender's lease", "holder", d.Holder)
 			end()
