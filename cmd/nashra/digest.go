@@ -29,26 +29,34 @@ var (
 	_ web.DigestArchive = (*digest.Service)(nil)
 )
 
-// newDigest builds the daily digest on an open store, as `nashra run` and
-// `nashra digest` do; telegram may be nil (no Telegram digest).
-func newDigest(ctx context.Context, cfg *config.Config, db *store.DB, ranker digest.Ranker, telegram digest.Outbox,
-	log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
-	secret, err := masterSecret(ctx, cfg, db)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := subscribers.NewSigner(secret)
-	if err != nil {
-		return nil, err
-	}
+// newDigest builds the daily digest on an open store with nashra's
+// secret; links makes the article links, telegram may be nil (no Telegram
+// digest).
+func newDigest(cfg *config.Config, db *store.DB, secret []byte, links digest.Links, ranker digest.Ranker,
+	telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
 	tokens, err := subscribers.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
 	return digest.New(digestConfig(cfg), digest.Deps{
-		Store: db, Ranker: ranker, Links: subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), Tokens: tokens,
+		Store: db, Ranker: ranker, Links: links, Tokens: tokens,
 		Sections: catalog(cfg).Sections(), Telegram: telegram, Log: log, Registerer: reg,
 	})
+}
+
+// emailPages builds the email digest's pages (signup, confirmation,
+// preferences, unsubscribe, archive) on the digest; mount them with
+// Register.
+func emailPages(cfg *config.Config, db *store.DB, d *digest.Service, secret []byte, log *slog.Logger) (*web.EmailPages, error) {
+	tokens, err := subscribers.NewActionSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	return web.NewEmailPages(web.EmailOptions{
+		Site: cfg.Site.Name, SiteURL: cfg.Site.URL, Sections: catalog(cfg).Sections(),
+		DigestTime: cfg.Digest.Time, Location: cfg.Site.Location,
+		Signup: d, Store: db, Archive: d, Tokens: tokens, TrustedProxies: cfg.TrustedProxies, Logger: log,
+	}), nil
 }
 
 // digestConfig hands the digest its part of the configuration; what the
@@ -126,7 +134,15 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if cfg.Telegram.Token != "" {
 		tg = storeOutbox{db}
 	}
-	d, err := newDigest(ctx, cfg, db, ranker, tg, log, nil)
+	secret, err := masterSecret(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
+	signer, err := subscribers.NewSigner(secret)
+	if err != nil {
+		return err
+	}
+	d, err := newDigest(cfg, db, secret, subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), ranker, tg, log, nil)
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,21 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/web"
 )
 
 func TestDigestCommand(t *testing.T) {
@@ -74,5 +81,60 @@ func TestDigestCommand(t *testing.T) {
 		if code, _, _ := runCLI(t, vars, args...); code != exitConfig {
 			t.Errorf("%v: exit %d, want %d", args, code, exitConfig)
 		}
+	}
+}
+
+// The pages `nashra run` mounts take a signup through the digest into the
+// store.
+func TestEmailPagesWiring(t *testing.T) {
+	site := demo.NewSite(time.Now())
+	defer site.Close()
+	vars := demoEnv(t, site)
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	secret, err := masterSecret(ctx, cfg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDigest(cfg, db, secret, nil, ranker, nil, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	pages, err := emailPages(cfg, db, d, secret, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.New(web.Options{Addr: "127.0.0.1:0", Logger: log})
+	pages.Register(srv)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(ctx)
+	resp, err := http.PostForm("http://"+srv.Addrs()[0].String()+"/email",
+		url.Values{"address": {"qari@example.org"}, "section": {"news", "video"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "تحقق من بريدك") {
+		t.Fatalf("signup: %s\n%s", resp.Status, body)
+	}
+	if counts, _ := db.CountEmailSubscribers(ctx); counts[store.EmailPending] != 1 {
+		t.Fatalf("subscribers %v", counts)
 	}
 }
