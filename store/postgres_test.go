@@ -101,3 +101,33 @@ func TestBackupOnPostgresSaysPgDump(t *testing.T) {
 		t.Errorf("backup on PostgreSQL: %v", err)
 	}
 }
+
+// A webhook update that reaches two instances at once (Telegram retried
+// it) is handled by one.
+func TestUpdateClaimedOnceAcrossInstances(t *testing.T) {
+	contract(t, testUpdateClaimedOnceAcrossInstances)
+}
+
+func testUpdateClaimedOnceAcrossInstances(t *testing.T, db *DB) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	won := 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			ok, err := db.ClaimUpdate(ctx, 777, time.Now())
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Errorf("update 777 claimed %d times", won)
+	}
+}
