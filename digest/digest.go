@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -154,13 +155,14 @@ type Service struct {
 // and the circuit breaker's pause.
 const senderName = "email"
 
-// New builds the digest. It does no I/O beyond reading the DKIM key.
+// New builds the digest. Its only I/O is reading the DKIM key and, without
+// SMTP, creating the outbox folder.
 func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || len(deps.Sections) == 0 {
-		return nil, fmt.Errorf("digest: store, ranker, tokens and sections are required")
+		return nil, errors.New("digest: store, ranker, tokens and sections are required")
 	}
 	s := &Service{
 		cfg: cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
