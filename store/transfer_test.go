@@ -210,7 +210,7 @@ func testImportRefusesWhatItCannotTrust(t *testing.T, db *DB) {
 }
 
 // The two schemas stay twins: the same migration files, and after them
-// the same tables, columns and foreign keys.
+// the same tables, columns, foreign keys and indexes.
 func TestSchemasMatch(t *testing.T) {
 	ctx := context.Background()
 	list := func(dir string) []string {
@@ -239,6 +239,23 @@ func TestSchemasMatch(t *testing.T) {
 			for _, tb := range tables {
 				fmt.Fprintf(&s, "%s%v parents=%v\n", tb.name, tb.columns, tb.parents)
 			}
+			// The indexes a migration creates by name, with their columns.
+			query := `SELECT m.name || '(' || group_concat(i.name, ',') || ')' FROM sqlite_master m, pragma_index_info(m.name) i
+				WHERE m.type = 'index' AND m.sql IS NOT NULL GROUP BY m.name ORDER BY m.name`
+			if db.dialect == postgresDialect {
+				query = `SELECT i.relname || '(' || string_agg(a.attname, ',' ORDER BY k.n) || ')'
+					FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+					JOIN pg_namespace ns ON ns.oid = t.relnamespace
+					CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, n)
+					JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+					WHERE ns.nspname = current_schema() AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+					GROUP BY i.relname ORDER BY i.relname`
+			}
+			indexes, err := texts(ctx, db.read, query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&s, "indexes %v\n", indexes)
 			schemas = append(schemas, s.String())
 		})
 	}
