@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-co-op/gocron/v2"
+
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -123,5 +125,33 @@ func TestHousekeepForgetsUnconfirmedSignups(t *testing.T) {
 	counts, _ := h.db.CountEmailSubscribers(ctx)
 	if counts[store.EmailPending] != 1 {
 		t.Fatalf("pending after housekeeping: %v, want the new one only", counts)
+	}
+}
+
+// Register's job runs at once at start, so a digest missed while nashra was
+// down goes out when it comes back, not a minute later.
+func TestRegisterTicksAtStart(t *testing.T) {
+	h := newHarness(t)
+	h.seed(1)
+	s := h.service()
+	sched, err := gocron.NewScheduler(gocron.WithLocation(h.cfg.Location))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Register(sched); err != nil {
+		t.Fatal(err)
+	}
+	sched.Start()
+	defer sched.Shutdown()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		d, err := h.db.Digest(context.Background(), "2026-11-28")
+		if err == nil && d.State == store.DigestSending {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no digest built at start: %+v, %v", d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
