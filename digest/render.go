@@ -29,8 +29,9 @@ const (
 	labelLatest       = "الأحدث"
 )
 
-// hours is the noun of the window's length.
-var hours = arabic.Noun{One: "ساعة واحدة", Two: "ساعتان", Plural: "ساعات", Many: "ساعة", Single: "ساعة"}
+// hours is the noun of a number of hours after a preposition or in an
+// annexation ("في آخر 24 ساعة", "بعد ساعتين"): the dual is genitive.
+var hours = arabic.Noun{One: "ساعة واحدة", Two: "ساعتين", Plural: "ساعات", Many: "ساعة", Single: "ساعة"}
 
 // edition is what the digest templates show.
 type edition struct {

@@ -414,8 +414,8 @@ func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker,
 	if err := s.st.SetDispatcherPaused(ctx, senderName, true, now); err != nil {
 		log.Error("digest: cannot record the pause", "err", err)
 	}
-	s.alert(log, "email_paused", fmt.Sprintf("توقّف إرسال النشرة البريدية: رفض خادم البريد الإرسال نفسه (%s)، ولم يُحسب ذلك على عناوين المشتركين. "+
-		"راجع إعدادات SMTP ثم استأنف الإرسال بالأمر nashra digest resume.", cause))
+	s.alert(log, "email_paused", fmt.Sprintf("توقّف إرسال النشرة البريدية لأن خادم البريد رفض المُرسِل نفسه لا عناوين بعينها (%s)، "+
+		"فلم يُعدّ أي عنوان مرتدًّا. راجع إعدادات SMTP ثم استأنف الإرسال بالأمر nashra digest resume.", cause))
 }
 
 // alert tells the admins, once while the alert is unsent.
