@@ -319,6 +319,25 @@ func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 	return b.reply(ctx, r, fmt.Sprintf(txtReleased, arabic.Count(n, arabic.Article)), nil)
 }
 
+func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
+	if b.digest == nil {
+		return b.reply(ctx, r, txtNotAvailable, nil)
+	}
+	d, created, err := b.digest.Build(ctx, b.now())
+	if err != nil {
+		return err
+	}
+	r.log(b.log).Info("digest built by admin", "day", d.Day, "created", created, "emails", d.Emails, "chats", d.Chats)
+	emails, chats := arabic.Count(d.Emails, nounEmail), arabic.Count(d.Chats, nounReader)
+	switch {
+	case d.State == store.DigestEmpty:
+		return b.reply(ctx, r, txtDigestEmpty, nil)
+	case !created:
+		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, escape(d.Subject), emails, chats), nil)
+	}
+	return b.reply(ctx, r, fmt.Sprintf(txtDigestQueued, escape(d.Subject), emails, chats), nil)
+}
+
 // articleArg reads the article number of /cancel and /retract; when it
 // cannot, it answers and reports ok false.
 func (b *Bot) articleArg(ctx context.Context, r *request) (store.Article, bool, error) {

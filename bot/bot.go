@@ -65,6 +65,13 @@ type Ranking interface {
 	Stats(ctx context.Context, limit int) (ranking.Stats, error)
 }
 
+// Digest builds today's digest on an admin's demand.
+type Digest interface {
+	// Build builds and queues the digest of at's local day, unless the
+	// day has one (created false); an empty window is recorded, not sent.
+	Build(ctx context.Context, at time.Time) (d store.Digest, created bool, err error)
+}
+
 // EmailSignup starts the email digest's double opt-in (issue 6).
 type EmailSignup interface {
 	// RequestSignup sends a confirmation email to address for sections
@@ -106,6 +113,9 @@ func WithControls(c Controls) Option { return func(b *Bot) { b.controls = c } }
 // WithRanking gives /top a ranking; without it /top says none exists yet.
 func WithRanking(r Ranking) Option { return func(b *Bot) { b.ranking = r } }
 
+// WithDigest lets admins build today's digest with /senddigest.
+func WithDigest(d Digest) Option { return func(b *Bot) { b.digest = d } }
+
 // WithEmailSignup lets /email start the email double opt-in.
 func WithEmailSignup(e EmailSignup) Option { return func(b *Bot) { b.email = e } }
 
@@ -130,6 +140,7 @@ type Bot struct {
 	outbox   Outbox
 	controls Controls
 	ranking  Ranking
+	digest   Digest
 	email    EmailSignup
 	// leadership is nil when this instance is the only one.
 	leadership Leadership

@@ -697,3 +697,21 @@ func TestHeldArticlesReleasedByAdmin(t *testing.T) {
 	}
 	mustContain(t, h.reply(adminID, "/held").Plain, "لا مقالات موقوفة")
 }
+
+type fakeDigest struct{ d store.Digest }
+
+func (f *fakeDigest) Build(_ context.Context, at time.Time) (store.Digest, bool, error) {
+	created := f.d.Day == ""
+	f.d = store.Digest{Day: at.Format("2006-01-02"), State: store.DigestSending, Subject: "نشرة المعلومة — 28 تشرين الثاني 2026", Emails: 12, Chats: 1}
+	return f.d, created, nil
+}
+
+func TestAdminSendsDigestNow(t *testing.T) {
+	h := newHarness(t, withBotOption(bot.WithDigest(&fakeDigest{})))
+	h.start()
+	mustContain(t, h.reply(adminID, "/senddigest").Plain, "بُنيت نشرة اليوم", "12 عنوانًا بريديًا", "قارئ واحد")
+	mustContain(t, h.reply(adminID, "/senddigest").Plain, "موجودة من قبل")
+	if got := h.reply(h.user(1030), "/senddigest").Plain; strings.Contains(got, "نشرة") {
+		t.Errorf("a reader triggered the digest: %q", got)
+	}
+}

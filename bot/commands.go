@@ -41,7 +41,7 @@ var commands map[string]command
 // admins' private chats.
 var (
 	menu      = []string{"start", "subscribe", "unsubscribe", "mysubs", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
-	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release"}
+	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release", "senddigest"}
 )
 
 func init() {
@@ -60,18 +60,19 @@ func init() {
 		"email":       {(*Bot).cmdEmail, anyone, "النشرة اليومية بالبريد الإلكتروني"},
 		"stop":        {(*Bot).cmdStop, anyone, "إيقاف الاشتراك وحذف بياناتك"},
 
-		"stats":     {(*Bot).cmdStats, admin, "الإحصاءات"},
-		"feeds":     {(*Bot).cmdFeeds, admin, "حالة المصادر"},
-		"broadcast": {(*Bot).cmdBroadcast, admin, "رسالة إلى جميع القرّاء"},
-		"pause":     {(*Bot).cmdPause, admin, "إيقاف إرسال المقالات مؤقتًا"},
-		"resume":    {(*Bot).cmdResume, admin, "استئناف إرسال المقالات"},
-		"cancel":    {(*Bot).cmdCancel, admin, "إلغاء ما تبقّى من إرسال مقال"},
-		"retract":   {(*Bot).cmdRetract, admin, "سحب مقال وحذف رسائله"},
-		"held":      {(*Bot).cmdHeld, admin, "المقالات التي أوقفها حارس الإغراق"},
-		"release":   {(*Bot).cmdRelease, admin, "إطلاق مقال موقوف للإرسال"},
-		"channels":  {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},
-		"link":      {(*Bot).cmdLink, admin, "ربط قناة بقسم"},
-		"unlink":    {(*Bot).cmdUnlink, admin, "فك ربط قناة بقسم"},
+		"stats":      {(*Bot).cmdStats, admin, "الإحصاءات"},
+		"feeds":      {(*Bot).cmdFeeds, admin, "حالة المصادر"},
+		"broadcast":  {(*Bot).cmdBroadcast, admin, "رسالة إلى جميع القرّاء"},
+		"pause":      {(*Bot).cmdPause, admin, "إيقاف إرسال المقالات مؤقتًا"},
+		"resume":     {(*Bot).cmdResume, admin, "استئناف إرسال المقالات"},
+		"cancel":     {(*Bot).cmdCancel, admin, "إلغاء ما تبقّى من إرسال مقال"},
+		"retract":    {(*Bot).cmdRetract, admin, "سحب مقال وحذف رسائله"},
+		"held":       {(*Bot).cmdHeld, admin, "المقالات التي أوقفها حارس الإغراق"},
+		"release":    {(*Bot).cmdRelease, admin, "إطلاق مقال موقوف للإرسال"},
+		"senddigest": {(*Bot).cmdSendDigest, admin, "إرسال نشرة اليوم الآن"},
+		"channels":   {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},
+		"link":       {(*Bot).cmdLink, admin, "ربط قناة بقسم"},
+		"unlink":     {(*Bot).cmdUnlink, admin, "فك ربط قناة بقسم"},
 	}
 }
 

@@ -15,6 +15,7 @@ var (
 	nounReader   = arabic.Noun{One: "قارئ واحد", Two: "قارئان", Plural: "قرّاء", Many: "قارئًا", Single: "قارئ"}
 	nounGroup    = arabic.Noun{One: "مجموعة واحدة", Two: "مجموعتان", Plural: "مجموعات", Many: "مجموعةً", Single: "مجموعة"}
 	nounChannel  = arabic.Noun{One: "قناة واحدة", Two: "قناتان", Plural: "قنوات", Many: "قناةً", Single: "قناة"}
+	nounEmail    = arabic.Noun{One: "عنوان بريدي واحد", Two: "عنوانان بريديان", Plural: "عناوين بريدية", Many: "عنوانًا بريديًا", Single: "عنوان بريدي"}
 	nounClick    = arabic.Noun{One: "نقرة واحدة", Two: "نقرتان", Plural: "نقرات", Many: "نقرةً", Single: "نقرة"}
 	nounMessage  = arabic.Noun{One: "رسالة واحدة", Two: "رسالتان", Plural: "رسائل", Many: "رسالةً", Single: "رسالة"}
 	nounDelivery = arabic.Noun{One: "إرسال واحد", Two: "إرسالان", Plural: "إرسالات", Many: "إرسالًا", Single: "إرسال"}
@@ -165,6 +166,9 @@ const (
 	txtReleaseUsage     = "اكتب رقم المقال الموقوف بعد الأمر، مثل: <code>/release 123</code>، أو <code>/release all</code> لإطلاقها كلها."
 	txtReleased         = "▶️ أُطلق للإرسال: %s."
 	txtNotHeld          = "المقال رقم %d ليس موقوفًا."
+	txtDigestQueued     = "📨 بُنيت نشرة اليوم «%s» وهي في طريقها إلى %s و%s."
+	txtDigestExists     = "نشرة اليوم موجودة من قبل: «%s» (%s بالبريد، %s في تيليجرام)."
+	txtDigestEmpty      = "لا مقالات جديدة في آخر 24 ساعة، فلا نشرة اليوم."
 	txtRetractConfirm   = "سيُسحب المقال «%s» وتُحذف رسائله المرسلة حيث يسمح تيليجرام بذلك. هل أتابع؟"
 	txtRetracted        = "🗑 سُحب المقال «%s»: سيُحذف %s."
 	txtCancelledArticle = "⏹ أُلغي ما تبقّى من إرسال المقال «%s»: %s."

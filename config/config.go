@@ -178,11 +178,38 @@ type Ranking struct {
 type Digest struct {
 	// Time is the local time of day, in the site's time zone, "HH:MM".
 	Time string `yaml:"time"`
+	// CutoffHour is the local hour after which a digest missed while
+	// nashra was down is no longer sent that day.
+	CutoffHour int `yaml:"cutoff_hour"`
+	// PerSection is how many articles each chosen section gets.
+	PerSection int `yaml:"per_section"`
 }
 
 // Email configures outgoing mail.
 type Email struct {
 	From string `yaml:"from"`
+	// Domain names Message-IDs and the List-Id; empty: From's domain.
+	Domain string `yaml:"domain"`
+	// Concurrency is how many messages are in flight (and SMTP
+	// connections open); it bounds the duplicates a crash can cause.
+	Concurrency int `yaml:"concurrency"`
+	// RatePerSecond bounds messages per second; 0: as fast as the server
+	// takes them.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	// BounceThreshold is how many permanent refusals of an address mark
+	// it bounced.
+	BounceThreshold int `yaml:"bounce_threshold"`
+	// PauseCooldown is how long a send stopped by the circuit breaker
+	// waits before probing the server again; 0: until an admin resumes.
+	PauseCooldown Duration `yaml:"pause_cooldown"`
+	DKIM          DKIM     `yaml:"dkim"`
+}
+
+// DKIM signs the digest when selector and key_file are set.
+type DKIM struct {
+	Domain   string `yaml:"domain"`
+	Selector string `yaml:"selector"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Duration is a time.Duration written as "5m" or "1h30m" in YAML.
@@ -371,6 +398,23 @@ func (c *Config) validate() error {
 	}
 	if !clockRe.MatchString(c.Digest.Time) {
 		return problem("digest.time", "want a local time HH:MM such as 07:00, got %q", c.Digest.Time)
+	}
+	if c.Digest.CutoffHour < 1 || c.Digest.CutoffHour > 24 {
+		return problem("digest.cutoff_hour", "want an hour from 1 to 24, got %d", c.Digest.CutoffHour)
+	}
+	if c.Digest.PerSection < 1 || c.Digest.PerSection > 10 {
+		return problem("digest.per_section", "must be between 1 and 10, got %d", c.Digest.PerSection)
+	}
+	if e := c.Email; e.Concurrency < 1 || e.Concurrency > 64 {
+		return problem("email.concurrency", "must be between 1 and 64, got %d", e.Concurrency)
+	} else if e.RatePerSecond < 0 {
+		return problem("email.rate_per_second", "must not be negative")
+	} else if e.BounceThreshold < 1 {
+		return problem("email.bounce_threshold", "must be at least 1, got %d", e.BounceThreshold)
+	} else if e.PauseCooldown.D() < 0 {
+		return problem("email.pause_cooldown", "must not be negative")
+	} else if (e.DKIM.Selector == "") != (e.DKIM.KeyFile == "") {
+		return problem("email.dkim", "set both selector and key_file, or neither")
 	}
 	if _, err := mail.ParseAddress(c.Email.From); err != nil {
 		return problem("email.from", "want an address such as \"نشرة المعلومة <digest@example.org>\", got %q", c.Email.From)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +16,9 @@ import (
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/feeds"
+	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // demoDir holds what the demo writes, apart from the real data.
@@ -85,6 +89,11 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err := drain(ctx, db, engine); err != nil {
 		return err
 	}
+
+	fmt.Fprintln(w, "\n4. Tomorrow's digest as it stands now, for a confirmed email subscriber (no SMTP: written as .eml files).")
+	if err := demoDigest(ctx, w, cfg, db, log); err != nil {
+		return err
+	}
 	path := strings.TrimPrefix(cfg.DatabaseURL, "sqlite:")
 	fmt.Fprintf(w, "\nWhere to look: the database is %s, for instance\n  sqlite3 %s 'SELECT id, state, title FROM articles'\n", path, path)
 	fmt.Fprintf(w, "  sqlite3 %s 'SELECT article_id, chat_id, state, message_id FROM deliveries'\n", path)
@@ -109,6 +118,49 @@ func seedDemo(ctx context.Context, db *store.DB, sections []config.Section) erro
 	}
 	_, err := db.Subscribe(ctx, demoReader, slugs, now)
 	return err
+}
+
+// demoDigest signs up and confirms a sample address, then builds and sends
+// today's digest, which lands in the .eml outbox beside the database.
+func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.DB, log *slog.Logger) error {
+	now := time.Now()
+	id, _, err := db.RequestEmailSignup(ctx, store.SignupRequest{Address: "reader@example.org", Now: now, Limit: 3, Window: 24 * time.Hour})
+	if err != nil {
+		return err
+	}
+	if _, err := db.ConfirmEmailSubscriber(ctx, id, now); err != nil {
+		return err
+	}
+	secret, err := masterSecret(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
+	signer, err := subscribers.NewSigner(secret)
+	if err != nil {
+		return err
+	}
+	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	d, err := newDigest(cfg, db, secret, subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), ranker, nil, log, nil)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	// Today's digest went out this morning, before these articles: build
+	// tomorrow's, whose window ends now.
+	sent, err := d.SendNow(ctx, now.Add(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	outbox := digestConfig(cfg).OutboxDir
+	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	fmt.Fprintf(w, "   «%s»: %d email(s); open the .eml files in %s with any mail client.\n", sent.Subject, sent.Emails, outbox)
+	for _, f := range files {
+		fmt.Fprintf(w, "   %s\n", f)
+	}
+	return nil
 }
 
 // drain runs the engine until every new article is handed on and every

@@ -59,13 +59,17 @@ func emailPages(cfg *config.Config, db *store.DB, d *digest.Service, secret []by
 	}), nil
 }
 
-// digestConfig hands the digest its part of the configuration; what the
-// configuration does not set yet keeps digest.DefaultConfig's value. The
+// digestConfig hands the digest its part of the configuration; the rest
+// keeps digest.DefaultConfig's value. The
 // .eml outbox sits beside the SQLite file: data/outbox by default.
 func digestConfig(cfg *config.Config) digest.Config {
 	d := digest.DefaultConfig()
 	d.Site, d.SiteURL, d.BaseURL, d.Location = cfg.Site.Name, cfg.Site.URL, cfg.BaseURL, cfg.Site.Location
-	d.Time, d.From, d.SMTPURL = cfg.Digest.Time, cfg.Email.From, cfg.SMTPURL
+	d.Time, d.CutoffHour, d.PerSection = cfg.Digest.Time, cfg.Digest.CutoffHour, cfg.Digest.PerSection
+	e := cfg.Email
+	d.From, d.Domain, d.SMTPURL = e.From, e.Domain, cfg.SMTPURL
+	d.Concurrency, d.RatePerSecond, d.BounceThreshold, d.PauseCooldown = e.Concurrency, e.RatePerSecond, e.BounceThreshold, e.PauseCooldown.D()
+	d.DKIM = digest.DKIM{Domain: e.DKIM.Domain, Selector: e.DKIM.Selector, KeyFile: e.DKIM.KeyFile}
 	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:"); ok {
 		d.OutboxDir = filepath.Join(filepath.Dir(strings.TrimPrefix(path, "//")), "outbox")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -40,6 +41,7 @@ type Main struct {
 	// the scheduled jobs and talks to Telegram; every instance serves the
 	// web.
 	leader *leader
+	digest *digest.Service
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
 	bot    *bot.Bot
@@ -90,14 +92,27 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 
-	if tg := newTelegram(cfg, log, links.Article); tg != nil {
+	tg := newTelegram(cfg, log, links.Article)
+	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
+	if tg != nil {
 		dc := deliveryConfig(cfg)
 		dc.Instance, dc.LeaseDuration = instance, leaseDuration
 		if m.engine, err = delivery.New(dc, db, tg.sender, nil, log, m.reg); err != nil {
 			return nil, err
 		}
+		outbox = m.engine
+	}
+	if m.digest, err = newDigest(cfg, db, secret, links, m.ranker, outbox, log, m.reg); err != nil {
+		return nil, err
+	}
+	pages, err := emailPages(cfg, db, m.digest, secret, log)
+	if err != nil {
+		return nil, err
+	}
+	pages.Register(m.web)
+	if tg != nil {
 		m.bot = tg.newBot(cfg, db, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker),
-			bot.WithLeadership(m.leader))
+			bot.WithEmailSignup(m.digest), bot.WithDigest(m.digest), bot.WithLeadership(m.leader))
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}
@@ -185,7 +200,17 @@ func (m *Main) Start(ctx context.Context) error {
 	if _, err := m.ranker.Register(sched); err != nil {
 		return err
 	}
+	if err := m.digest.Register(sched); err != nil {
+		return err
+	}
 	m.tracker.Start()
+	// The email sender holds its own lease in the store, so every instance
+	// may run it: one sends, the others wait to take over.
+	m.wg.Go(func() {
+		if err := m.digest.Run(runCtx); err != nil {
+			m.log.Error("email sender stopped", "err", err)
+		}
+	})
 	sched.Start()
 	if m.engine != nil {
 		m.wg.Go(func() {
@@ -221,6 +246,9 @@ func (m *Main) Close(ctx context.Context) error {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.digest != nil {
+		m.digest.Close()
+	}
 	// The web server first, so that no click arrives after the tracker's
 	// last batch is written.
 	errs = append(errs, m.web.Shutdown(ctx), m.tracker.Close(ctx), m.db.Close())
