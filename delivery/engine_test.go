@@ -23,7 +23,21 @@ func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
 	now := time.Now()
 	arts := []int64{addArticle(t, db, "a1", now), addArticle(t, db, "a2", now), addArticle(t, db, "a3", now)}
 	snd := &fakeSender{latency: 2 * time.Millisecond}
+	// Paused until all three are handed on, so that a reader's turn finds
+	// all three pending whatever the scheduling: coalescing is what is
+	// tested, not a race between fan-out and dispatch.
+	ctl := delivery.NewControls(db, nil)
+	if err := ctl.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
 	start(t, db, snd, testConfig())
+	eventually(t, 10*time.Second, "all articles handed on", func() bool {
+		as, _ := db.ArticlesInState(ctx, store.StateHanded, 10)
+		return len(as) == 3
+	})
+	if err := ctl.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	eventually(t, 10*time.Second, "all articles everywhere", func() bool {
 		got := snd.got()
