@@ -73,19 +73,6 @@ type querier interface {
 }
 
 func subscriptionsTx(ctx context.Context, q querier, chatID int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT s.section_slug FROM subscriptions s JOIN sections c ON c.slug = s.section_slug
+	return texts(ctx, q, `SELECT s.section_slug FROM subscriptions s JOIN sections c ON c.slug = s.section_slug
 		WHERE s.chat_id = ? ORDER BY c.position`, chatID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }

@@ -58,6 +58,20 @@ func (t *telegram) newBot(cfg *config.Config, db *store.DB, outbox bot.Outbox, s
 	return bot.New(bc, t.api, t.render, db, outbox, append([]bot.Option{bot.WithLogger(log)}, opts...)...)
 }
 
+// articleLinks returns nashra's secret and the builder of the (tracked)
+// article links signed with it.
+func articleLinks(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, *subscribers.Links, error) {
+	secret, err := masterSecret(ctx, cfg, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := subscribers.NewSigner(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	return secret, subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), nil
+}
+
 // masterSecret is the key every signed link and derived secret comes from:
 // NASHRA_SECRET, else one generated on first start and kept in the store.
 // It must never change, or every link already sent stops working.

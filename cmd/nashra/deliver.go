@@ -32,11 +32,7 @@ func cmdDeliveries(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		articleID = id
 	}
-	cfg, log, err := loadConfig(env)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg, log)
+	_, db, err := openConfigured(ctx, env)
 	if err != nil {
 		return err
 	}

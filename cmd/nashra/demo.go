@@ -18,7 +18,6 @@ import (
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // demoDir holds what the demo writes, apart from the real data.
@@ -131,11 +130,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if _, err := db.ConfirmEmailSubscriber(ctx, id, now); err != nil {
 		return err
 	}
-	secret, err := masterSecret(ctx, cfg, db)
-	if err != nil {
-		return err
-	}
-	signer, err := subscribers.NewSigner(secret)
+	secret, links, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
@@ -143,7 +138,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, db, secret, subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), ranker, nil, log, nil)
+	d, err := newDigest(cfg, db, secret, links, ranker, nil, log, nil)
 	if err != nil {
 		return err
 	}

@@ -138,15 +138,11 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if cfg.Telegram.Token != "" {
 		tg = storeOutbox{db}
 	}
-	secret, err := masterSecret(ctx, cfg, db)
+	secret, links, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
-	signer, err := subscribers.NewSigner(secret)
-	if err != nil {
-		return err
-	}
-	d, err := newDigest(cfg, db, secret, subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), ranker, tg, log, nil)
+	d, err := newDigest(cfg, db, secret, links, ranker, tg, log, nil)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,7 @@ func cmdPoll(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parse(flags(env, "poll"), args, 0); err != nil {
 		return err
 	}
-	cfg, log, err := loadConfig(env)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg, log)
+	cfg, db, err := openConfigured(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -70,15 +69,10 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	}
 	m.web = web.New(web.Options{Addr: cfg.HTTPAddr, MetricsAddr: cfg.MetricsAddr, Store: db, Gatherer: m.reg, Logger: log})
 
-	secret, err := masterSecret(ctx, cfg, db)
+	secret, links, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := subscribers.NewSigner(secret)
-	if err != nil {
-		return nil, err
-	}
-	links := subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled)
 	m.tracker, err = web.NewTracker(web.TrackingConfig{
 		Enabled:        cfg.Tracking.Enabled,
 		TrustedProxies: cfg.TrustedProxies,

@@ -65,6 +65,20 @@ func loadConfig(env *cliEnv) (*config.Config, *slog.Logger, error) {
 	return cfg, newLogger(cfg, env.stderr), nil
 }
 
+// openConfigured loads the configuration and opens the store in line with
+// it: what most commands start with.
+func openConfigured(ctx context.Context, env *cliEnv) (*config.Config, *store.DB, error) {
+	cfg, log, err := loadConfig(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
+}
+
 func cmdMigrate(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parse(flags(env, "migrate"), args, 0); err != nil {
 		return err
@@ -112,11 +126,7 @@ func cmdSections(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parse(flags(env, "sections"), args, 0); err != nil {
 		return err
 	}
-	cfg, log, err := loadConfig(env)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg, log)
+	cfg, db, err := openConfigured(ctx, env)
 	if err != nil {
 		return err
 	}
