@@ -333,11 +333,8 @@ func getChat(s *Server, req *request) (any, *apiError) {
 func getChatMember(s *Server, req *request) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, e := s.lookup(req.str("chat_id"))
+	c, e := s.reachableChat(req.str("chat_id"))
 	if e != nil {
-		return nil, e
-	}
-	if e := s.reachable(c); e != nil {
 		return nil, e
 	}
 	uid := req.int("user_id")

@@ -174,6 +174,19 @@ func (s *Server) target(chatID string) (*chat, *apiError) {
 	return c, nil
 }
 
+// reachableChat resolves a chat the bot still belongs to, for calls that
+// read or change what is there rather than post. s.mu must be held.
+func (s *Server) reachableChat(chatID string) (*chat, *apiError) {
+	c, e := s.lookup(chatID)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.reachable(c); e != nil {
+		return nil, e
+	}
+	return c, nil
+}
+
 // deliver applies the flood limits to a validated message and, if they let
 // it through, stores and records it. s.mu must be held.
 func (s *Server) deliver(c *chat, method string, req *request, p sendParams, msg wireMessage, content Content, fileID string) (*storedMessage, *apiError) {
@@ -344,11 +357,8 @@ func (s *Server) editTarget(req *request) (*chat, *storedMessage, *apiError) {
 	if req.has("inline_message_id") {
 		return nil, nil, badRequest("MESSAGE_ID_INVALID: telegramtest has no inline messages")
 	}
-	c, e := s.lookup(req.str("chat_id"))
+	c, e := s.reachableChat(req.str("chat_id"))
 	if e != nil {
-		return nil, nil, e
-	}
-	if e := s.reachable(c); e != nil {
 		return nil, nil, e
 	}
 	id := int(req.int("message_id"))
@@ -485,11 +495,8 @@ func editMessageReplyMarkup(s *Server, req *request) (any, *apiError) {
 func deleteMessage(s *Server, req *request) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, e := s.lookup(req.str("chat_id"))
+	c, e := s.reachableChat(req.str("chat_id"))
 	if e != nil {
-		return nil, e
-	}
-	if e := s.reachable(c); e != nil {
 		return nil, e
 	}
 	id := int(req.int("message_id"))
