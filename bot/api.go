@@ -27,9 +27,6 @@ const (
 	pollTimeout   = 50 * time.Second // getUpdates long-poll, in seconds on the wire
 )
 
-// errNotConnected is returned while getMe has not succeeded yet.
-var errNotConnected = errors.New("telegram: not connected yet")
-
 // API is nashra's handle on the Bot API: the client library driven with a
 // context on every call, through an http.Client with timeouts, with errors
 // that never carry the token.
@@ -79,9 +76,6 @@ func (a *API) Me(ctx context.Context) (tgbotapi.User, error) {
 	}
 	return lib.Self, nil
 }
-
-// connected returns the library once getMe succeeded, nil before.
-func (a *API) connected() *tgbotapi.BotAPI { return a.lib.Load() }
 
 func (a *API) connect(ctx context.Context) (*tgbotapi.BotAPI, error) {
 	if lib := a.lib.Load(); lib != nil {

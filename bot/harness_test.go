@@ -2,7 +2,6 @@ package bot_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -352,5 +351,3 @@ func (r fakeRanking) Stats(context.Context, int) (ranking.Stats, error) {
 	}
 	return st, nil
 }
-
-var errBoom = errors.New("boom")

@@ -475,7 +475,7 @@ func (s *session) finish(j *job, now time.Time) {
 		s.requeue(q, j)
 		q.nextAt = later(q.nextAt, j.end.Add(j.retryAfter))
 		s.rateLimited(j.chatID, j.retryAfter, now)
-	default:
+	case effDone:
 		if j.spaced() {
 			q.nextAt = j.end.Add(s.interval(q.kind))
 		}
