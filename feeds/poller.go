@@ -53,6 +53,9 @@ type Poller struct {
 	// Now is the poller's clock: time.Now unless a test sets another
 	// before the first poll.
 	Now func() time.Time
+	// OnNew, when set, is called after a poll stored new articles, so that
+	// the delivery engine hands them on at once instead of at its next look.
+	OnNew func()
 
 	store   Store
 	cfg     Config
@@ -198,10 +201,15 @@ send:
 	close(jobs)
 	wg.Wait()
 	out := results[:0]
+	fresh := false
 	for i, r := range results {
 		if polled[i] {
 			out = append(out, r)
+			fresh = fresh || r.New > 0
 		}
+	}
+	if fresh && p.OnNew != nil {
+		p.OnNew()
 	}
 	return out, ctx.Err()
 }

@@ -25,10 +25,15 @@ func TestBaselineThenNew(t *testing.T) {
 	db := newStore(t)
 	addFeeds(t, db, "news", s.URL+"/feed")
 	p, clk := newTestPoller(t, db, testConfig())
+	notified := 0
+	p.OnNew = func() { notified++ }
 
 	r := pollOne(t, p)
 	if !r.Baseline || r.Seen != 3 || r.New != 0 {
 		t.Fatalf("first poll %+v", r)
+	}
+	if notified != 0 {
+		t.Errorf("the baseline poll announced %d hand-offs", notified)
 	}
 	f := onlyFeed(t, db)
 	if !f.BaselinedAt.Equal(t0) {
@@ -43,6 +48,9 @@ func TestBaselineThenNew(t *testing.T) {
 	r = pollOne(t, p)
 	if r.Baseline || r.New != 2 || r.Unchanged != 3 || r.Seen != 0 {
 		t.Fatalf("second poll %+v", r)
+	}
+	if notified != 1 {
+		t.Errorf("new articles announced %d times, want once", notified)
 	}
 	if got := states(t, db); got[store.StateSeen] != 3 || got[store.StateNew] != 2 {
 		t.Errorf("states %v", got)

@@ -95,6 +95,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 			return nil, err
 		}
 		outbox = m.engine
+		m.poller.OnNew = m.engine.Notify
 	}
 	if m.digest, err = newDigest(cfg, db, secret, links, m.ranker, outbox, log, m.reg); err != nil {
 		return nil, err
