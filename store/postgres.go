@@ -34,6 +34,10 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	}
 	pool := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	pool.SetMaxOpenConns(postgresMaxOpenConns)
+	// database/sql keeps 2 idle connections by default: the poll workers
+	// and the dispatcher would open a PostgreSQL backend (a process) for
+	// nearly every query they run at once, and close it after.
+	pool.SetMaxIdleConns(postgresMaxOpenConns)
 	pool.SetConnMaxIdleTime(postgresConnMaxIdleTime)
 	db := &DB{write: pool, read: pool, dialect: postgresDialect}
 	if err := db.Ping(ctx); err != nil {

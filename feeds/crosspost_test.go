@@ -1,0 +1,181 @@
+package feeds
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/storetest"
+)
+
+// storeURLs gives a fresh, empty database of each kind the store runs on.
+var storeURLs = []struct {
+	name string
+	url  func(t testing.TB) string
+}{
+	{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "n.db") }},
+	{"postgres", storetest.PostgresURL},
+}
+
+// crossSite is the site as it cross-posts: seven sections, each item in
+// the feeds of three of them under one GUID and one link.
+type crossSite struct {
+	*site
+	sections int
+}
+
+func newCrossSite(t testing.TB) *crossSite { return &crossSite{site: newSite(t), sections: 7} }
+
+// sectionsOf returns the sections item k is posted in.
+func (c *crossSite) sectionsOf(k int) []string {
+	var out []string
+	for _, d := range []int{0, 1, 3} {
+		out = append(out, fmt.Sprintf("s%d", (k+d)%c.sections))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// publish makes the feeds list items 0…n-1, each in its sections.
+func (c *crossSite) publish(n int) {
+	feeds := make([][]item, c.sections)
+	for k := n - 1; k >= 0; k-- { // newest first, as WordPress lists them
+		it := item{
+			guid:      fmt.Sprintf("https://almaalouma.net/?p=%d", 800000+k),
+			title:     fmt.Sprintf("تقرير مشترك رقم %d عن الموازنة", k),
+			link:      fmt.Sprintf("https://almaalouma.net/2025/02/20/shared-%d/", k),
+			published: t0.Add(time.Duration(k) * time.Minute),
+		}
+		for _, d := range []int{0, 1, 3} {
+			s := (k + d) % c.sections
+			feeds[s] = append(feeds[s], it)
+		}
+	}
+	for s, items := range feeds {
+		c.serve(fmt.Sprintf("/s%d/feed/", s), "application/rss+xml; charset=UTF-8", rss(items...))
+	}
+}
+
+// configure gives db the site's sections and feeds.
+func (c *crossSite) configure(t testing.TB, db *store.DB) {
+	t.Helper()
+	var args []string
+	for s := range c.sections {
+		args = append(args, fmt.Sprintf("s%d", s), fmt.Sprintf("%s/s%d/feed/", c.URL, s))
+	}
+	addFeeds(t, db, args...)
+}
+
+// crossPoller returns a poller of db with one worker per feed, as in
+// production where seven feeds meet eight workers.
+func crossPoller(t testing.TB, db *store.DB) *Poller {
+	cfg := testConfig()
+	cfg.Workers = 8
+	p, _ := newTestPoller(t, db, cfg)
+	return p
+}
+
+// checkCrossPosted fails t unless each of the n items is stored once, in
+// all of its sections.
+func (c *crossSite) checkCrossPosted(t testing.TB, db *store.DB, n int) {
+	t.Helper()
+	as := articles(t, db)
+	if len(as) != n {
+		t.Fatalf("%d articles stored, want %d", len(as), n)
+	}
+	for _, a := range as {
+		var k int
+		fmt.Sscanf(a.GUID, "https://almaalouma.net/?p=%d", &k)
+		got := slices.Sorted(slices.Values(a.Sections))
+		if want := c.sectionsOf(k - 800000); !slices.Equal(got, want) {
+			t.Fatalf("%s is in %v, want %v", a.GUID, got, want)
+		}
+	}
+}
+
+// pollClean polls every feed with p and fails t on any feed's error or
+// refused item; it returns the results.
+func pollClean(t testing.TB, p *Poller) []Result {
+	rs, err := p.PollAll(context.Background())
+	if err != nil {
+		t.Error(err)
+	}
+	for _, r := range rs {
+		if r.Err != nil || len(r.Refused) > 0 {
+			t.Errorf("%s: %v, refused %v", r.FeedURL, r.Err, r.Refused)
+		}
+	}
+	return rs
+}
+
+// The first poll of a fresh install, its feeds polled at once by the
+// worker pool while they cross-post most items: no feed fails, and every
+// item is stored once, in all its sections.
+func TestCrossPostedFirstPoll(t *testing.T) {
+	const items, installs = 60, 5
+	site := newCrossSite(t)
+	site.publish(items)
+	for _, b := range storeURLs {
+		t.Run(b.name, func(t *testing.T) {
+			for range installs {
+				db := openStore(t, b.url(t))
+				site.configure(t, db)
+				seen := 0
+				for _, r := range pollClean(t, crossPoller(t, db)) {
+					if !r.Baseline {
+						t.Errorf("%s: not the first poll", r.FeedURL)
+					}
+					seen += r.Seen
+				}
+				if seen != items {
+					t.Errorf("the feeds stored %d articles as seen, want each of the %d once", seen, items)
+				}
+				site.checkCrossPosted(t, db, items)
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
+
+// Two instances — or a one-off "nashra poll" beside "nashra run" — polling
+// the same cross-posting feeds at the same moment: no feed fails, and each
+// new item is stored, and counted new, once.
+func TestCrossPostedTwoInstances(t *testing.T) {
+	const before, after = 30, 45
+	site := newCrossSite(t)
+	for _, b := range storeURLs {
+		t.Run(b.name, func(t *testing.T) {
+			site.publish(before)
+			url := b.url(t)
+			one, two := openStore(t, url), openStore(t, url)
+			site.configure(t, one)
+			pollClean(t, crossPoller(t, one))
+
+			site.publish(after)
+			pollers := []*Poller{crossPoller(t, one), crossPoller(t, two)}
+			results := make([][]Result, len(pollers))
+			var wg sync.WaitGroup
+			for i, p := range pollers {
+				wg.Go(func() { results[i] = pollClean(t, p) })
+			}
+			wg.Wait()
+			fresh := 0
+			for _, rs := range results {
+				for _, r := range rs {
+					fresh += r.New
+				}
+			}
+			if fresh != after-before {
+				t.Errorf("the instances stored %d new articles, want each of the %d once", fresh, after-before)
+			}
+			site.checkCrossPosted(t, one, after)
+		})
+	}
+}

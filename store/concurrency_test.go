@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// writers is how many concurrent writers the tests of this file set on one
+// key: as many as the poller's workers by default.
+const writers = 8
+
+// race runs fn(w) for w in [0, n) at once, the goroutines released together
+// so that they meet on the database, and returns their errors.
+func race(n int, fn func(w int) error) []error {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for w := range n {
+		wg.Go(func() {
+			<-start
+			errs[w] = fn(w)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
+// crossSections adds sections s0…s7, one per writer, as if each writer
+// polled the feed of its own section.
+func crossSections(t *testing.T, db *DB) []string {
+	t.Helper()
+	var specs []SectionSpec
+	var slugs []string
+	for w := range writers {
+		slug := fmt.Sprintf("s%d", w)
+		slugs = append(slugs, slug)
+		specs = append(specs, SectionSpec{Slug: slug, Name: "قسم " + slug, Feeds: []string{"https://a.example/" + slug + "/feed/"}})
+	}
+	if _, err := db.SyncSections(context.Background(), specs); err != nil {
+		t.Fatal(err)
+	}
+	return slugs
+}
+
+func markNew(fresh []*Article) {
+	for _, a := range fresh {
+		a.State = StateNew
+	}
+}
+
+// Cross-posted items — one guid in several sections' feeds — stored by
+// several writers at the same moment, as the poll workers, two instances or
+// a one-off poll beside the service do: every item is stored once, in every
+// section, and no writer fails.
+func TestCrossPostedItemsStoredConcurrently(t *testing.T) {
+	contract(t, testCrossPostedItemsStoredConcurrently)
+}
+
+func testCrossPostedItemsStoredConcurrently(t *testing.T, db *DB) {
+	const rounds, perRound = 100, 50
+	ctx := context.Background()
+	slugs := crossSections(t, db)
+	started := time.Now()
+	for round := range rounds {
+		items := make([]Article, perRound)
+		for i := range items {
+			g := fmt.Sprintf("https://a.example/?p=%d", round*perRound+i)
+			items[i] = item(g, g, fmt.Sprintf("خبر %d", round*perRound+i))
+		}
+		var mu sync.Mutex
+		var stored []int64
+		errs := race(writers, func(w int) error {
+			// Each feed lists the items in an order of its own.
+			mine := slices.Clone(items)
+			rand.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+			res, err := db.SaveItems(ctx, slugs[w], mine, time.Now(), markNew)
+			if err != nil {
+				return err
+			}
+			if len(res.Failed) > 0 {
+				return fmt.Errorf("writer %d: %d items failed, first %w", w, len(res.Failed), res.Failed[0])
+			}
+			if got := len(res.New) + res.Updated + res.Unchanged; got != perRound {
+				return fmt.Errorf("writer %d accounted for %d items of %d", w, got, perRound)
+			}
+			mu.Lock()
+			stored = append(stored, res.New...)
+			mu.Unlock()
+			return nil
+		})
+		for _, err := range errs {
+			t.Errorf("round %d: %v", round, err)
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+		slices.Sort(stored)
+		if len(stored) != perRound || len(slices.Compact(stored)) != perRound {
+			t.Fatalf("round %d: the writers stored %d new articles, want each of the %d once", round, len(stored), perRound)
+		}
+		latest, err := db.LatestArticles(ctx, "", perRound)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range latest {
+			if !slices.Equal(a.Sections, slugs) {
+				t.Fatalf("round %d: article %q is in %v, want every section", round, a.GUID, a.Sections)
+			}
+		}
+	}
+	if n, _ := db.CountArticles(ctx); n != rounds*perRound {
+		t.Errorf("%d articles stored, want %d", n, rounds*perRound)
+	}
+	t.Logf("%d rounds of %d writers × %d items in %v", rounds, writers, perRound, time.Since(started).Round(time.Millisecond))
+}
+
+// An edit — a new title — seen by several writers at once is applied once:
+// one revision, counted by one writer, and no writer fails.
+func TestEditSeenByManyWritersRevisedOnce(t *testing.T) {
+	contract(t, testEditSeenByManyWritersRevisedOnce)
+}
+
+func testEditSeenByManyWritersRevisedOnce(t *testing.T, db *DB) {
+	const rounds, perRound = 20, 20
+	ctx := context.Background()
+	slugs := crossSections(t, db)
+	items := make([]Article, perRound)
+	for i := range items {
+		g := fmt.Sprintf("https://a.example/?p=%d", i)
+		items[i] = item(g, g, fmt.Sprintf("خبر %d", i))
+	}
+	for _, s := range slugs {
+		if _, err := db.SaveItems(ctx, s, items, time.Now(), markNew); err != nil {
+			t.Fatal(err)
+		}
+	}
+	started := time.Now()
+	for round := 1; round <= rounds; round++ {
+		for i := range items {
+			items[i].Title = fmt.Sprintf("خبر %d (تصحيح %d)", i, round)
+		}
+		var mu sync.Mutex
+		updated := 0
+		errs := race(writers, func(w int) error {
+			res, err := db.SaveItems(ctx, slugs[w], slices.Clone(items), time.Now(), func(fresh []*Article) {
+				t.Errorf("writer %d: %d edited items taken for new", w, len(fresh))
+			})
+			if err != nil {
+				return err
+			}
+			if len(res.Failed) > 0 || len(res.New) > 0 {
+				return fmt.Errorf("writer %d: %+v", w, res)
+			}
+			mu.Lock()
+			updated += res.Updated
+			mu.Unlock()
+			return nil
+		})
+		for _, err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if updated != perRound {
+			t.Errorf("round %d: the writers updated %d articles, want each of the %d once", round, updated, perRound)
+		}
+		latest, err := db.LatestArticles(ctx, "", perRound+1)
+		if err != nil || len(latest) != perRound {
+			t.Fatalf("%d articles, %v", len(latest), err)
+		}
+		for _, a := range latest {
+			if a.Revision != round || !strings.HasSuffix(a.Title, fmt.Sprintf("(تصحيح %d)", round)) {
+				t.Fatalf("round %d: %q at revision %d", round, a.Title, a.Revision)
+			}
+		}
+	}
+	t.Logf("%d rounds of %d writers × %d edited items in %v", rounds, writers, perRound, time.Since(started).Round(time.Millisecond))
+}
+
+// An item the database refuses is left out, said so with its GUID, and
+// takes nothing else with it: the others of its batch are stored, new or
+// known, with their sections.
+func TestRefusedItemLeavesTheRest(t *testing.T) { contract(t, testRefusedItemLeavesTheRest) }
+
+func testRefusedItemLeavesTheRest(t *testing.T, db *DB) {
+	ctx := context.Background()
+	known := item("g1", "https://a.example/1", "خبر معروف")
+	if _, err := db.SaveItems(ctx, "news", []Article{known}, time.Now(), markNew); err != nil {
+		t.Fatal(err)
+	}
+	batch := []Article{
+		item("g2", "https://a.example/2", "خبر ثان"),
+		item("bad", "https://a.example/bad", "خبر مرفوض"),
+		known,
+		item("g3", "https://a.example/3", "خبر ثالث"),
+	}
+	res, err := db.SaveItems(ctx, "articles", batch, time.Now(), func(fresh []*Article) {
+		for _, a := range fresh {
+			a.State = StateNew
+			if a.GUID == "bad" {
+				a.State = "lost" // not a state the database knows: its CHECK refuses the row
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 1 || res.Failed[0].GUID != "bad" || res.Failed[0].Err == nil {
+		t.Fatalf("failed = %v, want the refused item alone", res.Failed)
+	}
+	if len(res.New) != 2 || res.Unchanged != 1 || batch[0].ID != res.New[0] || batch[1].ID != 0 || batch[3].ID != res.New[1] {
+		t.Fatalf("result %+v, ids %d %d %d", res, batch[0].ID, batch[1].ID, batch[3].ID)
+	}
+	latest, _ := db.LatestArticles(ctx, "articles", 10)
+	var got []string
+	for _, a := range latest {
+		got = append(got, a.GUID)
+	}
+	slices.Sort(got)
+	if want := []string{"g1", "g2", "g3"}; !slices.Equal(got, want) {
+		t.Errorf("the section holds %v, want %v", got, want)
+	}
+	if n, _ := db.CountArticles(ctx); n != 3 {
+		t.Errorf("%d articles stored, want 3", n)
+	}
+}
