@@ -2,9 +2,13 @@ package feeds
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,6 +180,111 @@ func TestCrossPostedTwoInstances(t *testing.T) {
 				t.Errorf("the instances stored %d new articles, want each of the %d once", fresh, after-before)
 			}
 			site.checkCrossPosted(t, one, after)
+		})
+	}
+}
+
+// refuse makes the database at rawURL refuse to store the article guid,
+// as it may refuse a row for reasons of its own, until the returned
+// function is called.
+func refuse(t testing.TB, rawURL, guid string) (allow func()) {
+	t.Helper()
+	driver, dsn, stmts, undo := "pgx", rawURL, []string{
+		`CREATE FUNCTION refuse_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`,
+		`CREATE TRIGGER refuse_item BEFORE INSERT ON articles FOR EACH ROW WHEN (NEW.guid = '` + guid + `') EXECUTE FUNCTION refuse_item()`,
+	}, `DROP TRIGGER refuse_item ON articles`
+	if path, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
+		driver, dsn, undo = "sqlite", "file:"+path, `DROP TRIGGER refuse_item`
+		stmts = []string{`CREATE TRIGGER refuse_item BEFORE INSERT ON articles WHEN NEW.guid = '` + guid + `'
+			BEGIN SELECT RAISE(ABORT, 'refused'); END`}
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return func() {
+		if _, err := db.Exec(undo); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// An item the store refuses takes nothing else with it: the rest of the
+// poll is stored and the feed keeps its schedule; the refusal is recorded
+// on the feed, logged, counted and told to the admins once; and the item
+// is not lost to a 304: every poll fetches the feed in full and tries it
+// again, until it is stored.
+func TestRefusedItemTriedAgain(t *testing.T) {
+	for _, b := range storeURLs {
+		t.Run(b.name, func(t *testing.T) {
+			s := newSite(t)
+			body := rss(news(1, 2)...)
+			s.handle("/feed", func(w http.ResponseWriter, r *http.Request) {
+				etag := fmt.Sprintf(`"%x"`, sha256.Sum256(body))
+				w.Header().Set("ETag", etag)
+				if r.Header.Get("If-None-Match") == etag {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				w.Header().Set("Content-Type", "application/rss+xml")
+				w.Write(body)
+			})
+			url := b.url(t)
+			spy := &spyStore{DB: openStore(t, url)}
+			addFeeds(t, spy.DB, "news", s.URL+"/feed")
+			p, clk := newTestPoller(t, spy, testConfig())
+			pollOne(t, p) // the baseline
+
+			refused := news(4, 1)[0].guid
+			allow := refuse(t, url, refused)
+			body = rss(news(1, 5)...)
+			for poll := range 2 {
+				clk.Add(5 * time.Minute)
+				r := pollOne(t, p)
+				if r.Err != nil || r.Status != http.StatusOK || len(r.Refused) != 1 || r.Refused[0].GUID != refused {
+					t.Fatalf("poll %d with an item refused: %+v", poll, r)
+				}
+				if poll == 0 && (r.New != 2 || r.Unchanged != 2) {
+					t.Errorf("the rest of the poll: %d new, %d unchanged; want 2 and 2", r.New, r.Unchanged)
+				}
+				f := onlyFeed(t, spy.DB)
+				if f.ErrorCount != 0 || f.ETag != "" || !strings.Contains(f.LastError, refused) || !f.NextCheckAt.Equal(r.NextCheckAt) ||
+					r.NextCheckAt.Sub(clk.Now()) < testConfig().Interval/2 {
+					t.Errorf("poll %d: feed %+v", poll, f)
+				}
+				if got := spy.kinds(); !slices.Equal(got, []string{AlertRefused}) {
+					t.Errorf("poll %d: alerts %v, want one of refused items", poll, got)
+				}
+				if v := value(t, p.metrics.refused); v != float64(poll+1) {
+					t.Errorf("poll %d: refused items metric %v", poll, v)
+				}
+			}
+			if h := s.lastHeader("/feed"); h.Get("If-None-Match") != "" {
+				t.Errorf("a poll after a refusal asked for a 304: %v", h)
+			}
+
+			allow()
+			clk.Add(5 * time.Minute)
+			r := pollOne(t, p)
+			if r.Err != nil || len(r.Refused) != 0 || r.New != 1 {
+				t.Fatalf("poll after the store took the item again: %+v", r)
+			}
+			if f := onlyFeed(t, spy.DB); f.LastError != "" || f.ETag == "" {
+				t.Errorf("feed after the item was stored: %+v", f)
+			}
+			if n := len(articles(t, spy.DB)); n != 5 {
+				t.Errorf("%d articles stored, want 5", n)
+			}
+			clk.Add(5 * time.Minute)
+			if r := pollOne(t, p); r.Status != http.StatusNotModified {
+				t.Errorf("the poll after: status %d, want 304", r.Status)
+			}
 		})
 	}
 }

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -227,5 +229,201 @@ func testRefusedItemLeavesTheRest(t *testing.T, db *DB) {
 	}
 	if n, _ := db.CountArticles(ctx); n != 3 {
 		t.Errorf("%d articles stored, want 3", n)
+	}
+}
+
+// Updates of one new chat handled at once — by the bot's workers, or by
+// two instances behind the webhook — create it once, and fail none.
+func TestChatTouchedConcurrently(t *testing.T) { contract(t, testChatTouchedConcurrently) }
+
+func testChatTouchedConcurrently(t *testing.T, db *DB) {
+	ctx := context.Background()
+	for round := range 20 {
+		id := int64(1000 + round)
+		var created atomic.Int32
+		errs := race(writers, func(w int) error {
+			c, isNew, err := db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate, Language: "ar"}, time.Now())
+			if err != nil {
+				return err
+			}
+			if isNew {
+				created.Add(1)
+			}
+			if c.ID != id || !c.Active {
+				return fmt.Errorf("writer %d read back %+v", w, c)
+			}
+			return nil
+		})
+		for _, err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if n := created.Load(); n != 1 {
+			t.Fatalf("round %d: chat %d reported new %d times", round, id, n)
+		}
+	}
+}
+
+// A reader tapping the same button several times, the taps handled at
+// once: each section is added once and removed once, and each change is
+// reported to one tap only.
+func TestSubscriptionsChangedConcurrently(t *testing.T) {
+	contract(t, testSubscriptionsChangedConcurrently)
+}
+
+func testSubscriptionsChangedConcurrently(t *testing.T, db *DB) {
+	ctx := context.Background()
+	slugs := crossSections(t, db)
+	for round := range 10 {
+		id := int64(2000 + round)
+		if _, _, err := db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, change := range []func(w int) ([]string, error){
+			func(int) ([]string, error) { return db.Subscribe(ctx, id, slugs, time.Now()) },
+			func(int) ([]string, error) { return db.Unsubscribe(ctx, id, nil) },
+		} {
+			var mu sync.Mutex
+			var told []string
+			errs := race(writers, func(w int) error {
+				got, err := change(w)
+				mu.Lock()
+				told = append(told, got...)
+				mu.Unlock()
+				return err
+			})
+			for _, err := range errs {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			slices.Sort(told)
+			if !slices.Equal(told, slugs) {
+				t.Fatalf("round %d: the taps reported %v, want each section once", round, told)
+			}
+		}
+	}
+}
+
+// A group upgraded to a supergroup: Telegram tells the bot in both chats
+// and the dispatcher hears it from a failed send, while the supergroup's
+// own first updates arrive — all at once. Nothing fails, and the
+// supergroup ends with the group's sections.
+func TestMoveChatMeetsTheSupergroup(t *testing.T) { contract(t, testMoveChatMeetsTheSupergroup) }
+
+func testMoveChatMeetsTheSupergroup(t *testing.T, db *DB) {
+	ctx := context.Background()
+	for round := range 20 {
+		group, super := -int64(100+round), -int64(1_000_000+round)
+		if _, _, err := db.TouchChat(ctx, Chat{ID: group, Kind: ChatGroup}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Subscribe(ctx, group, []string{"news", "articles"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		errs := race(writers, func(w int) error {
+			if w%2 == 0 {
+				return db.MoveChat(ctx, group, super, time.Now())
+			}
+			_, _, err := db.TouchChat(ctx, Chat{ID: super, Kind: ChatSupergroup, Title: "مجموعة"}, time.Now())
+			return err
+		})
+		for _, err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if subs, err := db.Subscriptions(ctx, super); err != nil || !slices.Equal(subs, []string{"news", "articles"}) {
+			t.Fatalf("round %d: the supergroup follows %v, %v", round, subs, err)
+		}
+		if _, err := db.Chat(ctx, group); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("round %d: the old group is still there: %v", round, err)
+		}
+	}
+}
+
+// One address signed up several times at once — a form sent twice, two
+// instances: one subscriber, no failure, and no more mails than the
+// limit allows.
+func TestEmailSignupConcurrently(t *testing.T) { contract(t, testEmailSignupConcurrently) }
+
+func testEmailSignupConcurrently(t *testing.T, db *DB) {
+	ctx := context.Background()
+	const limit = 3
+	for round := range 10 {
+		addr := fmt.Sprintf("reader%d@example.org", round)
+		var mu sync.Mutex
+		ids := map[int64]bool{}
+		outcomes := map[SignupOutcome]int{}
+		errs := race(writers, func(w int) error {
+			id, out, err := db.RequestEmailSignup(ctx, SignupRequest{Address: addr, Now: time.Now(), Limit: limit, Window: time.Hour})
+			mu.Lock()
+			ids[id], outcomes[out] = true, outcomes[out]+1
+			mu.Unlock()
+			return err
+		})
+		for _, err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if len(ids) != 1 || outcomes[SignupConfirm] != limit || outcomes[SignupLimited] != writers-limit {
+			t.Fatalf("round %d: subscribers %v, outcomes %v", round, ids, outcomes)
+		}
+		for id := range ids {
+			if n := len(queued(t, db, id)); n != limit {
+				t.Fatalf("round %d: %d mails queued, want %d", round, n, limit)
+			}
+		}
+	}
+}
+
+// Instances recording the same clicks at once — a reader's double click
+// reaching two of them — count one unique click per reader and every
+// click in the daily counts.
+func TestClicksRecordedConcurrently(t *testing.T) { contract(t, testClicksRecordedConcurrently) }
+
+func testClicksRecordedConcurrently(t *testing.T, db *DB) {
+	ctx := context.Background()
+	a, b := newArticle(t, db, "news", "c1"), newArticle(t, db, "news", "c2")
+	at := time.Now()
+	var batch []Click
+	for r := range 20 {
+		for _, id := range []int64{a, b} {
+			batch = append(batch, Click{ArticleID: id, Medium: "telegram", Reader: fmt.Sprintf("v:%d", r), At: at})
+		}
+	}
+	var uniques atomic.Int32
+	errs := race(writers, func(w int) error {
+		mine := slices.Clone(batch)
+		rand.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+		res, err := db.RecordClicks(ctx, mine)
+		uniques.Add(int32(res.Unique))
+		return err
+	})
+	for _, err := range errs {
+		t.Fatal(err)
+	}
+	if n := uniques.Load(); n != int32(len(batch)) {
+		t.Errorf("%d unique clicks counted, want %d", n, len(batch))
+	}
+	got, err := db.ClicksByMedium(ctx, at)
+	if want := []MediumClicks{{"telegram", len(batch), writers * len(batch)}}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("daily counts %+v, %v; want %+v", got, err, want)
+	}
+}
+
+// The same alert raised by several pollers at once is recorded once.
+func TestAlertRaisedConcurrently(t *testing.T) { contract(t, testAlertRaisedConcurrently) }
+
+func testAlertRaisedConcurrently(t *testing.T, db *DB) {
+	ctx := context.Background()
+	var raised atomic.Int32
+	errs := race(writers, func(w int) error {
+		ok, err := db.RaiseAlert(ctx, Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "الخلاصة لا تعمل",
+			CreatedAt: time.Now()})
+		if ok {
+			raised.Add(1)
+		}
+		return err
+	})
+	for _, err := range errs {
+		t.Fatal(err)
+	}
+	if n := raised.Load(); n != 1 {
+		t.Errorf("the alert was recorded %d times", n)
 	}
 }

@@ -18,6 +18,7 @@ import (
 // PostgreSQL error codes the store acts on.
 const (
 	pgUndefinedTable        = "42P01"
+	pgUniqueViolation       = "23505"
 	pgSerializationFailure  = "40001"
 	pgDeadlockDetected      = "40P01"
 	postgresMaxOpenConns    = 10
@@ -179,6 +180,13 @@ func pgCode(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// uniqueViolation reports whether err says a row met another on a unique
+// key. SQLite's single writer never lets a transaction see that happen
+// between its own statements.
+func (db *DB) uniqueViolation(err error) bool {
+	return db.dialect == postgresDialect && pgCode(err) == pgUniqueViolation
 }
 
 // pgRetryable reports whether a transaction failed only because another
