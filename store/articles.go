@@ -117,6 +117,7 @@ func (db *DB) SaveItems(ctx context.Context, section string, items []Article, no
 // saving is one item on its way into the store.
 type saving struct {
 	item     *Article
+	index    int      // of item in its batch
 	old      *Article // the stored article it is, nil when fresh
 	attached bool     // old is in the section already
 	// what storing it did
@@ -134,20 +135,19 @@ const (
 )
 
 func (db *DB) saveItems(ctx context.Context, section string, items []Article, now time.Time, classify func(fresh []*Article)) (SaveResult, error) {
+	plan := make([]saving, len(items))
 	ptrs := make([]*Article, len(items))
 	for i := range items {
+		plan[i] = saving{item: &items[i], index: i}
 		ptrs[i] = &items[i]
 	}
 	olds, attached, err := matchArticles(ctx, db.read, section, ptrs)
 	if err != nil {
 		return SaveResult{}, err
 	}
-	// In GUID order: writers on PostgreSQL then meet on rows in the same
-	// order, and wait for each other rather than deadlock.
-	plan := make([]saving, len(items))
 	var fresh []*Article
-	for i := range items {
-		plan[i] = saving{item: &items[i], old: olds[i], attached: attached[i]}
+	for i := range plan {
+		plan[i].old, plan[i].attached = olds[i], attached[i]
 		if olds[i] == nil {
 			fresh = append(fresh, &items[i])
 		}
@@ -155,28 +155,22 @@ func (db *DB) saveItems(ctx context.Context, section string, items []Article, no
 	if len(fresh) > 0 {
 		classify(fresh)
 	}
-	order := make([]int, len(plan))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(items[a].GUID, items[b].GUID) })
-	sorted := make([]saving, len(plan))
-	for i, j := range order {
-		sorted[i] = plan[j]
-	}
+	// In GUID order: writers on PostgreSQL then meet on rows in the same
+	// order, and wait for each other rather than deadlock.
+	slices.SortStableFunc(plan, func(a, b saving) int { return strings.Compare(a.item.GUID, b.item.GUID) })
 
-	done := make([]saving, len(sorted))
-	failed := make([]error, len(sorted))
+	done := make([]saving, len(plan))
+	failed := make([]error, len(plan))
 	// All at once first: a few statements for the whole batch.
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		copy(done, sorted)
+		copy(done, plan)
 		return storeItems(ctx, tx, section, now, done)
 	})
 	if err != nil && ctx.Err() == nil && !db.retryable(err) {
 		// Something in the batch was refused: one item at a time, each
 		// behind a savepoint, to store all the others.
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
-			copy(done, sorted)
+			copy(done, plan)
 			clear(failed)
 			for i := range done {
 				if _, err := tx.ExecContext(ctx, `SAVEPOINT item`); err != nil {
@@ -184,8 +178,7 @@ func (db *DB) saveItems(ctx context.Context, section string, items []Article, no
 				}
 				err := storeItems(ctx, tx, section, now, done[i:i+1])
 				if err == nil {
-					_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT item`)
-					if err != nil {
+					if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT item`); err != nil {
 						return err
 					}
 					continue
@@ -205,14 +198,13 @@ func (db *DB) saveItems(ctx context.Context, section string, items []Article, no
 		return SaveResult{}, err
 	}
 
-	var res SaveResult
+	// Back in the order of the items.
 	byItem := make([]*saving, len(items))
-	for i, j := range order {
-		byItem[j] = &done[i]
-		if failed[i] != nil {
-			res.Failed = append(res.Failed, ItemError{GUID: items[j].GUID, Err: failed[i]})
-		}
+	errs := make([]error, len(items))
+	for i := range done {
+		byItem[done[i].index], errs[done[i].index] = &done[i], failed[i]
 	}
+	var res SaveResult
 	for i, s := range byItem {
 		switch s.outcome {
 		case outcomeNew:
@@ -222,6 +214,8 @@ func (db *DB) saveItems(ctx context.Context, section string, items []Article, no
 			res.Updated++
 		case outcomeUnchanged:
 			res.Unchanged++
+		default:
+			res.Failed = append(res.Failed, ItemError{GUID: items[i].GUID, Err: errs[i]})
 		}
 	}
 	return res, nil

@@ -427,3 +427,17 @@ func testAlertRaisedConcurrently(t *testing.T, db *DB) {
 		t.Errorf("the alert was recorded %d times", n)
 	}
 }
+
+// Storing a poll's items looks them up in one query per batch: it must
+// walk the unique indexes, not read the table, however many articles it
+// holds.
+func TestArticleLookupsUseIndexes(t *testing.T) {
+	db := openTest(t)
+	for _, q := range []string{
+		`SELECT ` + articleColumns + ` FROM articles WHERE guid IN ('a', 'b') OR link IN ('c', 'd')`,
+		`SELECT article_id FROM article_sections WHERE section_slug = 'news' AND article_id IN (1, 2)`,
+		`UPDATE articles SET title = 'x' WHERE id = 1 AND (title <> 'x' OR summary <> 'y')`,
+	} {
+		walksIndexes(t, db, q, "articles", "article_sections")
+	}
+}
