@@ -51,6 +51,17 @@ func crossSections(t *testing.T, db *DB) []string {
 	return slugs
 }
 
+// numbered returns n items numbered from first, each with its own GUID and
+// link.
+func numbered(first, n int) []Article {
+	items := make([]Article, n)
+	for i := range items {
+		g := fmt.Sprintf("https://a.example/?p=%d", first+i)
+		items[i] = item(g, g, fmt.Sprintf("خبر %d", first+i))
+	}
+	return items
+}
+
 func markNew(fresh []*Article) {
 	for _, a := range fresh {
 		a.State = StateNew
@@ -71,11 +82,7 @@ func testCrossPostedItemsStoredConcurrently(t *testing.T, db *DB) {
 	slugs := crossSections(t, db)
 	started := time.Now()
 	for round := range rounds {
-		items := make([]Article, perRound)
-		for i := range items {
-			g := fmt.Sprintf("https://a.example/?p=%d", round*perRound+i)
-			items[i] = item(g, g, fmt.Sprintf("خبر %d", round*perRound+i))
-		}
+		items := numbered(round*perRound, perRound)
 		var mu sync.Mutex
 		var stored []int64
 		errs := race(writers, func(w int) error {
@@ -133,11 +140,7 @@ func testEditSeenByManyWritersRevisedOnce(t *testing.T, db *DB) {
 	const rounds, perRound = 20, 20
 	ctx := context.Background()
 	slugs := crossSections(t, db)
-	items := make([]Article, perRound)
-	for i := range items {
-		g := fmt.Sprintf("https://a.example/?p=%d", i)
-		items[i] = item(g, g, fmt.Sprintf("خبر %d", i))
-	}
+	items := numbered(0, perRound)
 	for _, s := range slugs {
 		if _, err := db.SaveItems(ctx, s, items, time.Now(), markNew); err != nil {
 			t.Fatal(err)
