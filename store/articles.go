@@ -238,6 +238,13 @@ func storeItems(ctx context.Context, tx *sql.Tx, section string, now time.Time, 
 			fresh = append(fresh, &plan[i])
 		}
 	}
+	// Looked up again under the write: another writer may have stored
+	// some since. On SQLite nothing changes from here on; on PostgreSQL
+	// only those stored in a transaction still open will meet the insert.
+	fresh, err := resolve(ctx, tx, section, fresh)
+	if err != nil {
+		return err
+	}
 	const cols, chunk = 12, 200
 	ids := make(map[string]int64, len(fresh))
 	for part := range slices.Chunk(fresh, chunk) {
@@ -283,21 +290,11 @@ func storeItems(ctx context.Context, tx *sql.Tx, section string, now time.Time, 
 			lost = append(lost, s)
 		}
 	}
+	if lost, err = resolve(ctx, tx, section, lost); err != nil {
+		return err
+	}
 	if len(lost) > 0 {
-		items := make([]*Article, len(lost))
-		for i, s := range lost {
-			items[i] = s.item
-		}
-		olds, attached, err := matchArticles(ctx, tx, section, items)
-		if err != nil {
-			return err
-		}
-		for i, s := range lost {
-			if olds[i] == nil {
-				return fmt.Errorf("article %q: refused as a duplicate, yet not found", s.item.GUID)
-			}
-			s.old, s.attached = olds[i], attached[i]
-		}
+		return fmt.Errorf("article %q: refused as a duplicate, yet not found", lost[0].item.GUID)
 	}
 	var attach []int64
 	for i := range plan {
@@ -329,6 +326,31 @@ func storeItems(ctx context.Context, tx *sql.Tx, section string, now time.Time, 
 		}
 	}
 	return nil
+}
+
+// resolve looks the items of ss up in tx, gives those found their stored
+// article, and returns the others.
+func resolve(ctx context.Context, tx *sql.Tx, section string, ss []*saving) ([]*saving, error) {
+	if len(ss) == 0 {
+		return nil, nil
+	}
+	items := make([]*Article, len(ss))
+	for i, s := range ss {
+		items[i] = s.item
+	}
+	olds, attached, err := matchArticles(ctx, tx, section, items)
+	if err != nil {
+		return nil, err
+	}
+	var left []*saving
+	for i, s := range ss {
+		if olds[i] == nil {
+			left = append(left, s)
+			continue
+		}
+		s.old, s.attached = olds[i], attached[i]
+	}
+	return left, nil
 }
 
 // matchArticles finds the stored article each item is, by GUID, then by
