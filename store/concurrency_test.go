@@ -473,3 +473,84 @@ func testOneArticleTwiceInABatch(t *testing.T, db *DB) {
 		t.Errorf("%d articles stored, want 1", n)
 	}
 }
+
+// Instances starting together on a new PostgreSQL — docker compose up —
+// each set up the sections, feeds and channels of the configuration and
+// the signing secret at once: none fails, and all end with one secret.
+func TestInstancesStartTogether(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			url := b.url(t)
+			db := migrated(t, url)
+			specs := []SectionSpec{
+				{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
+				{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/", "https://b.example/feed/"}},
+			}
+			links := []ChannelLink{{Section: "news", Channel: "@news"}, {Section: "articles", Channel: "@articles"}}
+			var mu sync.Mutex
+			secrets := map[string]bool{}
+			errs := race(writers, func(w int) error {
+				inst, err := Open(ctx, url) // an instance of its own
+				if err != nil {
+					return err
+				}
+				defer inst.Close()
+				if _, err := inst.SyncSections(ctx, specs); err != nil {
+					return err
+				}
+				if err := inst.SeedChannels(ctx, links, time.Now()); err != nil {
+					return err
+				}
+				s, err := inst.MetaOrInit(ctx, "secret", func() (string, error) { return fmt.Sprint("secret-", w), nil })
+				mu.Lock()
+				secrets[s] = true
+				mu.Unlock()
+				return err
+			})
+			for _, err := range errs {
+				t.Error(err)
+			}
+			if len(secrets) != 1 {
+				t.Errorf("the instances hold %d secrets: %v", len(secrets), secrets)
+			}
+			if fs, err := db.Feeds(ctx); err != nil || len(fs) != 3 {
+				t.Errorf("%d feeds, %v", len(fs), err)
+			}
+			if ls, err := db.ChannelLinks(ctx); err != nil || len(ls) != 2 {
+				t.Errorf("%d channel links, %v", len(ls), err)
+			}
+		})
+	}
+}
+
+// The day's digest built by the scheduled job while an admin asks for it
+// too: built and queued once, and neither fails.
+func TestDigestBuiltConcurrently(t *testing.T) { contract(t, testDigestBuiltConcurrently) }
+
+func testDigestBuiltConcurrently(t *testing.T, db *DB) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 28, 4, 0, 0, 0, time.UTC)
+	activeSubscribers(t, db, 5)
+	var created atomic.Int32
+	errs := race(writers, func(w int) error {
+		d, ok, err := db.CreateDigest(ctx, newDigest("2026-11-28", at), false)
+		if ok {
+			created.Add(1)
+		}
+		if err == nil && d.Emails != 5 {
+			err = fmt.Errorf("writer %d reads a digest of %d emails", w, d.Emails)
+		}
+		return err
+	})
+	for _, err := range errs {
+		t.Error(err)
+	}
+	if n := created.Load(); n != 1 {
+		t.Errorf("the digest was created %d times", n)
+	}
+	d, _ := db.Digest(ctx, "2026-11-28")
+	if counts, _ := db.SendCounts(ctx, d.ID); counts[SendEmail][DeliveryPending] != 5 {
+		t.Errorf("send log %v, want 5 pending emails", counts)
+	}
+}
