@@ -356,62 +356,71 @@ func resolve(ctx context.Context, tx *sql.Tx, section string, ss []*saving) ([]*
 // matchArticles finds the stored article each item is, by GUID, then by
 // link, nil when it is fresh, and whether that article is in section.
 func matchArticles(ctx context.Context, q querier, section string, items []*Article) ([]*Article, []bool, error) {
-	olds := make([]*Article, len(items))
-	attached := make([]bool, len(items))
-	byGUID := map[string]*Article{}
-	byLink := map[string]*Article{}
-	const chunk = 500
-	for part := range slices.Chunk(items, chunk) {
-		args := make([]any, 0, 2*len(part))
+	type match struct {
+		a        Article
+		attached bool
+	}
+	byGUID := map[string]*match{}
+	byLink := map[string]*match{}
+	for part := range slices.Chunk(items, 500) {
+		args := make([]any, 0, 1+2*len(part))
+		args = append(args, section)
 		for _, a := range part {
 			args = append(args, a.GUID)
 		}
 		for _, a := range part {
 			args = append(args, a.Link)
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+articleColumns+` FROM articles WHERE guid IN (`+placeholders(len(part))+`)
-			OR link IN (`+placeholders(len(part))+`)`, args...)
+		rows, err := q.QueryContext(ctx, lookupArticles(len(part)), args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("look up articles: %w", err)
 		}
 		for rows.Next() {
-			a, err := scanArticle(rows)
+			m := new(match)
+			var err error
+			m.a, err = scanArticle(scanAlso{rows, &m.attached})
 			if err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("look up articles: %w", err)
 			}
-			byGUID[a.GUID], byLink[a.Link] = &a, &a
+			byGUID[m.a.GUID], byLink[m.a.Link] = m, m
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, nil, fmt.Errorf("look up articles: %w", err)
 		}
 	}
-	var ids []int64
+	olds := make([]*Article, len(items))
+	attached := make([]bool, len(items))
 	for i, it := range items {
-		if olds[i] = byGUID[it.GUID]; olds[i] == nil {
-			olds[i] = byLink[it.Link]
+		m := byGUID[it.GUID]
+		if m == nil {
+			m = byLink[it.Link]
 		}
-		if olds[i] != nil {
-			ids = append(ids, olds[i].ID)
+		if m != nil {
+			olds[i], attached[i] = &m.a, m.attached
 		}
-	}
-	in := map[int64]bool{}
-	for part := range slices.Chunk(ids, chunk) {
-		got, err := int64s(ctx, q, `SELECT article_id FROM article_sections WHERE section_slug = ? AND article_id IN (`+
-			placeholders(len(part))+`)`, append([]any{section}, anys(part)...)...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("look up sections of articles: %w", err)
-		}
-		for _, id := range got {
-			in[id] = true
-		}
-	}
-	for i, old := range olds {
-		attached[i] = old != nil && in[old.ID]
 	}
 	return olds, attached, nil
 }
+
+// lookupArticles is the query of n articles by GUID or link, with whether
+// each is in a section: its arguments are the section, the n GUIDs, then
+// the n links.
+func lookupArticles(n int) string {
+	return `SELECT ` + articleColumns + `, EXISTS (SELECT 1 FROM article_sections
+		WHERE article_sections.article_id = articles.id AND section_slug = ?) FROM articles
+		WHERE guid IN (` + placeholders(n) + `) OR link IN (` + placeholders(n) + `)`
+}
+
+// scanAlso scans a row's leading columns as its caller asks, then the
+// rest into more.
+type scanAlso struct {
+	rows *sql.Rows
+	more any
+}
+
+func (s scanAlso) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.more)...) }
 
 // sameText reports whether an item brings nothing new to its stored
 // article.

@@ -449,8 +449,7 @@ func testAlertRaisedConcurrently(t *testing.T, db *DB) {
 func TestArticleLookupsUseIndexes(t *testing.T) {
 	db := openTest(t)
 	for _, q := range []string{
-		`SELECT ` + articleColumns + ` FROM articles WHERE guid IN ('a', 'b') OR link IN ('c', 'd')`,
-		`SELECT article_id FROM article_sections WHERE section_slug = 'news' AND article_id IN (1, 2)`,
+		strings.NewReplacer("?", "'x'").Replace(lookupArticles(2)),
 		`UPDATE articles SET title = 'x' WHERE id = 1 AND (title <> 'x' OR summary <> 'y')`,
 	} {
 		walksIndexes(t, db, q, "articles", "article_sections")
