@@ -125,6 +125,15 @@ type Result struct {
 	NextCheckAt time.Time
 }
 
+// RefusedText says how many items the store refused and why the first
+// was, "" when it took them all.
+func (r Result) RefusedText() string {
+	if len(r.Refused) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d items not stored, tried again at the next poll: %v", len(r.Refused), r.Items, r.Refused[0])
+}
+
 // StatusText is Status as a table shows it: "200", "304", or "error" when
 // no answer came.
 func (r Result) StatusText() string {
@@ -384,8 +393,7 @@ func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Res
 			// poll fetches the feed in full and tries them again. The feed
 			// itself is fine, and keeps its schedule.
 			f.ETag, f.LastModified = "", ""
-			f.LastError = truncate(cleanText(fmt.Sprintf("%d of %d items not stored: %v",
-				len(res.Refused), res.Items, res.Refused[0])), maxErrorText)
+			f.LastError = truncate(cleanText(res.RefusedText()), maxErrorText)
 			f.LastErrorAt = now
 		}
 		if f.BaselinedAt.IsZero() {

@@ -40,7 +40,7 @@ func printResults(w io.Writer, results []feeds.Result) {
 		case r.Err != nil:
 			errText = r.Err.Error()
 		case len(r.Refused) > 0:
-			errText = fmt.Sprintf("%d items not stored, tried again at the next poll: %v", len(r.Refused), r.Refused[0])
+			errText = r.RefusedText()
 		}
 		seen := r.Seen + r.Unchanged
 		note := ""
