@@ -288,3 +288,30 @@ func TestRefusedItemTriedAgain(t *testing.T) {
 		})
 	}
 }
+
+// An item whose GUID is as long as the poller keeps, in four-byte
+// characters that do not compress, is stored on PostgreSQL too, whose
+// unique index refuses keys past about 2,700 bytes.
+func TestLongGUIDStored(t *testing.T) {
+	var guid strings.Builder
+	for i := range maxGUID {
+		guid.WriteRune(rune(0x1F300 + i*7919%0x340))
+	}
+	for _, b := range storeURLs {
+		t.Run(b.name, func(t *testing.T) {
+			it := news(1, 1)
+			it[0].guid = guid.String()
+			s := newSite(t)
+			s.serve("/feed", "application/rss+xml", rss(it...))
+			db := openStore(t, b.url(t))
+			addFeeds(t, db, "news", s.URL+"/feed")
+			p, _ := newTestPoller(t, db, testConfig())
+			if r := pollOne(t, p); r.Err != nil || len(r.Refused) != 0 || r.Seen != 1 {
+				t.Fatalf("%+v", r)
+			}
+			if as := articles(t, db); len(as) != 1 || len(as[0].GUID) > maxGUIDBytes {
+				t.Errorf("%d articles, the first's GUID of %d bytes", len(as), len(as[0].GUID))
+			}
+		})
+	}
+}
