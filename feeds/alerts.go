@@ -15,6 +15,7 @@ const (
 	AlertFloodGuard = "flood_guard"
 	AlertFailing    = "feed_failing"
 	AlertStale      = "feed_stale"
+	AlertRefused    = "feed_items_refused"
 )
 
 // checkHealth raises the stale and failing alerts of a feed polled at now;
@@ -47,6 +48,12 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, now 
 		return
 	}
 
+	if refusing(after) && !refusing(before) {
+		msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تعمل، لكن قاعدة البيانات رفضت بعض موادها فلم تُحفظ، وستُعاد محاولة حفظها في كل جلب: %s",
+			after.SectionSlug, after.URL, after.LastError)
+		p.raise(ctx, AlertRefused, after, msg, now, log)
+	}
+
 	// Quiet since the last new article, or since the baseline.
 	quiet := after.LastNewAt
 	if after.BaselinedAt.After(quiet) {
@@ -67,6 +74,10 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, now 
 		p.raise(ctx, AlertStale, after, msg, now, log)
 	}
 }
+
+// refusing reports whether the last poll of f succeeded with items the
+// store refused.
+func refusing(f store.Feed) bool { return f.ErrorCount == 0 && f.LastError != "" }
 
 // crossed reports whether a condition that started at start and lasted
 // until now reached limit after prev, the time of the previous look.

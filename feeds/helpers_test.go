@@ -97,8 +97,14 @@ func (s *site) lastHeader(path string) http.Header {
 // newStore opens a migrated store in a fresh SQLite file.
 func newStore(t testing.TB) *store.DB {
 	t.Helper()
+	return openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "n.db"))
+}
+
+// openStore opens and migrates the store at rawURL.
+func openStore(t testing.TB, rawURL string) *store.DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "n.db"))
+	db, err := store.Open(ctx, rawURL)
 	if err != nil {
 		t.Fatal(err)
 	}

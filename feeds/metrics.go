@@ -18,6 +18,7 @@ type metrics struct {
 	polls    *prometheus.CounterVec // by result
 	errors   *prometheus.CounterVec // by reason
 	articles *prometheus.CounterVec // articles first seen, by the state given
+	refused  prometheus.Counter     // items the store refused
 	duration prometheus.Histogram
 	delay    prometheus.Histogram // first seen − published
 	stale    prometheus.Gauge
@@ -39,6 +40,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "nashra_feed_articles_total",
 			Help: "Articles seen for the first time, by the state they were given: new, held, excluded, seen.",
 		}, []string{"state"}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nashra_feed_items_refused_total",
+			Help: "Feed items the store refused while it stored the rest of their poll; each is tried again at the next.",
+		}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "nashra_feed_poll_duration_seconds",
 			Help:    "Time to poll one feed: fetch, parse and store.",
@@ -60,7 +65,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.polls, m.errors, m.articles, m.duration, m.delay, m.stale} {
+	for _, c := range []prometheus.Collector{m.polls, m.errors, m.articles, m.refused, m.duration, m.delay, m.stale} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register feed metrics: %w", err)
 		}

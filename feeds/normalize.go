@@ -27,6 +27,10 @@ const (
 	untitled = 100
 )
 
+// maxGUIDBytes bounds a GUID in bytes too: PostgreSQL's unique index takes
+// keys of up to about 2,700 bytes, and maxGUID emoji are 4,000.
+const maxGUIDBytes = 2048
+
 // errNoIdentity rejects an item with neither GUID nor usable link: it could
 // be neither recognised next time nor stored next to another like it.
 var errNoIdentity = errors.New("item has neither guid nor link")
@@ -45,7 +49,7 @@ func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a
 			break
 		}
 	}
-	a.GUID = truncate(cleanText(it.GUID), maxGUID)
+	a.GUID = capBytes(truncate(cleanText(it.GUID), maxGUID), maxGUIDBytes)
 	if a.Link == "" {
 		// A permalink GUID still gives the article an address.
 		a.Link = canonicalLink(a.GUID, base)

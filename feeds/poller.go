@@ -30,10 +30,12 @@ type Store interface {
 	DueFeeds(ctx context.Context, now time.Time, limit int) ([]store.Feed, error)
 	// UpdateFeedState saves what a poll learnt about a feed.
 	UpdateFeedState(ctx context.Context, f store.Feed) error
-	// SaveItems stores one poll's items in one transaction, matching them
-	// to known articles by GUID then link; classify sets the State of the
-	// items never seen before, and must not touch the store. On error
-	// nothing is stored.
+	// SaveItems stores one poll's items, matching them to known articles
+	// by GUID then link, whoever else stores the same items at the same
+	// moment; classify sets the State of the items never seen before, and
+	// must not touch the store. It sets the ID of the items it stored as
+	// new. The items the database refuses are listed in the result, the
+	// others stored; on error nothing is.
 	SaveItems(ctx context.Context, section string, items []store.Article, now time.Time,
 		classify func(fresh []*store.Article)) (store.SaveResult, error)
 	// RaiseAlert records an alert unless the same one is still unsent, and
@@ -114,10 +116,22 @@ type Result struct {
 	Items, New, Held, Excluded, Seen, Updated, Unchanged int
 	// Baseline is true for the feed's first successful poll.
 	Baseline bool
+	// Refused lists the items the store could not take while it took the
+	// others; the next poll fetches the feed in full and tries them again.
+	Refused []store.ItemError
 	// Err is why the poll failed; the feed keeps its text.
 	Err         error
 	Duration    time.Duration
 	NextCheckAt time.Time
+}
+
+// RefusedText says how many items the store refused and why the first
+// was, "" when it took them all.
+func (r Result) RefusedText() string {
+	if len(r.Refused) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d items not stored, tried again at the next poll: %v", len(r.Refused), r.Items, r.Refused[0])
 }
 
 // StatusText is Status as a table shows it: "200", "304", or "error" when
@@ -262,8 +276,20 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 	if err != nil {
 		return "store", fmt.Errorf("store feed %d: %w", f.ID, err)
 	}
-	res.Updated, res.Unchanged = saved.Updated, saved.Unchanged
-	for i, a := range fresh {
+	res.Updated, res.Unchanged, res.Refused = saved.Updated, saved.Unchanged, saved.Failed
+	for _, e := range saved.Failed {
+		p.metrics.refused.Inc()
+		log.Error("feed item not stored; tried again at the next poll", "guid", e.GUID, "err", e.Err)
+	}
+	if len(saved.Failed) > 0 && len(saved.Failed) == len(items) {
+		return "store", fmt.Errorf("store feed %d: none of its %d items stored: %w", f.ID, len(items), saved.Failed[0])
+	}
+	for _, a := range fresh {
+		if a.ID == 0 {
+			// Refused, or stored first by another poll worker or instance
+			// (counted as updated or unchanged).
+			continue
+		}
 		switch a.State {
 		case store.StateNew:
 			res.New++
@@ -278,9 +304,8 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 		if !res.Baseline && !undated[a.GUID] {
 			p.metrics.delay.Observe(max(now.Sub(a.PublishedAt), 0).Seconds())
 		}
-		// The store gives the ids of the fresh items in their order.
-		if a.State != store.StateSeen && i < len(saved.New) {
-			log.Info("new article", "article_id", saved.New[i], "state", a.State, "title", a.Title)
+		if a.State != store.StateSeen {
+			log.Info("new article", "article_id", a.ID, "state", a.State, "title", a.Title)
 		}
 	}
 	if flooded {
@@ -363,6 +388,14 @@ func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Res
 		// The validators are saved only now, after the items: a crash in
 		// between refetches the feed instead of losing its new items to a 304.
 		f.ETag, f.LastModified = r.etag, r.lastModified
+		if len(res.Refused) > 0 {
+			// Nor may a 304 hide the items the store refused: the next
+			// poll fetches the feed in full and tries them again. The feed
+			// itself is fine, and keeps its schedule.
+			f.ETag, f.LastModified = "", ""
+			f.LastError = truncate(cleanText(res.RefusedText()), maxErrorText)
+			f.LastErrorAt = now
+		}
 		if f.BaselinedAt.IsZero() {
 			f.BaselinedAt = now
 		}

@@ -80,19 +80,23 @@ func scanChat(row interface{ Scan(...any) error }) (Chat, error) {
 func (db *DB) TouchChat(ctx context.Context, c Chat, now time.Time) (Chat, bool, error) {
 	var created bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chats WHERE id = ?`, c.ID).Scan(&n); err != nil {
-			return err
-		}
-		created = n == 0
+		// The insert itself says whether the chat is new: of several
+		// updates from one new chat handled at once, one creates it.
 		s := DefaultSettings
-		_, err := tx.ExecContext(ctx, `INSERT INTO chats (id, kind, title, username, language, mode, quiet_start, quiet_end,
-			quiet_mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, username = excluded.username,
-			language = CASE WHEN excluded.language = '' THEN chats.language ELSE excluded.language END,
-			active = 1, inactive_reason = '', updated_at = excluded.updated_at`,
+		r, err := tx.ExecContext(ctx, `INSERT INTO chats (id, kind, title, username, language, mode, quiet_start, quiet_end,
+			quiet_mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			c.ID, c.Kind, c.Title, c.Username, c.Language, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode,
 			now.UnixMilli(), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if created = n > 0; created || err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE chats SET kind = ?, title = ?, username = ?,
+			language = CASE WHEN ? = '' THEN language ELSE ? END, active = 1, inactive_reason = '', updated_at = ?
+			WHERE id = ?`, c.Kind, c.Title, c.Username, c.Language, c.Language, now.UnixMilli(), c.ID)
 		return err
 	})
 	if err != nil {
@@ -142,7 +146,20 @@ func (db *DB) SetChatActive(ctx context.Context, id int64, active bool, reason s
 // supergroup; its subscriptions follow. When the new id is already known
 // (the supergroup wrote first), the old chat's sections are merged into it.
 func (db *DB) MoveChat(ctx context.Context, from, to int64, now time.Time) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.moveChat(ctx, from, to, now)
+	if db.uniqueViolation(err) {
+		// The supergroup was stored between the look and the move, by an
+		// update of its own handled at that moment: merge into it.
+		err = db.moveChat(ctx, from, to, now)
+	}
+	if err != nil {
+		return fmt.Errorf("move chat %d to %d: %w", from, to, err)
+	}
+	return nil
+}
+
+func (db *DB) moveChat(ctx context.Context, from, to int64, now time.Time) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chats WHERE id = ?`, to).Scan(&n); err != nil {
 			return err
@@ -158,10 +175,6 @@ func (db *DB) MoveChat(ctx context.Context, from, to int64, now time.Time) error
 		_, err := tx.ExecContext(ctx, `DELETE FROM chats WHERE id = ?`, from)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("move chat %d to %d: %w", from, to, err)
-	}
-	return nil
 }
 
 // DeleteChat forgets a chat and everything kept about it.

@@ -136,19 +136,16 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 		var state EmailState
 		var requests int
 		var since int64
-		err := tx.QueryRowContext(ctx, `SELECT id, state, requests, requests_since FROM email_subscribers WHERE address_key = ?`, key).
-			Scan(&id, &state, &requests, &since)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			state = EmailPending
-			err = tx.QueryRowContext(ctx, `INSERT INTO email_subscribers (address, address_key, sections, state, created_at,
-				updated_at, requested_at, requests_since) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id`,
-				strings.TrimSpace(r.Address), key, SectionsKey(r.Sections), now, now, now, now).Scan(&id)
-			if err != nil {
-				return err
-			}
-			since = now
-		case err != nil:
+		// One statement creates the subscriber or finds it, and holds its
+		// row until the end: signups of one address at the same moment
+		// (a form sent twice, two instances) neither fail on its unique
+		// key nor count past the limit.
+		err := tx.QueryRowContext(ctx, `INSERT INTO email_subscribers (address, address_key, sections, state, created_at,
+			updated_at, requested_at, requests_since) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)
+			ON CONFLICT (address_key) DO UPDATE SET address_key = excluded.address_key
+			RETURNING id, state, requests, requests_since`,
+			strings.TrimSpace(r.Address), key, SectionsKey(r.Sections), now, now, now, now).Scan(&id, &state, &requests, &since)
+		if err != nil {
 			return err
 		}
 		if now-since >= r.Window.Milliseconds() {

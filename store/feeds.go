@@ -24,6 +24,8 @@ type Feed struct {
 	// marked seen rather than new.
 	BaselinedAt time.Time
 	ErrorCount  int
+	// LastError is why the last poll failed or, when ErrorCount is zero,
+	// which items the last poll could not store.
 	LastError   string
 	LastErrorAt time.Time
 	LastStatus  int

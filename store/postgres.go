@@ -18,6 +18,7 @@ import (
 // PostgreSQL error codes the store acts on.
 const (
 	pgUndefinedTable        = "42P01"
+	pgUniqueViolation       = "23505"
 	pgSerializationFailure  = "40001"
 	pgDeadlockDetected      = "40P01"
 	postgresMaxOpenConns    = 10
@@ -34,6 +35,10 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	}
 	pool := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	pool.SetMaxOpenConns(postgresMaxOpenConns)
+	// database/sql keeps 2 idle connections by default: the poll workers
+	// and the dispatcher would open a PostgreSQL backend (a process) for
+	// nearly every query they run at once, and close it after.
+	pool.SetMaxIdleConns(postgresMaxOpenConns)
 	pool.SetConnMaxIdleTime(postgresConnMaxIdleTime)
 	db := &DB{write: pool, read: pool, dialect: postgresDialect}
 	if err := db.Ping(ctx); err != nil {
@@ -175,6 +180,13 @@ func pgCode(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// uniqueViolation reports whether err says a row met another on a unique
+// key. SQLite's single writer never lets a transaction see that happen
+// between its own statements.
+func (db *DB) uniqueViolation(err error) bool {
+	return db.dialect == postgresDialect && pgCode(err) == pgUniqueViolation
 }
 
 // pgRetryable reports whether a transaction failed only because another

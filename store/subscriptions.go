@@ -46,10 +46,15 @@ func (db *DB) Unsubscribe(ctx context.Context, chatID int64, slugs []string) ([]
 			if slugs != nil && !slices.Contains(slugs, s) {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE chat_id = ? AND section_slug = ?`, chatID, s); err != nil {
+			// Removed here only if this DELETE removed it, not another
+			// one at the same moment.
+			r, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE chat_id = ? AND section_slug = ?`, chatID, s)
+			if err != nil {
 				return err
 			}
-			removed = append(removed, s)
+			if n, _ := r.RowsAffected(); n > 0 {
+				removed = append(removed, s)
+			}
 		}
 		return nil
 	})

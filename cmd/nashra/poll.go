@@ -36,8 +36,11 @@ func printResults(w io.Writer, results []feeds.Result) {
 	fmt.Fprintln(tw, "SECTION\tFEED\tSTATUS\tITEMS\tNEW\tHELD\tEXCLUDED\tUPDATED\tSEEN\tTIME\tERROR")
 	for _, r := range results {
 		errText := "-"
-		if r.Err != nil {
+		switch {
+		case r.Err != nil:
 			errText = r.Err.Error()
+		case len(r.Refused) > 0:
+			errText = r.RefusedText()
 		}
 		seen := r.Seen + r.Unchanged
 		note := ""
