@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivo/uniseg"
+
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/store"
@@ -108,6 +110,48 @@ func TestRenderPost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPostCutOnGraphemes: a summary or title too long for a caption is cut
+// between grapheme clusters: no half emoji sequence, no lone half of a
+// flag before the "…".
+func TestPostCutOnGraphemes(t *testing.T) {
+	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	for name, text := range map[string]string{
+		"ZWJ sequences":        strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 300),
+		"flags":                strings.Repeat("🇮🇶", 700),
+		"flags after a letter": "x" + strings.Repeat("🇮🇶", 700),
+		"keycaps":              strings.Repeat("#\ufe0f\u20e3", 700),
+	} {
+		for _, field := range []string{"summary", "title"} {
+			a := siteArticle()
+			if field == "summary" {
+				a.Summary = text
+			} else {
+				a.Title = text
+			}
+			plain := checkHTML(t, r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption)
+			head, _, ok := strings.Cut(plain, "…")
+			if !ok {
+				t.Fatalf("%s in the %s: not cut: %q", name, field, plain)
+			}
+			head = strings.TrimPrefix(head[strings.LastIndex(head, "\n")+1:], "\u200f")
+			if !strings.HasPrefix(text, head) || !onBoundary(text, len(head)) {
+				r := []rune(head)
+				t.Errorf("%s in the %s: cut inside a grapheme cluster: …%q", name, field, string(r[max(0, len(r)-8):]))
+			}
+		}
+	}
+}
+
+// onBoundary reports whether byte offset i of s falls between two grapheme
+// clusters.
+func onBoundary(s string, i int) bool {
+	at := 0
+	for g := uniseg.NewGraphemes(s); at < i && g.Next(); {
+		_, at = g.Positions()
+	}
+	return at == i
 }
 
 func TestRenderBundleAndLinks(t *testing.T) {

@@ -62,25 +62,31 @@ func TestCleanText(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	long := strings.Repeat("كلمة ", 100)
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"قصير", 10, "قصير"},
-		{"واحد اثنان ثلاثة أربعة", 14, "واحد اثنان…"},
-		{"واحد، اثنان، ثلاثة، أربعة", 15, "واحد، اثنان…"},
-		{strings.Repeat("ب", 20), 10, strings.Repeat("ب", 9) + "…"},
-		{long, 300, strings.TrimSpace(long[:len("كلمة ")*59]) + "…"},
-	}
-	for _, tt := range tests {
-		got := truncate(tt.in, tt.n)
-		if got != tt.want || utf8.RuneCountInString(got) > tt.n {
-			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+// TestTitleCutOnGraphemes: a title too long for the store is cut between
+// grapheme clusters, never inside an emoji sequence or a flag.
+func TestTitleCutOnGraphemes(t *testing.T) {
+	const family = "👨\u200d👩\u200d👧\u200d👦"
+	n := normalizer{}
+	for name, tt := range map[string]struct{ title, want string }{
+		"ZWJ sequence": {strings.Repeat("x", maxTitle-5) + family + family, strings.Repeat("x", maxTitle-5) + "…"},
+		"flag":         {strings.Repeat("x", maxTitle-4) + "🇮🇶🇮🇶🇮🇶", strings.Repeat("x", maxTitle-4) + "🇮🇶…"},
+		"fits":         {strings.Repeat("x", maxTitle-7) + family, strings.Repeat("x", maxTitle-7) + family},
+	} {
+		it := &gofeed.Item{Title: tt.title, Link: "https://almaalouma.net/?p=1"}
+		a, _, err := n.normalize(it, siteBase, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Title != tt.want {
+			t.Errorf("%s: title ends %q, want %q", name, tail(a.Title, 12), tail(tt.want, 12))
 		}
 	}
+}
+
+// tail returns the last n runes of s.
+func tail(s string, n int) string {
+	r := []rune(s)
+	return string(r[max(0, len(r)-n):])
 }
 
 func TestByline(t *testing.T) {
