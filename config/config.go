@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/html/charset"
 )
 
 // Config is the whole configuration. The YAML file gives the sections under
@@ -53,6 +54,9 @@ type Site struct {
 	Name     string `yaml:"name"`
 	URL      string `yaml:"url"`
 	Timezone string `yaml:"timezone"`
+	// LegacyCharset is the encoding the site used before UTF-8: a feed
+	// that is not UTF-8 and names no charset is read in it.
+	LegacyCharset string `yaml:"legacy_charset"`
 	// Location is Timezone loaded; dates readers see are in it.
 	Location *time.Location `yaml:"-"`
 }
@@ -444,6 +448,9 @@ func (c *Config) validate(set keySet) error {
 		return problem("site.timezone", "unknown time zone %q (want an IANA name such as Asia/Baghdad)", c.Site.Timezone)
 	}
 	c.Site.Location = loc
+	if enc, _ := charset.Lookup(c.Site.LegacyCharset); enc == nil {
+		return problem("site.legacy_charset", "unknown charset %q (want a label such as windows-1256)", c.Site.LegacyCharset)
+	}
 	if err := c.validateSections(); err != nil {
 		return err
 	}

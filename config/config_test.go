@@ -108,6 +108,7 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{yaml: "poll:\n  interval: 10s\n", key: "poll.interval"},
 		{yaml: "pol:\n  interval: 5m\n", key: "NASHRA_CONFIG"},
 		{yaml: "site:\n  timezone: Mars/Olympus\n", key: "site.timezone"},
+		{yaml: "site:\n  legacy_charset: klingon\n", key: "site.legacy_charset"},
 		{yaml: "sections:\n  - slug: News\n    name: x\n    feed: https://a.example/feed\n", key: "sections[0].slug"},
 		{yaml: "sections:\n  - slug: a\n    name: x\n    feed: https://a.example/feed\n  - slug: a\n    name: y\n    feed: https://b.example/feed\n", key: "sections[1].slug"},
 		{yaml: "sections:\n  - slug: a\n    name: x\n    feed: ftp://a.example/feed\n", key: "sections[0].feed"},
@@ -210,7 +211,7 @@ func TestExampleFileIsTheDefaults(t *testing.T) {
 			t.Errorf("section %d: example %+v, defaults %+v", i, a, b)
 		}
 	}
-	if cfg.Poll.Interval != def.Poll.Interval || cfg.Poll.FloodGuard != def.Poll.FloodGuard ||
+	if cfg.Site.LegacyCharset != def.Site.LegacyCharset || cfg.Poll.Interval != def.Poll.Interval || cfg.Poll.FloodGuard != def.Poll.FloodGuard ||
 		cfg.Poll.MaxBodyBytes != def.Poll.MaxBodyBytes || cfg.Poll.StaleAfter != def.Poll.StaleAfter ||
 		cfg.Telegram.Limits != def.Telegram.Limits || cfg.Delivery.Retention != def.Delivery.Retention ||
 		cfg.Delivery.BundleMax != def.Delivery.BundleMax || cfg.Digest != def.Digest || cfg.Email != def.Email {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 	ext "github.com/mmcdole/gofeed/extensions"
+	"github.com/rivo/uniseg"
 	"golang.org/x/net/html"
 )
 
@@ -327,6 +328,11 @@ func FuzzNormalize(f *testing.F) {
 	f.Add("\xff\xfe", "\x00", "<svg><p><style><img src=x onerror=alert(1)></style></p></svg>", "http://[::1", "\xc0")
 	f.Add("", "", `<noscript><p title="</noscript><img src=x onerror=alert(1)>">`, "", "https://almaalouma.net/?p=1")
 	f.Add("a", "b", `<a href="&#106;avascript:alert(1)">x</a><img srcset="javascript:x 1w, https://a/b.jpg 2w">`, "//x.example/p", "x")
+	// Long titles ending in an emoji ZWJ sequence, flags, a keycap; the
+	// references an item may carry once the feed is legal XML.
+	f.Add(strings.Repeat("x", 495)+strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 3), "", "", "https://almaalouma.net/?p=2", "")
+	f.Add(strings.Repeat("ب", 496)+strings.Repeat("🇮🇶", 3), strings.Repeat("#\ufe0f\u20e3", 400), "", "/p3", "")
+	f.Add("خبر&#8;عاجل &amp;#0; &#xFFFE;", "&#11;\u200d", "<p>\ufffd</p>", "/p4", "g4")
 	n := normalizer{generic: normalizedSet(DefaultConfig().GenericAuthors)}
 	f.Fuzz(func(t *testing.T, title, desc, content, link, guid string) {
 		it := &gofeed.Item{Title: title, Description: desc, Content: content, Link: link, GUID: guid,
@@ -357,6 +363,23 @@ func FuzzNormalize(f *testing.F) {
 		if a.ImageURL != "" && !strings.HasPrefix(a.ImageURL, "http") {
 			t.Fatalf("image %q", a.ImageURL)
 		}
+		// A cut title ends between two grapheme clusters of the whole one.
+		if whole := cleanText(scanHTML(title, nil, false).text); a.Title != whole && whole != "" {
+			head, ok := strings.CutSuffix(a.Title, "…")
+			if !ok || !strings.HasPrefix(whole, head) || !onBoundary(whole, len(head)) {
+				t.Fatalf("title %q cut badly from %q", a.Title, whole)
+			}
+		}
 		assertSafeHTML(t, a.Content)
 	})
+}
+
+// onBoundary reports whether byte offset i of s falls between two grapheme
+// clusters.
+func onBoundary(s string, i int) bool {
+	at := 0
+	for g := uniseg.NewGraphemes(s); at < i && g.Next(); {
+		_, at = g.Positions()
+	}
+	return at == i
 }
