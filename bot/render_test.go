@@ -207,22 +207,37 @@ func TestVideoLink(t *testing.T) {
 	}
 }
 
-// FuzzRender: whatever a feed puts in a title and summary, the post is one
-// Telegram accepts, within its limits, as a caption and as a text.
+// FuzzRender: whatever a feed puts in a title, summary and author, the
+// post is one Telegram accepts, within its limits, as a caption and as a
+// text, alone or in a bundle, and shows no replacement character the feed
+// did not have.
 func FuzzRender(f *testing.F) {
 	a := siteArticle()
-	f.Add(a.Title, a.Summary)
-	f.Add("<b>bold</b> & <i>", "&amp; &lt; &#1234; &nbsp; </a>")
-	f.Add(strings.Repeat("😀", 600), strings.Repeat("x", 5000))
-	f.Add("\u200f\u202e\x00\x1b", "\xff\xfe invalid")
-	f.Add(strings.Repeat("كلمة ", 300), strings.Repeat("مَـا ", 2000))
-	f.Add("", "")
+	f.Add(a.Title, a.Summary, a.Author)
+	f.Add("<b>bold</b> & <i>", "&amp; &lt; &#1234; &nbsp; </a>", "<a href=x>")
+	f.Add(strings.Repeat("😀", 600), strings.Repeat("x", 5000), "")
+	f.Add("\u200f\u202e\x00\x1b", "\xff\xfe invalid", "\x08&#8;")
+	f.Add(strings.Repeat("كلمة ", 300), strings.Repeat("مَـا ", 2000), strings.Repeat("اسم ", 60))
+	f.Add("", "", "")
+	// Cut inside emoji sequences, flags and keycaps.
+	f.Add(strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 120), strings.Repeat("🇮🇶", 700), strings.Repeat("🏳️\u200d🌈", 40))
+	f.Add("x"+strings.Repeat("🇮🇶", 300), "#\ufe0f\u20e3"+strings.Repeat("#\ufe0f\u20e3", 500), "")
 	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
-	f.Fuzz(func(t *testing.T, title, summary string) {
+	f.Fuzz(func(t *testing.T, title, summary, author string) {
 		a := siteArticle()
-		a.Title, a.Summary = title, summary
-		checkHTML(t, r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption)
-		checkHTML(t, r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText)
-		checkHTML(t, r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram), bot.MaxText)
+		a.Title, a.Summary, a.Author = title, summary, author
+		replaced := strings.ContainsRune(title+summary+author, '\uFFFD')
+		for _, c := range []struct {
+			html  string
+			limit int
+		}{
+			{r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption},
+			{r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText},
+			{r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram), bot.MaxText},
+		} {
+			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
+				t.Fatalf("replacement character shown: %q", plain)
+			}
+		}
 	})
 }

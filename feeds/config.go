@@ -1,6 +1,7 @@
 // Package feeds polls the site's section feeds and turns their items into
 // stored articles: it fetches (conditional GET, size and redirect limits,
-// timeouts), parses every common feed format in any declared charset,
+// timeouts), parses every common feed format in any declared charset (or
+// the site's legacy one), whatever illegal characters one item carries,
 // normalises each item (canonical link, plain-text title and summary,
 // sanitized content, full-size lead image, the byline as author),
 // deduplicates through the store, and decides when each feed is polled
