@@ -20,6 +20,19 @@ func withTitle(items []item, n int, raw string) []byte {
 
 func itoa(n int) string { return string(rune('0' + n)) }
 
+// baselined starts a site serving items at /feed, a store that spies on
+// the alerts with that feed in news, and a poller that polled it once.
+func baselined(t *testing.T, items []item) (*site, *spyStore, *Poller, *clock) {
+	t.Helper()
+	s := newSite(t)
+	s.serve("/feed", "application/rss+xml", rss(items...))
+	spy := &spyStore{DB: newStore(t)}
+	addFeeds(t, spy.DB, "news", s.URL+"/feed")
+	p, clk := newTestPoller(t, spy, testConfig())
+	pollOne(t, p)
+	return s, spy, p, clk
+}
+
 // TestIllegalCharacterKeepsTheSection: an illegal character reference or
 // raw character in one item's title no longer stops the feed: every item
 // is stored, that one without the bad character.
@@ -28,13 +41,7 @@ func TestIllegalCharacterKeepsTheSection(t *testing.T) {
 		// Named by number: a "#" in the name would end the path of the
 		// test's database.
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			s := newSite(t)
-			s.serve("/feed", "application/rss+xml", rss(news(1, 2)...))
-			db := newStore(t)
-			addFeeds(t, db, "news", s.URL+"/feed")
-			p, clk := newTestPoller(t, db, testConfig())
-			pollOne(t, p)
-
+			s, spy, p, clk := baselined(t, news(1, 2))
 			clk.Add(5 * time.Minute)
 			s.serve("/feed", "application/rss+xml", withTitle(news(1, 7), 5, bad))
 			r := pollOne(t, p)
@@ -42,7 +49,7 @@ func TestIllegalCharacterKeepsTheSection(t *testing.T) {
 				t.Fatalf("poll %+v", r)
 			}
 			var titles []string
-			for _, a := range articles(t, db) {
+			for _, a := range articles(t, spy.DB) {
 				titles = append(titles, a.Title)
 			}
 			if !slices.Contains(titles, "خبر عاجل رقم 5 من بغداد") {
@@ -59,13 +66,7 @@ func TestHealthyFeedThatStopsParsingAlertsAtOnce(t *testing.T) {
 	truncated := rss(news(1, 3)...)
 	truncated = truncated[:len(truncated)/2]
 
-	s := newSite(t)
-	s.serve("/feed", "application/rss+xml", rss(news(1, 3)...))
-	spy := &spyStore{DB: newStore(t)}
-	addFeeds(t, spy.DB, "news", s.URL+"/feed")
-	p, clk := newTestPoller(t, spy, testConfig())
-	pollOne(t, p)
-
+	s, spy, p, clk := baselined(t, news(1, 3))
 	s.serve("/feed", "application/rss+xml", truncated)
 	for i := range 3 {
 		clk.Add(5 * time.Minute)
@@ -98,12 +99,7 @@ func TestHealthyFeedThatStopsParsingAlertsAtOnce(t *testing.T) {
 // the admins told once, and stored as new once the site mends it; the
 // other items go through.
 func TestUndecodableItemHeld(t *testing.T) {
-	s := newSite(t)
-	s.serve("/feed", "application/rss+xml", rss(news(1, 2)...))
-	spy := &spyStore{DB: newStore(t)}
-	addFeeds(t, spy.DB, "news", s.URL+"/feed")
-	p, clk := newTestPoller(t, spy, testConfig())
-	pollOne(t, p)
+	s, spy, p, clk := baselined(t, news(1, 2))
 
 	// UTF-8 Arabic with two damaged bytes in item 4's title.
 	s.serve("/feed", "application/rss+xml", withTitle(news(1, 5), 4, "\xd8\xff"))
