@@ -195,7 +195,7 @@ func TestGroupNonAdminRefused(t *testing.T) {
 
 // TestCallbackFromAnotherUserRefused: a button press in a reader's private
 // chat by anyone but that reader (a forged update) changes nothing and is
-// answered with a short notice.
+// answered with a short notice; a forged command there is ignored.
 func TestCallbackFromAnotherUserRefused(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -225,6 +225,17 @@ func TestCallbackFromAnotherUserRefused(t *testing.T) {
 	if _, err := h.db.Chat(h.ctx, intruder); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the intruder was recorded as a chat: %v", err)
 	}
+	// A forged message in the reader's chat from the other user changes
+	// nothing either, and gets no answer there.
+	for _, text := range []string{"/stop", "/start digest", "/digest", "/unsubscribe الكل"} {
+		if got := h.say(telegramtest.Incoming{ChatID: reader, From: intruder, Text: text}); len(got) != 0 {
+			t.Errorf("forged %q answered: %v", text, plains(got))
+		}
+	}
+	if c, err := h.db.Chat(h.ctx, reader); err != nil || c.Settings.Digest || !slices.Equal(h.subscriptions(reader), []string{"articles"}) {
+		t.Errorf("forged messages changed the reader's chat: %+v, %v, %v", c.Settings, err, h.subscriptions(reader))
+	}
+
 	// The reader's own press still works.
 	h.press(telegramtest.Callback{From: reader, MessageID: welcome.MessageID, Data: "sec:news"})
 	if subs := h.subscriptions(reader); !slices.Equal(subs, []string{"news", "articles"}) {

@@ -106,6 +106,9 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 	case strings.HasPrefix(arg, "sec_"):
 		return b.deepLink(ctx, r, strings.TrimPrefix(arg, "sec_"))
 	case arg == "digest" && r.private():
+		if ok, err := b.mayChange(ctx, r); !ok || err != nil {
+			return err
+		}
 		c, err := b.ensureChat(ctx, r.chat, r.from)
 		if err != nil {
 			return err

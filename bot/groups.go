@@ -200,7 +200,7 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	}
 	if !ok {
 		if chat.Type == "private" {
-			b.log.Warn("telegram: button in a private chat pressed by another user", "chat_id", chat.ID, "user_id", q.From.ID)
+			b.log.Warn("telegram: button in a private chat pressed by another user", "chat_id", chat.ID)
 			return answer(txtButtonNotYours, true)
 		}
 		return answer(txtButtonAdminsOnly, true)
