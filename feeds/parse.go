@@ -114,7 +114,7 @@ func toUTF8(body []byte, contentType string, legacy encoding.Encoding) ([]byte, 
 // articles feed: 1,783 stray, 15 pairs valid by chance). The margin leans
 // to UTF-8, since a UTF-8 feed read as windows-1256 would show readers
 // garbage, while damaged items are only held: one item would need eight
-// stray bytes for every valid character of the whole feed to tip it.
+// stray bytes for every non-ASCII character of the whole feed to tip it.
 func looksLegacy(b []byte) bool {
 	valid, stray := 0, 0
 	for len(b) > 0 {
