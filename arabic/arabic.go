@@ -1,6 +1,7 @@
 // Package arabic provides the text helpers an Arabic news service needs:
 // normalisation for matching what readers type, dates in the site's own
-// style with Iraqi month names, and counts with correct plural forms.
+// style with Iraqi month names, counts with correct plural forms, and
+// cutting text to a length without breaking a character.
 package arabic
 
 import (

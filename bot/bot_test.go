@@ -115,6 +115,26 @@ func TestSubscribeByCommand(t *testing.T) {
 	}
 }
 
+// TestSubscribeAll: "/subscribe الكل" follows every section, as
+// "/unsubscribe الكل" drops them all, and says so in Arabic.
+func TestSubscribeAll(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1005)
+	h.reply(reader, "/subscribe أخبار")
+	got := h.reply(reader, "/subscribe الكل")
+	mustContain(t, got.Plain, "تمت متابعة كل الأقسام (7 أقسام)")
+	if subs := h.subscriptions(reader); len(subs) != 7 {
+		t.Fatalf("subscriptions after /subscribe الكل = %v, want all seven", subs)
+	}
+	got = h.reply(reader, "/subscribe جميع الأقسام")
+	mustContain(t, got.Plain, "كانت متابعة كل الأقسام مفعّلة من قبل")
+	got = h.reply(reader, "/unsubscribe الكل")
+	mustContain(t, got.Plain, "تم إلغاء متابعة كل الأقسام")
+	got = h.reply(reader, "/subscribe all")
+	mustContain(t, got.Plain, "تمت متابعة كل الأقسام")
+}
+
 func TestArabicCounts(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -170,6 +190,76 @@ func TestGroupNonAdminRefused(t *testing.T) {
 	}
 	if got := h.say(telegramtest.Incoming{ChatID: group, From: member, Text: "صباح الخير"}); len(got) != 0 {
 		t.Errorf("answered group chatter: %v", plains(got))
+	}
+}
+
+// TestCallbackFromAnotherUserRefused: a button press in a reader's private
+// chat by anyone but that reader (a forged update) changes nothing and is
+// answered with a short notice; a forged command there is ignored.
+func TestCallbackFromAnotherUserRefused(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader, intruder := h.user(1001), h.user(1002)
+	welcome := h.reply(reader, "/start")
+	h.reply(reader, "/subscribe مقالات")
+	settings := h.reply(reader, "/settings")
+
+	for _, press := range []telegramtest.Callback{
+		{ChatID: reader, From: intruder, MessageID: welcome.MessageID, Data: "sec:news"},
+		{ChatID: reader, From: intruder, MessageID: welcome.MessageID, Data: "sec:articles"},
+		{ChatID: reader, From: intruder, MessageID: settings.MessageID, Data: "set:qoff"},
+		{ChatID: reader, From: intruder, MessageID: settings.MessageID, Data: "set:m:hourly"},
+	} {
+		ans := h.press(press)
+		if !strings.Contains(ans.Text, "ليس لك") {
+			t.Errorf("%s pressed by another user: answered %q", press.Data, ans.Text)
+		}
+	}
+	if subs := h.subscriptions(reader); !slices.Equal(subs, []string{"articles"}) {
+		t.Errorf("another user's presses changed the subscriptions: %v", subs)
+	}
+	c, err := h.db.Chat(h.ctx, reader)
+	if err != nil || c.Settings != store.DefaultSettings {
+		t.Errorf("another user's presses changed the settings: %+v, %v", c.Settings, err)
+	}
+	if _, err := h.db.Chat(h.ctx, intruder); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the intruder was recorded as a chat: %v", err)
+	}
+	// A forged message in the reader's chat from the other user changes
+	// nothing either, and gets no answer there.
+	for _, text := range []string{"/stop", "/start digest", "/digest", "/unsubscribe الكل"} {
+		if got := h.say(telegramtest.Incoming{ChatID: reader, From: intruder, Text: text}); len(got) != 0 {
+			t.Errorf("forged %q answered: %v", text, plains(got))
+		}
+	}
+	if c, err := h.db.Chat(h.ctx, reader); err != nil || c.Settings.Digest || !slices.Equal(h.subscriptions(reader), []string{"articles"}) {
+		t.Errorf("forged messages changed the reader's chat: %+v, %v, %v", c.Settings, err, h.subscriptions(reader))
+	}
+
+	// The reader's own press still works.
+	h.press(telegramtest.Callback{From: reader, MessageID: welcome.MessageID, Data: "sec:news"})
+	if subs := h.subscriptions(reader); !slices.Equal(subs, []string{"news", "articles"}) {
+		t.Errorf("the reader's own press: subscriptions %v", subs)
+	}
+
+	// In a group, the settings buttons are for its administrators alone,
+	// like the sections'.
+	owner := h.user(2001)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "قرّاء المعلومة"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: intruder}, Status: "member"})
+	h.say(telegramtest.Incoming{ChatID: group, From: owner, Text: "/subscribe@nashra_test_bot أخبار"})
+	gs := h.say(telegramtest.Incoming{ChatID: group, From: owner, Text: "/settings"})[0]
+	ans := h.press(telegramtest.Callback{ChatID: group, From: intruder, MessageID: gs.MessageID, Data: "set:qoff"})
+	if !ans.ShowAlert || !strings.Contains(ans.Text, "لمشرفي المجموعة") {
+		t.Errorf("a member's settings tap answered %+v", ans)
+	}
+	if c, err := h.db.Chat(h.ctx, group); err != nil || c.Settings != store.DefaultSettings {
+		t.Errorf("a member's tap changed the group's settings: %+v, %v", c.Settings, err)
+	}
+	h.press(telegramtest.Callback{ChatID: group, From: owner, MessageID: gs.MessageID, Data: "set:qoff"})
+	if c, err := h.db.Chat(h.ctx, group); err != nil || c.Settings.QuietStart != c.Settings.QuietEnd {
+		t.Errorf("the owner's tap did not turn quiet hours off: %+v, %v", c.Settings, err)
 	}
 }
 

@@ -106,6 +106,9 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 	case strings.HasPrefix(arg, "sec_"):
 		return b.deepLink(ctx, r, strings.TrimPrefix(arg, "sec_"))
 	case arg == "digest" && r.private():
+		if ok, err := b.mayChange(ctx, r); !ok || err != nil {
+			return err
+		}
 		c, err := b.ensureChat(ctx, r.chat, r.from)
 		if err != nil {
 			return err
@@ -194,6 +197,12 @@ func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
 	if err != nil {
 		return err
 	}
+	if isAll(r.args) {
+		if len(added) == 0 {
+			return b.reply(ctx, r, txtAllFollowed, nil)
+		}
+		return b.reply(ctx, r, fmt.Sprintf(txtSubscribedAll, arabic.Count(len(slugs), nounSection)), nil)
+	}
 	var lines []string
 	if len(added) > 0 {
 		lines = append(lines, fmt.Sprintf(txtSubscribed, b.quoted(added)))
@@ -208,14 +217,13 @@ func (b *Bot) cmdUnsubscribe(ctx context.Context, r *request) error {
 	if r.args == "" {
 		return b.showSections(ctx, r)
 	}
+	slugs, ok, err := b.sectionsArg(ctx, r)
+	if !ok || err != nil {
+		return err
+	}
 	all := isAll(r.args)
-	var slugs []string
-	if !all {
-		var ok bool
-		var err error
-		if slugs, ok, err = b.sectionsArg(ctx, r); !ok || err != nil {
-			return err
-		}
+	if all {
+		slugs = nil // every section followed, those no longer configured too
 	}
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
@@ -422,9 +430,16 @@ func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
 }
 
 // sectionsArg reads the sections named in a command's arguments: one
-// name, or several separated by commas or spaces. When one is unknown it
-// answers with the list of sections and reports ok false.
+// name, several separated by commas or spaces, or every section for "الكل"
+// and its synonyms. When one is unknown it answers with the list of
+// sections and reports ok false.
 func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok bool, err error) {
+	if isAll(r.args) {
+		for _, s := range b.cfg.Sections.Sections() {
+			slugs = append(slugs, s.Slug)
+		}
+		return slugs, true, nil
+	}
 	if s, found := b.cfg.Sections.Match(r.args); found {
 		return []string{s.Slug}, true, nil
 	}

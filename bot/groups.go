@@ -20,29 +20,34 @@ import (
 const groupAnonymousBot = 1087968824
 
 // mayChange reports whether the request may change its chat's
-// subscriptions or settings: always in a private chat, only for the group's
-// administrators in a group. When not, it answers the request itself.
+// subscriptions or settings: in a private chat its reader, in a group only
+// the group's administrators. When not, it answers the request itself,
+// except an update claiming someone else wrote in a reader's chat, which is
+// forged and gets no answer.
 func (b *Bot) mayChange(ctx context.Context, r *request) (bool, error) {
-	if r.private() {
-		return true, nil
-	}
 	ok, err := b.canManage(ctx, r.chat, r.from, r.msg)
 	if err != nil {
 		r.log(b.log).Warn("telegram: check group admin", "err", err)
 		return false, b.reply(ctx, r, txtAdminCheckFailed, nil)
 	}
-	if !ok {
-		return false, b.reply(ctx, r, txtGroupAdminsOnly, nil)
+	switch {
+	case ok:
+		return true, nil
+	case r.private():
+		r.log(b.log).Warn("telegram: message in a private chat from another user ignored")
+		return false, nil
 	}
-	return true, nil
+	return false, b.reply(ctx, r, txtGroupAdminsOnly, nil)
 }
 
-// canManage reports whether a user manages a group: its creator or an
-// administrator (getChatMember, cached briefly), or an anonymous
-// administrator writing as the group itself.
+// canManage reports whether a user manages a chat: a private chat's own
+// reader; a group's creator or an administrator (getChatMember, cached
+// briefly), or an anonymous administrator writing as the group itself.
 func (b *Bot) canManage(ctx context.Context, chat *tgbotapi.Chat, from *tgbotapi.User, m *tgbotapi.Message) (bool, error) {
 	if chat.Type == "private" {
-		return true, nil
+		// A private chat's id is its reader's user id: anyone else is an
+		// update forged or misrouted.
+		return from != nil && from.ID == chat.ID, nil
 	}
 	if m != nil && m.SenderChat != nil && m.SenderChat.ID == chat.ID && from != nil && from.ID == groupAnonymousBot {
 		return true, nil
@@ -194,6 +199,10 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 		return answer(txtAdminCheckFailed, true)
 	}
 	if !ok {
+		if chat.Type == "private" {
+			b.log.Warn("telegram: button in a private chat pressed by another user", "chat_id", chat.ID)
+			return answer(txtButtonNotYours, true)
+		}
 		return answer(txtButtonAdminsOnly, true)
 	}
 	stored, err := b.ensureChat(ctx, chat, q.From)

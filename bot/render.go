@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
@@ -265,54 +264,9 @@ func utf16Len(s string) int {
 	return n
 }
 
-// cutWords shortens s to at most max UTF-16 units, ending on a word
-// boundary with "…" when it had to cut.
-func cutWords(s string, max int) string {
-	if utf16Len(s) <= max {
-		return s
-	}
-	if max <= 1 {
-		return ""
-	}
-	// Longest prefix that leaves room for the ellipsis.
-	n, end := 0, 0
-	for i, r := range s {
-		w := 1
-		if r >= 0x10000 {
-			w = 2
-		}
-		if n+w > max-1 {
-			break
-		}
-		n += w
-		end = i + utf8.RuneLen(r)
-	}
-	prefix := s[:end]
-	// Prefer the last space, unless it throws most of the text away.
-	if i := strings.LastIndexFunc(prefix, unicode.IsSpace); i > len(prefix)/2 {
-		prefix = prefix[:i]
-	} else {
-		// Mid-word: never leave a diacritic without its letter.
-		for prefix != "" {
-			r, size := utf8.DecodeLastRuneInString(prefix)
-			if !unicode.Is(unicode.Mn, r) && r != 0x200D {
-				break
-			}
-			prefix = prefix[:len(prefix)-size]
-		}
-	}
-	// Drop the space or punctuation the cut left hanging before "…",
-	// unless that is all there is.
-	if trimmed := strings.TrimRightFunc(prefix, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsPunct(r) || r == 0x200F
-	}); trimmed != "" {
-		prefix = trimmed
-	}
-	if strings.TrimSpace(prefix) == "" {
-		return ""
-	}
-	return prefix + "…"
-}
+// cutWords shortens s to at most max UTF-16 units, as Telegram counts,
+// ending with "…" when it had to cut.
+func cutWords(s string, max int) string { return arabic.Cut(s, max, utf16Len) }
 
 // maxInput bounds the feed text a post looks at: far more than a message
 // holds, so that a runaway feed item costs no more than a normal one.

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rivo/uniseg"
+
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/store"
@@ -110,6 +112,48 @@ func TestRenderPost(t *testing.T) {
 	}
 }
 
+// TestPostCutOnGraphemes: a summary or title too long for a caption is cut
+// between grapheme clusters: no half emoji sequence, no lone half of a
+// flag before the "…".
+func TestPostCutOnGraphemes(t *testing.T) {
+	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	for name, text := range map[string]string{
+		"ZWJ sequences":        strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 300),
+		"flags":                strings.Repeat("🇮🇶", 700),
+		"flags after a letter": "x" + strings.Repeat("🇮🇶", 700),
+		"keycaps":              strings.Repeat("#\ufe0f\u20e3", 700),
+	} {
+		for _, field := range []string{"summary", "title"} {
+			a := siteArticle()
+			if field == "summary" {
+				a.Summary = text
+			} else {
+				a.Title = text
+			}
+			plain := checkHTML(t, r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption)
+			head, _, ok := strings.Cut(plain, "…")
+			if !ok {
+				t.Fatalf("%s in the %s: not cut: %q", name, field, plain)
+			}
+			head = strings.TrimPrefix(head[strings.LastIndex(head, "\n")+1:], "\u200f")
+			if !strings.HasPrefix(text, head) || !onBoundary(text, len(head)) {
+				r := []rune(head)
+				t.Errorf("%s in the %s: cut inside a grapheme cluster: …%q", name, field, string(r[max(0, len(r)-8):]))
+			}
+		}
+	}
+}
+
+// onBoundary reports whether byte offset i of s falls between two grapheme
+// clusters.
+func onBoundary(s string, i int) bool {
+	at := 0
+	for g := uniseg.NewGraphemes(s); at < i && g.Next(); {
+		_, at = g.Positions()
+	}
+	return at == i
+}
+
 func TestRenderBundleAndLinks(t *testing.T) {
 	tracked := func(a store.Article, medium string) string {
 		return "https://nashra.example/r/" + medium + "-" + a.GUID
@@ -163,22 +207,37 @@ func TestVideoLink(t *testing.T) {
 	}
 }
 
-// FuzzRender: whatever a feed puts in a title and summary, the post is one
-// Telegram accepts, within its limits, as a caption and as a text.
+// FuzzRender: whatever a feed puts in a title, summary and author, the
+// post is one Telegram accepts, within its limits, as a caption and as a
+// text, alone or in a bundle, and shows no replacement character the feed
+// did not have.
 func FuzzRender(f *testing.F) {
 	a := siteArticle()
-	f.Add(a.Title, a.Summary)
-	f.Add("<b>bold</b> & <i>", "&amp; &lt; &#1234; &nbsp; </a>")
-	f.Add(strings.Repeat("😀", 600), strings.Repeat("x", 5000))
-	f.Add("\u200f\u202e\x00\x1b", "\xff\xfe invalid")
-	f.Add(strings.Repeat("كلمة ", 300), strings.Repeat("مَـا ", 2000))
-	f.Add("", "")
+	f.Add(a.Title, a.Summary, a.Author)
+	f.Add("<b>bold</b> & <i>", "&amp; &lt; &#1234; &nbsp; </a>", "<a href=x>")
+	f.Add(strings.Repeat("😀", 600), strings.Repeat("x", 5000), "")
+	f.Add("\u200f\u202e\x00\x1b", "\xff\xfe invalid", "\x08&#8;")
+	f.Add(strings.Repeat("كلمة ", 300), strings.Repeat("مَـا ", 2000), strings.Repeat("اسم ", 60))
+	f.Add("", "", "")
+	// Cut inside emoji sequences, flags and keycaps.
+	f.Add(strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 120), strings.Repeat("🇮🇶", 700), strings.Repeat("🏳️\u200d🌈", 40))
+	f.Add("x"+strings.Repeat("🇮🇶", 300), "#\ufe0f\u20e3"+strings.Repeat("#\ufe0f\u20e3", 500), "")
 	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
-	f.Fuzz(func(t *testing.T, title, summary string) {
+	f.Fuzz(func(t *testing.T, title, summary, author string) {
 		a := siteArticle()
-		a.Title, a.Summary = title, summary
-		checkHTML(t, r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption)
-		checkHTML(t, r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText)
-		checkHTML(t, r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram), bot.MaxText)
+		a.Title, a.Summary, a.Author = title, summary, author
+		replaced := strings.ContainsRune(title+summary+author, '\uFFFD')
+		for _, c := range []struct {
+			html  string
+			limit int
+		}{
+			{r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption},
+			{r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText},
+			{r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram), bot.MaxText},
+		} {
+			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
+				t.Fatalf("replacement character shown: %q", plain)
+			}
+		}
 	})
 }

@@ -34,6 +34,8 @@ const (
 	txtAlreadyFollowed = "كانت متابعة %s مفعّلة من قبل."
 	txtUnsubscribed    = "تم إلغاء متابعة: %s."
 	txtNotFollowed     = "لم تكن متابعة %s مفعّلة."
+	txtSubscribedAll   = "✅ تمت متابعة كل الأقسام (%s)."
+	txtAllFollowed     = "كانت متابعة كل الأقسام مفعّلة من قبل."
 	txtUnsubscribedAll = "تم إلغاء متابعة كل الأقسام. يمكنك العودة متى شئت عبر /start."
 	txtNothingToDrop   = "لا تتابع أي قسم حاليًا. اختر ما يهمك عبر /start."
 
@@ -72,6 +74,7 @@ const (
 	txtAdminCheckFailed  = "تعذّر التحقق من صلاحياتك الآن. حاول مرة أخرى بعد قليل."
 	txtError             = "حدث خطأ مؤقت. حاول مرة أخرى بعد قليل."
 	txtButtonAdminsOnly  = "هذا الخيار لمشرفي المجموعة فقط."
+	txtButtonNotYours    = "هذا الزر ليس لك: لا يغيّره إلا صاحب المحادثة."
 	txtButtonExpired     = "انتهت صلاحية هذا الزر. أرسل الأمر من جديد."
 	txtReadMore          = "اقرأ المزيد"
 	txtSaved             = "تم الحفظ ✅"

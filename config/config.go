@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/html/charset"
 )
 
 // Config is the whole configuration. The YAML file gives the sections under
@@ -53,6 +54,9 @@ type Site struct {
 	Name     string `yaml:"name"`
 	URL      string `yaml:"url"`
 	Timezone string `yaml:"timezone"`
+	// LegacyCharset is the encoding the site used before UTF-8: a feed
+	// that is not UTF-8 and names no charset is read in it.
+	LegacyCharset string `yaml:"legacy_charset"`
 	// Location is Timezone loaded; dates readers see are in it.
 	Location *time.Location `yaml:"-"`
 }
@@ -247,7 +251,6 @@ type Getenv func(string) string
 // nashra.yaml when present, else the built-in defaults; then the
 // environment. Any problem is returned as an *Error.
 func Load(getenv Getenv) (*Config, error) {
-	cfg := Defaults()
 	path := getenv("NASHRA_CONFIG")
 	explicit := path != ""
 	if !explicit {
@@ -256,35 +259,109 @@ func Load(getenv Getenv) (*Config, error) {
 	body, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if err := cfg.decode(body); err != nil {
-			return nil, err
-		}
-		cfg.File = path
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return nil, problem("NASHRA_CONFIG", "%v", err)
+	default:
+		path, body = "", nil
+	}
+	cfg, err := parse(body, getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.File = path
+	return cfg, nil
+}
+
+// parse builds the configuration from the YAML file's body (nil: none)
+// and the environment.
+func parse(body []byte, getenv Getenv) (*Config, error) {
+	cfg := Defaults()
+	set, err := cfg.decode(body)
+	if err != nil {
+		return nil, err
 	}
 	if err := cfg.fromEnv(getenv); err != nil {
 		return nil, err
 	}
-	if err := cfg.validate(); err != nil {
+	cfg.follow(set)
+	if err := cfg.validate(set); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-func (c *Config) decode(body []byte) error {
+// keySet holds the keys a file sets, as dotted paths: "poll.interval",
+// and "poll" for the mapping that holds it.
+type keySet map[string]bool
+
+func (c *Config) decode(body []byte) (keySet, error) {
 	defaults := c.Sections
 	c.Sections = nil
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return problem("NASHRA_CONFIG", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, problem("NASHRA_CONFIG", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	// A sections list replaces the built-in one as a whole.
 	if c.Sections == nil {
 		c.Sections = defaults
 	}
-	return nil
+	set := keySet{}
+	var doc yaml.Node
+	// The file decoded above, so it parses again; only its keys are read.
+	if err := yaml.Unmarshal(body, &doc); err == nil && len(doc.Content) > 0 {
+		set.add("", doc.Content[0])
+	}
+	return set, nil
+}
+
+// add records the keys of a mapping node under prefix, following aliases
+// and merge keys ("<<") as the decoder does.
+func (s keySet) add(prefix string, n *yaml.Node) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i].Value, n.Content[i+1]
+		if key == "<<" {
+			s.add(prefix, value)
+			continue
+		}
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		s[key] = true
+		s.add(key, value)
+	}
+}
+
+// follow makes the defaults that depend on another key follow it when the
+// file sets that key and not theirs: "poll.interval: 30s" alone lowers the
+// default poll.min_interval of 1m to 30s instead of refusing a value the
+// operator never wrote.
+func (c *Config) follow(set keySet) {
+	p, d := &c.Poll, &c.Delivery
+	if !set["poll.min_interval"] {
+		p.MinInterval = min(p.MinInterval, p.Interval)
+	}
+	if !set["poll.max_interval"] {
+		p.MaxInterval = max(p.MaxInterval, p.Interval)
+	}
+	if !set["delivery.retention"] {
+		d.Retention = max(d.Retention, d.CorrectionWindow)
+	}
+}
+
+// named describes the key another one is checked against, saying when its
+// value is the default, which the operator may not know.
+func (s keySet) named(key string, v Duration) string {
+	if s[key] {
+		return fmt.Sprintf("%s (%s)", key, v.D())
+	}
+	return fmt.Sprintf("%s (%s, the default)", key, v.D())
 }
 
 // secretVars may come from NAME_FILE, for Docker and Kubernetes secrets.
@@ -359,7 +436,7 @@ var (
 	clockRe   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
-func (c *Config) validate() error {
+func (c *Config) validate(set keySet) error {
 	if strings.TrimSpace(c.Site.Name) == "" {
 		return problem("site.name", "must not be empty")
 	}
@@ -371,10 +448,13 @@ func (c *Config) validate() error {
 		return problem("site.timezone", "unknown time zone %q (want an IANA name such as Asia/Baghdad)", c.Site.Timezone)
 	}
 	c.Site.Location = loc
+	if enc, _ := charset.Lookup(c.Site.LegacyCharset); enc == nil {
+		return problem("site.legacy_charset", "unknown charset %q (want a label such as windows-1256)", c.Site.LegacyCharset)
+	}
 	if err := c.validateSections(); err != nil {
 		return err
 	}
-	if err := c.validatePoll(); err != nil {
+	if err := c.validatePoll(set); err != nil {
 		return err
 	}
 	l := c.Telegram.Limits
@@ -390,7 +470,7 @@ func (c *Config) validate() error {
 			return problem(v.key, "must be greater than 0, got %v", v.val)
 		}
 	}
-	if err := c.validateDelivery(); err != nil {
+	if err := c.validateDelivery(set); err != nil {
 		return err
 	}
 	if err := c.validateRanking(); err != nil {
@@ -461,16 +541,17 @@ func (c *Config) validateSections() error {
 	return nil
 }
 
-func (c *Config) validatePoll() error {
+func (c *Config) validatePoll(set keySet) error {
 	p := c.Poll
 	if p.Interval.D() < 30*time.Second {
 		return problem("poll.interval", "must be at least 30s, got %s", p.Interval.D())
 	}
 	if p.MinInterval.D() <= 0 || p.MinInterval.D() > p.Interval.D() {
-		return problem("poll.min_interval", "must be between 0 and poll.interval (%s), got %s", p.Interval.D(), p.MinInterval.D())
+		return problem("poll.min_interval", "must be more than 0 and at most %s, got %s",
+			set.named("poll.interval", p.Interval), p.MinInterval.D())
 	}
 	if p.MaxInterval.D() < p.Interval.D() {
-		return problem("poll.max_interval", "must be at least poll.interval (%s), got %s", p.Interval.D(), p.MaxInterval.D())
+		return problem("poll.max_interval", "must be at least %s, got %s", set.named("poll.interval", p.Interval), p.MaxInterval.D())
 	}
 	if p.Timeout.D() <= 0 {
 		return problem("poll.timeout", "must be greater than 0")
@@ -501,7 +582,7 @@ func (c *Config) validatePoll() error {
 	return nil
 }
 
-func (c *Config) validateDelivery() error {
+func (c *Config) validateDelivery(set keySet) error {
 	d := c.Delivery
 	switch {
 	case d.Concurrency < 1 || d.Concurrency > 256:
@@ -514,8 +595,11 @@ func (c *Config) validateDelivery() error {
 		return problem("delivery.bundle_max", "must be between 1 and 20, got %d", d.BundleMax)
 	case d.CorrectionWindow.D() < 0:
 		return problem("delivery.correction_window", "must not be negative")
-	case d.Retention.D() < 48*time.Hour || d.Retention.D() < d.CorrectionWindow.D():
-		return problem("delivery.retention", "must be at least 48h (Telegram's delete window) and the correction window, got %s", d.Retention.D())
+	case d.Retention.D() < 48*time.Hour:
+		return problem("delivery.retention", "must be at least 48h (Telegram's delete window), got %s", d.Retention.D())
+	case d.Retention.D() < d.CorrectionWindow.D():
+		return problem("delivery.retention", "must be at least %s, got %s",
+			set.named("delivery.correction_window", d.CorrectionWindow), d.Retention.D())
 	}
 	return nil
 }

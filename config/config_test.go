@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,7 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{yaml: "poll:\n  interval: 10s\n", key: "poll.interval"},
 		{yaml: "pol:\n  interval: 5m\n", key: "NASHRA_CONFIG"},
 		{yaml: "site:\n  timezone: Mars/Olympus\n", key: "site.timezone"},
+		{yaml: "site:\n  legacy_charset: klingon\n", key: "site.legacy_charset"},
 		{yaml: "sections:\n  - slug: News\n    name: x\n    feed: https://a.example/feed\n", key: "sections[0].slug"},
 		{yaml: "sections:\n  - slug: a\n    name: x\n    feed: https://a.example/feed\n  - slug: a\n    name: y\n    feed: https://b.example/feed\n", key: "sections[1].slug"},
 		{yaml: "sections:\n  - slug: a\n    name: x\n    feed: ftp://a.example/feed\n", key: "sections[0].feed"},
@@ -139,6 +141,52 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 	}
 }
 
+// TestDependentDefaultsFollow: a default that must agree with another key
+// follows the operator's value of that key instead of being refused; a
+// value the operator did set is still checked, and the message says which
+// side is the default.
+func TestDependentDefaultsFollow(t *testing.T) {
+	t.Chdir(t.TempDir())
+	load := func(yaml string) (*Config, error) {
+		return Load(env(map[string]string{"NASHRA_CONFIG": writeFile(t, yaml)}))
+	}
+	for _, c := range []struct {
+		yaml  string
+		check func(*Config) bool
+	}{
+		{"poll:\n  interval: 30s\n", func(c *Config) bool {
+			return c.Poll.Interval.D() == 30*time.Second && c.Poll.MinInterval.D() == 30*time.Second && c.Poll.MaxInterval.D() == 6*time.Hour
+		}},
+		{"poll:\n  interval: 12h\n", func(c *Config) bool {
+			return c.Poll.MinInterval.D() == time.Minute && c.Poll.MaxInterval.D() == 12*time.Hour
+		}},
+		{"delivery:\n  correction_window: 96h\n", func(c *Config) bool { return c.Delivery.Retention.D() == 96*time.Hour }},
+	} {
+		cfg, err := load(c.yaml)
+		switch {
+		case err != nil:
+			t.Errorf("%q: %v", c.yaml, err)
+		case !c.check(cfg):
+			t.Errorf("%q: poll %+v, delivery retention %s", c.yaml, cfg.Poll, cfg.Delivery.Retention.D())
+		}
+	}
+
+	for _, c := range []struct{ yaml, want string }{
+		{"poll:\n  min_interval: 10m\n",
+			"config: poll.min_interval: must be more than 0 and at most poll.interval (5m0s, the default), got 10m0s"},
+		{"poll:\n  interval: 2m\n  min_interval: 3m\n",
+			"config: poll.min_interval: must be more than 0 and at most poll.interval (2m0s), got 3m0s"},
+		{"poll:\n  max_interval: 2m\n",
+			"config: poll.max_interval: must be at least poll.interval (5m0s, the default), got 2m0s"},
+		{"delivery:\n  retention: 50h\n  correction_window: 60h\n",
+			"config: delivery.retention: must be at least delivery.correction_window (60h0m0s), got 50h0m0s"},
+	} {
+		if _, err := load(c.yaml); err == nil || err.Error() != c.want {
+			t.Errorf("%q: %v\nwant %s", c.yaml, err, c.want)
+		}
+	}
+}
+
 func TestMissingExplicitFile(t *testing.T) {
 	_, err := Load(env(map[string]string{"NASHRA_CONFIG": filepath.Join(t.TempDir(), "nope.yaml")}))
 	if err == nil || !strings.HasPrefix(err.Error(), "config: NASHRA_CONFIG: ") {
@@ -163,10 +211,76 @@ func TestExampleFileIsTheDefaults(t *testing.T) {
 			t.Errorf("section %d: example %+v, defaults %+v", i, a, b)
 		}
 	}
-	if cfg.Poll.Interval != def.Poll.Interval || cfg.Poll.FloodGuard != def.Poll.FloodGuard ||
+	if cfg.Site.LegacyCharset != def.Site.LegacyCharset || cfg.Poll.Interval != def.Poll.Interval || cfg.Poll.FloodGuard != def.Poll.FloodGuard ||
 		cfg.Poll.MaxBodyBytes != def.Poll.MaxBodyBytes || cfg.Poll.StaleAfter != def.Poll.StaleAfter ||
 		cfg.Telegram.Limits != def.Telegram.Limits || cfg.Delivery.Retention != def.Delivery.Retention ||
 		cfg.Delivery.BundleMax != def.Delivery.BundleMax || cfg.Digest != def.Digest || cfg.Email != def.Email {
 		t.Errorf("example differs from defaults:\n%+v\n%+v", cfg.Poll, def.Poll)
 	}
+}
+
+// FuzzLoad: whatever the file holds, loading it neither panics nor hangs;
+// it succeeds with a consistent configuration, or fails with an *Error
+// naming a key the file sets (a default is never blamed for the operator's
+// choice of another key).
+func FuzzLoad(f *testing.F) {
+	example, err := os.ReadFile("../nashra.example.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	for _, s := range []string{
+		"poll:\n  interval: 30s\n",
+		"poll:\n  interval: 12h\n",
+		"poll:\n  min_interval: 10m\n",
+		"delivery:\n  correction_window: 96h\n",
+		"poll: &p\n  interval: 45s\n",
+		"a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n",
+		"site:\n",
+		"sections: []\n",
+		"sections:\n  - slug: news\n    name: أخبار\n    feed: https://a.example/feed\n    channels: [\"@bad-name\"]\n",
+		"email:\n  dkim:\n    selector: s1\n",
+		"digest:\n  time: \"24:00\"\n",
+		"\xff\xfe\x00p\x00o\x00l\x00l\x00",
+		"poll:\n  interval: 1m\n  <<: {min_interval: 2m}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		cfg, err := parse(body, env(nil))
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Key == "" {
+				t.Fatalf("not a config error naming a key: %v", err)
+			}
+			if ce.Key == "NASHRA_CONFIG" {
+				return
+			}
+			set, derr := Defaults().decode(body)
+			if derr != nil {
+				t.Fatalf("parse failed on %s, decode alone on %v", ce.Key, derr)
+			}
+			if !set.related(ce.Key) {
+				t.Fatalf("%v: a key the file does not set (it sets %v)", err, set)
+			}
+			return
+		}
+		p, d := cfg.Poll, cfg.Delivery
+		if p.MinInterval > p.Interval || p.Interval > p.MaxInterval || d.Retention < d.CorrectionWindow ||
+			cfg.Site.Location == nil || len(cfg.Sections) == 0 {
+			t.Fatalf("accepted an inconsistent configuration: %+v", cfg)
+		}
+	})
+}
+
+// related reports whether the error key, without list indexes, is a key
+// of the set or lies above or below one.
+func (s keySet) related(key string) bool {
+	key = regexp.MustCompile(`\[\d+\]`).ReplaceAllString(key, "")
+	for k := range s {
+		if k == key || strings.HasPrefix(k, key+".") || strings.HasPrefix(key, k+".") {
+			return true
+		}
+	}
+	return false
 }

@@ -6,7 +6,7 @@ import "time"
 // and Telegram's published limits.
 func Defaults() *Config {
 	return &Config{
-		Site: Site{Name: "المعلومة", URL: "https://almaalouma.net", Timezone: "Asia/Baghdad"},
+		Site: Site{Name: "المعلومة", URL: "https://almaalouma.net", Timezone: "Asia/Baghdad", LegacyCharset: "windows-1256"},
 		Sections: []Section{
 			{Slug: "news", Name: "أخبار", Feed: "https://almaalouma.net/category/news/feed/",
 				Aliases: []string{"الأخبار", "خبر", "اخبار"}},

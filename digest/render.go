@@ -218,7 +218,7 @@ func (s *Service) edition(ctx context.Context, d store.Digest, picks store.Diges
 		}
 		if ok {
 			it := s.item(a, s.sectionName(a.Sections), link(a), leadSummary)
-			ed.Lead, ed.Preheader = &it, truncate(it.Title, 110)
+			ed.Lead, ed.Preheader = &it, arabic.Cut(it.Title, 110, utf8.RuneCountInString)
 			count++
 		}
 	}
@@ -283,7 +283,7 @@ func (s *Service) item(a store.Article, section, link string, summary int) item 
 	if section != "" {
 		meta = section + " · " + meta
 	}
-	it := item{Title: clean(a.Title), Summary: truncate(clean(a.Summary), summary), Link: link, Meta: meta}
+	it := item{Title: clean(a.Title), Summary: arabic.Cut(clean(a.Summary), summary, utf8.RuneCountInString), Link: link, Meta: meta}
 	if u, err := url.Parse(a.ImageURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
 		it.Image = u.String()
 	}
@@ -311,19 +311,6 @@ func clean(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// truncate shortens s to at most n characters, on a word boundary, with
-// "…".
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)[:n]
-	if i := strings.LastIndexFunc(string(r), unicode.IsSpace); i > len(string(r))/2 {
-		return strings.TrimRightFunc(string(r)[:i], func(c rune) bool { return unicode.IsSpace(c) || unicode.IsPunct(c) }) + "…"
-	}
-	return string(r) + "…"
 }
 
 // cleanURL percent-encodes what needs it (an Arabic path, a space), so

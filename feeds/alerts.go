@@ -12,18 +12,22 @@ import (
 
 // Alert kinds the poller raises.
 const (
-	AlertFloodGuard = "flood_guard"
-	AlertFailing    = "feed_failing"
-	AlertStale      = "feed_stale"
-	AlertRefused    = "feed_items_refused"
+	AlertFloodGuard  = "flood_guard"
+	AlertFailing     = "feed_failing"
+	AlertStale       = "feed_stale"
+	AlertRefused     = "feed_items_refused"
+	AlertUnparsable  = "feed_unparsable"
+	AlertUndecodable = "feed_undecodable"
 )
 
 // checkHealth raises the stale and failing alerts of a feed polled at now;
-// before and after are its state around the poll. Each alert is raised
-// once, when its threshold is crossed between two polls, judged from the
-// stored state, so that neither every later poll nor a restart raises it
-// again. The stale gauge is kept here too.
-func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, now time.Time, log *slog.Logger) {
+// before and after are its state around the poll, reason the step a failed
+// poll failed at. Each alert is raised once, when its threshold is crossed
+// between two polls, judged from the stored state, so that neither every
+// later poll nor a restart raises it again. A healthy feed that stops
+// parsing is reported at once: the site broke it, and waiting loses news.
+// The stale gauge is kept here too.
+func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reason string, now time.Time, log *slog.Logger) {
 	p.mu.Lock()
 	if after.ErrorCount == 0 {
 		delete(p.failingSince, after.ID)
@@ -33,6 +37,11 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, now 
 	failingSince := p.failingSince[after.ID]
 	p.mu.Unlock()
 
+	if after.ErrorCount > 0 && before.ErrorCount == 0 && !before.LastSuccessAt.IsZero() && reason == "parse" {
+		msg := fmt.Sprintf("خلاصة قسم «%s» (%s) كانت سليمة وصارت لا تُقرأ، فلا يُخزَّن منها شيء: %s",
+			after.SectionSlug, after.URL, after.LastError)
+		p.raise(ctx, AlertUnparsable, after, msg, now, log)
+	}
 	if after.ErrorCount > 0 {
 		// Failing since the last success; a feed that never succeeded has
 		// only this process's memory of its first failure.
@@ -78,6 +87,35 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, now 
 // refusing reports whether the last poll of f succeeded with items the
 // store refused.
 func refusing(f store.Feed) bool { return f.ErrorCount == 0 && f.LastError != "" }
+
+// holdUndecodable tells the admins about the items of feed f held back
+// because their text could not be decoded, each once: they stay out of the
+// store and are looked at again at every poll, until the site mends them.
+func (p *Poller) holdUndecodable(ctx context.Context, f store.Feed, held []store.Article, now time.Time, log *slog.Logger) {
+	p.mu.Lock()
+	told := p.undecodable[f.ID]
+	next := make(map[string]bool, len(held))
+	var fresh []store.Article
+	for _, a := range held {
+		next[a.GUID] = true
+		if !told[a.GUID] {
+			fresh = append(fresh, a)
+		}
+	}
+	if len(next) == 0 {
+		delete(p.undecodable, f.ID)
+	} else {
+		p.undecodable[f.ID] = next
+	}
+	p.mu.Unlock()
+	if len(fresh) == 0 {
+		return
+	}
+	log.Warn("items held back: text not decodable", "items", len(fresh), "first", fresh[0].Link)
+	msg := fmt.Sprintf("خلاصة قسم «%s» (%s): حُجز عن القرّاء ما تعذّر فكّ ترميز نصّه (%s)، ويُعاد فحصه مع كل جلب حتى يصلحه الموقع. أوله: %s",
+		f.SectionSlug, f.URL, arabic.Count(len(fresh), arabic.Article), fresh[0].Link)
+	p.raise(ctx, AlertUndecodable, f, msg, now, log)
+}
 
 // crossed reports whether a condition that started at start and lasted
 // until now reached limit after prev, the time of the previous look.

@@ -42,7 +42,7 @@ func BenchmarkParseNormalize(b *testing.B) {
 	b.ReportAllocs()
 	items := 0
 	for b.Loop() {
-		f, err := parseFeed(body, "application/rss+xml; charset=UTF-8")
+		f, err := parseFeed(body, "application/rss+xml; charset=UTF-8", nil)
 		if err != nil {
 			b.Fatal(err)
 		}

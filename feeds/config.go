@@ -1,6 +1,7 @@
 // Package feeds polls the site's section feeds and turns their items into
 // stored articles: it fetches (conditional GET, size and redirect limits,
-// timeouts), parses every common feed format in any declared charset,
+// timeouts), parses every common feed format in any declared charset (or
+// the site's legacy one), whatever illegal characters one item carries,
 // normalises each item (canonical link, plain-text title and summary,
 // sanitized content, full-size lead image, the byline as author),
 // deduplicates through the store, and decides when each feed is polled
@@ -12,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/net/html/charset"
 )
 
 // Flood guard actions: what happens to a poll whose items are all new.
@@ -77,6 +80,9 @@ type Config struct {
 	GenericAuthors []string
 	// FloodGuard handles a poll whose items are all new.
 	FloodGuard FloodGuard
+	// LegacyCharset is the encoding of a feed that is not UTF-8 and names
+	// no charset: the site's own from before UTF-8; default windows-1256.
+	LegacyCharset string
 }
 
 // DefaultConfig returns the configuration used for Almaalouma when nothing
@@ -96,6 +102,7 @@ func DefaultConfig() Config {
 		ExcludeCategories: []string{"إعلان", "sponsored"},
 		GenericAuthors:    []string{"admin", "المعلومة", "almaalouma"},
 		FloodGuard:        FloodGuard{MinItems: 5, Action: FloodHold, Latest: 3},
+		LegacyCharset:     "windows-1256",
 	}
 }
 
@@ -116,6 +123,7 @@ func (c Config) withDefaults() Config {
 	setZero(&c.FloodGuard.MinItems, d.FloodGuard.MinItems)
 	setZero(&c.FloodGuard.Action, d.FloodGuard.Action)
 	setZero(&c.FloodGuard.Latest, d.FloodGuard.Latest)
+	setZero(&c.LegacyCharset, d.LegacyCharset)
 	if c.ExcludeCategories == nil {
 		c.ExcludeCategories = d.ExcludeCategories
 	}
@@ -155,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.FloodGuard.MinItems < 0 || c.FloodGuard.Latest < 0 {
 		errs = append(errs, errors.New("flood guard counts must not be negative"))
+	}
+	if enc, _ := charset.Lookup(c.LegacyCharset); enc == nil {
+		errs = append(errs, fmt.Errorf("legacy charset %q: unknown", c.LegacyCharset))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("feeds config: %w", err)

@@ -137,6 +137,12 @@ func TestCharsets(t *testing.T) {
 			bytes.Replace(utf, []byte(`encoding="UTF-8"`), []byte(`encoding="windows-1256"`), 1)},
 		{"UTF-8 with a BOM", "application/rss+xml", append([]byte("\xEF\xBB\xBF"), utf...)},
 		{"UTF-8 without declaration", "text/xml", bytes.Replace(utf, []byte(` encoding="UTF-8"`), nil, 1)},
+		// The site's legacy charset is tried when nothing says what the
+		// bytes are, or only UTF-8, which they are not.
+		{"windows-1256 declared nowhere", "application/rss+xml",
+			bytes.Replace(cp1256, []byte(` encoding="windows-1256"`), nil, 1)},
+		{"windows-1256 declared UTF-8", "application/rss+xml; charset=UTF-8",
+			bytes.Replace(cp1256, []byte(`encoding="windows-1256"`), []byte(`encoding="UTF-8"`), 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,6 +159,9 @@ func TestCharsets(t *testing.T) {
 			for _, a := range as {
 				if a.Title == firstTitle && a.Author == firstAuthor {
 					found = true
+				}
+				if strings.ContainsRune(a.Title+a.Summary+a.Author, '\uFFFD') {
+					t.Errorf("replacement characters stored: %q, %q", a.Title, a.Summary)
 				}
 			}
 			if !found {

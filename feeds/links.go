@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxURLBytes bounds a stored link; longer ones are not real article links.
@@ -13,7 +14,7 @@ const maxURLBytes = 2048
 // is not nil; it returns nil when raw is not a URL.
 func resolveURL(raw string, base *url.URL) *url.URL {
 	raw = strings.TrimSpace(raw)
-	if raw == "" || len(raw) > maxURLBytes {
+	if raw == "" || len(raw) > maxURLBytes || !utf8.ValidString(raw) {
 		return nil
 	}
 	u, err := url.Parse(raw)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 	ext "github.com/mmcdole/gofeed/extensions"
+	"github.com/rivo/uniseg"
 	"golang.org/x/net/html"
 )
 
@@ -62,25 +63,31 @@ func TestCleanText(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	long := strings.Repeat("كلمة ", 100)
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"قصير", 10, "قصير"},
-		{"واحد اثنان ثلاثة أربعة", 14, "واحد اثنان…"},
-		{"واحد، اثنان، ثلاثة، أربعة", 15, "واحد، اثنان…"},
-		{strings.Repeat("ب", 20), 10, strings.Repeat("ب", 9) + "…"},
-		{long, 300, strings.TrimSpace(long[:len("كلمة ")*59]) + "…"},
-	}
-	for _, tt := range tests {
-		got := truncate(tt.in, tt.n)
-		if got != tt.want || utf8.RuneCountInString(got) > tt.n {
-			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+// TestTitleCutOnGraphemes: a title too long for the store is cut between
+// grapheme clusters, never inside an emoji sequence or a flag.
+func TestTitleCutOnGraphemes(t *testing.T) {
+	const family = "👨\u200d👩\u200d👧\u200d👦"
+	n := normalizer{}
+	for name, tt := range map[string]struct{ title, want string }{
+		"ZWJ sequence": {strings.Repeat("x", maxTitle-5) + family + family, strings.Repeat("x", maxTitle-5) + "…"},
+		"flag":         {strings.Repeat("x", maxTitle-4) + "🇮🇶🇮🇶🇮🇶", strings.Repeat("x", maxTitle-4) + "🇮🇶…"},
+		"fits":         {strings.Repeat("x", maxTitle-7) + family, strings.Repeat("x", maxTitle-7) + family},
+	} {
+		it := &gofeed.Item{Title: tt.title, Link: "https://almaalouma.net/?p=1"}
+		a, _, err := n.normalize(it, siteBase, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Title != tt.want {
+			t.Errorf("%s: title ends %q, want %q", name, tail(a.Title, 12), tail(tt.want, 12))
 		}
 	}
+}
+
+// tail returns the last n runes of s.
+func tail(s string, n int) string {
+	r := []rune(s)
+	return string(r[max(0, len(r)-n):])
 }
 
 func TestByline(t *testing.T) {
@@ -321,6 +328,11 @@ func FuzzNormalize(f *testing.F) {
 	f.Add("\xff\xfe", "\x00", "<svg><p><style><img src=x onerror=alert(1)></style></p></svg>", "http://[::1", "\xc0")
 	f.Add("", "", `<noscript><p title="</noscript><img src=x onerror=alert(1)>">`, "", "https://almaalouma.net/?p=1")
 	f.Add("a", "b", `<a href="&#106;avascript:alert(1)">x</a><img srcset="javascript:x 1w, https://a/b.jpg 2w">`, "//x.example/p", "x")
+	// Long titles ending in an emoji ZWJ sequence, flags, a keycap; the
+	// references an item may carry once the feed is legal XML.
+	f.Add(strings.Repeat("x", 495)+strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 3), "", "", "https://almaalouma.net/?p=2", "")
+	f.Add(strings.Repeat("ب", 496)+strings.Repeat("🇮🇶", 3), strings.Repeat("#\ufe0f\u20e3", 400), "", "/p3", "")
+	f.Add("خبر&#8;عاجل &amp;#0; &#xFFFE;", "&#11;\u200d", "<p>\ufffd</p>", "/p4", "g4")
 	n := normalizer{generic: normalizedSet(DefaultConfig().GenericAuthors)}
 	f.Fuzz(func(t *testing.T, title, desc, content, link, guid string) {
 		it := &gofeed.Item{Title: title, Description: desc, Content: content, Link: link, GUID: guid,
@@ -341,7 +353,7 @@ func FuzzNormalize(f *testing.F) {
 			}
 		}
 		if utf8.RuneCountInString(a.Title) > maxTitle || utf8.RuneCountInString(a.Summary) > maxSummary ||
-			utf8.RuneCountInString(a.Author) > maxAuthor || utf8.RuneCountInString(a.GUID) > maxGUID ||
+			utf8.RuneCountInString(a.Author) > maxAuthor || utf8.RuneCountInString(a.GUID) > maxGUID && a.GUID != a.Link ||
 			len(a.Link) > maxURLBytes || len(a.Categories) > maxCategories {
 			t.Fatalf("unbounded: %+v", a)
 		}
@@ -351,6 +363,23 @@ func FuzzNormalize(f *testing.F) {
 		if a.ImageURL != "" && !strings.HasPrefix(a.ImageURL, "http") {
 			t.Fatalf("image %q", a.ImageURL)
 		}
+		// A cut title ends between two grapheme clusters of the whole one.
+		if whole := cleanText(scanHTML(title, nil, false).text); a.Title != whole && whole != "" {
+			head, ok := strings.CutSuffix(a.Title, "…")
+			if !ok || !strings.HasPrefix(whole, head) || !onBoundary(whole, len(head)) {
+				t.Fatalf("title %q cut badly from %q", a.Title, whole)
+			}
+		}
 		assertSafeHTML(t, a.Content)
 	})
+}
+
+// onBoundary reports whether byte offset i of s falls between two grapheme
+// clusters.
+func onBoundary(s string, i int) bool {
+	at := 0
+	for g := uniseg.NewGraphemes(s); at < i && g.Next(); {
+		_, at = g.Positions()
+	}
+	return at == i
 }

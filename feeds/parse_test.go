@@ -39,10 +39,12 @@ func TestToUTF8(t *testing.T) {
 		{"UTF-8 mislabelled windows-1256", doc(` encoding="windows-1256"`), "text/xml; charset=windows-1256"},
 		{"UTF-8 BOM", "\xEF\xBB\xBF" + doc(` encoding="UTF-8"`), ""},
 		{"UTF-16 BOM", utf16(doc(` encoding="UTF-16"`)), "text/xml"},
+		{"windows-1256 undeclared: the legacy charset", cp1256(doc("")), "text/xml"},
+		{"windows-1256 declared UTF-8 by mistake", cp1256(doc(` encoding="UTF-8"`)), "application/rss+xml; charset=utf-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := parseFeed([]byte(tt.body), tt.contentType)
+			f, err := parseFeed([]byte(tt.body), tt.contentType, charmap.Windows1256)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,8 +54,10 @@ func TestToUTF8(t *testing.T) {
 		})
 	}
 
+	// UTF-8 with a damaged byte is not taken for the legacy charset: the
+	// byte is marked, for the poller to hold the item.
 	t.Run("stray bytes", func(t *testing.T) {
-		f, err := parseFeed([]byte(strings.Replace(doc(""), title, title+"\xff", 1)), "text/xml")
+		f, err := parseFeed([]byte(strings.Replace(doc(""), title, title+"\xff", 1)), "text/xml", charmap.Windows1256)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +75,7 @@ func TestNotFeed(t *testing.T) {
 		{"just text", "", "not a feed: unrecognised document (no content type)"},
 	}
 	for _, tt := range tests {
-		_, err := parseFeed([]byte(tt.body), tt.contentType)
+		_, err := parseFeed([]byte(tt.body), tt.contentType, nil)
 		if !errors.Is(err, ErrNotFeed) || err.Error() != tt.want {
 			t.Errorf("%q: %v, want %q", tt.body, err, tt.want)
 		}

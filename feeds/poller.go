@@ -10,11 +10,15 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
 
 	"github.com/almaalouma/nashra/store"
 )
@@ -65,11 +69,13 @@ type Poller struct {
 	log     *slog.Logger
 	metrics *metrics
 	norm    normalizer
-	exclude map[string]bool // matchKey of Config.ExcludeCategories
+	exclude map[string]bool   // matchKey of Config.ExcludeCategories
+	legacy  encoding.Encoding // Config.LegacyCharset
 
 	mu           sync.Mutex
-	stale        map[int64]bool      // feeds found stale at their last success
-	failingSince map[int64]time.Time // first failure seen of feeds that never succeeded
+	stale        map[int64]bool            // feeds found stale at their last success
+	failingSince map[int64]time.Time       // first failure seen of feeds that never succeeded
+	undecodable  map[int64]map[string]bool // GUIDs of the items each feed holds back, the admins told
 }
 
 // NewPoller returns a poller of the feeds in st. Zero fields of cfg take
@@ -87,6 +93,7 @@ func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Log
 	if logger == nil {
 		logger = slog.Default()
 	}
+	legacy, _ := charset.Lookup(cfg.LegacyCharset)
 	return &Poller{
 		Now:          time.Now,
 		store:        st,
@@ -96,8 +103,10 @@ func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Log
 		metrics:      m,
 		norm:         normalizer{generic: normalizedSet(cfg.GenericAuthors)},
 		exclude:      normalizedSet(cfg.ExcludeCategories),
+		legacy:       legacy,
 		stale:        make(map[int64]bool),
 		failingSince: make(map[int64]time.Time),
+		undecodable:  make(map[int64]map[string]bool),
 	}, nil
 }
 
@@ -253,7 +262,7 @@ func (p *Poller) pollFeed(ctx context.Context, f store.Feed) Result {
 		return res
 	}
 	res.Err = err
-	p.record(ctx, f, r, &res, now, log)
+	p.record(ctx, f, r, &res, reason, now, log)
 	p.observe(res, reason)
 	return res
 }
@@ -261,10 +270,12 @@ func (p *Poller) pollFeed(ctx context.Context, f store.Feed) Result {
 // ingest parses a fetched feed and stores its items. On error it says
 // which step failed, for the metrics.
 func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time.Time, res *Result, log *slog.Logger) (string, error) {
-	items, undated, err := p.items(r, now, log)
+	got, err := p.items(r, now, log)
 	if err != nil {
 		return "parse", fmt.Errorf("parse feed %d: %w", f.ID, err)
 	}
+	p.holdUndecodable(ctx, f, got.undecodable, now, log)
+	items, undated := got.items, got.undated
 	res.Items = len(items)
 
 	var fresh []*store.Article
@@ -315,25 +326,34 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 	return "", nil
 }
 
+// parsed is what a fetched feed holds.
+type parsed struct {
+	items []store.Article
+	// undated holds the GUIDs of the items the feed gave no date.
+	undated map[string]bool
+	// undecodable are the items held back: readers would see U+FFFD, bytes
+	// that no encoding made sense of, in their title, summary or author.
+	undecodable []store.Article
+}
+
 // items parses a fetched feed into articles, the first of each GUID and
-// link only, and returns the GUIDs of those the feed gave no date. A panic
-// in the parsers on a hostile document fails this feed, not the process.
-func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (items []store.Article, undated map[string]bool, err error) {
+// link only. A panic in the parsers on a hostile document fails this feed,
+// not the process.
+func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (got parsed, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			items, undated, err = nil, nil, fmt.Errorf("panic: %v", v)
+			got, err = parsed{}, fmt.Errorf("panic: %v", v)
 		}
 	}()
-	feed, err := parseFeed(r.body, r.contentType)
+	feed, err := parseFeed(r.body, r.contentType, p.legacy)
 	if err != nil {
-		return nil, nil, err
+		return parsed{}, err
 	}
 	base := r.url
 	if u := resolveURL(feed.Link, r.url); isWebURL(u) {
 		base = u
 	}
-	items = make([]store.Article, 0, len(feed.Items))
-	undated = make(map[string]bool)
+	got = parsed{items: make([]store.Article, 0, len(feed.Items)), undated: make(map[string]bool)}
 	seen := make(map[string]bool, 2*len(feed.Items))
 	for _, it := range feed.Items {
 		if it == nil {
@@ -350,17 +370,22 @@ func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (items []st
 			continue
 		}
 		seen[a.GUID], seen[a.Link] = true, true
-		if !dated {
-			undated[a.GUID] = true
+		if strings.ContainsRune(a.Title+a.Summary+a.Author, utf8.RuneError) {
+			got.undecodable = append(got.undecodable, a)
+			continue
 		}
-		items = append(items, a)
+		if !dated {
+			got.undated[a.GUID] = true
+		}
+		got.items = append(got.items, a)
 	}
-	return items, undated, nil
+	return got, nil
 }
 
 // record saves the feed's state after a poll at now that got r (nil when
-// no answer came) and raises the alerts its health calls for.
-func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Result, now time.Time, log *slog.Logger) {
+// no answer came) and failed, if it did, at the step reason names; and it
+// raises the alerts the feed's health calls for.
+func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Result, reason string, now time.Time, log *slog.Logger) {
 	before := f
 	f.CheckedAt = now
 	f.LastStatus = res.Status
@@ -410,7 +435,7 @@ func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Res
 		res.Err = errors.Join(res.Err, err)
 		return
 	}
-	p.checkHealth(ctx, before, f, now, log)
+	p.checkHealth(ctx, before, f, reason, now, log)
 }
 
 // observe counts a poll in the metrics; reason says which step failed.

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/almaalouma/nashra/arabic"
 )
 
 // cleanText makes s fit to show on one line: invalid bytes, control
@@ -58,27 +60,5 @@ func invisible(r rune) bool {
 	return false
 }
 
-// truncate returns s if it has at most n runes; otherwise it cuts s to fit
-// n runes with a final "…", at the last space when one is in the last
-// third, so that words are not broken, and without a dangling comma.
-func truncate(s string, n int) string {
-	if n <= 1 || utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	cut, runes := 0, 0
-	for i := range s {
-		if runes == n-1 {
-			cut = i
-			break
-		}
-		runes++
-	}
-	head := s[:cut]
-	if sp := strings.LastIndexByte(head, ' '); sp > 0 && utf8.RuneCountInString(head[:sp]) >= (n-1)*2/3 {
-		head = head[:sp]
-	}
-	head = strings.TrimRightFunc(head, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune(",،;؛:-–—", r)
-	})
-	return head + "…"
-}
+// truncate cuts s to at most n runes, ending with "…" when it had to.
+func truncate(s string, n int) string { return arabic.Cut(s, n, utf8.RuneCountInString) }

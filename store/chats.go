@@ -118,14 +118,41 @@ func (db *DB) Chat(ctx context.Context, id int64) (Chat, error) {
 	return c, nil
 }
 
-// SetChatSettings saves a chat's delivery choices.
+// SetChatSettings saves a chat's delivery choices. When the mode or the
+// quiet hours change, the rows they deferred (quiet hours, the hourly
+// bundle) come due now, to be judged again by the new choices: turning
+// quiet hours off releases what they hold at once, not at their old end.
+// Rows waiting for a retry keep their backoff.
 func (db *DB) SetChatSettings(ctx context.Context, id int64, s ChatSettings, now time.Time) error {
-	r, err := db.write.ExecContext(ctx, `UPDATE chats SET mode = ?, quiet_start = ?, quiet_end = ?, quiet_mode = ?, digest = ?,
-		updated_at = ? WHERE id = ?`, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode, s.Digest, now.UnixMilli(), id)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var old ChatSettings
+		err := tx.QueryRowContext(ctx, `SELECT mode, quiet_start, quiet_end, quiet_mode FROM chats WHERE id = ?`, id).
+			Scan(&old.Mode, &old.QuietStart, &old.QuietEnd, &old.QuietMode)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chats SET mode = ?, quiet_start = ?, quiet_end = ?, quiet_mode = ?, digest = ?,
+			updated_at = ? WHERE id = ?`, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode, s.Digest, now.UnixMilli(), id); err != nil {
+			return err
+		}
+		old.Digest = s.Digest
+		if old == s {
+			return nil
+		}
+		// A deferral sets due_at to the end of the wait; a retry leaves
+		// due_at at the original due time, before its backoff's end.
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET not_before = ?, due_at = ?
+			WHERE chat_id = ? AND state = 'held' AND due_at = not_before AND not_before > ?`,
+			now.UnixMilli(), now.UnixMilli(), id, now.UnixMilli())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("save settings of chat %d: %w", id, err)
 	}
-	return mustAffect(r, id)
+	return nil
 }
 
 // SetChatActive marks a chat active again, or inactive with the reason

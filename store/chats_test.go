@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -126,5 +127,56 @@ func testUpdatesHandledOnce(t *testing.T, db *DB) {
 	db.ForgetUpdates(ctx, time.Now().Add(time.Hour))
 	if id, _ := db.LastUpdateID(ctx); id != 9 {
 		t.Errorf("last update id = %d after forgetting", id)
+	}
+}
+
+func TestSettingsChangeReleasesDeferred(t *testing.T) {
+	contract(t, testSettingsChangeReleasesDeferred)
+}
+
+// testSettingsChangeReleasesDeferred: rows quiet hours deferred come due
+// again when the reader changes them; a retry keeps its backoff, and a
+// change of something else releases nothing.
+func testSettingsChangeReleasesDeferred(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	db.TouchChat(ctx, Chat{ID: 7, Kind: ChatPrivate}, now)
+	db.Subscribe(ctx, 7, []string{"news"}, now)
+	for i := range 3 {
+		db.HandOn(ctx, FanOut{ArticleID: newArticle(t, db, "news", fmt.Sprint("q", i)), State: DeliveryPending, Now: now})
+	}
+	rows, err := db.ClaimDeliveries(ctx, "me", LanePrivate, 10, now.Add(time.Minute))
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("claimed %d, %v", len(rows), err)
+	}
+	morning := now.Add(8 * time.Hour)
+	if err := db.UpdateOutbox(ctx, "me", []OutboxUpdate{
+		{Op: OpDefer, IDs: []int64{rows[0].ID, rows[1].ID}, At: morning},
+		{Op: OpRetry, IDs: []int64{rows[2].ID}, At: now.Add(time.Hour), ErrorKind: "transient", Error: "502"},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := DefaultSettings
+	s.Digest = true // not a change of when posts come
+	if err := db.SetChatSettings(ctx, 7, s, now); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Second)
+	if n, _ := db.ReleaseHeldDeliveries(ctx, later); n != 0 {
+		t.Fatalf("turning the digest on released %d held rows", n)
+	}
+	s.QuietStart, s.QuietEnd = 0, 0
+	if err := db.SetChatSettings(ctx, 7, s, later); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.ReleaseHeldDeliveries(ctx, later); n != 2 {
+		t.Fatalf("turning quiet hours off released %d held rows, want the 2 deferred", n)
+	}
+	again, _ := db.ClaimDeliveries(ctx, "me", LanePrivate, 10, later.Add(time.Minute))
+	if len(again) != 2 || again[0].ID != rows[0].ID || again[1].ID != rows[1].ID || !again[0].DueAt.Equal(time.UnixMilli(later.UnixMilli())) {
+		t.Errorf("claimable after the change: %+v", again)
+	}
+	if err := db.SetChatSettings(ctx, 99, s, now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("settings of an unknown chat: %v", err)
 	}
 }

@@ -299,6 +299,7 @@ func TestOutboxQueriesUseIndexes(t *testing.T) {
 		`UPDATE deliveries SET lease_until = 5 WHERE ` + settled + `state = 'claimed' AND claimed_by = 'me'`,
 		`UPDATE deliveries SET state = 'sent' FROM (VALUES (1, 2)) AS v WHERE deliveries.id = v.column1`,
 		`UPDATE deliveries SET state = 'cancelled' WHERE chat_id = 5 AND state IN ('pending', 'held', 'claimed')`,
+		`UPDATE deliveries SET not_before = 5, due_at = 5 WHERE chat_id = 5 AND state = 'held' AND due_at = not_before AND not_before > 5`,
 		`UPDATE deliveries SET state = 'cancelled' WHERE article_id = 5 AND state IN ('pending', 'held', 'claimed')`,
 		`SELECT lane, COUNT(*) FROM deliveries WHERE state = 'pending' GROUP BY lane`,
 		`SELECT COUNT(*) FROM deliveries WHERE ` + settled + `state = 'dead'`,

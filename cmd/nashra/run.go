@@ -168,6 +168,7 @@ func feedsConfig(cfg *config.Config) feeds.Config {
 		ExcludeCategories: p.ExcludeCategories,
 		GenericAuthors:    p.GenericAuthors,
 		FloodGuard:        feeds.FloodGuard{MinItems: p.FloodGuard.MinItems, Action: p.FloodGuard.Action, Latest: p.FloodGuard.Latest},
+		LegacyCharset:     cfg.Site.LegacyCharset,
 	}
 }
 
