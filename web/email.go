@@ -240,10 +240,29 @@ func (p *EmailPages) signupForm(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "signup.html", d)
 }
 
-func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+// maxFormBytes bounds a form's body: an address and a few sections, or a
+// token.
+const maxFormBytes = 16 << 10
+
+// postForm reads a POST's URL-encoded body, at most maxFormBytes, into
+// r.PostForm; on failure it has answered. Values are read from PostForm
+// alone, never from the query string, and a multipart body is never
+// parsed.
+func (p *EmailPages) postForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		p.message(w, http.StatusBadRequest, "طلب غير صالح", signupPath, txtSignupAgain, txtFailed)
+		return false
+	}
+	return true
+}
+
+// linkToken is the token of a mailed link, from its URL: what a GET shows
+// never comes from a body.
+func linkToken(r *http.Request) string { return r.URL.Query().Get("t") }
+
+func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
+	if !p.postForm(w, r) {
 		return
 	}
 	address, chosen := r.PostForm.Get("address"), p.chosenSections(r)
@@ -286,8 +305,8 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 
 // subscriber checks a link's token and returns its subscriber; on failure
 // it has answered with a page saying why.
-func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action) (store.EmailSubscriber, bool) {
-	id, err := p.o.Tokens.Verify(r.FormValue("t"), action, p.o.Now())
+func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action, token string) (store.EmailSubscriber, bool) {
+	id, err := p.o.Tokens.Verify(token, action, p.o.Now())
 	if errors.Is(err, subscribers.ErrTokenExpired) {
 		p.message(w, http.StatusGone, "انتهت صلاحية الرابط", signupPath, txtSignupAgain,
 			"انتهت صلاحية رابط التأكيد. اشترك من جديد لتصلك رسالة تأكيد أخرى.")
@@ -317,7 +336,8 @@ func (p *EmailPages) preferencesURL(id int64) string {
 // confirmPage shows a button: a GET never confirms, because mail scanners
 // open every link they see.
 func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm)
+	token := linkToken(r)
+	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, token)
 	if !ok {
 		return
 	}
@@ -330,14 +350,16 @@ func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
 			"هذا الرابط لم يعد صالحًا لأن الاشتراك أُلغي. يمكنك الاشتراك من جديد متى شئت.")
 	default:
 		d := p.page("تأكيد الاشتراك")
-		d.Address, d.Token, d.Action = sub.Address, r.FormValue("t"), subscribers.ActionConfirm.Path()
+		d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionConfirm.Path()
 		p.render(w, http.StatusOK, "confirm.html", d)
 	}
 }
 
 func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm)
+	if !p.postForm(w, r) {
+		return
+	}
+	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, r.PostForm.Get("t"))
 	if !ok {
 		return
 	}
@@ -373,19 +395,23 @@ func (p *EmailPages) notSubscribed(w http.ResponseWriter) {
 }
 
 func (p *EmailPages) preferencesPage(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences)
+	token := linkToken(r)
+	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
 		p.notSubscribed(w)
 	default:
-		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == store.EmailPaused, r.FormValue("t"), "", "")
+		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == store.EmailPaused, token, "", "")
 	}
 }
 
 func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences)
+	if !p.postForm(w, r) {
+		return
+	}
+	token := r.PostForm.Get("t")
+	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
 	if !ok {
 		return
 	}
@@ -396,7 +422,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 	chosen := p.chosenSections(r)
 	paused := r.PostForm.Get("paused") == "1"
 	if len(chosen) == 0 {
-		p.preferencesForm(w, http.StatusBadRequest, sub, chosen, paused, r.FormValue("t"),
+		p.preferencesForm(w, http.StatusBadRequest, sub, chosen, paused, token,
 			txtChooseSection+" لإيقاف النشرة كلها استعمل الإيقاف المؤقت أو إلغاء الاشتراك.", "")
 		return
 	}
@@ -413,13 +439,14 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 	if paused {
 		notice = "حُفظت تفضيلاتك. النشرة موقوفة مؤقتًا إلى أن تعيد تشغيلها من هذه الصفحة."
 	}
-	p.preferencesForm(w, http.StatusOK, sub, sub.Sections, paused, r.FormValue("t"), "", notice)
+	p.preferencesForm(w, http.StatusOK, sub, sub.Sections, paused, token, "", notice)
 }
 
 // unsubscribePage shows a button; the POST it makes is the same as a
 // mail client's RFC 8058 one-click POST.
 func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe)
+	token := linkToken(r)
+	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
@@ -427,16 +454,16 @@ func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	default:
 		d := p.page("إلغاء الاشتراك")
 		d.Address, d.Link = sub.Address, p.preferencesURL(sub.ID)
-		d.Action = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(r.FormValue("t"))
+		d.Action = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(token)
 		p.render(w, http.StatusOK, "unsubscribe.html", d)
 	}
 }
 
 // unsubscribe unsubscribes at once (RFC 8058): the token is in the URL,
-// the body says List-Unsubscribe=One-Click, and nothing else is asked.
+// the body says List-Unsubscribe=One-Click, and nothing else is asked, so
+// the body is not even read.
 func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe)
+	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, linkToken(r))
 	if !ok {
 		return
 	}

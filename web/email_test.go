@@ -85,7 +85,7 @@ func startEmail(t *testing.T, trusted ...netip.Prefix) *emailEnv {
 		TrustedProxies: trusted, SignupsPerIP: 5, Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
 	s := New(Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	pages.Register(s)
-	srv := httptest.NewServer(s.mux)
+	srv := httptest.NewServer(s.handler())
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
@@ -350,5 +350,46 @@ func TestArchivePages(t *testing.T) {
 		if r := do(t, "GET", e.url+"/digest/"+day, nil); r.code != 404 || !strings.Contains(r.body, "لا توجد نشرة بهذا التاريخ") {
 			t.Errorf("%s: %d", day, r.code)
 		}
+	}
+}
+
+// A link's token comes from its URL, a form's values from a POST's small
+// body, and no route reads a body it was not meant to get.
+func TestValuesComeFromWhereTheyBelong(t *testing.T) {
+	e := startEmail(t)
+	ctx := context.Background()
+	id := e.subscriber(t, "reader@example.org", store.EmailPending)
+	e.db.ConfirmEmailSubscriber(ctx, id, e.now)
+	link := e.link(subscribers.ActionUnsubscribe, id, time.Time{})
+	token := strings.SplitN(link, "t=", 2)[1]
+	bare := e.url + subscribers.ActionUnsubscribe.Path()
+
+	// A GET with a body is refused before any handler reads it.
+	if r := do(t, "GET", bare, url.Values{"t": {token}}); r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a GET with a body: %d", r.code)
+	}
+	// The page reads its token from the URL only.
+	if r := do(t, "GET", link, nil); r.code != 200 || !strings.Contains(r.body, "reader@example.org") {
+		t.Fatalf("the page from its link: %d", r.code)
+	}
+	// The one-click POST takes its token from the URL, not from the body.
+	if r := do(t, "POST", bare, url.Values{"t": {token}}); r.code != 400 {
+		t.Fatalf("a one-click POST with the token in its body: %d", r.code)
+	}
+	prefs := e.link(subscribers.ActionPreferences, id, time.Time{})
+	// A form's token comes from its body, never from the query string.
+	if r := do(t, "POST", prefs, url.Values{"section": {"news"}}); r.code != 400 {
+		t.Fatalf("preferences saved with the token in the query string: %d", r.code)
+	}
+	if s, _ := e.db.EmailSubscriber(ctx, id); s.Sections != nil {
+		t.Fatalf("preferences changed: %+v", s)
+	}
+	// Forms are small; larger bodies are refused, a declared one unread.
+	big := url.Values{"address": {strings.Repeat("a", 20<<10) + "@example.org"}, "section": {"news"}}
+	if r := do(t, "POST", e.url+"/email", big); r.code != 400 || len(e.signup.calls) != 0 {
+		t.Fatalf("a 20 KB signup form: %d, %v", r.code, e.signup.calls)
+	}
+	if r := do(t, "POST", e.url+"/email", url.Values{"address": {strings.Repeat("a", 2<<20)}}); r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MB POST: %d", r.code)
 	}
 }

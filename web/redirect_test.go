@@ -89,7 +89,7 @@ func (h *trackerHarness) do(r *http.Request) *httptest.ResponseRecorder {
 		r.RemoteAddr = "198.51.100.7:5555"
 	}
 	w := httptest.NewRecorder()
-	h.srv.mux.ServeHTTP(w, r)
+	h.srv.handler().ServeHTTP(w, r)
 	return w
 }
 
