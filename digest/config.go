@@ -70,9 +70,10 @@ type Config struct {
 	// RCPT TO) mark its subscriber bounced, never mailed again.
 	BounceThreshold int
 	// BounceStorm is how many 5xx answers to RCPT TO in a row, for
-	// different addresses, are taken as the server refusing the sender
-	// rather than the addresses: the send pauses instead of marking the
-	// list bounced.
+	// digests to different confirmed addresses, are taken as the server
+	// refusing the sender rather than the addresses: the send pauses
+	// instead of marking the list bounced. Refusals of confirmations and
+	// notices, whose addresses whoever asked chose, never count.
 	BounceStorm int
 	// PauseCooldown is how long a send paused by the circuit breaker
 	// waits before one message probes whether the server takes mail
