@@ -18,6 +18,7 @@ import (
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 func TestReaderSubscribesByKeyboard(t *testing.T) {
@@ -322,9 +323,13 @@ func TestDigestAndEmail(t *testing.T) {
 	}
 	h.reply(reader, "/subscribe أخبار")
 	mustContain(t, h.reply(reader, "/email reader@example.com").Plain, "رسالة تأكيد")
-	if want := []string{"reader@example.com news"}; !slices.Equal(signup.asked, want) {
+	if want := []string{"tg:1009 reader@example.com news"}; !slices.Equal(signup.asked, want) {
 		t.Errorf("signup asked %v, want %v", signup.asked, want)
 	}
+	signup.mu.Lock()
+	signup.err = subscribers.ErrTooManySignups
+	signup.mu.Unlock()
+	mustContain(t, h.reply(reader, "/email other@example.com").Plain, "مرات كثيرة", "انتظر")
 }
 
 func TestEmailNotAvailableYet(t *testing.T) {

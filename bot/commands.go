@@ -13,6 +13,7 @@ import (
 
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // access says who may run a command.
@@ -374,7 +375,11 @@ func (b *Bot) cmdEmail(ctx context.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := b.email.RequestSignup(ctx, addr, subs); err != nil {
+	err = b.email.RequestSignup(ctx, subscribers.Requester{TelegramUser: r.chat.ID}, addr, subs)
+	switch {
+	case errors.Is(err, subscribers.ErrTooManySignups):
+		return b.reply(ctx, r, txtEmailTooMany, nil)
+	case err != nil:
 		r.log(b.log).Warn("email signup failed", "err", err)
 		return b.reply(ctx, r, txtEmailFailed, nil)
 	}

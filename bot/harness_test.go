@@ -328,10 +328,10 @@ type fakeSignup struct {
 	err   error
 }
 
-func (s *fakeSignup) RequestSignup(_ context.Context, address string, sections []string) error {
+func (s *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester, address string, sections []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.asked = append(s.asked, address+" "+strings.Join(sections, ","))
+	s.asked = append(s.asked, from.Key()+" "+address+" "+strings.Join(sections, ","))
 	return s.err
 }
 

@@ -219,7 +219,7 @@ func TestStaleIdleConnectionsAreReplaced(t *testing.T) {
 			s := h.service()
 			ctx := context.Background()
 			for i := range 3 {
-				if err := s.RequestSignup(ctx, fmt.Sprintf("r%d@example.org", i), nil); err != nil {
+				if err := s.RequestSignup(ctx, asker(0), fmt.Sprintf("r%d@example.org", i), nil); err != nil {
 					t.Fatal(err)
 				}
 				runMails(t, h, s)
@@ -316,8 +316,8 @@ func TestParseSMTPURL(t *testing.T) {
 }
 
 // An outsider asks for the digest for 60 addresses that the mail server
-// refuses at RCPT TO — as 60 × "/email nobodyN@victim.invalid" in the bot
-// do. Those refusals are the chosen addresses' own: they neither pause the
+// refuses at RCPT TO — as "/email nobodyN@victim.invalid" in the bot does,
+// here from 60 Telegram accounts, since one gets only a few. Those refusals are the chosen addresses' own: they neither pause the
 // send nor keep the day's digest from the real subscribers, whom it
 // reaches at once, through a real server (Mailpit, refusing every
 // recipient outside example.org).
@@ -331,7 +331,7 @@ func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
 	ctx := context.Background()
 	const outsiders = 60
 	for i := range outsiders {
-		if err := s.RequestSignup(ctx, fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
+		if err := s.RequestSignup(ctx, asker(i), fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -382,7 +382,7 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 		if i%2 == 1 {
 			addr = fmt.Sprintf("content%d@victim.invalid", i)
 		}
-		if err := s.RequestSignup(ctx, addr, nil); err != nil {
+		if err := s.RequestSignup(ctx, asker(i), addr, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

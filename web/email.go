@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/almaalouma/nashra/store"
@@ -25,8 +24,10 @@ type EmailSignup interface {
 	// returns nil whichever it was, so that the page never tells whether an
 	// address is subscribed. An address that cannot be used is an error
 	// with an AddressProblem() string method naming the problem: "empty",
-	// "line_break", "several", "too_long" or "invalid".
-	RequestSignup(ctx context.Context, address string, sections []string) error
+	// "line_break", "several", "too_long" or "invalid";
+	// subscribers.ErrTooManySignups says the client asked too often
+	// lately, here or through the bot.
+	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
 // EmailStore is what the subscription pages read and change; *store.DB
@@ -67,13 +68,9 @@ type EmailOptions struct {
 	// preference links the pages show.
 	Tokens *subscribers.ActionSigner
 	// TrustedProxies are the peers whose X-Forwarded-For is believed
-	// (NASHRA_TRUSTED_PROXIES), for the limit per client address.
+	// (NASHRA_TRUSTED_PROXIES): the client's address is the requester
+	// whose signups the digest limits.
 	TrustedProxies []netip.Prefix
-	// SignupsPerIP bounds signup attempts from one client address within
-	// SignupWindow; defaults 10 and one hour. Each address also gets at
-	// most a few mails a day, whoever asks (the digest's limit).
-	SignupsPerIP int
-	SignupWindow time.Duration
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -83,18 +80,11 @@ type EmailOptions struct {
 // unsubscribe page (and its RFC 8058 one-click POST) and the digest
 // archive. They work without JavaScript and read right to left.
 type EmailPages struct {
-	o       EmailOptions
-	limiter *ipLimiter
+	o EmailOptions
 }
 
 // NewEmailPages returns the pages; Register mounts them.
 func NewEmailPages(o EmailOptions) *EmailPages {
-	if o.SignupsPerIP <= 0 {
-		o.SignupsPerIP = 10
-	}
-	if o.SignupWindow <= 0 {
-		o.SignupWindow = time.Hour
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -104,7 +94,7 @@ func NewEmailPages(o EmailOptions) *EmailPages {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	return &EmailPages{o: o, limiter: newIPLimiter(o.SignupsPerIP, o.SignupWindow)}
+	return &EmailPages{o: o}
 }
 
 // The archive's paths; the others are subscribers.Action paths.
@@ -268,11 +258,6 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 	address, chosen := r.PostForm.Get("address"), p.chosenSections(r)
 	d := p.page("النشرة اليومية بالبريد الإلكتروني")
 	d.Action, d.Address, d.Sections = signupPath, address, p.choices(chosen)
-	if !p.limiter.allow(clientIP(r, p.o.TrustedProxies), p.o.Now()) {
-		d.Error = "طلبات كثيرة من جهازك خلال وقت قصير. انتظر قليلًا ثم حاول مرة أخرى."
-		p.render(w, http.StatusTooManyRequests, "signup.html", d)
-		return
-	}
 	if len(chosen) == 0 {
 		d.Error = txtChooseSection
 		p.render(w, http.StatusBadRequest, "signup.html", d)
@@ -281,9 +266,12 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 	if len(chosen) == len(p.o.Sections) {
 		chosen = nil // every section, including those added later
 	}
-	err := p.o.Signup.RequestSignup(r.Context(), address, chosen)
+	err := p.o.Signup.RequestSignup(r.Context(), subscribers.Requester{IP: clientIP(r, p.o.TrustedProxies)}, address, chosen)
 	var problem interface{ AddressProblem() string }
 	switch {
+	case errors.Is(err, subscribers.ErrTooManySignups):
+		d.Error = "طلبات كثيرة من جهازك خلال وقت قصير. انتظر قليلًا ثم حاول مرة أخرى."
+		p.render(w, http.StatusTooManyRequests, "signup.html", d)
 	case errors.As(err, &problem):
 		d.Error = addressProblems[problem.AddressProblem()]
 		if d.Error == "" {
@@ -516,44 +504,4 @@ func (p *EmailPages) archiveDay(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; frame-ancestors 'none'")
 	w.Write(body)
-}
-
-// ipLimiter counts requests per client address in fixed windows: enough to
-// stop a form being scripted against many mailboxes from one machine.
-// Each instance counts its own.
-type ipLimiter struct {
-	mu     sync.Mutex
-	limit  int
-	window time.Duration
-	seen   map[netip.Addr]*ipWindow
-}
-
-type ipWindow struct {
-	start time.Time
-	n     int
-}
-
-func newIPLimiter(limit int, window time.Duration) *ipLimiter {
-	return &ipLimiter{limit: limit, window: window, seen: map[netip.Addr]*ipWindow{}}
-}
-
-// allow counts one request from ip at now and reports whether it is within
-// the limit.
-func (l *ipLimiter) allow(ip netip.Addr, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.seen) > 10000 {
-		for k, v := range l.seen {
-			if now.Sub(v.start) >= l.window {
-				delete(l.seen, k)
-			}
-		}
-	}
-	w := l.seen[ip]
-	if w == nil || now.Sub(w.start) >= l.window {
-		w = &ipWindow{start: now}
-		l.seen[ip] = w
-	}
-	w.n++
-	return w.n <= l.limit
 }

@@ -26,13 +26,15 @@ type addressProblem string
 func (p addressProblem) Error() string          { return "email address: " + string(p) }
 func (p addressProblem) AddressProblem() string { return string(p) }
 
-// fakeSignup records signups, refusing addresses the way the digest does.
+// fakeSignup records signups, refusing addresses the way the digest does,
+// and a requester's sixth.
 type fakeSignup struct {
 	mu    sync.Mutex
 	calls []string
+	asked map[string]int // by requester
 }
 
-func (f *fakeSignup) RequestSignup(_ context.Context, address string, sections []string) error {
+func (f *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester, address string, sections []string) error {
 	switch {
 	case strings.ContainsAny(address, "\r\n"):
 		return addressProblem("line_break")
@@ -43,6 +45,12 @@ func (f *fakeSignup) RequestSignup(_ context.Context, address string, sections [
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.asked == nil {
+		f.asked = map[string]int{}
+	}
+	if f.asked[from.Key()]++; f.asked[from.Key()] > 5 {
+		return subscribers.ErrTooManySignups
+	}
 	f.calls = append(f.calls, address+" "+strings.Join(sections, ","))
 	return nil
 }
@@ -82,7 +90,7 @@ func startEmail(t *testing.T, trusted ...netip.Prefix) *emailEnv {
 	loc, _ := time.LoadLocation("Asia/Baghdad")
 	pages := NewEmailPages(EmailOptions{Site: "المعلومة", SiteURL: "https://almaalouma.net", Sections: testSections,
 		DigestTime: "07:00", Location: loc, Signup: e.signup, Store: db, Archive: fakeArchive{}, Tokens: tokens,
-		TrustedProxies: trusted, SignupsPerIP: 5, Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
+		TrustedProxies: trusted, Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
 	s := New(Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	pages.Register(s)
 	srv := httptest.NewServer(s.handler())
@@ -196,25 +204,26 @@ func TestSignupErrorsInArabicAndNothingSent(t *testing.T) {
 	}
 }
 
+// The page names the client (behind a trusted proxy, from X-Forwarded-For)
+// to the digest, whose budget per client it shows when spent; every
+// address of one IPv6 /64 is one client.
 func TestSignupLimitPerClientAddress(t *testing.T) {
 	proxy := netip.MustParsePrefix("127.0.0.1/32")
 	e := startEmail(t, proxy)
 	f := url.Values{"address": {"a@example.org"}, "section": {"news"}}
 	for i := range 5 {
-		if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "203.0.113.7"); r.code != 200 {
+		if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", fmt.Sprintf("2001:db8:7:7::%x", i+1)); r.code != 200 {
 			t.Fatalf("signup %d: %d", i, r.code)
 		}
 	}
-	r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "203.0.113.7")
-	if r.code != 429 || !strings.Contains(r.body, "طلبات كثيرة") {
-		t.Fatalf("sixth signup from one client: %d", r.code)
+	r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "2001:db8:7:7:ffff::99")
+	if r.code != 429 || !strings.Contains(r.body, "طلبات كثيرة") || !strings.Contains(r.body, `value="a@example.org"`) {
+		t.Fatalf("sixth signup from one /64: %d\n%s", r.code, r.body)
 	}
-	if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "198.51.100.9"); r.code != 200 {
-		t.Fatalf("another client behind the proxy was limited: %d", r.code)
-	}
-	e.now = e.now.Add(time.Hour)
-	if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "203.0.113.7"); r.code != 200 {
-		t.Fatalf("an hour later: %d", r.code)
+	for _, other := range []string{"198.51.100.9", "2001:db8:7:8::1"} {
+		if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", other); r.code != 200 {
+			t.Fatalf("another client behind the proxy (%s) was limited: %d", other, r.code)
+		}
 	}
 }
 

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,8 +21,11 @@ import (
 	"testing"
 	"time"
 
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -214,5 +222,113 @@ func TestHugeBodiesOnEveryRouteKeepMemorySmall(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz after the attack: %s", resp.Status)
+	}
+}
+
+// confirmations counts the confirmation mails nashra wrote to its .eml
+// outbox, by address.
+func confirmations(t *testing.T, dbURL string) map[string]int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(strings.TrimPrefix(dbURL, "sqlite:")), "outbox", "*confirm-*.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to, _ := m.Header.AddressList("To")
+		out[to[0].Address]++
+	}
+	return out
+}
+
+// One budget covers signups from the bot and from the web form: a
+// Telegram user sending /email for address after address gets three
+// confirmations out, then is told to wait; 30 clients of one IPv6 /64
+// count as one; and an address the bot just asked for is not mailed again
+// when the web asks, within the hour.
+func TestOneSignupBudgetForTheBotAndTheWeb(t *testing.T) {
+	site := demo.NewSite(time.Now())
+	defer site.Close()
+	tg := telegramtest.NewServer()
+	defer tg.Close()
+	reader := tg.AddUser(tgbotapi.User{FirstName: "قارئ", LanguageCode: "ar"})
+	vars := demoEnv(t, site)
+	vars["NASHRA_TELEGRAM_TOKEN"] = tg.Token()
+	vars["NASHRA_TELEGRAM_API"] = tg.Endpoint()
+	vars["NASHRA_TRUSTED_PROXIES"] = "127.0.0.1/32"
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m, err := NewMain(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+
+	const asked = 8
+	for i := range asked {
+		tg.PushMessage(telegramtest.Incoming{From: reader.ID, Text: fmt.Sprintf("/email victim%d@example.org", i)})
+	}
+	eventually(t, 30*time.Second, "an answer to every /email", func() bool { return len(tg.Sent(reader.ID)) == asked })
+	var sent, refused int
+	for _, msg := range tg.Sent(reader.ID) {
+		switch {
+		case strings.Contains(msg.Plain, "رسالة تأكيد"):
+			sent++
+		case strings.Contains(msg.Plain, "مرات كثيرة"):
+			refused++
+		}
+	}
+	if sent != 3 || refused != asked-3 {
+		t.Fatalf("answers: %d confirmations promised, %d refusals; want 3 and %d", sent, refused, asked-3)
+	}
+	eventually(t, 15*time.Second, "three confirmations written", func() bool {
+		return len(confirmations(t, vars["NASHRA_DATABASE_URL"])) == 3
+	})
+
+	post := func(client, address string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", "http://"+m.Addr().String()+"/email",
+			strings.NewReader(url.Values{"address": {address}, "section": {"news"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var accepted int
+	for i := range 30 {
+		if post(fmt.Sprintf("2001:db8:5:6:%x::1", i+1), fmt.Sprintf("web%d@example.org", i)) == http.StatusOK {
+			accepted++
+		}
+	}
+	if accepted != 10 {
+		t.Fatalf("%d of 30 signups from one /64 accepted, want 10", accepted)
+	}
+	if code := post("198.51.100.20", "victim0@example.org"); code != http.StatusOK {
+		t.Fatalf("the web asking for an address the bot asked for: %d", code)
+	}
+	eventually(t, 15*time.Second, "the web's confirmations written", func() bool {
+		return len(confirmations(t, vars["NASHRA_DATABASE_URL"])) == 13
+	})
+	time.Sleep(500 * time.Millisecond) // a second mail to victim0 would be written by now
+	if got := confirmations(t, vars["NASHRA_DATABASE_URL"]); got["victim0@example.org"] != 1 {
+		t.Fatalf("victim0@example.org got %d confirmations within the hour", got["victim0@example.org"])
 	}
 }
