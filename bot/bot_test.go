@@ -377,7 +377,7 @@ func TestTopWithRanking(t *testing.T) {
 		// Admins see what readers opened, by article and by medium.
 		stats := h.reply(adminID, "/stats").Plain
 		if c.mostFollowed {
-			mustContain(t, stats, "1. الأول — 11 نقرةً", "القنوات: 7 فريدة من 9")
+			mustContain(t, stats, "1. الأول — 11 نقرةً", "القنوات: 7 فريدة من 9، و190 فوق حدّ الشبكة الواحدة لم تُحتسب", "• البريد: 2 فريدة من 2")
 		} else {
 			mustContain(t, stats, "لا نقرات مسجّلة")
 		}

@@ -345,7 +345,7 @@ func (r fakeRanking) Top(context.Context, string, int) ([]store.Article, bool, e
 }
 
 func (r fakeRanking) Stats(context.Context, int) (ranking.Stats, error) {
-	st := ranking.Stats{MostFollowed: r.mostFollowed, ByMedium: []store.MediumClicks{{Medium: "channel", Uniques: 7, Clicks: 9}}}
+	st := ranking.Stats{MostFollowed: r.mostFollowed, ByMedium: []store.MediumClicks{{Medium: "channel", Uniques: 7, Clicks: 9, Capped: 190}, {Medium: "email", Uniques: 2, Clicks: 2}}}
 	for i, a := range r.as {
 		st.Top = append(st.Top, ranking.Scored{Article: a, Uniques: 11 - i})
 	}

@@ -27,6 +27,7 @@ func TestTokenRoundTrip(t *testing.T) {
 		{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent},
 		{ArticleID: 1 << 40, Medium: MediumWeb},
 		{ArticleID: 5, Medium: MediumEmail, SentAt: sent},
+		{ArticleID: 5, Medium: MediumTelegram, ChatID: 1 << 40},
 	} {
 		tok := s.Sign(l)
 		got, err := s.Verify(tok)
@@ -42,6 +43,24 @@ func TestTokenRoundTrip(t *testing.T) {
 	}
 	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent}); len(tok) > 30 {
 		t.Errorf("an email token is %d characters, want at most 30", len(tok))
+	}
+	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumTelegram, ChatID: 7_000_000_000}); len(tok) > 23 {
+		t.Errorf("a private chat's token is %d characters, want at most 23", len(tok))
+	}
+	// A chat belongs to Telegram alone, and a link to one reader only.
+	for _, l := range []Link{
+		{ArticleID: 1, Medium: MediumChannel, ChatID: 5},
+		{ArticleID: 1, Medium: MediumTelegram, ChatID: 5, SubscriberID: 5},
+		{ArticleID: 1, Medium: MediumTelegram, ChatID: -5},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Sign(%+v) did not panic", l)
+				}
+			}()
+			s.Sign(l)
+		}()
 	}
 }
 
@@ -116,6 +135,20 @@ func TestLinks(t *testing.T) {
 	tok, _ = strings.CutPrefix(on.Email(a, 9, sent), "https://nashra.example/r/")
 	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: MediumEmail, SubscriberID: 9, SentAt: sent}) {
 		t.Fatalf("email token: %+v %v", l, err)
+	}
+	for _, tc := range []struct {
+		medium string
+		chat   int64
+		want   Link
+	}{
+		{"telegram", 1009, Link{ArticleID: 42, Medium: MediumTelegram, ChatID: 1009}},
+		{"telegram", 0, Link{ArticleID: 42, Medium: MediumTelegram}},
+		{"channel", 1009, Link{ArticleID: 42, Medium: MediumChannel}},
+	} {
+		tok, _ = strings.CutPrefix(on.Post(a, tc.medium, tc.chat), "https://nashra.example/r/")
+		if l, err := s.Verify(tok); err != nil || l != tc.want {
+			t.Errorf("Post(%s, %d): %+v %v, want %+v", tc.medium, tc.chat, l, err, tc.want)
+		}
 	}
 	off := NewLinks("https://nashra.example", s, false)
 	if got := off.Article(a, "channel"); got != a.Link {

@@ -39,7 +39,7 @@ func (f *fakeLinks) ArticleLink(_ context.Context, id int64) (string, error) {
 	return link, nil
 }
 
-func (f *fakeLinks) RecordClicks(_ context.Context, cs []store.Click) (store.ClickResult, error) {
+func (f *fakeLinks) RecordClicks(_ context.Context, cs []store.Click, _ int) (store.ClickResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clicks = append(f.clicks, cs...)
