@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -56,7 +57,9 @@ func NormalizeAddress(s string) (string, error) {
 		return "", &AddressError{ProblemTooLong}
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
+	// Bytes that are not UTF-8 would reach the domain as U+FFFD, a
+	// domain nobody has.
+	if at <= 0 || at == len(s)-1 || !utf8.ValidString(s) {
 		return "", &AddressError{ProblemInvalid}
 	}
 	local, domain := s[:at], s[at+1:]

@@ -37,6 +37,7 @@ func TestNormalizeAddress(t *testing.T) {
 		{"@example.org", "", ProblemInvalid},
 		{`"quoted"@example.org`, "", ProblemInvalid},
 		{strings.Repeat("a", 250) + "@example.org", "", ProblemTooLong},
+		{"reader@example.\x92", "", ProblemInvalid}, // not UTF-8: the domain would be U+FFFD
 	} {
 		got, err := NormalizeAddress(tc.in)
 		var ae *AddressError
