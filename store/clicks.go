@@ -153,22 +153,9 @@ func insertClicks(ctx context.Context, tx *sql.Tx, cs []Click) ([]Click, error) 
 			at := c.At.UnixMilli()
 			args = append(args, c.ArticleID, c.Medium, c.Reader, at/dayMillis, at)
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO clicks (article_id, medium, reader, day, clicked_at) VALUES `+
-			tuples(cols, len(part))+` ON CONFLICT (article_id, reader) DO NOTHING RETURNING article_id, reader`, args...)
-		if err != nil {
-			return nil, err
-		}
 		added := map[readerKey]bool{}
-		for rows.Next() {
-			var k readerKey
-			if err := rows.Scan(&k.article, &k.reader); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			added[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanReaders(ctx, tx, added, `INSERT INTO clicks (article_id, medium, reader, day, clicked_at) VALUES `+
+			tuples(cols, len(part))+` ON CONFLICT (article_id, reader) DO NOTHING RETURNING article_id, reader`, args...); err != nil {
 			return nil, err
 		}
 		for _, c := range part {
@@ -272,25 +259,29 @@ func knownReaders(ctx context.Context, tx *sql.Tx, rs []readerKey) (map[readerKe
 		for _, r := range part {
 			args = append(args, r.article, r.reader)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT article_id, reader FROM clicks WHERE (article_id, reader) IN (VALUES `+
-			strings.TrimSuffix(strings.Repeat("(CAST(? AS BIGINT), ?), ", len(part)), ", ")+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var r readerKey
-			if err := rows.Scan(&r.article, &r.reader); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			known[r] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanReaders(ctx, tx, known, `SELECT article_id, reader FROM clicks WHERE (article_id, reader) IN (VALUES `+
+			strings.TrimSuffix(strings.Repeat("(CAST(? AS BIGINT), ?), ", len(part)), ", ")+`)`, args...); err != nil {
 			return nil, err
 		}
 	}
 	return known, nil
+}
+
+// scanReaders adds to set the (article_id, reader) rows query returns.
+func scanReaders(ctx context.Context, tx *sql.Tx, set map[readerKey]bool, query string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r readerKey
+		if err := rows.Scan(&r.article, &r.reader); err != nil {
+			return err
+		}
+		set[r] = true
+	}
+	return rows.Err()
 }
 
 // countNetworks adds the new anonymous readers to their networks.

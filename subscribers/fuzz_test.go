@@ -20,14 +20,7 @@ func FuzzVerifyLinkToken(f *testing.F) {
 		f.Fatal(err)
 	}
 	other, _ := NewSigner([]byte("another secret"))
-	sent := time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)
-	for _, l := range []Link{
-		{ArticleID: 1, Medium: MediumTelegram},
-		{ArticleID: 123456, Medium: MediumChannel},
-		{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent},
-		{ArticleID: 1 << 40, Medium: MediumWeb},
-		{ArticleID: 42, Medium: MediumTelegram, ChatID: 7_000_000_000}, // a private chat's
-	} {
+	for _, l := range sampleLinks {
 		tok := s.Sign(l)
 		f.Add(tok)
 		f.Add(other.Sign(l))              // another secret's

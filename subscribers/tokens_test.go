@@ -18,17 +18,20 @@ func newSigner(t *testing.T, secret string) *Signer {
 	return s
 }
 
+// sampleLinks are links of every kind: each medium, personal and not.
+var sampleLinks = []Link{
+	{ArticleID: 1, Medium: MediumTelegram},
+	{ArticleID: 123456, Medium: MediumChannel},
+	{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
+	{ArticleID: 1 << 40, Medium: MediumWeb},
+	{ArticleID: 5, Medium: MediumEmail, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
+	{ArticleID: 5, Medium: MediumTelegram, ChatID: 7_000_000_000}, // a private chat's
+}
+
 func TestTokenRoundTrip(t *testing.T) {
 	s := newSigner(t, "secret")
 	sent := time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)
-	for _, l := range []Link{
-		{ArticleID: 1, Medium: MediumTelegram},
-		{ArticleID: 123456, Medium: MediumChannel},
-		{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent},
-		{ArticleID: 1 << 40, Medium: MediumWeb},
-		{ArticleID: 5, Medium: MediumEmail, SentAt: sent},
-		{ArticleID: 5, Medium: MediumTelegram, ChatID: 1 << 40},
-	} {
+	for _, l := range sampleLinks {
 		tok := s.Sign(l)
 		got, err := s.Verify(tok)
 		if err != nil || got != l {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -25,7 +24,6 @@ import (
 
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
-	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -264,19 +262,8 @@ func TestOneSignupBudgetForTheBotAndTheWeb(t *testing.T) {
 	vars["NASHRA_TELEGRAM_TOKEN"] = tg.Token()
 	vars["NASHRA_TELEGRAM_API"] = tg.Endpoint()
 	vars["NASHRA_TRUSTED_PROXIES"] = "127.0.0.1/32"
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	m, err := NewMain(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(ctx)
+	m := startMain(t, vars, nil)
+	defer m.Close(context.Background())
 
 	const asked = 8
 	for i := range asked {
