@@ -88,8 +88,9 @@ type Links interface {
 	Email(a store.Article, subscriberID int64, sentAt time.Time) string
 	// Article returns the link to a shown in medium "web".
 	Article(a store.Article, medium string) string
-	// Post returns the link to a in a Telegram message to chat, a private
-	// chat's id, whose reader's clicks then count once (0: a group).
+	// Post returns the link to a in a Telegram message to chat: a private
+	// chat's (above 0) are its reader's own, whose clicks then count once;
+	// a group's are anonymous.
 	Post(a store.Article, medium string, chat int64) string
 }
 

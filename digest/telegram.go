@@ -108,11 +108,11 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	if err != nil || r == nil {
 		return "", err
 	}
-	// A private chat's id is its reader's, above 0; groups' are below.
-	chat := max(row.RecipientID, 0)
+	// A private chat's links are its reader's own; Links.Post tells it
+	// from a group's by its id, above 0.
 	vals := make([]string, len(r.articles))
 	for i, a := range r.articles {
-		vals[i] = cleanURL(s.links.Post(a, "telegram", chat))
+		vals[i] = cleanURL(s.links.Post(a, "telegram", row.RecipientID))
 	}
 	var b bytes.Buffer
 	fill(&b, r.html, vals, true)

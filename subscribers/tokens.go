@@ -233,10 +233,11 @@ func (l *Links) Article(a store.Article, medium string) string {
 }
 
 // Post returns the link to a in a Telegram message in medium ("telegram"
-// or "channel"): personal when chat, a private chat's id, is not 0, so
-// that its reader's clicks count once. It is the bot's LinkFunc.
+// or "channel"): personal when chat is a private chat's id (above 0, as
+// Telegram numbers users), so that its reader's clicks count once. It is
+// the bot's LinkFunc.
 func (l *Links) Post(a store.Article, medium string, chat int64) string {
-	if chat == 0 || medium != MediumTelegram.String() {
+	if chat <= 0 || medium != MediumTelegram.String() {
 		return l.Article(a, medium)
 	}
 	return l.Tracked(a, Link{ArticleID: a.ID, Medium: MediumTelegram, ChatID: chat})

@@ -146,6 +146,7 @@ func TestLinks(t *testing.T) {
 	}{
 		{"telegram", 1009, Link{ArticleID: 42, Medium: MediumTelegram, ChatID: 1009}},
 		{"telegram", 0, Link{ArticleID: 42, Medium: MediumTelegram}},
+		{"telegram", -1001234567890, Link{ArticleID: 42, Medium: MediumTelegram}}, // a group: anonymous
 		{"channel", 1009, Link{ArticleID: 42, Medium: MediumChannel}},
 	} {
 		tok, _ = strings.CutPrefix(on.Post(a, tc.medium, tc.chat), "https://nashra.example/r/")
