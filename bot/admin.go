@@ -88,7 +88,12 @@ func clickStats(s ranking.Stats) string {
 	}
 	sb.WriteString("<b>النقرات حسب الوسيلة</b>\n")
 	for _, m := range s.ByMedium {
-		fmt.Fprintf(&sb, "• %s: %d فريدة من %d\n", cmp.Or(mediumNames[m.Medium], escape(m.Medium)), m.Uniques, m.Clicks)
+		fmt.Fprintf(&sb, "• %s: %d فريدة من %d", cmp.Or(mediumNames[m.Medium], escape(m.Medium)), m.Uniques, m.Clicks)
+		if m.Capped > 0 {
+			// New readers past their network's cap: one client posing as many.
+			fmt.Fprintf(&sb, "، و%d فوق حدّ الشبكة الواحدة لم تُحتسب", m.Capped)
+		}
+		sb.WriteString("\n")
 	}
 	return sb.String()
 }

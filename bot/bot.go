@@ -72,11 +72,13 @@ type Digest interface {
 	Build(ctx context.Context, at time.Time) (d store.Digest, created bool, err error)
 }
 
-// EmailSignup starts the email digest's double opt-in (issue 6).
+// EmailSignup starts the email digest's double opt-in.
 type EmailSignup interface {
 	// RequestSignup sends a confirmation email to address for sections
-	// (all when empty). It never says whether the address was known.
-	RequestSignup(ctx context.Context, address string, sections []string) error
+	// (all when empty), as asked by from. It never says whether the
+	// address was known; subscribers.ErrTooManySignups says the user
+	// asked too often lately, here or through the web form.
+	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
 // Leadership says when this instance leads those sharing its store: only

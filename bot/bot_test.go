@@ -18,6 +18,7 @@ import (
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 func TestReaderSubscribesByKeyboard(t *testing.T) {
@@ -412,9 +413,13 @@ func TestDigestAndEmail(t *testing.T) {
 	}
 	h.reply(reader, "/subscribe أخبار")
 	mustContain(t, h.reply(reader, "/email reader@example.com").Plain, "رسالة تأكيد")
-	if want := []string{"reader@example.com news"}; !slices.Equal(signup.asked, want) {
+	if want := []string{"tg:1009 reader@example.com news"}; !slices.Equal(signup.asked, want) {
 		t.Errorf("signup asked %v, want %v", signup.asked, want)
 	}
+	signup.mu.Lock()
+	signup.err = subscribers.ErrTooManySignups
+	signup.mu.Unlock()
+	mustContain(t, h.reply(reader, "/email other@example.com").Plain, "مرات كثيرة", "انتظر")
 }
 
 func TestEmailNotAvailableYet(t *testing.T) {
@@ -462,7 +467,7 @@ func TestTopWithRanking(t *testing.T) {
 		// Admins see what readers opened, by article and by medium.
 		stats := h.reply(adminID, "/stats").Plain
 		if c.mostFollowed {
-			mustContain(t, stats, "1. الأول — 11 نقرةً", "القنوات: 7 فريدة من 9")
+			mustContain(t, stats, "1. الأول — 11 نقرةً", "القنوات: 7 فريدة من 9، و190 فوق حدّ الشبكة الواحدة لم تُحتسب", "• البريد: 2 فريدة من 2")
 		} else {
 			mustContain(t, stats, "لا نقرات مسجّلة")
 		}

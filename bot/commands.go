@@ -13,6 +13,7 @@ import (
 
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // access says who may run a command.
@@ -293,7 +294,7 @@ func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
 	if len(as) == 0 {
 		return b.reply(ctx, r, txtLatestNone, nil)
 	}
-	text := b.render.List(heading, as, MediumTelegram, true)
+	text := b.render.List(heading, as, MediumTelegram, r.privateChat(), true)
 	if r.private() && r.from != nil && b.isAdmin(r.from.ID) {
 		// Admins need article numbers for /cancel and /retract.
 		ids := make([]string, len(as))
@@ -320,7 +321,7 @@ func (b *Bot) cmdTop(ctx context.Context, r *request) error {
 	if mostFollowed {
 		heading = txtTopHead
 	}
-	return b.reply(ctx, r, b.render.List(heading, as, MediumTelegram, false), nil)
+	return b.reply(ctx, r, b.render.List(heading, as, MediumTelegram, r.privateChat(), false), nil)
 }
 
 func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
@@ -382,7 +383,11 @@ func (b *Bot) cmdEmail(ctx context.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := b.email.RequestSignup(ctx, addr, subs); err != nil {
+	err = b.email.RequestSignup(ctx, subscribers.Requester{TelegramUser: r.chat.ID}, addr, subs)
+	switch {
+	case errors.Is(err, subscribers.ErrTooManySignups):
+		return b.reply(ctx, r, txtEmailTooMany, nil)
+	case err != nil:
 		r.log(b.log).Warn("email signup failed", "err", err)
 		return b.reply(ctx, r, txtEmailFailed, nil)
 	}

@@ -328,10 +328,10 @@ type fakeSignup struct {
 	err   error
 }
 
-func (s *fakeSignup) RequestSignup(_ context.Context, address string, sections []string) error {
+func (s *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester, address string, sections []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.asked = append(s.asked, address+" "+strings.Join(sections, ","))
+	s.asked = append(s.asked, from.Key()+" "+address+" "+strings.Join(sections, ","))
 	return s.err
 }
 
@@ -345,7 +345,7 @@ func (r fakeRanking) Top(context.Context, string, int) ([]store.Article, bool, e
 }
 
 func (r fakeRanking) Stats(context.Context, int) (ranking.Stats, error) {
-	st := ranking.Stats{MostFollowed: r.mostFollowed, ByMedium: []store.MediumClicks{{Medium: "channel", Uniques: 7, Clicks: 9}}}
+	st := ranking.Stats{MostFollowed: r.mostFollowed, ByMedium: []store.MediumClicks{{Medium: "channel", Uniques: 7, Clicks: 9, Capped: 190}, {Medium: "email", Uniques: 2, Clicks: 2}}}
 	for i, a := range r.as {
 		st.Top = append(st.Top, ranking.Scored{Article: a, Uniques: 11 - i})
 	}

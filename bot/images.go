@@ -59,7 +59,7 @@ func NewImageClient() *http.Client {
 // document) with its caption. The first success for an article is
 // remembered, so the rest of its fan-out reuses Telegram's file_id; an
 // image found unusable is not tried again for the same article.
-func (s *Sender) postImage(ctx context.Context, p delivery.Post, a store.Article, medium string) (delivery.Sent, error) {
+func (s *Sender) postImage(ctx context.Context, p delivery.Post, a store.Article, medium string, chat int64) (delivery.Sent, error) {
 	e := s.files.entry(a.ID, a.ImageURL)
 	// One send at a time per article until its file_id is known: the
 	// others then reuse it instead of each uploading the image.
@@ -70,7 +70,7 @@ func (s *Sender) postImage(ctx context.Context, p delivery.Post, a store.Article
 	}
 	params := s.base(p.Target)
 	setBody(params, "caption", s.render.Post(a, medium, MaxCaption), p.Plain)
-	setMarkup(params, readMoreKeyboard(s.render.Link(a, medium)))
+	setMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
 	if e.fileID != "" {
 		m, err := s.sendFile(ctx, e.kind, params, tgbotapi.FileID(e.fileID))
 		if err == nil || classify(err).Kind != delivery.Rejected {

@@ -26,12 +26,14 @@ const (
 	MediumChannel  = "channel"
 )
 
-// LinkFunc returns the link a post carries to an article in a medium. The
-// default is the article's own link; tracked links replace it.
-type LinkFunc func(a store.Article, medium string) string
+// LinkFunc returns the link a message carries to an article in a medium,
+// in the private chat chat (0 for a group or a channel): a private chat's
+// links are its own, so that its reader's clicks count once. The default
+// is the article's own link; tracked links replace it.
+type LinkFunc func(a store.Article, medium string, chat int64) string
 
 // ArticleLink is the default LinkFunc: the article's canonical link.
-func ArticleLink(a store.Article, _ string) string { return a.Link }
+func ArticleLink(a store.Article, _ string, _ int64) string { return a.Link }
 
 // Renderer turns articles into Telegram HTML: one post form for readers,
 // groups and channels, and a list form for bundles.
@@ -55,8 +57,11 @@ func NewRenderer(site string, loc *time.Location, sections *subscribers.Catalog,
 	return &Renderer{site: site, loc: loc, sections: sections, link: link}
 }
 
-// Link returns the link to show for a in medium.
-func (r *Renderer) Link(a store.Article, medium string) string { return r.link(a, medium) }
+// Link returns the link to show for a in medium, in the private chat chat
+// (0 for a group or a channel).
+func (r *Renderer) Link(a store.Article, medium string, chat int64) string {
+	return r.link(a, medium, chat)
+}
 
 // Post renders a as HTML whose visible text fits limit UTF-16 units
 // (MaxCaption under a photo, MaxText alone). Only the summary, then the
@@ -135,23 +140,25 @@ func publishedAt(a store.Article) time.Time {
 const maxBundle = 5
 
 // Bundle renders several articles as one message listing their titles,
-// each a link: the form of a coalesced delivery.
-func (r *Renderer) Bundle(as []store.Article, medium string) string {
+// each a link: the form of a coalesced delivery, to chat (0 for a group or
+// a channel).
+func (r *Renderer) Bundle(as []store.Article, medium string, chat int64) string {
 	heading := "📰 <b>" + escape("جديد "+r.site) + "</b> — " + escape(arabic.Count(len(as), arabic.Article))
-	return r.List(heading, as, medium, false)
+	return r.List(heading, as, medium, chat, false)
 }
 
 // List renders articles as a numbered list under heading (HTML), each
-// title a link followed by its hashtags and, withDates, its date. It shows
-// at most five and counts the rest, so it always fits MaxText.
-func (r *Renderer) List(heading string, as []store.Article, medium string, withDates bool) string {
+// title a link (to chat, 0 for a group or a channel) followed by its
+// hashtags and, withDates, its date. It shows at most five and counts the
+// rest, so it always fits MaxText.
+func (r *Renderer) List(heading string, as []store.Article, medium string, chat int64, withDates bool) string {
 	var b strings.Builder
 	b.WriteString(heading)
 	b.WriteString("\n")
 	shown := min(len(as), maxBundle)
 	for i, a := range as[:shown] {
 		b.WriteString("\n\u200f" + strconv.Itoa(i+1) + ". ")
-		b.WriteString(linkSeg(cutWords(cleanLine(a.Title), 300), r.link(a, medium)).html())
+		b.WriteString(linkSeg(cutWords(cleanLine(a.Title), 300), r.link(a, medium, chat)).html())
 		if tags := r.hashtags(a.Sections); tags != "" {
 			b.WriteString(" " + escape(tags))
 		}

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -155,8 +156,8 @@ func onBoundary(s string, i int) bool {
 }
 
 func TestRenderBundleAndLinks(t *testing.T) {
-	tracked := func(a store.Article, medium string) string {
-		return "https://nashra.example/r/" + medium + "-" + a.GUID
+	tracked := func(a store.Article, medium string, chat int64) string {
+		return fmt.Sprintf("https://nashra.example/r/%s-%s-%d", medium, a.GUID, chat)
 	}
 	r := bot.NewRenderer("المعلومة", baghdad, catalog(), tracked)
 	var as []store.Article
@@ -166,19 +167,21 @@ func TestRenderBundleAndLinks(t *testing.T) {
 		a.Title = title
 		as = append(as, a)
 	}
-	h := r.Bundle(as, bot.MediumChannel)
+	h := r.Bundle(as, bot.MediumChannel, 0)
 	plain := checkHTML(t, h, bot.MaxText)
 	mustContain(t, plain, "جديد المعلومة", "7 مقالات", "1. أول", "5. خامس", "والمزيد على موقع المعلومة")
 	if strings.Contains(plain, "سادس") {
 		t.Error("a bundle lists more than five titles")
 	}
-	mustContain(t, h, `<a href="https://nashra.example/r/channel-a">أول</a>`)
-	if got := r.Link(as[0], bot.MediumTelegram); got != "https://nashra.example/r/telegram-a" {
+	mustContain(t, h, `<a href="https://nashra.example/r/channel-a-0">أول</a>`)
+	if got := r.Link(as[0], bot.MediumTelegram, 1009); got != "https://nashra.example/r/telegram-a-1009" {
 		t.Errorf("Link = %q", got)
 	}
 
-	// Two articles: the dual.
-	mustContain(t, checkHTML(t, r.Bundle(as[:2], bot.MediumTelegram), bot.MaxText), "مقالتان")
+	// Two articles: the dual; a private chat's links are its own.
+	dual := r.Bundle(as[:2], bot.MediumTelegram, 1009)
+	mustContain(t, checkHTML(t, dual, bot.MaxText), "مقالتان")
+	mustContain(t, dual, `<a href="https://nashra.example/r/telegram-b-1009">ثان</a>`)
 }
 
 func TestHashtag(t *testing.T) {
@@ -233,7 +236,7 @@ func FuzzRender(f *testing.F) {
 		}{
 			{r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption},
 			{r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText},
-			{r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram), bot.MaxText},
+			{r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram, 0), bot.MaxText},
 		} {
 			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
 				t.Fatalf("replacement character shown: %q", plain)

@@ -61,20 +61,17 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	if len(p.Articles) == 0 {
 		return delivery.Sent{}, &delivery.SendError{Kind: delivery.Rejected, Reason: "post without articles"}
 	}
-	medium := MediumTelegram
-	if p.Target.Kind == store.ChatChannel {
-		medium = MediumChannel
-	}
+	medium, chat := Audience(p.Target)
 	if len(p.Articles) > 1 {
 		params := s.base(p.Target)
-		setBody(params, "text", s.render.Bundle(p.Articles, medium), p.Plain)
+		setBody(params, "text", s.render.Bundle(p.Articles, medium, chat), p.Plain)
 		params["link_preview_options"] = noPreview
 		m, err := s.send(ctx, "sendMessage", params)
 		return delivery.Sent{MessageID: m.MessageID}, err
 	}
 	a := p.Articles[0]
 	if a.ImageURL != "" && VideoLink(a.Content) == "" && isWebURL(a.ImageURL) {
-		sent, err := s.postImage(ctx, p, a, medium)
+		sent, err := s.postImage(ctx, p, a, medium, chat)
 		if !errors.Is(err, errImageUnusable) {
 			return sent, err
 		}
@@ -84,9 +81,22 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	params := s.base(p.Target)
 	setBody(params, "text", s.render.Post(a, medium, MaxText), p.Plain)
 	params["link_preview_options"] = previewOf(a)
-	setMarkup(params, readMoreKeyboard(s.render.Link(a, medium)))
+	setMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
 	m, err := s.send(ctx, "sendMessage", params)
 	return delivery.Sent{MessageID: m.MessageID}, err
+}
+
+// Audience says how a message to t is shown: in a channel, or in a group
+// or a private chat — and for a private chat, to whom, whose links are
+// then their own.
+func Audience(t delivery.Target) (medium string, chat int64) {
+	switch t.Kind {
+	case store.ChatChannel:
+		return MediumChannel, 0
+	case store.ChatPrivate:
+		return MediumTelegram, t.ChatID
+	}
+	return MediumTelegram, 0
 }
 
 // setBody sets a post's text or caption: HTML, or when plain (Telegram
@@ -148,16 +158,13 @@ func (s *Sender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, er
 // Edit replaces a sent post's text or caption with the article's current
 // title and summary.
 func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a store.Article) error {
-	medium := MediumTelegram
-	if t.Kind == store.ChatChannel {
-		medium = MediumChannel
-	}
+	medium, chat := Audience(t)
 	p := tgbotapi.Params{
 		"chat_id":    strconv.FormatInt(t.ChatID, 10),
 		"message_id": strconv.Itoa(messageID),
 		"parse_mode": tgbotapi.ModeHTML,
 	}
-	setMarkup(p, readMoreKeyboard(s.render.Link(a, medium)))
+	setMarkup(p, readMoreKeyboard(s.render.Link(a, medium, chat)))
 	method := "editMessageText"
 	if caption {
 		method = "editMessageCaption"

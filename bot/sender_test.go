@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // senderEnv is a Sender talking to the fake Telegram, with a site serving
@@ -202,6 +204,55 @@ func TestPostTextWithArticlePreview(t *testing.T) {
 	}
 	if b := rec.Keyboard.InlineKeyboard[0][0]; b.Text != "اقرأ المزيد" || b.URL == nil || *b.URL != a.Link {
 		t.Errorf("button = %+v", b)
+	}
+}
+
+// A private chat's posts — one article or a bundle — carry links of its
+// own, so that its reader's clicks count once; a group's and a channel's
+// are anonymous.
+func TestPrivateChatsGetTheirOwnLinks(t *testing.T) {
+	tg := telegramtest.NewServer(telegramtest.WithLimits(telegramtest.Limits{}))
+	t.Cleanup(tg.Close)
+	signer, _ := subscribers.NewSigner([]byte("secret"))
+	links := subscribers.NewLinks("https://nashra.example", signer, true)
+	sender := bot.NewSender(bot.NewAPI(tg.Token(), tg.Endpoint(), nil), bot.NewRenderer("المعلومة", baghdad, catalog(), links.Post),
+		bot.WithSenderLogger(quietLog()))
+	a, b := siteArticle(), siteArticle()
+	b.ID, b.Title = 8, "خبر آخر"
+	reader := tg.AddUser(tgbotapi.User{}).ID
+	group := tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "g"}).ID
+	channel := tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "c"}).ID
+	token := regexp.MustCompile(`/r/([A-Za-z0-9_-]+)`)
+	for _, tc := range []struct {
+		target delivery.Target
+		medium subscribers.Medium
+		chat   int64
+	}{
+		{delivery.Target{ChatID: reader, Kind: store.ChatPrivate}, subscribers.MediumTelegram, reader},
+		{delivery.Target{ChatID: group, Kind: store.ChatSupergroup}, subscribers.MediumTelegram, 0},
+		{delivery.Target{ChatID: channel, Kind: store.ChatChannel}, subscribers.MediumChannel, 0},
+	} {
+		for _, arts := range [][]store.Article{{a}, {a, b}} {
+			if _, err := sender.Post(context.Background(), delivery.Post{Target: tc.target, Articles: arts}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sent := tg.Sent(tc.target.ChatID)
+		if len(sent) != 2 {
+			t.Fatalf("chat %d got %d messages", tc.target.ChatID, len(sent))
+		}
+		for _, m := range sent {
+			found := token.FindAllStringSubmatch(m.Params["text"]+m.Params["reply_markup"], -1)
+			if len(found) == 0 {
+				t.Fatalf("no tracked link to chat %d: %+v", tc.target.ChatID, m.Params)
+			}
+			for _, f := range found {
+				l, err := signer.Verify(f[1])
+				if err != nil || l.Medium != tc.medium || l.ChatID != tc.chat {
+					t.Errorf("a link to chat %d: %+v %v, want medium %s, chat %d", tc.target.ChatID, l, err, tc.medium, tc.chat)
+				}
+			}
+		}
 	}
 }
 

@@ -123,6 +123,15 @@ type request struct {
 
 func (r *request) private() bool { return r.chat.Type == "private" }
 
+// privateChat is the chat's id when it is private, whose links are then
+// its reader's own; 0 in a group.
+func (r *request) privateChat() int64 {
+	if r.private() {
+		return r.chat.ID
+	}
+	return 0
+}
+
 func (r *request) log(l *slog.Logger) *slog.Logger {
 	l = l.With("chat_id", r.chat.ID)
 	if r.from != nil {

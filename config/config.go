@@ -158,6 +158,10 @@ type Tracking struct {
 	// ScannerWindow: an email click this soon after sending is a mail
 	// scanner's, not a reader's.
 	ScannerWindow Duration `yaml:"scanner_window"`
+	// NetworkCap is how many anonymous readers (of channel, group and web
+	// links) one source network, an IPv4 /24 or an IPv6 /48, counts for
+	// on one article in one day.
+	NetworkCap int `yaml:"network_cap"`
 }
 
 // Ranking configures how "most followed" is computed.
@@ -611,6 +615,8 @@ func (c *Config) validateRanking() error {
 		return problem("tracking.retention", "must be at least 24h, got %s", t.Retention.D())
 	case t.ScannerWindow.D() < 0:
 		return problem("tracking.scanner_window", "must not be negative")
+	case t.NetworkCap < 1:
+		return problem("tracking.network_cap", "must be at least 1, got %d", t.NetworkCap)
 	case r.Window.D() < time.Hour:
 		return problem("ranking.window", "must be at least 1h, got %s", r.Window.D())
 	case r.HalfLife.D() <= 0:

@@ -49,7 +49,8 @@ func Defaults() *Config {
 			CorrectionWindow:   Duration(6 * time.Hour),
 			Retention:          Duration(72 * time.Hour),
 		},
-		Tracking: Tracking{Enabled: true, Retention: Duration(30 * 24 * time.Hour), ScannerWindow: Duration(time.Minute)},
+		Tracking: Tracking{Enabled: true, Retention: Duration(30 * 24 * time.Hour), ScannerWindow: Duration(time.Minute),
+			NetworkCap: 10},
 		Ranking: Ranking{
 			Window:       Duration(24 * time.Hour),
 			HalfLife:     Duration(6 * time.Hour),

@@ -3,10 +3,18 @@ package digest
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,4 +176,75 @@ func TestPeakMemory100k(t *testing.T) {
 	if peak >= 150<<20 {
 		t.Fatalf("peak resident memory %.1f MB, want under 150 MB", float64(peak)/(1<<20))
 	}
+}
+
+// BenchmarkSignupAmongManyClients measures signups through the web form —
+// real HTTP on loopback, the digest service, the budgets in a real SQLite
+// file — while 60,000 other clients' budgets are live: the median and 99th
+// percentile per request, and how much the process's heap grew. "new"
+// asks from a new IPv6 /64 each time; "spent" from one whose budget is
+// spent (refused on a read).
+//
+//	go test ./digest -run '^$' -bench SignupAmongManyClients -benchtime 2000x
+func BenchmarkSignupAmongManyClients(b *testing.B) {
+	dir := b.TempDir()
+	h := openHarness(b, dir, newClock(digestDay))
+	const others = 60_000
+	conn, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "nashra.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+		INSERT INTO signup_budgets (key, spent, expires_at) SELECT 'ip:2001:db8:' || printf('%x', i) || '::/64', 1, ? FROM seq`,
+		others, digestDay.Add(time.Hour).UnixMilli()); err != nil {
+		b.Fatal(err)
+	}
+	conn.Close()
+	late := h.startPages()
+	h.cfg.SignupsPerIP = 10
+	late.s = h.service()
+	base := h.cfg.BaseURL
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	var next atomic.Int64
+	post := func(b *testing.B, from string) time.Duration {
+		n := next.Add(1)
+		req, _ := http.NewRequest("POST", base+"/email", strings.NewReader(url.Values{
+			"address": {fmt.Sprintf("reader%d@example.org", n)}, "section": {"news"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", from)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return time.Since(start)
+	}
+	run := func(b *testing.B, client func(i int) string) {
+		for i := range 10 { // a client's budget spent, or not: its warm-up
+			post(b, client(1<<24+i))
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		lat := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for i := range b.N {
+			lat = append(lat, post(b, client(i)))
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		b.ReportMetric((float64(after.HeapInuse)-float64(before.HeapInuse))/(1<<20), "heap-grown-MB")
+	}
+	var round atomic.Int64 // -count runs again: new clients each time
+	b.Run("new", func(b *testing.B) {
+		r := round.Add(1)
+		run(b, func(i int) string { return fmt.Sprintf("2001:%x:%x:%x::1", 0xd000+r, i>>16, i&0xffff) })
+	})
+	b.Run("spent", func(b *testing.B) { run(b, func(int) string { return "2001:db8:eeee::1" }) })
 }

@@ -112,11 +112,11 @@ func TestHousekeepForgetsUnconfirmedSignups(t *testing.T) {
 	s := h.service()
 	ctx := context.Background()
 	h.clock.setTo(digestDay.Add(-8 * 24 * time.Hour))
-	if err := s.RequestSignup(ctx, "old@example.org", nil); err != nil {
+	if err := s.RequestSignup(ctx, asker(0), "old@example.org", nil); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.setTo(digestDay)
-	if err := s.RequestSignup(ctx, "new@example.org", nil); err != nil {
+	if err := s.RequestSignup(ctx, asker(0), "new@example.org", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Housekeep(ctx); err != nil {

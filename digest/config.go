@@ -70,9 +70,10 @@ type Config struct {
 	// RCPT TO) mark its subscriber bounced, never mailed again.
 	BounceThreshold int
 	// BounceStorm is how many 5xx answers to RCPT TO in a row, for
-	// different addresses, are taken as the server refusing the sender
-	// rather than the addresses: the send pauses instead of marking the
-	// list bounced.
+	// digests to different confirmed addresses, are taken as the server
+	// refusing the sender rather than the addresses: the send pauses
+	// instead of marking the list bounced. Refusals of confirmations and
+	// notices, whose addresses whoever asked chose, never count.
 	BounceStorm int
 	// PauseCooldown is how long a send paused by the circuit breaker
 	// waits before one message probes whether the server takes mail
@@ -91,9 +92,18 @@ type Config struct {
 	// ForgetAfter is how long an unconfirmed signup is kept.
 	ForgetAfter time.Duration
 	// SignupsPerAddress bounds the mails signups send to one address
-	// within SignupWindow.
+	// within SignupWindow, and SignupInterval spaces them: at most one per
+	// interval, whoever asks.
 	SignupsPerAddress int
 	SignupWindow      time.Duration
+	SignupInterval    time.Duration
+	// SignupsPerIP and SignupsPerUser bound the signups one requester may
+	// ask for within RequesterWindow, from the web form (per client
+	// address, per /64 for IPv6) or from the bot's /email (per Telegram
+	// user): one budget, kept in the store for every instance.
+	SignupsPerIP    int
+	SignupsPerUser  int
+	RequesterWindow time.Duration
 
 	// TelegramPerSecond bounds how fast the Telegram digest is handed to
 	// the delivery engine: its messages share the reply lane with answers
@@ -156,6 +166,10 @@ func DefaultConfig() Config {
 		ForgetAfter:       7 * 24 * time.Hour,
 		SignupsPerAddress: 3,
 		SignupWindow:      24 * time.Hour,
+		SignupInterval:    time.Hour,
+		SignupsPerIP:      10,
+		SignupsPerUser:    3,
+		RequesterWindow:   time.Hour,
 		TelegramPerSecond: 10,
 	}
 }
@@ -196,7 +210,8 @@ func (c Config) Validate() error {
 		name string
 		v    int
 	}{{"per_section", c.PerSection}, {"concurrency", c.Concurrency}, {"max_attempts", c.MaxAttempts},
-		{"bounce_threshold", c.BounceThreshold}, {"bounce_storm", c.BounceStorm}, {"signups_per_address", c.SignupsPerAddress}} {
+		{"bounce_threshold", c.BounceThreshold}, {"bounce_storm", c.BounceStorm}, {"signups_per_address", c.SignupsPerAddress},
+		{"signups_per_ip", c.SignupsPerIP}, {"signups_per_user", c.SignupsPerUser}} {
 		if f.v <= 0 {
 			bad("%s must be greater than 0, got %d", f.name, f.v)
 		}
@@ -206,7 +221,8 @@ func (c Config) Validate() error {
 		v    time.Duration
 	}{{"send_timeout", c.SendTimeout}, {"idle_timeout", c.IdleTimeout}, {"retry_base", c.RetryBase}, {"retry_max", c.RetryMax},
 		{"stale_after", c.StaleAfter}, {"lease_duration", c.LeaseDuration}, {"retention", c.Retention},
-		{"confirm_ttl", c.ConfirmTTL}, {"forget_after", c.ForgetAfter}, {"signup_window", c.SignupWindow}} {
+		{"confirm_ttl", c.ConfirmTTL}, {"forget_after", c.ForgetAfter}, {"signup_window", c.SignupWindow},
+		{"signup_interval", c.SignupInterval}, {"requester_window", c.RequesterWindow}} {
 		if f.v <= 0 {
 			bad("%s must be greater than 0, got %s", f.name, f.v)
 		}

@@ -86,8 +86,12 @@ type Links interface {
 	// Email returns the link to a in the message sent at sentAt to the
 	// email subscriber subscriberID.
 	Email(a store.Article, subscriberID int64, sentAt time.Time) string
-	// Article returns the link to a shown in medium: "telegram" or "web".
+	// Article returns the link to a shown in medium "web".
 	Article(a store.Article, medium string) string
+	// Post returns the link to a in a Telegram message to chat: a private
+	// chat's (above 0) are its reader's own, whose clicks then count once;
+	// a group's are anonymous.
+	Post(a store.Article, medium string, chat int64) string
 }
 
 var _ Links = (*subscribers.Links)(nil)
@@ -222,3 +226,4 @@ type directLinks struct{}
 
 func (directLinks) Email(a store.Article, _ int64, _ time.Time) string { return a.Link }
 func (directLinks) Article(a store.Article, _ string) string           { return a.Link }
+func (directLinks) Post(a store.Article, _ string, _ int64) string     { return a.Link }

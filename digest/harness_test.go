@@ -130,6 +130,9 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	return s
 }
 
+// asker is the i-th Telegram user asking for the digest with /email.
+func asker(i int) subscribers.Requester { return subscribers.Requester{TelegramUser: int64(1000 + i)} }
+
 // mustTokens returns the signer of the tests' mailed links.
 func mustTokens(t testing.TB) *subscribers.ActionSigner {
 	tokens, err := subscribers.NewActionSigner([]byte("test secret"))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -194,8 +196,8 @@ func (m *mailpit) deleteAll() { m.call("DELETE", "/api/v1/messages", map[string]
 // URL is the pages' address.
 type lateService struct{ s *Service }
 
-func (l *lateService) RequestSignup(ctx context.Context, address string, sections []string) error {
-	return l.s.RequestSignup(ctx, address, sections)
+func (l *lateService) RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error {
+	return l.s.RequestSignup(ctx, from, address, sections)
 }
 
 func (l *lateService) ArchivePage(ctx context.Context, day string) ([]byte, error) {
@@ -210,7 +212,8 @@ func (h *harness) startPages() *lateService {
 	srv := web.New(web.Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	pages := web.NewEmailPages(web.EmailOptions{Site: h.cfg.Site, SiteURL: h.cfg.SiteURL, Sections: sections,
 		DigestTime: h.cfg.Time, Location: h.cfg.Location, Signup: late, Store: h.db, Archive: late,
-		Tokens: mustTokens(h.t), Now: h.clock.now, Logger: slog.New(slog.DiscardHandler)})
+		Tokens: mustTokens(h.t), TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Now: h.clock.now,
+		Logger: slog.New(slog.DiscardHandler)})
 	pages.Register(srv)
 	if err := srv.Start(); err != nil {
 		h.t.Fatal(err)

@@ -155,8 +155,12 @@ const (
 	unavailable
 )
 
-// classify reads a delivery error.
-func classify(err error) verdict {
+// classify reads a delivery error of a mail of kind. A mail somebody asked
+// for goes to the address they typed: any refusal once the recipient is
+// named (at RCPT TO or after DATA), even a policy one, is that address's
+// own, since whoever types addresses must not be able to pause the
+// digest; only what fails before (TLS, AUTH, MAIL FROM) is the sender's.
+func classify(err error, kind store.SendKind) verdict {
 	var se *sendError
 	switch {
 	case err == nil:
@@ -165,6 +169,8 @@ func classify(err error) verdict {
 		return retry
 	case se.code >= 500 && se.stage == "rcpt" && !policy(se.msg):
 		return bounce
+	case se.code >= 500 && asked(kind) && (se.stage == "rcpt" || se.stage == "data"):
+		return bounce
 	case se.code >= 500, se.code == 0 && (se.stage == "tls" || se.stage == "starttls" || se.stage == "auth"):
 		return pause
 	case se.stage == "connect":
@@ -172,6 +178,11 @@ func classify(err error) verdict {
 	}
 	return retry
 }
+
+// asked reports whether mails of kind go out because somebody asked, to an
+// address they typed — a confirmation, or the notice to an address already
+// subscribed — rather than on nashra's own schedule to confirmed readers.
+func asked(kind store.SendKind) bool { return kind == store.SendConfirm || kind == store.SendNotice }
 
 // policy reports whether a refusal of a recipient is about the sender: a
 // security or policy status (5.7.x, such as "5.7.1 Relaying denied").
@@ -184,8 +195,13 @@ func policy(msg string) bool {
 // the queue), refusals of recipients in a row, and an outage.
 type breaker struct {
 	tripped atomic.Bool
-	// bounces counts 5xx answers to RCPT TO in a row.
-	bounces atomic.Int64
+	// bounces counts 5xx answers to RCPT TO in a row for digests, whose
+	// addresses were confirmed: many in a row mean the server refuses the
+	// sender. askedBounces counts the refusals of mails somebody asked for
+	// apart, and never trips the breaker: an outsider choosing addresses
+	// that do not exist must not stop the digest.
+	bounces      atomic.Int64
+	askedBounces atomic.Int64
 	// outages counts failed connections in a row; nothing is sent before
 	// downUntil (Unix nanoseconds).
 	outages   atomic.Int64
@@ -344,10 +360,14 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SendTimeout)
 	defer cancel()
 	err = s.transport.send(sctx, m)
-	v := classify(err)
+	v := classify(err, row.Kind)
 	switch v {
 	case sent:
-		b.bounces.Store(0)
+		if asked(row.Kind) {
+			b.askedBounces.Store(0)
+		} else {
+			b.bounces.Store(0)
+		}
 		b.outages.Store(0)
 		s.m.messages.WithLabelValues("email", "sent").Inc()
 		return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
@@ -363,8 +383,13 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 		}
 		return release
 	case bounce:
-		if b.bounces.Add(1) >= int64(s.cfg.BounceStorm) {
-			v = pause // every address refused in a row: it is the sender
+		if !asked(row.Kind) {
+			if b.bounces.Add(1) >= int64(s.cfg.BounceStorm) {
+				v = pause // every address refused in a row: it is the sender
+			}
+		} else if n := b.askedBounces.Add(1); n%int64(s.cfg.BounceStorm) == 0 {
+			log.Warn("digest: many mails asked for were refused in a row: someone may be signing up addresses that do not exist",
+				"in_a_row", n)
 		}
 	}
 	if v == pause {

@@ -5,10 +5,12 @@ import (
 	"net/mail"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // The problems an address can have, as AddressError.Problem names them.
@@ -55,7 +57,9 @@ func NormalizeAddress(s string) (string, error) {
 		return "", &AddressError{ProblemTooLong}
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
+	// Bytes that are not UTF-8 would reach the domain as U+FFFD, a
+	// domain nobody has.
+	if at <= 0 || at == len(s)-1 || !utf8.ValidString(s) {
 		return "", &AddressError{ProblemInvalid}
 	}
 	local, domain := s[:at], s[at+1:]
@@ -77,13 +81,15 @@ func NormalizeAddress(s string) (string, error) {
 }
 
 // RequestSignup starts the double opt-in for address with sections (all
-// when empty): it queues a confirmation mail whose link expires, or, for
-// an address already subscribed, a notice with its preference link; when
-// the address had its share of mails, nothing. It answers the same
-// whichever it was, so that nobody learns whether an address is
-// subscribed; an unusable address is an *AddressError and nothing is
-// queued. It is the bot's EmailSignup.
-func (s *Service) RequestSignup(ctx context.Context, address string, sections []string) error {
+// when empty), as from asked: it queues a confirmation mail whose link
+// expires, or, for an address already subscribed, a notice with its
+// preference link; when the address had its share of mails, nothing. It
+// answers the same whichever it was, so that nobody learns whether an
+// address is subscribed; an unusable address is an *AddressError and
+// nothing is queued. A requester who asked too often lately gets
+// subscribers.ErrTooManySignups, from the web form and the bot alike. It
+// is the bot's and the web pages' EmailSignup.
+func (s *Service) RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
 		return err
@@ -92,12 +98,20 @@ func (s *Service) RequestSignup(ctx context.Context, address string, sections []
 	if len(chosen) == len(s.sections) {
 		chosen = nil // every section, including those added later
 	}
+	budget := store.Budget{Key: from.Key(), Limit: s.cfg.SignupsPerIP, Window: s.cfg.RequesterWindow}
+	if from.Telegram() {
+		budget.Limit = s.cfg.SignupsPerUser
+	}
 	id, outcome, err := s.st.RequestEmailSignup(ctx, store.SignupRequest{Address: addr, Sections: chosen, Now: s.now(),
-		Limit: s.cfg.SignupsPerAddress, Window: s.cfg.SignupWindow})
+		Limit: s.cfg.SignupsPerAddress, Window: s.cfg.SignupWindow, Interval: s.cfg.SignupInterval, Budget: budget})
 	if err != nil {
 		return err
 	}
 	switch outcome {
+	case store.SignupThrottled:
+		s.log.Warn("digest: signups from one requester are over the limit; nothing sent", "requester", from.Key(),
+			"limit", budget.Limit, "window", budget.Window)
+		return subscribers.ErrTooManySignups
 	case store.SignupLimited:
 		s.log.Warn("digest: signup mails to this address are over the limit; nothing sent", "subscriber_id", id,
 			"limit", s.cfg.SignupsPerAddress, "window", s.cfg.SignupWindow)

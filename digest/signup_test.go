@@ -37,6 +37,7 @@ func TestNormalizeAddress(t *testing.T) {
 		{"@example.org", "", ProblemInvalid},
 		{`"quoted"@example.org`, "", ProblemInvalid},
 		{strings.Repeat("a", 250) + "@example.org", "", ProblemTooLong},
+		{"reader@example.\x92", "", ProblemInvalid}, // not UTF-8: the domain would be U+FFFD
 	} {
 		got, err := NormalizeAddress(tc.in)
 		var ae *AddressError
@@ -72,12 +73,12 @@ func TestSignupMails(t *testing.T) {
 
 	// Whether the address is new or known, the answer is the same.
 	for _, addr := range []string{"new@example.org", "READER0@example.org"} {
-		if err := s.RequestSignup(ctx, addr, []string{"news", "nonsense"}); err != nil {
+		if err := s.RequestSignup(ctx, asker(0), addr, []string{"news", "nonsense"}); err != nil {
 			t.Fatalf("%s: %v", addr, err)
 		}
 	}
 	var ae *AddressError
-	if err := s.RequestSignup(ctx, "new@example.org\r\nBcc: x@example.org", nil); !errors.As(err, &ae) {
+	if err := s.RequestSignup(ctx, asker(0), "new@example.org\r\nBcc: x@example.org", nil); !errors.As(err, &ae) {
 		t.Fatalf("header injection: %v", err)
 	}
 	runMails(t, h, s)
@@ -111,10 +112,11 @@ func TestSignupMails(t *testing.T) {
 		t.Fatalf("a signup changed a subscriber's sections: %v", sub.Sections)
 	}
 
-	// The per-address limit: three mails a day, then silence — and the
-	// same answer.
-	for range 3 {
-		if err := s.RequestSignup(ctx, "new@example.org", nil); err != nil {
+	// The per-address limits, whoever asks: one mail an hour and three a
+	// day, then silence — and the same answer.
+	for i, after := range []time.Duration{time.Minute, time.Hour, time.Hour, time.Hour} {
+		h.clock.setTo(h.clock.now().Add(after))
+		if err := s.RequestSignup(ctx, asker(i+1), "new@example.org", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +126,7 @@ func TestSignupMails(t *testing.T) {
 		counts[r.Address]++
 	}
 	if counts["new@example.org"] != 2 {
-		t.Fatalf("%d more mails queued for the address, want 2 (3 a day)", counts["new@example.org"])
+		t.Fatalf("%d more mails queued for the address, want 2 (one an hour, 3 a day)", counts["new@example.org"])
 	}
 }
 

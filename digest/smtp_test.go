@@ -219,7 +219,7 @@ func TestStaleIdleConnectionsAreReplaced(t *testing.T) {
 			s := h.service()
 			ctx := context.Background()
 			for i := range 3 {
-				if err := s.RequestSignup(ctx, fmt.Sprintf("r%d@example.org", i), nil); err != nil {
+				if err := s.RequestSignup(ctx, asker(0), fmt.Sprintf("r%d@example.org", i), nil); err != nil {
 					t.Fatal(err)
 				}
 				runMails(t, h, s)
@@ -312,5 +312,85 @@ func TestParseSMTPURL(t *testing.T) {
 		if _, err := parseSMTPURL(raw); err == nil {
 			t.Errorf("%s accepted", raw)
 		}
+	}
+}
+
+// An outsider asks for the digest for 60 addresses that the mail server
+// refuses at RCPT TO — as "/email nobodyN@victim.invalid" in the bot does,
+// here from 60 Telegram accounts, since one gets only a few. Those refusals are the chosen addresses' own: they neither pause the
+// send nor keep the day's digest from the real subscribers, whom it
+// reaches at once, through a real server (Mailpit, refusing every
+// recipient outside example.org).
+func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
+	h := newHarness(t)
+	h.seed(1)
+	h.subscribe(20)
+	mp := startMailpit(t, "--smtp-allowed-recipients", `@example\.org$`)
+	h.cfg.SMTPURL = "smtp://" + mp.smtp
+	s := h.service()
+	ctx := context.Background()
+	const outsiders = 60
+	for i := range outsiders {
+		if err := s.RequestSignup(ctx, asker(i), fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	d := h.sendAll(s) // fails if the send paused
+	took := time.Since(start)
+	if got := mp.total(); got != 20 {
+		t.Fatalf("Mailpit holds %d messages, want the 20 subscribers' digests", got)
+	}
+	c, _ := h.db.SendCounts(ctx, d.ID)
+	if c[store.SendEmail][store.DeliverySent] != 20 {
+		t.Fatalf("digest send log %v", c)
+	}
+	if alerts, _ := h.db.UnsentAlerts(ctx); len(alerts) != 0 {
+		t.Fatalf("admins alerted: %+v", alerts)
+	}
+	counts, _ := h.db.CountEmailSubscribers(ctx)
+	if counts[store.EmailActive] != 20 || counts[store.EmailPending]+counts[store.EmailBounced] != outsiders {
+		t.Fatalf("subscribers %v", counts)
+	}
+	t.Logf("%d refused confirmations, then the digest to 20 subscribers in %s", outsiders, took.Round(time.Millisecond))
+}
+
+// A policy refusal (5.7.x) of a confirmation, at RCPT TO or after DATA,
+// comes from the domain its requester chose: it too is the address's own,
+// while the same refusal of a digest still pauses the send (see
+// TestSenderRefusedPausesTheSendAndAlerts).
+func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
+	h := newHarness(t)
+	h.seed(1)
+	h.subscribe(5)
+	sink := h.sink(smtpsink.Options{Fault: func(stage, addr string) (int, string) {
+		switch {
+		case !strings.HasSuffix(addr, "@victim.invalid"):
+			return 0, ""
+		case stage == "rcpt" && strings.HasPrefix(addr, "relay"):
+			return 554, "5.7.1 Relay access denied"
+		case stage == "data":
+			return 550, "5.7.1 Message rejected by the recipient's policy"
+		}
+		return 0, ""
+	}})
+	h.cfg.BounceStorm = 3
+	s := h.service()
+	ctx := context.Background()
+	for i := range 10 {
+		addr := fmt.Sprintf("relay%d@victim.invalid", i)
+		if i%2 == 1 {
+			addr = fmt.Sprintf("content%d@victim.invalid", i)
+		}
+		if err := s.RequestSignup(ctx, asker(i), addr, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.sendAll(s)
+	if got := perAddress(sink); len(got) != 5 {
+		t.Fatalf("delivered to %v, want the 5 subscribers", got)
+	}
+	if counts, _ := h.db.CountEmailSubscribers(ctx); counts[store.EmailActive] != 5 {
+		t.Fatalf("subscribers %v", counts)
 	}
 }

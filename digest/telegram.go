@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"html"
@@ -84,8 +85,8 @@ func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate 
 }
 
 // telegramText returns the reader's digest as Telegram HTML, rendered once
-// per set of sections (their subscriptions; all when none); "" when
-// nothing new was published in them.
+// per set of sections (their subscriptions; all when none) and filled with
+// the chat's links; "" when nothing new was published in them.
 func (s *Service) telegramText(ctx context.Context, row store.Send) (string, error) {
 	d, err := s.digestRow(ctx, row.DigestID)
 	if err != nil {
@@ -99,22 +100,34 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "telegram:" + store.SectionsKey(slugs)}, func() (any, error) {
 		picks, err := s.picks(ctx, d, slugs)
 		if err != nil || picks.Empty() {
-			return "", err
+			return (*rendered)(nil), err
 		}
 		return s.renderTelegram(ctx, d, picks)
 	})
-	if err != nil {
+	r := v.(*rendered)
+	if err != nil || r == nil {
 		return "", err
 	}
-	return v.(string), nil
+	// A private chat's links are its reader's own; Links.Post tells it
+	// from a group's by its id, above 0.
+	vals := make([]string, len(r.articles))
+	for i, a := range r.articles {
+		vals[i] = cleanURL(s.links.Post(a, "telegram", row.RecipientID))
+	}
+	var b bytes.Buffer
+	fill(&b, r.html, vals, true)
+	return b.String(), nil
 }
 
 // renderTelegram writes the digest as one Telegram message: the subject,
 // the lead story, then each section's titles as links, within Telegram's
 // length limit; what does not fit is left to the archive page, linked at
-// the end. Everything from a feed is escaped.
-func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks store.DigestPicks) (string, error) {
+// the end. Everything from a feed is escaped. The articles' links are
+// slots, filled for each chat: the length Telegram counts leaves them out.
+func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks store.DigestPicks) (*rendered, error) {
 	const more = "النشرة كاملة على الموقع"
+	ph := newPlaceholders()
+	r := &rendered{subject: d.Subject}
 	var b strings.Builder
 	// visible counts the text Telegram counts: without the markup.
 	visible := utf16Len(more) + 2
@@ -129,7 +142,8 @@ func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks stor
 	}
 	link := func(a store.Article) (markup, text string) {
 		t := clean(a.Title)
-		return `<a href="` + html.EscapeString(cleanURL(s.links.Article(a, "telegram"))) + `">` + html.EscapeString(t) + `</a>`, t
+		r.articles = append(r.articles, a)
+		return `<a href="` + ph.mark(len(r.articles)-1) + `">` + html.EscapeString(t) + `</a>`, t
 	}
 	head := "📰 " + d.Subject
 	add("<b>"+html.EscapeString(head)+"</b>\n", head+"\n")
@@ -140,7 +154,7 @@ func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks stor
 		label := labelOf(picks.MostFollowed) + ": "
 		add("\n"+html.EscapeString(label)+m+"\n", "\n"+label+t+"\n")
 	case !errors.Is(err, store.ErrNotFound):
-		return "", err
+		return nil, err
 	}
 sections:
 	for _, sp := range picks.Sections {
@@ -154,7 +168,7 @@ sections:
 				continue
 			}
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			m, t := link(a)
 			if !add("• "+m+"\n", "• "+t+"\n") {
@@ -163,7 +177,10 @@ sections:
 		}
 	}
 	b.WriteString("\n<a href=\"" + html.EscapeString(s.archiveURL(d.Day)) + "\">" + more + "</a>")
-	return b.String(), nil
+	if r.html, err = ph.split(b.String()); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }

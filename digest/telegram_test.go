@@ -10,6 +10,7 @@ import (
 
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // outbox records what the digest queues for Telegram.
@@ -34,12 +35,17 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		digest   bool
 		sections []string
 	}{
-		1: {true, nil},                          // all sections
-		2: {true, []string{"news"}},             // one
-		3: {true, []string{"news"}},             // the same set: rendered once for both
-		4: {false, []string{"news", "reports"}}, // no digest asked
+		1:  {true, nil},                          // all sections
+		2:  {true, []string{"news"}},             // one
+		3:  {true, []string{"news"}},             // the same set: rendered once for both
+		4:  {false, []string{"news", "reports"}}, // no digest asked
+		-5: {true, []string{"news"}},             // a group: its readers are anonymous
 	} {
-		if _, _, err := h.db.TouchChat(ctx, store.Chat{ID: id, Kind: store.ChatPrivate}, now); err != nil {
+		kind := store.ChatPrivate
+		if id < 0 {
+			kind = store.ChatGroup
+		}
+		if _, _, err := h.db.TouchChat(ctx, store.Chat{ID: id, Kind: kind}, now); err != nil {
 			t.Fatal(err)
 		}
 		s := store.DefaultSettings
@@ -53,12 +59,16 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 	}
 	ob := &outbox{}
 	h.cfg.TelegramPerSecond = 1000
-	s := h.service(func(d *Deps) { d.Telegram = ob })
+	signer, _ := subscribers.NewSigner([]byte("test secret"))
+	s := h.service(func(d *Deps) {
+		d.Telegram = ob
+		d.Links = subscribers.NewLinks(h.cfg.BaseURL, signer, true)
+	})
 	d := h.sendAll(s)
-	if d.Chats != 3 || d.State != store.DigestSent {
+	if d.Chats != 4 || d.State != store.DigestSent {
 		t.Fatalf("digest %+v", d)
 	}
-	if len(ob.replies) != 3 {
+	if len(ob.replies) != 4 {
 		t.Fatalf("%d messages queued, want one per reader who asked", len(ob.replies))
 	}
 	tag := regexp.MustCompile(`</?([a-z]+)[^>]*>`)
@@ -82,6 +92,18 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		}
 		if r.ChatID == 2 && strings.Contains(text, "مقالات") {
 			t.Errorf("a reader of news alone got other sections:\n%s", text)
+		}
+		// One rendering per set of sections, each chat's own links: a
+		// reader's clicks count once, a group's readers are anonymous.
+		tokens := regexp.MustCompile(`/r/([A-Za-z0-9_-]+)"`).FindAllStringSubmatch(text, -1)
+		if len(tokens) == 0 {
+			t.Errorf("no tracked link in:\n%s", text)
+		}
+		for _, m := range tokens {
+			link, err := signer.Verify(m[1])
+			if want := max(r.ChatID, 0); err != nil || link.ChatID != want || link.Medium != subscribers.MediumTelegram {
+				t.Errorf("a link to chat %d: %+v %v, want chat %d", r.ChatID, link, err, want)
+			}
 		}
 	}
 	if n := value(s.m.renders); n != 0 {

@@ -17,6 +17,76 @@ import (
 	"github.com/almaalouma/nashra/web"
 )
 
+const browser = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+
+// clickSite is a real web server on loopback serving tracked links from a
+// real store, behind a trusted proxy, and a client clicking them.
+type clickSite struct {
+	t       *testing.T
+	links   *subscribers.Links
+	srv     *web.Server
+	tracker *web.Tracker
+	client  *http.Client
+}
+
+func startClickSite(t *testing.T, db *store.DB) *clickSite {
+	t.Helper()
+	ctx := context.Background()
+	secret := []byte("e2e secret")
+	log := slog.New(slog.DiscardHandler)
+	tracker, err := web.NewTracker(web.TrackingConfig{Enabled: true, FlushInterval: 10 * time.Millisecond,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, secret, db, web.WithTrackerLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.New(web.Options{Addr: "127.0.0.1:0", Store: db, Gatherer: prometheus.NewRegistry(), Logger: log})
+	tracker.Register(srv)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tracker.Start()
+	t.Cleanup(func() { srv.Shutdown(ctx); tracker.Close(ctx) })
+	signer, err := subscribers.NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &clickSite{t: t, links: subscribers.NewLinks("http://"+srv.Addrs()[0].String(), signer, true), srv: srv, tracker: tracker,
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// click opens link as the client visitor (X-Forwarded-For) with user agent
+// ua, and wants the redirect.
+func (c *clickSite) click(method, link, visitor, ua string) {
+	c.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, link, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", ua)
+	req.Header.Set("X-Forwarded-For", visitor)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		c.t.Fatalf("%s %s = %d", method, link, resp.StatusCode)
+	}
+}
+
+// stop stops taking clicks and writes those queued: what the ranking
+// reads next is exactly what was clicked.
+func (c *clickSite) stop() {
+	c.t.Helper()
+	ctx := context.Background()
+	if err := c.srv.Shutdown(ctx); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.tracker.Close(ctx); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 // End to end: a real store, a real web server on loopback, real HTTP
 // clicks on the links nashra would send; the clicks change the order of
 // /top and of the digest's picks, and only honest clicks count.
@@ -39,25 +109,8 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 	n3 := art("news", "n3", time.Hour)
 	old := art("news", "old", 30*time.Hour)
 
-	secret := []byte("e2e secret")
-	log := slog.New(slog.DiscardHandler)
-	tracker, err := web.NewTracker(web.TrackingConfig{Enabled: true, FlushInterval: 10 * time.Millisecond,
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, secret, db, web.WithTrackerLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := web.New(web.Options{Addr: "127.0.0.1:0", Store: db, Gatherer: prometheus.NewRegistry(), Logger: log})
-	tracker.Register(srv)
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tracker.Start()
-	t.Cleanup(func() { srv.Shutdown(ctx); tracker.Close(ctx) })
-	signer, err := subscribers.NewSigner(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	links := subscribers.NewLinks("http://"+srv.Addrs()[0].String(), signer, true)
+	site := startClickSite(t, db)
+	links, click := site.links, site.click
 	r := newRanker(t, Config{}, db, time.Now)
 
 	ids := func(as []store.Article) []int64 {
@@ -95,25 +148,6 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 		t.Fatalf("digest before clicks: %q mostFollowed=%v, want %q false", got, sel.MostFollowed, want)
 	}
 
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	click := func(method, link, visitor, ua string) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, link, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("User-Agent", ua)
-		req.Header.Set("X-Forwarded-For", visitor)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusFound {
-			t.Fatalf("%s %s = %d", method, link, resp.StatusCode)
-		}
-	}
-	const browser = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 	for i := range 3 { // n1: three readers from a channel post
 		click("GET", links.Article(n1, "channel"), fmt.Sprint("198.51.100.", i+1), browser)
 	}
@@ -131,14 +165,7 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 		click("GET", links.Email(a2, int64(100+i), time.Now()), "203.0.113.7", browser)
 		click("GET", links.Article(old, "web"), fmt.Sprint("203.0.113.", 100+i), browser)
 	}
-	// Stop taking clicks and write those queued: what /top reads next is
-	// exactly what was clicked.
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tracker.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	site.stop()
 
 	top, mostFollowed, err = r.Top(ctx, "", 5)
 	if err != nil {
@@ -183,6 +210,66 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 	}
 }
 
+// One client faking 200 readers of a channel post — 200 requests from one
+// address, each with another user agent — counts as its network's cap, and
+// its article does not lead /top over one that 12 readers of 12 networks
+// opened; a reader opening their private chat's link from 30 places counts
+// once.
+func TestOneClientCannotLeadTop(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	now := time.Now()
+	art := func(slug string) store.Article {
+		a, err := db.Article(ctx, addArticle(t, db, "news", "https://almaalouma.net/"+slug+"/", slug, now.Add(-time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	bought, read, forwarded := art("bought"), art("read"), art("forwarded")
+	site := startClickSite(t, db)
+	for i := range 200 {
+		site.click("GET", site.links.Article(bought, "channel"), "203.0.113.9",
+			fmt.Sprintf("Mozilla/5.0 (Linux; Android 14; SM-A%03d) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36", i))
+	}
+	for i := range 12 {
+		site.click("GET", site.links.Article(read, "channel"), fmt.Sprintf("198.51.%d.20", i), browser)
+	}
+	for i := range 30 {
+		site.click("GET", site.links.Post(forwarded, "telegram", 1009), fmt.Sprintf("192.0.%d.5", i), browser)
+	}
+	site.stop()
+	r := newRanker(t, Config{}, db, time.Now)
+	top, mostFollowed, err := r.Top(ctx, "", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top) != 3 || top[0].ID != read.ID || top[1].ID != bought.ID || top[2].ID != forwarded.ID || !mostFollowed {
+		t.Fatalf("/top: %v, want %d (12 readers) before %d (one client) before %d (one reader)",
+			[]int64{top[0].ID, top[1].ID, top[2].ID}, read.ID, bought.ID, forwarded.ID)
+	}
+	res, err := r.Rank(ctx, "", time.Time{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uniques := map[int64]int{}
+	for _, a := range res.Articles {
+		uniques[a.ID] = a.Uniques
+	}
+	if uniques[bought.ID] != 10 || uniques[read.ID] != 12 || uniques[forwarded.ID] != 1 {
+		t.Fatalf("unique readers %v", uniques)
+	}
+	stats, err := r.Stats(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range stats.ByMedium {
+		if m.Medium == "channel" && m.Capped != 190 {
+			t.Fatalf("channel clicks %+v, want 190 capped", m)
+		}
+	}
+}
+
 // Old clicks weigh less: the same number of unique clicks, hours apart,
 // ranks the fresher first, through the store's hourly buckets.
 func TestDecayThroughTheStore(t *testing.T) {
@@ -197,7 +284,7 @@ func TestDecayThroughTheStore(t *testing.T) {
 			store.Click{ArticleID: early, Medium: "telegram", Reader: fmt.Sprint("v:e", i), At: now.Add(-9 * time.Hour)},
 			store.Click{ArticleID: late, Medium: "telegram", Reader: fmt.Sprint("v:l", i), At: now.Add(-time.Hour)})
 	}
-	if _, err := db.RecordClicks(ctx, cs); err != nil {
+	if _, err := db.RecordClicks(ctx, cs, 0); err != nil {
 		t.Fatal(err)
 	}
 	r := newRanker(t, Config{HalfLife: 3 * time.Hour}, db, func() time.Time { return now })

@@ -20,7 +20,7 @@ func TestRegisteredJobs(t *testing.T) {
 	if _, err := db.RecordClicks(ctx, []store.Click{
 		{ArticleID: people, Medium: "web", Reader: "v:old", At: now.Add(-40 * 24 * time.Hour)},
 		{ArticleID: people, Medium: "web", Reader: "v:new", At: now.Add(-time.Hour)},
-	}); err != nil {
+	}, 0); err != nil {
 		t.Fatal(err)
 	}
 	r := newRanker(t, Config{Site: SiteConfig{URL: serveHome(t).URL}}, db, time.Now)

@@ -26,16 +26,22 @@ type Click struct {
 	// Medium is where the link was shown: telegram, channel, email, web.
 	Medium string
 	// Reader identifies who clicked, for uniqueness: "s:<id>" for an email
-	// subscriber, "v:<hash>" for an anonymous visitor of one day.
+	// subscriber, "c:<id>" for a private chat, "v:<hash>" for an anonymous
+	// visitor of one day.
 	Reader string
-	At     time.Time
+	// Network is a key of an anonymous visitor's source network for the
+	// day (never the address itself): the readers of one network count
+	// for an article up to a cap a day. Empty for personal links.
+	Network string
+	At      time.Time
 }
 
 // ClickResult counts what RecordClicks did.
 type ClickResult struct {
 	// Unique clicks were a reader's first on the article; Repeat ones were
-	// counted in click_days.clicks only.
-	Unique, Repeat int
+	// counted in click_days.clicks only; Capped ones were new readers of a
+	// network past its cap, counted in click_days.capped only.
+	Unique, Repeat, Capped int
 }
 
 // ArticleLink returns the stored link of article id, or ErrNotFound. It is
@@ -54,76 +60,255 @@ func (db *DB) ArticleLink(ctx context.Context, id int64) (string, error) {
 
 // RecordClicks stores a batch of clicks in one transaction: a row for each
 // reader's first click on an article, and the daily counts per article and
-// medium. Rows go in multi-row statements: the writer shares the one
-// write connection with 100,000-row fan-outs, and must catch up quickly
-// when it gets it.
-func (db *DB) RecordClicks(ctx context.Context, cs []Click) (ClickResult, error) {
-	type dayKey struct {
-		article, day int64
-		medium       string
-	}
-	const cols, chunk = 5, 500
+// medium. A click of an anonymous reader (one with a Network) new to the
+// article is stored only while its network has fewer than perNetwork
+// readers of the article that day (perNetwork <= 0: no cap); past it, it is
+// counted as capped and nothing else is kept of it. Rows go in multi-row
+// statements: the writer shares the one write connection with
+// 100,000-row fan-outs, and must catch up quickly when it gets it.
+func (db *DB) RecordClicks(ctx context.Context, cs []Click, perNetwork int) (ClickResult, error) {
 	var res ClickResult
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res = ClickResult{}
-		days := map[dayKey]*[2]int64{} // uniques, clicks
-		var order []dayKey             // map order is random; the upserts should not be
-		for _, c := range cs {
-			k := dayKey{c.ArticleID, c.At.UnixMilli() / dayMillis, c.Medium}
-			if days[k] == nil {
-				days[k] = new([2]int64)
-				order = append(order, k)
-			}
-			days[k][1]++
-		}
-		for part := range slices.Chunk(cs, chunk) {
-			args := make([]any, 0, cols*len(part))
-			for _, c := range part {
-				at := c.At.UnixMilli()
-				args = append(args, c.ArticleID, c.Medium, c.Reader, at/dayMillis, at)
-			}
-			rows, err := tx.QueryContext(ctx, `INSERT INTO clicks (article_id, medium, reader, day, clicked_at) VALUES `+
-				tuples(cols, len(part))+` ON CONFLICT (article_id, reader) DO NOTHING RETURNING article_id, day, medium`, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var k dayKey
-				if err := rows.Scan(&k.article, &k.day, &k.medium); err != nil {
-					rows.Close()
-					return err
-				}
-				days[k][0]++
-				res.Unique++
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+		keep, capped := cs, []Click(nil)
+		if perNetwork > 0 {
+			var err error
+			if keep, capped, err = capNetworks(ctx, tx, cs, perNetwork); err != nil {
 				return err
 			}
 		}
-		res.Repeat = len(cs) - res.Unique
-		// In key order, as every instance does: PostgreSQL would otherwise
-		// let two instances' batches deadlock on each other's rows.
-		slices.SortFunc(order, func(a, b dayKey) int {
-			return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.medium, b.medium))
-		})
-		for part := range slices.Chunk(order, chunk) {
-			args := make([]any, 0, cols*len(part))
-			for _, k := range part {
-				args = append(args, k.article, k.day, k.medium, days[k][0], days[k][1])
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO click_days (article_id, day, medium, uniques, clicks) VALUES `+
-				tuples(cols, len(part))+` ON CONFLICT (day, article_id, medium) DO UPDATE SET
-				uniques = click_days.uniques + excluded.uniques, clicks = click_days.clicks + excluded.clicks`, args...); err != nil {
-				return err
-			}
+		uniques, err := insertClicks(ctx, tx, keep)
+		if err != nil {
+			return err
 		}
-		return nil
+		if err := countNetworks(ctx, tx, uniques); err != nil {
+			return err
+		}
+		res = ClickResult{Unique: len(uniques), Repeat: len(keep) - len(uniques), Capped: len(capped)}
+		return countDays(ctx, tx, keep, uniques, capped)
 	})
 	if err != nil {
 		return ClickResult{}, fmt.Errorf("record %d clicks: %w", len(cs), err)
 	}
 	return res, nil
+}
+
+// clickDay keys the daily counts.
+type clickDay struct {
+	article, day int64
+	medium       string
+}
+
+func dayOf(c Click) int64 { return c.At.UnixMilli() / dayMillis }
+
+// countDays adds to the daily counts: every click kept is one click, each
+// new reader one unique, each click past its network's cap one capped.
+func countDays(ctx context.Context, tx *sql.Tx, kept, uniques, capped []Click) error {
+	days := map[clickDay]*[3]int64{} // uniques, clicks, capped
+	var order []clickDay             // map order is random; the upserts should not be
+	for i, cs := range [][]Click{uniques, kept, capped} {
+		for _, c := range cs {
+			k := clickDay{c.ArticleID, dayOf(c), c.Medium}
+			if days[k] == nil {
+				days[k] = new([3]int64)
+				order = append(order, k)
+			}
+			days[k][i]++
+		}
+	}
+	// In key order, as every instance does: PostgreSQL would otherwise
+	// let two instances' batches deadlock on each other's rows.
+	slices.SortFunc(order, func(a, b clickDay) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.medium, b.medium))
+	})
+	const cols = 6
+	for part := range slices.Chunk(order, 500) {
+		args := make([]any, 0, cols*len(part))
+		for _, k := range part {
+			args = append(args, k.article, k.day, k.medium, days[k][0], days[k][1], days[k][2])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO click_days (article_id, day, medium, uniques, clicks, capped) VALUES `+
+			tuples(cols, len(part))+` ON CONFLICT (day, article_id, medium) DO UPDATE SET
+			uniques = click_days.uniques + excluded.uniques, clicks = click_days.clicks + excluded.clicks,
+			capped = click_days.capped + excluded.capped`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readerKey names one reader of one article.
+type readerKey struct {
+	article int64
+	reader  string
+}
+
+// insertClicks stores the clicks whose reader is new to the article and
+// returns those.
+func insertClicks(ctx context.Context, tx *sql.Tx, cs []Click) ([]Click, error) {
+	const cols = 5
+	var out []Click
+	for part := range slices.Chunk(cs, 500) {
+		args := make([]any, 0, cols*len(part))
+		for _, c := range part {
+			at := c.At.UnixMilli()
+			args = append(args, c.ArticleID, c.Medium, c.Reader, at/dayMillis, at)
+		}
+		added := map[readerKey]bool{}
+		if err := scanReaders(ctx, tx, added, `INSERT INTO clicks (article_id, medium, reader, day, clicked_at) VALUES `+
+			tuples(cols, len(part))+` ON CONFLICT (article_id, reader) DO NOTHING RETURNING article_id, reader`, args...); err != nil {
+			return nil, err
+		}
+		for _, c := range part {
+			if k := (readerKey{c.ArticleID, c.Reader}); added[k] {
+				delete(added, k) // the first click of the batch is the unique one
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// networkDay keys the readers of one network on one article and day.
+type networkDay struct {
+	day, article int64
+	network      string
+}
+
+func networkOf(c Click) networkDay { return networkDay{dayOf(c), c.ArticleID, c.Network} }
+
+// capNetworks splits a batch into the clicks to keep — personal ones,
+// repeats, and new anonymous readers while their network has room — and
+// those of new readers past their network's cap. The networks' rows are
+// locked until the transaction ends, so that instances sharing a store
+// share each cap.
+func capNetworks(ctx context.Context, tx *sql.Tx, cs []Click, perNetwork int) (keep, capped []Click, err error) {
+	readers := map[networkDay]int{}
+	var nets []networkDay
+	var anonymous []readerKey
+	for _, c := range cs {
+		if c.Network == "" {
+			continue
+		}
+		if k := networkOf(c); readers[k] == 0 {
+			readers[k] = -1 // seen; read below
+			nets = append(nets, k)
+		}
+		anonymous = append(anonymous, readerKey{c.ArticleID, c.Reader})
+	}
+	if len(nets) == 0 {
+		return cs, nil, nil
+	}
+	// In key order, so that two instances' batches never wait for each other.
+	slices.SortFunc(nets, func(a, b networkDay) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.network, b.network))
+	})
+	for part := range slices.Chunk(nets, 500) {
+		args := make([]any, 0, 3*len(part))
+		for _, k := range part {
+			args = append(args, k.day, k.article, k.network)
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO click_networks (day, article_id, network) VALUES `+tuples(3, len(part))+
+			` ON CONFLICT (day, article_id, network) DO UPDATE SET readers = click_networks.readers
+			RETURNING day, article_id, network, readers`, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var k networkDay
+			var n int
+			if err := rows.Scan(&k.day, &k.article, &k.network, &n); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			readers[k] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	known, err := knownReaders(ctx, tx, anonymous)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cs {
+		if c.Network == "" {
+			keep = append(keep, c)
+			continue
+		}
+		r := readerKey{c.ArticleID, c.Reader}
+		switch k := networkOf(c); {
+		case known[r]:
+			keep = append(keep, c) // a repeat
+		case readers[k] >= perNetwork:
+			capped = append(capped, c)
+		default:
+			readers[k]++
+			known[r] = true
+			keep = append(keep, c)
+		}
+	}
+	return keep, capped, nil
+}
+
+// knownReaders returns which of rs have clicked their article before.
+func knownReaders(ctx context.Context, tx *sql.Tx, rs []readerKey) (map[readerKey]bool, error) {
+	known := map[readerKey]bool{}
+	for part := range slices.Chunk(rs, 500) {
+		args := make([]any, 0, 2*len(part))
+		for _, r := range part {
+			args = append(args, r.article, r.reader)
+		}
+		if err := scanReaders(ctx, tx, known, `SELECT article_id, reader FROM clicks WHERE (article_id, reader) IN (VALUES `+
+			strings.TrimSuffix(strings.Repeat("(CAST(? AS BIGINT), ?), ", len(part)), ", ")+`)`, args...); err != nil {
+			return nil, err
+		}
+	}
+	return known, nil
+}
+
+// scanReaders adds to set the (article_id, reader) rows query returns.
+func scanReaders(ctx context.Context, tx *sql.Tx, set map[readerKey]bool, query string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r readerKey
+		if err := rows.Scan(&r.article, &r.reader); err != nil {
+			return err
+		}
+		set[r] = true
+	}
+	return rows.Err()
+}
+
+// countNetworks adds the new anonymous readers to their networks.
+func countNetworks(ctx context.Context, tx *sql.Tx, uniques []Click) error {
+	added := map[networkDay]int{}
+	var nets []networkDay
+	for _, c := range uniques {
+		if c.Network == "" {
+			continue
+		}
+		k := networkOf(c)
+		if added[k] == 0 {
+			nets = append(nets, k)
+		}
+		added[k]++
+	}
+	for part := range slices.Chunk(nets, 500) {
+		args := make([]any, 0, 4*len(part))
+		for _, k := range part {
+			args = append(args, k.day, k.article, k.network, added[k])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO click_networks (day, article_id, network, readers) VALUES `+tuples(4, len(part))+
+			` ON CONFLICT (day, article_id, network) DO UPDATE SET readers = click_networks.readers + excluded.readers`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tuples returns n groups of cols placeholders, for a multi-row VALUES.
@@ -212,9 +397,10 @@ func (db *DB) purgedDay(ctx context.Context) (int64, error) {
 }
 
 // PurgeClicks deletes the click rows of the UTC days before the one that
-// holds before, and returns how many it deleted; their counts stay in the
-// daily counts. Whole days go, so that a day is counted either from its
-// rows or from its daily counts, never from both.
+// holds before, and the counts of readers per network of those days, and
+// returns how many rows it deleted; their counts stay in the daily counts.
+// Whole days go, so that a day is counted either from its rows or from its
+// daily counts, never from both.
 func (db *DB) PurgeClicks(ctx context.Context, before time.Time) (int, error) {
 	day := before.UnixMilli() / dayMillis
 	var n int64
@@ -224,6 +410,9 @@ func (db *DB) PurgeClicks(ctx context.Context, before time.Time) (int, error) {
 			return err
 		}
 		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM click_networks WHERE day < ?`, day); err != nil {
 			return err
 		}
 		// Never move the line back: the daily counts of the days already
@@ -244,12 +433,15 @@ type MediumClicks struct {
 	Medium  string
 	Uniques int
 	Clicks  int
+	// Capped counts the clicks of new anonymous readers past their
+	// network's cap: neither unique nor clicks.
+	Capped int
 }
 
 // ClicksByMedium returns the counts by medium of the UTC days from the one
 // holding since, by medium name.
 func (db *DB) ClicksByMedium(ctx context.Context, since time.Time) ([]MediumClicks, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT medium, SUM(uniques), SUM(clicks) FROM click_days
+	rows, err := db.read.QueryContext(ctx, `SELECT medium, SUM(uniques), SUM(clicks), SUM(capped) FROM click_days
 		WHERE day >= ? GROUP BY medium ORDER BY medium`, since.UnixMilli()/dayMillis)
 	if err != nil {
 		return nil, fmt.Errorf("clicks by medium: %w", err)
@@ -258,7 +450,7 @@ func (db *DB) ClicksByMedium(ctx context.Context, since time.Time) ([]MediumClic
 	var out []MediumClicks
 	for rows.Next() {
 		var m MediumClicks
-		if err := rows.Scan(&m.Medium, &m.Uniques, &m.Clicks); err != nil {
+		if err := rows.Scan(&m.Medium, &m.Uniques, &m.Clicks, &m.Capped); err != nil {
 			return nil, fmt.Errorf("clicks by medium: %w", err)
 		}
 		out = append(out, m)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -35,12 +36,12 @@ func testRecordClicksCountsUniquesAndDays(t *testing.T, db *DB) {
 		{ArticleID: a, Medium: "telegram", Reader: "v:1", At: day.Add(time.Minute)}, // same visitor
 		{ArticleID: a, Medium: "email", Reader: "s:7", At: day},
 		{ArticleID: b, Medium: "telegram", Reader: "v:1", At: day}, // another article
-	})
+	}, 0)
 	if err != nil || res != (ClickResult{Unique: 3, Repeat: 1}) {
 		t.Fatalf("first batch: %+v, %v", res, err)
 	}
 	// The subscriber clicks again the next day: still not unique.
-	res, err = db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "email", Reader: "s:7", At: day.Add(24 * time.Hour)}})
+	res, err = db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "email", Reader: "s:7", At: day.Add(24 * time.Hour)}}, 0)
 	if err != nil || res != (ClickResult{Repeat: 1}) {
 		t.Fatalf("second batch: %+v, %v", res, err)
 	}
@@ -48,7 +49,7 @@ func testRecordClicksCountsUniquesAndDays(t *testing.T, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []MediumClicks{{"email", 1, 2}, {"telegram", 2, 3}}
+	want := []MediumClicks{{"email", 1, 2, 0}, {"telegram", 2, 3, 0}}
 	if !slices.Equal(byMedium, want) {
 		t.Fatalf("by medium = %+v, want %+v", byMedium, want)
 	}
@@ -74,7 +75,7 @@ func testClickBucketsStayInTheirRange(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
 	at := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
-	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:1", At: at}}); err != nil {
+	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:1", At: at}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	until := at.Add(time.Minute)
@@ -88,13 +89,68 @@ func testClickBucketsStayInTheirRange(t *testing.T, db *DB) {
 	// Nor before its start: a click just inside the range is counted
 	// although the middle of its hour lies outside.
 	late := at.Add(time.Hour + 50*time.Minute) // 11:55
-	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:2", At: late}}); err != nil {
+	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:2", At: late}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	since := late.Add(-time.Minute)
 	bs, err = db.ClickBuckets(ctx, since, late.Add(time.Minute))
 	if err != nil || len(bs) != 1 || bs[0].At.Before(since) {
 		t.Fatalf("range starting at %v: %+v %v", since, bs, err)
+	}
+}
+
+// New anonymous readers of one network count for an article up to the cap
+// a day, across batches; what is past it is only counted as capped, and
+// repeats, personal readers, other networks, other articles and the next
+// day are not affected.
+func TestNetworkCap(t *testing.T) { contract(t, testNetworkCap) }
+
+func testNetworkCap(t *testing.T, db *DB) {
+	ctx := context.Background()
+	a := newArticle(t, db, "news", "a1")
+	b := newArticle(t, db, "news", "a2")
+	day := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	visitor := func(article int64, network string, n int, at time.Time) Click {
+		return Click{ArticleID: article, Medium: "channel", Reader: fmt.Sprintf("v:%s-%d", network, n), Network: network, At: at}
+	}
+	var batch []Click
+	for i := range 5 {
+		batch = append(batch, visitor(a, "n1", i, day))
+	}
+	batch = append(batch, visitor(a, "n1", 0, day)) // a repeat
+	res, err := db.RecordClicks(ctx, batch, 3)
+	if err != nil || res != (ClickResult{Unique: 3, Repeat: 1, Capped: 2}) {
+		t.Fatalf("first batch: %+v, %v", res, err)
+	}
+	res, err = db.RecordClicks(ctx, []Click{
+		visitor(a, "n1", 1, day.Add(time.Minute)),   // a repeat of a counted reader
+		visitor(a, "n1", 9, day.Add(time.Minute)),   // past the cap, in a later batch
+		visitor(a, "n2", 0, day.Add(time.Minute)),   // another network
+		visitor(b, "n1", 0, day.Add(time.Minute)),   // another article
+		visitor(a, "n1", 10, day.Add(24*time.Hour)), // the next day
+		{ArticleID: a, Medium: "telegram", Reader: "c:42", At: day.Add(time.Minute)},
+	}, 3)
+	if err != nil || res != (ClickResult{Unique: 4, Repeat: 1, Capped: 1}) {
+		t.Fatalf("second batch: %+v, %v", res, err)
+	}
+	byMedium, err := db.ClicksByMedium(ctx, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MediumClicks{{"channel", 6, 8, 3}, {"telegram", 1, 1, 0}}
+	if !slices.Equal(byMedium, want) {
+		t.Fatalf("by medium = %+v, want %+v", byMedium, want)
+	}
+	var rows int
+	if err := db.read.QueryRow(`SELECT COUNT(*) FROM clicks WHERE article_id = ? AND day = ?`, a, day.UnixMilli()/dayMillis).
+		Scan(&rows); err != nil || rows != 5 {
+		t.Fatalf("%d click rows of the article's first day, want 5 (3 of n1, 1 of n2, 1 personal): %v", rows, err)
+	}
+	if _, err := db.PurgeClicks(ctx, day.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.read.QueryRow(`SELECT COUNT(*) FROM click_networks`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("%d network counts kept after the purge: %v", rows, err)
 	}
 }
 
@@ -108,7 +164,7 @@ func testPurgeKeepsDailyCounts(t *testing.T, db *DB) {
 	if _, err := db.RecordClicks(ctx, []Click{
 		{ArticleID: a, Medium: "telegram", Reader: "v:old", At: old},
 		{ArticleID: a, Medium: "telegram", Reader: "v:new", At: recent},
-	}); err != nil {
+	}, 0); err != nil {
 		t.Fatal(err)
 	}
 	n, err := db.PurgeClicks(ctx, recent.Add(-24*time.Hour))
@@ -135,7 +191,7 @@ func testPurgeKeepsDailyCounts(t *testing.T, db *DB) {
 		t.Fatalf("after purge: %d from daily counts, %d from rows; want 1 and 1 (%+v)", byDay, byHour, bs)
 	}
 	// The purged visitor's row is gone: the same reader key counts anew.
-	res, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "telegram", Reader: "v:old", At: recent}})
+	res, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "telegram", Reader: "v:old", At: recent}}, 0)
 	if err != nil || res.Unique != 1 {
 		t.Fatalf("after purge: %+v %v", res, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -105,6 +106,23 @@ type SignupRequest struct {
 	// Limit within Window, so that a form cannot be used to flood a mailbox.
 	Limit  int
 	Window time.Duration
+	// Interval is the least time between two signup mails to the address;
+	// 0 sets none.
+	Interval time.Duration
+	// Budget is the requester's, spent by every request: once it is spent,
+	// nothing is queued (SignupThrottled) until its window ends. A zero
+	// Budget (no key) bounds nothing.
+	Budget Budget
+}
+
+// Budget bounds what one requester may ask for: at most Limit requests
+// within Window of the first. Budgets live in the store, so every instance
+// sharing it counts against the same one.
+type Budget struct {
+	// Key names the requester: "tg:<user id>", "ip:<address or /64>".
+	Key    string
+	Limit  int
+	Window time.Duration
 }
 
 // SignupOutcome says what a signup request queued.
@@ -120,7 +138,18 @@ const (
 	SignupNotice
 	// SignupLimited: the address had its share of mails; nothing is queued.
 	SignupLimited
+	// SignupThrottled: the requester spent its budget; nothing is queued,
+	// and unlike the others this one is told, to wait.
+	SignupThrottled
 )
+
+// errThrottled rolls back a signup whose requester turned out to be over
+// budget.
+var errThrottled = errors.New("signup budget spent")
+
+// addressBudget is the key of the budget that spaces signup mails to the
+// subscriber id.
+func addressBudget(id int64) string { return "to:" + strconv.FormatInt(id, 10) }
 
 // RequestEmailSignup records a signup and queues the mail it calls for, in
 // one transaction: a new, pending, unsubscribed or bounced address becomes
@@ -130,9 +159,38 @@ const (
 func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, SignupOutcome, error) {
 	now := r.Now.UnixMilli()
 	key := addressKey(r.Address)
+	b := r.Budget
+	if b.Key != "" {
+		// A requester over budget is refused on a read, so that a flood of
+		// refused requests never queues for the one writer.
+		var spent int
+		err := db.read.QueryRowContext(ctx, `SELECT spent FROM signup_budgets WHERE key = ? AND expires_at > ?`, b.Key, now).
+			Scan(&spent)
+		switch {
+		case err == nil && spent >= b.Limit:
+			return 0, SignupThrottled, nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return 0, 0, fmt.Errorf("email signup: read budget: %w", err)
+		}
+	}
 	var id int64
 	var outcome SignupOutcome
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// Budgets end with their window: those ended go, found by index.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signup_budgets WHERE expires_at <= ?`, now); err != nil {
+			return err
+		}
+		if b.Key != "" {
+			var spent int
+			if err := tx.QueryRowContext(ctx, `INSERT INTO signup_budgets (key, spent, expires_at) VALUES (?, 1, ?)
+				ON CONFLICT (key) DO UPDATE SET spent = signup_budgets.spent + 1 RETURNING spent`,
+				b.Key, now+b.Window.Milliseconds()).Scan(&spent); err != nil {
+				return err
+			}
+			if spent > b.Limit {
+				return errThrottled // another instance spent the last of it meanwhile
+			}
+		}
 		var state EmailState
 		var requests int
 		var since int64
@@ -155,6 +213,18 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 			outcome = SignupLimited
 			return nil
 		}
+		if r.Interval > 0 {
+			// At most one mail per Interval: a live budget row says one went.
+			res, err := tx.ExecContext(ctx, `INSERT INTO signup_budgets (key, spent, expires_at) VALUES (?, 1, ?)
+				ON CONFLICT (key) DO NOTHING`, addressBudget(id), now+r.Interval.Milliseconds())
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				outcome = SignupLimited
+				return err
+			}
+		}
 		kind := SendConfirm
 		if state == EmailActive || state == EmailPaused {
 			kind, outcome = SendNotice, SignupNotice
@@ -174,6 +244,9 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 			VALUES (?, 'email', ?, 0, 'pending', ?, ?)`, kind, id, now, now)
 		return err
 	})
+	if errors.Is(err, errThrottled) {
+		return 0, SignupThrottled, nil
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("email signup: %w", err)
 	}

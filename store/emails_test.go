@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -111,6 +112,55 @@ func TestEmailSignupLimitPerAddress(t *testing.T) {
 		}
 		if _, out := signup(t, db, "a@example.org", nil, now.Add(25*time.Hour)); out != SignupConfirm {
 			t.Fatalf("signup after the window: outcome %d", out)
+		}
+	})
+}
+
+// A requester's budget is shared by every request that names it, whatever
+// the address, and ends with its window; an address gets at most one mail
+// per interval, whoever asks.
+func TestSignupBudgets(t *testing.T) {
+	contract(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		ask := func(addr, requester string, at time.Time) SignupOutcome {
+			t.Helper()
+			_, out, err := db.RequestEmailSignup(ctx, SignupRequest{Address: addr, Now: at, Limit: 3, Window: 24 * time.Hour,
+				Interval: time.Hour, Budget: Budget{Key: requester, Limit: 3, Window: time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		for i := range 3 {
+			if out := ask(fmt.Sprintf("victim%d@example.org", i), "tg:7", now.Add(time.Duration(i)*time.Second)); out != SignupConfirm {
+				t.Fatalf("signup %d: outcome %d", i, out)
+			}
+		}
+		if out := ask("victim3@example.org", "tg:7", now.Add(time.Minute)); out != SignupThrottled {
+			t.Fatalf("fourth signup by one requester: outcome %d, want throttled", out)
+		}
+		// The address asked for by the bot is not mailed again within the
+		// hour when the web asks for it; the web's requester spends its own.
+		if out := ask("victim0@example.org", "ip:203.0.113.9", now.Add(2*time.Minute)); out != SignupLimited {
+			t.Fatalf("a second mail to one address within the hour: outcome %d, want limited", out)
+		}
+		if out := ask("other@example.org", "ip:203.0.113.9", now.Add(3*time.Minute)); out != SignupConfirm {
+			t.Fatalf("another requester: outcome %d", out)
+		}
+		// An hour later both budgets are whole again, and the rows of the
+		// ended windows are gone.
+		later := now.Add(time.Hour + 3*time.Minute)
+		if out := ask("victim0@example.org", "tg:7", later); out != SignupConfirm {
+			t.Fatalf("after the window: outcome %d", out)
+		}
+		var rows int
+		if err := db.read.QueryRow(`SELECT COUNT(*) FROM signup_budgets WHERE expires_at <= ?`, later.UnixMilli()).Scan(&rows); err != nil || rows != 0 {
+			t.Fatalf("%d ended budgets kept, %v", rows, err)
+		}
+		var total int
+		if err := db.read.QueryRow(`SELECT COUNT(*) FROM send_log WHERE kind = 'confirm'`).Scan(&total); err != nil || total != 5 {
+			t.Fatalf("%d confirmations queued, want 5: %v", total, err)
 		}
 	})
 }

@@ -52,13 +52,17 @@ func ParseMedium(name string) (Medium, bool) {
 }
 
 // Link is what a tracked link's token says: which article, shown where and,
-// for email, to whom and when.
+// when it is personal, to whom (and for email, when).
 type Link struct {
 	ArticleID int64
 	Medium    Medium
 	// SubscriberID is the email subscriber the link was mailed to, 0 when
 	// the link is not personal.
 	SubscriberID int64
+	// ChatID is the private Telegram chat the link was sent to, 0 for a
+	// group or a channel: a reader's clicks then count once, however often
+	// and from wherever they come.
+	ChatID int64
 	// SentAt is when the email carrying the link was composed, to second
 	// precision; zero when unknown. Mail scanners open every link within
 	// seconds of delivery, so clicks just after it are not counted.
@@ -71,13 +75,15 @@ var ErrBadToken = errors.New("bad link token")
 
 // Token layout, before base64url without padding:
 //
-//	flags   1 byte: bits 0–2 medium, bit 3 subscriber present, bit 4 sent-at
+//	flags   1 byte: bits 0–2 medium, bit 3 reader present, bit 4 sent-at
 //	        present, bits 5–7 format version (0)
 //	article uvarint
-//	[subscriber uvarint] [sent-at uvarint, Unix seconds]
+//	[reader uvarint: the email subscriber, or for medium telegram the
+//	private chat] [sent-at uvarint, Unix seconds]
 //	mac     first 8 bytes of HMAC-SHA256(token key, everything before)
 //
-// A Telegram link's token is 16 characters; an email link's about 30.
+// A Telegram link's token is 16 characters (23 at most for a private chat);
+// an email link's about 30.
 const (
 	macLen        = 8 // 64 bits: forging one takes 2^63 tries on average
 	flagSub       = 1 << 3
@@ -115,18 +121,20 @@ func DeriveKey(secret []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// Sign returns l's token. It panics on a medium outside the four: that is
-// a programming error, and a token for it could never be read back.
+// Sign returns l's token. It panics on a medium outside the four, or a
+// chat with another medium than telegram, or both a subscriber and a chat:
+// those are programming errors, and such a token could never be read back.
 func (s *Signer) Sign(l Link) string {
-	if !l.Medium.valid() || l.ArticleID <= 0 || l.SubscriberID < 0 {
+	if !l.Medium.valid() || l.ArticleID <= 0 || l.SubscriberID < 0 || l.ChatID < 0 ||
+		l.ChatID != 0 && (l.Medium != MediumTelegram || l.SubscriberID != 0) {
 		panic("link tokens: cannot sign an invalid link")
 	}
 	b := make([]byte, 1, maxTokenBytes)
 	b[0] = byte(l.Medium)
 	b = binary.AppendUvarint(b, uint64(l.ArticleID))
-	if l.SubscriberID != 0 {
+	if reader := max(l.SubscriberID, l.ChatID); reader != 0 {
 		b[0] |= flagSub
-		b = binary.AppendUvarint(b, uint64(l.SubscriberID))
+		b = binary.AppendUvarint(b, uint64(reader))
 	}
 	if !l.SentAt.IsZero() && l.SentAt.Unix() > 0 {
 		b[0] |= flagSent
@@ -171,7 +179,11 @@ func (s *Signer) Verify(token string) (Link, error) {
 		return Link{}, ErrBadToken
 	}
 	if flags&flagSub != 0 {
-		if l.SubscriberID, ok = next(); !ok {
+		reader := &l.SubscriberID
+		if l.Medium == MediumTelegram {
+			reader = &l.ChatID
+		}
+		if *reader, ok = next(); !ok {
 			return Link{}, ErrBadToken
 		}
 	}
@@ -210,7 +222,7 @@ func NewLinks(base string, signer *Signer, enabled bool) *Links {
 }
 
 // Article returns the link to a shown in medium ("telegram", "channel",
-// "email", "web"); it is the bot's LinkFunc. An unknown medium gets the
+// "email", "web") to whoever reads there. An unknown medium gets the
 // article's own link rather than a count under the wrong name.
 func (l *Links) Article(a store.Article, medium string) string {
 	m, ok := ParseMedium(medium)
@@ -218,6 +230,17 @@ func (l *Links) Article(a store.Article, medium string) string {
 		return a.Link
 	}
 	return l.Tracked(a, Link{ArticleID: a.ID, Medium: m})
+}
+
+// Post returns the link to a in a Telegram message in medium ("telegram"
+// or "channel"): personal when chat is a private chat's id (above 0, as
+// Telegram numbers users), so that its reader's clicks count once. It is
+// the bot's LinkFunc.
+func (l *Links) Post(a store.Article, medium string, chat int64) string {
+	if chat <= 0 || medium != MediumTelegram.String() {
+		return l.Article(a, medium)
+	}
+	return l.Tracked(a, Link{ArticleID: a.ID, Medium: MediumTelegram, ChatID: chat})
 }
 
 // Email returns the link to a in the email sent at sentAt to subscriber

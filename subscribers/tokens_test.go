@@ -18,16 +18,20 @@ func newSigner(t *testing.T, secret string) *Signer {
 	return s
 }
 
+// sampleLinks are links of every kind: each medium, personal and not.
+var sampleLinks = []Link{
+	{ArticleID: 1, Medium: MediumTelegram},
+	{ArticleID: 123456, Medium: MediumChannel},
+	{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
+	{ArticleID: 1 << 40, Medium: MediumWeb},
+	{ArticleID: 5, Medium: MediumEmail, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
+	{ArticleID: 5, Medium: MediumTelegram, ChatID: 7_000_000_000}, // a private chat's
+}
+
 func TestTokenRoundTrip(t *testing.T) {
 	s := newSigner(t, "secret")
 	sent := time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)
-	for _, l := range []Link{
-		{ArticleID: 1, Medium: MediumTelegram},
-		{ArticleID: 123456, Medium: MediumChannel},
-		{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent},
-		{ArticleID: 1 << 40, Medium: MediumWeb},
-		{ArticleID: 5, Medium: MediumEmail, SentAt: sent},
-	} {
+	for _, l := range sampleLinks {
 		tok := s.Sign(l)
 		got, err := s.Verify(tok)
 		if err != nil || got != l {
@@ -42,6 +46,24 @@ func TestTokenRoundTrip(t *testing.T) {
 	}
 	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent}); len(tok) > 30 {
 		t.Errorf("an email token is %d characters, want at most 30", len(tok))
+	}
+	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumTelegram, ChatID: 7_000_000_000}); len(tok) > 23 {
+		t.Errorf("a private chat's token is %d characters, want at most 23", len(tok))
+	}
+	// A chat belongs to Telegram alone, and a link to one reader only.
+	for _, l := range []Link{
+		{ArticleID: 1, Medium: MediumChannel, ChatID: 5},
+		{ArticleID: 1, Medium: MediumTelegram, ChatID: 5, SubscriberID: 5},
+		{ArticleID: 1, Medium: MediumTelegram, ChatID: -5},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Sign(%+v) did not panic", l)
+				}
+			}()
+			s.Sign(l)
+		}()
 	}
 }
 
@@ -116,6 +138,21 @@ func TestLinks(t *testing.T) {
 	tok, _ = strings.CutPrefix(on.Email(a, 9, sent), "https://nashra.example/r/")
 	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: MediumEmail, SubscriberID: 9, SentAt: sent}) {
 		t.Fatalf("email token: %+v %v", l, err)
+	}
+	for _, tc := range []struct {
+		medium string
+		chat   int64
+		want   Link
+	}{
+		{"telegram", 1009, Link{ArticleID: 42, Medium: MediumTelegram, ChatID: 1009}},
+		{"telegram", 0, Link{ArticleID: 42, Medium: MediumTelegram}},
+		{"telegram", -1001234567890, Link{ArticleID: 42, Medium: MediumTelegram}}, // a group: anonymous
+		{"channel", 1009, Link{ArticleID: 42, Medium: MediumChannel}},
+	} {
+		tok, _ = strings.CutPrefix(on.Post(a, tc.medium, tc.chat), "https://nashra.example/r/")
+		if l, err := s.Verify(tok); err != nil || l != tc.want {
+			t.Errorf("Post(%s, %d): %+v %v, want %+v", tc.medium, tc.chat, l, err, tc.want)
+		}
 	}
 	off := NewLinks("https://nashra.example", s, false)
 	if got := off.Article(a, "channel"); got != a.Link {

@@ -5,9 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,10 +100,14 @@ func (t *Tracker) count(r *http.Request, link subscribers.Link) {
 	}
 	if outcome == clickQueued {
 		c := store.Click{ArticleID: link.ArticleID, Medium: link.Medium.String(), At: now}
-		if link.SubscriberID != 0 {
+		switch ip := clientIP(r, t.cfg.TrustedProxies); {
+		case link.SubscriberID != 0:
 			c.Reader = "s:" + strconv.FormatInt(link.SubscriberID, 10)
-		} else {
-			c.Reader = "v:" + t.visitor.hash(now, clientIP(r, t.cfg.TrustedProxies).String(), ua)
+		case link.ChatID != 0:
+			c.Reader = "c:" + strconv.FormatInt(link.ChatID, 10)
+		default:
+			c.Reader = "v:" + t.visitor.hash(now, ip.String(), ua)
+			c.Network = "n:" + t.visitor.hash(now, sourceNetwork(ip).String(), "")
 		}
 		if !t.enqueue(c) {
 			outcome = clickDropped
@@ -123,6 +130,21 @@ func (t *Tracker) enqueue(c store.Click) bool {
 	}
 }
 
+// sourceNetwork is the network an anonymous click is capped by: an IPv4
+// /24, the smallest block routed on the Internet, which one household or
+// office does not exceed and a carrier's shared addresses spread across
+// many of; an IPv6 /48, since anyone gets a /48 free from a tunnel broker
+// (a /56 or /64 would let one person be thousands of networks), and no
+// end site is given more.
+func sourceNetwork(ip netip.Addr) netip.Prefix {
+	bits := 48
+	if ip.Is4() {
+		bits = 24
+	}
+	p, _ := ip.WithZone("").Prefix(bits)
+	return p
+}
+
 // visitorKeys derive the key of the day for anonymous visitors: a hash of
 // address and user agent under a key that changes every UTC day, so that a
 // visitor is one reader for a day and no lasting pseudonym.
@@ -131,9 +153,11 @@ type visitorKeys struct {
 	day  atomic.Pointer[dayKey]
 }
 
+// dayKey is one day's key, with HMACs keyed with it for reuse: keying one
+// anew costs more than the rest of a click.
 type dayKey struct {
-	day int64
-	key []byte
+	day  int64
+	macs sync.Pool
 }
 
 func newVisitorKeys(secret []byte) *visitorKeys {
@@ -146,14 +170,18 @@ func (v *visitorKeys) hash(now time.Time, addr, ua string) string {
 	if k == nil || k.day != day {
 		m := hmac.New(sha256.New, v.base)
 		m.Write([]byte(strconv.FormatInt(day, 10)))
-		k = &dayKey{day: day, key: m.Sum(nil)}
+		key := m.Sum(nil)
+		k = &dayKey{day: day, macs: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
 		v.day.Store(k)
 	}
-	m := hmac.New(sha256.New, k.key)
+	m := k.macs.Get().(hash.Hash)
+	defer k.macs.Put(m)
+	m.Reset()
 	m.Write([]byte(addr))
 	m.Write([]byte{0})
 	m.Write([]byte(ua))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0])[:16])
 }
 
 // Start starts the writer that stores queued clicks in batches.
@@ -222,7 +250,7 @@ func (t *Tracker) flush(batch []store.Click) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	res, err := t.st.RecordClicks(ctx, batch)
+	res, err := t.st.RecordClicks(ctx, batch, t.cfg.NetworkCap)
 	t.m.batchSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		t.m.lost.Add(float64(len(batch)))
@@ -231,6 +259,7 @@ func (t *Tracker) flush(batch []store.Click) {
 	}
 	t.m.recorded.WithLabelValues("unique").Add(float64(res.Unique))
 	t.m.recorded.WithLabelValues("repeat").Add(float64(res.Repeat))
+	t.m.recorded.WithLabelValues("capped").Add(float64(res.Capped))
 }
 
 type trackerMetrics struct {
@@ -249,7 +278,8 @@ func newTrackerMetrics() trackerMetrics {
 			Help: "Redirected requests by outcome: queued to be counted, or why not (head, bot, prefetch, scanner, off, dropped)."},
 			[]string{"outcome"}),
 		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_clicks_recorded_total",
-			Help: "Clicks stored, by kind: unique (a reader's first on the article) or repeat."}, []string{"kind"}),
+			Help: "Clicks stored, by kind: unique (a reader's first on the article), repeat, or capped (an anonymous reader new to the article past the cap of its network; counted, not stored)."},
+			[]string{"kind"}),
 		lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_clicks_lost_total",
 			Help: "Queued clicks lost because their batch could not be written."}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "nashra_click_batch_seconds",

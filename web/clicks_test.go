@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -109,6 +111,46 @@ func TestClickCounting(t *testing.T) {
 		if v := counterValue(t, h.tr.m.clicks.WithLabelValues(outcome)); v != want {
 			t.Errorf("nashra_clicks_total{outcome=%q} = %v, want %v", outcome, v, want)
 		}
+	}
+}
+
+// One client cannot be many readers: 200 clicks from one address with 200
+// user agents, or from 30 addresses of one IPv6 /48, count as the
+// network's cap, and the rest as capped, never stored; a private chat's
+// link counts its reader once from wherever it is opened.
+func TestOneClientCannotBeManyReaders(t *testing.T) {
+	db, id := openStore(t)
+	h := newHarness(t, TrackingConfig{Enabled: true, NetworkCap: 10}, db)
+	channel := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumChannel})
+	click := func(path, peer, ua string) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.RemoteAddr, r.Header["User-Agent"] = peer, []string{ua}
+		if w := h.do(r); w.Code != http.StatusFound {
+			t.Fatalf("%s from %s = %d", path, peer, w.Code)
+		}
+	}
+	for i := range 200 {
+		click(channel, "203.0.113.9:4000", fmt.Sprintf("Mozilla/5.0 (Linux; Android 14; SM-A%03d) Chrome/126.0 Mobile Safari/537.36", i))
+	}
+	for i := range 30 {
+		click(channel, fmt.Sprintf("[2001:db8:7:%x::1]:4000", i), browserUA)
+	}
+	private := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram, ChatID: 1009})
+	for i := range 50 {
+		click(private, fmt.Sprintf("198.51.%d.7:4000", i), fmt.Sprintf("Telegram-Android/11.%d", i))
+	}
+	h.flush()
+	byMedium, err := db.ClicksByMedium(context.Background(), h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.MediumClicks{{Medium: "channel", Uniques: 20, Clicks: 20, Capped: 210}, {Medium: "telegram", Uniques: 1, Clicks: 50}}
+	if !slices.Equal(byMedium, want) {
+		t.Fatalf("by medium = %+v, want %+v", byMedium, want)
+	}
+	if v := counterValue(t, h.tr.m.recorded.WithLabelValues("capped")); v != 210 {
+		t.Errorf("nashra_clicks_recorded_total{kind=\"capped\"} = %v, want 210", v)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/almaalouma/nashra/store"
@@ -25,8 +24,10 @@ type EmailSignup interface {
 	// returns nil whichever it was, so that the page never tells whether an
 	// address is subscribed. An address that cannot be used is an error
 	// with an AddressProblem() string method naming the problem: "empty",
-	// "line_break", "several", "too_long" or "invalid".
-	RequestSignup(ctx context.Context, address string, sections []string) error
+	// "line_break", "several", "too_long" or "invalid";
+	// subscribers.ErrTooManySignups says the client asked too often
+	// lately, here or through the bot.
+	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
 // EmailStore is what the subscription pages read and change; *store.DB
@@ -67,13 +68,9 @@ type EmailOptions struct {
 	// preference links the pages show.
 	Tokens *subscribers.ActionSigner
 	// TrustedProxies are the peers whose X-Forwarded-For is believed
-	// (NASHRA_TRUSTED_PROXIES), for the limit per client address.
+	// (NASHRA_TRUSTED_PROXIES): the client's address is the requester
+	// whose signups the digest limits.
 	TrustedProxies []netip.Prefix
-	// SignupsPerIP bounds signup attempts from one client address within
-	// SignupWindow; defaults 10 and one hour. Each address also gets at
-	// most a few mails a day, whoever asks (the digest's limit).
-	SignupsPerIP int
-	SignupWindow time.Duration
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -83,18 +80,11 @@ type EmailOptions struct {
 // unsubscribe page (and its RFC 8058 one-click POST) and the digest
 // archive. They work without JavaScript and read right to left.
 type EmailPages struct {
-	o       EmailOptions
-	limiter *ipLimiter
+	o EmailOptions
 }
 
 // NewEmailPages returns the pages; Register mounts them.
 func NewEmailPages(o EmailOptions) *EmailPages {
-	if o.SignupsPerIP <= 0 {
-		o.SignupsPerIP = 10
-	}
-	if o.SignupWindow <= 0 {
-		o.SignupWindow = time.Hour
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -104,7 +94,7 @@ func NewEmailPages(o EmailOptions) *EmailPages {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	return &EmailPages{o: o, limiter: newIPLimiter(o.SignupsPerIP, o.SignupWindow)}
+	return &EmailPages{o: o}
 }
 
 // The archive's paths; the others are subscribers.Action paths.
@@ -240,20 +230,34 @@ func (p *EmailPages) signupForm(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "signup.html", d)
 }
 
-func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+// maxFormBytes bounds a form's body: an address and a few sections, or a
+// token.
+const maxFormBytes = 16 << 10
+
+// postForm reads a POST's URL-encoded body, at most maxFormBytes, into
+// r.PostForm; on failure it has answered. Values are read from PostForm
+// alone, never from the query string, and a multipart body is never
+// parsed.
+func (p *EmailPages) postForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		p.message(w, http.StatusBadRequest, "طلب غير صالح", signupPath, txtSignupAgain, txtFailed)
+		return false
+	}
+	return true
+}
+
+// linkToken is the token of a mailed link, from its URL: what a GET shows
+// never comes from a body.
+func linkToken(r *http.Request) string { return r.URL.Query().Get("t") }
+
+func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
+	if !p.postForm(w, r) {
 		return
 	}
 	address, chosen := r.PostForm.Get("address"), p.chosenSections(r)
 	d := p.page("النشرة اليومية بالبريد الإلكتروني")
 	d.Action, d.Address, d.Sections = signupPath, address, p.choices(chosen)
-	if !p.limiter.allow(clientIP(r, p.o.TrustedProxies), p.o.Now()) {
-		d.Error = "طلبات كثيرة من جهازك خلال وقت قصير. انتظر قليلًا ثم حاول مرة أخرى."
-		p.render(w, http.StatusTooManyRequests, "signup.html", d)
-		return
-	}
 	if len(chosen) == 0 {
 		d.Error = txtChooseSection
 		p.render(w, http.StatusBadRequest, "signup.html", d)
@@ -262,9 +266,12 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 	if len(chosen) == len(p.o.Sections) {
 		chosen = nil // every section, including those added later
 	}
-	err := p.o.Signup.RequestSignup(r.Context(), address, chosen)
+	err := p.o.Signup.RequestSignup(r.Context(), subscribers.Requester{IP: clientIP(r, p.o.TrustedProxies)}, address, chosen)
 	var problem interface{ AddressProblem() string }
 	switch {
+	case errors.Is(err, subscribers.ErrTooManySignups):
+		d.Error = "طلبات كثيرة من جهازك خلال وقت قصير. انتظر قليلًا ثم حاول مرة أخرى."
+		p.render(w, http.StatusTooManyRequests, "signup.html", d)
 	case errors.As(err, &problem):
 		d.Error = addressProblems[problem.AddressProblem()]
 		if d.Error == "" {
@@ -286,8 +293,8 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 
 // subscriber checks a link's token and returns its subscriber; on failure
 // it has answered with a page saying why.
-func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action) (store.EmailSubscriber, bool) {
-	id, err := p.o.Tokens.Verify(r.FormValue("t"), action, p.o.Now())
+func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action, token string) (store.EmailSubscriber, bool) {
+	id, err := p.o.Tokens.Verify(token, action, p.o.Now())
 	if errors.Is(err, subscribers.ErrTokenExpired) {
 		p.message(w, http.StatusGone, "انتهت صلاحية الرابط", signupPath, txtSignupAgain,
 			"انتهت صلاحية رابط التأكيد. اشترك من جديد لتصلك رسالة تأكيد أخرى.")
@@ -317,7 +324,8 @@ func (p *EmailPages) preferencesURL(id int64) string {
 // confirmPage shows a button: a GET never confirms, because mail scanners
 // open every link they see.
 func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm)
+	token := linkToken(r)
+	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, token)
 	if !ok {
 		return
 	}
@@ -330,14 +338,16 @@ func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
 			"هذا الرابط لم يعد صالحًا لأن الاشتراك أُلغي. يمكنك الاشتراك من جديد متى شئت.")
 	default:
 		d := p.page("تأكيد الاشتراك")
-		d.Address, d.Token, d.Action = sub.Address, r.FormValue("t"), subscribers.ActionConfirm.Path()
+		d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionConfirm.Path()
 		p.render(w, http.StatusOK, "confirm.html", d)
 	}
 }
 
 func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm)
+	if !p.postForm(w, r) {
+		return
+	}
+	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, r.PostForm.Get("t"))
 	if !ok {
 		return
 	}
@@ -373,19 +383,23 @@ func (p *EmailPages) notSubscribed(w http.ResponseWriter) {
 }
 
 func (p *EmailPages) preferencesPage(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences)
+	token := linkToken(r)
+	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
 		p.notSubscribed(w)
 	default:
-		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == store.EmailPaused, r.FormValue("t"), "", "")
+		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == store.EmailPaused, token, "", "")
 	}
 }
 
 func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences)
+	if !p.postForm(w, r) {
+		return
+	}
+	token := r.PostForm.Get("t")
+	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
 	if !ok {
 		return
 	}
@@ -396,7 +410,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 	chosen := p.chosenSections(r)
 	paused := r.PostForm.Get("paused") == "1"
 	if len(chosen) == 0 {
-		p.preferencesForm(w, http.StatusBadRequest, sub, chosen, paused, r.FormValue("t"),
+		p.preferencesForm(w, http.StatusBadRequest, sub, chosen, paused, token,
 			txtChooseSection+" لإيقاف النشرة كلها استعمل الإيقاف المؤقت أو إلغاء الاشتراك.", "")
 		return
 	}
@@ -413,13 +427,14 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 	if paused {
 		notice = "حُفظت تفضيلاتك. النشرة موقوفة مؤقتًا إلى أن تعيد تشغيلها من هذه الصفحة."
 	}
-	p.preferencesForm(w, http.StatusOK, sub, sub.Sections, paused, r.FormValue("t"), "", notice)
+	p.preferencesForm(w, http.StatusOK, sub, sub.Sections, paused, token, "", notice)
 }
 
 // unsubscribePage shows a button; the POST it makes is the same as a
 // mail client's RFC 8058 one-click POST.
 func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe)
+	token := linkToken(r)
+	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
@@ -427,16 +442,16 @@ func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	default:
 		d := p.page("إلغاء الاشتراك")
 		d.Address, d.Link = sub.Address, p.preferencesURL(sub.ID)
-		d.Action = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(r.FormValue("t"))
+		d.Action = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(token)
 		p.render(w, http.StatusOK, "unsubscribe.html", d)
 	}
 }
 
 // unsubscribe unsubscribes at once (RFC 8058): the token is in the URL,
-// the body says List-Unsubscribe=One-Click, and nothing else is asked.
+// the body says List-Unsubscribe=One-Click, and nothing else is asked, so
+// the body is not even read.
 func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe)
+	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, linkToken(r))
 	if !ok {
 		return
 	}
@@ -489,44 +504,4 @@ func (p *EmailPages) archiveDay(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; frame-ancestors 'none'")
 	w.Write(body)
-}
-
-// ipLimiter counts requests per client address in fixed windows: enough to
-// stop a form being scripted against many mailboxes from one machine.
-// Each instance counts its own.
-type ipLimiter struct {
-	mu     sync.Mutex
-	limit  int
-	window time.Duration
-	seen   map[netip.Addr]*ipWindow
-}
-
-type ipWindow struct {
-	start time.Time
-	n     int
-}
-
-func newIPLimiter(limit int, window time.Duration) *ipLimiter {
-	return &ipLimiter{limit: limit, window: window, seen: map[netip.Addr]*ipWindow{}}
-}
-
-// allow counts one request from ip at now and reports whether it is within
-// the limit.
-func (l *ipLimiter) allow(ip netip.Addr, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.seen) > 10000 {
-		for k, v := range l.seen {
-			if now.Sub(v.start) >= l.window {
-				delete(l.seen, k)
-			}
-		}
-	}
-	w := l.seen[ip]
-	if w == nil || now.Sub(w.start) >= l.window {
-		w = &ipWindow{start: now}
-		l.seen[ip] = w
-	}
-	w.n++
-	return w.n <= l.limit
 }

@@ -26,13 +26,15 @@ type addressProblem string
 func (p addressProblem) Error() string          { return "email address: " + string(p) }
 func (p addressProblem) AddressProblem() string { return string(p) }
 
-// fakeSignup records signups, refusing addresses the way the digest does.
+// fakeSignup records signups, refusing addresses the way the digest does,
+// and a requester's sixth.
 type fakeSignup struct {
 	mu    sync.Mutex
 	calls []string
+	asked map[string]int // by requester
 }
 
-func (f *fakeSignup) RequestSignup(_ context.Context, address string, sections []string) error {
+func (f *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester, address string, sections []string) error {
 	switch {
 	case strings.ContainsAny(address, "\r\n"):
 		return addressProblem("line_break")
@@ -43,6 +45,12 @@ func (f *fakeSignup) RequestSignup(_ context.Context, address string, sections [
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.asked == nil {
+		f.asked = map[string]int{}
+	}
+	if f.asked[from.Key()]++; f.asked[from.Key()] > 5 {
+		return subscribers.ErrTooManySignups
+	}
 	f.calls = append(f.calls, address+" "+strings.Join(sections, ","))
 	return nil
 }
@@ -82,10 +90,10 @@ func startEmail(t *testing.T, trusted ...netip.Prefix) *emailEnv {
 	loc, _ := time.LoadLocation("Asia/Baghdad")
 	pages := NewEmailPages(EmailOptions{Site: "المعلومة", SiteURL: "https://almaalouma.net", Sections: testSections,
 		DigestTime: "07:00", Location: loc, Signup: e.signup, Store: db, Archive: fakeArchive{}, Tokens: tokens,
-		TrustedProxies: trusted, SignupsPerIP: 5, Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
+		TrustedProxies: trusted, Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
 	s := New(Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	pages.Register(s)
-	srv := httptest.NewServer(s.mux)
+	srv := httptest.NewServer(s.handler())
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
@@ -196,25 +204,26 @@ func TestSignupErrorsInArabicAndNothingSent(t *testing.T) {
 	}
 }
 
+// The page names the client (behind a trusted proxy, from X-Forwarded-For)
+// to the digest, whose budget per client it shows when spent; every
+// address of one IPv6 /64 is one client.
 func TestSignupLimitPerClientAddress(t *testing.T) {
 	proxy := netip.MustParsePrefix("127.0.0.1/32")
 	e := startEmail(t, proxy)
 	f := url.Values{"address": {"a@example.org"}, "section": {"news"}}
 	for i := range 5 {
-		if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "203.0.113.7"); r.code != 200 {
+		if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", fmt.Sprintf("2001:db8:7:7::%x", i+1)); r.code != 200 {
 			t.Fatalf("signup %d: %d", i, r.code)
 		}
 	}
-	r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "203.0.113.7")
-	if r.code != 429 || !strings.Contains(r.body, "طلبات كثيرة") {
-		t.Fatalf("sixth signup from one client: %d", r.code)
+	r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "2001:db8:7:7:ffff::99")
+	if r.code != 429 || !strings.Contains(r.body, "طلبات كثيرة") || !strings.Contains(r.body, `value="a@example.org"`) {
+		t.Fatalf("sixth signup from one /64: %d\n%s", r.code, r.body)
 	}
-	if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "198.51.100.9"); r.code != 200 {
-		t.Fatalf("another client behind the proxy was limited: %d", r.code)
-	}
-	e.now = e.now.Add(time.Hour)
-	if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", "203.0.113.7"); r.code != 200 {
-		t.Fatalf("an hour later: %d", r.code)
+	for _, other := range []string{"198.51.100.9", "2001:db8:7:8::1"} {
+		if r := do(t, "POST", e.url+"/email", f, "X-Forwarded-For", other); r.code != 200 {
+			t.Fatalf("another client behind the proxy (%s) was limited: %d", other, r.code)
+		}
 	}
 }
 
@@ -350,5 +359,46 @@ func TestArchivePages(t *testing.T) {
 		if r := do(t, "GET", e.url+"/digest/"+day, nil); r.code != 404 || !strings.Contains(r.body, "لا توجد نشرة بهذا التاريخ") {
 			t.Errorf("%s: %d", day, r.code)
 		}
+	}
+}
+
+// A link's token comes from its URL, a form's values from a POST's small
+// body, and no route reads a body it was not meant to get.
+func TestValuesComeFromWhereTheyBelong(t *testing.T) {
+	e := startEmail(t)
+	ctx := context.Background()
+	id := e.subscriber(t, "reader@example.org", store.EmailPending)
+	e.db.ConfirmEmailSubscriber(ctx, id, e.now)
+	link := e.link(subscribers.ActionUnsubscribe, id, time.Time{})
+	token := strings.SplitN(link, "t=", 2)[1]
+	bare := e.url + subscribers.ActionUnsubscribe.Path()
+
+	// A GET with a body is refused before any handler reads it.
+	if r := do(t, "GET", bare, url.Values{"t": {token}}); r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a GET with a body: %d", r.code)
+	}
+	// The page reads its token from the URL only.
+	if r := do(t, "GET", link, nil); r.code != 200 || !strings.Contains(r.body, "reader@example.org") {
+		t.Fatalf("the page from its link: %d", r.code)
+	}
+	// The one-click POST takes its token from the URL, not from the body.
+	if r := do(t, "POST", bare, url.Values{"t": {token}}); r.code != 400 {
+		t.Fatalf("a one-click POST with the token in its body: %d", r.code)
+	}
+	prefs := e.link(subscribers.ActionPreferences, id, time.Time{})
+	// A form's token comes from its body, never from the query string.
+	if r := do(t, "POST", prefs, url.Values{"section": {"news"}}); r.code != 400 {
+		t.Fatalf("preferences saved with the token in the query string: %d", r.code)
+	}
+	if s, _ := e.db.EmailSubscriber(ctx, id); s.Sections != nil {
+		t.Fatalf("preferences changed: %+v", s)
+	}
+	// Forms are small; larger bodies are refused, a declared one unread.
+	big := url.Values{"address": {strings.Repeat("a", 20<<10) + "@example.org"}, "section": {"news"}}
+	if r := do(t, "POST", e.url+"/email", big); r.code != 400 || len(e.signup.calls) != 0 {
+		t.Fatalf("a 20 KB signup form: %d, %v", r.code, e.signup.calls)
+	}
+	if r := do(t, "POST", e.url+"/email", url.Values{"address": {strings.Repeat("a", 2<<20)}}); r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MB POST: %d", r.code)
 	}
 }

@@ -47,6 +47,11 @@ type TrackingConfig struct {
 	// CacheSize is how many article links are kept in memory, so that the
 	// redirect does not read the store. Default 10,000.
 	CacheSize int
+	// NetworkCap is how many anonymous readers (of channel, group and web
+	// links) one source network — an IPv4 /24, an IPv6 /48 — counts for
+	// on one article in one day; new readers past it are counted as
+	// capped, not stored. Default 10.
+	NetworkCap int
 }
 
 func (c TrackingConfig) withDefaults() TrackingConfig {
@@ -58,6 +63,7 @@ func (c TrackingConfig) withDefaults() TrackingConfig {
 	def(&c.Buffer, 50_000)
 	def(&c.BatchSize, 10_000)
 	def(&c.CacheSize, 10_000)
+	def(&c.NetworkCap, 10)
 	if c.ScannerWindow <= 0 {
 		c.ScannerWindow = time.Minute
 	}
@@ -72,8 +78,9 @@ type TrackingStore interface {
 	// ArticleLink returns the stored link of an article, store.ErrNotFound
 	// when there is none.
 	ArticleLink(ctx context.Context, id int64) (string, error)
-	// RecordClicks stores a batch of clicks in one transaction.
-	RecordClicks(ctx context.Context, cs []store.Click) (store.ClickResult, error)
+	// RecordClicks stores a batch of clicks in one transaction, counting
+	// at most perNetwork anonymous readers per network, article and day.
+	RecordClicks(ctx context.Context, cs []store.Click, perNetwork int) (store.ClickResult, error)
 }
 
 // Tracker serves tracked links: it checks the token, redirects to the

@@ -39,7 +39,7 @@ func (f *fakeLinks) ArticleLink(_ context.Context, id int64) (string, error) {
 	return link, nil
 }
 
-func (f *fakeLinks) RecordClicks(_ context.Context, cs []store.Click) (store.ClickResult, error) {
+func (f *fakeLinks) RecordClicks(_ context.Context, cs []store.Click, _ int) (store.ClickResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clicks = append(f.clicks, cs...)
@@ -89,7 +89,7 @@ func (h *trackerHarness) do(r *http.Request) *httptest.ResponseRecorder {
 		r.RemoteAddr = "198.51.100.7:5555"
 	}
 	w := httptest.NewRecorder()
-	h.srv.mux.ServeHTTP(w, r)
+	h.srv.handler().ServeHTTP(w, r)
 	return w
 }
 

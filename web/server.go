@@ -58,6 +58,10 @@ func New(opts Options) *Server {
 // Handle adds a route to the main server; call it before Start.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
+// handler is what the main listener serves: the routes, behind the cap on
+// bodies.
+func (s *Server) handler() http.Handler { return limitBodies(s.mux) }
+
 // Start listens on the configured addresses and serves in the background.
 func (s *Server) Start() error {
 	listen := func(addr string, h http.Handler) error {
@@ -82,13 +86,13 @@ func (s *Server) Start() error {
 		}()
 		return nil
 	}
-	if err := listen(s.opts.Addr, s.mux); err != nil {
+	if err := listen(s.opts.Addr, s.handler()); err != nil {
 		return err
 	}
 	if s.opts.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
-		if err := listen(s.opts.MetricsAddr, mux); err != nil {
+		if err := listen(s.opts.MetricsAddr, limitBodies(mux)); err != nil {
 			s.Shutdown(context.Background())
 			return err
 		}
@@ -107,6 +111,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, srv.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// maxBodyBytes bounds the body of any request: the largest nashra takes is
+// a Telegram update (the webhook allows 1 MB), and forms cap theirs far
+// lower themselves.
+const maxBodyBytes = 1 << 20
+
+// limitBodies caps every request's body before any handler, or the
+// standard library's form parsing on its behalf, can read it: only a POST
+// may carry a body, at most maxBodyBytes. A body declared too large is
+// refused before a byte of it is read, and the connection closed; one sent
+// without a length is cut where it passes the cap.
+func limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(maxBodyBytes)
+		if r.Method != http.MethodPost {
+			limit = 0
+		}
+		// ContentLength is -1 for a body of unknown length: a request other
+		// than a POST must declare none at all.
+		if r.ContentLength > limit || limit == 0 && r.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "الطلب أكبر من المسموح به.", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

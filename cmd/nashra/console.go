@@ -47,14 +47,11 @@ func (c *consoleSender) print(chatID int64, silent bool, text string) delivery.S
 }
 
 func (c *consoleSender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, error) {
-	medium := bot.MediumTelegram
-	if p.Target.Kind == store.ChatChannel {
-		medium = bot.MediumChannel
-	}
+	medium, chat := bot.Audience(p.Target)
 	if len(p.Articles) == 1 {
 		return c.print(p.Target.ChatID, p.Target.Silent, bot.Visible(c.render.Post(p.Articles[0], medium, bot.MaxText))), nil
 	}
-	return c.print(p.Target.ChatID, p.Target.Silent, bot.Visible(c.render.Bundle(p.Articles, medium))), nil
+	return c.print(p.Target.ChatID, p.Target.Silent, bot.Visible(c.render.Bundle(p.Articles, medium, chat))), nil
 }
 
 func (c *consoleSender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, error) {

@@ -38,6 +38,30 @@ func demoEnv(t *testing.T, site *demo.Site) map[string]string {
 	}
 }
 
+// startMain builds and starts the whole program, as `nashra run` does, on
+// the configuration vars describe, which adjust (when not nil) may change
+// first. The caller closes it.
+func startMain(t *testing.T, vars map[string]string, adjust func(*config.Config)) *Main {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(cfg)
+	}
+	ctx := context.Background()
+	m, err := NewMain(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		m.Close(ctx)
+		t.Fatal(err)
+	}
+	return m
+}
+
 func runCLI(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -49,18 +73,8 @@ func TestEndToEndPollThenNewArticles(t *testing.T) {
 	site := demo.NewSite(time.Now())
 	defer site.Close()
 	vars := demoEnv(t, site)
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	m, err := NewMain(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := startMain(t, vars, nil)
 	defer m.Close(ctx)
 	base := "http://" + m.Addr().String()
 	// Until every feed has recorded its first poll, a poll of it is still a

@@ -77,6 +77,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		Enabled:        cfg.Tracking.Enabled,
 		TrustedProxies: cfg.TrustedProxies,
 		ScannerWindow:  cfg.Tracking.ScannerWindow.D(),
+		NetworkCap:     cfg.Tracking.NetworkCap,
 	}, secret, db, web.WithTrackerLogger(log), web.WithTrackerMetrics(m.reg))
 	if err != nil {
 		return nil, err
@@ -86,7 +87,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 
-	tg := newTelegram(cfg, log, links.Article)
+	tg := newTelegram(cfg, log, links.Post)
 	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
 	if tg != nil {
 		dc := deliveryConfig(cfg)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,19 +30,8 @@ func TestEndToEndTelegram(t *testing.T) {
 	vars := demoEnv(t, site)
 	vars["NASHRA_TELEGRAM_TOKEN"] = tg.Token()
 	vars["NASHRA_TELEGRAM_API"] = tg.Endpoint()
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Sections[0].Channels = []string{"@almaalouma_news"} // news
 	ctx := context.Background()
-	m, err := NewMain(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := startMain(t, vars, func(cfg *config.Config) { cfg.Sections[0].Channels = []string{"@almaalouma_news"} }) // news
 	defer m.Close(ctx)
 	waitFor(t, func() bool { n, _ := m.db.CountArticles(ctx); return n == len(demo.Initial) })
 
