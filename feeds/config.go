@@ -50,6 +50,12 @@ type Config struct {
 	// Retry-After, Cache-Control or the error backoff ask; defaults 1m, 6h.
 	MinInterval time.Duration
 	MaxInterval time.Duration
+	// PushInterval is the time between two checks of a feed whose updates
+	// a WebSub hub pushes: polls are then only the safety net; default 15m.
+	PushInterval time.Duration
+	// OnDemandGap is the least time between the start of a feed's poll and
+	// a poll of it asked by a push or a publish ping; default 1s.
+	OnDemandGap time.Duration
 	// Timeout bounds a whole fetch, from dialling to the last byte;
 	// default 10s.
 	Timeout time.Duration
@@ -92,6 +98,8 @@ func DefaultConfig() Config {
 		Interval:          5 * time.Minute,
 		MinInterval:       time.Minute,
 		MaxInterval:       6 * time.Hour,
+		PushInterval:      15 * time.Minute,
+		OnDemandGap:       time.Second,
 		Timeout:           10 * time.Second,
 		MaxBodyBytes:      10 << 20,
 		MaxRedirects:      5,
@@ -113,6 +121,8 @@ func (c Config) withDefaults() Config {
 	setZero(&c.Interval, d.Interval)
 	setZero(&c.MinInterval, d.MinInterval)
 	setZero(&c.MaxInterval, d.MaxInterval)
+	setZero(&c.PushInterval, d.PushInterval)
+	setZero(&c.OnDemandGap, d.OnDemandGap)
 	setZero(&c.Timeout, d.Timeout)
 	setZero(&c.MaxBodyBytes, d.MaxBodyBytes)
 	setZero(&c.MaxRedirects, d.MaxRedirects)
@@ -145,7 +155,7 @@ func setZero[T comparable](field *T, def T) {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	if c.Interval < 0 || c.MinInterval < 0 || c.MaxInterval < 0 || c.Timeout < 0 ||
+	if c.Interval < 0 || c.MinInterval < 0 || c.MaxInterval < 0 || c.PushInterval < 0 || c.OnDemandGap < 0 || c.Timeout < 0 ||
 		c.StaleAfter < 0 || c.FailingAlertAfter < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}

@@ -38,6 +38,7 @@ type response struct {
 	contentType  string
 	etag         string
 	lastModified string
+	header       http.Header
 	url          *url.URL // after redirects: relative links resolve against it
 	hints        hints
 }
@@ -93,6 +94,7 @@ func (p *Poller) fetch(ctx context.Context, f store.Feed, now time.Time) (*respo
 		contentType:  resp.Header.Get("Content-Type"),
 		etag:         resp.Header.Get("ETag"),
 		lastModified: resp.Header.Get("Last-Modified"),
+		header:       resp.Header,
 		url:          resp.Request.URL,
 	}
 	switch code := resp.StatusCode; {

@@ -29,6 +29,8 @@ import (
 type Store interface {
 	// Feeds lists the active feeds.
 	Feeds(ctx context.Context) ([]store.Feed, error)
+	// Feed returns the feed with the given id, or store.ErrNotFound.
+	Feed(ctx context.Context, id int64) (store.Feed, error)
 	// DueFeeds lists up to limit active feeds whose next check is at or
 	// before now, the most overdue first.
 	DueFeeds(ctx context.Context, now time.Time, limit int) ([]store.Feed, error)
@@ -62,6 +64,9 @@ type Poller struct {
 	// OnNew, when set, is called after a poll stored new articles, so that
 	// the delivery engine hands them on at once instead of at its next look.
 	OnNew func()
+	// Push, when set, sees the feeds' answers for their hubs and relaxes
+	// the schedule of the feeds a hub pushes.
+	Push Push
 
 	store   Store
 	cfg     Config
@@ -76,6 +81,8 @@ type Poller struct {
 	stale        map[int64]bool            // feeds found stale at their last success
 	failingSince map[int64]time.Time       // first failure seen of feeds that never succeeded
 	undecodable  map[int64]map[string]bool // GUIDs of the items each feed holds back, the admins told
+	flights      map[int64]*flight         // by feed id
+	wake         chan struct{}             // tells Serve a poll was asked or ended
 }
 
 // NewPoller returns a poller of the feeds in st. Zero fields of cfg take
@@ -107,6 +114,8 @@ func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Log
 		stale:        make(map[int64]bool),
 		failingSince: make(map[int64]time.Time),
 		undecodable:  make(map[int64]map[string]bool),
+		flights:      make(map[int64]*flight),
+		wake:         make(chan struct{}, 1),
 	}, nil
 }
 
@@ -160,7 +169,7 @@ func (p *Poller) PollDue(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("poll due feeds: %w", err)
 	}
-	return p.pollFeeds(ctx, fs)
+	return p.pollFeeds(ctx, fs, TriggerSchedule)
 }
 
 // PollAll polls every active feed now, whatever its schedule, as the
@@ -170,7 +179,7 @@ func (p *Poller) PollAll(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("poll all feeds: %w", err)
 	}
-	return p.pollFeeds(ctx, fs)
+	return p.pollFeeds(ctx, fs, TriggerAll)
 }
 
 // tick is how often the scheduled job asks the store what is due: often,
@@ -199,8 +208,10 @@ func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
 	return j, nil
 }
 
-// pollFeeds polls fs with a bounded pool of workers.
-func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed) ([]Result, error) {
+// pollFeeds polls fs with a bounded pool of workers. A feed whose poll
+// runs already is skipped on the schedule (that poll is its check), and
+// otherwise polled after it.
+func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed, t Trigger) ([]Result, error) {
 	results := make([]Result, len(fs))
 	polled := make([]bool, len(fs))
 	jobs := make(chan int)
@@ -208,8 +219,12 @@ func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed) ([]Result, erro
 	for range min(p.cfg.Workers, len(fs)) {
 		wg.Go(func() {
 			for i := range jobs {
-				results[i] = p.pollFeed(ctx, fs[i])
+				if !p.claim(ctx, fs[i].ID, t != TriggerSchedule) {
+					continue
+				}
+				results[i] = p.pollFeed(ctx, fs[i], t)
 				polled[i] = true
+				p.land(fs[i].ID)
 			}
 		})
 	}
@@ -237,11 +252,12 @@ send:
 	return out, ctx.Err()
 }
 
-// pollFeed fetches one feed, stores its items and saves its new state.
-func (p *Poller) pollFeed(ctx context.Context, f store.Feed) Result {
+// pollFeed fetches one feed, stores its items and saves its new state;
+// the caller has claimed it.
+func (p *Poller) pollFeed(ctx context.Context, f store.Feed, t Trigger) Result {
 	started := time.Now()
 	now := p.Now()
-	log := p.log.With("feed_id", f.ID, "feed_url", f.URL, "section", f.SectionSlug)
+	log := p.log.With("feed_id", f.ID, "feed_url", f.URL, "section", f.SectionSlug, "trigger", t)
 	res := Result{FeedID: f.ID, FeedURL: f.URL, Section: f.SectionSlug, Baseline: f.BaselinedAt.IsZero()}
 
 	r, err := p.fetch(ctx, f, now)
@@ -253,7 +269,13 @@ func (p *Poller) pollFeed(ctx context.Context, f store.Feed) Result {
 		reason = fetchFailure(err)
 		err = fmt.Errorf("fetch feed %d: %w", f.ID, err)
 	} else if r.status != http.StatusNotModified {
+		if p.Push != nil {
+			p.Push.Fetched(ctx, f, r.header, r.body, r.url)
+		}
 		reason, err = p.ingest(ctx, f, r, now, &res, log)
+		if err == nil && t == TriggerSchedule && !res.Baseline && res.New+res.Held+res.Excluded > 0 && p.Push != nil {
+			p.Push.Missed(ctx, f, now)
+		}
 	}
 	res.Duration = time.Since(started)
 	if err != nil && ctx.Err() != nil {
@@ -428,7 +450,12 @@ func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Res
 			f.LastNewAt = now
 		}
 	}
-	f.NextCheckAt = p.cfg.nextCheck(now, f.ErrorCount, h, rand.Float64())
+	cfg := p.cfg
+	if f.ErrorCount == 0 && p.Push != nil && p.Push.Pushing(ctx, f, now) {
+		// A hub announces what is new: polls are the safety net only.
+		cfg.Interval, cfg.MaxInterval = cfg.PushInterval, max(cfg.MaxInterval, cfg.PushInterval)
+	}
+	f.NextCheckAt = cfg.nextCheck(now, f.ErrorCount, h, rand.Float64())
 	res.NextCheckAt = f.NextCheckAt
 	if err := p.store.UpdateFeedState(ctx, f); err != nil {
 		log.Error("save feed state", "err", err)

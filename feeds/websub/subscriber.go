@@ -1,0 +1,502 @@
+// Package websub is nashra's WebSub subscriber (W3C Recommendation,
+// 23 January 2018): it finds the hub each feed names, in the answers the
+// poller fetches anyway, subscribes to it with a secret of the
+// subscription's own, answers the hub's verifications of intent, renews
+// before the lease ends and unsubscribes the feeds that left the
+// configuration. A content distribution, once its signature is checked,
+// makes the poller poll the feed at once through its normal path, so that
+// what a hub pushes is stored exactly as what a poll finds, and never
+// twice. Every instance answers the hubs' requests; the leader alone
+// subscribes and renews (Maintain).
+package websub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/feeds"
+	"github.com/almaalouma/nashra/store"
+)
+
+// Store is what the subscriber needs of the store; *store.DB implements
+// it. Every method fails only when the database does, but
+// WebSubSubscription (store.ErrNotFound) and WebSubPushed
+// (store.ErrReplay).
+type Store interface {
+	Feeds(ctx context.Context) ([]store.Feed, error)
+	FeedPushes(ctx context.Context) ([]store.FeedPush, error)
+	SaveFeedHub(ctx context.Context, feedID int64, hub, topic string, now time.Time) (bool, error)
+	FeedPushing(ctx context.Context, feedID int64, now time.Time) (bool, error)
+	WebSubSubscriptions(ctx context.Context) ([]store.WebSubSubscription, error)
+	WebSubSubscription(ctx context.Context, callback string) (store.WebSubSubscription, error)
+	CreateWebSubSubscription(ctx context.Context, s store.WebSubSubscription) error
+	WebSubRequested(ctx context.Context, callback, mode string, now time.Time) error
+	WebSubFailed(ctx context.Context, callback, why string, next time.Time) error
+	VerifyWebSub(ctx context.Context, callback, mode, topic string, leaseSeconds int, now time.Time) (bool, error)
+	DenyWebSub(ctx context.Context, callback, topic, reason string, next time.Time) (bool, error)
+	WebSubPushed(ctx context.Context, callback, method, digest string, keep int, now time.Time) error
+	WebSubMissed(ctx context.Context, feedID int64, now time.Time) error
+	WebSubSilent(ctx context.Context, callback string, now time.Time) error
+	DeleteWebSubSubscription(ctx context.Context, callback string) error
+}
+
+// Poller polls a feed at once; *feeds.Poller implements it.
+type Poller interface {
+	// PollSoon asks for a poll of a configured feed outside its schedule
+	// and reports whether the ask added one.
+	PollSoon(id int64, t feeds.Trigger) bool
+}
+
+// Config is what the subscriber needs to know. Zero fields take their
+// defaults but BaseURL.
+type Config struct {
+	// BaseURL is nashra's public URL: callbacks are BaseURL/websub/<id>.
+	BaseURL string
+	// Lease is the lease asked of hubs, which decide; default 168h.
+	Lease time.Duration
+	// MaxBodyBytes bounds a content distribution: a hub sends the whole
+	// feed, so it is the poller's own bound on a feed; default 10 MiB.
+	MaxBodyBytes int64
+	// Timeout bounds a request to a hub; default 10s.
+	Timeout time.Duration
+	// VerifyWithin is how long a hub may take to verify a request before
+	// it is asked again; default 5m.
+	VerifyWithin time.Duration
+	// MissedGrace is how long after a scheduled poll found articles the
+	// hub had not announced its push may still come before the hub is
+	// judged silent; default 3m.
+	MissedGrace time.Duration
+	// UserAgent names nashra to hubs.
+	UserAgent string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Lease <= 0 {
+		c.Lease = 168 * time.Hour
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 10 << 20
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.VerifyWithin <= 0 {
+		c.VerifyWithin = 5 * time.Minute
+	}
+	if c.MissedGrace <= 0 {
+		c.MissedGrace = 3 * time.Minute
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "nashra"
+	}
+	return c
+}
+
+// Route is the pattern of the callback route, for the web server.
+const Route = "/websub/{callback}"
+
+// keepDigests is how many of a subscription's last bodies are recognised
+// when replayed.
+const keepDigests = 16
+
+// maxBackoff bounds the wait before a failed request to a hub is tried
+// again.
+const maxBackoff = 6 * time.Hour
+
+// Subscriber is the WebSub subscriber. Its methods are safe for concurrent
+// use.
+type Subscriber struct {
+	// Now is the subscriber's clock: time.Now unless a test sets another.
+	Now func() time.Time
+
+	store   Store
+	poller  Poller
+	cfg     Config
+	client  *http.Client
+	log     *slog.Logger
+	metrics *metrics
+	kick    chan struct{}
+
+	mu   sync.Mutex
+	hubs map[int64]Discovery // what each feed named, as last saved
+}
+
+var _ feeds.Push = (*Subscriber)(nil)
+
+// New returns a subscriber of the feeds in st that has p poll them when a
+// hub says they changed. Metrics are registered on reg unless it is nil;
+// logger nil means slog.Default().
+func New(st Store, p Poller, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Subscriber, error) {
+	if _, err := url.Parse(cfg.BaseURL); err != nil || !strings.HasPrefix(cfg.BaseURL, "http") {
+		return nil, fmt.Errorf("websub: base URL %q: want an http(s) URL", cfg.BaseURL)
+	}
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Subscriber{
+		Now:    time.Now,
+		store:  st,
+		poller: p,
+		cfg:    cfg,
+		// Redirects of a hub are followed; 307 and 308 keep the POST.
+		client: &http.Client{Timeout: cfg.Timeout},
+		log:    logger.With("part", "websub"),
+		kick:   make(chan struct{}, 1),
+		hubs:   make(map[int64]Discovery),
+	}
+	m, err := newMetrics(reg, s)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	return s, nil
+}
+
+// Fetched finds the hub a feed's answer names and records it when it
+// changed, for Maintain to subscribe.
+func (s *Subscriber) Fetched(ctx context.Context, f store.Feed, header http.Header, body []byte, final *url.URL) {
+	d := Discover(header, body, header.Get("Content-Type"), final)
+	if d.Hub == "" {
+		d.Self = ""
+	} else if d.Self == "" {
+		d.Self = f.URL
+	}
+	s.mu.Lock()
+	old, known := s.hubs[f.ID]
+	s.mu.Unlock()
+	if known && old == d {
+		return
+	}
+	changed, err := s.store.SaveFeedHub(ctx, f.ID, d.Hub, d.Self, s.Now())
+	if err != nil {
+		s.log.Error("save the hub a feed names", "feed_id", f.ID, "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.hubs[f.ID] = d
+	s.mu.Unlock()
+	if changed {
+		s.log.Info("feed names its hub", "feed_id", f.ID, "feed_url", f.URL, "hub", d.Hub, "topic", d.Self)
+		s.wake()
+	}
+}
+
+// Pushing reports whether a hub pushes the feed's updates at now.
+func (s *Subscriber) Pushing(ctx context.Context, f store.Feed, now time.Time) bool {
+	ok, err := s.store.FeedPushing(ctx, f.ID, now)
+	if err != nil {
+		s.log.Error("read push state", "feed_id", f.ID, "err", err)
+	}
+	return ok
+}
+
+// Missed records that a scheduled poll found articles the hub had not
+// announced; Maintain judges the hub silent if no push follows within
+// Config.MissedGrace.
+func (s *Subscriber) Missed(ctx context.Context, f store.Feed, now time.Time) {
+	if !s.Pushing(ctx, f, now) {
+		return
+	}
+	s.log.Warn("a scheduled poll found articles the hub had not pushed", "feed_id", f.ID, "feed_url", f.URL)
+	if err := s.store.WebSubMissed(ctx, f.ID, now); err != nil {
+		s.log.Error("record a missed push", "feed_id", f.ID, "err", err)
+	}
+	s.wake()
+}
+
+// wake makes Maintain look again at once.
+func (s *Subscriber) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Maintain subscribes, renews and unsubscribes until ctx ends: the
+// leader's work.
+func (s *Subscriber) Maintain(ctx context.Context) {
+	for {
+		next := s.step(ctx)
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-s.kick:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// step does what is due and returns how long until something may be.
+func (s *Subscriber) step(ctx context.Context) time.Duration {
+	const idle = time.Minute
+	now := s.Now()
+	fs, err := s.store.Feeds(ctx)
+	if err != nil {
+		s.logErr(ctx, "list feeds", err)
+		return idle
+	}
+	pushes, err := s.store.FeedPushes(ctx)
+	if err != nil {
+		s.logErr(ctx, "list feed hubs", err)
+		return idle
+	}
+	subs, err := s.store.WebSubSubscriptions(ctx)
+	if err != nil {
+		s.logErr(ctx, "list websub subscriptions", err)
+		return idle
+	}
+	// What each configured feed should be subscribed to.
+	want := map[int64]store.FeedPush{}
+	for _, p := range pushes {
+		want[p.FeedID] = p
+	}
+	for id, p := range want {
+		if p.Hub == "" {
+			delete(want, id)
+		}
+	}
+	active := map[int64]bool{}
+	for _, f := range fs {
+		active[f.ID] = true
+	}
+	next := now.Add(idle)
+	soon := func(t time.Time) {
+		if !t.IsZero() && t.Before(next) {
+			next = t
+		}
+	}
+	covered := map[int64]bool{}
+	for _, sub := range subs {
+		w, ok := want[sub.FeedID]
+		if active[sub.FeedID] && ok && w.Hub == sub.Hub && w.Topic == sub.Topic && sub.State != store.WebSubUnsubscribing {
+			covered[sub.FeedID] = true
+			soon(s.manage(ctx, sub, now))
+		} else {
+			soon(s.retire(ctx, sub, now))
+		}
+	}
+	for _, f := range fs {
+		if w, ok := want[f.ID]; ok && !covered[f.ID] {
+			soon(s.subscribe(ctx, f, w, now))
+		}
+	}
+	return max(next.Sub(now), 100*time.Millisecond)
+}
+
+// subscribe creates the subscription of a feed to the hub it names and
+// asks the hub for it.
+func (s *Subscriber) subscribe(ctx context.Context, f store.Feed, w store.FeedPush, now time.Time) time.Time {
+	sub := store.WebSubSubscription{
+		Callback:  randomHex(16),
+		FeedID:    f.ID,
+		Hub:       w.Hub,
+		Topic:     w.Topic,
+		Secret:    randomHex(32),
+		State:     store.WebSubRequested,
+		CreatedAt: now,
+	}
+	if err := s.store.CreateWebSubSubscription(ctx, sub); err != nil {
+		s.logErr(ctx, "create websub subscription", err)
+		return now.Add(time.Minute)
+	}
+	return s.request(ctx, sub, store.ModeSubscribe, now)
+}
+
+// manage keeps a wanted subscription alive: it asks again what was
+// refused or never verified, renews before the lease ends, notices a
+// lapse or a silent hub, and returns when it next needs a look.
+func (s *Subscriber) manage(ctx context.Context, sub store.WebSubSubscription, now time.Time) time.Time {
+	log := s.log.With("feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic)
+	if sub.Pending != "" {
+		deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin)
+		if now.Before(deadline) {
+			return deadline
+		}
+		return s.fail(ctx, sub, "the hub did not verify the request within "+s.cfg.VerifyWithin.String(), now)
+	}
+	if now.Before(sub.NextAttemptAt) {
+		return sub.NextAttemptAt
+	}
+	if sub.State != store.WebSubActive {
+		return s.request(ctx, sub, store.ModeSubscribe, now)
+	}
+	if !now.Before(sub.LeaseUntil) {
+		if sub.Attempts == 0 {
+			log.Warn("websub lease lapsed: polls tighten until the hub verifies again", "lease_until", sub.LeaseUntil)
+			s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
+		}
+		return s.request(ctx, sub, store.ModeSubscribe, now)
+	}
+	if !sub.MissedAt.IsZero() && sub.SilentSince.IsZero() {
+		judge := sub.MissedAt.Add(s.cfg.MissedGrace)
+		if now.Before(judge) {
+			return judge
+		}
+		log.Warn("hub stopped delivering: polls tighten, and the subscription is asked again", "missed_at", sub.MissedAt)
+		if err := s.store.WebSubSilent(ctx, sub.Callback, now); err != nil {
+			s.logErr(ctx, "record a silent hub", err)
+			return now.Add(time.Minute)
+		}
+		s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
+		return s.request(ctx, sub, store.ModeSubscribe, now)
+	}
+	renew := sub.LeaseUntil.Add(-renewBefore(time.Duration(sub.LeaseSeconds) * time.Second))
+	if now.Before(renew) {
+		return renew
+	}
+	return s.request(ctx, sub, store.ModeSubscribe, now)
+}
+
+// renewBefore is how long before a lease ends it is renewed: a fifth of
+// it, but a minute at least (half of a lease shorter than two).
+func renewBefore(lease time.Duration) time.Duration {
+	return max(lease/5, min(lease/2, time.Minute))
+}
+
+// retire ends a subscription no longer wanted: its feed left the
+// configuration, or names another hub or topic, or none.
+func (s *Subscriber) retire(ctx context.Context, sub store.WebSubSubscription, now time.Time) time.Time {
+	const giveUp = 3
+	switch {
+	case sub.State == store.WebSubRequested || sub.State == store.WebSubDenied:
+		// The hub holds nothing to end; its late verification will be
+		// refused.
+		s.forget(ctx, sub, "never verified")
+		return time.Time{}
+	case sub.Pending == store.ModeUnsubscribe:
+		deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin)
+		if now.Before(deadline) {
+			return deadline
+		}
+		if sub.Attempts+1 >= giveUp {
+			s.forget(ctx, sub, "the hub never verified the unsubscription; its lease will lapse")
+			return time.Time{}
+		}
+		return s.fail(ctx, sub, "the hub did not verify the unsubscription within "+s.cfg.VerifyWithin.String(), now)
+	case sub.State == store.WebSubUnsubscribing && sub.Attempts >= giveUp:
+		s.forget(ctx, sub, "the hub refused to unsubscribe; its lease will lapse")
+		return time.Time{}
+	case now.Before(sub.NextAttemptAt):
+		return sub.NextAttemptAt
+	}
+	return s.request(ctx, sub, store.ModeUnsubscribe, now)
+}
+
+// forget deletes a subscription.
+func (s *Subscriber) forget(ctx context.Context, sub store.WebSubSubscription, why string) {
+	if err := s.store.DeleteWebSubSubscription(ctx, sub.Callback); err != nil {
+		s.logErr(ctx, "delete websub subscription", err)
+		return
+	}
+	s.log.Info("websub subscription forgotten", "feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic, "why", why)
+}
+
+// request asks the hub to subscribe or unsubscribe, recording first that
+// the request awaits verification: a hub may verify before it answers.
+func (s *Subscriber) request(ctx context.Context, sub store.WebSubSubscription, mode string, now time.Time) time.Time {
+	if err := s.store.WebSubRequested(ctx, sub.Callback, mode, now); err != nil {
+		s.logErr(ctx, "record websub request", err)
+		return now.Add(time.Minute)
+	}
+	form := url.Values{
+		"hub.mode":     {mode},
+		"hub.topic":    {sub.Topic},
+		"hub.callback": {s.CallbackURL(sub.Callback)},
+	}
+	if mode == store.ModeSubscribe {
+		form.Set("hub.secret", sub.Secret)
+		form.Set("hub.lease_seconds", strconv.Itoa(int(s.cfg.Lease/time.Second)))
+	}
+	err := s.post(ctx, sub.Hub, form)
+	s.metrics.requests.WithLabelValues(mode, result(err)).Inc()
+	if err != nil {
+		return s.fail(ctx, sub, fmt.Sprintf("%s request: %v", mode, err), now)
+	}
+	s.log.Info("websub request sent", "mode", mode, "feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic)
+	return now.Add(s.cfg.VerifyWithin)
+}
+
+// post sends a form to a hub; any answer but 2xx is an error.
+func (s *Subscriber) post(ctx context.Context, hub string, form url.Values) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", s.cfg.UserAgent)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	why, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("hub answered %s: %s", resp.Status, strings.TrimSpace(string(why)))
+	}
+	return nil
+}
+
+// fail records a failed request and returns when to try again: a minute
+// after the first failure, doubling up to maxBackoff.
+func (s *Subscriber) fail(ctx context.Context, sub store.WebSubSubscription, why string, now time.Time) time.Time {
+	next := now.Add(backoff(sub.Attempts))
+	s.log.Warn("websub request failed", "feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic,
+		"attempts", sub.Attempts+1, "retry_at", next, "why", why)
+	if err := s.store.WebSubFailed(ctx, sub.Callback, strings.ToValidUTF8(why[:min(len(why), 500)], ""), next); err != nil {
+		s.logErr(ctx, "record websub failure", err)
+	}
+	return next
+}
+
+// backoff is the wait after attempts failures in a row, the new one
+// included.
+func backoff(attempts int) time.Duration {
+	d := time.Minute
+	for range attempts {
+		if d *= 2; d >= maxBackoff {
+			return maxBackoff
+		}
+	}
+	return d
+}
+
+// CallbackURL is the URL a hub calls for the subscription of callback.
+func (s *Subscriber) CallbackURL(callback string) string {
+	return strings.TrimRight(s.cfg.BaseURL, "/") + "/websub/" + callback
+}
+
+func (s *Subscriber) logErr(ctx context.Context, what string, err error) {
+	if ctx.Err() == nil {
+		s.log.Error(what, "err", err)
+	}
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func result(err error) string {
+	if err != nil {
+		return "failed"
+	}
+	return "sent"
+}
