@@ -19,6 +19,7 @@ import (
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
+	"github.com/almaalouma/nashra/feeds/websub"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/web"
@@ -44,6 +45,8 @@ type Main struct {
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
 	bot    *bot.Bot
+	// websub is nil when websub.enabled is off.
+	websub *websub.Subscriber
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -68,6 +71,9 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 	m.web = web.New(web.Options{Addr: cfg.HTTPAddr, MetricsAddr: cfg.MetricsAddr, Store: db, Gatherer: m.reg, Logger: log})
+	if err := m.wirePush(cfg, log); err != nil {
+		return nil, err
+	}
 
 	secret, links, err := articleLinks(ctx, cfg, db)
 	if err != nil {
@@ -160,6 +166,8 @@ func feedsConfig(cfg *config.Config) feeds.Config {
 		Interval:          p.Interval.D(),
 		MinInterval:       p.MinInterval.D(),
 		MaxInterval:       p.MaxInterval.D(),
+		PushInterval:      p.PushInterval.D(),
+		OnDemandGap:       p.OnDemandGap.D(),
 		Timeout:           p.Timeout.D(),
 		MaxBodyBytes:      p.MaxBodyBytes,
 		Workers:           p.Workers,
@@ -201,6 +209,7 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	m.tracker.Start()
+	m.startPush(runCtx)
 	// The email sender holds its own lease in the store, so every instance
 	// may run it: one sends, the others wait to take over.
 	m.wg.Go(func() {
