@@ -81,6 +81,10 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request) {
 		if ok {
 			log.Warn("websub subscription denied by the hub", "feed_id", sub.FeedID, "reason", reason)
 			challenge = ""
+			if sub.State == store.WebSubActive {
+				// No longer pushed: the feed goes back on the normal interval.
+				s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
+			}
 		}
 	default:
 		refuse("unknown mode")

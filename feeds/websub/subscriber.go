@@ -129,8 +129,9 @@ type Subscriber struct {
 	metrics *metrics
 	kick    chan struct{}
 
-	mu   sync.Mutex
-	hubs map[int64]Discovery // what each feed named, as last saved
+	mu     sync.Mutex
+	hubs   map[int64]Discovery // what each feed named, as last saved
+	lapsed map[string]bool     // subscriptions whose lapse was seen, by callback
 }
 
 var _ feeds.Push = (*Subscriber)(nil)
@@ -156,6 +157,7 @@ func New(st Store, p Poller, cfg Config, reg prometheus.Registerer, logger *slog
 		log:    logger.With("part", "websub"),
 		kick:   make(chan struct{}, 1),
 		hubs:   make(map[int64]Discovery),
+		lapsed: make(map[string]bool),
 	}
 	m, err := newMetrics(reg, s)
 	if err != nil {
@@ -276,11 +278,7 @@ func (s *Subscriber) step(ctx context.Context) time.Duration {
 		active[f.ID] = true
 	}
 	next := now.Add(idle)
-	soon := func(t time.Time) {
-		if !t.IsZero() && t.Before(next) {
-			next = t
-		}
-	}
+	soon := func(t time.Time) { next = earliest(next, t) }
 	covered := map[int64]bool{}
 	for _, sub := range subs {
 		w, ok := want[sub.FeedID]
@@ -318,49 +316,73 @@ func (s *Subscriber) subscribe(ctx context.Context, f store.Feed, w store.FeedPu
 	return s.request(ctx, sub, store.ModeSubscribe, now)
 }
 
-// manage keeps a wanted subscription alive: it asks again what was
-// refused or never verified, renews before the lease ends, notices a
-// lapse or a silent hub, and returns when it next needs a look.
+// manage keeps a wanted subscription alive: it notices a lapse or a
+// silent hub (and has the feed polled at once, which puts it back on the
+// normal interval), asks again what was refused or never verified, renews
+// before the lease ends, and returns when it next needs a look.
 func (s *Subscriber) manage(ctx context.Context, sub store.WebSubSubscription, now time.Time) time.Time {
 	log := s.log.With("feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic)
-	if sub.Pending != "" {
-		deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin)
-		if now.Before(deadline) {
-			return deadline
-		}
-		return s.fail(ctx, sub, "the hub did not verify the request within "+s.cfg.VerifyWithin.String(), now)
-	}
-	if now.Before(sub.NextAttemptAt) {
-		return sub.NextAttemptAt
-	}
-	if sub.State != store.WebSubActive {
-		return s.request(ctx, sub, store.ModeSubscribe, now)
-	}
-	if !now.Before(sub.LeaseUntil) {
-		if sub.Attempts == 0 {
+	var next time.Time // when the subscription's state changes by itself
+	resubscribe := false
+	if sub.State == store.WebSubActive {
+		if now.Before(sub.LeaseUntil) {
+			next = sub.LeaseUntil
+			s.lapse(sub.Callback, false)
+		} else if s.lapse(sub.Callback, true) {
 			log.Warn("websub lease lapsed: polls tighten until the hub verifies again", "lease_until", sub.LeaseUntil)
 			s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
 		}
-		return s.request(ctx, sub, store.ModeSubscribe, now)
-	}
-	if !sub.MissedAt.IsZero() && sub.SilentSince.IsZero() {
-		judge := sub.MissedAt.Add(s.cfg.MissedGrace)
-		if now.Before(judge) {
-			return judge
+		if !sub.MissedAt.IsZero() && sub.SilentSince.IsZero() {
+			if judge := sub.MissedAt.Add(s.cfg.MissedGrace); now.Before(judge) {
+				next = earliest(next, judge)
+			} else {
+				log.Warn("hub stopped delivering: polls tighten, and the subscription is asked again", "missed_at", sub.MissedAt)
+				if err := s.store.WebSubSilent(ctx, sub.Callback, now); err != nil {
+					s.logErr(ctx, "record a silent hub", err)
+					return now.Add(time.Minute)
+				}
+				s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
+				resubscribe = true
+			}
 		}
-		log.Warn("hub stopped delivering: polls tighten, and the subscription is asked again", "missed_at", sub.MissedAt)
-		if err := s.store.WebSubSilent(ctx, sub.Callback, now); err != nil {
-			s.logErr(ctx, "record a silent hub", err)
-			return now.Add(time.Minute)
+	}
+	switch {
+	case sub.Pending != "":
+		if deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin); now.Before(deadline) {
+			return earliest(next, deadline)
 		}
-		s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
-		return s.request(ctx, sub, store.ModeSubscribe, now)
+		return earliest(next, s.fail(ctx, sub, "the hub did not verify the request within "+s.cfg.VerifyWithin.String(), now))
+	case !resubscribe && now.Before(sub.NextAttemptAt):
+		return earliest(next, sub.NextAttemptAt)
+	case resubscribe || sub.State != store.WebSubActive || !now.Before(sub.LeaseUntil):
+		return earliest(next, s.request(ctx, sub, store.ModeSubscribe, now))
 	}
-	renew := sub.LeaseUntil.Add(-renewBefore(time.Duration(sub.LeaseSeconds) * time.Second))
-	if now.Before(renew) {
-		return renew
+	if renew := sub.LeaseUntil.Add(-renewBefore(time.Duration(sub.LeaseSeconds) * time.Second)); now.Before(renew) {
+		return earliest(next, renew)
 	}
-	return s.request(ctx, sub, store.ModeSubscribe, now)
+	return earliest(next, s.request(ctx, sub, store.ModeSubscribe, now))
+}
+
+// lapse records whether a subscription's lease has lapsed and reports
+// whether that is news.
+func (s *Subscriber) lapse(callback string, lapsed bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	news := s.lapsed[callback] != lapsed
+	if lapsed {
+		s.lapsed[callback] = true
+	} else {
+		delete(s.lapsed, callback)
+	}
+	return news
+}
+
+// earliest returns the earlier of two times, a zero one not counting.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // renewBefore is how long before a lease ends it is renewed: a fifth of
