@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,10 +36,12 @@ type site struct {
 	most     atomic.Int32
 	fetches  atomic.Int32
 	paths    []string
+	running  map[string]int // fetches running, by path
+	mostPath map[string]int // the most that ran at once, by path
 }
 
 func newSite(t *testing.T) *site {
-	s := &site{items: map[string][]string{}}
+	s := &site{items: map[string][]string{}, running: map[string]int{}, mostPath: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
@@ -46,6 +50,9 @@ func newSite(t *testing.T) *site {
 		}
 		s.fetches.Add(1)
 		s.mu.Lock()
+		s.running[r.URL.Path]++
+		s.mostPath[r.URL.Path] = max(s.mostPath[r.URL.Path], s.running[r.URL.Path])
+		defer func() { s.mu.Lock(); s.running[r.URL.Path]--; s.mu.Unlock() }()
 		s.paths = append(s.paths, r.URL.Path)
 		hold := s.hold
 		section := strings.Trim(r.URL.Path, "/")
@@ -85,6 +92,12 @@ type rig struct {
 
 func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
+	return newRigPolling(t, cfg, func(fc *feeds.Config) { fc.OnDemandGap = time.Millisecond })
+}
+
+// newRigPolling is newRig with the poller's configuration adjusted.
+func newRigPolling(t *testing.T, cfg Config, adjust func(*feeds.Config)) *rig {
+	t.Helper()
 	ctx := context.Background()
 	r := &rig{site: newSite(t), reg: prometheus.NewRegistry()}
 	r.outside = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { r.hits.Add(1) }))
@@ -106,8 +119,8 @@ func newRig(t *testing.T, cfg Config) *rig {
 	r.db = db
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	fc := feeds.DefaultConfig()
-	fc.OnDemandGap = time.Millisecond
 	fc.Timeout = time.Minute // a poll held while a thousand pings come must not time out
+	adjust(&fc)
 	p, err := feeds.NewPoller(db, fc, r.reg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -296,5 +309,97 @@ func TestPingRateLimited(t *testing.T) {
 	}
 	if fmt.Sprint(codes) != "[202 202 202 429 429]" {
 		t.Errorf("statuses %v", codes)
+	}
+}
+
+// TestLoadPingFlood sends 1,000 signed pings a second for 10 seconds
+// (NASHRA_LOAD_SECONDS) while the site publishes an article a second, with
+// the default limits (20 pings a second, bursts of 200; a feed polled at
+// most once a second on demand) and with the rate lifted, and reports what
+// was taken, how fast it was answered, how many polls it caused and the
+// most polls of one feed that ran at once. Run with NASHRA_LOAD=1; see
+// README.md.
+func TestLoadPingFlood(t *testing.T) {
+	if os.Getenv("NASHRA_LOAD") == "" {
+		t.Skip("load scenario: set NASHRA_LOAD=1")
+	}
+	seconds := 10
+	if v := os.Getenv("NASHRA_LOAD_SECONDS"); v != "" {
+		fmt.Sscan(v, &seconds)
+	}
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"default limits", Config{}},
+		{"rate lifted", Config{RatePerSecond: 1e6, Burst: 1e6}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRigPolling(t, c.cfg, func(*feeds.Config) {})
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			const rate = 1000
+			total := rate * seconds
+			var mu sync.Mutex
+			codes := map[int]int{}
+			var lat []time.Duration
+			jobs := make(chan int)
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Go(func() {
+					for i := range jobs {
+						p := Ping{Time: time.Now().Unix()}
+						if i%2 == 0 {
+							p.Sections = []string{"news"}
+						}
+						body := ping(p)
+						req, _ := http.NewRequest(http.MethodPost, r.url, bytes.NewReader(body))
+						req.Header.Set(SignatureHeader, Sign(secret, body))
+						start := time.Now()
+						resp, err := client.Do(req)
+						d := time.Since(start)
+						code := 0
+						if err == nil {
+							io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							code = resp.StatusCode
+						}
+						mu.Lock()
+						codes[code]++
+						lat = append(lat, d)
+						mu.Unlock()
+					}
+				})
+			}
+			start := time.Now()
+			published := 0
+			for i := range total {
+				if i%rate == 0 {
+					published++
+					r.site.publish("news", fmt.Sprintf("خبر %d", published))
+				}
+				time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / rate)))
+				jobs <- i
+			}
+			close(jobs)
+			wg.Wait()
+			elapsed := time.Since(start)
+			// The last article's poll may still be coming.
+			waitFor(t, "every article", func() bool { return r.articles(t) == published })
+			slices.Sort(lat)
+			q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(10 * time.Microsecond) }
+			r.site.mu.Lock()
+			most := r.site.mostPath["/news/"]
+			polls := r.site.fetches.Load()
+			r.site.mu.Unlock()
+			t.Logf("%s: %d pings in %s (%.0f/s): %v; answered p50 %s, p99 %s, max %s; %d polls of the site, at most %d of one feed at once; %d of %d articles stored",
+				c.name, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), codes, q(0.5), q(0.99), lat[len(lat)-1].Round(time.Millisecond),
+				polls, most, r.articles(t), published)
+			if most != 1 {
+				t.Errorf("%d polls of one feed ran at once", most)
+			}
+			if codes[0] != 0 || codes[http.StatusInternalServerError] != 0 {
+				t.Errorf("failed requests: %v", codes)
+			}
+		})
 	}
 }
