@@ -66,20 +66,8 @@ func (g *gate) open() {
 // after it, never a second at once; the scheduled poll skips a feed whose
 // poll runs, and "poll all" waits for it.
 func TestPollSoonCoalesces(t *testing.T) {
-	s := newSite(t)
-	g := &gate{}
-	s.handle("/feed", g.serve)
-	db := newStore(t)
-	addFeeds(t, db, "news", s.URL+"/feed")
-	cfg := testConfig()
-	cfg.OnDemandGap = time.Millisecond
-	p, _ := newTestPoller(t, db, cfg)
-	p.Now = time.Now
-	f := onlyFeed(t, db)
-	ctx, cancel := context.WithCancel(context.Background())
-	var served sync.WaitGroup
-	served.Go(func() { p.Serve(ctx) })
-	defer func() { cancel(); served.Wait() }()
+	g, db, p, f := serving(t, time.Millisecond)
+	ctx := context.Background()
 
 	g.set(rss(news(1, 2)...), false)
 	pollOne(t, p) // the baseline
@@ -134,21 +122,8 @@ func TestPollSoonCoalesces(t *testing.T) {
 // Polls asked outside the schedule are spaced by OnDemandGap, counted from
 // the start of the feed's last poll.
 func TestPollSoonSpacedByGap(t *testing.T) {
-	s := newSite(t)
-	g := &gate{}
+	g, _, p, f := serving(t, 400*time.Millisecond)
 	g.set(rss(news(1, 1)...), false)
-	s.handle("/feed", g.serve)
-	db := newStore(t)
-	addFeeds(t, db, "news", s.URL+"/feed")
-	cfg := testConfig()
-	cfg.OnDemandGap = 400 * time.Millisecond
-	p, _ := newTestPoller(t, db, cfg)
-	p.Now = time.Now
-	f := onlyFeed(t, db)
-	ctx, cancel := context.WithCancel(context.Background())
-	var served sync.WaitGroup
-	served.Go(func() { p.Serve(ctx) })
-	defer func() { cancel(); served.Wait() }()
 	start := time.Now()
 	p.PollSoon(f.ID, TriggerPush)
 	waitUntil(t, func() bool { return g.fetches.Load() == 1 })
@@ -157,6 +132,26 @@ func TestPollSoonSpacedByGap(t *testing.T) {
 	if d := time.Since(start); d < 400*time.Millisecond {
 		t.Errorf("two asked polls %s apart, want the 400ms gap", d)
 	}
+}
+
+// serving starts a poller of one feed behind a gate, serving asked polls
+// spaced by gap until the test ends.
+func serving(t *testing.T, gap time.Duration) (*gate, *store.DB, *Poller, store.Feed) {
+	t.Helper()
+	s := newSite(t)
+	g := &gate{}
+	s.handle("/feed", g.serve)
+	db := newStore(t)
+	addFeeds(t, db, "news", s.URL+"/feed")
+	cfg := testConfig()
+	cfg.OnDemandGap = gap
+	p, _ := newTestPoller(t, db, cfg)
+	p.Now = time.Now
+	ctx, cancel := context.WithCancel(context.Background())
+	var served sync.WaitGroup
+	served.Go(func() { p.Serve(ctx) })
+	t.Cleanup(func() { g.open(); cancel(); served.Wait() })
+	return g, db, p, onlyFeed(t, db)
 }
 
 func waitUntil(t *testing.T, ok func() bool) {

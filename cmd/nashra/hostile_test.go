@@ -25,6 +25,7 @@ import (
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/feeds/websub/websubtest"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -113,6 +114,13 @@ func TestHugeBodiesOnEveryRouteKeepMemorySmall(t *testing.T) {
 	vars["NASHRA_TELEGRAM_TOKEN"] = tg.Token()
 	vars["NASHRA_TELEGRAM_API"] = tg.Endpoint()
 	vars["NASHRA_TELEGRAM_WEBHOOK_URL"] = "https://nashra.example/telegram/webhook"
+	vars["NASHRA_PUBLISH_SECRET"] = "hostile test publish secret"
+	// The feeds name a hub, so that nashra's callbacks are live.
+	hub := websubtest.NewHub()
+	defer hub.Close()
+	site.SetHub(hub.URL())
+	addr := freeAddr(t)
+	vars["NASHRA_HTTP_ADDR"], vars["NASHRA_BASE_URL"] = addr, "http://"+addr
 	p := startNashra(t, vars, "nashra", "run")
 	var base string
 	addrRe := regexp.MustCompile(`msg="nashra running".* http=(\S+)`)
@@ -139,6 +147,19 @@ func TestHugeBodiesOnEveryRouteKeepMemorySmall(t *testing.T) {
 	actions, _ := subscribers.NewActionSigner([]byte(secret))
 	token := signer.Sign(subscribers.Link{ArticleID: arts[0].ID, Medium: subscribers.MediumChannel})
 	unsub := actions.Sign(subscribers.ActionUnsubscribe, 1, time.Time{})
+	var callback string
+	eventually(t, 30*time.Second, "a verified WebSub subscription", func() bool {
+		subs, _ := db.WebSubSubscriptions(ctx)
+		for _, s := range subs {
+			if s.State == store.WebSubActive {
+				callback = "/websub/" + s.Callback
+			}
+		}
+		return callback != ""
+	})
+	// A signature of the right shape: the body is read through its HMAC
+	// up to the route's cap of a whole feed (10 MiB), never held.
+	signed := map[string]string{"X-Hub-Signature": "sha256=" + strings.Repeat("ab", 32)}
 
 	type route struct {
 		method, path string
@@ -148,14 +169,15 @@ func TestHugeBodiesOnEveryRouteKeepMemorySmall(t *testing.T) {
 	var routes []route
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/r/" + token, "/r/forged", "/email",
 		"/email/confirm?t=x", "/email/preferences?t=x", "/email/unsubscribe?t=" + unsub, "/digest/", "/digest/2026-11-28",
-		"/telegram/webhook", "/nowhere"} {
+		"/telegram/webhook", "/nowhere", callback, "/websub/unknown", "/hooks/publish"} {
 		routes = append(routes, route{method: http.MethodGet, path: path})
 	}
 	for _, path := range []string{"/email", "/email/confirm", "/email/preferences", "/email/unsubscribe?t=" + unsub,
-		"/telegram/webhook", "/healthz", "/nowhere"} {
+		"/telegram/webhook", "/healthz", "/nowhere", callback, "/websub/unknown", "/hooks/publish"} {
 		routes = append(routes, route{method: http.MethodPost, path: path})
 	}
-	routes = append(routes, route{method: http.MethodPost, path: "/telegram/webhook", header: webhook})
+	routes = append(routes, route{method: http.MethodPost, path: "/telegram/webhook", header: webhook},
+		route{method: http.MethodPost, path: callback, header: signed})
 
 	// Wait for startup's own peak (migrations, the first poll) to pass.
 	eventually(t, 30*time.Second, "the server to answer", func() bool {
