@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/almaalouma/nashra/feeds/ping"
 	"github.com/almaalouma/nashra/feeds/websub/websubtest"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/storetest"
 )
 
 const publishSecret = "wordpress-and-nashra-share-this"
@@ -264,4 +266,89 @@ func TestEndToEndForgedPushRefused(t *testing.T) {
 	if as, _ := w.m.db.ArticlesInState(ctx, store.StateNew, 10); len(as) != 0 {
 		t.Errorf("forged requests stored %d articles", len(as))
 	}
+}
+
+// Two instances on one PostgreSQL, one public callback URL (here the
+// follower's): only the leader subscribes, the follower answers the hub's
+// verifications and its pushes, and polls the pushed feed itself; the
+// article is stored once. When the leader stops, the follower takes the
+// renewals over.
+func TestPushOnTwoInstances(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	ctx := context.Background()
+	hub := websubtest.NewHub()
+	defer hub.Close()
+	hub.SetLease(time.Second, 3*time.Second, 3*time.Second)
+	site := demo.NewSite(time.Now())
+	defer site.Close()
+	vars := demoEnv(t, site)
+	vars["NASHRA_DATABASE_URL"] = dbURL
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	vars["NASHRA_BASE_URL"] = "http://" + addrB
+	vars["NASHRA_HTTP_ADDR"] = addrA
+	a := startMain(t, vars, nil)
+	closeA := sync.OnceFunc(func() { a.Close(ctx) })
+	defer closeA()
+	vars["NASHRA_HTTP_ADDR"] = addrB
+	b := startMain(t, vars, nil)
+	defer b.Close(ctx)
+	if !a.leader.leading() || b.leader.leading() {
+		t.Fatal("a should lead, b follow")
+	}
+	// The feeds name the hub once both instances answer.
+	site.SetHub(hub.URL())
+	if _, err := a.poller.PollAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sections := len(config.Defaults().Sections)
+	waitFor(t, func() bool {
+		subs, _ := a.db.WebSubSubscriptions(ctx)
+		active := 0
+		for _, s := range subs {
+			if s.State == store.WebSubActive {
+				active++
+			}
+		}
+		return active == sections && len(hub.Subscriptions()) == sections
+	})
+	if subs, _ := a.db.WebSubSubscriptions(ctx); len(subs) != sections {
+		t.Errorf("%d subscriptions for %d feeds: the follower subscribed too", len(subs), sections)
+	}
+	before, _ := a.db.CountArticles(ctx)
+	pub := publisher{site: site, hub: hub.URL()}
+	pub.viaHub(t, demo.Fresh[0])
+	waitFor(t, func() bool { n, _ := a.db.CountArticles(ctx); return n == before+1 })
+	if n := counterValue(t, b, "nashra_websub_deliveries_total", `outcome="accepted"`); n != 1 {
+		t.Errorf("the follower accepted %v pushes, want 1", n)
+	}
+	if n := counterValue(t, a, "nashra_websub_deliveries_total", `outcome="accepted"`); n != 0 {
+		t.Errorf("the leader got %v pushes; the hub calls the public URL", n)
+	}
+	// 3-second leases: renewals go on after the leader stops.
+	closeA()
+	verified := hub.Verifications()
+	waitFor(t, func() bool { return b.leader.leading() && hub.Verifications() >= verified+sections })
+	time.Sleep(4 * time.Second)
+	if subs := hub.Subscriptions(); len(subs) != sections {
+		t.Errorf("%d subscriptions in force after the failover", len(subs))
+	}
+}
+
+// counterValue reads one sample of a Main's /metrics.
+func counterValue(t *testing.T, m *Main, name, labels string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + m.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+"{"+labels+"} "); ok {
+			var v float64
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return 0
 }
