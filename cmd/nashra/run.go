@@ -113,8 +113,12 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	}
 	pages.Register(m.web)
 	if tg != nil {
-		m.bot = tg.newBot(cfg, db, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker),
-			bot.WithEmailSignup(m.digest), bot.WithDigest(m.digest), bot.WithLeadership(m.leader))
+		opts := []bot.Option{bot.WithControls(m.engine), bot.WithRanking(m.ranker),
+			bot.WithEmailSignup(m.digest), bot.WithDigest(m.digest), bot.WithLeadership(m.leader)}
+		if m.websub != nil {
+			opts = append(opts, bot.WithFeeding(m.websub))
+		}
+		m.bot = tg.newBot(cfg, db, m.engine, secret, log, opts...)
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}

@@ -96,3 +96,22 @@ func subState(s store.WebSubSubscription, now time.Time) string {
 	}
 	return s.State
 }
+
+// Feeding counts the active feeds by how they are fed now (FedByPush,
+// FedByPing, FedByPoll) and returns when the last push came, for admins'
+// /stats.
+func (s *Subscriber) Feeding(ctx context.Context) (map[string]int, time.Time, error) {
+	statuses, err := Statuses(ctx, s.store, s.Now())
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	byHow := map[string]int{}
+	var last time.Time
+	for _, st := range statuses {
+		byHow[st.By]++
+		if st.LastPush.After(last) {
+			last = st.LastPush
+		}
+	}
+	return byHow, last, nil
+}
