@@ -102,6 +102,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request) {
 	s.metrics.verifications.WithLabelValues(mode, "accepted").Inc()
 	s.wake()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write([]byte(challenge))
 }
 

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -132,6 +133,7 @@ type Subscriber struct {
 	mu     sync.Mutex
 	hubs   map[int64]Discovery // what each feed named, as last saved
 	lapsed map[string]bool     // subscriptions whose lapse was seen, by callback
+	warned map[string]bool     // hubs that cannot call back, said once
 }
 
 var _ feeds.Push = (*Subscriber)(nil)
@@ -158,6 +160,7 @@ func New(st Store, p Poller, cfg Config, reg prometheus.Registerer, logger *slog
 		kick:   make(chan struct{}, 1),
 		hubs:   make(map[int64]Discovery),
 		lapsed: make(map[string]bool),
+		warned: make(map[string]bool),
 	}
 	m, err := newMetrics(reg, s)
 	if err != nil {
@@ -290,11 +293,41 @@ func (s *Subscriber) step(ctx context.Context) time.Duration {
 		}
 	}
 	for _, f := range fs {
-		if w, ok := want[f.ID]; ok && !covered[f.ID] {
+		if w, ok := want[f.ID]; ok && !covered[f.ID] && s.canCallBack(w.Hub) {
 			soon(s.subscribe(ctx, f, w, now))
 		}
 	}
 	return max(next.Sub(now), 100*time.Millisecond)
+}
+
+// canCallBack reports whether hub can reach nashra's callbacks: a hub
+// elsewhere cannot call a loopback address back (a development run on
+// the defaults), so nashra does not ask it to.
+func (s *Subscriber) canCallBack(hub string) bool {
+	if !loopback(s.cfg.BaseURL) || loopback(hub) {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.warned[hub] {
+		s.warned[hub] = true
+		s.log.Warn("not subscribing: the hub cannot reach a loopback NASHRA_BASE_URL; set the public URL", "hub", hub, "base_url", s.cfg.BaseURL)
+	}
+	return false
+}
+
+// loopback reports whether a URL's host is a loopback name or address.
+func loopback(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // subscribe creates the subscription of a feed to the hub it names and

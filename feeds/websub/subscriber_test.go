@@ -437,3 +437,25 @@ func TestPushesDuringAPollCoalesce(t *testing.T) {
 		t.Errorf("push polls asked: %v", q)
 	}
 }
+
+// A development run on a loopback base URL never asks a hub elsewhere for
+// a subscription it could not verify.
+func TestNoSubscriptionAHubCannotCallBack(t *testing.T) {
+	r := newRig(t, nil)
+	r.site.setLinks(http.Header{"Link": {`<https://pubsubhubbub.example/>; rel="hub"`}}, "")
+	if _, err := r.poller.PollAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the hub recorded", func() bool {
+		ps, _ := r.db.FeedPushes(context.Background())
+		return len(ps) == 1 && ps[0].Hub == "https://pubsubhubbub.example/"
+	})
+	r.sub.wake()
+	time.Sleep(200 * time.Millisecond)
+	if subs, _ := r.db.WebSubSubscriptions(context.Background()); len(subs) != 0 {
+		t.Errorf("subscribed at a hub that cannot call back: %+v", subs)
+	}
+	if !loopback("http://localhost:8080") || !loopback("http://[::1]:80/") || loopback("https://almaalouma.net") {
+		t.Error("loopback misjudged")
+	}
+}
