@@ -71,11 +71,17 @@ func TestLoadPublishToPost(t *testing.T) {
 			for i := range n {
 				lat[i] = watch.wait(t, titles[i], 7*time.Minute).Sub(sent[i])
 			}
+			slowest := 0
+			for i := range lat {
+				if lat[i] > lat[slowest] {
+					slowest = i
+				}
+			}
 			slices.Sort(lat)
 			q := func(p float64) time.Duration { return lat[int(p*float64(n-1)+0.5)].Round(time.Millisecond) }
 			st := w.tg.Stats()
-			t.Logf("%s: %d publishes, ping → channel post p50 %s, p95 %s, max %s; fake Bot API: %d 429s, %d violations",
-				c.mode, n, q(0.5), q(0.95), lat[n-1].Round(time.Millisecond), st.TooManyRequests, st.GlobalViolations)
+			t.Logf("%s: %d publishes, ping → channel post p50 %s, p95 %s, max %s (publish #%d); fake Bot API: %d 429s, %d violations",
+				c.mode, n, q(0.5), q(0.95), lat[n-1].Round(time.Millisecond), slowest+1, st.TooManyRequests, st.GlobalViolations)
 			for slug, ch := range w.channels {
 				posts := w.tg.Sent(ch)
 				for _, title := range titles {
