@@ -126,6 +126,17 @@ func (s *Subscriber) distribute(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusRequestEntityTooLarge, "too_large", "body larger than the largest feed taken")
 		return
 	}
+	// Every subscription has a secret: a request without a well-formed
+	// signature is refused before it costs a look in the store.
+	sig, err := parseSignature(r.Header.Get("X-Hub-Signature"))
+	if errors.Is(err, errNoSignature) {
+		refuse(http.StatusForbidden, "no_signature", "no X-Hub-Signature: the subscription has a secret")
+		return
+	}
+	if err != nil {
+		refuse(http.StatusForbidden, "bad_signature", err.Error())
+		return
+	}
 	sub, err := s.store.WebSubSubscription(ctx, cb)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -148,15 +159,6 @@ func (s *Subscriber) distribute(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-	}
-	sig, err := parseSignature(r.Header.Get("X-Hub-Signature"))
-	if errors.Is(err, errNoSignature) {
-		refuse(http.StatusForbidden, "no_signature", "no X-Hub-Signature: the subscription has a secret")
-		return
-	}
-	if err != nil {
-		refuse(http.StatusForbidden, "bad_signature", err.Error())
-		return
 	}
 	if prev, ok := methods[sub.Signature]; ok && methods[sig.method].rank < prev.rank {
 		refuse(http.StatusForbidden, "bad_signature", "signed with "+sig.method+" after "+sub.Signature)
