@@ -165,21 +165,23 @@ func (r Result) StatusText() string {
 // at a time, and returns what each poll did. It returns early, with the
 // results so far and the context's error, when ctx is done.
 func (p *Poller) PollDue(ctx context.Context) ([]Result, error) {
+	read := time.Now()
 	fs, err := p.store.DueFeeds(ctx, p.Now(), dueLimit)
 	if err != nil {
 		return nil, fmt.Errorf("poll due feeds: %w", err)
 	}
-	return p.pollFeeds(ctx, fs, TriggerSchedule)
+	return p.pollFeeds(ctx, fs, read, TriggerSchedule)
 }
 
 // PollAll polls every active feed now, whatever its schedule, as the
 // "nashra poll" command does.
 func (p *Poller) PollAll(ctx context.Context) ([]Result, error) {
+	read := time.Now()
 	fs, err := p.store.Feeds(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("poll all feeds: %w", err)
 	}
-	return p.pollFeeds(ctx, fs, TriggerAll)
+	return p.pollFeeds(ctx, fs, read, TriggerAll)
 }
 
 // tick is how often the scheduled job asks the store what is due: often,
@@ -208,10 +210,12 @@ func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
 	return j, nil
 }
 
-// pollFeeds polls fs with a bounded pool of workers. A feed whose poll
-// runs already is skipped on the schedule (that poll is its check), and
-// otherwise polled after it.
-func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed, t Trigger) ([]Result, error) {
+// pollFeeds polls fs, read from the store at read, with a bounded pool of
+// workers. A feed whose poll runs already is skipped on the schedule (that
+// poll is its check), and otherwise polled after it; a feed polled since
+// read is read again, so that no poll starts from a state another saved
+// over.
+func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed, read time.Time, t Trigger) ([]Result, error) {
 	results := make([]Result, len(fs))
 	polled := make([]bool, len(fs))
 	jobs := make(chan int)
@@ -219,8 +223,17 @@ func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed, t Trigger) ([]R
 	for range min(p.cfg.Workers, len(fs)) {
 		wg.Go(func() {
 			for i := range jobs {
-				if !p.claim(ctx, fs[i].ID, t != TriggerSchedule) {
+				ok, stale := p.claim(ctx, fs[i].ID, t != TriggerSchedule, read)
+				if !ok {
 					continue
+				}
+				if stale {
+					f, err := p.store.Feed(ctx, fs[i].ID)
+					if err != nil || !f.Active {
+						p.land(fs[i].ID)
+						continue
+					}
+					fs[i] = f
 				}
 				results[i] = p.pollFeed(ctx, fs[i], t)
 				polled[i] = true

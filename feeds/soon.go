@@ -55,6 +55,8 @@ type flight struct {
 	// notBefore spaces the polls asked outside the schedule:
 	// Config.OnDemandGap after the start of the feed's last poll.
 	notBefore time.Time
+	// landed is when the feed's last poll ended.
+	landed time.Time
 }
 
 // PollSoon asks for a poll of feed id outside its schedule, for the
@@ -177,28 +179,29 @@ func (p *Poller) takeOff(id int64, now time.Time) {
 	fl.notBefore = now.Add(p.cfg.OnDemandGap)
 }
 
-// claim takes feed id for a poll on the schedule, or for every feed. When
-// a poll of it runs already, it returns false at once unless wait is set;
-// then it waits for that poll to end, and takes the feed, unless ctx ends
-// first.
-func (p *Poller) claim(ctx context.Context, id int64, wait bool) bool {
+// claim takes feed id for a poll on the schedule, or for every feed, and
+// reports whether a poll of it ended after since. When a poll of it runs
+// already, it returns false at once unless wait is set; then it waits for
+// that poll to end, and takes the feed, unless ctx ends first.
+func (p *Poller) claim(ctx context.Context, id int64, wait bool, since time.Time) (ok, stale bool) {
 	for {
 		p.mu.Lock()
 		fl := p.flightOf(id)
 		if !fl.running {
 			p.takeOff(id, time.Now())
+			stale = fl.landed.After(since)
 			p.mu.Unlock()
-			return true
+			return true, stale
 		}
 		done := fl.done
 		p.mu.Unlock()
 		if !wait {
-			return false
+			return false, false
 		}
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return false
+			return false, false
 		}
 	}
 }
@@ -208,7 +211,7 @@ func (p *Poller) claim(ctx context.Context, id int64, wait bool) bool {
 func (p *Poller) land(id int64) {
 	p.mu.Lock()
 	fl := p.flights[id]
-	fl.running = false
+	fl.running, fl.landed = false, time.Now()
 	close(fl.done)
 	queued := fl.queued
 	p.mu.Unlock()

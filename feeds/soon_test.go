@@ -86,7 +86,7 @@ func TestPollSoonCoalesces(t *testing.T) {
 	if added != 1 {
 		t.Errorf("1,000 asks during a poll added %d polls, want 1", added)
 	}
-	if res, err := p.pollFeeds(ctx, []store.Feed{f}, TriggerSchedule); err != nil || len(res) != 0 {
+	if res, err := p.pollFeeds(ctx, []store.Feed{f}, time.Now(), TriggerSchedule); err != nil || len(res) != 0 {
 		t.Errorf("the schedule polled a feed being polled: %+v %v", res, err)
 	}
 	g.set(rss(news(1, 4)...), false) // the poll queued meanwhile sees the fourth item
@@ -162,5 +162,24 @@ func waitUntil(t *testing.T, ok func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A scheduled poll that read the feed before an asked poll saved it starts
+// from what that poll saved: the feed's first poll, done by a ping, is its
+// baseline, and what the site publishes after is news, not a second
+// baseline.
+func TestScheduledPollRereadsAFeedPolledMeanwhile(t *testing.T) {
+	g, db, p, f := serving(t, time.Millisecond)
+	g.set(rss(news(1, 2)...), false)
+	read := time.Now()
+	stale := f // never polled: its baseline is due
+	p.PollSoon(f.ID, TriggerPing)
+	waitUntil(t, func() bool { fresh, _ := db.Feed(context.Background(), f.ID); return !fresh.BaselinedAt.IsZero() })
+	waitUntil(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return !p.flights[f.ID].running })
+	g.set(rss(news(1, 3)...), false)
+	res, err := p.pollFeeds(context.Background(), []store.Feed{stale}, read, TriggerSchedule)
+	if err != nil || len(res) != 1 || res[0].Baseline || res[0].New != 1 {
+		t.Errorf("the scheduled poll: %+v %v; want one new article, no second baseline", res, err)
 	}
 }
