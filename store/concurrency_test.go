@@ -416,7 +416,7 @@ func testClicksRecordedConcurrently(t *testing.T, db *DB) {
 		t.Errorf("%d unique clicks counted, want %d", n, len(batch))
 	}
 	got, err := db.ClicksByMedium(ctx, at)
-	if want := []MediumClicks{{"telegram", len(batch), writers * len(batch), 0}}; err != nil || !slices.Equal(got, want) {
+	if want := []MediumClicks{{Medium: "telegram", Uniques: len(batch), Clicks: writers * len(batch)}}; err != nil || !slices.Equal(got, want) {
 		t.Errorf("daily counts %+v, %v; want %+v", got, err, want)
 	}
 }
