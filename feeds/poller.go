@@ -286,7 +286,7 @@ func (p *Poller) pollFeed(ctx context.Context, f store.Feed, t Trigger) Result {
 			p.Push.Fetched(ctx, f, r.header, r.body, r.url)
 		}
 		reason, err = p.ingest(ctx, f, r, now, &res, log)
-		if err == nil && t == TriggerSchedule && !res.Baseline && res.New+res.Held+res.Excluded > 0 && p.Push != nil {
+		if err == nil && t != TriggerPush && !res.Baseline && res.New+res.Held+res.Excluded > 0 && p.Push != nil {
 			p.Push.Missed(ctx, f, now)
 		}
 	}

@@ -38,9 +38,9 @@ type Push interface {
 	// Pushing reports whether a hub pushes the feed's updates at now: the
 	// feed is then polled every Config.PushInterval only, as a safety net.
 	Pushing(ctx context.Context, f store.Feed, now time.Time) bool
-	// Missed is told that a poll on the feed's schedule found articles
-	// nobody had announced: while the feed is pushed, its hub may have
-	// stopped delivering.
+	// Missed is told that a poll started at now, not asked by a push,
+	// found articles: while the feed is pushed, its hub may have stopped
+	// delivering, unless its push comes after all.
 	Missed(ctx context.Context, f store.Feed, now time.Time)
 }
 
@@ -69,7 +69,9 @@ func (p *Poller) PollSoon(id int64, t Trigger) bool {
 	p.mu.Lock()
 	fl := p.flightOf(id)
 	added := !fl.queued
-	if added {
+	if added || t == TriggerPush {
+		// A poll a push asked for, among others, is the push's: what it
+		// finds was announced.
 		fl.queued, fl.trigger = true, t
 	}
 	p.mu.Unlock()

@@ -299,12 +299,13 @@ func (db *DB) WebSubPushed(ctx context.Context, callback, method, digest string,
 	}
 }
 
-// WebSubMissed records that a scheduled poll at now found articles of a
-// feed that an active subscription had not announced, unless one was
-// recorded already.
+// WebSubMissed records that a poll started at now, not asked by a push,
+// found articles of a feed, for its active subscriptions that have no
+// miss recorded and no push received since now.
 func (db *DB) WebSubMissed(ctx context.Context, feedID int64, now time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE websub_subscriptions SET missed_at = ?
-		WHERE feed_id = ? AND state = 'active' AND missed_at IS NULL`, ms(&now), feedID)
+		WHERE feed_id = ? AND state = 'active' AND missed_at IS NULL AND (last_push_at IS NULL OR last_push_at < ?)`,
+		ms(&now), feedID, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("record missed push of feed %d: %w", feedID, err)
 	}

@@ -59,8 +59,19 @@ func testWebSubVerification(t *testing.T, db *DB) {
 	if ok, _ := db.FeedPushing(ctx, f.ID, now.Add(61*time.Second)); ok {
 		t.Error("pushing after the lease")
 	}
-	// A missed push, then silence: no longer pushing; a push clears both.
+	// A push received after a poll started: what the poll found was
+	// announced, no miss.
+	if err := db.WebSubPushed(ctx, "cb1", "sha256", "d0", 2, now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.WebSubMissed(ctx, f.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.WebSubSubscription(ctx, "cb1"); !got.MissedAt.IsZero() {
+		t.Errorf("a poll older than the last push recorded a miss: %+v", got)
+	}
+	// A missed push, then silence: no longer pushing; a push clears both.
+	if err := db.WebSubMissed(ctx, f.ID, now.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.WebSubSilent(ctx, "cb1", now); err != nil {
@@ -73,7 +84,7 @@ func testWebSubVerification(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	got, _ := db.WebSubSubscription(ctx, "cb1")
-	if !got.MissedAt.IsZero() || !got.SilentSince.IsZero() || got.Pushes != 1 || !got.Pushing(now) {
+	if !got.MissedAt.IsZero() || !got.SilentSince.IsZero() || got.Pushes != 2 || !got.Pushing(now) {
 		t.Errorf("after a push: %+v", got)
 	}
 	// Denial of a renewal, then unsubscription.

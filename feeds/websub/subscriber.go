@@ -208,14 +208,15 @@ func (s *Subscriber) Pushing(ctx context.Context, f store.Feed, now time.Time) b
 	return ok
 }
 
-// Missed records that a scheduled poll found articles the hub had not
-// announced; Maintain judges the hub silent if no push follows within
-// Config.MissedGrace.
+// Missed records that a poll started at now, not asked by a push (the
+// schedule's, a publish ping's), found articles; unless a push came since
+// now or comes within Config.MissedGrace, Maintain judges the hub
+// silent.
 func (s *Subscriber) Missed(ctx context.Context, f store.Feed, now time.Time) {
 	if !s.Pushing(ctx, f, now) {
 		return
 	}
-	s.log.Warn("a scheduled poll found articles the hub had not pushed", "feed_id", f.ID, "feed_url", f.URL)
+	s.log.Info("a poll found articles no push has announced yet", "feed_id", f.ID, "feed_url", f.URL)
 	if err := s.store.WebSubMissed(ctx, f.ID, now); err != nil {
 		s.log.Error("record a missed push", "feed_id", f.ID, "err", err)
 	}

@@ -459,3 +459,19 @@ func TestNoSubscriptionAHubCannotCallBack(t *testing.T) {
 		t.Error("loopback misjudged")
 	}
 }
+
+// The site's publish ping finds what a broken hub never pushes: the hub is
+// judged silent as when a scheduled poll finds it.
+func TestPingFindsWhatTheHubMissed(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	sub := r.subscribed(t)
+	r.hub.SetSilent(true)
+	r.site.publish("خبر")
+	r.hub.Publish(r.site.feedURL())
+	r.poller.PollSoon(r.feed.ID, feeds.TriggerPing)
+	waitFor(t, "the silent hub", func() bool {
+		s, _ := r.db.WebSubSubscription(ctx, sub.Callback)
+		return !s.SilentSince.IsZero()
+	})
+}
