@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"text/tabwriter"
 	"time"
 
@@ -33,6 +34,11 @@ func (m *Main) wirePush(cfg *config.Config, log *slog.Logger) error {
 		m.poller.Push = sub
 		// A hub sends the whole feed: the callback takes as much as a poll.
 		m.web.HandleLarge(websub.Route, sub, cfg.Poll.MaxBodyBytes)
+	} else {
+		// Hubs still holding a subscription from when it was on drop it.
+		m.web.Handle(websub.Route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "websub is off", http.StatusGone)
+		}))
 	}
 	if cfg.Hooks.PublishSecret != "" {
 		h, err := ping.New(m.db, m.poller, ping.Config{

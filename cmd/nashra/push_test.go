@@ -352,3 +352,29 @@ func counterValue(t *testing.T, m *Main, name, labels string) float64 {
 	}
 	return 0
 }
+
+// With websub.enabled off, a hub that still calls is told the
+// subscription is gone, and the feeds are polled only.
+func TestWebSubOffAnswersGone(t *testing.T) {
+	site := demo.NewSite(time.Now())
+	defer site.Close()
+	hub := websubtest.NewHub()
+	defer hub.Close()
+	site.SetHub(hub.URL())
+	vars := demoEnv(t, site)
+	m := startMain(t, vars, func(cfg *config.Config) { cfg.WebSub.Enabled = false })
+	defer m.Close(context.Background())
+	waitFor(t, func() bool { n, _ := m.db.CountArticles(context.Background()); return n == len(demo.Initial) })
+	resp, err := http.Post("http://"+m.Addr().String()+"/websub/0123456789abcdef", "application/rss+xml", strings.NewReader("<rss/>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone {
+		t.Errorf("callback with websub off: %s", resp.Status)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(hub.Subscriptions()); n != 0 {
+		t.Errorf("%d subscriptions made with websub off", n)
+	}
+}
