@@ -127,7 +127,7 @@ func (s *Sender) base(t delivery.Target) tgbotapi.Params {
 
 // Reply sends a reply the bot queued.
 func (s *Sender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, error) {
-	resp, err := s.api.Call(ctx, r.Method, r.Params)
+	resp, err := s.call(ctx, r.Method, r.Params)
 	if err != nil {
 		if notModified(err) {
 			return delivery.Sent{}, nil // the same keyboard tapped twice
@@ -166,7 +166,7 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 		p["text"] = s.render.Post(a, medium, MaxText)
 		p["link_preview_options"] = previewOf(a)
 	}
-	if _, err := s.api.Call(ctx, method, p); err != nil && !notModified(err) {
+	if _, err := s.call(ctx, method, p); err != nil && !notModified(err) {
 		return classify(err)
 	}
 	return nil
@@ -174,7 +174,7 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 
 // Delete removes a message sent earlier; one already gone is no error.
 func (s *Sender) Delete(ctx context.Context, chatID int64, messageID int) error {
-	_, err := s.api.Call(ctx, "deleteMessage", tgbotapi.Params{
+	_, err := s.call(ctx, "deleteMessage", tgbotapi.Params{
 		"chat_id": strconv.FormatInt(chatID, 10), "message_id": strconv.Itoa(messageID)})
 	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "message to delete not found") {
 		return classify(err)
@@ -184,8 +184,17 @@ func (s *Sender) Delete(ctx context.Context, chatID int64, messageID int) error 
 
 // send calls a send method and decodes the message it returns.
 func (s *Sender) send(ctx context.Context, method string, params tgbotapi.Params) (tgbotapi.Message, error) {
-	resp, err := s.api.Call(ctx, method, params)
+	resp, err := s.call(ctx, method, params)
 	return decodeSent(resp, err)
+}
+
+// call makes one request to Telegram once the dispatcher's bot-wide limit
+// lets it: every request counts, tries that fail included.
+func (s *Sender) call(ctx context.Context, method string, params tgbotapi.Params) (*tgbotapi.APIResponse, error) {
+	if err := delivery.Admit(ctx); err != nil {
+		return nil, err
+	}
+	return s.api.Call(ctx, method, params)
 }
 
 func decodeSent(resp *tgbotapi.APIResponse, err error) (tgbotapi.Message, error) {

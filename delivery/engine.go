@@ -31,6 +31,7 @@ type Engine struct {
 	log      *slog.Logger
 	m        *metrics
 	controls *Controls
+	lim      *limiter
 	holder   string
 	breaking map[string]bool
 	never    map[string]bool
@@ -47,6 +48,7 @@ type Engine struct {
 	sent        atomic.Int64
 	rateLimited atomic.Int64
 	globalPause atomic.Int64
+	violations  atomic.Int64
 	errMu       sync.Mutex
 	errs        map[string]int64
 }
@@ -77,7 +79,7 @@ func New(cfg Config, st Store, snd Sender, now func() time.Time, log *slog.Logge
 	}
 	return &Engine{
 		cfg: cfg, st: st, snd: snd, now: now, log: log.With("holder", holder), m: m,
-		controls: NewControls(st, now), holder: holder,
+		controls: NewControls(st, now), lim: newLimiter(cfg, now), holder: holder,
 		breaking: normalized(cfg.BreakingCategories), never: normalized(cfg.NeverPush),
 		articleWake: make(chan struct{}, 1), replyWake: make(chan struct{}, 1),
 		errs: map[string]int64{},
@@ -196,7 +198,8 @@ func (e *Engine) Figures(ctx context.Context) (Figures, error) {
 	if err != nil {
 		return f, err
 	}
-	f.Live = map[string]int64{"sent": e.sent.Load(), "rate_limited": e.rateLimited.Load(), "global_pauses": e.globalPause.Load()}
+	f.Live = map[string]int64{"sent": e.sent.Load(), "rate_limited": e.rateLimited.Load(), "global_pauses": e.globalPause.Load(),
+		"retry_after_violations": e.violations.Load()}
 	e.errMu.Lock()
 	for k, v := range e.errs {
 		f.Live["errors_"+k] = v
@@ -285,6 +288,10 @@ func (e *Engine) lead(ctx context.Context, d store.Dispatcher, previous string) 
 		return err
 	}
 	e.log.Info("dispatching", "previous", previous, "paused", d.Paused, "scopes", len(scopes))
+	if previous != "" && previous != e.holder {
+		// Whoever sent before may have sent a full window's worth just now.
+		e.lim.fill(e.now())
+	}
 	s := newSession(ctx, e, d, scopes)
 	e.mu.Lock()
 	e.running = s
