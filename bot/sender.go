@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"time"
@@ -189,12 +190,32 @@ func (s *Sender) send(ctx context.Context, method string, params tgbotapi.Params
 }
 
 // call makes one request to Telegram once the dispatcher's bot-wide limit
-// lets it: every request counts, tries that fail included.
+// lets it; see admit.
 func (s *Sender) call(ctx context.Context, method string, params tgbotapi.Params) (*tgbotapi.APIResponse, error) {
-	if err := delivery.Admit(ctx); err != nil {
+	ctx, sent, err := s.admit(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer sent()
 	return s.api.Call(ctx, method, params)
+}
+
+// admit waits for the dispatcher's bot-wide limit to let a request go, and
+// returns the context to make it with: the request is counted when it has
+// been written out, after any new connection's handshake and an upload's
+// body, as Telegram counts it when it arrives. Every request counts, tries
+// that fail included. The library's first getMe goes before, uncounted.
+func (s *Sender) admit(ctx context.Context) (context.Context, func(), error) {
+	if _, err := s.api.connect(ctx); err != nil {
+		return nil, nil, err
+	}
+	sent, err := delivery.Admit(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { sent() },
+	}), sent, nil
 }
 
 func decodeSent(resp *tgbotapi.APIResponse, err error) (tgbotapi.Message, error) {

@@ -113,7 +113,8 @@ func (e *Engine) Notify() { wake(e.articleWake) }
 // the dispatcher sets Params["chat_id"] from it (except for
 // answerCallbackQuery), so a reply follows a group that migrated.
 func (e *Engine) EnqueueReply(ctx context.Context, r Reply) error {
-	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method, Params: r.Params}, e.now()); err != nil {
+	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method,
+		Params: r.Params, Merge: r.Merge}, e.now()); err != nil {
 		return err
 	}
 	wake(e.replyWake)

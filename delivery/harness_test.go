@@ -42,9 +42,11 @@ type fakeSender struct {
 // record makes one request, counted by the dispatcher's limit as a real
 // Sender's are.
 func (f *fakeSender) record(ctx context.Context, c call) (call, error) {
-	if err := delivery.Admit(ctx); err != nil {
+	sent, err := delivery.Admit(ctx)
+	if err != nil {
 		return c, err
 	}
+	sent()
 	c.made = time.Now()
 	time.Sleep(f.latency)
 	f.mu.Lock()

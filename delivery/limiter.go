@@ -101,11 +101,12 @@ func (l *limiter) unreserve() {
 	l.mu.Unlock()
 }
 
-// take counts a request made now, waiting first for a free place (none is
-// needed when reserved holds one) and for the end of Telegram's pause. A
-// request that holds its place keeps it reserved until answered is called
-// instead of being counted now. It returns ctx's error if ctx ends first.
-func (l *limiter) take(ctx context.Context, reserved, hold bool) error {
+// take holds a place for a request about to be made, waiting first for a
+// free one (none is needed when reserved holds one already) and for the
+// end of Telegram's pause. The place counts from then on; made counts the
+// request at the instant it went. take returns ctx's error if ctx ends
+// first.
+func (l *limiter) take(ctx context.Context, reserved bool) error {
 	for {
 		l.mu.Lock()
 		now := l.now()
@@ -115,14 +116,8 @@ func (l *limiter) take(ctx context.Context, reserved, hold bool) error {
 			at = l.nextLocked(now)
 		}
 		if !at.After(now) {
-			switch {
-			case hold && !reserved:
+			if !reserved {
 				l.pending++
-			case !hold && reserved:
-				l.pending--
-			}
-			if !hold {
-				l.log = append(l.log, now)
 			}
 			l.mu.Unlock()
 			return nil
@@ -134,9 +129,8 @@ func (l *limiter) take(ctx context.Context, reserved, hold bool) error {
 	}
 }
 
-// answered counts a request that held its place, now that it has been
-// answered: it arrived at Telegram by now at the latest.
-func (l *limiter) answered() {
+// made counts a request whose place was held, at the instant it went.
+func (l *limiter) made() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pending--
@@ -178,72 +172,63 @@ func (l *limiter) rateLimited(end time.Time, retry time.Duration) (fresh bool, u
 type turnKey struct{}
 
 // turn is a job's right to make requests to Telegram: the place the
-// scheduler reserved for the first, and what was made of it.
+// scheduler reserved for the first, and the requests admitted and not yet
+// counted.
 type turn struct {
-	lim      *limiter
+	lim *limiter
+
+	mu       sync.Mutex
 	reserved bool // the reserved place is not used yet
-	holding  int  // uploads not answered yet
+	open     []func()
 }
 
-func turnOf(ctx context.Context) *turn {
+// Admit waits until a request to Telegram may be made, and holds its place
+// in the bot-wide limit. A Sender calls it right before each request it
+// makes for the dispatcher, and calls sent once the request has been
+// written out (after any new connection's handshake, after an upload's
+// body): the request counts from that instant, when Telegram may start
+// counting it too. Outside the dispatcher's sends Admit returns at once
+// and sent does nothing. Admit returns ctx's error when ctx ends first.
+// sent may be called from any goroutine, more than once.
+func Admit(ctx context.Context) (sent func(), err error) {
 	t, _ := ctx.Value(turnKey{}).(*turn)
-	return t
-}
-
-// Admit waits until a request to Telegram may be made, and counts it
-// against the bot-wide limit at that instant. A Sender calls it right
-// before each request it makes for the dispatcher; outside the
-// dispatcher's sends it returns nil at once. It returns ctx's error when
-// ctx ends first.
-func Admit(ctx context.Context) error {
-	t := turnOf(ctx)
-	if t == nil {
-		return nil
-	}
-	if err := t.lim.take(ctx, t.reserved, false); err != nil {
-		return err
-	}
-	t.reserved = false
-	return nil
-}
-
-// AdmitUpload is Admit for an upload, which reaches Telegram only once its
-// body has gone, however long that takes: it holds its place in the limit
-// until the Sender calls answered, when Telegram's answer came (or the
-// request failed).
-func AdmitUpload(ctx context.Context) (answered func(), err error) {
-	t := turnOf(ctx)
 	if t == nil {
 		return func() {}, nil
 	}
-	if err := t.lim.take(ctx, t.reserved, true); err != nil {
+	t.mu.Lock()
+	reserved := t.reserved
+	t.reserved = false
+	t.mu.Unlock()
+	if err := t.lim.take(ctx, reserved); err != nil {
+		if reserved {
+			t.lim.unreserve()
+		}
 		return nil, err
 	}
-	t.reserved = false
-	t.holding++
-	return func() {
-		if t.holding > 0 {
-			t.holding--
-			t.lim.answered()
-		}
-	}, nil
+	var once sync.Once
+	sent = func() { once.Do(t.lim.made) }
+	t.mu.Lock()
+	t.open = append(t.open, sent)
+	t.mu.Unlock()
+	return sent, nil
 }
 
 // settle ends the turn after the send. An unused place is given back, or,
-// when the Sender was called and never said it made a request, counted
-// now, later than the request was made, which errs on the safe side; so
-// are uploads it left unanswered.
+// when the Sender was called and never admitted a request, counted now,
+// later than any request it made, which errs on the safe side; so are the
+// requests admitted and never said sent.
 func (t *turn) settle(called bool) {
-	for ; t.holding > 0; t.holding-- {
-		t.lim.answered()
+	t.mu.Lock()
+	open, reserved := t.open, t.reserved
+	t.open, t.reserved = nil, false
+	t.mu.Unlock()
+	for _, sent := range open {
+		sent()
 	}
-	if !t.reserved {
-		return
-	}
-	t.reserved = false
-	if !called {
+	switch {
+	case reserved && called:
+		t.lim.made()
+	case reserved:
 		t.lim.unreserve()
-		return
 	}
-	t.lim.answered()
 }

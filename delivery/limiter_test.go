@@ -37,9 +37,10 @@ func TestLimiterNeverExceedsTheWindow(t *testing.T) {
 		}
 		// The worker makes the request up to 1 ms later.
 		c.t = c.t.Add(time.Duration(rng.Int64N(int64(time.Millisecond))))
-		if err := lim.take(ctx, true, false); err != nil {
+		if err := lim.take(ctx, true); err != nil {
 			t.Fatal(err)
 		}
+		lim.made()
 		sent = append(sent, c.t)
 	}
 	window := time.Second + 40*time.Millisecond
@@ -77,16 +78,17 @@ func TestLimiterCountsReservedPlaces(t *testing.T) {
 	}
 	// A request made without a reservation waits for the window.
 	for range 3 {
-		if err := lim.take(context.Background(), true, false); err != nil {
+		if err := lim.take(context.Background(), true); err != nil {
 			t.Fatal(err)
 		}
+		lim.made()
 	}
 	if next := lim.next(c.t); next != c.t.Add(time.Second) {
 		t.Errorf("next = %v after now, want 1s", next.Sub(c.t))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if err := lim.take(ctx, false, false); err == nil {
+	if err := lim.take(ctx, false); err == nil {
 		t.Error("a request beyond the window went at once")
 	}
 }
@@ -117,20 +119,21 @@ func TestLimiterPauses(t *testing.T) {
 	}
 }
 
-// An upload holds its place from when it starts until it is answered, and
-// counts from then: it reaches Telegram only once its body has gone.
-func TestLimiterHoldsUploads(t *testing.T) {
+// A request holds its place from when it is admitted until it has gone
+// out, however long that takes (a new connection's handshake, an upload's
+// body), and counts from then.
+func TestLimiterHoldsUntilSent(t *testing.T) {
 	lim, c := testLimiter(1, 0)
-	if err := lim.take(context.Background(), false, true); err != nil {
+	if err := lim.take(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	c.t = c.t.Add(3 * time.Second) // a slow upload
 	if lim.reserve(c.t) {
-		t.Fatal("a place while the upload is unanswered")
+		t.Fatal("a place while the upload is still going out")
 	}
-	lim.answered()
+	lim.made()
 	if next := lim.next(c.t); next != c.t.Add(time.Second) {
-		t.Errorf("next place %v after the answer, want 1s", next.Sub(c.t))
+		t.Errorf("next place %v after it went, want 1s", next.Sub(c.t))
 	}
 }
 

@@ -36,6 +36,13 @@ type Reply struct {
 	ChatID int64
 	Method string
 	Params map[string]string
+	// Merge names what the reply answers ("start", "text", an edit of one
+	// message…). While it waits, a newer reply to the same chat with the
+	// same Merge takes its place, and a chat keeps only its few newest
+	// such replies: a reader who floods the bot gets a few answers, not
+	// one per message. Empty: the reply is always sent (a digest, a
+	// notice).
+	Merge string
 }
 
 // Sent is what Telegram answered to a successful send.
