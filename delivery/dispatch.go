@@ -55,9 +55,10 @@ type chatQ struct {
 	idx        [3]int              // its position in each heap, by slot; -1 when not in it
 }
 
-func (q *chatQ) size() int {
-	return len(q.replies) + len(q.broadcasts) + len(q.work) + len(q.rows)
-}
+func (q *chatQ) size() int { return len(q.replies) + q.newsSize() }
+
+// newsSize counts the chat's work other than replies.
+func (q *chatQ) newsSize() int { return len(q.broadcasts) + len(q.work) + len(q.rows) }
 
 // newsPrio returns the priority of the chat's most urgent work other than
 // replies, and its order within the priority (oldest row or article
@@ -172,6 +173,17 @@ type claimBatch struct {
 
 func (b claimBatch) size() int { return len(b.replies) + len(b.work) + len(b.rows) }
 
+// newsSize counts what the batch adds to session.queued.
+func (b claimBatch) newsSize() int {
+	n := len(b.work) + len(b.rows)
+	for _, r := range b.replies {
+		if r.Lane != store.ReplyLane {
+			n++
+		}
+	}
+	return n
+}
+
 // session is one term as the dispatcher. Its scheduler goroutine owns the
 // chats and heaps; the claimer feeds it, workers send, the acker stores
 // outcomes, the housekeeper renews the lease and does the periodic work.
@@ -191,7 +203,10 @@ type session struct {
 	inflight int
 	stopping bool
 
-	queued   atomic.Int64 // items in chatQs, not in flight
+	// queued counts the rows, edits, deletes and broadcasts in chatQs,
+	// not in flight: the claimer keeps it near batch. Replies are claimed
+	// as they come and kept few per chat by merging.
+	queued   atomic.Int64
 	paused   atomic.Bool
 	leaseEnd atomic.Int64 // Unix nanoseconds
 	lost     atomic.Bool
@@ -374,7 +389,7 @@ func (s *session) dispatch(now time.Time) {
 		s.place(q, now)
 		s.free--
 		s.inflight++
-		s.queued.Add(-int64(j.items()))
+		s.queued.Add(-int64(j.news()))
 		s.jobs <- j
 	}
 	if s.queued.Load() < int64(s.batch) {
@@ -443,7 +458,9 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 // it waited longer than staleAfter: then it is dropped.
 func (s *session) replyJob(q *chatQ, r store.QueuedReply, p int, staleAfter time.Duration, now time.Time) *job {
 	if now.Sub(r.CreatedAt) > staleAfter {
-		s.queued.Add(-1)
+		if r.Lane != store.ReplyLane {
+			s.queued.Add(-1)
+		}
 		s.e.m.stale.Inc()
 		s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyStale, IDs: []int64{r.ID}}}, nil)
 		return nil
@@ -519,7 +536,7 @@ func (s *session) finish(j *job, now time.Time) {
 	q.busy = false
 	switch j.effect {
 	case effGone:
-		s.queued.Add(-int64(q.size()))
+		s.queued.Add(-int64(q.newsSize()))
 		delete(s.chats, q.id)
 		return
 	case effRateLimited:
@@ -546,7 +563,7 @@ func (s *session) requeue(q *chatQ, j *job) {
 	default:
 		q.rows = slices.Insert(q.rows, 0, j.rows...)
 	}
-	s.queued.Add(int64(j.items()))
+	s.queued.Add(int64(j.news()))
 }
 
 // interval is the configured spacing between messages to one chat.
@@ -614,7 +631,6 @@ func (s *session) take(b claimBatch, now time.Time) {
 		touched[q] = true
 	}
 	if len(superseded) > 0 {
-		s.queued.Add(-int64(len(superseded)))
 		s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyCancel, IDs: superseded, ErrorKind: "superseded",
 			Error: "a newer answer to the chat took its place"}}, nil)
 	}

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -92,6 +93,95 @@ func TestRepliesJumpTheQueue(t *testing.T) {
 	at := slices.IndexFunc(calls, func(c call) bool { return c.chat == 9999 })
 	if at-enqueued > 5 {
 		t.Errorf("the reply went out %d sends after it was queued", at-enqueued)
+	}
+}
+
+// Replies that answer the same thing merge while they wait, the newest
+// winning, and a chat keeps at most three answers: a reader who sends a
+// hundred messages gets a few answers. A reply without a merge key (a
+// digest) is always sent.
+func TestRepliesMergeNewestWins(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	snd := &fakeSender{}
+	eng, err := delivery.New(testConfig(), db, snd, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Queued before the engine runs, so that it claims them together.
+	queue := func(text, merge string) {
+		if err := eng.EnqueueReply(ctx, delivery.Reply{ChatID: 7, Method: "sendMessage",
+			Params: map[string]string{"text": text}, Merge: merge}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue("digest", "")
+	for i := range 100 {
+		queue(fmt.Sprint("hint ", i), "text")
+	}
+	for _, cmd := range []string{"help", "sections", "top", "settings"} {
+		queue(cmd, cmd)
+	}
+	queue("hint 100", "text")
+	run(t, eng)
+	eventually(t, 5*time.Second, "the answers", func() bool { return len(snd.to(7)) == 4 })
+	time.Sleep(100 * time.Millisecond) // nothing more should come
+	var got []string
+	for _, c := range snd.to(7) {
+		got = append(got, c.text)
+	}
+	if want := []string{"digest", "top", "settings", "hint 100"}; !slices.Equal(got, want) {
+		t.Errorf("chat 7 got %q, want %q", got, want)
+	}
+	c, err := db.CountOutbox(ctx, time.Now().Add(-time.Hour))
+	if err != nil || c.Replies != 0 {
+		t.Errorf("%d replies still due: %v", c.Replies, err)
+	}
+}
+
+// While both have work, replies and the news take turns: a flood of
+// /start cannot hold a channel's post back, nor a push the answers.
+func TestRepliesAndNewsShareTheRate(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, store.ChatPrivate, 1, 300, nil)
+	if err := db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.GlobalPerSecond = 200
+	snd := &fakeSender{}
+	eng, err := delivery.New(cfg, db, snd, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := int64(1001); id <= 1600; id++ {
+		if err := eng.EnqueueReply(ctx, delivery.Reply{ChatID: id, Method: "sendMessage",
+			Params: map[string]string{"text": "أهلًا"}, Merge: "start"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addArticle(t, db, "a1", time.Now())
+	run(t, eng)
+	eventually(t, 20*time.Second, "every reply and post", func() bool { return len(snd.all()) == 901 })
+	calls := snd.all()
+	channel := slices.IndexFunc(calls, func(c call) bool { return c.chat == -1001234567 })
+	if channel < 0 || channel > 50 {
+		t.Errorf("the channel's post was send %d of 901", channel+1)
+	}
+	// From the first reader's post until the pushes run out, the two
+	// alternate.
+	first := slices.IndexFunc(calls, func(c call) bool { return c.method == "post" && c.chat > 0 })
+	replies, posts := 0, 0
+	for _, c := range calls[first : first+500] {
+		if c.method == "post" {
+			posts++
+		} else {
+			replies++
+		}
+	}
+	if posts < 240 || replies < 240 {
+		t.Errorf("the 500 sends from the first reader's post: %d posts, %d replies; want about half each", posts, replies)
 	}
 }
 

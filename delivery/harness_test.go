@@ -19,6 +19,7 @@ import (
 type call struct {
 	method   string // post, reply method, edit, delete
 	chat     int64
+	text     string // a reply's
 	articles []int64
 	silent   bool
 	plain    bool
@@ -80,7 +81,7 @@ func (f *fakeSender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent
 	if id := r.Params["chat_id"]; r.Method != "answerCallbackQuery" && id != fmt.Sprint(r.ChatID) {
 		return delivery.Sent{}, &delivery.SendError{Kind: delivery.Rejected, Reason: "chat_id param " + id}
 	}
-	c, err := f.record(ctx, call{method: r.Method, chat: r.ChatID})
+	c, err := f.record(ctx, call{method: r.Method, chat: r.ChatID, text: r.Params["text"]})
 	return delivery.Sent{MessageID: c.msgID}, err
 }
 

@@ -62,6 +62,14 @@ func (j *job) items() int {
 	return len(j.rows)
 }
 
+// news counts the job's items that session.queued counts: all but a reply.
+func (j *job) news() int {
+	if j.kind == jobReply && j.reply.Lane == store.ReplyLane {
+		return 0
+	}
+	return j.items()
+}
+
 // spaced reports whether the job counts against its chat's rate: a
 // callback answer is not a message in the chat.
 func (j *job) spaced() bool {
