@@ -137,16 +137,10 @@ func (l *limiter) made() {
 	l.log = append(l.log, l.now())
 }
 
-// fill counts n requests made at at: a term taking over from another
-// holder does not know when that one last sent.
-func (l *limiter) fill(at time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.log = l.log[:0]
-	for range l.n {
-		l.log = append(l.log, at)
-	}
-}
+// fill counts a full window's worth of requests made at at: a term taking
+// over from another holder does not know when that one last sent. That is
+// no request before a window has passed.
+func (l *limiter) fill(at time.Time) { l.pause(at.Add(l.window)) }
 
 // pause keeps every request back until until, at least.
 func (l *limiter) pause(until time.Time) {
