@@ -345,7 +345,7 @@ func (s *session) nextWake(now time.Time) time.Duration {
 		at = s.waiting.qs[0].nextAt
 	}
 	if s.free > 0 && s.answers.Len()+s.news.Len() > 0 {
-		if next := s.e.lim.next(now); next.Before(at) {
+		if next := s.e.lim.next(now).Add(-dispatchLead); next.Before(at) {
 			at = next
 		}
 		if s.leaseEnding(now) {
@@ -369,22 +369,26 @@ func (s *session) promote(now time.Time) {
 }
 
 // dispatch hands jobs to idle workers while the bot-wide limit has room,
-// reserving each job's first request a place in it.
+// reserving each job's first request a place in it (see limiter).
 func (s *session) dispatch(now time.Time) {
 	for s.free > 0 && !s.leaseEnding(now) {
 		h := s.pick()
-		if h == nil || !s.e.lim.reserve(now) {
+		if h == nil {
+			break
+		}
+		ticket := s.e.lim.reserve(now)
+		if ticket == 0 {
 			break
 		}
 		q := heap.Pop(h).(*chatQ)
 		j := s.build(q, h == &s.answers, now)
 		if j == nil {
-			s.e.lim.unreserve()
+			s.e.lim.release(ticket)
 			s.place(q, now)
 			continue
 		}
 		s.newsTurn = h == &s.answers
-		j.turn = &turn{lim: s.e.lim, reserved: true}
+		j.turn = &turn{lim: s.e.lim, ticket: ticket}
 		q.busy = true
 		s.place(q, now)
 		s.free--

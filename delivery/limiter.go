@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -10,35 +11,42 @@ import (
 //
 // Every request to Telegram counts — a post, each item of an album, a
 // reply, an edit, a delete, and each further try within one send (a photo
-// refused by URL, then uploaded) — at the instant it is made, in a sliding
-// log of the requests of the last window: one may go when fewer than n
-// were made within the window before it. There is no burst on top, so a
+// refused by URL, then uploaded) — at the instant it has gone out, in a
+// sliding log of the requests of the last window: one may go when fewer
+// than n went within the window before it. There is no burst on top, so a
 // bucket-shaped limit is met as well as a windowed one.
 //
 // The window is n/GlobalPerSecond plus Config.WindowMargin. Telegram
 // counts requests when they arrive: two made a window apart arrive closer
 // than that by the difference of their latencies, so the margin is the
-// jitter the limiter absorbs (in latency, and between the instant counted
-// and the request leaving), and it costs its share of the rate:
+// jitter the limiter absorbs, and it costs its share of the rate:
 // 1 s / (1 s + 40 ms) is 0.96 of the limit.
 //
-// The scheduler reserves a place for a job's first request before handing
-// the job to a worker, so that priorities are decided with the rate in
-// view; the request itself is counted when the Sender makes it (Admit).
+// A request holds a place from its admission until it has gone out (a new
+// connection's handshake, an upload's body), and counts from then. Places
+// are handed out in order, as tickets: the scheduler takes one for a job's
+// first request shortly before it is free (dispatchLead), so that the
+// worker builds the request meanwhile and makes it the moment it may.
 type limiter struct {
 	now    func() time.Time
 	n      int
 	window time.Duration
 
-	mu      sync.Mutex
-	log     []time.Time // requests of the last window, oldest first
-	pending int         // places reserved, their requests not made yet
-	until   time.Time   // Telegram's pause of the whole bot
+	mu     sync.Mutex
+	log    []time.Time // requests of the last window, oldest first
+	held   []uint64    // tickets of the places held, in order
+	ticket uint64      // the last ticket handed out
+	until  time.Time   // Telegram's pause of the whole bot
 }
 
-// pendingPoll is how often the scheduler looks again when only reserved
-// places, not yet used, fill the window.
-const pendingPoll = 5 * time.Millisecond
+// dispatchLead is how long before its place is free the scheduler may hand
+// a job out. Building a post takes a few milliseconds, and every window
+// would lose them otherwise.
+const dispatchLead = 20 * time.Millisecond
+
+// heldPoll is how often a request looks again when only places held by
+// earlier tickets, whose requests have not gone out yet, stand before it.
+const heldPoll = 5 * time.Millisecond
 
 func newLimiter(cfg Config, now func() time.Time) *limiter {
 	n := max(1, int(cfg.GlobalPerSecond))
@@ -58,83 +66,100 @@ func (l *limiter) prune(now time.Time) {
 	l.log = l.log[i:]
 }
 
-// nextLocked is the earliest instant a place is free, as far as known now;
-// l.mu must be held and the log pruned.
-func (l *limiter) nextLocked(now time.Time) time.Time {
-	if now.Before(l.until) {
-		return l.until
-	}
-	switch k := len(l.log) + l.pending - l.n; {
-	case k < 0:
-		return now
-	case k < len(l.log):
-		return l.log[k].Add(l.window)
+// freeAt is the earliest instant a request may go with ahead places held
+// before it, as far as known now; l.mu must be held and the log pruned.
+// When places held and not gone yet stand in the way, that is a window
+// from now at the soonest, and known is false.
+func (l *limiter) freeAt(now time.Time, ahead int) (at time.Time, known bool) {
+	at, known = now, true
+	switch k := len(l.log) + ahead + 1 - l.n; {
+	case k <= 0:
+	case k <= len(l.log):
+		at = l.log[k-1].Add(l.window)
 	default:
-		return now.Add(pendingPoll)
+		at, known = now.Add(l.window), false
 	}
+	return later(at, l.until), known
 }
 
-// next returns when the scheduler may next reserve a place.
+// next returns when the place after those held is free.
 func (l *limiter) next(now time.Time) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune(now)
-	return l.nextLocked(now)
+	at, _ := l.freeAt(now, len(l.held))
+	return at
 }
 
-// reserve takes a place for a job's first request if one is free now.
-func (l *limiter) reserve(now time.Time) bool {
+// reserve hands out the next place if it is free within dispatchLead; 0
+// when it is not.
+func (l *limiter) reserve(now time.Time) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune(now)
-	if !l.nextLocked(now).After(now) {
-		l.pending++
-		return true
+	if at, _ := l.freeAt(now, len(l.held)); at.After(now.Add(dispatchLead)) {
+		return 0
 	}
-	return false
+	return l.hand()
 }
 
-// unreserve gives back a place whose request will not be made.
-func (l *limiter) unreserve() {
-	l.mu.Lock()
-	l.pending--
-	l.mu.Unlock()
+// hand adds a ticket after those held; l.mu must be held.
+func (l *limiter) hand() uint64 {
+	l.ticket++
+	l.held = append(l.held, l.ticket)
+	return l.ticket
 }
 
-// take holds a place for a request about to be made, waiting first for a
-// free one (none is needed when reserved holds one already) and for the
-// end of Telegram's pause. The place counts from then on; made counts the
-// request at the instant it went. take returns ctx's error if ctx ends
-// first.
-func (l *limiter) take(ctx context.Context, reserved bool) error {
+// take waits until the request of ticket may go (0: a request without a
+// ticket, which gets the next one) and returns its ticket, or ctx's error.
+func (l *limiter) take(ctx context.Context, ticket uint64) (uint64, error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
 		l.prune(now)
-		at := l.until
-		if !reserved {
-			at = l.nextLocked(now)
+		ahead := len(l.held)
+		if ticket != 0 {
+			ahead = slices.Index(l.held, ticket)
 		}
+		at, known := l.freeAt(now, ahead)
 		if !at.After(now) {
-			if !reserved {
-				l.pending++
+			if ticket == 0 {
+				ticket = l.hand()
 			}
 			l.mu.Unlock()
-			return nil
+			return ticket, nil
 		}
 		l.mu.Unlock()
-		if sleepCtx(ctx, at.Sub(now)); ctx.Err() != nil {
-			return ctx.Err()
+		wait := at.Sub(now)
+		if !known {
+			wait = heldPoll
+		}
+		if sleepCtx(ctx, wait); ctx.Err() != nil {
+			return ticket, ctx.Err()
 		}
 	}
 }
 
-// made counts a request whose place was held, at the instant it went.
-func (l *limiter) made() {
+// made counts ticket's request at the instant it went, and frees the
+// place it held.
+func (l *limiter) made(ticket uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.pending--
+	l.drop(ticket)
 	l.log = append(l.log, l.now())
+}
+
+// release gives back ticket's place: its request will not be made.
+func (l *limiter) release(ticket uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.drop(ticket)
+}
+
+func (l *limiter) drop(ticket uint64) {
+	if i := slices.Index(l.held, ticket); i >= 0 {
+		l.held = slices.Delete(l.held, i, i+1)
+	}
 }
 
 // fill counts a full window's worth of requests made at at: a term taking
@@ -171,9 +196,9 @@ type turnKey struct{}
 type turn struct {
 	lim *limiter
 
-	mu       sync.Mutex
-	reserved bool // the reserved place is not used yet
-	open     []func()
+	mu     sync.Mutex
+	ticket uint64 // the reserved place, until its request is admitted
+	open   []func()
 }
 
 // Admit waits until a request to Telegram may be made, and holds its place
@@ -190,17 +215,18 @@ func Admit(ctx context.Context) (sent func(), err error) {
 		return func() {}, nil
 	}
 	t.mu.Lock()
-	reserved := t.reserved
-	t.reserved = false
+	ticket := t.ticket
+	t.ticket = 0
 	t.mu.Unlock()
-	if err := t.lim.take(ctx, reserved); err != nil {
-		if reserved {
-			t.lim.unreserve()
+	ticket, err = t.lim.take(ctx, ticket)
+	if err != nil {
+		if ticket != 0 {
+			t.lim.release(ticket)
 		}
 		return nil, err
 	}
 	var once sync.Once
-	sent = func() { once.Do(t.lim.made) }
+	sent = func() { once.Do(func() { t.lim.made(ticket) }) }
 	t.mu.Lock()
 	t.open = append(t.open, sent)
 	t.mu.Unlock()
@@ -213,16 +239,16 @@ func Admit(ctx context.Context) (sent func(), err error) {
 // requests admitted and never said sent.
 func (t *turn) settle(called bool) {
 	t.mu.Lock()
-	open, reserved := t.open, t.reserved
-	t.open, t.reserved = nil, false
+	open, ticket := t.open, t.ticket
+	t.open, t.ticket = nil, 0
 	t.mu.Unlock()
 	for _, sent := range open {
 		sent()
 	}
 	switch {
-	case reserved && called:
-		t.lim.made()
-	case reserved:
-		t.lim.unreserve()
+	case ticket != 0 && called:
+		t.lim.made(ticket)
+	case ticket != 0:
+		t.lim.release(ticket)
 	}
 }

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -19,29 +20,50 @@ func testLimiter(rate float64, margin time.Duration) (*limiter, *clock) {
 	return newLimiter(cfg, c.now), c
 }
 
-// Sent as fast as the limiter allows, with timers firing late at random,
-// no window of a second plus the margin ever holds more than the limit,
-// and the rate stays at the limit less the margin's share.
+// readyAt returns when ticket's request may go.
+func (l *limiter) readyAt(now time.Time, ticket uint64) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	at, _ := l.freeAt(now, slices.Index(l.held, ticket))
+	return at
+}
+
+// send makes ticket's request once it may go, late by lateness, as a
+// worker would, and returns when it went.
+func send(t *testing.T, lim *limiter, c *clock, ticket uint64, lateness time.Duration) time.Time {
+	t.Helper()
+	c.t = later(c.t, lim.readyAt(c.t, ticket)).Add(lateness)
+	if _, err := lim.take(context.Background(), ticket); err != nil {
+		t.Fatal(err)
+	}
+	lim.made(ticket)
+	return c.t
+}
+
+// Sent as fast as the limiter allows, by workers woken late at random, no
+// window of a second plus the margin ever holds more than the limit, and
+// the rate stays at the limit less the margin's share.
 func TestLimiterNeverExceedsTheWindow(t *testing.T) {
 	lim, c := testLimiter(30, 40*time.Millisecond)
-	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
+	late := func() time.Duration { return time.Duration(rng.Int64N(int64(2 * time.Millisecond))) }
 	var sent []time.Time
-	start := c.t
+	var tickets []uint64 // handed out, not sent yet: up to 4 workers
 	for len(sent) < 3000 {
-		if !lim.reserve(c.t) {
-			// The scheduler sleeps until the next free place; its timer
-			// fires up to 2 ms late.
-			c.t = lim.next(c.t).Add(time.Duration(rng.Int64N(int64(2 * time.Millisecond))))
-			continue
+		if len(tickets) < 4 {
+			if ticket := lim.reserve(c.t); ticket != 0 {
+				tickets = append(tickets, ticket)
+				continue
+			}
+			if len(tickets) == 0 {
+				// The scheduler sleeps until a place is near.
+				c.t = later(c.t, lim.next(c.t).Add(-dispatchLead)).Add(late())
+				continue
+			}
 		}
-		// The worker makes the request up to 1 ms later.
-		c.t = c.t.Add(time.Duration(rng.Int64N(int64(time.Millisecond))))
-		if err := lim.take(ctx, true); err != nil {
-			t.Fatal(err)
-		}
-		lim.made()
-		sent = append(sent, c.t)
+		sent = append(sent, send(t, lim, c, tickets[0], late()))
+		tickets = tickets[1:]
 	}
 	window := time.Second + 40*time.Millisecond
 	for i := 30; i < len(sent); i++ {
@@ -49,47 +71,50 @@ func TestLimiterNeverExceedsTheWindow(t *testing.T) {
 			t.Fatalf("requests %d and %d only %v apart: 31 in one window", i-30, i, gap)
 		}
 	}
-	// The first 30 go at once; after them, one window per 30.
 	rate := float64(len(sent)-30) / sent[len(sent)-1].Sub(sent[29]).Seconds()
 	if rate < 0.95*30 || rate > 30/1.04 {
 		t.Errorf("%.2f requests/s after the first second, want 0.95–0.96 of 30", rate)
 	}
-	t.Logf("%.3f of the limit over %v", rate/30, sent[len(sent)-1].Sub(start))
 }
 
-// Places reserved and not yet used count: the scheduler cannot hand out
-// more than the window holds, whatever the workers are waiting for.
-func TestLimiterCountsReservedPlaces(t *testing.T) {
+// Places are handed out in order: a ticket waits only for those before
+// it, and no more are handed out than the window holds.
+func TestLimiterHandsPlacesInOrder(t *testing.T) {
 	lim, c := testLimiter(3, 0)
+	var tickets []uint64
 	for i := range 3 {
-		if !lim.reserve(c.t) {
+		ticket := lim.reserve(c.t)
+		if ticket == 0 {
 			t.Fatalf("place %d refused", i+1)
 		}
+		tickets = append(tickets, ticket)
 	}
-	if lim.reserve(c.t) {
+	if lim.reserve(c.t) != 0 {
 		t.Fatal("a fourth place in the same second")
 	}
-	if next := lim.next(c.t); next != c.t.Add(pendingPoll) {
-		t.Errorf("next = %v after now, want a look again in %v", next.Sub(c.t), pendingPoll)
+	// The first two go; the third, given back, is free again.
+	send(t, lim, c, tickets[0], 0)
+	send(t, lim, c, tickets[1], 0)
+	lim.release(tickets[2])
+	last := lim.reserve(c.t)
+	if last == 0 {
+		t.Fatal("a place given back was not free again")
 	}
-	lim.unreserve()
-	if !lim.reserve(c.t) {
-		t.Error("a place given back was not free again")
+	send(t, lim, c, last, 0)
+	// A place a second away is handed out dispatchLead before it is free,
+	// and its request waits for it.
+	c.t = c.t.Add(time.Second - dispatchLead)
+	ticket := lim.reserve(c.t)
+	if ticket == 0 {
+		t.Fatal("no place handed out ahead")
 	}
-	// A request made without a reservation waits for the window.
-	for range 3 {
-		if err := lim.take(context.Background(), true); err != nil {
-			t.Fatal(err)
-		}
-		lim.made()
+	if at := lim.readyAt(c.t, ticket); at.Sub(c.t) != dispatchLead {
+		t.Errorf("the place handed out ahead is free in %v, want %v", at.Sub(c.t), dispatchLead)
 	}
-	if next := lim.next(c.t); next != c.t.Add(time.Second) {
-		t.Errorf("next = %v after now, want 1s", next.Sub(c.t))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
-	if err := lim.take(ctx, false); err == nil {
-		t.Error("a request beyond the window went at once")
+	if _, err := lim.take(ctx, ticket); err == nil {
+		t.Error("a request went before its place was free")
 	}
 }
 
@@ -103,7 +128,7 @@ func TestLimiterPauses(t *testing.T) {
 	if !fresh || until != t0.Add(2080*time.Millisecond) {
 		t.Fatalf("first 429: fresh %v, until %v", fresh, until.Sub(t0))
 	}
-	if lim.reserve(c.t) || lim.next(c.t) != until {
+	if lim.reserve(c.t) != 0 || lim.next(c.t) != until {
 		t.Fatal("a place during the pause")
 	}
 	fresh, until = lim.rateLimited(t0.Add(95*time.Millisecond), 3*time.Second)
@@ -111,7 +136,7 @@ func TestLimiterPauses(t *testing.T) {
 		t.Fatalf("second 429: fresh %v, until %v", fresh, until.Sub(t0))
 	}
 	c.t = until
-	if !lim.reserve(c.t) {
+	if lim.reserve(c.t) == 0 {
 		t.Fatal("no place once the pause is over")
 	}
 	if fresh, _ = lim.rateLimited(c.t.Add(50*time.Millisecond), time.Second); !fresh {
@@ -124,14 +149,15 @@ func TestLimiterPauses(t *testing.T) {
 // body), and counts from then.
 func TestLimiterHoldsUntilSent(t *testing.T) {
 	lim, c := testLimiter(1, 0)
-	if err := lim.take(context.Background(), false); err != nil {
+	ticket, err := lim.take(context.Background(), 0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	c.t = c.t.Add(3 * time.Second) // a slow upload
-	if lim.reserve(c.t) {
+	if lim.reserve(c.t) != 0 {
 		t.Fatal("a place while the upload is still going out")
 	}
-	lim.made()
+	lim.made(ticket)
 	if next := lim.next(c.t); next != c.t.Add(time.Second) {
 		t.Errorf("next place %v after it went, want 1s", next.Sub(c.t))
 	}
@@ -141,7 +167,7 @@ func TestLimiterHoldsUntilSent(t *testing.T) {
 func TestLimiterFill(t *testing.T) {
 	lim, c := testLimiter(30, 40*time.Millisecond)
 	lim.fill(c.t)
-	if lim.reserve(c.t) {
+	if lim.reserve(c.t) != 0 {
 		t.Fatal("a place right after taking over")
 	}
 	if next := lim.next(c.t); next != c.t.Add(1040*time.Millisecond) {
