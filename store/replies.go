@@ -10,7 +10,7 @@ import (
 
 // The lanes of the replies table.
 const (
-	// ReplyLane: answers to readers, sent before anything else.
+	// ReplyLane: answers to readers, taking turns with the pushes.
 	ReplyLane = 0
 	// BroadcastLane: an admin's message to every reader, sent behind the
 	// fan-outs.
