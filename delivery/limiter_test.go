@@ -77,6 +77,68 @@ func TestLimiterNeverExceedsTheWindow(t *testing.T) {
 	}
 }
 
+// Workers finish in any order, some requests take long to go out (an
+// upload) and some sends make a second request without a ticket: still no
+// window holds more than the limit.
+func TestLimiterUnderShuffledWorkers(t *testing.T) {
+	lim, c := testLimiter(10, 40*time.Millisecond)
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	var sent []time.Time
+	type inFlight struct {
+		ticket uint64
+		goesAt time.Time // when its worker gets to make it
+	}
+	var workers []inFlight
+	for len(sent) < 2000 {
+		c.t = c.t.Add(time.Duration(rng.Int64N(int64(3 * time.Millisecond))))
+		if len(workers) < 8 {
+			if ticket := lim.reserve(c.t); ticket != 0 {
+				workers = append(workers, inFlight{ticket, c.t.Add(time.Duration(rng.Int64N(int64(60 * time.Millisecond))))})
+				continue
+			}
+		}
+		if len(workers) == 0 {
+			continue
+		}
+		i := rng.IntN(len(workers))
+		w := workers[i]
+		if ready := later(lim.readyAt(c.t, w.ticket), w.goesAt); c.t.Before(ready) {
+			continue
+		}
+		if _, err := lim.take(ctx, w.ticket); err != nil {
+			t.Fatal(err)
+		}
+		switch rng.IntN(10) {
+		case 0: // an upload: it goes out over 300 ms
+			c.t = c.t.Add(300 * time.Millisecond)
+		case 1: // given back: the article could not be read
+			lim.release(w.ticket)
+			workers = slices.Delete(workers, i, i+1)
+			continue
+		}
+		lim.made(w.ticket)
+		sent = append(sent, c.t)
+		workers = slices.Delete(workers, i, i+1)
+		if rng.IntN(10) == 0 { // a second try within the same send
+			c.t = later(c.t, lim.next(c.t))
+			short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+			extra, err := lim.take(short, 0) // fails while other places held stand before it
+			cancel()
+			if err == nil {
+				lim.made(extra)
+				sent = append(sent, c.t)
+			}
+		}
+	}
+	slices.SortFunc(sent, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 10; i < len(sent); i++ {
+		if gap := sent[i].Sub(sent[i-10]); gap < time.Second+40*time.Millisecond {
+			t.Fatalf("requests %d and %d only %v apart: 11 in one window", i-10, i, gap)
+		}
+	}
+}
+
 // Places are handed out in order: a ticket waits only for those before
 // it, and no more are handed out than the window holds.
 func TestLimiterHandsPlacesInOrder(t *testing.T) {
