@@ -22,15 +22,23 @@ import (
 // jitter the limiter absorbs, and it costs its share of the rate:
 // 1 s / (1 s + 40 ms) is 0.96 of the limit.
 //
+// Within the window requests are also kept apart by three quarters of
+// their mean spacing: a window's worth never goes as one clump (after a
+// quiet spell, or a stall while the store is busy) that would then leave
+// the rest of the window silent, and an answer to a reader never waits
+// long for a place. The window stays the binding limit, so this costs no
+// rate.
+//
 // A request holds a place from its admission until it has gone out (a new
 // connection's handshake, an upload's body), and counts from then. Places
 // are handed out in order, as tickets: the scheduler takes one for a job's
 // first request shortly before it is free (dispatchLead), so that the
 // worker builds the request meanwhile and makes it the moment it may.
 type limiter struct {
-	now    func() time.Time
-	n      int
-	window time.Duration
+	now     func() time.Time
+	n       int
+	window  time.Duration
+	spacing time.Duration
 
 	mu     sync.Mutex
 	log    []time.Time // requests of the last window, oldest first
@@ -50,11 +58,8 @@ const heldPoll = 5 * time.Millisecond
 
 func newLimiter(cfg Config, now func() time.Time) *limiter {
 	n := max(1, int(cfg.GlobalPerSecond))
-	return &limiter{
-		now:    now,
-		n:      n,
-		window: time.Duration(float64(n)/cfg.GlobalPerSecond*float64(time.Second)) + cfg.WindowMargin,
-	}
+	window := time.Duration(float64(n)/cfg.GlobalPerSecond*float64(time.Second)) + cfg.WindowMargin
+	return &limiter{now: now, n: n, window: window, spacing: window / time.Duration(n) * 3 / 4}
 }
 
 // prune forgets requests that left the window; l.mu must be held.
@@ -78,6 +83,9 @@ func (l *limiter) freeAt(now time.Time, ahead int) (at time.Time, known bool) {
 		at = l.log[k-1].Add(l.window)
 	default:
 		at, known = now.Add(l.window), false
+	}
+	if len(l.log) > 0 {
+		at = later(at, l.log[len(l.log)-1].Add(l.spacing*time.Duration(ahead+1)))
 	}
 	return later(at, l.until), known
 }

@@ -139,10 +139,13 @@ func TestLimiterUnderShuffledWorkers(t *testing.T) {
 	}
 }
 
-// Places are handed out in order: a ticket waits only for those before
-// it, and no more are handed out than the window holds.
+// Places are handed out in order, no more than the window holds; their
+// requests go three quarters of the mean spacing apart at least; a place
+// given back is free again; a place is handed out dispatchLead before it
+// is free, and its request waits for it.
 func TestLimiterHandsPlacesInOrder(t *testing.T) {
 	lim, c := testLimiter(3, 0)
+	t0 := c.t
 	var tickets []uint64
 	for i := range 3 {
 		ticket := lim.reserve(c.t)
@@ -154,18 +157,18 @@ func TestLimiterHandsPlacesInOrder(t *testing.T) {
 	if lim.reserve(c.t) != 0 {
 		t.Fatal("a fourth place in the same second")
 	}
-	// The first two go; the third, given back, is free again.
-	send(t, lim, c, tickets[0], 0)
-	send(t, lim, c, tickets[1], 0)
+	first, second := send(t, lim, c, tickets[0], 0), send(t, lim, c, tickets[1], 0)
+	if gap := second.Sub(first); first != t0 || gap < 249*time.Millisecond || gap > 250*time.Millisecond {
+		t.Errorf("requests went at %v and %v, want 0s and 250ms", first.Sub(t0), second.Sub(t0))
+	}
 	lim.release(tickets[2])
-	last := lim.reserve(c.t)
+	last := lim.reserve(c.t.Add(250*time.Millisecond - dispatchLead))
 	if last == 0 {
 		t.Fatal("a place given back was not free again")
 	}
 	send(t, lim, c, last, 0)
-	// A place a second away is handed out dispatchLead before it is free,
-	// and its request waits for it.
-	c.t = c.t.Add(time.Second - dispatchLead)
+	// The next place is a second after the first request.
+	c.t = t0.Add(time.Second - dispatchLead)
 	ticket := lim.reserve(c.t)
 	if ticket == 0 {
 		t.Fatal("no place handed out ahead")
