@@ -307,6 +307,9 @@ func TestRateLimitPausesEverything(t *testing.T) {
 	}}
 	cfg := testConfig()
 	cfg.GlobalPerSecond = 50
+	// Sends handed out just before the pause wait for it in the queue, not
+	// in a worker until they time out as failures.
+	cfg.SendTimeout = 500 * time.Millisecond
 	r := start(t, db, snd, cfg)
 	eventually(t, 10*time.Second, "the push", func() bool { return len(snd.got()) == 40 })
 	snd.mu.Lock()
@@ -330,7 +333,8 @@ func TestRateLimitPausesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats["global_pauses"] != 1 || stats["rate_limited"] != 1 || stats["retry_after_violations"] != 0 {
+	if stats["global_pauses"] != 1 || stats["rate_limited"] != 1 || stats["retry_after_violations"] != 0 ||
+		stats["errors_transient"] != 0 || stats["dead"] != 0 {
 		t.Errorf("stats %v", stats)
 	}
 }

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -118,8 +119,14 @@ func (l *limiter) hand() uint64 {
 	return l.ticket
 }
 
+// errPaused is a request not made: Telegram's pause of the bot lasts
+// beyond the time the send may take. The work waits for the pause in the
+// queue instead, with no attempt counted.
+var errPaused = errors.New("not sent: telegram's retry_after outlasts the send's time")
+
 // take waits until the request of ticket may go (0: a request without a
-// ticket, which gets the next one) and returns its ticket, or ctx's error.
+// ticket, which gets the next one) and returns its ticket, or errPaused, or
+// ctx's error.
 func (l *limiter) take(ctx context.Context, ticket uint64) (uint64, error) {
 	for {
 		l.mu.Lock()
@@ -137,7 +144,12 @@ func (l *limiter) take(ctx context.Context, ticket uint64) (uint64, error) {
 			l.mu.Unlock()
 			return ticket, nil
 		}
+		paused := !l.until.Before(at)
 		l.mu.Unlock()
+		// The clock may be another than the context's, advancing alike.
+		if deadline, ok := ctx.Deadline(); ok && paused && at.Sub(now) > time.Until(deadline) {
+			return ticket, errPaused
+		}
 		wait := at.Sub(now)
 		if !known {
 			wait = heldPoll
@@ -174,6 +186,13 @@ func (l *limiter) drop(ticket uint64) {
 // over from another holder does not know when that one last sent. That is
 // no request before a window has passed.
 func (l *limiter) fill(at time.Time) { l.pause(at.Add(l.window)) }
+
+// pausedUntil returns the end of Telegram's latest pause of the bot.
+func (l *limiter) pausedUntil() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.until
+}
 
 // pause keeps every request back until until, at least.
 func (l *limiter) pause(until time.Time) {

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -199,6 +200,12 @@ func TestLimiterPauses(t *testing.T) {
 	fresh, until = lim.rateLimited(t0.Add(95*time.Millisecond), 3*time.Second)
 	if fresh || until != t0.Add(3095*time.Millisecond) {
 		t.Fatalf("second 429: fresh %v, until %v", fresh, until.Sub(t0))
+	}
+	// A request that would wait past its send's time limit is not made.
+	short, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := lim.take(short, 0); !errors.Is(err, errPaused) {
+		t.Errorf("a request waiting 3 s with 1 s to go: %v, want errPaused", err)
 	}
 	c.t = until
 	if lim.reserve(c.t) == 0 {

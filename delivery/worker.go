@@ -177,6 +177,11 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	if err == nil {
 		return s.succeeded(j)
 	}
+	if errors.Is(err, errPaused) {
+		// Not sent: the chat waits with everything else.
+		j.effect, j.retryAfter = effRateLimited, max(s.e.lim.pausedUntil().Sub(j.end), time.Second)
+		return nil, nil
+	}
 	var se *SendError
 	if !errors.As(err, &se) {
 		// The article could not be read, or the sender broke its contract:
