@@ -74,7 +74,7 @@ func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
 	}
 }
 
-func TestRepliesJumpTheQueue(t *testing.T) {
+func TestRepliesDoNotWaitBehindAPush(t *testing.T) {
 	db := openStore(t, "")
 	addChats(t, db, store.ChatPrivate, 1, 300, nil)
 	addArticle(t, db, "a1", time.Now())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
@@ -134,7 +135,8 @@ func TestAmbiguous429AgainstTheFake(t *testing.T) {
 	w.fake.FailNextInChat(40, 1, telegramtest.BotFloodWait(2))
 	cfg := testConfig()
 	cfg.GlobalPerSecond, cfg.ChatPerSecond, cfg.GroupPerMinute, cfg.WindowMargin = 30, 1, 20, testMargin
-	eng, err := delivery.New(cfg, w.db, w.sender(cfg), nil, nil, nil)
+	reg := prometheus.NewRegistry()
+	eng, err := delivery.New(cfg, w.db, w.sender(cfg), nil, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +151,9 @@ func TestAmbiguous429AgainstTheFake(t *testing.T) {
 	if stats["global_pauses"] != 1 || stats["retry_after_violations"] != int64(st.Violations) || st.Violations > cfg.Concurrency {
 		t.Errorf("engine: %d pauses, %d violations; the fake counted %d violations (at most %d sends in flight)",
 			stats["global_pauses"], stats["retry_after_violations"], st.Violations, cfg.Concurrency)
+	}
+	if p, v := value(t, reg, "nashra_delivery_global_pauses_total"), value(t, reg, "nashra_delivery_retry_after_violations_total"); p != 1 || v != float64(st.Violations) {
+		t.Errorf("metrics: %v pauses, %v violations", p, v)
 	}
 	if st.TooManyRequests != st.Violations {
 		t.Errorf("%d 429s from the fake's own limits, %d of them violations", st.TooManyRequests, st.Violations)
