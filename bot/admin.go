@@ -35,6 +35,7 @@ var statLabels = []struct{ key, label string }{
 	{"sent", "أُرسل منذ التشغيل"},
 	{"rate_limited", "ردود 429 من تيليجرام"},
 	{"global_pauses", "توقفات عامة عند حد تيليجرام"},
+	{"retry_after_violations", "رسائل وصلت تيليجرام أثناء مهلة 429"},
 	{"stale", "أُسقط لتقادمه"},
 	{"dead", "فشل نهائيًا"},
 	{"errors_transient", "أخطاء مؤقتة"},

@@ -355,6 +355,24 @@ func TestPlainTextHint(t *testing.T) {
 	mustContain(t, h.reply(reader, "الكاريكاتير").Plain, "«كاريكاتير»", "/subscribe كاريكاتير")
 }
 
+// A reader who floods the bot with text gets a few hints, not one per
+// message; commands are still answered, and other readers are not
+// affected.
+func TestTextFloodGetsAFewHints(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	flooder, other := h.user(1008), h.user(1009)
+	answered := 0
+	for range 10 {
+		answered += len(h.say(telegramtest.Incoming{From: flooder, Text: "مرحبا"}))
+	}
+	if answered != 3 {
+		t.Errorf("10 messages got %d hints, want 3", answered)
+	}
+	mustContain(t, h.reply(flooder, "/help").Plain, "/subscribe")
+	mustContain(t, h.reply(other, "مرحبا").Plain, "/start")
+}
+
 func TestSettingsButtons(t *testing.T) {
 	h := newHarness(t)
 	h.start()

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,6 +97,7 @@ func (b *Bot) command(ctx context.Context, r *request) error {
 // reply queues an answer to a request; in a group it quotes the command.
 func (b *Bot) reply(ctx context.Context, r *request, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
 	rep := textReply(r.chat.ID, html, kb)
+	rep.Merge = cmp.Or(r.cmd, mergeText)
 	if !r.private() && r.msg != nil {
 		rep = quoting(rep, r.msg.MessageID)
 	}
@@ -428,6 +430,12 @@ func (b *Bot) cmdStop(ctx context.Context, r *request) error {
 // suggestion to follow it, anything else a pointer to /start.
 func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
 	r := &request{chat: m.Chat, msg: m, from: m.From}
+	// A reader who floods the bot with text gets a few hints, then none.
+	if n, err := b.db.CountReplies(ctx, m.Chat.ID, mergeText, b.now().Add(-textBudgetWindow)); err != nil {
+		return err
+	} else if n >= textBudget {
+		return nil
+	}
 	if s, ok := b.cfg.Sections.Match(m.Text); ok {
 		return b.reply(ctx, r, fmt.Sprintf(txtHintSection, escape(s.Name), escape(s.Name)), nil)
 	}

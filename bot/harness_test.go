@@ -67,17 +67,22 @@ func openStore(t testing.TB) *store.DB {
 	return db
 }
 
-// sendNow is the tests' Outbox: it sends each reply at once with the real
-// Sender, standing in for the delivery engine's reply lane. A reply
-// Telegram refuses fails the test.
+// sendNow is the tests' Outbox: it stores each reply as the delivery
+// engine does, then sends it at once with the real Sender, standing in for
+// the engine's reply lane. A reply Telegram refuses fails the test.
 type sendNow struct {
 	t      testing.TB
+	db     *store.DB
 	sender *bot.Sender
 	mu     sync.Mutex
 	failed []error
 }
 
 func (o *sendNow) EnqueueReply(ctx context.Context, r delivery.Reply) error {
+	if _, err := o.db.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method,
+		Params: r.Params, Merge: r.Merge}, time.Now()); err != nil {
+		return err
+	}
 	if _, err := o.sender.Reply(ctx, r); err != nil {
 		o.mu.Lock()
 		o.failed = append(o.failed, fmt.Errorf("%s to %d: %w (params %v)", r.Method, r.ChatID, err, r.Params))
@@ -121,7 +126,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.api = bot.NewAPI(h.tg.Token(), h.tg.Endpoint(), nil)
 	render := bot.NewRenderer("المعلومة", baghdad, sections, nil)
 	h.sender = bot.NewSender(h.api, render, bot.WithSenderLogger(quietLog()))
-	h.outbox = &sendNow{t: t, sender: h.sender}
+	h.outbox = &sendNow{t: t, db: h.db, sender: h.sender}
 	h.cfg = bot.Config{
 		Site: "المعلومة", Location: baghdad, DigestTime: "07:00",
 		Admins: []int64{adminID}, Sections: sections,

@@ -139,6 +139,11 @@ func (s *Sender) sendFile(ctx context.Context, kind string, params tgbotapi.Para
 		p[kind] = file.SendData()
 		return s.send(ctx, method, p)
 	}
+	ctx, sent, err := s.admit(ctx)
+	if err != nil {
+		return tgbotapi.Message{}, err
+	}
+	defer sent()
 	resp, err := s.api.Upload(ctx, method, params, []tgbotapi.RequestFile{{Name: kind, Data: file}})
 	return decodeSent(resp, err)
 }

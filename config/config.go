@@ -121,6 +121,9 @@ type Limits struct {
 	GlobalPerSecond float64 `yaml:"global_per_second"`
 	ChatPerSecond   float64 `yaml:"chat_per_second"`
 	GroupPerMinute  float64 `yaml:"group_per_minute"`
+	// WindowMargin widens the second in which global_per_second is
+	// counted by the latency jitter to Telegram it absorbs.
+	WindowMargin Duration `yaml:"window_margin"`
 }
 
 // Delivery configures the delivery engine. Telegram's limits are under
@@ -473,6 +476,9 @@ func (c *Config) validate(set keySet) error {
 		if v.val <= 0 {
 			return problem(v.key, "must be greater than 0, got %v", v.val)
 		}
+	}
+	if m := l.WindowMargin.D(); m < 0 || m > time.Second {
+		return problem("telegram.limits.window_margin", "must be between 0 and 1s, got %s", m)
 	}
 	if err := c.validateDelivery(set); err != nil {
 		return err

@@ -39,7 +39,7 @@ func TestDefaultsDescribeAlmaalouma(t *testing.T) {
 	if cfg.Site.Location.String() != "Asia/Baghdad" || cfg.DatabaseURL != "sqlite:data/nashra.db" || cfg.File != "" {
 		t.Errorf("defaults: %s %s %q", cfg.Site.Location, cfg.DatabaseURL, cfg.File)
 	}
-	if cfg.Telegram.Limits != (Limits{30, 1, 20}) {
+	if cfg.Telegram.Limits != (Limits{30, 1, 20, Duration(40 * time.Millisecond)}) {
 		t.Errorf("limits = %+v", cfg.Telegram.Limits)
 	}
 }
@@ -116,6 +116,7 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{yaml: "digest:\n  time: \"7am\"\n", key: "digest.time"},
 		{yaml: "poll:\n  flood_guard:\n    action: panic\n", key: "poll.flood_guard.action"},
 		{yaml: "telegram:\n  limits:\n    chat_per_second: 0\n", key: "telegram.limits.chat_per_second"},
+		{yaml: "telegram:\n  limits:\n    window_margin: 2s\n", key: "telegram.limits.window_margin"},
 		{yaml: "delivery:\n  retention: 1h\n", key: "delivery.retention"},
 		{env: "NASHRA_LOG_FORMAT=xml", key: "NASHRA_LOG_FORMAT"},
 		{env: "NASHRA_ADMINS=12,abc", key: "NASHRA_ADMINS"},

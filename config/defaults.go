@@ -37,7 +37,7 @@ func Defaults() *Config {
 			FloodGuard:        FloodGuard{MinItems: 5, Action: "hold", Latest: 3},
 		},
 		Telegram: Telegram{
-			Limits: Limits{GlobalPerSecond: 30, ChatPerSecond: 1, GroupPerMinute: 20},
+			Limits: Limits{GlobalPerSecond: 30, ChatPerSecond: 1, GroupPerMinute: 20, WindowMargin: Duration(40 * time.Millisecond)},
 			API:    "https://api.telegram.org/bot%s/%s",
 		},
 		Delivery: Delivery{

@@ -17,6 +17,12 @@ type Config struct {
 	ChatPerSecond float64
 	// GroupPerMinute bounds messages to one group or channel (Telegram: 20).
 	GroupPerMinute float64
+	// WindowMargin widens the window in which GlobalPerSecond is counted
+	// beyond one second: Telegram counts requests when they arrive, and
+	// two sent a second apart arrive closer when the first took longer. It
+	// is the jitter of the latency to Telegram that nashra absorbs, and it
+	// costs its share of the rate (40 ms: 0.96 of the limit).
+	WindowMargin time.Duration
 	// Concurrency is how many sends may be in flight at once. It is also
 	// the bound on duplicates after a kill -9: each in-flight send may have
 	// reached Telegram without its acknowledgement being stored.
@@ -84,6 +90,7 @@ func DefaultConfig() Config {
 		GlobalPerSecond:    30,
 		ChatPerSecond:      1,
 		GroupPerMinute:     20,
+		WindowMargin:       40 * time.Millisecond,
 		Concurrency:        8,
 		LeaseDuration:      15 * time.Second,
 		SendTimeout:        30 * time.Second,
@@ -129,6 +136,9 @@ func (c Config) Validate() error {
 		{"hand_on_interval", c.HandOnInterval},
 	} {
 		positive(d.name, float64(d.v))
+	}
+	if c.WindowMargin < 0 || c.WindowMargin > time.Second {
+		errs = append(errs, fmt.Errorf("window_margin must be between 0 and 1s, got %s", c.WindowMargin))
 	}
 	if c.CorrectionWindow < 0 {
 		errs = append(errs, fmt.Errorf("correction_window must not be negative, got %s", c.CorrectionWindow))

@@ -90,8 +90,8 @@ type Figures struct {
 	// RecentDead are the last rows given up, with their errors.
 	RecentDead []store.Delivery
 	// Live are this process's counters since start (sent, rate_limited,
-	// global_pauses, errors by kind); empty when the dispatcher runs
-	// elsewhere.
+	// global_pauses, retry_after_violations, errors by kind); empty when
+	// the dispatcher runs elsewhere.
 	Live map[string]int64
 }
 
@@ -129,7 +129,8 @@ func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 
 // Stats returns the figures by name for the bot's /stats: paused (0 or 1),
 // pending_<lane>, sent_last_hour, stale, dead, and, when the dispatcher runs
-// in this process, rate_limited.
+// in this process, sent, rate_limited, global_pauses and
+// retry_after_violations.
 func (f Figures) Stats() map[string]int64 {
 	m := map[string]int64{
 		"paused": 0, "sent_last_hour": int64(f.SentLastHour), "stale": int64(f.Stale), "dead": int64(f.Dead),

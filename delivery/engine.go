@@ -31,6 +31,7 @@ type Engine struct {
 	log      *slog.Logger
 	m        *metrics
 	controls *Controls
+	lim      *limiter
 	holder   string
 	breaking map[string]bool
 	never    map[string]bool
@@ -47,6 +48,7 @@ type Engine struct {
 	sent        atomic.Int64
 	rateLimited atomic.Int64
 	globalPause atomic.Int64
+	violations  atomic.Int64
 	errMu       sync.Mutex
 	errs        map[string]int64
 }
@@ -77,7 +79,7 @@ func New(cfg Config, st Store, snd Sender, now func() time.Time, log *slog.Logge
 	}
 	return &Engine{
 		cfg: cfg, st: st, snd: snd, now: now, log: log.With("holder", holder), m: m,
-		controls: NewControls(st, now), holder: holder,
+		controls: NewControls(st, now), lim: newLimiter(cfg, now), holder: holder,
 		breaking: normalized(cfg.BreakingCategories), never: normalized(cfg.NeverPush),
 		articleWake: make(chan struct{}, 1), replyWake: make(chan struct{}, 1),
 		errs: map[string]int64{},
@@ -111,7 +113,8 @@ func (e *Engine) Notify() { wake(e.articleWake) }
 // the dispatcher sets Params["chat_id"] from it (except for
 // answerCallbackQuery), so a reply follows a group that migrated.
 func (e *Engine) EnqueueReply(ctx context.Context, r Reply) error {
-	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method, Params: r.Params}, e.now()); err != nil {
+	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method,
+		Params: r.Params, Merge: r.Merge}, e.now()); err != nil {
 		return err
 	}
 	wake(e.replyWake)
@@ -196,7 +199,8 @@ func (e *Engine) Figures(ctx context.Context) (Figures, error) {
 	if err != nil {
 		return f, err
 	}
-	f.Live = map[string]int64{"sent": e.sent.Load(), "rate_limited": e.rateLimited.Load(), "global_pauses": e.globalPause.Load()}
+	f.Live = map[string]int64{"sent": e.sent.Load(), "rate_limited": e.rateLimited.Load(), "global_pauses": e.globalPause.Load(),
+		"retry_after_violations": e.violations.Load()}
 	e.errMu.Lock()
 	for k, v := range e.errs {
 		f.Live["errors_"+k] = v
@@ -285,6 +289,10 @@ func (e *Engine) lead(ctx context.Context, d store.Dispatcher, previous string) 
 		return err
 	}
 	e.log.Info("dispatching", "previous", previous, "paused", d.Paused, "scopes", len(scopes))
+	if previous != "" && previous != e.holder {
+		// Whoever sent before may have sent a full window's worth just now.
+		e.lim.fill(e.now())
+	}
 	s := newSession(ctx, e, d, scopes)
 	e.mu.Lock()
 	e.running = s

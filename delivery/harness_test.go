@@ -19,11 +19,13 @@ import (
 type call struct {
 	method   string // post, reply method, edit, delete
 	chat     int64
+	text     string // a reply's
 	articles []int64
 	silent   bool
 	plain    bool
 	msgID    int
-	at       time.Time
+	made     time.Time // when the request went, counted by the limiter
+	at       time.Time // when it was answered
 }
 
 // fakeSender records calls and answers as fail says, after latency.
@@ -38,7 +40,15 @@ type fakeSender struct {
 	seen map[int64]int
 }
 
-func (f *fakeSender) record(c call) (call, error) {
+// record makes one request, counted by the dispatcher's limit as a real
+// Sender's are.
+func (f *fakeSender) record(ctx context.Context, c call) (call, error) {
+	sent, err := delivery.Admit(ctx)
+	if err != nil {
+		return c, err
+	}
+	sent()
+	c.made = time.Now()
 	time.Sleep(f.latency)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -63,7 +73,7 @@ func (f *fakeSender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, 
 	for _, a := range p.Articles {
 		ids = append(ids, a.ID)
 	}
-	c, err := f.record(call{method: "post", chat: p.Target.ChatID, articles: ids, silent: p.Target.Silent, plain: p.Plain})
+	c, err := f.record(ctx, call{method: "post", chat: p.Target.ChatID, articles: ids, silent: p.Target.Silent, plain: p.Plain})
 	return delivery.Sent{MessageID: c.msgID}, err
 }
 
@@ -71,17 +81,17 @@ func (f *fakeSender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent
 	if id := r.Params["chat_id"]; r.Method != "answerCallbackQuery" && id != fmt.Sprint(r.ChatID) {
 		return delivery.Sent{}, &delivery.SendError{Kind: delivery.Rejected, Reason: "chat_id param " + id}
 	}
-	c, err := f.record(call{method: r.Method, chat: r.ChatID})
+	c, err := f.record(ctx, call{method: r.Method, chat: r.ChatID, text: r.Params["text"]})
 	return delivery.Sent{MessageID: c.msgID}, err
 }
 
 func (f *fakeSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a store.Article) error {
-	_, err := f.record(call{method: "edit", chat: t.ChatID, articles: []int64{a.ID}, msgID: messageID})
+	_, err := f.record(ctx, call{method: "edit", chat: t.ChatID, articles: []int64{a.ID}, msgID: messageID})
 	return err
 }
 
 func (f *fakeSender) Delete(ctx context.Context, chatID int64, messageID int) error {
-	_, err := f.record(call{method: "delete", chat: chatID, msgID: messageID})
+	_, err := f.record(ctx, call{method: "delete", chat: chatID, msgID: messageID})
 	return err
 }
 

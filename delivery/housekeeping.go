@@ -31,7 +31,7 @@ func (s *session) claim() {
 				break
 			}
 			if b.size() > 0 {
-				s.queued.Add(int64(b.size()))
+				s.queued.Add(int64(b.newsSize()))
 				select {
 				case s.intake <- b:
 				case <-s.ctx.Done():
@@ -95,7 +95,7 @@ func (s *session) claimFailed(b claimBatch, err error) (claimBatch, bool, bool) 
 		s.e.log.Error("cannot claim deliveries", "err", err)
 	}
 	if b.size() > 0 {
-		s.queued.Add(int64(b.size()))
+		s.queued.Add(int64(b.newsSize()))
 		select {
 		case s.intake <- b:
 		case <-s.ctx.Done():

@@ -48,24 +48,3 @@ func TestWhenFollowsReadersChoices(t *testing.T) {
 		})
 	}
 }
-
-func TestPacerKeepsTheRateDespiteLateTimers(t *testing.T) {
-	p := pacer{interval: 10 * time.Millisecond}
-	start := time.Unix(0, 0)
-	now := start
-	for range 1000 {
-		p.take(now)
-		now = p.next.Add(time.Millisecond) // the timer fires 1 ms late
-	}
-	if rate := 1000 / now.Sub(start).Seconds(); rate < 99.5 || rate > 100.5 {
-		t.Errorf("%.2f sends/s, want 100", rate)
-	}
-	// After an idle spell, at most two sends go back to back.
-	now = now.Add(time.Minute)
-	for i := range 3 {
-		if got := p.ready(now); got != (i < 2) {
-			t.Fatalf("send %d after idling: ready = %v", i, got)
-		}
-		p.take(now)
-	}
-}

@@ -1,7 +1,8 @@
 // Package delivery carries messages from the store to Telegram: a durable
 // outbox of one row per (chat, article), a dispatcher that claims rows with
 // leases and sends them within Telegram's limits, and the lane for replies
-// to readers, which never waits behind a fan-out.
+// to readers, which takes turns with the pushes so that neither can hold
+// the other back.
 package delivery
 
 import (
@@ -36,6 +37,13 @@ type Reply struct {
 	ChatID int64
 	Method string
 	Params map[string]string
+	// Merge names what the reply answers ("start", "text", an edit of one
+	// message…). While it waits, a newer reply to the same chat with the
+	// same Merge takes its place, and a chat keeps only its few newest
+	// such replies: a reader who floods the bot gets a few answers, not
+	// one per message. Empty: the reply is always sent (a digest, a
+	// notice).
+	Merge string
 }
 
 // Sent is what Telegram answered to a successful send.
@@ -48,6 +56,10 @@ type Sent struct {
 
 // Sender talks to Telegram. Its methods return a *SendError when Telegram
 // (or the way to it) refused, so that the dispatcher can decide what next.
+// Before each request to Telegram a method makes (each try, each item of
+// an album) it calls Admit with the context it was given, and the sent
+// function once the request has been written out: that is how the
+// dispatcher keeps every request within the bot-wide limit.
 type Sender interface {
 	// Post sends a post or a bundle.
 	Post(ctx context.Context, p Post) (Sent, error)

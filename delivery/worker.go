@@ -45,6 +45,7 @@ type job struct {
 	reply    store.QueuedReply
 	silent   bool
 	plain    bool
+	turn     *turn // its requests' places in the bot-wide limit
 
 	// Set by the worker.
 	end        time.Time
@@ -59,6 +60,14 @@ func (j *job) items() int {
 		return 1
 	}
 	return len(j.rows)
+}
+
+// news counts the job's items that session.queued counts: all but a reply.
+func (j *job) news() int {
+	if j.kind == jobReply && j.reply.Lane == store.ReplyLane {
+		return 0
+	}
+	return j.items()
 }
 
 // spaced reports whether the job counts against its chat's rate: a
@@ -102,13 +111,18 @@ func (s *session) work() {
 }
 
 // execute makes the call. Its context survives shutdown: a send in flight
-// is finished, bounded by SendTimeout, rather than abandoned half-way.
+// is finished, bounded by SendTimeout, rather than abandoned half-way. It
+// carries the job's turn, which the Sender takes before each request
+// (Admit).
 func (s *session) execute(j *job) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout)
 	defer cancel()
+	ctx = context.WithValue(ctx, turnKey{}, j.turn)
+	called := false
 	start := time.Now()
 	defer func() {
 		s.e.m.sendSeconds.Observe(time.Since(start).Seconds())
+		j.turn.settle(called)
 		j.end = s.e.now()
 	}()
 	target := Target{ChatID: j.chatID, Kind: j.chatKind, Silent: j.silent}
@@ -123,6 +137,7 @@ func (s *session) execute(j *job) error {
 			return err
 		}
 		j.revision = as[0].Revision
+		called = true
 		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Plain: j.plain})
 		return err
 	case jobReply:
@@ -134,6 +149,7 @@ func (s *session) execute(j *job) error {
 			params["chat_id"] = strconv.FormatInt(j.chatID, 10)
 		}
 		var err error
+		called = true
 		j.sent, err = s.e.snd.Reply(ctx, Reply{ChatID: j.chatID, Method: j.reply.Method, Params: params})
 		return err
 	case jobEdit:
@@ -143,8 +159,10 @@ func (s *session) execute(j *job) error {
 			return err
 		}
 		j.revision = a.Revision
+		called = true
 		return s.e.snd.Edit(ctx, target, j.rows[0].MessageID, j.rows[0].Caption, a)
 	default:
+		called = true
 		return s.e.snd.Delete(ctx, j.chatID, j.rows[0].MessageID)
 	}
 }
@@ -158,6 +176,11 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	}
 	if err == nil {
 		return s.succeeded(j)
+	}
+	if errors.Is(err, errPaused) {
+		// Not sent: the chat waits with everything else.
+		j.effect, j.retryAfter = effRateLimited, max(s.e.lim.pausedUntil().Sub(j.end), time.Second)
+		return nil, nil
 	}
 	var se *SendError
 	if !errors.As(err, &se) {
@@ -173,8 +196,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		j.effect, j.retryAfter = effRateLimited, max(se.RetryAfter, time.Second)
 		s.e.m.rateLimited.Inc()
 		s.e.rateLimited.Add(1)
-		log.Warn("telegram asked to slow down", "retry_after", j.retryAfter)
-		return nil, []store.Scope{{ChatID: j.chatID, PausedUntil: j.end.Add(j.retryAfter)}}
+		return nil, s.rateLimited(log, j)
 	case ChatGone:
 		j.effect = effGone
 		s.chatGone(ctx, log, j, se.Reason)
@@ -207,6 +229,26 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		u.Op, u.Todo = store.OpTodoRetry, j.rows[0].Todo
 	}
 	return []store.OutboxUpdate{u}, nil
+}
+
+// rateLimited pauses everything at once for a 429's retry_after, and the
+// chat with it. Telegram does not say which limit a 429 is for; the
+// dispatcher never sends into a chat faster than the chat's own limit, so
+// only the bot-wide one can have been reached. Sends already in flight
+// when the first 429 came back may reach Telegram inside its retry_after;
+// their 429s are counted as violations and lengthen the pause.
+func (s *session) rateLimited(log *slog.Logger, j *job) []store.Scope {
+	fresh, until := s.e.lim.rateLimited(j.end, j.retryAfter)
+	if fresh {
+		s.e.m.globalPause.Inc()
+		s.e.globalPause.Add(1)
+		log.Warn("telegram answered 429: all sending paused", "retry_after", j.retryAfter, "until", until)
+	} else {
+		s.e.m.violations.Inc()
+		s.e.violations.Add(1)
+		log.Warn("a send in flight reached telegram inside its retry_after", "retry_after", j.retryAfter, "until", until)
+	}
+	return []store.Scope{{ChatID: j.chatID, PausedUntil: j.end.Add(j.retryAfter)}, {ChatID: 0, PausedUntil: until}}
 }
 
 func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {

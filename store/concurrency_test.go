@@ -405,7 +405,7 @@ func testClicksRecordedConcurrently(t *testing.T, db *DB) {
 	errs := race(writers, func(w int) error {
 		mine := slices.Clone(batch)
 		rand.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
-		res, err := db.RecordClicks(ctx, mine)
+		res, err := db.RecordClicks(ctx, mine, 0)
 		uniques.Add(int32(res.Unique))
 		return err
 	})
@@ -416,7 +416,7 @@ func testClicksRecordedConcurrently(t *testing.T, db *DB) {
 		t.Errorf("%d unique clicks counted, want %d", n, len(batch))
 	}
 	got, err := db.ClicksByMedium(ctx, at)
-	if want := []MediumClicks{{"telegram", len(batch), writers * len(batch)}}; err != nil || !slices.Equal(got, want) {
+	if want := []MediumClicks{{Medium: "telegram", Uniques: len(batch), Clicks: writers * len(batch)}}; err != nil || !slices.Equal(got, want) {
 		t.Errorf("daily counts %+v, %v; want %+v", got, err, want)
 	}
 }

@@ -170,6 +170,42 @@ func testClaimCoalescesAChatsRows(t *testing.T, db *DB) {
 	}
 }
 
+func TestReplyMergeKeys(t *testing.T) { contract(t, testReplyMergeKeys) }
+
+// A reply's merge key goes to the dispatcher with it, and the bot can count
+// a chat's recent answers of one kind, whatever became of them.
+func testReplyMergeKeys(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	for i, r := range []QueuedReply{
+		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "1"}, Merge: "text"},
+		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "2"}, Merge: "text"},
+		{ChatID: 8, Method: "sendMessage", Params: map[string]string{"text": "3"}, Merge: "text"},
+		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "digest"}},
+	} {
+		if _, err := db.EnqueueReply(ctx, r, now.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.ClaimReplies(ctx, "me", ReplyLane, 10, now.Add(time.Hour), now.Add(2*time.Hour))
+	if err != nil || len(got) != 4 {
+		t.Fatalf("claimed %d replies: %v", len(got), err)
+	}
+	if got[0].Merge != "text" || got[3].Merge != "" {
+		t.Errorf("merge keys %q … %q", got[0].Merge, got[3].Merge)
+	}
+	for _, c := range []struct {
+		chat  int64
+		merge string
+		since time.Duration
+		want  int
+	}{{7, "text", 0, 2}, {7, "text", time.Minute, 1}, {8, "text", 0, 1}, {7, "", 0, 0}, {7, "menu", 0, 0}} {
+		if n, err := db.CountReplies(ctx, c.chat, c.merge, now.Add(c.since)); err != nil || n != c.want {
+			t.Errorf("CountReplies(%d, %q, +%v) = %d, %v; want %d", c.chat, c.merge, c.since, n, err, c.want)
+		}
+	}
+}
+
 func TestRetractAndCorrections(t *testing.T) { contract(t, testRetractAndCorrections) }
 
 func testRetractAndCorrections(t *testing.T, db *DB) {
@@ -306,6 +342,7 @@ func TestOutboxQueriesUseIndexes(t *testing.T) {
 		`SELECT COUNT(*) FROM deliveries WHERE sent_at >= 5`,
 		`SELECT created_at FROM deliveries WHERE state = 'pending' AND lane = 4 ORDER BY article_id, id LIMIT 1`,
 		`SELECT id FROM delivery_replies WHERE state = 'pending' AND lane <= 0 AND not_before <= 5 ORDER BY lane, id LIMIT 10`,
+		`SELECT COUNT(*) FROM delivery_replies WHERE chat_id = 5 AND merge_key = 'text' AND merge_key <> '' AND created_at >= 5`,
 	} {
 		walksIndexes(t, db, q, "deliveries", "delivery_replies")
 	}

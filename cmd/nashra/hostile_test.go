@@ -269,7 +269,13 @@ func TestOneSignupBudgetForTheBotAndTheWeb(t *testing.T) {
 	for i := range asked {
 		tg.PushMessage(telegramtest.Incoming{From: reader.ID, Text: fmt.Sprintf("/email victim%d@example.org", i)})
 	}
-	eventually(t, 30*time.Second, "an answer to every /email", func() bool { return len(tg.Sent(reader.ID)) == asked })
+	// Answers to one chat's /email merge while they wait (the newest wins),
+	// so the reader hears at most one answer per request and the last one
+	// is the refusal of the newest.
+	eventually(t, 30*time.Second, "the newest /email answered", func() bool {
+		msgs := tg.Sent(reader.ID)
+		return len(msgs) > 0 && strings.Contains(msgs[len(msgs)-1].Plain, "مرات كثيرة")
+	})
 	var sent, refused int
 	for _, msg := range tg.Sent(reader.ID) {
 		switch {
@@ -279,8 +285,8 @@ func TestOneSignupBudgetForTheBotAndTheWeb(t *testing.T) {
 			refused++
 		}
 	}
-	if sent != 3 || refused != asked-3 {
-		t.Fatalf("answers: %d confirmations promised, %d refusals; want 3 and %d", sent, refused, asked-3)
+	if sent > 3 || refused == 0 || sent+refused > asked {
+		t.Fatalf("answers: %d confirmations promised, %d refusals; want at most 3, and refusals", sent, refused)
 	}
 	eventually(t, 15*time.Second, "three confirmations written", func() bool {
 		return len(confirmations(t, vars["NASHRA_DATABASE_URL"])) == 3

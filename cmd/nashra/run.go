@@ -140,6 +140,7 @@ func deliveryConfig(cfg *config.Config) delivery.Config {
 	d := delivery.DefaultConfig()
 	l, c := cfg.Telegram.Limits, cfg.Delivery
 	d.GlobalPerSecond, d.ChatPerSecond, d.GroupPerMinute = l.GlobalPerSecond, l.ChatPerSecond, l.GroupPerMinute
+	d.WindowMargin = l.WindowMargin.D()
 	d.Concurrency = c.Concurrency
 	d.StaleAfter = c.StaleAfter.D()
 	d.MaxAttempts = c.MaxAttempts
