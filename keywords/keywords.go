@@ -81,7 +81,7 @@ type Article struct {
 // Match is an owner an article goes to, and why.
 type Match struct {
 	Owner Owner
-	Kind  Kind   // Follow or Tag
+	Kind  Kind // Follow or Tag
 	// Phrase is the rule's phrase as the reader wrote it, for
 	// "لأنك تتابع: …": of the owner's rules that matched, the one whose
 	// words come first in the article (title, categories, tags, summary),
