@@ -73,6 +73,8 @@ func classOf(r rune) runeClass {
 			return classOther
 		}
 		return classNone
+	case 'ء' <= r && r <= 'ي' && r != 'ـ' && (r <= 'غ' || r >= 'ف'): // the Arabic letters of news text
+		return classArabic
 	case unicode.IsLetter(r):
 		if unicode.Is(unicode.Arabic, r) {
 			return classArabic

@@ -165,7 +165,7 @@ type Index struct {
 	freeOwners []uint32
 
 	texts     []text // phrases as readers wrote them, by text id
-	textIDs   map[string]uint32
+	textIDs   map[textKey]uint32
 	freeTexts []uint32
 
 	rules int
@@ -201,9 +201,18 @@ type ownerRule struct {
 	phrase, text uint32
 }
 
+// text is a phrase as readers wrote it, for rules of Tag kind or of the
+// other kinds; its Key and its phrase are worked out once.
 type text struct {
-	s    string
-	refs int32
+	textKey
+	key    string
+	phrase uint32
+	refs   int32
+}
+
+type textKey struct {
+	s   string
+	tag bool
 }
 
 // New returns an empty index.
@@ -213,7 +222,7 @@ func New() *Index {
 		first:    map[string][]entry{},
 		tags:     map[string]uint32{},
 		ownerIDs: map[Owner]uint32{},
-		textIDs:  map[string]uint32{},
+		textIDs:  map[textKey]uint32{},
 	}
 }
 
@@ -249,25 +258,37 @@ func (ix *Index) Add(r Rule) error {
 }
 
 func (ix *Index) add(r Rule) error {
-	key, err := Key(r.Kind, r.Phrase)
-	if err != nil {
-		return err
+	tk := textKey{s: r.Phrase, tag: r.Kind == Tag}
+	tid, known := ix.textIDs[tk]
+	var key string
+	if known {
+		key = ix.texts[tid].key
+	} else {
+		var err error
+		if key, err = Key(r.Kind, r.Phrase); err != nil {
+			return err
+		}
 	}
 	if oid, ok := ix.ownerIDs[r.Owner]; ok && ix.find(oid, r.Kind, key) >= 0 {
 		return nil
 	}
-	var pid uint32
-	if r.Kind == Tag {
-		pid = ix.tagPhrase(key)
+	if known {
+		ix.texts[tid].refs++
 	} else {
-		words, err := parsePhrase(r.Phrase)
-		if err != nil {
-			return err
+		var pid uint32
+		if r.Kind == Tag {
+			pid = ix.tagPhrase(key)
+		} else {
+			words, err := parsePhrase(r.Phrase)
+			if err != nil {
+				return err
+			}
+			pid = ix.keywordPhrase(words)
 		}
-		pid = ix.keywordPhrase(words)
+		tid = ix.newText(tk, key, pid)
 	}
+	pid := ix.texts[tid].phrase
 	oid := ix.ownerID(r.Owner)
-	tid := ix.textID(r.Phrase)
 	ix.owners[oid].rules = append(ix.owners[oid].rules, ownerRule{kind: r.Kind, phrase: pid, text: tid})
 	p := &ix.phrases[pid]
 	if r.Kind == Mute {
@@ -283,10 +304,7 @@ func (ix *Index) add(r Rule) error {
 // the given key, or -1.
 func (ix *Index) find(oid uint32, k Kind, key string) int {
 	for i, or := range ix.owners[oid].rules {
-		if or.kind != k {
-			continue
-		}
-		if rk, _ := Key(k, ix.texts[or.text].s); rk == key {
+		if or.kind == k && ix.texts[or.text].key == key {
 			return i
 		}
 	}
@@ -451,22 +469,19 @@ func (ix *Index) ownerID(o Owner) uint32 {
 	return oid
 }
 
-func (ix *Index) textID(s string) uint32 {
-	if tid, ok := ix.textIDs[s]; ok {
-		ix.texts[tid].refs++
-		return tid
-	}
-	s = strings.Clone(s) // do not keep the caller's buffer alive
+func (ix *Index) newText(k textKey, key string, pid uint32) uint32 {
+	k.s = strings.Clone(k.s) // do not keep the caller's buffer alive
+	t := text{textKey: k, key: key, phrase: pid, refs: 1}
 	var tid uint32
 	if n := len(ix.freeTexts); n > 0 {
 		tid = ix.freeTexts[n-1]
 		ix.freeTexts = ix.freeTexts[:n-1]
-		ix.texts[tid] = text{s: s, refs: 1}
+		ix.texts[tid] = t
 	} else {
-		ix.texts = append(ix.texts, text{s: s, refs: 1})
+		ix.texts = append(ix.texts, t)
 		tid = uint32(len(ix.texts) - 1)
 	}
-	ix.textIDs[s] = tid
+	ix.textIDs[k] = tid
 	return tid
 }
 
@@ -475,7 +490,7 @@ func (ix *Index) dropText(tid uint32) {
 	if t.refs--; t.refs > 0 {
 		return
 	}
-	delete(ix.textIDs, t.s)
+	delete(ix.textIDs, t.textKey)
 	*t = text{}
 	ix.freeTexts = append(ix.freeTexts, tid)
 }

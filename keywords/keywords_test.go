@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -56,7 +57,7 @@ func TestFollowMuteAndTag(t *testing.T) {
 		chat(3):             "#وزارة_الكهرباء",
 		{Chat: 5, Topic: 7}: "الرياضة",
 	}
-	if got := reasons(res); !mapsEqual(got, want) {
+	if got := reasons(res); !maps.Equal(got, want) {
 		t.Errorf("follows = %v, want %v", got, want)
 	}
 	if !slices.Equal(res.Muted, []Owner{chat(2)}) {
@@ -70,18 +71,6 @@ func TestFollowMuteAndTag(t *testing.T) {
 	if res := ix.Match(Article{Title: "انفطار", Summary: "الرياض"}); len(res.Follows)+len(res.Muted) != 0 {
 		t.Errorf("an article with none of the phrases matched %+v", res)
 	}
-}
-
-func mapsEqual(a, b map[Owner]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // The reader is told the phrase that comes first in the article: title
@@ -110,7 +99,7 @@ func TestReasonIsTheFirstPhraseOfTheArticle(t *testing.T) {
 		{Article{Title: "الدينار", Summary: "الموازنة", Categories: []string{"الاقتصاد"}}, map[Owner]string{chat(3): "اقتصاد"}},
 	}
 	for _, c := range cases {
-		if got := reasons(ix.Match(c.a)); !mapsEqual(got, c.want) {
+		if got := reasons(ix.Match(c.a)); !maps.Equal(got, c.want) {
 			t.Errorf("%+v: %v, want %v", c.a, got, c.want)
 		}
 	}
@@ -166,7 +155,7 @@ func TestAddAndRemove(t *testing.T) {
 	if ix.Remove(Rule{Owner: chat(1), Kind: Mute, Phrase: "الكهرباء"}) {
 		t.Fatal("mute removed twice")
 	}
-	if got := reasons(ix.Match(a)); !mapsEqual(got, map[Owner]string{chat(1): "الكهرباء", chat(2): "الكهرباء"}) {
+	if got := reasons(ix.Match(a)); !maps.Equal(got, map[Owner]string{chat(1): "الكهرباء", chat(2): "الكهرباء"}) {
 		t.Fatalf("after unmuting: %v", got)
 	}
 	if !ix.Remove(Rule{Owner: chat(2), Kind: Follow, Phrase: "الكهرباء"}) {

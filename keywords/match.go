@@ -17,6 +17,7 @@ type scratch struct {
 	tags   []tagField // the tag keys of categories and tags
 	hits   []hit
 	seen   map[uint32]int // index in hits by phrase id
+	out    []outMatch     // the follows found, before they become Matches
 	stamp  []uint32       // by owner id: followed or muted in this match
 	gen    uint32
 }
@@ -24,6 +25,11 @@ type scratch struct {
 type tagField struct {
 	key string
 	pos int32
+}
+
+type outMatch struct {
+	posting
+	tag bool
 }
 
 // hit is a phrase found in the article, at token pos.
@@ -151,32 +157,35 @@ func (s *scratch) fanOut(ix *Index) Result {
 	followed, muted := s.gen, s.gen+1
 
 	var res Result
-	follows := 0
 	for _, h := range s.hits {
-		p := &ix.phrases[h.phrase]
-		follows += len(p.follows)
-		for _, m := range p.mutes {
+		for _, m := range ix.phrases[h.phrase].mutes {
 			if s.stamp[m.owner] != muted {
 				s.stamp[m.owner] = muted
 				res.Muted = append(res.Muted, ix.owners[m.owner].owner)
 			}
 		}
 	}
-	if follows > 0 {
-		res.Follows = make([]Match, 0, follows)
-	}
+	// Collect the follows as ids first, so that the result, full of
+	// pointers, is allocated once at its size.
+	s.out = s.out[:0]
 	for _, h := range s.hits {
 		p := &ix.phrases[h.phrase]
-		kind := Follow
-		if p.words == nil {
-			kind = Tag
-		}
 		for _, f := range p.follows {
 			if st := s.stamp[f.owner]; st != followed && st != muted {
 				s.stamp[f.owner] = followed
-				res.Follows = append(res.Follows, Match{Owner: ix.owners[f.owner].owner, Kind: kind, Phrase: ix.texts[f.text].s})
+				s.out = append(s.out, outMatch{posting: f, tag: p.words == nil})
 			}
 		}
+	}
+	if len(s.out) > 0 {
+		res.Follows = make([]Match, len(s.out))
+	}
+	for i, o := range s.out {
+		kind := Follow
+		if o.tag {
+			kind = Tag
+		}
+		res.Follows[i] = Match{Owner: ix.owners[o.owner].owner, Kind: kind, Phrase: ix.texts[o.text].s}
 	}
 	return res
 }
