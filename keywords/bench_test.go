@@ -39,7 +39,7 @@ func benchPopulation(b *testing.B) (population, *Index) {
 	popOnce.Do(func() {
 		pop = makePopulation(b)
 		var err error
-		popIx, err = Build(slicesSeq2(pop.rules))
+		popIx, err = Build(slicesSeq2(pop.rules), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func BenchmarkBuild(b *testing.B) {
 	for b.Loop() {
 		ix = nil
 		var err error
-		if ix, err = Build(slicesSeq2(p.rules)); err != nil {
+		if ix, err = Build(slicesSeq2(p.rules), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

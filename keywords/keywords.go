@@ -157,7 +157,7 @@ type Index struct {
 	phrases     []phrase          // by phrase id
 	freePhrases []uint32          // ids of phrases no rule uses
 	byStems     map[string]uint32 // phrase id by the stems of its words
-	first       map[string][]entry
+	first       map[string][]entry // phrases by a stem of their first word
 	tags        map[string]uint32 // phrase id by tag key
 
 	owners     []ownerRules // by owner id
@@ -227,16 +227,18 @@ func New() *Index {
 }
 
 // Build returns an index of the rules rows yields, as read at start from
-// the store. It stops at the first error rows yields, or at the first rule
-// it cannot index.
-func Build(rows iter.Seq2[Rule, error]) (*Index, error) {
+// the store. It stops at the first error rows yields. A rule it cannot
+// index, such as a phrase stored before these rules refused it, is left
+// out and passed with the reason to skipped, if not nil: one bad row does
+// not keep every reader from their follows.
+func Build(rows iter.Seq2[Rule, error], skipped func(Rule, error)) (*Index, error) {
 	ix := New()
 	for r, err := range rows {
 		if err != nil {
 			return nil, err
 		}
-		if err := ix.add(r); err != nil {
-			return nil, fmt.Errorf("%v rule %q of chat %d: %w", r.Kind, r.Phrase, r.Owner.Chat, err)
+		if err := ix.add(r); err != nil && skipped != nil {
+			skipped(r, err)
 		}
 	}
 	return ix, nil

@@ -241,7 +241,7 @@ func TestBuild(t *testing.T) {
 		{Owner: chat(1), Kind: Follow, Phrase: "النفط"},
 		{Owner: chat(2), Kind: Tag, Phrase: "رياضة"},
 	}
-	ix, err := Build(slicesSeq2(rules))
+	ix, err := Build(slicesSeq2(rules), nil)
 	if err != nil || ix.Len() != 2 {
 		t.Fatalf("Build: %v, %d rules", err, ix.Len())
 	}
@@ -251,11 +251,15 @@ func TestBuild(t *testing.T) {
 			yield(Rule{}, broken)
 		}
 	}
-	if _, err := Build(rows); !errors.Is(err, broken) {
+	if _, err := Build(rows, nil); !errors.Is(err, broken) {
 		t.Errorf("Build of a failing stream: %v", err)
 	}
-	if _, err := Build(slicesSeq2([]Rule{{Owner: chat(1), Kind: Follow, Phrase: "؟"}})); !errors.Is(err, ErrEmpty) {
-		t.Errorf("Build of an empty phrase: %v", err)
+	var skipped []error
+	ix, err = Build(slicesSeq2(append([]Rule{{Owner: chat(3), Kind: Follow, Phrase: "؟"}}, rules...)), func(r Rule, err error) {
+		skipped = append(skipped, err)
+	})
+	if err != nil || ix.Len() != 2 || len(skipped) != 1 || !errors.Is(skipped[0], ErrEmpty) {
+		t.Errorf("Build past a rule it cannot index: %v, %d rules, skipped %v", err, ix.Len(), skipped)
 	}
 }
 
