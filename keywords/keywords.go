@@ -154,11 +154,11 @@ func tagKey(tag string) (string, error) {
 type Index struct {
 	mu sync.RWMutex
 
-	phrases     []phrase          // by phrase id
-	freePhrases []uint32          // ids of phrases no rule uses
-	byStems     map[string]uint32 // phrase id by the stems of its words
+	phrases     []phrase           // by phrase id
+	freePhrases []uint32           // ids of phrases no rule uses
+	byStems     map[string]uint32  // phrase id by the stems of its words
 	first       map[string][]entry // phrases by a stem of their first word
-	tags        map[string]uint32 // phrase id by tag key
+	tags        map[string]uint32  // phrase id by tag key
 
 	owners     []ownerRules // by owner id
 	ownerIDs   map[Owner]uint32
