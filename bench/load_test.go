@@ -25,6 +25,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
@@ -65,11 +66,11 @@ func newWorld(t *testing.T, readers int, limits telegramtest.Limits, latencyMin,
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
 		t.Fatal(err)
 	}
 	seedReaders(t, w.path, readers)
-	if err := db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: strconv.Itoa(channelID)}}, time.Now()); err != nil {
+	if err := db.SeedChannels(ctx, []nashra.ChannelLink{{Section: "news", Channel: strconv.Itoa(channelID)}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	w.fake = telegramtest.NewServer(telegramtest.WithLimits(limits), telegramtest.WithLatency(latencyMin, latencyMax))
@@ -108,10 +109,10 @@ func seedReaders(t *testing.T, path string, n int) {
 func (w *world) addArticle(t *testing.T, guid string) int64 {
 	t.Helper()
 	now := time.Now()
-	res, err := w.db.SaveItems(context.Background(), "news", []store.Article{{GUID: guid, Link: "https://a.example/" + guid,
-		Title: "عنوان " + guid, Summary: "ملخص الخبر", PublishedAt: now}}, now, func(fresh []*store.Article) {
+	res, err := w.db.SaveItems(context.Background(), "news", []nashra.Article{{GUID: guid, Link: "https://a.example/" + guid,
+		Title: "عنوان " + guid, Summary: "ملخص الخبر", PublishedAt: now}}, now, func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateNew
+			a.State = nashra.ArticleNew
 		}
 	})
 	if err != nil || len(res.New) != 1 {

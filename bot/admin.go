@@ -15,6 +15,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -273,7 +274,7 @@ func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
 const maxHeldShown = 20
 
 func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
-	held, err := b.db.ArticlesInState(ctx, store.StateHeld, maxHeldShown+1)
+	held, err := b.db.ArticlesInState(ctx, nashra.ArticleHeld, maxHeldShown+1)
 	if err != nil {
 		return err
 	}
@@ -300,7 +301,7 @@ func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 	var ids []int64
 	switch {
 	case isAll(arg):
-		held, err := b.db.ArticlesInState(ctx, store.StateHeld, 10000)
+		held, err := b.db.ArticlesInState(ctx, nashra.ArticleHeld, 10000)
 		if err != nil {
 			return err
 		}
@@ -314,7 +315,7 @@ func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 		}
 		ids = []int64{id}
 	}
-	n, err := b.db.SetArticleState(ctx, ids, store.StateHeld, store.StateNew)
+	n, err := b.db.SetArticleState(ctx, ids, nashra.ArticleHeld, nashra.ArticleNew)
 	if err != nil {
 		return err
 	}
@@ -336,7 +337,7 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 	r.log(b.log).Info("digest built by admin", "day", d.Day, "created", created, "emails", d.Emails, "chats", d.Chats)
 	emails, chats := arabic.Count(d.Emails, nounEmail), arabic.Count(d.Chats, nounReader)
 	switch {
-	case d.State == store.DigestEmpty:
+	case d.State == nashra.DigestEmpty:
 		return b.reply(ctx, r, txtDigestEmpty, nil)
 	case !created:
 		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, escape(d.Subject), emails, chats), nil)
@@ -346,17 +347,17 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 
 // articleArg reads the article number of /cancel and /retract; when it
 // cannot, it answers and reports ok false.
-func (b *Bot) articleArg(ctx context.Context, r *request) (store.Article, bool, error) {
+func (b *Bot) articleArg(ctx context.Context, r *request) (nashra.Article, bool, error) {
 	if b.controls == nil {
-		return store.Article{}, false, b.reply(ctx, r, txtNotAvailable, nil)
+		return nashra.Article{}, false, b.reply(ctx, r, txtNotAvailable, nil)
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(r.args), "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return store.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleUsage, r.cmd), nil)
+		return nashra.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleUsage, r.cmd), nil)
 	}
 	a, err := b.db.Article(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleNotFound, id), nil)
+		return nashra.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleNotFound, id), nil)
 	}
 	return a, err == nil, err
 }

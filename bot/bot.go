@@ -17,6 +17,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -59,7 +60,7 @@ type Ranking interface {
 	// Top returns up to limit articles of section (all when empty), best
 	// first; mostFollowed is false when there were no signals and the list
 	// is only the latest.
-	Top(ctx context.Context, section string, limit int) (as []store.Article, mostFollowed bool, err error)
+	Top(ctx context.Context, section string, limit int) (as []nashra.Article, mostFollowed bool, err error)
 	// Stats returns the window's best articles with their unique clicks
 	// and the clicks by medium, for admins' /stats.
 	Stats(ctx context.Context, limit int) (ranking.Stats, error)
@@ -69,7 +70,7 @@ type Ranking interface {
 type Digest interface {
 	// Build builds and queues the digest of at's local day, unless the
 	// day has one (created false); an empty window is recorded, not sent.
-	Build(ctx context.Context, at time.Time) (d store.Digest, created bool, err error)
+	Build(ctx context.Context, at time.Time) (d nashra.Digest, created bool, err error)
 }
 
 // EmailSignup starts the email digest's double opt-in.

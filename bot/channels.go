@@ -10,6 +10,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -20,7 +21,7 @@ var channelRe = regexp.MustCompile(`^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100[0-9]{5,})
 // checkChannel asks Telegram whether the bot may post in a channel and
 // records the answer. A channel Telegram does not know, or where the bot
 // is not an administrator, is a definite no; a failure to ask is an error.
-func (b *Bot) checkChannel(ctx context.Context, l store.ChannelLink) (bool, error) {
+func (b *Bot) checkChannel(ctx context.Context, l nashra.ChannelLink) (bool, error) {
 	chatID := l.ChatID
 	canPost := false
 	c, err := b.api.getChat(ctx, l.Channel)
@@ -61,7 +62,7 @@ func (b *Bot) checkChannels(ctx context.Context) {
 			b.log.Warn("telegram: check channel", "channel", l.Channel, "err", err)
 		case !ok:
 			b.log.Warn("telegram: cannot post to channel", "channel", l.Channel)
-			if _, err := b.db.RaiseAlert(ctx, store.Alert{Kind: "channel_cannot_post", Subject: l.Channel,
+			if _, err := b.db.RaiseAlert(ctx, nashra.Alert{Kind: "channel_cannot_post", Subject: l.Channel,
 				Message:   fmt.Sprintf("لا أستطيع النشر في %s: أضفني إلى القناة مشرفًا بصلاحية النشر.", l.Channel),
 				CreatedAt: b.now()}); err != nil {
 				b.log.Warn("raise alert", "err", err)
@@ -94,7 +95,7 @@ func (b *Bot) cmdChannels(ctx context.Context, r *request) error {
 			}
 		}
 		from := txtFromConfig
-		if l.Source == store.SourceRuntime {
+		if l.Source == nashra.SourceRuntime {
 			from = txtFromRuntime
 		}
 		name := l.Section
@@ -134,7 +135,7 @@ func (b *Bot) cmdLink(ctx context.Context, r *request) error {
 	}
 	r.log(b.log).Info("channel linked by admin", "channel", channel, "section", slug)
 	status := txtChannelUnknown
-	switch can, err := b.checkChannel(ctx, store.ChannelLink{Section: slug, Channel: channel}); {
+	switch can, err := b.checkChannel(ctx, nashra.ChannelLink{Section: slug, Channel: channel}); {
 	case err != nil:
 		r.log(b.log).Warn("telegram: check channel", "channel", channel, "err", err)
 	case can:
@@ -224,7 +225,7 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 
 // sameChannel reports whether a mapping names a chat, by id or by
 // username (which Telegram compares without regard to case).
-func sameChannel(l store.ChannelLink, c tgbotapi.Chat) bool {
+func sameChannel(l nashra.ChannelLink, c tgbotapi.Chat) bool {
 	return l.ChatID == c.ID || l.Channel == strconv.FormatInt(c.ID, 10) ||
 		c.UserName != "" && strings.EqualFold(l.Channel, "@"+c.UserName)
 }

@@ -12,6 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -339,15 +340,15 @@ func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
 
 // setDigest turns the daily Telegram digest on or off for a chat and says
 // when it comes.
-func (b *Bot) setDigest(ctx context.Context, r *request, c store.Chat, on bool) error {
+func (b *Bot) setDigest(ctx context.Context, r *request, c nashra.Chat, on bool) error {
 	s := c.Settings
 	s.Digest = on
 	text := fmt.Sprintf(txtDigestOn, b.cfg.DigestTime, zoneName(b.cfg.Location))
 	if !on {
 		text = txtDigestOff
-		if s.Mode == store.ModeDigest {
+		if s.Mode == nashra.ModeDigest {
 			// Nothing would come at all: fall back to the default.
-			s.Mode = store.ModeInstant
+			s.Mode = nashra.ModeInstant
 		}
 	}
 	if err := b.db.SetChatSettings(ctx, c.ID, s, b.now()); err != nil {
@@ -357,7 +358,7 @@ func (b *Bot) setDigest(ctx context.Context, r *request, c store.Chat, on bool) 
 }
 
 func (b *Bot) cmdSettings(ctx context.Context, r *request) error {
-	s := store.DefaultSettings
+	s := nashra.DefaultChatSettings
 	switch c, err := b.db.Chat(ctx, r.chat.ID); {
 	case err == nil:
 		s = c.Settings

@@ -12,6 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -227,7 +228,7 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 
 // toggleSection follows or unfollows a section from the keyboard and
 // redraws the keyboard in place.
-func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c store.Chat, slug string) error {
+func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, slug string) error {
 	answer := func(text string, alert bool) error {
 		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
 	}

@@ -13,6 +13,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
@@ -57,9 +58,9 @@ func openStore(t testing.TB) *store.DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var specs []store.SectionSpec
+	var specs []nashra.SectionSpec
 	for _, s := range config.Defaults().Sections {
-		specs = append(specs, store.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()})
+		specs = append(specs, nashra.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()})
 	}
 	if _, err := db.SyncSections(ctx, specs); err != nil {
 		t.Fatal(err)
@@ -341,11 +342,11 @@ func (s *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester
 }
 
 type fakeRanking struct {
-	as           []store.Article
+	as           []nashra.Article
 	mostFollowed bool
 }
 
-func (r fakeRanking) Top(context.Context, string, int) ([]store.Article, bool, error) {
+func (r fakeRanking) Top(context.Context, string, int) ([]nashra.Article, bool, error) {
 	return r.as, r.mostFollowed, nil
 }
 

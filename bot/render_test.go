@@ -8,15 +8,15 @@ import (
 
 	"github.com/rivo/uniseg"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
-	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
 // siteArticle is the site's seed page, as the feed gives it.
-func siteArticle() store.Article {
-	return store.Article{
+func siteArticle() nashra.Article {
+	return nashra.Article{
 		ID:    7,
 		Link:  "https://almaalouma.net/2025/02/20/russian-american/",
 		Title: "التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟",
@@ -47,7 +47,7 @@ func TestRenderPost(t *testing.T) {
 	long := strings.Repeat("كلمة طويلة نسبيًا في ملخص المقال ", 200)
 	cases := []struct {
 		name  string
-		edit  func(*store.Article)
+		edit  func(*nashra.Article)
 		limit int
 		want  []string
 		not   []string
@@ -59,26 +59,26 @@ func TestRenderPost(t *testing.T) {
 			want: []string{"التقارب الروسي–الأمريكي", "في ظل التغيرات", "#مقالات · ✍️ كاظم الطائي", "🕒 20 شباط 2025 15:30"},
 			html: []string{"<b>التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟</b>"}},
 		{name: "feed text escaped", limit: bot.MaxCaption,
-			edit: func(a *store.Article) { a.Title = `<script>"x" & y</script>`; a.Summary = "a < b && c > d &nbsp;" },
+			edit: func(a *nashra.Article) { a.Title = `<script>"x" & y</script>`; a.Summary = "a < b && c > d &nbsp;" },
 			want: []string{`<script>"x" & y</script>`, "a < b && c > d &nbsp;"},
 			html: []string{"&lt;script&gt;&quot;x&quot; &amp; y&lt;/script&gt;", "&amp;nbsp;"}},
 		{name: "section with spaces", limit: bot.MaxText,
-			edit: func(a *store.Article) { a.Sections = []string{"news", "special"} },
+			edit: func(a *nashra.Article) { a.Sections = []string{"news", "special"} },
 			want: []string{"#أخبار #تقارير_خاصة"}},
 		{name: "long summary cut in a caption", limit: bot.MaxCaption,
-			edit: func(a *store.Article) { a.Summary = long },
+			edit: func(a *nashra.Article) { a.Summary = long },
 			want: []string{"كلمة طويلة", "…", "#مقالات"}, cut: true},
 		{name: "long summary cut in a text", limit: bot.MaxText,
-			edit: func(a *store.Article) { a.Summary = long },
+			edit: func(a *nashra.Article) { a.Summary = long },
 			want: []string{"…", "🕒 20 شباط 2025 15:30"}, cut: true},
 		{name: "emoji count twice", limit: bot.MaxCaption,
-			edit: func(a *store.Article) { a.Summary = strings.Repeat("😀", 2000) },
+			edit: func(a *nashra.Article) { a.Summary = strings.Repeat("😀", 2000) },
 			want: []string{"#مقالات"}},
 		{name: "no author, no date", limit: bot.MaxText,
-			edit: func(a *store.Article) { a.Author, a.PublishedAt = "", time.Time{} },
+			edit: func(a *nashra.Article) { a.Author, a.PublishedAt = "", time.Time{} },
 			not:  []string{"✍️", "🕒"}},
 		{name: "video", limit: bot.MaxText,
-			edit: func(a *store.Article) {
+			edit: func(a *nashra.Article) {
 				a.Content = `<p>شاهد</p><iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed"></iframe>`
 			},
 			want: []string{"▶️ شاهد الفيديو"},
@@ -156,11 +156,11 @@ func onBoundary(s string, i int) bool {
 }
 
 func TestRenderBundleAndLinks(t *testing.T) {
-	tracked := func(a store.Article, medium string, chat int64) string {
+	tracked := func(a nashra.Article, medium string, chat int64) string {
 		return fmt.Sprintf("https://nashra.example/r/%s-%s-%d", medium, a.GUID, chat)
 	}
 	r := bot.NewRenderer("المعلومة", baghdad, catalog(), tracked)
-	var as []store.Article
+	var as []nashra.Article
 	for i, title := range []string{"أول", "ثان", "ثالث", strings.Repeat("طويل ", 500), "خامس", "سادس", "سابع"} {
 		a := siteArticle()
 		a.GUID = string(rune('a' + i))
@@ -236,7 +236,7 @@ func FuzzRender(f *testing.F) {
 		}{
 			{r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption},
 			{r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText},
-			{r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram, 0), bot.MaxText},
+			{r.Bundle([]nashra.Article{a, a, a}, bot.MediumTelegram, 0), bot.MaxText},
 		} {
 			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
 				t.Fatalf("replacement character shown: %q", plain)

@@ -10,8 +10,8 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 // allowedUpdates are the kinds of update the bot asks Telegram for.
@@ -213,8 +213,8 @@ func (b *Bot) migrate(ctx context.Context, from, to int64) error {
 
 // ensureChat records the chat of a request that changes something, so that
 // reading commands leave no trace of a reader who never subscribed.
-func (b *Bot) ensureChat(ctx context.Context, c *tgbotapi.Chat, from *tgbotapi.User) (store.Chat, error) {
-	sc := store.Chat{ID: c.ID, Kind: store.ChatKind(c.Type)}
+func (b *Bot) ensureChat(ctx context.Context, c *tgbotapi.Chat, from *tgbotapi.User) (nashra.Chat, error) {
+	sc := nashra.Chat{ID: c.ID, Kind: nashra.ChatKind(c.Type)}
 	if c.Type != "private" {
 		// A reader's name and username are not needed, so not kept.
 		sc.Title, sc.Username = c.Title, c.UserName

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // dispatcherName is the Telegram dispatcher's row in the store.
@@ -88,7 +88,7 @@ type Figures struct {
 	// zero when none is due.
 	OldestDue time.Time
 	// RecentDead are the last rows given up, with their errors.
-	RecentDead []store.Delivery
+	RecentDead []nashra.Delivery
 	// Live are this process's counters since start (sent, rate_limited,
 	// global_pauses, retry_after_violations, errors by kind); empty when
 	// the dispatcher runs elsewhere.
@@ -121,7 +121,7 @@ func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 	if d.LeaseUntil.After(now) {
 		f.Dispatcher = d.Holder
 	}
-	for lane := store.LaneBreaking; lane <= store.LanePrivate; lane++ {
+	for lane := nashra.LaneBreaking; lane <= nashra.LanePrivate; lane++ {
 		f.Due[laneNames[rowPrio(lane)]] = counts.Due[lane]
 	}
 	return f, nil

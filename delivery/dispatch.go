@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -30,7 +31,7 @@ const (
 // laneNames name the priorities in metrics and figures.
 var laneNames = [...]string{"replies", "edits", "breaking", "channels", "groups", "private", "broadcast"}
 
-func rowPrio(l store.Lane) int { return int(l) + 1 }
+func rowPrio(l nashra.Lane) int { return int(l) + 1 }
 
 // maxQueuedAnswers is how many replies that answer something (those with a
 // Merge key) one chat may have waiting: a reader who floods the bot gets a
@@ -45,11 +46,11 @@ const leaseMargin = time.Second
 // sent, and when the chat may next receive a message.
 type chatQ struct {
 	id         int64
-	kind       store.ChatKind
+	kind       nashra.ChatKind
 	replies    []store.QueuedReply // answers to the chat, oldest first
 	broadcasts []store.QueuedReply // admins' messages to every reader
-	work       []store.Delivery    // edits and deletes of sent messages
-	rows       []store.Delivery    // posts, in lane and article order
+	work       []nashra.Delivery   // edits and deletes of sent messages
+	rows       []nashra.Delivery   // posts, in lane and article order
 	busy       bool                // a send to it is in flight
 	nextAt     time.Time           // its rate limit or a 429's retry_after
 	idx        [3]int              // its position in each heap, by slot; -1 when not in it
@@ -167,8 +168,8 @@ func byTime(a, b *chatQ) bool { return a.nextAt.Before(b.nextAt) }
 // claimBatch is what the claimer took from the store in one go.
 type claimBatch struct {
 	replies []store.QueuedReply
-	work    []store.Delivery
-	rows    []store.Delivery
+	work    []nashra.Delivery
+	rows    []nashra.Delivery
 }
 
 func (b claimBatch) size() int { return len(b.replies) + len(b.work) + len(b.rows) }
@@ -429,10 +430,10 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 		d := q.work[0]
 		q.work = q.work[1:]
 		kind := jobEdit
-		if d.Todo == store.TodoDelete {
+		if d.Todo == nashra.TodoDelete {
 			kind = jobDelete
 		}
-		return &job{kind: kind, chatID: q.id, chatKind: q.kind, prio: p, rows: []store.Delivery{d}}
+		return &job{kind: kind, chatID: q.id, chatKind: q.kind, prio: p, rows: []nashra.Delivery{d}}
 	case prioBroadcast:
 		r := q.broadcasts[0]
 		q.broadcasts = q.broadcasts[1:]
@@ -446,7 +447,7 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 		return nil
 	}
 	n := 1
-	if q.kind != store.ChatChannel {
+	if q.kind != nashra.ChatChannel {
 		n = min(len(q.rows), s.e.cfg.BundleMax)
 	}
 	rows := slices.Clone(q.rows[:n])
@@ -485,15 +486,15 @@ func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
 	first := true
 	for _, r := range q.rows {
 		settings := r.Settings
-		if r.Kind == store.ChatChannel {
+		if r.Kind == nashra.ChatChannel {
 			settings = nil
 		}
 		switch until, sil := when(settings, r.CreatedAt, now, cfg.Location); {
 		case now.Sub(r.DueAt) > cfg.StaleAfter:
 			stale = append(stale, r.ID)
-		case !r.ChatActive || (r.Kind != store.ChatChannel && r.Settings == nil):
+		case !r.ChatActive || (r.Kind != nashra.ChatChannel && r.Settings == nil):
 			gone = append(gone, r.ID)
-		case settings != nil && settings.Mode == store.ModeDigest:
+		case settings != nil && settings.Mode == nashra.ModeDigest:
 			digest = append(digest, r.ID)
 		case !until.IsZero():
 			hold[until] = append(hold[until], r.ID)
@@ -571,8 +572,8 @@ func (s *session) requeue(q *chatQ, j *job) {
 }
 
 // interval is the configured spacing between messages to one chat.
-func (s *session) interval(kind store.ChatKind) time.Duration {
-	if kind == store.ChatPrivate {
+func (s *session) interval(kind nashra.ChatKind) time.Duration {
+	if kind == nashra.ChatPrivate {
 		return time.Duration(float64(time.Second) / s.e.cfg.ChatPerSecond)
 	}
 	return time.Duration(float64(time.Minute) / s.e.cfg.GroupPerMinute)
@@ -580,12 +581,12 @@ func (s *session) interval(kind store.ChatKind) time.Duration {
 
 // chat returns the chat's queue, creating it. Replies do not say the chat's
 // kind; Telegram's ids do: users are positive, groups and channels negative.
-func (s *session) chat(id int64, kind store.ChatKind) *chatQ {
+func (s *session) chat(id int64, kind nashra.ChatKind) *chatQ {
 	q := s.chats[id]
 	if q == nil {
-		q = &chatQ{id: id, kind: store.ChatPrivate, idx: [3]int{-1, -1, -1}}
+		q = &chatQ{id: id, kind: nashra.ChatPrivate, idx: [3]int{-1, -1, -1}}
 		if id < 0 {
-			q.kind = store.ChatSupergroup
+			q.kind = nashra.ChatSupergroup
 		}
 		s.chats[id] = q
 	}
@@ -653,7 +654,7 @@ func (s *session) take(b claimBatch, now time.Time) {
 		touched[q] = true
 	}
 	for q := range touched {
-		slices.SortFunc(q.rows, func(a, b store.Delivery) int {
+		slices.SortFunc(q.rows, func(a, b nashra.Delivery) int {
 			return cmp.Or(cmp.Compare(a.Lane, b.Lane), cmp.Compare(a.ArticleID, b.ArticleID), cmp.Compare(a.ID, b.ID))
 		})
 		s.place(q, now)
@@ -661,7 +662,7 @@ func (s *session) take(b claimBatch, now time.Time) {
 }
 
 // release gives rows back to the store, unsent.
-func (s *session) release(rows []store.Delivery) {
+func (s *session) release(rows []nashra.Delivery) {
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
@@ -685,7 +686,7 @@ func (s *session) dropArticle(articleID int64) {
 		now := s.e.now()
 		for _, q := range s.chats {
 			n := len(q.rows)
-			q.rows = slices.DeleteFunc(q.rows, func(d store.Delivery) bool { return d.ArticleID == articleID })
+			q.rows = slices.DeleteFunc(q.rows, func(d nashra.Delivery) bool { return d.ArticleID == articleID })
 			if len(q.rows) != n {
 				s.queued.Add(-int64(n - len(q.rows)))
 				s.place(q, now)
@@ -699,7 +700,7 @@ func (s *session) dropArticle(articleID int64) {
 func (s *session) releasePushes() {
 	s.onScheduler(func() {
 		now := s.e.now()
-		var rows []store.Delivery
+		var rows []nashra.Delivery
 		var broadcasts []int64
 		for _, q := range s.chats {
 			if len(q.rows)+len(q.broadcasts) == 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
 )
@@ -94,7 +95,7 @@ func normalized(list []string) map[string]bool {
 	return m
 }
 
-func carries(a store.Article, set map[string]bool) bool {
+func carries(a nashra.Article, set map[string]bool) bool {
 	for _, c := range a.Categories {
 		if set[arabic.Normalize(c)] {
 			return true

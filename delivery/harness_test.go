@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -85,7 +86,7 @@ func (f *fakeSender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent
 	return delivery.Sent{MessageID: c.msgID}, err
 }
 
-func (f *fakeSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a store.Article) error {
+func (f *fakeSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a nashra.Article) error {
 	_, err := f.record(ctx, call{method: "edit", chat: t.ChatID, articles: []int64{a.ID}, msgID: messageID})
 	return err
 }
@@ -165,7 +166,7 @@ func openStore(t testing.TB, path string) *store.DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{
+	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{
 		{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
 		{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}},
 	}); err != nil {
@@ -177,11 +178,11 @@ func openStore(t testing.TB, path string) *store.DB {
 // addChats creates chats of kind with ids first…first+n-1, subscribed to
 // news, with settings s (nil: the defaults without quiet hours, so that a
 // test does not depend on the hour it runs).
-func addChats(t testing.TB, db *store.DB, kind store.ChatKind, first int64, n int, s *store.ChatSettings) {
+func addChats(t testing.TB, db *store.DB, kind nashra.ChatKind, first int64, n int, s *nashra.ChatSettings) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	settings := store.DefaultSettings
+	settings := nashra.DefaultChatSettings
 	settings.QuietStart, settings.QuietEnd = 0, 0
 	if s != nil {
 		settings = *s
@@ -191,7 +192,7 @@ func addChats(t testing.TB, db *store.DB, kind store.ChatKind, first int64, n in
 		if first < 0 {
 			id = first - i
 		}
-		if _, _, err := db.TouchChat(ctx, store.Chat{ID: id, Kind: kind}, now); err != nil {
+		if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: id, Kind: kind}, now); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.SetChatSettings(ctx, id, settings, now); err != nil {
@@ -206,11 +207,11 @@ func addChats(t testing.TB, db *store.DB, kind store.ChatKind, first int64, n in
 // addArticle stores a new article in news, first seen at seen.
 func addArticle(t testing.TB, db *store.DB, guid string, seen time.Time, cats ...string) int64 {
 	t.Helper()
-	it := store.Article{GUID: guid, Link: "https://a.example/" + guid, Title: "عنوان " + guid, Summary: "ملخص",
+	it := nashra.Article{GUID: guid, Link: "https://a.example/" + guid, Title: "عنوان " + guid, Summary: "ملخص",
 		Categories: cats, PublishedAt: seen}
-	res, err := db.SaveItems(context.Background(), "news", []store.Article{it}, seen, func(fresh []*store.Article) {
+	res, err := db.SaveItems(context.Background(), "news", []nashra.Article{it}, seen, func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateNew
+			a.State = nashra.ArticleNew
 		}
 	})
 	if err != nil || len(res.New) != 1 {

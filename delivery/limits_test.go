@@ -10,6 +10,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
@@ -48,11 +49,11 @@ func newFakeWorld(t *testing.T, limits telegramtest.Limits, latency time.Duratio
 	for id := int64(1); id <= int64(readers); id++ {
 		w.fake.AddUser(tgbotapi.User{ID: id})
 	}
-	addChats(t, w.db, store.ChatPrivate, 1, readers, nil)
+	addChats(t, w.db, nashra.ChatPrivate, 1, readers, nil)
 	w.fake.AddChat(tgbotapi.Chat{ID: w.group, Type: "supergroup"})
-	addChats(t, w.db, store.ChatSupergroup, w.group, 1, nil)
+	addChats(t, w.db, nashra.ChatSupergroup, w.group, 1, nil)
 	w.fake.AddChat(tgbotapi.Chat{ID: w.channel, Type: "channel"})
-	if err := w.db.SeedChannels(context.Background(), []store.ChannelLink{{Section: "news", Channel: fmt.Sprint(w.channel)}}, time.Now()); err != nil {
+	if err := w.db.SeedChannels(context.Background(), []nashra.ChannelLink{{Section: "news", Channel: fmt.Sprint(w.channel)}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return w

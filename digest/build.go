@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -53,21 +54,21 @@ func (s *Service) Register(sched gocron.Scheduler) error {
 // unless the day has one already or the cut-off hour has passed (then the
 // day is recorded as missed). It returns today's digest when it built or
 // recorded it, the zero Digest otherwise.
-func (s *Service) Tick(ctx context.Context) (store.Digest, error) {
+func (s *Service) Tick(ctx context.Context) (nashra.Digest, error) {
 	now := s.now()
 	if err := s.finish(ctx, now); err != nil {
-		return store.Digest{}, err
+		return nashra.Digest{}, err
 	}
 	at := s.cfg.digestAt(now)
 	if now.Before(at) {
-		return store.Digest{}, nil
+		return nashra.Digest{}, nil
 	}
 	day := at.Format(dayLayout)
 	if _, err := s.st.Digest(ctx, day); !errors.Is(err, store.ErrNotFound) {
-		return store.Digest{}, err
+		return nashra.Digest{}, err
 	}
 	if now.In(s.cfg.Location).Hour() >= s.cfg.CutoffHour {
-		d, created, err := s.st.CreateDigest(ctx, store.Digest{Day: day, State: store.DigestMissed, CreatedAt: now,
+		d, created, err := s.st.CreateDigest(ctx, nashra.Digest{Day: day, State: nashra.DigestMissed, CreatedAt: now,
 			WindowStart: at.Add(-24 * time.Hour), WindowEnd: at}, false)
 		if err == nil && created {
 			s.log.Warn("digest: missed today's digest (nashra was not running at its time); it is not sent after the cut-off",
@@ -91,9 +92,9 @@ func (s *Service) finish(ctx context.Context, now time.Time) error {
 			return err
 		}
 		e, t := counts[store.SendEmail], counts[store.SendTelegram]
-		s.log.Info("digest: sent", "day", d.Day, "emails", e[store.DeliverySent], "bounced", e[store.DeliveryBounced],
-			"failed", e[store.DeliveryDead]+e[store.DeliveryStale], "skipped", e[store.DeliveryCancelled],
-			"telegram", t[store.DeliverySent])
+		s.log.Info("digest: sent", "day", d.Day, "emails", e[nashra.DeliverySent], "bounced", e[nashra.DeliveryBounced],
+			"failed", e[nashra.DeliveryDead]+e[nashra.DeliveryStale], "skipped", e[nashra.DeliveryCancelled],
+			"telegram", t[nashra.DeliverySent])
 	}
 	return nil
 }
@@ -103,7 +104,7 @@ func (s *Service) finish(ctx context.Context, now time.Time) error {
 // subscriber and Telegram digest reader. A day that has a digest already
 // is left as it is (created false); a window with no new articles is
 // recorded as empty, with nothing sent, and the log says so.
-func (s *Service) Build(ctx context.Context, at time.Time) (d store.Digest, created bool, err error) {
+func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, created bool, err error) {
 	// One build at a time here; the store's unique day settles a race
 	// between instances.
 	s.buildMu.Lock()
@@ -122,21 +123,21 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d store.Digest, crea
 	all := s.slugs(nil)
 	sel, err := s.ranker.Digest(ctx, until, all, s.cfg.PerSection)
 	if err != nil {
-		return store.Digest{}, false, fmt.Errorf("digest %s: rank: %w", day, err)
+		return nashra.Digest{}, false, fmt.Errorf("digest %s: rank: %w", day, err)
 	}
-	d = store.Digest{Day: day, State: store.DigestSending, Subject: s.subject(at), Picks: picksOf(sel), CreatedAt: now,
+	d = nashra.Digest{Day: day, State: nashra.DigestSending, Subject: s.subject(at), Picks: picksOf(sel), CreatedAt: now,
 		WindowStart: sel.Since, WindowEnd: sel.Until}
 	if d.WindowEnd.IsZero() {
 		d.WindowStart, d.WindowEnd = until.Add(-24*time.Hour), until
 	}
 	if d.Picks.Empty() {
-		d.State = store.DigestEmpty
+		d.State = nashra.DigestEmpty
 	}
 	d, created, err = s.st.CreateDigest(ctx, d, s.telegram != nil)
 	if err != nil || !created {
 		return d, created, err
 	}
-	if d.State == store.DigestEmpty {
+	if d.State == nashra.DigestEmpty {
 		s.log.Info("digest: no new articles in the window: no digest today", "day", day,
 			"since", d.WindowStart, "until", d.WindowEnd)
 		return d, true, nil
@@ -169,14 +170,14 @@ func (s *Service) slugs(chosen []string) []string {
 }
 
 // picksOf keeps a ranking's selection by article id.
-func picksOf(sel ranking.Selection) store.DigestPicks {
-	var p store.DigestPicks
+func picksOf(sel ranking.Selection) nashra.DigestPicks {
+	var p nashra.DigestPicks
 	if sel.Lead == nil {
 		return p
 	}
 	p.Lead, p.MostFollowed = sel.Lead.ID, sel.MostFollowed
 	for _, sp := range sel.Sections {
-		ds := store.DigestSection{Section: sp.Section, MostFollowed: sp.MostFollowed}
+		ds := nashra.DigestSection{Section: sp.Section, MostFollowed: sp.MostFollowed}
 		for _, a := range sp.Articles {
 			ds.Articles = append(ds.Articles, a.ID)
 		}
@@ -185,7 +186,7 @@ func picksOf(sel ranking.Selection) store.DigestPicks {
 	return p
 }
 
-func countPicks(p store.DigestPicks) int {
+func countPicks(p nashra.DigestPicks) int {
 	if p.Empty() {
 		return 0
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -36,16 +37,16 @@ import (
 type Store interface {
 	// Email subscribers.
 	RequestEmailSignup(ctx context.Context, r store.SignupRequest) (int64, store.SignupOutcome, error)
-	EmailSubscriber(ctx context.Context, id int64) (store.EmailSubscriber, error)
+	EmailSubscriber(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
 	ForgetUnconfirmedEmails(ctx context.Context, before time.Time) (int, error)
 
 	// Digests, their articles and the Telegram readers' sections.
-	CreateDigest(ctx context.Context, d store.Digest, telegram bool) (store.Digest, bool, error)
-	Digest(ctx context.Context, day string) (store.Digest, error)
-	DigestByID(ctx context.Context, id int64) (store.Digest, error)
-	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (store.DigestPicks, error)) (store.DigestPicks, error)
-	FinishDigests(ctx context.Context, now time.Time) ([]store.Digest, error)
-	Article(ctx context.Context, id int64) (store.Article, error)
+	CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) (nashra.Digest, bool, error)
+	Digest(ctx context.Context, day string) (nashra.Digest, error)
+	DigestByID(ctx context.Context, id int64) (nashra.Digest, error)
+	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (nashra.DigestPicks, error)) (nashra.DigestPicks, error)
+	FinishDigests(ctx context.Context, now time.Time) ([]nashra.Digest, error)
+	Article(ctx context.Context, id int64) (nashra.Article, error)
 	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
 
 	// The send log and its claims.
@@ -55,7 +56,7 @@ type Store interface {
 	RenewSendClaims(ctx context.Context, holder string, leaseUntil time.Time) error
 	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
 	OpenSends(ctx context.Context, medium store.SendMedium) (int, error)
-	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[store.DeliveryState]int, error)
+	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[nashra.DeliveryState]int, error)
 	CompactSendLog(ctx context.Context, before time.Time) (int, error)
 
 	// The sender's lease and the circuit breaker's pause, kept like the
@@ -64,7 +65,7 @@ type Store interface {
 	ReleaseDispatcher(ctx context.Context, name, holder string) error
 	SetDispatcherPaused(ctx context.Context, name string, paused bool, now time.Time) error
 	DispatcherState(ctx context.Context, name string) (store.Dispatcher, error)
-	RaiseAlert(ctx context.Context, a store.Alert) (bool, error)
+	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 }
 
 var _ Store = (*store.DB)(nil)
@@ -85,13 +86,13 @@ var _ Ranker = (*ranking.Ranker)(nil)
 type Links interface {
 	// Email returns the link to a in the message sent at sentAt to the
 	// email subscriber subscriberID.
-	Email(a store.Article, subscriberID int64, sentAt time.Time) string
+	Email(a nashra.Article, subscriberID int64, sentAt time.Time) string
 	// Article returns the link to a shown in medium "web".
-	Article(a store.Article, medium string) string
+	Article(a nashra.Article, medium string) string
 	// Post returns the link to a in a Telegram message to chat: a private
 	// chat's (above 0) are its reader's own, whose clicks then count once;
 	// a group's are anonymous.
-	Post(a store.Article, medium string, chat int64) string
+	Post(a nashra.Article, medium string, chat int64) string
 }
 
 var _ Links = (*subscribers.Links)(nil)
@@ -224,6 +225,6 @@ func (s *Service) notify() {
 // directLinks links straight to the site when tracked links are off.
 type directLinks struct{}
 
-func (directLinks) Email(a store.Article, _ int64, _ time.Time) string { return a.Link }
-func (directLinks) Article(a store.Article, _ string) string           { return a.Link }
-func (directLinks) Post(a store.Article, _ string, _ int64) string     { return a.Link }
+func (directLinks) Email(a nashra.Article, _ int64, _ time.Time) string { return a.Link }
+func (directLinks) Article(a nashra.Article, _ string) string           { return a.Link }
+func (directLinks) Post(a nashra.Article, _ string, _ int64) string     { return a.Link }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -93,9 +94,9 @@ func openHarness(t testing.TB, dir string, c *clock) *harness {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	specs := make([]store.SectionSpec, len(sections))
+	specs := make([]nashra.SectionSpec, len(sections))
 	for i, s := range sections {
-		specs[i] = store.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
+		specs[i] = nashra.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
 	}
 	if _, err := db.SyncSections(ctx, specs); err != nil {
 		t.Fatal(err)
@@ -159,10 +160,10 @@ func (h *harness) seed(perSection int) {
 	ctx := context.Background()
 	n := 0
 	for si, s := range sections {
-		var items []store.Article
+		var items []nashra.Article
 		for i := range perSection {
 			n++
-			items = append(items, store.Article{
+			items = append(items, nashra.Article{
 				GUID:     fmt.Sprintf("https://almaalouma.net/?p=%d", 1000+n),
 				Link:     fmt.Sprintf("https://almaalouma.net/2026/11/27/%s-%d/", s.Slug, i),
 				Title:    fmt.Sprintf("%s %d: التقارب الروسي–الأمريكي ومصالح متبادلة أم تنازلات استراتيجية في ملفات المنطقة", s.Name, i+1),
@@ -172,9 +173,9 @@ func (h *harness) seed(perSection int) {
 			})
 		}
 		seen := digestDay.Add(-time.Duration(2+si*2) * time.Hour)
-		if _, err := h.db.SaveItems(ctx, s.Slug, items, seen, func(fresh []*store.Article) {
+		if _, err := h.db.SaveItems(ctx, s.Slug, items, seen, func(fresh []*nashra.Article) {
 			for _, a := range fresh {
-				a.State = store.StateHanded
+				a.State = nashra.ArticleHanded
 			}
 		}); err != nil {
 			h.t.Fatal(err)
@@ -187,9 +188,9 @@ func (h *harness) seed(perSection int) {
 func (h *harness) subscribe(n int, sets ...[]string) {
 	h.t.Helper()
 	now := digestDay.Add(-48 * time.Hour)
-	subs := make([]store.EmailSubscriber, n)
+	subs := make([]nashra.EmailSubscriber, n)
 	for i := range subs {
-		subs[i] = store.EmailSubscriber{Address: fmt.Sprintf("reader%d@example.org", i), State: store.EmailActive,
+		subs[i] = nashra.EmailSubscriber{Address: fmt.Sprintf("reader%d@example.org", i), State: nashra.EmailActive,
 			CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now}
 		if len(sets) > 0 {
 			subs[i].Sections = sets[i%len(sets)]
@@ -201,7 +202,7 @@ func (h *harness) subscribe(n int, sets ...[]string) {
 }
 
 // sendAll runs the sender until every mail of the digest is settled.
-func (h *harness) sendAll(s *Service) store.Digest {
+func (h *harness) sendAll(s *Service) nashra.Digest {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -72,18 +73,18 @@ func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time)
 }
 
 // digestRow returns a digest, read once per process.
-func (s *Service) digestRow(ctx context.Context, id int64) (store.Digest, error) {
+func (s *Service) digestRow(ctx context.Context, id int64) (nashra.Digest, error) {
 	v, err := s.editions.get(editionKey{digest: id, sections: "row"}, func() (any, error) { return s.st.DigestByID(ctx, id) })
 	if err != nil {
-		return store.Digest{}, err
+		return nashra.Digest{}, err
 	}
-	return v.(store.Digest), nil
+	return v.(nashra.Digest), nil
 }
 
 // mailEdition returns the rendered mail edition of d for a reader's
 // sections (nil: all), rendering it the first time the set is met; nil
 // when nothing new was published in those sections.
-func (s *Service) mailEdition(ctx context.Context, d store.Digest, sections []string) (*rendered, error) {
+func (s *Service) mailEdition(ctx context.Context, d nashra.Digest, sections []string) (*rendered, error) {
 	slugs := s.slugs(sections)
 	key := store.SectionsKey(slugs)
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "mail:" + key}, func() (any, error) {
@@ -102,11 +103,11 @@ func (s *Service) mailEdition(ctx context.Context, d store.Digest, sections []st
 // picks returns d's articles for a set of sections, ranked the first time
 // and kept in the store, so that every message of the set — after a
 // restart, on any instance — shows the same.
-func (s *Service) picks(ctx context.Context, d store.Digest, slugs []string) (store.DigestPicks, error) {
-	return s.st.DigestEdition(ctx, d.ID, store.SectionsKey(slugs), func() (store.DigestPicks, error) {
+func (s *Service) picks(ctx context.Context, d nashra.Digest, slugs []string) (nashra.DigestPicks, error) {
+	return s.st.DigestEdition(ctx, d.ID, store.SectionsKey(slugs), func() (nashra.DigestPicks, error) {
 		sel, err := s.ranker.Digest(ctx, d.WindowEnd, slugs, s.cfg.PerSection)
 		if err != nil {
-			return store.DigestPicks{}, fmt.Errorf("rank: %w", err)
+			return nashra.DigestPicks{}, fmt.Errorf("rank: %w", err)
 		}
 		return picksOf(sel), nil
 	})
@@ -150,7 +151,7 @@ func (s *Service) ArchivePage(ctx context.Context, day string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.State != store.DigestSending && d.State != store.DigestSent {
+	if d.State != nashra.DigestSending && d.State != nashra.DigestSent {
 		return nil, store.ErrNotFound
 	}
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "web"}, func() (any, error) { return s.renderWeb(ctx, d) })
@@ -204,7 +205,7 @@ func (s *Service) Preview(ctx context.Context, day time.Time, sections []string)
 	if picks.Empty() {
 		return Preview{}, ErrNothingNew
 	}
-	pd := store.Digest{Day: at.Format(dayLayout), Subject: s.subject(at), WindowStart: sel.Since, WindowEnd: sel.Until}
+	pd := nashra.Digest{Day: at.Format(dayLayout), Subject: s.subject(at), WindowStart: sel.Since, WindowEnd: sel.Until}
 	r, err := s.renderMail(ctx, pd, picks)
 	if err != nil {
 		return Preview{}, err

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
@@ -447,7 +448,7 @@ func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker,
 func (s *Service) alert(log *slog.Logger, kind, message string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.st.RaiseAlert(ctx, store.Alert{Kind: kind, Subject: senderName, Message: message, CreatedAt: s.now()}); err != nil {
+	if _, err := s.st.RaiseAlert(ctx, nashra.Alert{Kind: kind, Subject: senderName, Message: message, CreatedAt: s.now()}); err != nil {
 		log.Error("digest: cannot raise an alert", "kind", kind, "err", err)
 	}
 }
@@ -600,9 +601,9 @@ func (a *acker) write(ups []store.SendUpdate) {
 // any hour, the cut-off does not apply — and sends its mails until none is
 // left, then returns the day's digest. It fails when the mail server
 // refused the sender (the send is paused) or when ctx ends.
-func (s *Service) SendNow(ctx context.Context, at time.Time) (store.Digest, error) {
+func (s *Service) SendNow(ctx context.Context, at time.Time) (nashra.Digest, error) {
 	d, _, err := s.Build(ctx, s.cfg.digestAt(at))
-	if err != nil || d.State != store.DigestSending {
+	if err != nil || d.State != nashra.DigestSending {
 		return d, err
 	}
 	run, stop := context.WithCancel(ctx)
@@ -626,7 +627,7 @@ func (s *Service) SendNow(ctx context.Context, at time.Time) (store.Digest, erro
 		if err := s.finish(ctx, s.now()); err != nil {
 			return d, err
 		}
-		if d, err = s.st.Digest(ctx, d.Day); err != nil || d.State == store.DigestSent {
+		if d, err = s.st.Digest(ctx, d.Day); err != nil || d.State == nashra.DigestSent {
 			return d, err
 		}
 		paused, _, err := s.Paused(ctx)

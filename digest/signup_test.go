@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -100,7 +101,7 @@ func TestSignupMails(t *testing.T) {
 		t.Fatalf("the confirmation link does not expire after 48 hours: %v", err)
 	}
 	sub, _ := h.db.EmailSubscriber(ctx, id)
-	if sub.Address != "new@example.org" || sub.State != store.EmailPending || strings.Join(sub.Sections, ",") != "news" {
+	if sub.Address != "new@example.org" || sub.State != nashra.EmailPending || strings.Join(sub.Sections, ",") != "news" {
 		t.Fatalf("pending subscriber %+v", sub)
 	}
 	if !strings.Contains(c.text, "48 ساعة") || !strings.Contains(c.html, `dir="rtl"`) {

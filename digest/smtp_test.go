@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/digest/internal/smtpsink"
 	"github.com/almaalouma/nashra/store"
 )
@@ -78,10 +79,10 @@ func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
 		t.Errorf("the greylisted address was tried %d times, want 3", tries["reader3@example.org"])
 	}
 	counts, _ := h.db.SendCounts(context.Background(), d.ID)
-	if counts[store.SendEmail][store.DeliverySent] != 11 || counts[store.SendEmail][store.DeliveryBounced] != 1 {
+	if counts[store.SendEmail][nashra.DeliverySent] != 11 || counts[store.SendEmail][nashra.DeliveryBounced] != 1 {
 		t.Fatalf("send log %v", counts)
 	}
-	if sub, _ := h.db.EmailSubscriber(context.Background(), 6); sub.State != store.EmailBounced || !strings.Contains(sub.LastBounce, "5.1.1") {
+	if sub, _ := h.db.EmailSubscriber(context.Background(), 6); sub.State != nashra.EmailBounced || !strings.Contains(sub.LastBounce, "5.1.1") {
 		t.Fatalf("the refused address: %+v", sub)
 	}
 	if paused, _, _ := s.Paused(context.Background()); paused {
@@ -123,12 +124,12 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 			if len(alerts) != 1 || alerts[0].Kind != "email_paused" || !strings.Contains(alerts[0].Message, "nashra digest resume") {
 				t.Fatalf("alerts %+v", alerts)
 			}
-			if counts, _ := h.db.CountEmailSubscribers(ctx); counts[store.EmailActive] != 20 {
+			if counts, _ := h.db.CountEmailSubscribers(ctx); counts[nashra.EmailActive] != 20 {
 				t.Fatalf("a refusal of the sender counted against addresses: %v", counts)
 			}
 			d, _ := h.db.Digest(ctx, "2026-11-28")
 			c, _ := h.db.SendCounts(ctx, d.ID)
-			if c[store.SendEmail][store.DeliveryBounced] != 0 || c[store.SendEmail][store.DeliveryPending] < 20-sink.Count() {
+			if c[store.SendEmail][nashra.DeliveryBounced] != 0 || c[store.SendEmail][nashra.DeliveryPending] < 20-sink.Count() {
 				t.Fatalf("send log while paused: %v", c)
 			}
 			// The admin fixes the server and resumes: the rest goes out, once.
@@ -198,7 +199,7 @@ func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 		t.Fatal("the send went on while every address was refused")
 	}
 	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[store.EmailBounced] >= 5+h.cfg.Concurrency || counts[store.EmailActive] < 30 {
+	if counts[nashra.EmailBounced] >= 5+h.cfg.Concurrency || counts[nashra.EmailActive] < 30 {
 		t.Fatalf("subscribers %v: the storm should stop after about %d bounces", counts, h.cfg.BounceStorm)
 	}
 }
@@ -342,14 +343,14 @@ func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
 		t.Fatalf("Mailpit holds %d messages, want the 20 subscribers' digests", got)
 	}
 	c, _ := h.db.SendCounts(ctx, d.ID)
-	if c[store.SendEmail][store.DeliverySent] != 20 {
+	if c[store.SendEmail][nashra.DeliverySent] != 20 {
 		t.Fatalf("digest send log %v", c)
 	}
 	if alerts, _ := h.db.UnsentAlerts(ctx); len(alerts) != 0 {
 		t.Fatalf("admins alerted: %+v", alerts)
 	}
 	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[store.EmailActive] != 20 || counts[store.EmailPending]+counts[store.EmailBounced] != outsiders {
+	if counts[nashra.EmailActive] != 20 || counts[nashra.EmailPending]+counts[nashra.EmailBounced] != outsiders {
 		t.Fatalf("subscribers %v", counts)
 	}
 	t.Logf("%d refused confirmations, then the digest to 20 subscribers in %s", outsiders, took.Round(time.Millisecond))
@@ -390,7 +391,7 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 	if got := perAddress(sink); len(got) != 5 {
 		t.Fatalf("delivered to %v, want the 5 subscribers", got)
 	}
-	if counts, _ := h.db.CountEmailSubscribers(ctx); counts[store.EmailActive] != 5 {
+	if counts, _ := h.db.CountEmailSubscribers(ctx); counts[nashra.EmailActive] != 5 {
 		t.Fatalf("subscribers %v", counts)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -124,7 +125,7 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 // length limit; what does not fit is left to the archive page, linked at
 // the end. Everything from a feed is escaped. The articles' links are
 // slots, filled for each chat: the length Telegram counts leaves them out.
-func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks store.DigestPicks) (*rendered, error) {
+func (s *Service) renderTelegram(ctx context.Context, d nashra.Digest, picks nashra.DigestPicks) (*rendered, error) {
 	const more = "النشرة كاملة على الموقع"
 	ph := newPlaceholders()
 	r := &rendered{subject: d.Subject}
@@ -140,7 +141,7 @@ func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks stor
 		b.WriteString(markup)
 		return true
 	}
-	link := func(a store.Article) (markup, text string) {
+	link := func(a nashra.Article) (markup, text string) {
 		t := clean(a.Title)
 		r.articles = append(r.articles, a)
 		return `<a href="` + ph.mark(len(r.articles)-1) + `">` + html.EscapeString(t) + `</a>`, t

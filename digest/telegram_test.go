@@ -8,8 +8,8 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
@@ -41,14 +41,14 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		4:  {false, []string{"news", "reports"}}, // no digest asked
 		-5: {true, []string{"news"}},             // a group: its readers are anonymous
 	} {
-		kind := store.ChatPrivate
+		kind := nashra.ChatPrivate
 		if id < 0 {
-			kind = store.ChatGroup
+			kind = nashra.ChatGroup
 		}
-		if _, _, err := h.db.TouchChat(ctx, store.Chat{ID: id, Kind: kind}, now); err != nil {
+		if _, _, err := h.db.TouchChat(ctx, nashra.Chat{ID: id, Kind: kind}, now); err != nil {
 			t.Fatal(err)
 		}
-		s := store.DefaultSettings
+		s := nashra.DefaultChatSettings
 		s.Digest = c.digest
 		if err := h.db.SetChatSettings(ctx, id, s, now); err != nil {
 			t.Fatal(err)
@@ -65,7 +65,7 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		d.Links = subscribers.NewLinks(h.cfg.BaseURL, signer, true)
 	})
 	d := h.sendAll(s)
-	if d.Chats != 4 || d.State != store.DigestSent {
+	if d.Chats != 4 || d.State != nashra.DigestSent {
 		t.Fatalf("digest %+v", d)
 	}
 	if len(ob.replies) != 4 {

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
-	"github.com/almaalouma/nashra/store"
 )
 
 // Alert kinds the poller raises.
@@ -27,7 +27,7 @@ const (
 // later poll nor a restart raises it again. A healthy feed that stops
 // parsing is reported at once: the site broke it, and waiting loses news.
 // The stale gauge is kept here too.
-func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reason string, now time.Time, log *slog.Logger) {
+func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, reason string, now time.Time, log *slog.Logger) {
 	p.mu.Lock()
 	if after.ErrorCount == 0 {
 		delete(p.failingSince, after.ID)
@@ -86,16 +86,16 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reas
 
 // refusing reports whether the last poll of f succeeded with items the
 // store refused.
-func refusing(f store.Feed) bool { return f.ErrorCount == 0 && f.LastError != "" }
+func refusing(f nashra.Feed) bool { return f.ErrorCount == 0 && f.LastError != "" }
 
 // holdUndecodable tells the admins about the items of feed f held back
 // because their text could not be decoded, each once: they stay out of the
 // store and are looked at again at every poll, until the site mends them.
-func (p *Poller) holdUndecodable(ctx context.Context, f store.Feed, held []store.Article, now time.Time, log *slog.Logger) {
+func (p *Poller) holdUndecodable(ctx context.Context, f nashra.Feed, held []nashra.Article, now time.Time, log *slog.Logger) {
 	p.mu.Lock()
 	told := p.undecodable[f.ID]
 	next := make(map[string]bool, len(held))
-	var fresh []store.Article
+	var fresh []nashra.Article
 	for _, a := range held {
 		next[a.GUID] = true
 		if !told[a.GUID] {
@@ -124,15 +124,15 @@ func crossed(start, prev, now time.Time, limit time.Duration) bool {
 }
 
 // raise records an alert about feed f for the admins.
-func (p *Poller) raise(ctx context.Context, kind string, f store.Feed, msg string, now time.Time, log *slog.Logger) {
+func (p *Poller) raise(ctx context.Context, kind string, f nashra.Feed, msg string, now time.Time, log *slog.Logger) {
 	log.Warn("feed alert", "kind", kind, "message", msg)
-	if _, err := p.store.RaiseAlert(ctx, store.Alert{Kind: kind, Subject: f.URL, Message: msg, CreatedAt: now}); err != nil {
+	if _, err := p.store.RaiseAlert(ctx, nashra.Alert{Kind: kind, Subject: f.URL, Message: msg, CreatedAt: now}); err != nil {
 		log.Error("raise alert", "kind", kind, "err", err)
 	}
 }
 
 // floodMessage tells the admins what the flood guard did with n items.
-func floodMessage(f store.Feed, n int, fg FloodGuard) string {
+func floodMessage(f nashra.Feed, n int, fg FloodGuard) string {
 	var did string
 	switch fg.Action {
 	case FloodLatest:

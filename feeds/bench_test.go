@@ -15,7 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // siteFeed is the site's feed as WordPress serves it: ten items (the
@@ -125,9 +125,9 @@ func BenchmarkScale(b *testing.B) {
 	}
 	setup := func(b *testing.B) *Poller {
 		db := newStore(b)
-		specs := make([]store.SectionSpec, 7)
+		specs := make([]nashra.SectionSpec, 7)
 		for i := range specs {
-			specs[i] = store.SectionSpec{Slug: fmt.Sprintf("s%d", i), Name: "قسم"}
+			specs[i] = nashra.SectionSpec{Slug: fmt.Sprintf("s%d", i), Name: "قسم"}
 		}
 		for i := range feedCount {
 			specs[i%7].Feeds = append(specs[i%7].Feeds, fmt.Sprintf("%s/feed/%d", s.URL, i))

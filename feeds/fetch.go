@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // ErrTooLarge is returned for a feed larger than Config.MaxBodyBytes.
@@ -70,7 +70,7 @@ func newClient(cfg Config) *http.Client {
 // fetch gets a feed, conditionally when the feed kept validators. The
 // response is returned, with the hints it carries for scheduling, even
 // with an error about its status or size.
-func (p *Poller) fetch(ctx context.Context, f store.Feed, now time.Time) (*response, error) {
+func (p *Poller) fetch(ctx context.Context, f nashra.Feed, now time.Time) (*response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 const (
@@ -50,7 +50,7 @@ func TestFormats(t *testing.T) {
 			if r.Err != nil || r.Status != 200 || r.Items != tt.items || r.Seen != tt.items || !r.Baseline {
 				t.Fatalf("result %+v", r)
 			}
-			var got *store.Article
+			var got *nashra.Article
 			for _, a := range articles(t, db) {
 				if a.GUID == tt.guid {
 					got = &a
@@ -63,7 +63,7 @@ func TestFormats(t *testing.T) {
 				strings.Join(got.Categories, "|") != strings.Join(tt.categories, "|") {
 				t.Errorf("got title %q author %q image %q categories %q", got.Title, got.Author, got.ImageURL, got.Categories)
 			}
-			if got.State != store.StateSeen || len(got.Sections) != 1 || got.Sections[0] != "articles" {
+			if got.State != nashra.ArticleSeen || len(got.Sections) != 1 || got.Sections[0] != "articles" {
 				t.Errorf("state %s sections %v", got.State, got.Sections)
 			}
 		})
@@ -80,7 +80,7 @@ func TestWordPressItems(t *testing.T) {
 	addFeeds(t, db, "articles", s.URL+"/feed")
 	p, _ := newTestPoller(t, db, testConfig())
 	pollOne(t, p)
-	byGUID := map[string]store.Article{}
+	byGUID := map[string]nashra.Article{}
 	for _, a := range articles(t, db) {
 		byGUID[strings.TrimPrefix(a.GUID, "https://almaalouma.net/?p=")] = a
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -118,9 +119,9 @@ func openStore(t testing.TB, rawURL string) *store.DB {
 // addFeeds configures one section per slug, each with the feed URL given.
 func addFeeds(t testing.TB, db *store.DB, slugURL ...string) {
 	t.Helper()
-	var specs []store.SectionSpec
+	var specs []nashra.SectionSpec
 	for i := 0; i+1 < len(slugURL); i += 2 {
-		specs = append(specs, store.SectionSpec{Slug: slugURL[i], Name: slugURL[i], Feeds: []string{slugURL[i+1]}})
+		specs = append(specs, nashra.SectionSpec{Slug: slugURL[i], Name: slugURL[i], Feeds: []string{slugURL[i+1]}})
 	}
 	if _, err := db.SyncSections(context.Background(), specs); err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func pollOne(t testing.TB, p *Poller) Result {
 }
 
 // onlyFeed returns the one feed of db.
-func onlyFeed(t testing.TB, db *store.DB) store.Feed {
+func onlyFeed(t testing.TB, db *store.DB) nashra.Feed {
 	t.Helper()
 	fs, err := db.Feeds(context.Background())
 	if err != nil || len(fs) != 1 {
@@ -227,7 +228,7 @@ func news(first, n int) []item {
 }
 
 // articles returns the stored articles, newest first.
-func articles(t testing.TB, db *store.DB) []store.Article {
+func articles(t testing.TB, db *store.DB) []nashra.Article {
 	t.Helper()
 	as, err := db.LatestArticles(context.Background(), "", 1000)
 	if err != nil {
@@ -237,9 +238,9 @@ func articles(t testing.TB, db *store.DB) []store.Article {
 }
 
 // states counts the stored articles by state.
-func states(t testing.TB, db *store.DB) map[store.ArticleState]int {
+func states(t testing.TB, db *store.DB) map[nashra.ArticleState]int {
 	t.Helper()
-	m := map[store.ArticleState]int{}
+	m := map[nashra.ArticleState]int{}
 	for _, a := range articles(t, db) {
 		m[a.State]++
 	}

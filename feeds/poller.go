@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -28,23 +29,23 @@ import (
 // which operation failed.
 type Store interface {
 	// Feeds lists the active feeds.
-	Feeds(ctx context.Context) ([]store.Feed, error)
+	Feeds(ctx context.Context) ([]nashra.Feed, error)
 	// DueFeeds lists up to limit active feeds whose next check is at or
 	// before now, the most overdue first.
-	DueFeeds(ctx context.Context, now time.Time, limit int) ([]store.Feed, error)
+	DueFeeds(ctx context.Context, now time.Time, limit int) ([]nashra.Feed, error)
 	// UpdateFeedState saves what a poll learnt about a feed.
-	UpdateFeedState(ctx context.Context, f store.Feed) error
+	UpdateFeedState(ctx context.Context, f nashra.Feed) error
 	// SaveItems stores one poll's items, matching them to known articles
 	// by GUID then link, whoever else stores the same items at the same
 	// moment; classify sets the State of the items never seen before, and
 	// must not touch the store. It sets the ID of the items it stored as
 	// new. The items the database refuses are listed in the result, the
 	// others stored; on error nothing is.
-	SaveItems(ctx context.Context, section string, items []store.Article, now time.Time,
-		classify func(fresh []*store.Article)) (store.SaveResult, error)
+	SaveItems(ctx context.Context, section string, items []nashra.Article, now time.Time,
+		classify func(fresh []*nashra.Article)) (store.SaveResult, error)
 	// RaiseAlert records an alert unless the same one is still unsent, and
 	// reports whether it did.
-	RaiseAlert(ctx context.Context, a store.Alert) (bool, error)
+	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 }
 
 // dueLimit bounds the feeds one tick takes; the rest wait for the next.
@@ -200,7 +201,7 @@ func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
 }
 
 // pollFeeds polls fs with a bounded pool of workers.
-func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed) ([]Result, error) {
+func (p *Poller) pollFeeds(ctx context.Context, fs []nashra.Feed) ([]Result, error) {
 	results := make([]Result, len(fs))
 	polled := make([]bool, len(fs))
 	jobs := make(chan int)
@@ -238,7 +239,7 @@ send:
 }
 
 // pollFeed fetches one feed, stores its items and saves its new state.
-func (p *Poller) pollFeed(ctx context.Context, f store.Feed) Result {
+func (p *Poller) pollFeed(ctx context.Context, f nashra.Feed) Result {
 	started := time.Now()
 	now := p.Now()
 	log := p.log.With("feed_id", f.ID, "feed_url", f.URL, "section", f.SectionSlug)
@@ -269,7 +270,7 @@ func (p *Poller) pollFeed(ctx context.Context, f store.Feed) Result {
 
 // ingest parses a fetched feed and stores its items. On error it says
 // which step failed, for the metrics.
-func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time.Time, res *Result, log *slog.Logger) (string, error) {
+func (p *Poller) ingest(ctx context.Context, f nashra.Feed, r *response, now time.Time, res *Result, log *slog.Logger) (string, error) {
 	got, err := p.items(r, now, log)
 	if err != nil {
 		return "parse", fmt.Errorf("parse feed %d: %w", f.ID, err)
@@ -278,9 +279,9 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 	items, undated := got.items, got.undated
 	res.Items = len(items)
 
-	var fresh []*store.Article
+	var fresh []*nashra.Article
 	flooded := false
-	saved, err := p.store.SaveItems(ctx, f.SectionSlug, items, now, func(fr []*store.Article) {
+	saved, err := p.store.SaveItems(ctx, f.SectionSlug, items, now, func(fr []*nashra.Article) {
 		fresh = fr
 		flooded = p.classify(fr, len(items), res.Baseline)
 	})
@@ -302,11 +303,11 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 			continue
 		}
 		switch a.State {
-		case store.StateNew:
+		case nashra.ArticleNew:
 			res.New++
-		case store.StateHeld:
+		case nashra.ArticleHeld:
 			res.Held++
-		case store.StateExcluded:
+		case nashra.ArticleExcluded:
 			res.Excluded++
 		default:
 			res.Seen++
@@ -315,7 +316,7 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 		if !res.Baseline && !undated[a.GUID] {
 			p.metrics.delay.Observe(max(now.Sub(a.PublishedAt), 0).Seconds())
 		}
-		if a.State != store.StateSeen {
+		if a.State != nashra.ArticleSeen {
 			log.Info("new article", "article_id", a.ID, "state", a.State, "title", a.Title)
 		}
 	}
@@ -328,12 +329,12 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 
 // parsed is what a fetched feed holds.
 type parsed struct {
-	items []store.Article
+	items []nashra.Article
 	// undated holds the GUIDs of the items the feed gave no date.
 	undated map[string]bool
 	// undecodable are the items held back: readers would see U+FFFD, bytes
 	// that no encoding made sense of, in their title, summary or author.
-	undecodable []store.Article
+	undecodable []nashra.Article
 }
 
 // items parses a fetched feed into articles, the first of each GUID and
@@ -353,7 +354,7 @@ func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (got parsed
 	if u := resolveURL(feed.Link, r.url); isWebURL(u) {
 		base = u
 	}
-	got = parsed{items: make([]store.Article, 0, len(feed.Items)), undated: make(map[string]bool)}
+	got = parsed{items: make([]nashra.Article, 0, len(feed.Items)), undated: make(map[string]bool)}
 	seen := make(map[string]bool, 2*len(feed.Items))
 	for _, it := range feed.Items {
 		if it == nil {
@@ -385,7 +386,7 @@ func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (got parsed
 // record saves the feed's state after a poll at now that got r (nil when
 // no answer came) and failed, if it did, at the step reason names; and it
 // raises the alerts the feed's health calls for.
-func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Result, reason string, now time.Time, log *slog.Logger) {
+func (p *Poller) record(ctx context.Context, f nashra.Feed, r *response, res *Result, reason string, now time.Time, log *slog.Logger) {
 	before := f
 	f.CheckedAt = now
 	f.LastStatus = res.Status

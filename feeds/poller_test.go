@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -39,7 +40,7 @@ func TestBaselineThenNew(t *testing.T) {
 	if !f.BaselinedAt.Equal(t0) {
 		t.Errorf("baselined at %s", f.BaselinedAt)
 	}
-	if got := states(t, db); got[store.StateSeen] != 3 || len(got) != 1 {
+	if got := states(t, db); got[nashra.ArticleSeen] != 3 || len(got) != 1 {
 		t.Errorf("states %v", got)
 	}
 
@@ -52,13 +53,13 @@ func TestBaselineThenNew(t *testing.T) {
 	if notified != 1 {
 		t.Errorf("new articles announced %d times, want once", notified)
 	}
-	if got := states(t, db); got[store.StateSeen] != 3 || got[store.StateNew] != 2 {
+	if got := states(t, db); got[nashra.ArticleSeen] != 3 || got[nashra.ArticleNew] != 2 {
 		t.Errorf("states %v", got)
 	}
 	if f := onlyFeed(t, db); !f.LastNewAt.Equal(clk.Now()) {
 		t.Errorf("last new at %s", f.LastNewAt)
 	}
-	fresh, err := db.ArticlesInState(context.Background(), store.StateNew, 10)
+	fresh, err := db.ArticlesInState(context.Background(), nashra.ArticleNew, 10)
 	if err != nil || len(fresh) != 2 || fresh[0].Title != "خبر عاجل رقم 4 من بغداد" {
 		t.Errorf("new articles %v, %v", fresh, err)
 	}
@@ -131,7 +132,7 @@ func TestCrossPosted(t *testing.T) {
 	}
 	a := as[0]
 	// Either feed may be polled first and give the article its GUID.
-	if a.Link != shared.link || !slices.Equal(a.Sections, []string{"news", "reports"}) || a.State != store.StateNew {
+	if a.Link != shared.link || !slices.Equal(a.Sections, []string{"news", "reports"}) || a.State != nashra.ArticleNew {
 		t.Errorf("shared article %+v", a)
 	}
 }
@@ -164,11 +165,11 @@ func TestEditedItem(t *testing.T) {
 	for _, a := range articles(t, db) {
 		switch a.GUID {
 		case items[2].guid:
-			if a.Title != items[2].title || a.Revision != 1 || a.State != store.StateNew {
+			if a.Title != items[2].title || a.Revision != 1 || a.State != nashra.ArticleNew {
 				t.Errorf("edited new article %+v", a)
 			}
 		case items[0].guid:
-			if a.Title != items[0].title || a.Revision != 1 || a.State != store.StateSeen {
+			if a.Title != items[0].title || a.Revision != 1 || a.State != nashra.ArticleSeen {
 				t.Errorf("edited seen article %+v", a)
 			}
 		}
@@ -194,7 +195,7 @@ func TestExclusion(t *testing.T) {
 	if r.Excluded != 3 || r.New != 0 {
 		t.Fatalf("%+v", r)
 	}
-	if got := states(t, db); got[store.StateExcluded] != 3 {
+	if got := states(t, db); got[nashra.ArticleExcluded] != 3 {
 		t.Errorf("states %v", got)
 	}
 }
@@ -231,11 +232,11 @@ func TestFloodGuard(t *testing.T) {
 				t.Fatalf("%+v", r)
 			}
 			got := states(t, db)
-			if got[store.StateNew] != tt.newN || got[store.StateHeld] != tt.heldN || got[store.StateSeen] != tt.seenN {
+			if got[nashra.ArticleNew] != tt.newN || got[nashra.ArticleHeld] != tt.heldN || got[nashra.ArticleSeen] != tt.seenN {
 				t.Errorf("states %v", got)
 			}
 			if tt.action == FloodLatest {
-				fresh, _ := db.ArticlesInState(context.Background(), store.StateNew, 10)
+				fresh, _ := db.ArticlesInState(context.Background(), nashra.ArticleNew, 10)
 				var titles []string
 				for _, a := range fresh {
 					titles = append(titles, a.Title)
@@ -286,10 +287,10 @@ func value(t *testing.T, m prometheus.Metric) float64 {
 type spyStore struct {
 	*store.DB
 	mu     sync.Mutex
-	raised []store.Alert
+	raised []nashra.Alert
 }
 
-func (s *spyStore) RaiseAlert(ctx context.Context, a store.Alert) (bool, error) {
+func (s *spyStore) RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error) {
 	s.mu.Lock()
 	s.raised = append(s.raised, a)
 	s.mu.Unlock()

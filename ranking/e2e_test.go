@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
@@ -94,7 +95,7 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	now := time.Now()
-	art := func(section, slug string, age time.Duration) store.Article {
+	art := func(section, slug string, age time.Duration) nashra.Article {
 		id := addArticle(t, db, section, "https://almaalouma.net/"+slug+"/", slug, now.Add(-age))
 		a, err := db.Article(ctx, id)
 		if err != nil {
@@ -113,7 +114,7 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 	links, click := site.links, site.click
 	r := newRanker(t, Config{}, db, time.Now)
 
-	ids := func(as []store.Article) []int64 {
+	ids := func(as []nashra.Article) []int64 {
 		var out []int64
 		for _, a := range as {
 			out = append(out, a.ID)
@@ -219,7 +220,7 @@ func TestOneClientCannotLeadTop(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	now := time.Now()
-	art := func(slug string) store.Article {
+	art := func(slug string) nashra.Article {
 		a, err := db.Article(ctx, addArticle(t, db, "news", "https://almaalouma.net/"+slug+"/", slug, now.Add(-time.Hour)))
 		if err != nil {
 			t.Fatal(err)
@@ -278,11 +279,11 @@ func TestDecayThroughTheStore(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	early := addArticle(t, db, "news", "https://almaalouma.net/early/", "early", now.Add(-10*time.Hour))
 	late := addArticle(t, db, "news", "https://almaalouma.net/late/", "late", now.Add(-11*time.Hour))
-	var cs []store.Click
+	var cs []nashra.Click
 	for i := range 4 {
 		cs = append(cs,
-			store.Click{ArticleID: early, Medium: "telegram", Reader: fmt.Sprint("v:e", i), At: now.Add(-9 * time.Hour)},
-			store.Click{ArticleID: late, Medium: "telegram", Reader: fmt.Sprint("v:l", i), At: now.Add(-time.Hour)})
+			nashra.Click{ArticleID: early, Medium: "telegram", Reader: fmt.Sprint("v:e", i), At: now.Add(-9 * time.Hour)},
+			nashra.Click{ArticleID: late, Medium: "telegram", Reader: fmt.Sprint("v:l", i), At: now.Add(-time.Hour)})
 	}
 	if _, err := db.RecordClicks(ctx, cs, 0); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // The purge runs at start and keeps the days the ranking may still need;
@@ -17,7 +17,7 @@ func TestRegisteredJobs(t *testing.T) {
 	db := openStore(t)
 	now := time.Now()
 	people := addArticle(t, db, "articles", linkPeople, "الناس على دين الملوك", now.Add(-time.Hour))
-	if _, err := db.RecordClicks(ctx, []store.Click{
+	if _, err := db.RecordClicks(ctx, []nashra.Click{
 		{ArticleID: people, Medium: "web", Reader: "v:old", At: now.Add(-40 * 24 * time.Hour)},
 		{ArticleID: people, Medium: "web", Reader: "v:new", At: now.Add(-time.Hour)},
 	}, 0); err != nil {

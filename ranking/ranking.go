@@ -21,6 +21,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -114,7 +115,7 @@ type Store interface {
 	// SetSiteMostFollowed replaces the site's list.
 	SetSiteMostFollowed(ctx context.Context, ids []int64, at time.Time) error
 	// Article returns one article, store.ErrNotFound when it is gone.
-	Article(ctx context.Context, id int64) (store.Article, error)
+	Article(ctx context.Context, id int64) (nashra.Article, error)
 	// ClicksByMedium returns the counts by medium since a day.
 	ClicksByMedium(ctx context.Context, since time.Time) ([]store.MediumClicks, error)
 	// PurgeClicks deletes the click rows of the days before one.
@@ -162,7 +163,7 @@ func New(cfg Config, st Store, opts ...Option) (*Ranker, error) {
 
 // Scored is a ranked article with what ranked it.
 type Scored struct {
-	store.Article
+	nashra.Article
 	// Score is the article's score at the end of the window.
 	Score float64
 	// Uniques counts its unique clicks in the window, undecayed.
@@ -199,12 +200,12 @@ func (r *Ranker) Rank(ctx context.Context, section string, until time.Time, limi
 // Top returns up to limit articles of section (all when empty) of the
 // window ending now, best first; mostFollowed is false when there were no
 // signals and the list is only the latest. It is the bot's Ranking.
-func (r *Ranker) Top(ctx context.Context, section string, limit int) (as []store.Article, mostFollowed bool, err error) {
+func (r *Ranker) Top(ctx context.Context, section string, limit int) (as []nashra.Article, mostFollowed bool, err error) {
 	res, err := r.Rank(ctx, section, time.Time{}, limit)
 	if err != nil {
 		return nil, false, err
 	}
-	as = make([]store.Article, len(res.Articles))
+	as = make([]nashra.Article, len(res.Articles))
 	for i, s := range res.Articles {
 		as[i] = s.Article
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -29,9 +30,9 @@ func openStore(t testing.TB) *store.DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var specs []store.SectionSpec
+	var specs []nashra.SectionSpec
 	for _, s := range []string{"news", "articles", "infographics", "video", "caricature", "reports", "translation"} {
-		specs = append(specs, store.SectionSpec{Slug: s, Name: s})
+		specs = append(specs, nashra.SectionSpec{Slug: s, Name: s})
 	}
 	if _, err := db.SyncSections(ctx, specs); err != nil {
 		t.Fatal(err)
@@ -42,10 +43,10 @@ func openStore(t testing.TB) *store.DB {
 // addArticle stores a new article of section first seen at seen.
 func addArticle(t testing.TB, db *store.DB, section, link, title string, seen time.Time) int64 {
 	t.Helper()
-	res, err := db.SaveItems(context.Background(), section, []store.Article{{GUID: link, Link: link, Title: title}}, seen,
-		func(fresh []*store.Article) {
+	res, err := db.SaveItems(context.Background(), section, []nashra.Article{{GUID: link, Link: link, Title: title}}, seen,
+		func(fresh []*nashra.Article) {
 			for _, a := range fresh {
-				a.State = store.StateHanded
+				a.State = nashra.ArticleHanded
 			}
 		})
 	if err != nil || len(res.New) != 1 {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // Medium says where a tracked link was shown, for the counts by medium.
@@ -224,7 +224,7 @@ func NewLinks(base string, signer *Signer, enabled bool) *Links {
 // Article returns the link to a shown in medium ("telegram", "channel",
 // "email", "web") to whoever reads there. An unknown medium gets the
 // article's own link rather than a count under the wrong name.
-func (l *Links) Article(a store.Article, medium string) string {
+func (l *Links) Article(a nashra.Article, medium string) string {
 	m, ok := ParseMedium(medium)
 	if !ok {
 		return a.Link
@@ -236,7 +236,7 @@ func (l *Links) Article(a store.Article, medium string) string {
 // or "channel"): personal when chat is a private chat's id (above 0, as
 // Telegram numbers users), so that its reader's clicks count once. It is
 // the bot's LinkFunc.
-func (l *Links) Post(a store.Article, medium string, chat int64) string {
+func (l *Links) Post(a nashra.Article, medium string, chat int64) string {
 	if chat <= 0 || medium != MediumTelegram.String() {
 		return l.Article(a, medium)
 	}
@@ -245,13 +245,13 @@ func (l *Links) Post(a store.Article, medium string, chat int64) string {
 
 // Email returns the link to a in the email sent at sentAt to subscriber
 // subscriberID (0 when the message is not personal).
-func (l *Links) Email(a store.Article, subscriberID int64, sentAt time.Time) string {
+func (l *Links) Email(a nashra.Article, subscriberID int64, sentAt time.Time) string {
 	return l.Tracked(a, Link{ArticleID: a.ID, Medium: MediumEmail, SubscriberID: subscriberID, SentAt: sentAt})
 }
 
 // Tracked returns the tracked link for link, which must name a; a.Link when
 // tracking is off or a was never stored.
-func (l *Links) Tracked(a store.Article, link Link) string {
+func (l *Links) Tracked(a nashra.Article, link Link) string {
 	if !l.enabled || a.ID <= 0 {
 		return a.Link
 	}

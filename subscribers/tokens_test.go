@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 func newSigner(t *testing.T, secret string) *Signer {
@@ -121,7 +121,7 @@ func TestOldTokenStillReads(t *testing.T) {
 
 func TestLinks(t *testing.T) {
 	s := newSigner(t, "secret")
-	a := store.Article{ID: 42, Link: "https://almaalouma.net/اخبار/"}
+	a := nashra.Article{ID: 42, Link: "https://almaalouma.net/اخبار/"}
 	on := NewLinks("https://nashra.example/", s, true)
 	got := on.Article(a, "telegram")
 	tok, ok := strings.CutPrefix(got, "https://nashra.example/r/")

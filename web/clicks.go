@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
@@ -99,7 +99,7 @@ func (t *Tracker) count(r *http.Request, link subscribers.Link) {
 		outcome = clickScanner
 	}
 	if outcome == clickQueued {
-		c := store.Click{ArticleID: link.ArticleID, Medium: link.Medium.String(), At: now}
+		c := nashra.Click{ArticleID: link.ArticleID, Medium: link.Medium.String(), At: now}
 		switch ip := clientIP(r, t.cfg.TrustedProxies); {
 		case link.SubscriberID != 0:
 			c.Reader = "s:" + strconv.FormatInt(link.SubscriberID, 10)
@@ -116,7 +116,7 @@ func (t *Tracker) count(r *http.Request, link subscribers.Link) {
 	t.m.clicks.WithLabelValues(outcome).Inc()
 }
 
-func (t *Tracker) enqueue(c store.Click) bool {
+func (t *Tracker) enqueue(c nashra.Click) bool {
 	select {
 	case <-t.stop:
 		return false
@@ -204,7 +204,7 @@ func (t *Tracker) Close(ctx context.Context) error {
 // its first click has waited FlushInterval, one transaction per batch.
 func (t *Tracker) write() {
 	defer close(t.done)
-	batch := make([]store.Click, 0, t.cfg.BatchSize)
+	batch := make([]nashra.Click, 0, t.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	flush := func() {
@@ -244,7 +244,7 @@ func (t *Tracker) write() {
 	}
 }
 
-func (t *Tracker) flush(batch []store.Click) {
+func (t *Tracker) flush(batch []nashra.Click) {
 	// Not the request's context, nor the service's: a batch already taken
 	// should be written even while shutting down.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -28,11 +29,11 @@ func openStore(t testing.TB) (*store.DB, int64) {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := db.SaveItems(ctx, "news", []store.Article{{GUID: "g1", Link: articleURL, Title: "خبر"}}, time.Now(),
-		func(fresh []*store.Article) { fresh[0].State = store.StateNew })
+	res, err := db.SaveItems(ctx, "news", []nashra.Article{{GUID: "g1", Link: articleURL, Title: "خبر"}}, time.Now(),
+		func(fresh []*nashra.Article) { fresh[0].State = nashra.ArticleNew })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/templates"
@@ -33,11 +34,11 @@ type EmailSignup interface {
 // EmailStore is what the subscription pages read and change; *store.DB
 // implements it. The methods and their errors are documented there.
 type EmailStore interface {
-	EmailSubscriber(ctx context.Context, id int64) (store.EmailSubscriber, error)
-	ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (store.EmailSubscriber, error)
-	SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (store.EmailSubscriber, error)
-	UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (store.EmailSubscriber, error)
-	Digests(ctx context.Context, limit int) ([]store.Digest, error)
+	EmailSubscriber(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
+	ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (nashra.EmailSubscriber, error)
+	SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (nashra.EmailSubscriber, error)
+	UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (nashra.EmailSubscriber, error)
+	Digests(ctx context.Context, limit int) ([]nashra.Digest, error)
 }
 
 var _ EmailStore = (*store.DB)(nil)
@@ -293,14 +294,14 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 
 // subscriber checks a link's token and returns its subscriber; on failure
 // it has answered with a page saying why.
-func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action, token string) (store.EmailSubscriber, bool) {
+func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action, token string) (nashra.EmailSubscriber, bool) {
 	id, err := p.o.Tokens.Verify(token, action, p.o.Now())
 	if errors.Is(err, subscribers.ErrTokenExpired) {
 		p.message(w, http.StatusGone, "انتهت صلاحية الرابط", signupPath, txtSignupAgain,
 			"انتهت صلاحية رابط التأكيد. اشترك من جديد لتصلك رسالة تأكيد أخرى.")
-		return store.EmailSubscriber{}, false
+		return nashra.EmailSubscriber{}, false
 	}
-	var sub store.EmailSubscriber
+	var sub nashra.EmailSubscriber
 	if err == nil {
 		sub, err = p.o.Store.EmailSubscriber(r.Context(), id)
 	}
@@ -333,7 +334,7 @@ func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
 	case sub.Subscribed():
 		p.message(w, http.StatusOK, "اشتراكك مؤكَّد", p.preferencesURL(sub.ID), "تعديل التفضيلات",
 			"اشتراكك في النشرة اليومية مؤكَّد بالفعل، ولا حاجة إلى شيء آخر.")
-	case sub.State != store.EmailPending:
+	case sub.State != nashra.EmailPending:
 		p.message(w, http.StatusGone, "الرابط لم يعد صالحًا", signupPath, txtSignupAgain,
 			"هذا الرابط لم يعد صالحًا لأن الاشتراك أُلغي. يمكنك الاشتراك من جديد متى شئت.")
 	default:
@@ -368,7 +369,7 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 
 // preferencesForm shows the preference center with sections (nil: all)
 // ticked.
-func (p *EmailPages) preferencesForm(w http.ResponseWriter, status int, sub store.EmailSubscriber, sections []string, paused bool,
+func (p *EmailPages) preferencesForm(w http.ResponseWriter, status int, sub nashra.EmailSubscriber, sections []string, paused bool,
 	token, errText, notice string) {
 	d := p.page("تفضيلات النشرة")
 	d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionPreferences.Path()
@@ -390,7 +391,7 @@ func (p *EmailPages) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	case !sub.Subscribed():
 		p.notSubscribed(w)
 	default:
-		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == store.EmailPaused, token, "", "")
+		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == nashra.EmailPaused, token, "", "")
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -100,11 +101,11 @@ func startEmail(t *testing.T, trusted ...netip.Prefix) *emailEnv {
 }
 
 // subscriber stores a subscriber in state and returns its id.
-func (e *emailEnv) subscriber(t *testing.T, addr string, state store.EmailState) int64 {
+func (e *emailEnv) subscriber(t *testing.T, addr string, state nashra.EmailState) int64 {
 	t.Helper()
 	n := e.now.Add(-time.Hour)
-	s := store.EmailSubscriber{Address: addr, State: state, CreatedAt: n, UpdatedAt: n, RequestedAt: n}
-	if _, err := e.db.ImportEmailSubscribers(context.Background(), []store.EmailSubscriber{s}); err != nil {
+	s := nashra.EmailSubscriber{Address: addr, State: state, CreatedAt: n, UpdatedAt: n, RequestedAt: n}
+	if _, err := e.db.ImportEmailSubscribers(context.Background(), []nashra.EmailSubscriber{s}); err != nil {
 		t.Fatal(err)
 	}
 	id, _, _ := e.db.RequestEmailSignup(context.Background(), store.SignupRequest{Address: addr, Now: n, Limit: 0, Window: time.Hour})
@@ -159,7 +160,7 @@ func TestSignupPage(t *testing.T) {
 
 func TestSignupNeverRevealsWhetherAnAddressIsKnown(t *testing.T) {
 	e := startEmail(t)
-	e.subscriber(t, "known@example.org", store.EmailActive)
+	e.subscriber(t, "known@example.org", nashra.EmailActive)
 	all := url.Values{"section": {"news", "articles", "video"}}
 	var bodies []string
 	for _, addr := range []string{"known@example.org", "new@example.org"} {
@@ -229,7 +230,7 @@ func TestSignupLimitPerClientAddress(t *testing.T) {
 
 func TestConfirmNeedsAPost(t *testing.T) {
 	e := startEmail(t)
-	id := e.subscriber(t, "new@example.org", store.EmailPending)
+	id := e.subscriber(t, "new@example.org", nashra.EmailPending)
 	link := e.link(subscribers.ActionConfirm, id, e.now.Add(48*time.Hour))
 
 	// Mail scanners open every link: a GET shows a button and confirms
@@ -241,7 +242,7 @@ func TestConfirmNeedsAPost(t *testing.T) {
 	if r.header.Get("Referrer-Policy") != "no-referrer" || r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("a token page may leak its URL: %v", r.header)
 	}
-	if s, _ := e.db.EmailSubscriber(context.Background(), id); s.State != store.EmailPending {
+	if s, _ := e.db.EmailSubscriber(context.Background(), id); s.State != nashra.EmailPending {
 		t.Fatalf("a GET confirmed: %s", s.State)
 	}
 	token := regexp.MustCompile(`name="t" value="([^"]+)"`).FindStringSubmatch(r.body)
@@ -252,7 +253,7 @@ func TestConfirmNeedsAPost(t *testing.T) {
 	if r.code != 200 || !strings.Contains(r.body, "تم تأكيد اشتراكك") || !strings.Contains(r.body, "/email/preferences?t=") {
 		t.Fatalf("confirm %d:\n%s", r.code, r.body)
 	}
-	if s, _ := e.db.EmailSubscriber(context.Background(), id); s.State != store.EmailActive {
+	if s, _ := e.db.EmailSubscriber(context.Background(), id); s.State != nashra.EmailActive {
 		t.Fatalf("after the POST: %s", s.State)
 	}
 	if r := do(t, "GET", link, nil); r.code != 200 || !strings.Contains(r.body, "مؤكَّد بالفعل") {
@@ -275,7 +276,7 @@ func TestConfirmNeedsAPost(t *testing.T) {
 
 func TestPreferences(t *testing.T) {
 	e := startEmail(t)
-	id := e.subscriber(t, "reader@example.org", store.EmailPending)
+	id := e.subscriber(t, "reader@example.org", nashra.EmailPending)
 	ctx := context.Background()
 	if _, err := e.db.ConfirmEmailSubscriber(ctx, id, e.now); err != nil {
 		t.Fatal(err)
@@ -291,7 +292,7 @@ func TestPreferences(t *testing.T) {
 		t.Fatalf("save %d:\n%s", r.code, r.body)
 	}
 	s, _ := e.db.EmailSubscriber(ctx, id)
-	if s.State != store.EmailPaused || strings.Join(s.Sections, ",") != "video" {
+	if s.State != nashra.EmailPaused || strings.Join(s.Sections, ",") != "video" {
 		t.Fatalf("after saving: %+v", s)
 	}
 	r = do(t, "POST", e.url+subscribers.ActionPreferences.Path(), url.Values{"t": {token}})
@@ -299,7 +300,7 @@ func TestPreferences(t *testing.T) {
 		t.Fatalf("no section: %d", r.code)
 	}
 	r = do(t, "POST", e.url+subscribers.ActionPreferences.Path(), url.Values{"t": {token}, "section": {"news", "articles", "video"}})
-	if s, _ = e.db.EmailSubscriber(ctx, id); r.code != 200 || s.State != store.EmailActive || s.Sections != nil {
+	if s, _ = e.db.EmailSubscriber(ctx, id); r.code != 200 || s.State != nashra.EmailActive || s.Sections != nil {
 		t.Fatalf("resumed with every section: %d, %+v", r.code, s)
 	}
 }
@@ -309,7 +310,7 @@ func TestUnsubscribe(t *testing.T) {
 	ctx := context.Background()
 	for _, oneClick := range []bool{false, true} {
 		addr := fmt.Sprintf("reader-%v@example.org", oneClick)
-		id := e.subscriber(t, addr, store.EmailPending)
+		id := e.subscriber(t, addr, nashra.EmailPending)
 		e.db.ConfirmEmailSubscriber(ctx, id, e.now)
 		link := e.link(subscribers.ActionUnsubscribe, id, time.Time{})
 		if !oneClick {
@@ -317,7 +318,7 @@ func TestUnsubscribe(t *testing.T) {
 			if r.code != 200 || !strings.Contains(r.body, "ألغِ اشتراكي") || !strings.Contains(r.body, addr) {
 				t.Fatalf("unsubscribe page %d:\n%s", r.code, r.body)
 			}
-			if s, _ := e.db.EmailSubscriber(ctx, id); s.State != store.EmailActive {
+			if s, _ := e.db.EmailSubscriber(ctx, id); s.State != nashra.EmailActive {
 				t.Fatal("a GET unsubscribed")
 			}
 		}
@@ -326,7 +327,7 @@ func TestUnsubscribe(t *testing.T) {
 		if r.code != 200 || !strings.Contains(r.body, "أُلغي اشتراكك") {
 			t.Fatalf("one-click %v: %d\n%s", oneClick, r.code, r.body)
 		}
-		if s, _ := e.db.EmailSubscriber(ctx, id); s.State != store.EmailUnsubscribed {
+		if s, _ := e.db.EmailSubscriber(ctx, id); s.State != nashra.EmailUnsubscribed {
 			t.Fatalf("after the POST: %s", s.State)
 		}
 		if r := do(t, "GET", e.link(subscribers.ActionPreferences, id, time.Time{}), nil); !strings.Contains(r.body, "اشتراكك ملغى") {
@@ -339,9 +340,9 @@ func TestArchivePages(t *testing.T) {
 	e := startEmail(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 28, 4, 0, 0, 0, time.UTC)
-	for _, d := range []store.Digest{
-		{Day: "2026-11-28", State: store.DigestSent, Subject: "نشرة المعلومة — 28 تشرين الثاني 2026", CreatedAt: at},
-		{Day: "2026-11-29", State: store.DigestEmpty, CreatedAt: at},
+	for _, d := range []nashra.Digest{
+		{Day: "2026-11-28", State: nashra.DigestSent, Subject: "نشرة المعلومة — 28 تشرين الثاني 2026", CreatedAt: at},
+		{Day: "2026-11-29", State: nashra.DigestEmpty, CreatedAt: at},
 	} {
 		if _, _, err := e.db.CreateDigest(ctx, d, false); err != nil {
 			t.Fatal(err)
@@ -367,7 +368,7 @@ func TestArchivePages(t *testing.T) {
 func TestValuesComeFromWhereTheyBelong(t *testing.T) {
 	e := startEmail(t)
 	ctx := context.Background()
-	id := e.subscriber(t, "reader@example.org", store.EmailPending)
+	id := e.subscriber(t, "reader@example.org", nashra.EmailPending)
 	e.db.ConfirmEmailSubscriber(ctx, id, e.now)
 	link := e.link(subscribers.ActionUnsubscribe, id, time.Time{})
 	token := strings.SplitN(link, "t=", 2)[1]

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -80,7 +81,7 @@ type TrackingStore interface {
 	ArticleLink(ctx context.Context, id int64) (string, error)
 	// RecordClicks stores a batch of clicks in one transaction, counting
 	// at most perNetwork anonymous readers per network, article and day.
-	RecordClicks(ctx context.Context, cs []store.Click, perNetwork int) (store.ClickResult, error)
+	RecordClicks(ctx context.Context, cs []nashra.Click, perNetwork int) (store.ClickResult, error)
 }
 
 // Tracker serves tracked links: it checks the token, redirects to the
@@ -96,7 +97,7 @@ type Tracker struct {
 	now     func() time.Time
 	m       trackerMetrics
 
-	queue     chan store.Click
+	queue     chan nashra.Click
 	stop      chan struct{}
 	done      chan struct{}
 	startOnce sync.Once
@@ -129,7 +130,7 @@ func NewTracker(cfg TrackingConfig, secret []byte, st TrackingStore, opts ...Tra
 	t := &Tracker{
 		cfg: cfg, signer: signer, visitor: newVisitorKeys(secret), st: st,
 		links: newLinkCache(cfg.CacheSize), log: slog.Default(), now: time.Now, m: newTrackerMetrics(),
-		queue: make(chan store.Click, cfg.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
+		queue: make(chan nashra.Click, cfg.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(t)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -48,16 +49,16 @@ func BenchmarkRedirect(b *testing.B) {
 	if _, err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
 		b.Fatal(err)
 	}
-	var items []store.Article
+	var items []nashra.Article
 	for i := range 200 {
-		items = append(items, store.Article{GUID: fmt.Sprint("bench-", i), Link: fmt.Sprintf("%s?i=%d", articleURL, i), Title: "خبر"})
+		items = append(items, nashra.Article{GUID: fmt.Sprint("bench-", i), Link: fmt.Sprintf("%s?i=%d", articleURL, i), Title: "خبر"})
 	}
-	res, err := db.SaveItems(ctx, "news", items, time.Now(), func(fresh []*store.Article) {
+	res, err := db.SaveItems(ctx, "news", items, time.Now(), func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateHanded
+			a.State = nashra.ArticleHanded
 		}
 	})
 	if err != nil {
@@ -151,14 +152,14 @@ func BenchmarkRedirect(b *testing.B) {
 					return
 				default:
 				}
-				r, err := db.SaveItems(ctx, "news", []store.Article{{GUID: fmt.Sprint("push-", i),
+				r, err := db.SaveItems(ctx, "news", []nashra.Article{{GUID: fmt.Sprint("push-", i),
 					Link: fmt.Sprintf("%s?push=%d", articleURL, i), Title: "عاجل"}}, time.Now(),
-					func(fresh []*store.Article) { fresh[0].State = store.StateNew })
+					func(fresh []*nashra.Article) { fresh[0].State = nashra.ArticleNew })
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				f, err := db.HandOn(ctx, store.FanOut{ArticleID: r.New[0], State: store.DeliveryPending, Now: time.Now()})
+				f, err := db.HandOn(ctx, store.FanOut{ArticleID: r.New[0], State: nashra.DeliveryPending, Now: time.Now()})
 				if err != nil || f.Chats != 100_000 {
 					b.Errorf("fan-out: %+v %v", f, err)
 					return

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -25,7 +26,7 @@ type fakeLinks struct {
 	mu      sync.Mutex
 	links   map[int64]string
 	lookups int
-	clicks  []store.Click
+	clicks  []nashra.Click
 }
 
 func (f *fakeLinks) ArticleLink(_ context.Context, id int64) (string, error) {
@@ -39,17 +40,17 @@ func (f *fakeLinks) ArticleLink(_ context.Context, id int64) (string, error) {
 	return link, nil
 }
 
-func (f *fakeLinks) RecordClicks(_ context.Context, cs []store.Click, _ int) (store.ClickResult, error) {
+func (f *fakeLinks) RecordClicks(_ context.Context, cs []nashra.Click, _ int) (store.ClickResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clicks = append(f.clicks, cs...)
 	return store.ClickResult{Unique: len(cs)}, nil
 }
 
-func (f *fakeLinks) recorded() []store.Click {
+func (f *fakeLinks) recorded() []nashra.Click {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]store.Click(nil), f.clicks...)
+	return append([]nashra.Click(nil), f.clicks...)
 }
 
 // trackerHarness routes requests through a Server's mux to a Tracker, as

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
@@ -103,10 +104,10 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 // quiet hours so that the demo shows the same thing at any hour.
 func seedDemo(ctx context.Context, db *store.DB, sections []config.Section) error {
 	now := time.Now()
-	if _, _, err := db.TouchChat(ctx, store.Chat{ID: demoReader, Kind: store.ChatPrivate, Language: "ar"}, now); err != nil {
+	if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: demoReader, Kind: nashra.ChatPrivate, Language: "ar"}, now); err != nil {
 		return err
 	}
-	settings := store.DefaultSettings
+	settings := nashra.DefaultChatSettings
 	settings.QuietStart, settings.QuietEnd = 0, 0
 	if err := db.SetChatSettings(ctx, demoReader, settings, now); err != nil {
 		return err
@@ -169,7 +170,7 @@ func drain(ctx context.Context, db *store.DB, engine *delivery.Engine) error {
 	ctl := delivery.NewControls(db, nil)
 	for ctx.Err() == nil {
 		time.Sleep(200 * time.Millisecond)
-		fresh, err := db.ArticlesInState(ctx, store.StateNew, 1)
+		fresh, err := db.ArticlesInState(ctx, nashra.ArticleNew, 1)
 		if err != nil {
 			return err
 		}

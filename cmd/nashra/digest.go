@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
@@ -166,9 +167,9 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	switch got.State {
-	case store.DigestEmpty:
+	case nashra.DigestEmpty:
 		fmt.Fprintf(env.stdout, "%s: no new articles in the window: no digest that day\n", got.Day)
-	case store.DigestMissed:
+	case nashra.DigestMissed:
 		fmt.Fprintf(env.stdout, "%s: the digest was missed (not started before the cut-off)\n", got.Day)
 	default:
 		counts, err := db.SendCounts(ctx, got.ID)
@@ -177,8 +178,8 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		e, t := counts[store.SendEmail], counts[store.SendTelegram]
 		fmt.Fprintf(env.stdout, "%s: %s — emails: %d sent, %d bounced, %d failed, %d with nothing new; Telegram readers: %d queued\n",
-			got.Day, got.Subject, e[store.DeliverySent], e[store.DeliveryBounced], e[store.DeliveryDead]+e[store.DeliveryStale],
-			e[store.DeliveryCancelled], t[store.DeliverySent])
+			got.Day, got.Subject, e[nashra.DeliverySent], e[nashra.DeliveryBounced], e[nashra.DeliveryDead]+e[nashra.DeliveryStale],
+			e[nashra.DeliveryCancelled], t[nashra.DeliverySent])
 	}
 	return nil
 }

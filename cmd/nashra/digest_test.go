@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/ranking"
@@ -52,9 +53,9 @@ func TestDigestCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if _, err := db.ImportEmailSubscribers(context.Background(), []store.EmailSubscriber{
-		{Address: "a@example.org", State: store.EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
-		{Address: "b@example.org", State: store.EmailActive, Sections: []string{"video"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+	if _, err := db.ImportEmailSubscribers(context.Background(), []nashra.EmailSubscriber{
+		{Address: "a@example.org", State: nashra.EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+		{Address: "b@example.org", State: nashra.EmailActive, Sections: []string{"video"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestEmailPagesWiring(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "تحقق من بريدك") {
 		t.Fatalf("signup: %s\n%s", resp.Status, body)
 	}
-	if counts, _ := db.CountEmailSubscribers(ctx); counts[store.EmailPending] != 1 {
+	if counts, _ := db.CountEmailSubscribers(ctx); counts[nashra.EmailPending] != 1 {
 		t.Fatalf("subscribers %v", counts)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/store"
@@ -40,7 +41,7 @@ func TestExportImportKeepsOldLinksWorking(t *testing.T) {
 	}
 	waitFor(t, func() bool { n, _ := m.db.CountArticles(ctx); return n == len(demo.Initial) })
 	now := time.Now()
-	m.db.TouchChat(ctx, store.Chat{ID: 42, Kind: store.ChatPrivate}, now)
+	m.db.TouchChat(ctx, nashra.Chat{ID: 42, Kind: nashra.ChatPrivate}, now)
 	m.db.Subscribe(ctx, 42, []string{"news"}, now)
 	subID, _, err := m.db.RequestEmailSignup(ctx, store.SignupRequest{Address: "qari@example.org", Now: now, Limit: 3, Window: time.Hour})
 	if err != nil {
@@ -131,7 +132,7 @@ func TestExportImportKeepsOldLinksWorking(t *testing.T) {
 	if err != nil || id != subID {
 		t.Fatalf("old unsubscribe link: subscriber %d, %v", id, err)
 	}
-	if s, err := m.db.EmailSubscriber(ctx, id); err != nil || s.Address != "qari@example.org" || s.State != store.EmailActive {
+	if s, err := m.db.EmailSubscriber(ctx, id); err != nil || s.Address != "qari@example.org" || s.State != nashra.EmailActive {
 		t.Errorf("the subscriber behind the old link: %+v, %v", s, err)
 	}
 	if subs, _ := m.db.Subscriptions(ctx, 42); len(subs) != 1 {

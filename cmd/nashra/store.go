@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
@@ -35,10 +36,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 		log.Warn("section no longer configured: its subscribers are kept, dormant", "section", slug)
 	}
 	// The YAML mapping seeds the store; /link and /unlink changes stay.
-	var channels []store.ChannelLink
+	var channels []nashra.ChannelLink
 	for _, s := range cfg.Sections {
 		for _, ch := range s.Channels {
-			channels = append(channels, store.ChannelLink{Section: s.Slug, Channel: ch, Source: store.SourceConfig})
+			channels = append(channels, nashra.ChannelLink{Section: s.Slug, Channel: ch, Source: nashra.SourceConfig})
 		}
 	}
 	if err := db.SeedChannels(ctx, channels, time.Now()); err != nil {
@@ -48,10 +49,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	return db, nil
 }
 
-func sectionSpecs(cfg *config.Config) []store.SectionSpec {
-	specs := make([]store.SectionSpec, len(cfg.Sections))
+func sectionSpecs(cfg *config.Config) []nashra.SectionSpec {
+	specs := make([]nashra.SectionSpec, len(cfg.Sections))
 	for i, s := range cfg.Sections {
-		specs[i] = store.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()}
+		specs[i] = nashra.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()}
 	}
 	return specs
 }

@@ -1,0 +1,19 @@
+package nashra
+
+import "time"
+
+// Click is one counted click on a tracked link.
+type Click struct {
+	ArticleID int64
+	// Medium is where the link was shown: telegram, channel, email, web.
+	Medium string
+	// Reader identifies who clicked, for uniqueness: "s:<id>" for an email
+	// subscriber, "c:<id>" for a private chat, "v:<hash>" for an anonymous
+	// visitor of one day.
+	Reader string
+	// Network is a key of an anonymous visitor's source network for the
+	// day (never the address itself): the readers of one network count
+	// for an article up to a cap a day. Empty for personal links.
+	Network string
+	At      time.Time
+}
