@@ -74,7 +74,7 @@ func deliveryStats(stats map[string]int64) string {
 }
 
 // mediumNames are the media of tracked links as admins read them.
-var mediumNames = map[string]string{"telegram": "تيليجرام", "channel": "القنوات", "email": "البريد", "web": "الموقع"}
+var mediumNames = map[nashra.Medium]string{nashra.MediumTelegram: "تيليجرام", nashra.MediumChannel: "القنوات", nashra.MediumEmail: "البريد", nashra.MediumWeb: "الموقع"}
 
 // clickStats renders what readers opened: the window's best articles with
 // their unique clicks, and clicks by medium.
@@ -90,7 +90,7 @@ func clickStats(s ranking.Stats) string {
 	}
 	sb.WriteString("<b>النقرات حسب الوسيلة</b>\n")
 	for _, m := range s.ByMedium {
-		fmt.Fprintf(&sb, "• %s: %d فريدة من %d", cmp.Or(mediumNames[m.Medium], escape(m.Medium)), m.Uniques, m.Clicks)
+		fmt.Fprintf(&sb, "• %s: %d فريدة من %d", cmp.Or(mediumNames[m.Medium], escape(string(m.Medium))), m.Uniques, m.Clicks)
 		if m.Capped > 0 {
 			// New readers past their network's cap: one client posing as many.
 			fmt.Fprintf(&sb, "، و%d فوق حدّ الشبكة الواحدة لم تُحتسب", m.Capped)

@@ -297,7 +297,7 @@ func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
 	if len(as) == 0 {
 		return b.reply(ctx, r, txtLatestNone, nil)
 	}
-	text := b.render.List(heading, as, MediumTelegram, r.privateChat(), true)
+	text := b.render.List(heading, as, nashra.MediumTelegram, r.privateChat(), true)
 	if r.private() && r.from != nil && b.isAdmin(r.from.ID) {
 		// Admins need article numbers for /cancel and /retract.
 		ids := make([]string, len(as))
@@ -324,7 +324,7 @@ func (b *Bot) cmdTop(ctx context.Context, r *request) error {
 	if mostFollowed {
 		heading = txtTopHead
 	}
-	return b.reply(ctx, r, b.render.List(heading, as, MediumTelegram, r.privateChat(), false), nil)
+	return b.reply(ctx, r, b.render.List(heading, as, nashra.MediumTelegram, r.privateChat(), false), nil)
 }
 
 func (b *Bot) cmdDigest(ctx context.Context, r *request) error {

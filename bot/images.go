@@ -59,7 +59,7 @@ func NewImageClient() *http.Client {
 // document) with its caption. The first success for an article is
 // remembered, so the rest of its fan-out reuses Telegram's file_id; an
 // image found unusable is not tried again for the same article.
-func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Article, medium string, chat int64) (delivery.Sent, error) {
+func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Article, medium nashra.Medium, chat int64) (delivery.Sent, error) {
 	e := s.files.entry(a.ID, a.ImageURL)
 	// One send at a time per article until its file_id is known: the
 	// others then reuse it instead of each uploading the image.

@@ -20,20 +20,14 @@ const (
 	MaxCaption = 1024
 )
 
-// Media name where a link is shown, for tracked links (issue 5).
-const (
-	MediumTelegram = "telegram" // readers and groups
-	MediumChannel  = "channel"
-)
-
 // LinkFunc returns the link a message carries to an article in a medium,
 // in the private chat chat (0 for a group or a channel): a private chat's
 // links are its own, so that its reader's clicks count once. The default
 // is the article's own link; tracked links replace it.
-type LinkFunc func(a nashra.Article, medium string, chat int64) string
+type LinkFunc func(a nashra.Article, medium nashra.Medium, chat int64) string
 
 // ArticleLink is the default LinkFunc: the article's canonical link.
-func ArticleLink(a nashra.Article, _ string, _ int64) string { return a.Link }
+func ArticleLink(a nashra.Article, _ nashra.Medium, _ int64) string { return a.Link }
 
 // Renderer turns articles into Telegram HTML: one post form for readers,
 // groups and channels, and a list form for bundles.
@@ -59,14 +53,14 @@ func NewRenderer(site string, loc *time.Location, sections *subscribers.Catalog,
 
 // Link returns the link to show for a in medium, in the private chat chat
 // (0 for a group or a channel).
-func (r *Renderer) Link(a nashra.Article, medium string, chat int64) string {
+func (r *Renderer) Link(a nashra.Article, medium nashra.Medium, chat int64) string {
 	return r.link(a, medium, chat)
 }
 
 // Post renders a as HTML whose visible text fits limit UTF-16 units
 // (MaxCaption under a photo, MaxText alone). Only the summary, then the
 // title, are shortened, on a word boundary with "…".
-func (r *Renderer) Post(a nashra.Article, medium string, limit int) string {
+func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) string {
 	title := cleanLine(a.Title)
 	summary := cleanText(a.Summary)
 	var foot []segment
@@ -142,7 +136,7 @@ const maxBundle = 5
 // Bundle renders several articles as one message listing their titles,
 // each a link: the form of a coalesced delivery, to chat (0 for a group or
 // a channel).
-func (r *Renderer) Bundle(as []nashra.Article, medium string, chat int64) string {
+func (r *Renderer) Bundle(as []nashra.Article, medium nashra.Medium, chat int64) string {
 	heading := "📰 <b>" + escape("جديد "+r.site) + "</b> — " + escape(arabic.Count(len(as), arabic.Article))
 	return r.List(heading, as, medium, chat, false)
 }
@@ -151,7 +145,7 @@ func (r *Renderer) Bundle(as []nashra.Article, medium string, chat int64) string
 // title a link (to chat, 0 for a group or a channel) followed by its
 // hashtags and, withDates, its date. It shows at most five and counts the
 // rest, so it always fits MaxText.
-func (r *Renderer) List(heading string, as []nashra.Article, medium string, chat int64, withDates bool) string {
+func (r *Renderer) List(heading string, as []nashra.Article, medium nashra.Medium, chat int64, withDates bool) string {
 	var b strings.Builder
 	b.WriteString(heading)
 	b.WriteString("\n")

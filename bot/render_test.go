@@ -92,7 +92,7 @@ func TestRenderPost(t *testing.T) {
 			if c.edit != nil {
 				c.edit(&a)
 			}
-			h := r.Post(a, bot.MediumTelegram, c.limit)
+			h := r.Post(a, nashra.MediumTelegram, c.limit)
 			plain := checkHTML(t, h, c.limit)
 			mustContain(t, plain, c.want...)
 			mustContain(t, h, c.html...)
@@ -131,7 +131,7 @@ func TestPostCutOnGraphemes(t *testing.T) {
 			} else {
 				a.Title = text
 			}
-			plain := checkHTML(t, r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption)
+			plain := checkHTML(t, r.Post(a, nashra.MediumChannel, bot.MaxCaption), bot.MaxCaption)
 			head, _, ok := strings.Cut(plain, "…")
 			if !ok {
 				t.Fatalf("%s in the %s: not cut: %q", name, field, plain)
@@ -156,7 +156,7 @@ func onBoundary(s string, i int) bool {
 }
 
 func TestRenderBundleAndLinks(t *testing.T) {
-	tracked := func(a nashra.Article, medium string, chat int64) string {
+	tracked := func(a nashra.Article, medium nashra.Medium, chat int64) string {
 		return fmt.Sprintf("https://nashra.example/r/%s-%s-%d", medium, a.GUID, chat)
 	}
 	r := bot.NewRenderer("المعلومة", baghdad, catalog(), tracked)
@@ -167,19 +167,19 @@ func TestRenderBundleAndLinks(t *testing.T) {
 		a.Title = title
 		as = append(as, a)
 	}
-	h := r.Bundle(as, bot.MediumChannel, 0)
+	h := r.Bundle(as, nashra.MediumChannel, 0)
 	plain := checkHTML(t, h, bot.MaxText)
 	mustContain(t, plain, "جديد المعلومة", "7 مقالات", "1. أول", "5. خامس", "والمزيد على موقع المعلومة")
 	if strings.Contains(plain, "سادس") {
 		t.Error("a bundle lists more than five titles")
 	}
 	mustContain(t, h, `<a href="https://nashra.example/r/channel-a-0">أول</a>`)
-	if got := r.Link(as[0], bot.MediumTelegram, 1009); got != "https://nashra.example/r/telegram-a-1009" {
+	if got := r.Link(as[0], nashra.MediumTelegram, 1009); got != "https://nashra.example/r/telegram-a-1009" {
 		t.Errorf("Link = %q", got)
 	}
 
 	// Two articles: the dual; a private chat's links are its own.
-	dual := r.Bundle(as[:2], bot.MediumTelegram, 1009)
+	dual := r.Bundle(as[:2], nashra.MediumTelegram, 1009)
 	mustContain(t, checkHTML(t, dual, bot.MaxText), "مقالتان")
 	mustContain(t, dual, `<a href="https://nashra.example/r/telegram-b-1009">ثان</a>`)
 }
@@ -234,9 +234,9 @@ func FuzzRender(f *testing.F) {
 			html  string
 			limit int
 		}{
-			{r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption},
-			{r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText},
-			{r.Bundle([]nashra.Article{a, a, a}, bot.MediumTelegram, 0), bot.MaxText},
+			{r.Post(a, nashra.MediumChannel, bot.MaxCaption), bot.MaxCaption},
+			{r.Post(a, nashra.MediumTelegram, bot.MaxText), bot.MaxText},
+			{r.Bundle([]nashra.Article{a, a, a}, nashra.MediumTelegram, 0), bot.MaxText},
 		} {
 			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
 				t.Fatalf("replacement character shown: %q", plain)

@@ -90,14 +90,14 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 // Audience says how a message to t is shown: in a channel, or in a group
 // or a private chat — and for a private chat, to whom, whose links are
 // then their own.
-func Audience(t delivery.Target) (medium string, chat int64) {
+func Audience(t delivery.Target) (medium nashra.Medium, chat int64) {
 	switch t.Kind {
 	case nashra.ChatChannel:
-		return MediumChannel, 0
+		return nashra.MediumChannel, 0
 	case nashra.ChatPrivate:
-		return MediumTelegram, t.ChatID
+		return nashra.MediumTelegram, t.ChatID
 	}
-	return MediumTelegram, 0
+	return nashra.MediumTelegram, 0
 }
 
 // setBody sets a post's text or caption: HTML, or when plain (Telegram

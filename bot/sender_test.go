@@ -23,7 +23,7 @@ import (
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/links"
 )
 
 // senderEnv is a Sender talking to the fake Telegram, with a site serving
@@ -213,8 +213,8 @@ func TestPostTextWithArticlePreview(t *testing.T) {
 func TestPrivateChatsGetTheirOwnLinks(t *testing.T) {
 	tg := telegramtest.NewServer(telegramtest.WithLimits(telegramtest.Limits{}))
 	t.Cleanup(tg.Close)
-	signer, _ := subscribers.NewSigner([]byte("secret"))
-	links := subscribers.NewLinks("https://nashra.example", signer, true)
+	signer, _ := links.NewSigner([]byte("secret"))
+	links := links.NewBuilder("https://nashra.example", signer, true)
 	sender := bot.NewSender(bot.NewAPI(tg.Token(), tg.Endpoint(), nil), bot.NewRenderer("المعلومة", baghdad, catalog(), links.Post),
 		bot.WithSenderLogger(quietLog()))
 	a, b := siteArticle(), siteArticle()
@@ -225,12 +225,12 @@ func TestPrivateChatsGetTheirOwnLinks(t *testing.T) {
 	token := regexp.MustCompile(`/r/([A-Za-z0-9_-]+)`)
 	for _, tc := range []struct {
 		target delivery.Target
-		medium subscribers.Medium
+		medium nashra.Medium
 		chat   int64
 	}{
-		{delivery.Target{ChatID: reader, Kind: nashra.ChatPrivate}, subscribers.MediumTelegram, reader},
-		{delivery.Target{ChatID: group, Kind: nashra.ChatSupergroup}, subscribers.MediumTelegram, 0},
-		{delivery.Target{ChatID: channel, Kind: nashra.ChatChannel}, subscribers.MediumChannel, 0},
+		{delivery.Target{ChatID: reader, Kind: nashra.ChatPrivate}, nashra.MediumTelegram, reader},
+		{delivery.Target{ChatID: group, Kind: nashra.ChatSupergroup}, nashra.MediumTelegram, 0},
+		{delivery.Target{ChatID: channel, Kind: nashra.ChatChannel}, nashra.MediumChannel, 0},
 	} {
 		for _, arts := range [][]nashra.Article{{a}, {a, b}} {
 			if _, err := sender.Post(context.Background(), delivery.Post{Target: tc.target, Articles: arts}); err != nil {

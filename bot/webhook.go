@@ -12,7 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/links"
 )
 
 // maxUpdateBytes bounds a webhook request body; updates are a few KB.
@@ -22,7 +22,7 @@ const maxUpdateBytes = 1 << 20
 // key, so that it survives restarts without being stored. Telegram allows
 // 1–256 characters of A–Z, a–z, 0–9, _ and -: hex fits.
 func WebhookSecret(secret []byte) string {
-	return hex.EncodeToString(subscribers.DeriveKey(secret, "nashra telegram webhook"))
+	return hex.EncodeToString(links.DeriveKey(secret, "nashra telegram webhook"))
 }
 
 // setWebhook registers the webhook URL with its secret, retrying while

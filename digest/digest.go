@@ -27,6 +27,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -81,21 +82,21 @@ type Ranker interface {
 
 var _ Ranker = (*ranking.Ranker)(nil)
 
-// Links makes the article links readers follow; *subscribers.Links
+// Links makes the article links readers follow; *links.Builder
 // implements it with tracked /r/ links.
 type Links interface {
 	// Email returns the link to a in the message sent at sentAt to the
 	// email subscriber subscriberID.
 	Email(a nashra.Article, subscriberID int64, sentAt time.Time) string
 	// Article returns the link to a shown in medium "web".
-	Article(a nashra.Article, medium string) string
+	Article(a nashra.Article, medium nashra.Medium) string
 	// Post returns the link to a in a Telegram message to chat: a private
 	// chat's (above 0) are its reader's own, whose clicks then count once;
 	// a group's are anonymous.
-	Post(a nashra.Article, medium string, chat int64) string
+	Post(a nashra.Article, medium nashra.Medium, chat int64) string
 }
 
-var _ Links = (*subscribers.Links)(nil)
+var _ Links = (*links.Builder)(nil)
 
 // Outbox queues a Telegram message for the delivery engine, which sends it
 // within Telegram's limits; *delivery.Engine implements it.
@@ -113,7 +114,7 @@ type Deps struct {
 	// Links makes article links; nil: every link goes straight to the site.
 	Links Links
 	// Tokens signs the confirmation, preference and unsubscribe links.
-	Tokens *subscribers.ActionSigner
+	Tokens *links.ActionSigner
 	// Sections are the configured sections, in their order.
 	Sections []subscribers.Section
 	// Telegram takes the Telegram digest; nil: email only.
@@ -136,7 +137,7 @@ type Service struct {
 	st       Store
 	ranker   Ranker
 	links    Links
-	tokens   *subscribers.ActionSigner
+	tokens   *links.ActionSigner
 	sections []subscribers.Section
 	telegram Outbox
 	now      func() time.Time
@@ -225,6 +226,6 @@ func (s *Service) notify() {
 // directLinks links straight to the site when tracked links are off.
 type directLinks struct{}
 
-func (directLinks) Email(a nashra.Article, _ int64, _ time.Time) string { return a.Link }
-func (directLinks) Article(a nashra.Article, _ string) string           { return a.Link }
-func (directLinks) Post(a nashra.Article, _ string, _ int64) string     { return a.Link }
+func (directLinks) Email(a nashra.Article, _ int64, _ time.Time) string    { return a.Link }
+func (directLinks) Article(a nashra.Article, _ nashra.Medium) string       { return a.Link }
+func (directLinks) Post(a nashra.Article, _ nashra.Medium, _ int64) string { return a.Link }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -135,8 +136,8 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 func asker(i int) subscribers.Requester { return subscribers.Requester{TelegramUser: int64(1000 + i)} }
 
 // mustTokens returns the signer of the tests' mailed links.
-func mustTokens(t testing.TB) *subscribers.ActionSigner {
-	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
+func mustTokens(t testing.TB) *links.ActionSigner {
+	tokens, err := links.NewActionSigner([]byte("test secret"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/templates"
 )
 
@@ -24,7 +24,7 @@ func (s *Service) archiveURL(day string) string { return s.cfg.BaseURL + archive
 
 // actionURL returns the signed link that lets subscriber id do action;
 // the zero expires never ends.
-func (s *Service) actionURL(action subscribers.Action, id int64, expires time.Time) string {
+func (s *Service) actionURL(action links.Action, id int64, expires time.Time) string {
 	return s.cfg.BaseURL + action.Path() + "?t=" + s.tokens.Sign(action, id, expires)
 }
 
@@ -56,8 +56,8 @@ func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time)
 	for i, a := range r.articles {
 		vals[i] = cleanURL(s.links.Email(a, row.RecipientID, now))
 	}
-	vals[n+slotPreferences] = s.actionURL(subscribers.ActionPreferences, row.RecipientID, time.Time{})
-	vals[n+slotUnsubscribe] = s.actionURL(subscribers.ActionUnsubscribe, row.RecipientID, time.Time{})
+	vals[n+slotPreferences] = s.actionURL(links.ActionPreferences, row.RecipientID, time.Time{})
+	vals[n+slotUnsubscribe] = s.actionURL(links.ActionUnsubscribe, row.RecipientID, time.Time{})
 	vals[n+slotAddress] = row.Address
 	var h, t bytes.Buffer
 	h.Grow(64 << 10)
@@ -122,11 +122,11 @@ func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
 	name := string(row.Kind)
 	if row.Kind == store.SendConfirm {
 		data.Subject = "أكّد اشتراكك في نشرة " + s.cfg.Site
-		data.Link = s.actionURL(subscribers.ActionConfirm, row.RecipientID, now.Add(s.cfg.ConfirmTTL))
+		data.Link = s.actionURL(links.ActionConfirm, row.RecipientID, now.Add(s.cfg.ConfirmTTL))
 		data.Valid = arabic.Count(max(1, int(s.cfg.ConfirmTTL/time.Hour)), hours)
 	} else {
 		data.Subject = "اشتراكك في نشرة " + s.cfg.Site + " قائم"
-		data.Preferences = s.actionURL(subscribers.ActionPreferences, row.RecipientID, time.Time{})
+		data.Preferences = s.actionURL(links.ActionPreferences, row.RecipientID, time.Time{})
 	}
 	var h, t bytes.Buffer
 	if err := templates.EmailHTML().ExecuteTemplate(&h, name+".html", data); err != nil {
@@ -213,10 +213,10 @@ func (s *Service) Preview(ctx context.Context, day time.Time, sections []string)
 	n := len(r.articles)
 	vals := make([]string, r.slots())
 	for i, a := range r.articles {
-		vals[i] = cleanURL(s.links.Article(a, "web"))
+		vals[i] = cleanURL(s.links.Article(a, nashra.MediumWeb))
 	}
-	vals[n+slotPreferences] = s.cfg.BaseURL + subscribers.ActionPreferences.Path()
-	vals[n+slotUnsubscribe] = s.cfg.BaseURL + subscribers.ActionUnsubscribe.Path()
+	vals[n+slotPreferences] = s.cfg.BaseURL + links.ActionPreferences.Path()
+	vals[n+slotUnsubscribe] = s.cfg.BaseURL + links.ActionUnsubscribe.Path()
 	vals[n+slotAddress] = "name@example.com"
 	var h, t bytes.Buffer
 	fill(&h, r.html, vals, true)

@@ -179,7 +179,7 @@ func (s *Service) renderMail(ctx context.Context, d nashra.Digest, picks nashra.
 // renderWeb renders the archive page of a digest: every section, links
 // for the web, no personal footer.
 func (s *Service) renderWeb(ctx context.Context, d nashra.Digest) ([]byte, error) {
-	ed, err := s.edition(ctx, d, d.Picks, func(a nashra.Article) string { return cleanURL(s.links.Article(a, "web")) })
+	ed, err := s.edition(ctx, d, d.Picks, func(a nashra.Article) string { return cleanURL(s.links.Article(a, nashra.MediumWeb)) })
 	if err != nil {
 		return nil, err
 	}

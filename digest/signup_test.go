@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 func TestNormalizeAddress(t *testing.T) {
@@ -70,7 +70,7 @@ func TestSignupMails(t *testing.T) {
 	h.subscribe(1) // reader0@example.org is subscribed already
 	s := h.service()
 	ctx := context.Background()
-	tokens, _ := subscribers.NewActionSigner([]byte("test secret"))
+	tokens, _ := links.NewActionSigner([]byte("test secret"))
 
 	// Whether the address is new or known, the answer is the same.
 	for _, addr := range []string{"new@example.org", "READER0@example.org"} {
@@ -92,12 +92,12 @@ func TestSignupMails(t *testing.T) {
 	if c.header.Get("List-Unsubscribe") != "" {
 		t.Error("a confirmation request is not list mail")
 	}
-	link := linkIn(t, c.text, subscribers.ActionConfirm.Path())
-	id, err := tokens.Verify(link.Query().Get("t"), subscribers.ActionConfirm, h.clock.now().Add(47*time.Hour))
+	link := linkIn(t, c.text, links.ActionConfirm.Path())
+	id, err := tokens.Verify(link.Query().Get("t"), links.ActionConfirm, h.clock.now().Add(47*time.Hour))
 	if err != nil {
 		t.Fatalf("confirmation token: %v", err)
 	}
-	if _, err := tokens.Verify(link.Query().Get("t"), subscribers.ActionConfirm, h.clock.now().Add(49*time.Hour)); !errors.Is(err, subscribers.ErrTokenExpired) {
+	if _, err := tokens.Verify(link.Query().Get("t"), links.ActionConfirm, h.clock.now().Add(49*time.Hour)); !errors.Is(err, links.ErrTokenExpired) {
 		t.Fatalf("the confirmation link does not expire after 48 hours: %v", err)
 	}
 	sub, _ := h.db.EmailSubscriber(ctx, id)
@@ -108,7 +108,7 @@ func TestSignupMails(t *testing.T) {
 		t.Error("the confirmation mail should say the link lasts 48 hours, right to left")
 	}
 	n := parseMail(t, notices["reader0@example.org"])
-	linkIn(t, n.text, subscribers.ActionPreferences.Path())
+	linkIn(t, n.text, links.ActionPreferences.Path())
 	if sub, _ := h.db.EmailSubscriber(ctx, 1); sub.Sections != nil {
 		t.Fatalf("a signup changed a subscriber's sections: %v", sub.Sections)
 	}

@@ -113,7 +113,7 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	// from a group's by its id, above 0.
 	vals := make([]string, len(r.articles))
 	for i, a := range r.articles {
-		vals[i] = cleanURL(s.links.Post(a, "telegram", row.RecipientID))
+		vals[i] = cleanURL(s.links.Post(a, nashra.MediumTelegram, row.RecipientID))
 	}
 	var b bytes.Buffer
 	fill(&b, r.html, vals, true)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/links"
 )
 
 // outbox records what the digest queues for Telegram.
@@ -59,10 +59,10 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 	}
 	ob := &outbox{}
 	h.cfg.TelegramPerSecond = 1000
-	signer, _ := subscribers.NewSigner([]byte("test secret"))
+	signer, _ := links.NewSigner([]byte("test secret"))
 	s := h.service(func(d *Deps) {
 		d.Telegram = ob
-		d.Links = subscribers.NewLinks(h.cfg.BaseURL, signer, true)
+		d.Links = links.NewBuilder(h.cfg.BaseURL, signer, true)
 	})
 	d := h.sendAll(s)
 	if d.Chats != 4 || d.State != nashra.DigestSent {
@@ -101,7 +101,7 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		}
 		for _, m := range tokens {
 			link, err := signer.Verify(m[1])
-			if want := max(r.ChatID, 0); err != nil || link.ChatID != want || link.Medium != subscribers.MediumTelegram {
+			if want := max(r.ChatID, 0); err != nil || link.ChatID != want || link.Medium != nashra.MediumTelegram {
 				t.Errorf("a link to chat %d: %+v %v, want chat %d", r.ChatID, link, err, want)
 			}
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -24,7 +24,7 @@ const browser = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWeb
 // real store, behind a trusted proxy, and a client clicking them.
 type clickSite struct {
 	t       *testing.T
-	links   *subscribers.Links
+	links   *links.Builder
 	srv     *web.Server
 	tracker *web.Tracker
 	client  *http.Client
@@ -47,11 +47,11 @@ func startClickSite(t *testing.T, db *store.DB) *clickSite {
 	}
 	tracker.Start()
 	t.Cleanup(func() { srv.Shutdown(ctx); tracker.Close(ctx) })
-	signer, err := subscribers.NewSigner(secret)
+	signer, err := links.NewSigner(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &clickSite{t: t, links: subscribers.NewLinks("http://"+srv.Addrs()[0].String(), signer, true), srv: srv, tracker: tracker,
+	return &clickSite{t: t, links: links.NewBuilder("http://"+srv.Addrs()[0].String(), signer, true), srv: srv, tracker: tracker,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -198,11 +198,11 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byMedium := map[string][2]int{}
+	byMedium := map[nashra.Medium][2]int{}
 	for _, m := range stats.ByMedium {
 		byMedium[m.Medium] = [2]int{m.Uniques, m.Clicks}
 	}
-	wantMedium := map[string][2]int{"channel": {3, 3}, "email": {2, 4}, "telegram": {1, 5}, "web": {10, 10}}
+	wantMedium := map[nashra.Medium][2]int{"channel": {3, 3}, "email": {2, 4}, "telegram": {1, 5}, "web": {10, 10}}
 	if fmt.Sprint(byMedium) != fmt.Sprint(wantMedium) {
 		t.Fatalf("clicks by medium %v, want %v", byMedium, wantMedium)
 	}

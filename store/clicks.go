@@ -81,7 +81,7 @@ func (db *DB) RecordClicks(ctx context.Context, cs []nashra.Click, perNetwork in
 // clickDay keys the daily counts.
 type clickDay struct {
 	article, day int64
-	medium       string
+	medium       nashra.Medium
 }
 
 func dayOf(c nashra.Click) int64 { return c.At.UnixMilli() / dayMillis }
@@ -104,7 +104,7 @@ func countDays(ctx context.Context, tx *sql.Tx, kept, uniques, capped []nashra.C
 	// In key order, as every instance does: PostgreSQL would otherwise
 	// let two instances' batches deadlock on each other's rows.
 	slices.SortFunc(order, func(a, b clickDay) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.medium, b.medium))
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), cmp.Compare(a.medium, b.medium))
 	})
 	const cols = 6
 	for part := range slices.Chunk(order, 500) {
@@ -307,7 +307,7 @@ func tuples(cols, n int) string {
 // range asked for at its edges), the middle of a day for purged ones.
 type ClickBucket struct {
 	ArticleID int64
-	Medium    string
+	Medium    nashra.Medium
 	At        time.Time
 	Uniques   int
 }
@@ -416,7 +416,7 @@ func (db *DB) PurgeClicks(ctx context.Context, before time.Time) (int, error) {
 
 // MediumClicks counts the clicks of one medium.
 type MediumClicks struct {
-	Medium  string
+	Medium  nashra.Medium
 	Uniques int
 	Clicks  int
 	// Capped counts the clicks of new anonymous readers past their

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/links"
 )
 
 // Why a click is not counted: the outcome label of nashra_clicks_total.
@@ -82,7 +82,7 @@ func isPrefetch(r *http.Request) bool {
 
 // count decides whether a redirected request is a reader's click and, if
 // so, queues it for the writer without waiting.
-func (t *Tracker) count(r *http.Request, link subscribers.Link) {
+func (t *Tracker) count(r *http.Request, link links.Link) {
 	now := t.now()
 	ua := r.UserAgent()
 	outcome := clickQueued
@@ -95,11 +95,11 @@ func (t *Tracker) count(r *http.Request, link subscribers.Link) {
 		outcome = clickBot
 	case isPrefetch(r):
 		outcome = clickPrefetch
-	case link.Medium == subscribers.MediumEmail && !link.SentAt.IsZero() && now.Sub(link.SentAt) < t.cfg.ScannerWindow:
+	case link.Medium == nashra.MediumEmail && !link.SentAt.IsZero() && now.Sub(link.SentAt) < t.cfg.ScannerWindow:
 		outcome = clickScanner
 	}
 	if outcome == clickQueued {
-		c := nashra.Click{ArticleID: link.ArticleID, Medium: link.Medium.String(), At: now}
+		c := nashra.Click{ArticleID: link.ArticleID, Medium: link.Medium, At: now}
 		switch ip := clientIP(r, t.cfg.TrustedProxies); {
 		case link.SubscriberID != 0:
 			c.Reader = "s:" + strconv.FormatInt(link.SubscriberID, 10)
@@ -161,7 +161,7 @@ type dayKey struct {
 }
 
 func newVisitorKeys(secret []byte) *visitorKeys {
-	return &visitorKeys{base: subscribers.DeriveKey(secret, "nashra visitor v1")}
+	return &visitorKeys{base: links.DeriveKey(secret, "nashra visitor v1")}
 }
 
 func (v *visitorKeys) hash(now time.Time, addr, ua string) string {

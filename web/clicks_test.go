@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // openStore opens a migrated store in a temporary folder, with one article
@@ -47,8 +47,8 @@ func openStore(t testing.TB) (*store.DB, int64) {
 func TestClickCounting(t *testing.T) {
 	db, id := openStore(t)
 	h := newHarness(t, TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, db)
-	tg := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram})
-	mail := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumEmail, SubscriberID: 9})
+	tg := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram})
+	mail := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumEmail, SubscriberID: 9})
 	click := func(method, path, peer, ua string, header ...string) {
 		t.Helper()
 		r := httptest.NewRequest(method, path, nil)
@@ -95,7 +95,7 @@ func TestClickCounting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]store.MediumClicks{}
+	got := map[nashra.Medium]store.MediumClicks{}
 	for _, m := range byMedium {
 		got[m.Medium] = m
 	}
@@ -122,7 +122,7 @@ func TestClickCounting(t *testing.T) {
 func TestOneClientCannotBeManyReaders(t *testing.T) {
 	db, id := openStore(t)
 	h := newHarness(t, TrackingConfig{Enabled: true, NetworkCap: 10}, db)
-	channel := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumChannel})
+	channel := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumChannel})
 	click := func(path, peer, ua string) {
 		t.Helper()
 		r := httptest.NewRequest(http.MethodGet, path, nil)
@@ -137,7 +137,7 @@ func TestOneClientCannotBeManyReaders(t *testing.T) {
 	for i := range 30 {
 		click(channel, fmt.Sprintf("[2001:db8:7:%x::1]:4000", i), browserUA)
 	}
-	private := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram, ChatID: 1009})
+	private := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram, ChatID: 1009})
 	for i := range 50 {
 		click(private, fmt.Sprintf("198.51.%d.7:4000", i), fmt.Sprintf("Telegram-Android/11.%d", i))
 	}
@@ -159,7 +159,7 @@ func TestOneClientCannotBeManyReaders(t *testing.T) {
 func TestVisitorIsUniquePerDay(t *testing.T) {
 	db, id := openStore(t)
 	h := newHarness(t, TrackingConfig{Enabled: true}, db)
-	path := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumWeb})
+	path := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumWeb})
 	h.get(path)
 	h.get(path)
 	h.now = h.now.Add(24 * time.Hour)
@@ -192,7 +192,7 @@ func TestEmailScannerWindow(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
 	h := newHarness(t, TrackingConfig{Enabled: true, ScannerWindow: 30 * time.Second}, st)
 	sent := h.now.Add(-5 * time.Second)
-	early := "/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumEmail, SubscriberID: 1, SentAt: sent})
+	early := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumEmail, SubscriberID: 1, SentAt: sent})
 	if w := h.get(early); w.Code != http.StatusFound {
 		t.Fatalf("scanner click = %d, want a redirect all the same", w.Code)
 	}
@@ -212,7 +212,7 @@ func TestEmailScannerWindow(t *testing.T) {
 func TestTrackingOffStillRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
 	h := newHarness(t, TrackingConfig{}, st)
-	if w := h.get("/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumChannel})); w.Code != http.StatusFound {
+	if w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumChannel})); w.Code != http.StatusFound {
 		t.Fatalf("= %d", w.Code)
 	}
 	h.flush()
@@ -225,7 +225,7 @@ func TestTrackingOffStillRedirects(t *testing.T) {
 func TestFullBufferDropsCountsNotRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
 	h := newHarness(t, TrackingConfig{Enabled: true, Buffer: 2}, st)
-	path := "/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumTelegram})
+	path := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	for i := range 5 {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.RemoteAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), 1).String()
@@ -249,7 +249,7 @@ func TestClicksAreWrittenInBatches(t *testing.T) {
 	h := newHarness(t, TrackingConfig{Enabled: true, BatchSize: 3, FlushInterval: 50 * time.Millisecond}, st)
 	h.tr.Start()
 	t.Cleanup(func() { h.tr.Close(context.Background()) })
-	path := "/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumTelegram})
+	path := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	for i := range 4 {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.RemoteAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), 1).String()

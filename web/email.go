@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/templates"
@@ -67,7 +68,7 @@ type EmailOptions struct {
 	Archive    DigestArchive
 	// Tokens checks the links mailed to subscribers and signs the
 	// preference links the pages show.
-	Tokens *subscribers.ActionSigner
+	Tokens *links.ActionSigner
 	// TrustedProxies are the peers whose X-Forwarded-For is believed
 	// (NASHRA_TRUSTED_PROXIES): the client's address is the requester
 	// whose signups the digest limits.
@@ -98,7 +99,7 @@ func NewEmailPages(o EmailOptions) *EmailPages {
 	return &EmailPages{o: o}
 }
 
-// The archive's paths; the others are subscribers.Action paths.
+// The archive's paths; the others are links.Action paths.
 const (
 	signupPath  = "/email"
 	archivePath = "/digest/"
@@ -108,12 +109,12 @@ const (
 func (p *EmailPages) Register(s *Server) {
 	s.Handle("GET "+signupPath, http.HandlerFunc(p.signupForm))
 	s.Handle("POST "+signupPath, http.HandlerFunc(p.signup))
-	s.Handle("GET "+subscribers.ActionConfirm.Path(), http.HandlerFunc(p.confirmPage))
-	s.Handle("POST "+subscribers.ActionConfirm.Path(), http.HandlerFunc(p.confirm))
-	s.Handle("GET "+subscribers.ActionPreferences.Path(), http.HandlerFunc(p.preferencesPage))
-	s.Handle("POST "+subscribers.ActionPreferences.Path(), http.HandlerFunc(p.savePreferences))
-	s.Handle("GET "+subscribers.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribePage))
-	s.Handle("POST "+subscribers.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribe))
+	s.Handle("GET "+links.ActionConfirm.Path(), http.HandlerFunc(p.confirmPage))
+	s.Handle("POST "+links.ActionConfirm.Path(), http.HandlerFunc(p.confirm))
+	s.Handle("GET "+links.ActionPreferences.Path(), http.HandlerFunc(p.preferencesPage))
+	s.Handle("POST "+links.ActionPreferences.Path(), http.HandlerFunc(p.savePreferences))
+	s.Handle("GET "+links.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribePage))
+	s.Handle("POST "+links.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribe))
 	s.Handle("GET "+archivePath+"{$}", http.HandlerFunc(p.archiveIndex))
 	s.Handle("GET "+archivePath+"{day}", http.HandlerFunc(p.archiveDay))
 }
@@ -294,9 +295,9 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 
 // subscriber checks a link's token and returns its subscriber; on failure
 // it has answered with a page saying why.
-func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action, token string) (nashra.EmailSubscriber, bool) {
+func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action links.Action, token string) (nashra.EmailSubscriber, bool) {
 	id, err := p.o.Tokens.Verify(token, action, p.o.Now())
-	if errors.Is(err, subscribers.ErrTokenExpired) {
+	if errors.Is(err, links.ErrTokenExpired) {
 		p.message(w, http.StatusGone, "انتهت صلاحية الرابط", signupPath, txtSignupAgain,
 			"انتهت صلاحية رابط التأكيد. اشترك من جديد لتصلك رسالة تأكيد أخرى.")
 		return nashra.EmailSubscriber{}, false
@@ -306,7 +307,7 @@ func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action s
 		sub, err = p.o.Store.EmailSubscriber(r.Context(), id)
 	}
 	switch {
-	case errors.Is(err, subscribers.ErrBadToken), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, links.ErrBadToken), errors.Is(err, store.ErrNotFound):
 		p.message(w, http.StatusBadRequest, "رابط غير صالح", signupPath, txtSignupAgain, txtBadLink)
 		return sub, false
 	case err != nil:
@@ -319,14 +320,14 @@ func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action s
 
 // preferencesURL is the subscriber's preference center.
 func (p *EmailPages) preferencesURL(id int64) string {
-	return subscribers.ActionPreferences.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(subscribers.ActionPreferences, id, time.Time{}))
+	return links.ActionPreferences.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(links.ActionPreferences, id, time.Time{}))
 }
 
 // confirmPage shows a button: a GET never confirms, because mail scanners
 // open every link they see.
 func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, token)
+	sub, ok := p.subscriber(w, r, links.ActionConfirm, token)
 	if !ok {
 		return
 	}
@@ -339,7 +340,7 @@ func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
 			"هذا الرابط لم يعد صالحًا لأن الاشتراك أُلغي. يمكنك الاشتراك من جديد متى شئت.")
 	default:
 		d := p.page("تأكيد الاشتراك")
-		d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionConfirm.Path()
+		d.Address, d.Token, d.Action = sub.Address, token, links.ActionConfirm.Path()
 		p.render(w, http.StatusOK, "confirm.html", d)
 	}
 }
@@ -348,7 +349,7 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 	if !p.postForm(w, r) {
 		return
 	}
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, r.PostForm.Get("t"))
+	sub, ok := p.subscriber(w, r, links.ActionConfirm, r.PostForm.Get("t"))
 	if !ok {
 		return
 	}
@@ -372,9 +373,9 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 func (p *EmailPages) preferencesForm(w http.ResponseWriter, status int, sub nashra.EmailSubscriber, sections []string, paused bool,
 	token, errText, notice string) {
 	d := p.page("تفضيلات النشرة")
-	d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionPreferences.Path()
+	d.Address, d.Token, d.Action = sub.Address, token, links.ActionPreferences.Path()
 	d.Sections, d.Paused, d.Error, d.Notice = p.choices(sections), paused, errText, notice
-	d.Link = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(subscribers.ActionUnsubscribe, sub.ID, time.Time{}))
+	d.Link = links.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(links.ActionUnsubscribe, sub.ID, time.Time{}))
 	p.render(w, status, "preferences.html", d)
 }
 
@@ -385,7 +386,7 @@ func (p *EmailPages) notSubscribed(w http.ResponseWriter) {
 
 func (p *EmailPages) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
+	sub, ok := p.subscriber(w, r, links.ActionPreferences, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
@@ -400,7 +401,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PostForm.Get("t")
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
+	sub, ok := p.subscriber(w, r, links.ActionPreferences, token)
 	if !ok {
 		return
 	}
@@ -435,7 +436,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 // mail client's RFC 8058 one-click POST.
 func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, token)
+	sub, ok := p.subscriber(w, r, links.ActionUnsubscribe, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
@@ -443,7 +444,7 @@ func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	default:
 		d := p.page("إلغاء الاشتراك")
 		d.Address, d.Link = sub.Address, p.preferencesURL(sub.ID)
-		d.Action = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(token)
+		d.Action = links.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(token)
 		p.render(w, http.StatusOK, "unsubscribe.html", d)
 	}
 }
@@ -452,7 +453,7 @@ func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // the body says List-Unsubscribe=One-Click, and nothing else is asked, so
 // the body is not even read.
 func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, linkToken(r))
+	sub, ok := p.subscriber(w, r, links.ActionUnsubscribe, linkToken(r))
 	if !ok {
 		return
 	}

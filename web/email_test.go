@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -71,7 +72,7 @@ type emailEnv struct {
 	url    string
 	db     *store.DB
 	signup *fakeSignup
-	tokens *subscribers.ActionSigner
+	tokens *links.ActionSigner
 	now    time.Time
 }
 
@@ -86,7 +87,7 @@ func startEmail(t *testing.T, trusted ...netip.Prefix) *emailEnv {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tokens, _ := subscribers.NewActionSigner([]byte("secret"))
+	tokens, _ := links.NewActionSigner([]byte("secret"))
 	e := &emailEnv{db: db, signup: &fakeSignup{}, tokens: tokens, now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 	loc, _ := time.LoadLocation("Asia/Baghdad")
 	pages := NewEmailPages(EmailOptions{Site: "المعلومة", SiteURL: "https://almaalouma.net", Sections: testSections,
@@ -112,7 +113,7 @@ func (e *emailEnv) subscriber(t *testing.T, addr string, state nashra.EmailState
 	return id
 }
 
-func (e *emailEnv) link(action subscribers.Action, id int64, expires time.Time) string {
+func (e *emailEnv) link(action links.Action, id int64, expires time.Time) string {
 	return e.url + action.Path() + "?t=" + e.tokens.Sign(action, id, expires)
 }
 
@@ -231,7 +232,7 @@ func TestSignupLimitPerClientAddress(t *testing.T) {
 func TestConfirmNeedsAPost(t *testing.T) {
 	e := startEmail(t)
 	id := e.subscriber(t, "new@example.org", nashra.EmailPending)
-	link := e.link(subscribers.ActionConfirm, id, e.now.Add(48*time.Hour))
+	link := e.link(links.ActionConfirm, id, e.now.Add(48*time.Hour))
 
 	// Mail scanners open every link: a GET shows a button and confirms
 	// nothing.
@@ -249,7 +250,7 @@ func TestConfirmNeedsAPost(t *testing.T) {
 	if token == nil {
 		t.Fatal("the form lacks the token")
 	}
-	r = do(t, "POST", e.url+subscribers.ActionConfirm.Path(), url.Values{"t": {token[1]}})
+	r = do(t, "POST", e.url+links.ActionConfirm.Path(), url.Values{"t": {token[1]}})
 	if r.code != 200 || !strings.Contains(r.body, "تم تأكيد اشتراكك") || !strings.Contains(r.body, "/email/preferences?t=") {
 		t.Fatalf("confirm %d:\n%s", r.code, r.body)
 	}
@@ -268,8 +269,8 @@ func TestConfirmNeedsAPost(t *testing.T) {
 	if r := do(t, "GET", tampered, nil); r.code != 400 || !strings.Contains(r.body, "الرابط غير صالح") {
 		t.Fatalf("a tampered link: %d", r.code)
 	}
-	other := e.link(subscribers.ActionUnsubscribe, id, time.Time{})
-	if r := do(t, "POST", e.url+subscribers.ActionConfirm.Path(), url.Values{"t": {strings.SplitN(other, "t=", 2)[1]}}); r.code != 400 {
+	other := e.link(links.ActionUnsubscribe, id, time.Time{})
+	if r := do(t, "POST", e.url+links.ActionConfirm.Path(), url.Values{"t": {strings.SplitN(other, "t=", 2)[1]}}); r.code != 400 {
 		t.Fatalf("an unsubscribe token confirmed: %d", r.code)
 	}
 }
@@ -281,13 +282,13 @@ func TestPreferences(t *testing.T) {
 	if _, err := e.db.ConfirmEmailSubscriber(ctx, id, e.now); err != nil {
 		t.Fatal(err)
 	}
-	link := e.link(subscribers.ActionPreferences, id, time.Time{})
+	link := e.link(links.ActionPreferences, id, time.Time{})
 	r := do(t, "GET", link, nil)
 	if r.code != 200 || strings.Count(r.body, " checked>") != 3 || !strings.Contains(r.body, "reader@example.org") {
 		t.Fatalf("preferences %d:\n%s", r.code, r.body)
 	}
 	token := strings.SplitN(link, "t=", 2)[1]
-	r = do(t, "POST", e.url+subscribers.ActionPreferences.Path(), url.Values{"t": {token}, "section": {"video"}, "paused": {"1"}})
+	r = do(t, "POST", e.url+links.ActionPreferences.Path(), url.Values{"t": {token}, "section": {"video"}, "paused": {"1"}})
 	if r.code != 200 || !strings.Contains(r.body, "حُفظت تفضيلاتك") {
 		t.Fatalf("save %d:\n%s", r.code, r.body)
 	}
@@ -295,11 +296,11 @@ func TestPreferences(t *testing.T) {
 	if s.State != nashra.EmailPaused || strings.Join(s.Sections, ",") != "video" {
 		t.Fatalf("after saving: %+v", s)
 	}
-	r = do(t, "POST", e.url+subscribers.ActionPreferences.Path(), url.Values{"t": {token}})
+	r = do(t, "POST", e.url+links.ActionPreferences.Path(), url.Values{"t": {token}})
 	if r.code != 400 || !strings.Contains(r.body, "اختر قسمًا واحدًا على الأقل") {
 		t.Fatalf("no section: %d", r.code)
 	}
-	r = do(t, "POST", e.url+subscribers.ActionPreferences.Path(), url.Values{"t": {token}, "section": {"news", "articles", "video"}})
+	r = do(t, "POST", e.url+links.ActionPreferences.Path(), url.Values{"t": {token}, "section": {"news", "articles", "video"}})
 	if s, _ = e.db.EmailSubscriber(ctx, id); r.code != 200 || s.State != nashra.EmailActive || s.Sections != nil {
 		t.Fatalf("resumed with every section: %d, %+v", r.code, s)
 	}
@@ -312,7 +313,7 @@ func TestUnsubscribe(t *testing.T) {
 		addr := fmt.Sprintf("reader-%v@example.org", oneClick)
 		id := e.subscriber(t, addr, nashra.EmailPending)
 		e.db.ConfirmEmailSubscriber(ctx, id, e.now)
-		link := e.link(subscribers.ActionUnsubscribe, id, time.Time{})
+		link := e.link(links.ActionUnsubscribe, id, time.Time{})
 		if !oneClick {
 			r := do(t, "GET", link, nil)
 			if r.code != 200 || !strings.Contains(r.body, "ألغِ اشتراكي") || !strings.Contains(r.body, addr) {
@@ -330,7 +331,7 @@ func TestUnsubscribe(t *testing.T) {
 		if s, _ := e.db.EmailSubscriber(ctx, id); s.State != nashra.EmailUnsubscribed {
 			t.Fatalf("after the POST: %s", s.State)
 		}
-		if r := do(t, "GET", e.link(subscribers.ActionPreferences, id, time.Time{}), nil); !strings.Contains(r.body, "اشتراكك ملغى") {
+		if r := do(t, "GET", e.link(links.ActionPreferences, id, time.Time{}), nil); !strings.Contains(r.body, "اشتراكك ملغى") {
 			t.Fatalf("preferences after unsubscribing:\n%s", r.body)
 		}
 	}
@@ -370,9 +371,9 @@ func TestValuesComeFromWhereTheyBelong(t *testing.T) {
 	ctx := context.Background()
 	id := e.subscriber(t, "reader@example.org", nashra.EmailPending)
 	e.db.ConfirmEmailSubscriber(ctx, id, e.now)
-	link := e.link(subscribers.ActionUnsubscribe, id, time.Time{})
+	link := e.link(links.ActionUnsubscribe, id, time.Time{})
 	token := strings.SplitN(link, "t=", 2)[1]
-	bare := e.url + subscribers.ActionUnsubscribe.Path()
+	bare := e.url + links.ActionUnsubscribe.Path()
 
 	// A GET with a body is refused before any handler reads it.
 	if r := do(t, "GET", bare, url.Values{"t": {token}}); r.code != http.StatusRequestEntityTooLarge {
@@ -386,7 +387,7 @@ func TestValuesComeFromWhereTheyBelong(t *testing.T) {
 	if r := do(t, "POST", bare, url.Values{"t": {token}}); r.code != 400 {
 		t.Fatalf("a one-click POST with the token in its body: %d", r.code)
 	}
-	prefs := e.link(subscribers.ActionPreferences, id, time.Time{})
+	prefs := e.link(links.ActionPreferences, id, time.Time{})
 	// A form's token comes from its body, never from the query string.
 	if r := do(t, "POST", prefs, url.Values{"section": {"news"}}); r.code != 400 {
 		t.Fatalf("preferences saved with the token in the query string: %d", r.code)

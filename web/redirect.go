@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // TrackingConfig configures tracked links (/r/<token>). The zero value of
@@ -24,7 +24,7 @@ import (
 type TrackingConfig struct {
 	// Enabled counts clicks. Off, /r/ still redirects the tokens sent
 	// before, counting nothing, and links are sent untracked (see
-	// subscribers.NewLinks).
+	// links.NewBuilder).
 	Enabled bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed
 	// (NASHRA_TRUSTED_PROXIES); any other peer is the client itself.
@@ -89,7 +89,7 @@ type TrackingStore interface {
 // clicks in batches. The target is never taken from the request.
 type Tracker struct {
 	cfg     TrackingConfig
-	signer  *subscribers.Signer
+	signer  *links.Signer
 	visitor *visitorKeys
 	st      TrackingStore
 	links   *linkCache
@@ -119,10 +119,10 @@ func WithTrackerMetrics(reg prometheus.Registerer) TrackerOption {
 }
 
 // NewTracker returns a tracker checking tokens signed with secret (the
-// same secret as the subscribers.Signer that made them) and reading links
+// same secret as the links.Signer that made them) and reading links
 // from st. Start begins writing clicks; Close stops.
 func NewTracker(cfg TrackingConfig, secret []byte, st TrackingStore, opts ...TrackerOption) (*Tracker, error) {
-	signer, err := subscribers.NewSigner(secret)
+	signer, err := links.NewSigner(secret)
 	if err != nil {
 		return nil, fmt.Errorf("tracked links: %w", err)
 	}

@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // BenchmarkRedirect measures /r/<token> over loopback: a real store, a
@@ -80,11 +80,11 @@ func BenchmarkRedirect(b *testing.B) {
 	tr.Start()
 	defer func() { srv.Shutdown(ctx); tr.Close(ctx) }()
 
-	signer, _ := subscribers.NewSigner([]byte(testSecret))
+	signer, _ := links.NewSigner([]byte(testSecret))
 	base := "http://" + srv.Addrs()[0].String() + "/r/"
 	var urls []string
 	for _, id := range res.New {
-		urls = append(urls, base+signer.Sign(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram}))
+		urls = append(urls, base+signer.Sign(links.Link{ArticleID: id, Medium: nashra.MediumTelegram}))
 	}
 	workers := 4
 	if v, err := strconv.Atoi(os.Getenv("NASHRA_BENCH_CLIENTS")); err == nil && v > 0 {

@@ -15,8 +15,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 const testSecret = "nashra test secret"
@@ -59,7 +59,7 @@ type trackerHarness struct {
 	t      *testing.T
 	srv    *Server
 	tr     *Tracker
-	signer *subscribers.Signer
+	signer *links.Signer
 	now    time.Time
 }
 
@@ -74,13 +74,13 @@ func newHarness(t *testing.T, cfg TrackingConfig, st TrackingStore) *trackerHarn
 	h.tr = tr
 	h.srv = New(Options{Store: &fakeStore{}, Gatherer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 	tr.Register(h.srv)
-	if h.signer, err = subscribers.NewSigner([]byte(testSecret)); err != nil {
+	if h.signer, err = links.NewSigner([]byte(testSecret)); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-func (h *trackerHarness) token(l subscribers.Link) string { return h.signer.Sign(l) }
+func (h *trackerHarness) token(l links.Link) string { return h.signer.Sign(l) }
 
 func (h *trackerHarness) do(r *http.Request) *httptest.ResponseRecorder {
 	if _, set := r.Header["User-Agent"]; !set {
@@ -124,7 +124,7 @@ func counterValue(t testing.TB, c prometheus.Collector) float64 {
 func TestRedirectToStoredLink(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
 	h := newHarness(t, TrackingConfig{Enabled: true}, st)
-	w := h.get("/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumChannel}))
+	w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumChannel}))
 	if w.Code != http.StatusFound || w.Header().Get("Location") != articleURL {
 		t.Fatalf("GET = %d Location %q", w.Code, w.Header().Get("Location"))
 	}
@@ -132,11 +132,11 @@ func TestRedirectToStoredLink(t *testing.T) {
 		t.Errorf("Cache-Control = %q", cc)
 	}
 	// An article that is gone: a valid token, but nowhere to go.
-	w = h.get("/r/" + h.token(subscribers.Link{ArticleID: 7, Medium: subscribers.MediumChannel}))
+	w = h.get("/r/" + h.token(links.Link{ArticleID: 7, Medium: nashra.MediumChannel}))
 	if w.Code != http.StatusNotFound || w.Header().Get("Location") != "" {
 		t.Fatalf("unknown article = %d Location %q", w.Code, w.Header().Get("Location"))
 	}
-	w = h.do(httptest.NewRequest(http.MethodPost, "/r/"+h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumWeb}), nil))
+	w = h.do(httptest.NewRequest(http.MethodPost, "/r/"+h.token(links.Link{ArticleID: 42, Medium: nashra.MediumWeb}), nil))
 	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Location") != "" {
 		t.Fatalf("POST = %d Location %q", w.Code, w.Header().Get("Location"))
 	}
@@ -148,9 +148,9 @@ func TestTamperedTokensGoNowhere(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL, 43: articleURL + "x"}}
 	h := newHarness(t, TrackingConfig{Enabled: true}, st)
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for _, l := range []subscribers.Link{
-		{ArticleID: 42, Medium: subscribers.MediumTelegram},
-		{ArticleID: 42, Medium: subscribers.MediumEmail, SubscriberID: 3, SentAt: time.Unix(1_700_000_000, 0)},
+	for _, l := range []links.Link{
+		{ArticleID: 42, Medium: nashra.MediumTelegram},
+		{ArticleID: 42, Medium: nashra.MediumEmail, SubscriberID: 3, SentAt: time.Unix(1_700_000_000, 0)},
 	} {
 		tok := h.token(l)
 		for i := range len(tok) {
@@ -180,7 +180,7 @@ func TestTamperedTokensGoNowhere(t *testing.T) {
 }
 
 // A token signed when the format was made still redirects: channel posts
-// stay readable for years. (The same token is checked in subscribers.)
+// stay readable for years. (The same token is checked in links.)
 func TestOldTokenStillRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{75535: articleURL}}
 	h := newHarness(t, TrackingConfig{Enabled: true}, st)
@@ -196,7 +196,7 @@ func TestOldTokenStillRedirects(t *testing.T) {
 func TestNoURLFromTheRequestIsFollowed(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
 	h := newHarness(t, TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}, st)
-	tok := h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumTelegram})
+	tok := h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	const evil = "https://evil.example/phish"
 	for _, tc := range []struct {
 		name   string
@@ -257,7 +257,7 @@ func TestNoURLFromTheRequestIsFollowed(t *testing.T) {
 func TestNonWebStoredLinkIsRefused(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: "javascript:alert(1)"}}
 	h := newHarness(t, TrackingConfig{Enabled: true}, st)
-	w := h.get("/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumWeb}))
+	w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumWeb}))
 	if w.Code != http.StatusNotFound || w.Header().Get("Location") != "" {
 		t.Fatalf("%d Location %q", w.Code, w.Header().Get("Location"))
 	}
@@ -267,7 +267,7 @@ func TestLinksAreCached(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{1: articleURL + "1", 2: articleURL + "2", 3: articleURL + "3"}}
 	h := newHarness(t, TrackingConfig{Enabled: true, CacheSize: 2}, st)
 	path := func(id int64) string {
-		return "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram})
+		return "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram})
 	}
 	for range 5 {
 		h.get(path(1))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -60,16 +61,16 @@ func (t *telegram) newBot(cfg *config.Config, db *store.DB, outbox bot.Outbox, s
 
 // articleLinks returns nashra's secret and the builder of the (tracked)
 // article links signed with it.
-func articleLinks(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, *subscribers.Links, error) {
+func articleLinks(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, *links.Builder, error) {
 	secret, err := masterSecret(ctx, cfg, db)
 	if err != nil {
 		return nil, nil, err
 	}
-	signer, err := subscribers.NewSigner(secret)
+	signer, err := links.NewSigner(secret)
 	if err != nil {
 		return nil, nil, err
 	}
-	return secret, subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), nil
+	return secret, links.NewBuilder(cfg.BaseURL, signer, cfg.Tracking.Enabled), nil
 }
 
 // masterSecret is the key every signed link and derived secret comes from:

@@ -63,7 +63,7 @@ func (c *consoleSender) Reply(ctx context.Context, r delivery.Reply) (delivery.S
 }
 
 func (c *consoleSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a nashra.Article) error {
-	c.print(t.ChatID, true, "(edited) "+bot.Visible(c.render.Post(a, bot.MediumChannel, bot.MaxText)))
+	c.print(t.ChatID, true, "(edited) "+bot.Visible(c.render.Post(a, nashra.MediumChannel, bot.MaxText)))
 	return nil
 }
 

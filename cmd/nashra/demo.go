@@ -131,7 +131,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if _, err := db.ConfirmEmailSubscriber(ctx, id, now); err != nil {
 		return err
 	}
-	secret, links, err := articleLinks(ctx, cfg, db)
+	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, db, secret, links, ranker, nil, log, nil)
+	d, err := newDigest(cfg, db, secret, tracked, ranker, nil, log, nil)
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,9 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -31,16 +31,16 @@ var (
 )
 
 // newDigest builds the daily digest on an open store with nashra's
-// secret; links makes the article links, telegram may be nil (no Telegram
+// secret; tracked makes the article links, telegram may be nil (no Telegram
 // digest).
-func newDigest(cfg *config.Config, db *store.DB, secret []byte, links digest.Links, ranker digest.Ranker,
+func newDigest(cfg *config.Config, db *store.DB, secret []byte, tracked digest.Links, ranker digest.Ranker,
 	telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
-	tokens, err := subscribers.NewActionSigner(secret)
+	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
 	return digest.New(digestConfig(cfg), digest.Deps{
-		Store: db, Ranker: ranker, Links: links, Tokens: tokens,
+		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens,
 		Sections: catalog(cfg).Sections(), Telegram: telegram, Log: log, Registerer: reg,
 	})
 }
@@ -49,7 +49,7 @@ func newDigest(cfg *config.Config, db *store.DB, secret []byte, links digest.Lin
 // preferences, unsubscribe, archive) on the digest; mount them with
 // Register.
 func emailPages(cfg *config.Config, db *store.DB, d *digest.Service, secret []byte, log *slog.Logger) (*web.EmailPages, error) {
-	tokens, err := subscribers.NewActionSigner(secret)
+	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
@@ -139,11 +139,11 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if cfg.Telegram.Token != "" {
 		tg = storeOutbox{db}
 	}
-	secret, links, err := articleLinks(ctx, cfg, db)
+	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, db, secret, links, ranker, tg, log, nil)
+	d, err := newDigest(cfg, db, secret, tracked, ranker, tg, log, nil)
 	if err != nil {
 		return err
 	}

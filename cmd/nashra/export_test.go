@@ -13,9 +13,9 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/storetest"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Moving up and back: a store that has been running, with readers, an
@@ -57,11 +57,11 @@ func TestExportImportKeepsOldLinksWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := subscribers.NewSigner(secret)
-	tracked := subscribers.NewLinks(cfg.BaseURL, signer, true).Email(arts[0], subID, now.Add(-time.Hour))
+	signer, _ := links.NewSigner(secret)
+	tracked := links.NewBuilder(cfg.BaseURL, signer, true).Email(arts[0], subID, now.Add(-time.Hour))
 	_, token, _ := strings.Cut(tracked, "/r/")
-	actions, _ := subscribers.NewActionSigner(secret)
-	unsubscribe := actions.Sign(subscribers.ActionUnsubscribe, subID, time.Time{})
+	actions, _ := links.NewActionSigner(secret)
+	unsubscribe := actions.Sign(links.ActionUnsubscribe, subID, time.Time{})
 	if err := m.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +127,8 @@ func TestExportImportKeepsOldLinksWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	actions2, _ := subscribers.NewActionSigner(secret2)
-	id, err := actions2.Verify(unsubscribe, subscribers.ActionUnsubscribe, time.Now())
+	actions2, _ := links.NewActionSigner(secret2)
+	id, err := actions2.Verify(unsubscribe, links.ActionUnsubscribe, time.Now())
 	if err != nil || id != subID {
 		t.Fatalf("old unsubscribe link: subscriber %d, %v", id, err)
 	}

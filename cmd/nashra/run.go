@@ -69,7 +69,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	}
 	m.web = web.New(web.Options{Addr: cfg.HTTPAddr, MetricsAddr: cfg.MetricsAddr, Store: db, Gatherer: m.reg, Logger: log})
 
-	secret, links, err := articleLinks(ctx, cfg, db)
+	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 
-	tg := newTelegram(cfg, log, links.Post)
+	tg := newTelegram(cfg, log, tracked.Post)
 	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
 	if tg != nil {
 		dc := deliveryConfig(cfg)
@@ -98,7 +98,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		outbox = m.engine
 		m.poller.OnNew = m.engine.Notify
 	}
-	if m.digest, err = newDigest(cfg, db, secret, links, m.ranker, outbox, log, m.reg); err != nil {
+	if m.digest, err = newDigest(cfg, db, secret, tracked, m.ranker, outbox, log, m.reg); err != nil {
 		return nil, err
 	}
 	pages, err := emailPages(cfg, db, m.digest, secret, log)

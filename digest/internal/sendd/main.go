@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra/digest"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -50,7 +51,7 @@ func run(dbPath, smtpAddr, start, day string) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
+	tokens, err := links.NewActionSigner([]byte("test secret"))
 	if err != nil {
 		return err
 	}

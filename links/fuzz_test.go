@@ -1,4 +1,4 @@
-package subscribers
+package links
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 // must never panic, refuse with ErrBadToken alone, and accept only links
 // that sign and read back as themselves.
 //
-//	go test ./subscribers -run '^$' -fuzz FuzzVerifyLinkToken -fuzztime 5m
+//	go test ./links -run '^$' -fuzz FuzzVerifyLinkToken -fuzztime 5m
 func FuzzVerifyLinkToken(f *testing.F) {
 	s, err := NewSigner([]byte("fuzz secret"))
 	if err != nil {
@@ -60,7 +60,7 @@ func FuzzVerifyLinkToken(f *testing.F) {
 // it never panics, refuses with ErrBadToken or ErrTokenExpired alone, and
 // an accepted token names a subscriber above 0.
 //
-//	go test ./subscribers -run '^$' -fuzz FuzzVerifyActionToken -fuzztime 5m
+//	go test ./links -run '^$' -fuzz FuzzVerifyActionToken -fuzztime 5m
 func FuzzVerifyActionToken(f *testing.F) {
 	s, err := NewActionSigner([]byte("fuzz secret"))
 	if err != nil {
