@@ -30,7 +30,6 @@ import (
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 const channelID = -1001234567890
@@ -66,7 +65,7 @@ func newWorld(t *testing.T, readers int, limits telegramtest.Limits, latencyMin,
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+	if _, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار"}}); err != nil {
 		t.Fatal(err)
 	}
 	seedReaders(t, w.path, readers)
@@ -124,7 +123,7 @@ func (w *world) addArticle(t *testing.T, guid string) int64 {
 // sender returns the bot's real Sender talking to the fake.
 func (w *world) sender(log *slog.Logger, loc *time.Location) *bot.Sender {
 	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
 	return bot.NewSender(api, bot.NewRenderer("المعلومة", loc, catalog, nil), bot.WithSenderLogger(log))
 }
 
@@ -132,7 +131,7 @@ func (w *world) sender(log *slog.Logger, loc *time.Location) *bot.Sender {
 // stands in for Telegram delivering readers' messages.
 func (w *world) bot(eng *delivery.Engine, loc *time.Location) *bot.Bot {
 	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
 	cfg := bot.Config{Site: "المعلومة", Location: loc, DigestTime: "07:00", Sections: catalog}
 	return bot.New(cfg, api, bot.NewRenderer("المعلومة", loc, catalog, nil), w.db, eng,
 		bot.WithLogger(slog.New(slog.DiscardHandler)))

@@ -99,7 +99,7 @@ type Config struct {
 	// DigestTime is the daily digest's local time, "07:00".
 	DigestTime string
 	Admins     []int64
-	Sections   *subscribers.Catalog
+	Sections   *nashra.Catalog
 	// WebhookURL switches from long polling to a webhook at that URL;
 	// WebhookSecret is checked in X-Telegram-Bot-Api-Secret-Token.
 	WebhookURL    string

@@ -37,12 +37,12 @@ func mustLoad(name string) *time.Location {
 }
 
 // catalog is the built-in sections, as nashra runs by default.
-func catalog() *subscribers.Catalog {
-	var secs []subscribers.Section
+func catalog() *nashra.Catalog {
+	var secs []nashra.Section
 	for _, s := range config.Defaults().Sections {
-		secs = append(secs, subscribers.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases})
+		secs = append(secs, nashra.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases})
 	}
-	return subscribers.NewCatalog(secs)
+	return nashra.NewCatalog(secs)
 }
 
 // openStore opens a migrated store in a temporary folder with the built-in
@@ -58,9 +58,9 @@ func openStore(t testing.TB) *store.DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var specs []nashra.SectionSpec
+	var specs []nashra.Section
 	for _, s := range config.Defaults().Sections {
-		specs = append(specs, nashra.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()})
+		specs = append(specs, nashra.Section{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()})
 	}
 	if _, err := db.SyncSections(ctx, specs); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Callback data, all well under Telegram's 64 bytes: a prefix and a short
@@ -49,7 +48,7 @@ func check(on bool, text string) string {
 }
 
 // sectionsKeyboard lists the sections two by two, ✅ on those followed.
-func sectionsKeyboard(cat *subscribers.Catalog, followed []string) *tgbotapi.InlineKeyboardMarkup {
+func sectionsKeyboard(cat *nashra.Catalog, followed []string) *tgbotapi.InlineKeyboardMarkup {
 	var rows [][]tgbotapi.InlineKeyboardButton
 	var row []tgbotapi.InlineKeyboardButton
 	for _, s := range cat.Sections() {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Telegram's limits, in UTF-16 code units of the text after entities are
@@ -34,14 +33,14 @@ func ArticleLink(a nashra.Article, _ nashra.Medium, _ int64) string { return a.L
 type Renderer struct {
 	site     string
 	loc      *time.Location
-	sections *subscribers.Catalog
+	sections *nashra.Catalog
 	link     LinkFunc
 }
 
 // NewRenderer returns a renderer for the site named site, writing dates in
 // loc and hashtags with the catalog's Arabic section names. link may be nil
 // for ArticleLink.
-func NewRenderer(site string, loc *time.Location, sections *subscribers.Catalog, link LinkFunc) *Renderer {
+func NewRenderer(site string, loc *time.Location, sections *nashra.Catalog, link LinkFunc) *Renderer {
 	if link == nil {
 		link = ArticleLink
 	}

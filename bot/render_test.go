@@ -11,7 +11,6 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // siteArticle is the site's seed page, as the feed gives it.
@@ -84,8 +83,8 @@ func TestRenderPost(t *testing.T) {
 			want: []string{"▶️ شاهد الفيديو"},
 			html: []string{`<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">شاهد الفيديو</a>`}},
 	}
-	sections := append(catalog().Sections(), subscribers.Section{Slug: "special", Name: "تقارير خاصة"})
-	r = bot.NewRenderer("المعلومة", baghdad, subscribers.NewCatalog(sections), nil)
+	sections := append(catalog().Sections(), nashra.Section{Slug: "special", Name: "تقارير خاصة"})
+	r = bot.NewRenderer("المعلومة", baghdad, nashra.NewCatalog(sections), nil)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := siteArticle()

@@ -166,7 +166,7 @@ func openStore(t testing.TB, path string) *store.DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{
+	if _, err := db.SyncSections(ctx, []nashra.Section{
 		{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
 		{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}},
 	}); err != nil {

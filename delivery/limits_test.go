@@ -15,7 +15,6 @@ import (
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // jitter is the spread of the latencies the engine's tests give the fake
@@ -62,7 +61,7 @@ func newFakeWorld(t *testing.T, limits telegramtest.Limits, latency time.Duratio
 // sender is the bot's real Sender talking to the fake.
 func (w *fakeWorld) sender(cfg delivery.Config) *bot.Sender {
 	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
 	return bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Location, catalog, nil), bot.WithSenderLogger(slog.New(slog.DiscardHandler)))
 }
 

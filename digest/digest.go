@@ -30,7 +30,6 @@ import (
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Store is what the digest needs of the store. *store.DB implements it;
@@ -116,7 +115,7 @@ type Deps struct {
 	// Tokens signs the confirmation, preference and unsubscribe links.
 	Tokens *links.ActionSigner
 	// Sections are the configured sections, in their order.
-	Sections []subscribers.Section
+	Sections []nashra.Section
 	// Telegram takes the Telegram digest; nil: email only.
 	Telegram Outbox
 	// Now is the clock (nil: time.Now); it must advance like real time.
@@ -138,7 +137,7 @@ type Service struct {
 	ranker   Ranker
 	links    Links
 	tokens   *links.ActionSigner
-	sections []subscribers.Section
+	sections []nashra.Section
 	telegram Outbox
 	now      func() time.Time
 	log      *slog.Logger

@@ -19,7 +19,7 @@ import (
 )
 
 // sections are the site's seven, as configured by default.
-var sections = []subscribers.Section{
+var sections = []nashra.Section{
 	{Slug: "news", Name: "أخبار"}, {Slug: "articles", Name: "مقالات"}, {Slug: "infographics", Name: "إنفوجرافيك"},
 	{Slug: "video", Name: "فيديو"}, {Slug: "caricature", Name: "كاريكاتير"}, {Slug: "reports", Name: "تقارير"},
 	{Slug: "translation", Name: "ترجمة"},
@@ -95,9 +95,9 @@ func openHarness(t testing.TB, dir string, c *clock) *harness {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	specs := make([]nashra.SectionSpec, len(sections))
+	specs := make([]nashra.Section, len(sections))
 	for i, s := range sections {
-		specs[i] = nashra.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
+		specs[i] = nashra.Section{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
 	}
 	if _, err := db.SyncSections(ctx, specs); err != nil {
 		t.Fatal(err)

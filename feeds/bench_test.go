@@ -125,9 +125,9 @@ func BenchmarkScale(b *testing.B) {
 	}
 	setup := func(b *testing.B) *Poller {
 		db := newStore(b)
-		specs := make([]nashra.SectionSpec, 7)
+		specs := make([]nashra.Section, 7)
 		for i := range specs {
-			specs[i] = nashra.SectionSpec{Slug: fmt.Sprintf("s%d", i), Name: "قسم"}
+			specs[i] = nashra.Section{Slug: fmt.Sprintf("s%d", i), Name: "قسم"}
 		}
 		for i := range feedCount {
 			specs[i%7].Feeds = append(specs[i%7].Feeds, fmt.Sprintf("%s/feed/%d", s.URL, i))

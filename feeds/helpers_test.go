@@ -119,9 +119,9 @@ func openStore(t testing.TB, rawURL string) *store.DB {
 // addFeeds configures one section per slug, each with the feed URL given.
 func addFeeds(t testing.TB, db *store.DB, slugURL ...string) {
 	t.Helper()
-	var specs []nashra.SectionSpec
+	var specs []nashra.Section
 	for i := 0; i+1 < len(slugURL); i += 2 {
-		specs = append(specs, nashra.SectionSpec{Slug: slugURL[i], Name: slugURL[i], Feeds: []string{slugURL[i+1]}})
+		specs = append(specs, nashra.Section{Slug: slugURL[i], Name: slugURL[i], Feeds: []string{slugURL[i+1]}})
 	}
 	if _, err := db.SyncSections(context.Background(), specs); err != nil {
 		t.Fatal(err)

@@ -30,9 +30,9 @@ func openStore(t testing.TB) *store.DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var specs []nashra.SectionSpec
+	var specs []nashra.Section
 	for _, s := range []string{"news", "articles", "infographics", "video", "caricature", "reports", "translation"} {
-		specs = append(specs, nashra.SectionSpec{Slug: s, Name: s})
+		specs = append(specs, nashra.Section{Slug: s, Name: s})
 	}
 	if _, err := db.SyncSections(ctx, specs); err != nil {
 		t.Fatal(err)

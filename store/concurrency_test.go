@@ -40,12 +40,12 @@ func race(n int, fn func(w int) error) []error {
 // polled the feed of its own section.
 func crossSections(t *testing.T, db *DB) []string {
 	t.Helper()
-	var specs []nashra.SectionSpec
+	var specs []nashra.Section
 	var slugs []string
 	for w := range writers {
 		slug := fmt.Sprintf("s%d", w)
 		slugs = append(slugs, slug)
-		specs = append(specs, nashra.SectionSpec{Slug: slug, Name: "قسم " + slug, Feeds: []string{"https://a.example/" + slug + "/feed/"}})
+		specs = append(specs, nashra.Section{Slug: slug, Name: "قسم " + slug, Feeds: []string{"https://a.example/" + slug + "/feed/"}})
 	}
 	if _, err := db.SyncSections(context.Background(), specs); err != nil {
 		t.Fatal(err)
@@ -484,7 +484,7 @@ func TestInstancesStartTogether(t *testing.T) {
 			ctx := context.Background()
 			url := b.url(t)
 			db := migrated(t, url)
-			specs := []nashra.SectionSpec{
+			specs := []nashra.Section{
 				{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
 				{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/", "https://b.example/feed/"}},
 			}

@@ -50,7 +50,7 @@ func openURL(t testing.TB, rawURL string) *DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{
+	if _, err := db.SyncSections(ctx, []nashra.Section{
 		{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
 		{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}},
 	}); err != nil {
@@ -286,13 +286,17 @@ func TestDormantSections(t *testing.T) { contract(t, testDormantSections) }
 
 func testDormantSections(t *testing.T, db *DB) {
 	ctx := context.Background()
-	dormant, err := db.SyncSections(ctx, []nashra.SectionSpec{{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}}})
+	dormant, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}}})
 	if err != nil || len(dormant) != 1 || dormant[0] != "articles" {
 		t.Fatalf("dormant = %v, %v", dormant, err)
 	}
 	feeds, _ := db.Feeds(ctx)
 	if len(feeds) != 1 {
 		t.Errorf("%d active feeds, want 1", len(feeds))
+	}
+	secs, err := db.Sections(ctx)
+	if err != nil || len(secs) != 2 || secs[0].Slug != "news" || secs[0].Dormant || secs[1].Slug != "articles" || !secs[1].Dormant {
+		t.Errorf("sections = %+v, %v; want news, then articles dormant", secs, err)
 	}
 }
 

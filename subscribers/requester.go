@@ -1,3 +1,5 @@
+// Package subscribers knows who follows what: readers, groups, channels
+// and email subscribers, and the sections each follows.
 package subscribers
 
 import (

@@ -29,7 +29,7 @@ func openStore(t testing.TB) (*store.DB, int64) {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []nashra.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+	if _, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار"}}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := db.SaveItems(ctx, "news", []nashra.Article{{GUID: "g1", Link: articleURL, Title: "خبر"}}, time.Now(),

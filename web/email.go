@@ -58,7 +58,7 @@ type EmailOptions struct {
 	Site    string
 	SiteURL string
 	// Sections are the configured sections, in their order.
-	Sections []subscribers.Section
+	Sections []nashra.Section
 	// DigestTime ("07:00") and Location tell readers when the digest
 	// comes.
 	DigestTime string

@@ -66,7 +66,7 @@ func (fakeArchive) ArchivePage(_ context.Context, day string) ([]byte, error) {
 	return []byte(`<!DOCTYPE html><html dir="rtl" lang="ar"><body>نشرة اليوم</body></html>`), nil
 }
 
-var testSections = []subscribers.Section{{Slug: "news", Name: "أخبار"}, {Slug: "articles", Name: "مقالات"}, {Slug: "video", Name: "فيديو"}}
+var testSections = []nashra.Section{{Slug: "news", Name: "أخبار"}, {Slug: "articles", Name: "مقالات"}, {Slug: "video", Name: "فيديو"}}
 
 type emailEnv struct {
 	url    string

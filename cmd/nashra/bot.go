@@ -6,11 +6,11 @@ import (
 	"encoding/hex"
 	"log/slog"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // telegram holds the parts of the bot built before the delivery engine,
@@ -20,7 +20,7 @@ type telegram struct {
 	api      *bot.API
 	render   *bot.Renderer
 	sender   *bot.Sender
-	sections *subscribers.Catalog
+	sections *nashra.Catalog
 }
 
 // newTelegram builds the Bot API client, the post renderer and the Sender
@@ -91,10 +91,4 @@ func masterSecret(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte
 }
 
 // catalog is the configured sections as readers name them.
-func catalog(cfg *config.Config) *subscribers.Catalog {
-	secs := make([]subscribers.Section, len(cfg.Sections))
-	for i, s := range cfg.Sections {
-		secs[i] = subscribers.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases}
-	}
-	return subscribers.NewCatalog(secs)
-}
+func catalog(cfg *config.Config) *nashra.Catalog { return nashra.NewCatalog(siteSections(cfg)) }

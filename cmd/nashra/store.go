@@ -27,7 +27,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	} else if n > 0 {
 		log.Info("migrations applied", "count", n)
 	}
-	dormant, err := db.SyncSections(ctx, sectionSpecs(cfg))
+	dormant, err := db.SyncSections(ctx, siteSections(cfg))
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -49,12 +49,13 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	return db, nil
 }
 
-func sectionSpecs(cfg *config.Config) []nashra.SectionSpec {
-	specs := make([]nashra.SectionSpec, len(cfg.Sections))
+// siteSections are the configured sections as the other parts know them.
+func siteSections(cfg *config.Config) []nashra.Section {
+	out := make([]nashra.Section, len(cfg.Sections))
 	for i, s := range cfg.Sections {
-		specs[i] = nashra.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()}
+		out[i] = nashra.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases, Feeds: s.FeedURLs()}
 	}
-	return specs
+	return out
 }
 
 // loadConfig loads the configuration and the logger every command uses.
@@ -154,7 +155,7 @@ func cmdSections(ctx context.Context, env *cliEnv, args []string) error {
 			}
 		}
 		state, from := "active", source
-		if !s.Active {
+		if s.Dormant {
 			state, from = "dormant", "store (no longer configured)"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, state,

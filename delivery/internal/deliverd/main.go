@@ -17,10 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 func main() {
@@ -62,7 +62,7 @@ func run() error {
 		return err
 	}
 	api := bot.NewAPI(*token, *endpoint, nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
 	snd := bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Location, catalog, nil), bot.WithSenderLogger(log))
 	eng, err := delivery.New(cfg, db, snd, nil, log, nil)
 	if err != nil {

@@ -11,11 +11,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 func main() {
@@ -59,9 +59,9 @@ func run(dbPath, smtpAddr, start, day string) error {
 	if err != nil {
 		return err
 	}
-	var sections []subscribers.Section
+	var sections []nashra.Section
 	for _, s := range secs {
-		sections = append(sections, subscribers.Section{Slug: s.Slug, Name: s.Name})
+		sections = append(sections, nashra.Section{Slug: s.Slug, Name: s.Name})
 	}
 	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: sections, Now: now, Log: log})
 	if err != nil {
