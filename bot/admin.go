@@ -125,14 +125,14 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	fmt.Fprintf(&sb, "المجموعات: %s · القنوات: %s\n", arabic.Count(counts.Groups, nounGroup), arabic.Count(counts.Channels, nounChannel))
 	fmt.Fprintf(&sb, "المحادثات المتوقفة (حظر أو مغادرة): %d\n", counts.Inactive)
 	sb.WriteString("\n<b>المتابعات حسب القسم</b>\n")
-	for _, s := range b.cfg.Sections.Sections() {
+	for _, s := range b.sections.Sections() {
 		fmt.Fprintf(&sb, "• %s: %d\n", escape(s.Name), counts.BySection[s.Slug])
 	}
 	fmt.Fprintf(&sb, "\nالمقالات المخزّنة: %s\n", arabic.Count(articles, arabic.Article))
 	if lastPoll.IsZero() {
 		sb.WriteString("آخر جلب للمصادر: لم يحدث بعد\n")
 	} else {
-		fmt.Fprintf(&sb, "آخر جلب للمصادر: %s\n", arabic.DateTime(lastPoll, b.cfg.Location))
+		fmt.Fprintf(&sb, "آخر جلب للمصادر: %s\n", arabic.DateTime(lastPoll, b.cfg.Site.Location))
 	}
 	if b.ranking != nil {
 		clicks, err := b.ranking.Stats(ctx, 5)
@@ -167,7 +167,7 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 	sb.WriteString(txtFeedsHead + "\n")
 	for _, f := range feeds {
 		name := f.SectionSlug
-		if s, ok := b.cfg.Sections.Get(f.SectionSlug); ok {
+		if s, ok := b.sections.Get(f.SectionSlug); ok {
 			name = s.Name
 		}
 		fmt.Fprintf(&sb, "\n<b>%s</b> — <code>%s</code>\n", escape(name), escape(f.URL))
@@ -177,15 +177,15 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 			if !f.LastSuccessAt.IsZero() {
 				since = f.LastSuccessAt
 			}
-			fmt.Fprintf(&sb, txtFeedFailing+"\n", arabic.DateTime(since, b.cfg.Location), f.ErrorCount)
+			fmt.Fprintf(&sb, txtFeedFailing+"\n", arabic.DateTime(since, b.cfg.Site.Location), f.ErrorCount)
 			fmt.Fprintf(&sb, "آخر خطأ: <code>%s</code>\n", escape(cutWords(cleanLine(f.LastError), 300)))
 		case f.LastSuccessAt.IsZero():
 			sb.WriteString(txtFeedNever + "\n")
 		default:
-			fmt.Fprintf(&sb, "%s، آخر جلب ناجح: %s\n", txtFeedOK, arabic.DateTime(f.LastSuccessAt, b.cfg.Location))
+			fmt.Fprintf(&sb, "%s، آخر جلب ناجح: %s\n", txtFeedOK, arabic.DateTime(f.LastSuccessAt, b.cfg.Site.Location))
 		}
 		if !f.LastNewAt.IsZero() {
-			fmt.Fprintf(&sb, "آخر جديد: %s\n", arabic.DateTime(f.LastNewAt, b.cfg.Location))
+			fmt.Fprintf(&sb, "آخر جديد: %s\n", arabic.DateTime(f.LastNewAt, b.cfg.Site.Location))
 		}
 	}
 	return b.reply(ctx, r, cutHTMLLines(sb.String(), MaxText), nil)
@@ -289,7 +289,7 @@ func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
 	}
 	fmt.Fprintf(&sb, txtHeldHead, count)
 	for _, a := range held {
-		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, escape(cutWords(cleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Location))
+		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, escape(cutWords(cleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Site.Location))
 	}
 	return b.reply(ctx, r, sb.String(), nil)
 }

@@ -18,6 +18,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -91,21 +92,6 @@ type Leadership interface {
 	Lead(ctx context.Context, fn func(ctx context.Context))
 }
 
-// Config is what the bot takes from nashra's configuration.
-type Config struct {
-	// Site is the site's name, as readers know it: المعلومة.
-	Site     string
-	Location *time.Location
-	// DigestTime is the daily digest's local time, "07:00".
-	DigestTime string
-	Admins     []int64
-	Sections   *nashra.Catalog
-	// WebhookURL switches from long polling to a webhook at that URL;
-	// WebhookSecret is checked in X-Telegram-Bot-Api-Secret-Token.
-	WebhookURL    string
-	WebhookSecret string
-}
-
 // Option changes how the bot is built.
 type Option func(*Bot)
 
@@ -128,6 +114,11 @@ func WithEmailSignup(e EmailSignup) Option { return func(b *Bot) { b.email = e }
 // webhook. Without it this instance always does.
 func WithLeadership(l Leadership) Option { return func(b *Bot) { b.leadership = l } }
 
+// WithWebhookSecret sets the secret Telegram is asked to send with every
+// webhook call, and the webhook handler checks in
+// X-Telegram-Bot-Api-Secret-Token; see WebhookSecret.
+func WithWebhookSecret(secret string) Option { return func(b *Bot) { b.webhookSecret = secret } }
+
 // WithLogger sets the logger (slog.Default otherwise).
 func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.log = l } }
 
@@ -136,15 +127,19 @@ func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now 
 
 // Bot handles Telegram updates.
 type Bot struct {
-	cfg      Config
-	api      *API
-	db       *store.DB
-	render   *Renderer
-	outbox   Outbox
-	controls Controls
-	ranking  Ranking
-	digest   Digest
-	email    EmailSignup
+	// cfg is the site, the digest's time, the admins and, set, the
+	// webhook's URL, which switches from long polling to a webhook.
+	cfg           config.Config
+	sections      *nashra.Catalog
+	webhookSecret string
+	api           *API
+	db            *store.DB
+	render        *Renderer
+	outbox        Outbox
+	controls      Controls
+	ranking       Ranking
+	digest        Digest
+	email         EmailSignup
 	// leadership is nil when this instance is the only one.
 	leadership Leadership
 	log        *slog.Logger
@@ -163,20 +158,18 @@ type botUser struct {
 	username string
 }
 
-// New builds the bot. It does no I/O: Run connects, seeds the channel
-// mapping and starts receiving updates.
-func New(cfg Config, api *API, render *Renderer, db *store.DB, outbox Outbox, opts ...Option) *Bot {
+// New builds the bot for cfg with the sections readers can follow. It does
+// no I/O: Run connects, seeds the channel mapping and starts receiving
+// updates.
+func New(cfg *config.Config, sections *nashra.Catalog, api *API, render *Renderer, db *store.DB, outbox Outbox, opts ...Option) *Bot {
 	b := &Bot{
-		cfg: cfg, api: api, db: db, render: render, outbox: outbox,
+		cfg: *cfg, sections: sections, api: api, db: db, render: render, outbox: outbox,
 		log: slog.Default(), now: time.Now, admins: map[int64]bool{},
 		members: newMemberCache(2 * time.Minute),
 		pending: newPendingActions(time.Hour),
 	}
 	for _, id := range cfg.Admins {
 		b.admins[id] = true
-	}
-	if b.cfg.Location == nil {
-		b.cfg.Location = time.UTC
 	}
 	for _, o := range opts {
 		o(b)
@@ -214,7 +207,7 @@ func (b *Bot) lead(ctx context.Context) error {
 	wg.Go(func() { b.checkChannels(ctx) })
 	wg.Go(func() { b.alertLoop(ctx) })
 	defer wg.Wait()
-	if b.cfg.WebhookURL != "" {
+	if b.cfg.Telegram.WebhookURL != "" {
 		b.setWebhook(ctx)
 		<-ctx.Done()
 		return nil
@@ -296,7 +289,7 @@ func nextBackoff(d, limit time.Duration) time.Duration {
 // WebhookPath is the path of the webhook URL, where the web server mounts
 // WebhookHandler; "/telegram/webhook" when the URL names none.
 func (b *Bot) WebhookPath() string {
-	u, err := url.Parse(b.cfg.WebhookURL)
+	u, err := url.Parse(b.cfg.Telegram.WebhookURL)
 	if err != nil || strings.Trim(u.Path, "/") == "" {
 		return "/telegram/webhook"
 	}

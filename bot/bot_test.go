@@ -18,6 +18,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -716,10 +717,8 @@ func TestWebhook(t *testing.T) {
 		h.bot.WebhookHandler().ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	h = newHarness(t, withConfig(func(c *bot.Config) {
-		c.WebhookURL = srv.URL + "/telegram/hook"
-		c.WebhookSecret = bot.WebhookSecret([]byte("key"))
-	}))
+	h = newHarness(t, withConfig(func(c *config.Config) { c.Telegram.WebhookURL = srv.URL + "/telegram/hook" }),
+		withBotOption(bot.WithWebhookSecret(bot.WebhookSecret([]byte("key")))))
 	if p := h.bot.WebhookPath(); p != "/telegram/hook" {
 		t.Errorf("WebhookPath = %q", p)
 	}

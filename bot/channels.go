@@ -99,7 +99,7 @@ func (b *Bot) cmdChannels(ctx context.Context, r *request) error {
 			from = txtFromRuntime
 		}
 		name := l.Section
-		if s, ok := b.cfg.Sections.Get(l.Section); ok {
+		if s, ok := b.sections.Get(l.Section); ok {
 			name = s.Name
 		}
 		fmt.Fprintf(&sb, "\n• «%s» ← %s\n  %s · %s", escape(name), escape(l.Channel), state[l.Channel], from)
@@ -118,7 +118,7 @@ func (b *Bot) linkArgs(ctx context.Context, r *request) (channel, slug string, o
 	if !channelRe.MatchString(channel) {
 		return "", "", false, b.reply(ctx, r, txtBadChannel, nil)
 	}
-	s, found := b.cfg.Sections.Match(rest)
+	s, found := b.sections.Match(rest)
 	if !found {
 		return "", "", false, b.noMatch(ctx, r, rest)
 	}
@@ -164,7 +164,7 @@ func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
 
 // sectionName is a section's Arabic name, escaped.
 func (b *Bot) sectionName(slug string) string {
-	if s, ok := b.cfg.Sections.Get(slug); ok {
+	if s, ok := b.sections.Get(slug); ok {
 		return escape(s.Name)
 	}
 	return escape(slug)

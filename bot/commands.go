@@ -128,19 +128,19 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, escape(b.cfg.Site)), sectionsKeyboard(b.cfg.Sections, subs))
+		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
 	}
 	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtWelcomeGroup, escape(b.cfg.Site)), sectionsKeyboard(b.cfg.Sections, subs))
+	return b.reply(ctx, r, fmt.Sprintf(txtWelcomeGroup, escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
 }
 
 // deepLink follows a "تابع هذا القسم على تيليجرام" link from the site:
 // the section is followed at once and the keyboard offers the others.
 func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
-	s, ok := b.cfg.Sections.Get(slug)
+	s, ok := b.sections.Get(slug)
 	if !ok {
 		return b.noMatch(ctx, r, slug)
 	}
@@ -158,7 +158,7 @@ func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
 		return err
 	}
 	text := fmt.Sprintf(txtSubscribed, b.quoted([]string{s.Slug})) + "\n\n" + txtChooseSections
-	return b.reply(ctx, r, text, sectionsKeyboard(b.cfg.Sections, subs))
+	return b.reply(ctx, r, text, sectionsKeyboard(b.sections, subs))
 }
 
 func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
@@ -174,9 +174,9 @@ func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
 
 func (b *Bot) cmdSections(ctx context.Context, r *request) error {
 	var sb strings.Builder
-	sb.WriteString(fmt.Sprintf(txtSectionsHead, escape(b.cfg.Site)))
+	sb.WriteString(fmt.Sprintf(txtSectionsHead, escape(b.cfg.Site.Name)))
 	sb.WriteString("\n")
-	for _, s := range b.cfg.Sections.Sections() {
+	for _, s := range b.sections.Sections() {
 		sb.WriteString("\n• " + escape(s.Name) + " (<code>" + escape(s.Slug) + "</code>)")
 	}
 	sb.WriteString("\n\n" + txtSectionsFoot)
@@ -262,7 +262,7 @@ func (b *Bot) showSections(ctx context.Context, r *request) error {
 	if !r.private() {
 		text = txtChooseSectionsGroup
 	}
-	return b.reply(ctx, r, text, sectionsKeyboard(b.cfg.Sections, subs))
+	return b.reply(ctx, r, text, sectionsKeyboard(b.sections, subs))
 }
 
 func (b *Bot) cmdMySubs(ctx context.Context, r *request) error {
@@ -284,7 +284,7 @@ func (b *Bot) cmdMySubs(ctx context.Context, r *request) error {
 func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
 	heading, slug := txtLatestHead, ""
 	if r.args != "" {
-		s, ok := b.cfg.Sections.Match(r.args)
+		s, ok := b.sections.Match(r.args)
 		if !ok {
 			return b.noMatch(ctx, r, r.args)
 		}
@@ -343,7 +343,7 @@ func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
 func (b *Bot) setDigest(ctx context.Context, r *request, c nashra.Chat, on bool) error {
 	s := c.Settings
 	s.Digest = on
-	text := fmt.Sprintf(txtDigestOn, b.cfg.DigestTime, zoneName(b.cfg.Location))
+	text := fmt.Sprintf(txtDigestOn, b.cfg.Digest.Time, arabic.Zone(b.cfg.Site.Location))
 	if !on {
 		text = txtDigestOff
 		if s.Mode == nashra.ModeDigest {
@@ -365,7 +365,7 @@ func (b *Bot) cmdSettings(ctx context.Context, r *request) error {
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	text := fmt.Sprintf(txtSettings, b.cfg.DigestTime, zoneName(b.cfg.Location))
+	text := fmt.Sprintf(txtSettings, b.cfg.Digest.Time, arabic.Zone(b.cfg.Site.Location))
 	return b.reply(ctx, r, text, settingsKeyboard(s))
 }
 
@@ -437,7 +437,7 @@ func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
 	} else if n >= textBudget {
 		return nil
 	}
-	if s, ok := b.cfg.Sections.Match(m.Text); ok {
+	if s, ok := b.sections.Match(m.Text); ok {
 		return b.reply(ctx, r, fmt.Sprintf(txtHintSection, escape(s.Name), escape(s.Name)), nil)
 	}
 	return b.reply(ctx, r, txtHint, nil)
@@ -449,12 +449,12 @@ func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
 // sections and reports ok false.
 func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok bool, err error) {
 	if isAll(r.args) {
-		for _, s := range b.cfg.Sections.Sections() {
+		for _, s := range b.sections.Sections() {
 			slugs = append(slugs, s.Slug)
 		}
 		return slugs, true, nil
 	}
-	if s, found := b.cfg.Sections.Match(r.args); found {
+	if s, found := b.sections.Match(r.args); found {
 		return []string{s.Slug}, true, nil
 	}
 	parts := strings.FieldsFunc(r.args, func(c rune) bool { return c == ',' || c == '،' })
@@ -462,7 +462,7 @@ func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok b
 		parts = strings.Fields(r.args)
 	}
 	for _, p := range parts {
-		s, found := b.cfg.Sections.Match(p)
+		s, found := b.sections.Match(p)
 		if !found {
 			return nil, false, b.noMatch(ctx, r, p)
 		}
@@ -476,7 +476,7 @@ func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok b
 // noMatch answers a section name that matched nothing with the list of
 // sections and an example.
 func (b *Bot) noMatch(ctx context.Context, r *request, input string) error {
-	secs := b.cfg.Sections.Sections()
+	secs := b.sections.Sections()
 	names := make([]string, len(secs))
 	for i, s := range secs {
 		names[i] = escape(s.Name)
@@ -491,14 +491,14 @@ func (b *Bot) noMatch(ctx context.Context, r *request, input string) error {
 
 // names returns the Arabic names of sections, HTML-escaped.
 func (b *Bot) names(slugs []string) string {
-	return escape(b.cfg.Sections.Names(slugs))
+	return escape(b.sections.Names(slugs))
 }
 
 // quoted returns section names in guillemets: «أخبار»، «مقالات».
 func (b *Bot) quoted(slugs []string) string {
 	var out []string
 	for _, slug := range slugs {
-		if s, ok := b.cfg.Sections.Get(slug); ok {
+		if s, ok := b.sections.Get(slug); ok {
 			out = append(out, "«"+escape(s.Name)+"»")
 		}
 	}

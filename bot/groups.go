@@ -232,7 +232,7 @@ func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c na
 	answer := func(text string, alert bool) error {
 		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
 	}
-	sec, ok := b.cfg.Sections.Get(slug)
+	sec, ok := b.sections.Get(slug)
 	if !ok {
 		return answer(txtButtonExpired, false)
 	}
@@ -257,5 +257,5 @@ func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c na
 	if err := answer(text, false); err != nil {
 		return err
 	}
-	return b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.cfg.Sections, subs)))
+	return b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.sections, subs)))
 }

@@ -26,15 +26,8 @@ import (
 // adminID is the Telegram user configured as nashra's admin in tests.
 const adminID = 4242
 
-var baghdad = mustLoad("Asia/Baghdad")
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+// baghdad is the site's time zone, as nashra runs by default.
+var baghdad = config.Defaults().Site.Location
 
 // catalog is the built-in sections, as nashra runs by default.
 func catalog() *nashra.Catalog {
@@ -101,7 +94,7 @@ type harness struct {
 	sender *bot.Sender
 	bot    *bot.Bot
 	outbox *sendNow
-	cfg    bot.Config
+	cfg    *config.Config
 	ctx    context.Context
 }
 
@@ -111,8 +104,8 @@ func withBotOption(o bot.Option) harnessOption {
 	return func(_ *harness, opts *[]bot.Option) { *opts = append(*opts, o) }
 }
 
-func withConfig(f func(*bot.Config)) harnessOption {
-	return func(h *harness, _ *[]bot.Option) { f(&h.cfg) }
+func withConfig(f func(*config.Config)) harnessOption {
+	return func(h *harness, _ *[]bot.Option) { f(h.cfg) }
 }
 
 // newHarness starts a fake Telegram (flood limits off: the dispatcher
@@ -128,16 +121,14 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	render := bot.NewRenderer("المعلومة", baghdad, sections, nil)
 	h.sender = bot.NewSender(h.api, render, bot.WithSenderLogger(quietLog()))
 	h.outbox = &sendNow{t: t, db: h.db, sender: h.sender}
-	h.cfg = bot.Config{
-		Site: "المعلومة", Location: baghdad, DigestTime: "07:00",
-		Admins: []int64{adminID}, Sections: sections,
-	}
+	h.cfg = config.Defaults()
+	h.cfg.Admins = []int64{adminID}
 	botOpts := []bot.Option{bot.WithLogger(quietLog())}
 	for _, o := range opts {
 		o(h, &botOpts)
 	}
 	h.tg.AddUser(tgbotapi.User{ID: adminID, FirstName: "مدير", LanguageCode: "ar"})
-	h.bot = bot.New(h.cfg, h.api, render, h.db, h.outbox, botOpts...)
+	h.bot = bot.New(h.cfg, sections, h.api, render, h.db, h.outbox, botOpts...)
 	return h
 }
 

@@ -30,8 +30,8 @@ func WebhookSecret(secret []byte) string {
 func (b *Bot) setWebhook(ctx context.Context) {
 	allowed, _ := json.Marshal(allowedUpdates)
 	params := tgbotapi.Params{
-		"url":             b.cfg.WebhookURL,
-		"secret_token":    b.cfg.WebhookSecret,
+		"url":             b.cfg.Telegram.WebhookURL,
+		"secret_token":    b.webhookSecret,
 		"allowed_updates": string(allowed),
 		"max_connections": "10",
 	}
@@ -61,7 +61,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 			return
 		}
 		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
-		if b.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.cfg.WebhookSecret)) != 1 {
+		if b.webhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.webhookSecret)) != 1 {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}

@@ -7,6 +7,10 @@ import (
 	"github.com/almaalouma/nashra"
 )
 
+// deleteWindow is how long Telegram lets a bot delete its messages (48 h),
+// less a margin for the queue in between.
+const deleteWindow = 47 * time.Hour
+
 // dispatcherName is the Telegram dispatcher's row in the store.
 const dispatcherName = "telegram"
 

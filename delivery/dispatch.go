@@ -226,7 +226,7 @@ func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []
 	ctx, cancel := context.WithCancel(parent)
 	s := &session{
 		e: e, ctx: ctx, cancel: cancel,
-		batch:    min(max(int(e.cfg.GlobalPerSecond*2), 64), 4096),
+		batch:    min(max(int(e.limits.GlobalPerSecond*2), 64), 4096),
 		chats:    map[int64]*chatQ{},
 		answers:  chatHeap{slot: slotAnswers, less: byOldestReply},
 		news:     chatHeap{slot: slotNews, less: byPriority},
@@ -422,7 +422,7 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 	if answer {
 		r := q.replies[0]
 		q.replies = q.replies[1:]
-		return s.replyJob(q, r, prioReply, s.e.cfg.ReplyStaleAfter, now)
+		return s.replyJob(q, r, prioReply, s.e.cfg.ReplyStaleAfter.D(), now)
 	}
 	p, _ := q.newsPrio()
 	switch p {
@@ -438,7 +438,7 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 		r := q.broadcasts[0]
 		q.broadcasts = q.broadcasts[1:]
 		// A broadcast to every reader takes as long as a push.
-		return s.replyJob(q, r, p, s.e.cfg.StaleAfter, now)
+		return s.replyJob(q, r, p, s.e.cfg.StaleAfter.D(), now)
 	case prioNone:
 		return nil
 	}
@@ -479,7 +479,7 @@ func (s *session) replyJob(q *chatQ, r store.QueuedReply, p int, staleAfter time
 // bundle hold back (channels have no such choices). It reports whether the
 // rest go silently.
 func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
-	cfg := s.e.cfg
+	loc, staleAfter := s.e.loc, s.e.cfg.StaleAfter.D()
 	var stale, gone, digest []int64
 	hold := map[time.Time][]int64{}
 	keep := q.rows[:0]
@@ -489,8 +489,8 @@ func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
 		if r.Kind == nashra.ChatChannel {
 			settings = nil
 		}
-		switch until, sil := when(settings, r.CreatedAt, now, cfg.Location); {
-		case now.Sub(r.DueAt) > cfg.StaleAfter:
+		switch until, sil := when(settings, r.CreatedAt, now, loc); {
+		case now.Sub(r.DueAt) > staleAfter:
 			stale = append(stale, r.ID)
 		case !r.ChatActive || (r.Kind != nashra.ChatChannel && r.Settings == nil):
 			gone = append(gone, r.ID)
@@ -574,9 +574,9 @@ func (s *session) requeue(q *chatQ, j *job) {
 // interval is the configured spacing between messages to one chat.
 func (s *session) interval(kind nashra.ChatKind) time.Duration {
 	if kind == nashra.ChatPrivate {
-		return time.Duration(float64(time.Second) / s.e.cfg.ChatPerSecond)
+		return time.Duration(float64(time.Second) / s.e.limits.ChatPerSecond)
 	}
-	return time.Duration(float64(time.Minute) / s.e.cfg.GroupPerMinute)
+	return time.Duration(float64(time.Minute) / s.e.limits.GroupPerMinute)
 }
 
 // chat returns the chat's queue, creating it. Replies do not say the chat's

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 )
 
@@ -79,7 +80,7 @@ func TestRepliesDoNotWaitBehindAPush(t *testing.T) {
 	addChats(t, db, nashra.ChatPrivate, 1, 300, nil)
 	addArticle(t, db, "a1", time.Now())
 	cfg := testConfig()
-	cfg.GlobalPerSecond = 100
+	cfg.Telegram.Limits.GlobalPerSecond = 100
 	snd := &fakeSender{}
 	r := start(t, db, snd, cfg)
 	eventually(t, 5*time.Second, "the push to start", func() bool { return len(snd.all()) > 20 })
@@ -104,7 +105,7 @@ func TestRepliesMergeNewestWins(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
 	snd := &fakeSender{}
-	eng, err := delivery.New(testConfig(), db, snd, nil, nil, nil)
+	eng, err := delivery.New(testConfig(), "", db, snd, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,9 +150,9 @@ func TestRepliesAndNewsShareTheRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig()
-	cfg.GlobalPerSecond = 200
+	cfg.Telegram.Limits.GlobalPerSecond = 200
 	snd := &fakeSender{}
-	eng, err := delivery.New(cfg, db, snd, nil, nil, nil)
+	eng, err := delivery.New(cfg, "", db, snd, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,10 +307,10 @@ func TestRateLimitPausesEverything(t *testing.T) {
 		return nil
 	}}
 	cfg := testConfig()
-	cfg.GlobalPerSecond = 50
+	cfg.Telegram.Limits.GlobalPerSecond = 50
 	// Sends handed out just before the pause wait for it in the queue, not
 	// in a worker until they time out as failures.
-	cfg.SendTimeout = 500 * time.Millisecond
+	cfg.Delivery.SendTimeout = config.Duration(500 * time.Millisecond)
 	r := start(t, db, snd, cfg)
 	eventually(t, 10*time.Second, "the push", func() bool { return len(snd.got()) == 40 })
 	snd.mu.Lock()
@@ -344,7 +345,7 @@ func TestQuietHoursHoldOrSilence(t *testing.T) {
 	ctx := context.Background()
 	// Quiet hours around now, in the site's time zone.
 	cfg := testConfig()
-	local := time.Now().In(cfg.Location)
+	local := time.Now().In(cfg.Site.Location)
 	m := local.Hour()*60 + local.Minute()
 	quiet := nashra.ChatSettings{Mode: nashra.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
 		QuietMode: nashra.QuietHold}
@@ -466,7 +467,7 @@ func TestSecondInstanceWaitsThenTakesOver(t *testing.T) {
 	const chats = 300 // three seconds' worth
 	addChats(t, db, nashra.ChatPrivate, 1, chats, nil)
 	cfg := testConfig()
-	cfg.GlobalPerSecond = 100
+	cfg.Telegram.Limits.GlobalPerSecond = 100
 	first, second := &fakeSender{}, &fakeSender{}
 	r1 := start(t, db, first, cfg)
 	time.Sleep(100 * time.Millisecond)
@@ -519,7 +520,7 @@ func TestChatsChangedSinceFanOut(t *testing.T) {
 	// A channel the bot was added to is a chat too, with the defaults —
 	// here quiet hours around now, which must not hold its posts.
 	cfg := testConfig()
-	local := time.Now().In(cfg.Location)
+	local := time.Now().In(cfg.Site.Location)
 	m := local.Hour()*60 + local.Minute()
 	quiet := nashra.ChatSettings{Mode: nashra.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
 		QuietMode: nashra.QuietHold}
@@ -554,7 +555,7 @@ func TestMetricsAndStats(t *testing.T) {
 	addChats(t, db, nashra.ChatPrivate, 1, 3, nil)
 	addArticle(t, db, "a1", time.Now())
 	reg := prometheus.NewRegistry()
-	eng, err := delivery.New(testConfig(), db, &fakeSender{fail: func(c call, _ int) error {
+	eng, err := delivery.New(testConfig(), "", db, &fakeSender{fail: func(c call, _ int) error {
 		if c.chat == 3 {
 			return &delivery.SendError{Kind: delivery.Rejected, Reason: "Bad Request: message is too long"}
 		}
@@ -563,7 +564,7 @@ func TestMetricsAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := delivery.New(testConfig(), db, &fakeSender{}, nil, nil, reg); err == nil {
+	if _, err := delivery.New(testConfig(), "", db, &fakeSender{}, nil, nil, reg); err == nil {
 		t.Error("registering the metrics twice did not fail")
 	}
 	runCtx, cancel := context.WithCancel(ctx)

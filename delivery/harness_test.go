@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -139,16 +140,16 @@ func (f *fakeSender) got() map[int64][]int64 {
 
 // testConfig is fast: limits high enough for tests to take milliseconds,
 // short leases and backoff.
-func testConfig() delivery.Config {
-	cfg := delivery.DefaultConfig()
-	cfg.GlobalPerSecond = 500
-	cfg.ChatPerSecond = 50
-	cfg.GroupPerMinute = 3000
-	cfg.LeaseDuration = 2 * time.Second
-	cfg.RetryBase = 20 * time.Millisecond
-	cfg.RetryMax = 100 * time.Millisecond
-	cfg.MaxAttempts = 3
-	cfg.HandOnInterval = 50 * time.Millisecond
+func testConfig() *config.Config {
+	cfg := config.Defaults()
+	cfg.Telegram.Limits.GlobalPerSecond = 500
+	cfg.Telegram.Limits.ChatPerSecond = 50
+	cfg.Telegram.Limits.GroupPerMinute = 3000
+	cfg.LeaseDuration = config.Duration(2 * time.Second)
+	cfg.Delivery.RetryBase = config.Duration(20 * time.Millisecond)
+	cfg.Delivery.RetryMax = config.Duration(100 * time.Millisecond)
+	cfg.Delivery.MaxAttempts = 3
+	cfg.Delivery.HandOnInterval = config.Duration(50 * time.Millisecond)
 	return cfg
 }
 
@@ -227,13 +228,13 @@ type running struct {
 	done chan error
 }
 
-func start(t testing.TB, db *store.DB, snd delivery.Sender, cfg delivery.Config) *running {
+func start(t testing.TB, db *store.DB, snd delivery.Sender, cfg *config.Config) *running {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	eng, err := delivery.New(cfg, db, snd, nil, log, nil)
+	eng, err := delivery.New(cfg, "", db, snd, nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func (s *session) claim() {
 // store answered.
 func (s *session) claimOnce() (b claimBatch, more, ok bool) {
 	now := s.e.now()
-	lease := now.Add(s.e.cfg.LeaseDuration)
+	lease := now.Add(s.e.lease)
 	st, holder := s.e.st, s.e.holder
 	var err error
 	if b.replies, err = st.ClaimReplies(s.ctx, holder, store.ReplyLane, replyBatch, now, lease); err != nil {
@@ -119,12 +119,12 @@ const (
 // queues corrections; less often still it renews the claims, refreshes the
 // gauges and compacts the outbox.
 func (s *session) housekeep() {
-	cfg := s.e.cfg
-	tick := time.NewTicker(min(time.Second, cfg.HandOnInterval))
+	cfg, lease := s.e.cfg, s.e.lease
+	tick := time.NewTicker(min(time.Second, cfg.HandOnInterval.D()))
 	defer tick.Stop()
 	start := s.e.now()
 	var claimsRenewed, corrected, gauged, compacted time.Time
-	correctedSince := start.Add(-cfg.CorrectionWindow)
+	correctedSince := start.Add(-cfg.CorrectionWindow.D())
 	compacted = start.Add(-compactEvery + time.Minute) // first compaction a minute after start
 	notified := false
 	for {
@@ -132,8 +132,8 @@ func (s *session) housekeep() {
 		if !s.renew(now) {
 			return
 		}
-		if now.Sub(claimsRenewed) >= cfg.LeaseDuration/3 {
-			if err := s.e.st.RenewClaims(s.ctx, s.e.holder, now.Add(cfg.LeaseDuration)); err != nil {
+		if now.Sub(claimsRenewed) >= lease/3 {
+			if err := s.e.st.RenewClaims(s.ctx, s.e.holder, now.Add(lease)); err != nil {
 				s.e.log.Error("cannot renew claims", "err", err)
 			} else {
 				claimsRenewed = now
@@ -177,7 +177,7 @@ func (s *session) housekeep() {
 // ends the term when another instance has taken over, or when the lease
 // ran out while the store was unreachable.
 func (s *session) renew(now time.Time) bool {
-	d, _, err := s.e.st.AcquireDispatcher(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.cfg.LeaseDuration))
+	d, _, err := s.e.st.AcquireDispatcher(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.lease))
 	switch {
 	case err != nil && now.UnixNano() < s.leaseEnd.Load():
 		if s.ctx.Err() == nil {
@@ -233,7 +233,7 @@ func (s *session) handOnArticle(a nashra.Article, now time.Time) {
 		return
 	}
 	f := store.FanOut{ArticleID: a.ID, Breaking: carries(a, s.e.breaking), State: nashra.DeliveryPending, Now: now}
-	if now.Sub(a.FirstSeenAt) > s.e.cfg.StaleAfter {
+	if now.Sub(a.FirstSeenAt) > s.e.cfg.StaleAfter.D() {
 		f.State = nashra.DeliveryStale
 	}
 	start := time.Now()
@@ -264,7 +264,7 @@ func (s *session) correct(now, revisedSince time.Time) bool {
 	if s.e.cfg.EditReaders {
 		kinds = append(kinds, nashra.ChatPrivate)
 	}
-	n, err := s.e.st.MarkCorrections(s.ctx, revisedSince, now.Add(-s.e.cfg.CorrectionWindow), kinds)
+	n, err := s.e.st.MarkCorrections(s.ctx, revisedSince, now.Add(-s.e.cfg.CorrectionWindow.D()), kinds)
 	if err != nil {
 		s.e.log.Error("cannot queue corrections", "err", err)
 		return false
@@ -307,7 +307,7 @@ func (s *session) gauge(now time.Time) {
 func (s *session) compact(now time.Time) {
 	total := 0
 	for s.ctx.Err() == nil {
-		n, err := s.e.st.CompactOutbox(s.ctx, now.Add(-s.e.cfg.Retention), compactChunk)
+		n, err := s.e.st.CompactOutbox(s.ctx, now.Add(-s.e.cfg.Retention.D()), compactChunk)
 		if err != nil {
 			s.e.log.Error("cannot compact the outbox", "err", err)
 			return

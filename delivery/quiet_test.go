@@ -17,7 +17,7 @@ func TestQuietHoursOffReleasesHeld(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
 	cfg := testConfig()
-	local := time.Now().In(cfg.Location)
+	local := time.Now().In(cfg.Site.Location)
 	m := local.Hour()*60 + local.Minute()
 	quiet := nashra.ChatSettings{Mode: nashra.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 120) % 1440,
 		QuietMode: nashra.QuietHold}

@@ -116,7 +116,7 @@ func (s *session) work() {
 // carries the job's turn, which the Sender takes before each request
 // (Admit).
 func (s *session) execute(j *job) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout.D())
 	defer cancel()
 	ctx = context.WithValue(ctx, turnKey{}, j.turn)
 	called := false
@@ -220,7 +220,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	if attempt >= s.e.cfg.MaxAttempts {
 		return s.giveUp(ctx, log, j, se), nil
 	}
-	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase, s.e.cfg.RetryMax))
+	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase.D(), s.e.cfg.RetryMax.D()))
 	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
 	u := store.OutboxUpdate{Op: store.OpRetry, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}
 	switch j.kind {

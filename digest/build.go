@@ -59,7 +59,7 @@ func (s *Service) Tick(ctx context.Context) (nashra.Digest, error) {
 	if err := s.finish(ctx, now); err != nil {
 		return nashra.Digest{}, err
 	}
-	at := s.cfg.digestAt(now)
+	at := s.digestAt(now)
 	if now.Before(at) {
 		return nashra.Digest{}, nil
 	}
@@ -67,12 +67,12 @@ func (s *Service) Tick(ctx context.Context) (nashra.Digest, error) {
 	if _, err := s.st.Digest(ctx, day); !errors.Is(err, store.ErrNotFound) {
 		return nashra.Digest{}, err
 	}
-	if now.In(s.cfg.Location).Hour() >= s.cfg.CutoffHour {
+	if now.In(s.cfg.Site.Location).Hour() >= s.cfg.Digest.CutoffHour {
 		d, created, err := s.st.CreateDigest(ctx, nashra.Digest{Day: day, State: nashra.DigestMissed, CreatedAt: now,
 			WindowStart: at.Add(-24 * time.Hour), WindowEnd: at}, false)
 		if err == nil && created {
 			s.log.Warn("digest: missed today's digest (nashra was not running at its time); it is not sent after the cut-off",
-				"day", day, "cutoff_hour", s.cfg.CutoffHour)
+				"day", day, "cutoff_hour", s.cfg.Digest.CutoffHour)
 		}
 		return d, err
 	}
@@ -114,14 +114,14 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, cre
 	if until.After(now) {
 		until = now
 	}
-	day := at.In(s.cfg.Location).Format(dayLayout)
+	day := at.In(s.cfg.Site.Location).Format(dayLayout)
 	if d, err := s.st.Digest(ctx, day); err == nil {
 		return d, false, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return d, false, err
 	}
 	all := s.slugs(nil)
-	sel, err := s.ranker.Digest(ctx, until, all, s.cfg.PerSection)
+	sel, err := s.ranker.Digest(ctx, until, all, s.cfg.Digest.PerSection)
 	if err != nil {
 		return nashra.Digest{}, false, fmt.Errorf("digest %s: rank: %w", day, err)
 	}
@@ -151,7 +151,7 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, cre
 // subject is the digest's subject in the site's style:
 // "نشرة المعلومة — 28 تشرين الثاني 2026".
 func (s *Service) subject(at time.Time) string {
-	return "نشرة " + s.cfg.Site + " — " + arabic.Date(at, s.cfg.Location)
+	return "نشرة " + s.cfg.Site.Name + " — " + arabic.Date(at, s.cfg.Site.Location)
 }
 
 // slugs returns the configured sections among chosen (all when nil or
@@ -201,15 +201,24 @@ func countPicks(p nashra.DigestPicks) int {
 // deletes finished send-log rows older than Retention.
 func (s *Service) Housekeep(ctx context.Context) error {
 	now := s.now()
-	n, err := s.st.ForgetUnconfirmedEmails(ctx, now.Add(-s.cfg.ForgetAfter))
+	n, err := s.st.ForgetUnconfirmedEmails(ctx, now.Add(-s.cfg.Email.ForgetAfter.D()))
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		s.log.Info("digest: unconfirmed signups forgotten", "count", n, "after", s.cfg.ForgetAfter)
+		s.log.Info("digest: unconfirmed signups forgotten", "count", n, "after", s.cfg.Email.ForgetAfter.D())
 	}
-	if _, err := s.st.CompactSendLog(ctx, now.Add(-s.cfg.Retention)); err != nil {
+	if _, err := s.st.CompactSendLog(ctx, now.Add(-s.cfg.Email.Retention.D())); err != nil {
 		return err
 	}
 	return nil
+}
+
+// digestAt returns the local digest time of day, on the local date of t.
+func (s *Service) digestAt(t time.Time) time.Time {
+	loc, at := s.cfg.Site.Location, s.cfg.Digest.Time
+	l := t.In(loc)
+	h := int(at[0]-'0')*10 + int(at[1]-'0')
+	m := int(at[3]-'0')*10 + int(at[4]-'0')
+	return time.Date(l.Year(), l.Month(), l.Day(), h, m, 0, 0, loc)
 }

@@ -135,7 +135,7 @@ func TestRegisterTicksAtStart(t *testing.T) {
 	h := newHarness(t)
 	h.seed(1)
 	s := h.service()
-	sched, err := gocron.NewScheduler(gocron.WithLocation(h.cfg.Location))
+	sched, err := gocron.NewScheduler(gocron.WithLocation(h.cfg.Site.Location))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func TestKillDuringSendThenResume(t *testing.T) {
 			t.Errorf("%s got %d digests (%d before the kill)", addr, n, atKill[addr])
 		}
 	}
-	conc := h.cfg.Concurrency
+	conc := h.cfg.Email.Concurrency
 	if len(doubles) > conc {
 		t.Fatalf("%d addresses got two digests, more than the %d that can be in flight", len(doubles), conc)
 	}

@@ -13,19 +13,16 @@ package digest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
@@ -127,12 +124,15 @@ type Deps struct {
 	// TLS is the base TLS configuration for SMTP, such as a private CA's
 	// roots; nil: the system's.
 	TLS *tls.Config
+	// Holder names this process in the sender's lease; empty: a new
+	// store.NewHolder.
+	Holder string
 }
 
 // Service is the digest: build it with New, register its daily job with
 // Register, run its sender with Run.
 type Service struct {
-	cfg      Config
+	cfg      config.Config
 	st       Store
 	ranker   Ranker
 	links    Links
@@ -160,17 +160,15 @@ type Service struct {
 // and the circuit breaker's pause.
 const senderName = "email"
 
-// New builds the digest. Its only I/O is reading the DKIM key and, without
-// SMTP, creating the outbox folder.
-func New(cfg Config, deps Deps) (*Service, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+// New builds the digest, configured by cfg: the site, the digest and email
+// sections, the base URL, the SMTP server and the lease. Its only I/O is
+// reading the DKIM key and, without SMTP, creating the outbox folder.
+func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || len(deps.Sections) == 0 {
 		return nil, errors.New("digest: store, ranker, tokens and sections are required")
 	}
 	s := &Service{
-		cfg: cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
+		cfg: *cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
 		sections: deps.Sections, telegram: deps.Telegram, now: deps.Now, log: deps.Log,
 		wakeEmail: make(chan struct{}, 1), wakeTelegram: make(chan struct{}, 1),
 	}
@@ -187,12 +185,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.m, err = newMetrics(deps.Registerer); err != nil {
 		return nil, err
 	}
-	s.holder = cfg.Instance
-	if s.holder == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		s.holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	if s.holder = deps.Holder; s.holder == "" {
+		s.holder = store.NewHolder()
 	}
 	if s.composer, err = newComposer(cfg); err != nil {
 		return nil, err
@@ -200,7 +194,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.SMTPURL != "" {
 		s.transport, err = newSMTPTransport(cfg, deps.TLS)
 	} else {
-		s.transport, err = newFileTransport(cfg.OutboxDir)
+		s.transport, err = newFileTransport(cfg.MailDir())
 	}
 	if err != nil {
 		return nil, err

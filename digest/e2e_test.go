@@ -185,7 +185,7 @@ func TestMailpitChaos(t *testing.T) {
 		h := newHarness(t)
 		h.seed(1)
 		h.subscribe(5)
-		h.cfg.SMTPURL, h.cfg.BounceThreshold = "smtp://"+mp.smtp, 1
+		h.cfg.SMTPURL, h.cfg.Email.BounceThreshold = "smtp://"+mp.smtp, 1
 		s := h.service()
 		h.sendAll(s)
 		counts, _ := h.db.CountEmailSubscribers(context.Background())
@@ -206,7 +206,7 @@ func TestMailpitChaos(t *testing.T) {
 		h := newHarness(t)
 		h.seed(1)
 		h.subscribe(10)
-		h.cfg.SMTPURL, h.cfg.PauseCooldown = "smtp://"+mp.smtp, 0
+		h.cfg.SMTPURL, h.cfg.Email.PauseCooldown = "smtp://"+mp.smtp, 0
 		s := h.service()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -70,12 +71,12 @@ type harness struct {
 	db    *store.DB
 	clock *clock
 	log   *syncBuffer
-	cfg   Config
+	cfg   *config.Config
 }
 
 // digestDay is the day the tests' digests go out: Saturday 28 November
 // 2026 at 07:00 in Baghdad.
-var digestDay = time.Date(2026, 11, 28, 7, 0, 0, 0, DefaultConfig().Location)
+var digestDay = time.Date(2026, 11, 28, 7, 0, 0, 0, config.Defaults().Site.Location)
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
@@ -102,20 +103,22 @@ func openHarness(t testing.TB, dir string, c *clock) *harness {
 	if _, err := db.SyncSections(ctx, specs); err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
+	cfg := config.Defaults()
 	cfg.BaseURL = "https://nashra.example.org"
-	cfg.From = "نشرة المعلومة <digest@almaalouma.example>"
-	cfg.OutboxDir = filepath.Join(dir, "outbox")
-	cfg.RatePerSecond = 0
-	cfg.RetryBase, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
-	cfg.LeaseDuration = 2 * time.Second
+	cfg.Email.From = "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.Email.OutboxDir = filepath.Join(dir, "outbox")
+	cfg.Email.RatePerSecond = 0
+	cfg.Email.RetryBase, cfg.Email.RetryMax = config.Duration(10*time.Millisecond), config.Duration(50*time.Millisecond)
+	cfg.LeaseDuration = config.Duration(2 * time.Second)
 	return &harness{t: t, db: db, clock: c, log: &syncBuffer{}, cfg: cfg}
 }
 
 // service builds the digest on the harness's store with its config.
 func (h *harness) service(deps ...func(*Deps)) *Service {
 	h.t.Helper()
-	r, err := ranking.New(ranking.Config{}, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
+	rc := *h.cfg
+	rc.Ranking.SiteBoost = -1 // the site's list is never read here
+	r, err := ranking.New(&rc, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func (s *Service) mailEdition(ctx context.Context, d nashra.Digest, sections []s
 // restart, on any instance — shows the same.
 func (s *Service) picks(ctx context.Context, d nashra.Digest, slugs []string) (nashra.DigestPicks, error) {
 	return s.st.DigestEdition(ctx, d.ID, store.SectionsKey(slugs), func() (nashra.DigestPicks, error) {
-		sel, err := s.ranker.Digest(ctx, d.WindowEnd, slugs, s.cfg.PerSection)
+		sel, err := s.ranker.Digest(ctx, d.WindowEnd, slugs, s.cfg.Digest.PerSection)
 		if err != nil {
 			return nashra.DigestPicks{}, fmt.Errorf("rank: %w", err)
 		}
@@ -118,14 +118,14 @@ func (s *Service) picks(ctx context.Context, d nashra.Digest, slugs []string) (n
 func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
 	data := struct {
 		Subject, Site, Address, Link, Valid, Preferences string
-	}{Site: s.cfg.Site, Address: row.Address}
+	}{Site: s.cfg.Site.Name, Address: row.Address}
 	name := string(row.Kind)
 	if row.Kind == store.SendConfirm {
-		data.Subject = "أكّد اشتراكك في نشرة " + s.cfg.Site
-		data.Link = s.actionURL(links.ActionConfirm, row.RecipientID, now.Add(s.cfg.ConfirmTTL))
-		data.Valid = arabic.Count(max(1, int(s.cfg.ConfirmTTL/time.Hour)), hours)
+		data.Subject = "أكّد اشتراكك في نشرة " + s.cfg.Site.Name
+		data.Link = s.actionURL(links.ActionConfirm, row.RecipientID, now.Add(s.cfg.Email.ConfirmTTL.D()))
+		data.Valid = arabic.Count(max(1, int(s.cfg.Email.ConfirmTTL.D()/time.Hour)), hours)
 	} else {
-		data.Subject = "اشتراكك في نشرة " + s.cfg.Site + " قائم"
+		data.Subject = "اشتراكك في نشرة " + s.cfg.Site.Name + " قائم"
 		data.Preferences = s.actionURL(links.ActionPreferences, row.RecipientID, time.Time{})
 	}
 	var h, t bytes.Buffer
@@ -180,10 +180,10 @@ type Preview struct {
 // The personal links point at the pages, untokened.
 func (s *Service) Preview(ctx context.Context, day time.Time, sections []string) (Preview, error) {
 	now := s.now()
-	at, until := s.cfg.digestAt(day), now
+	at, until := s.digestAt(day), now
 	if day.IsZero() {
-		if at = s.cfg.digestAt(now); !at.After(now) {
-			at = s.cfg.digestAt(now.AddDate(0, 0, 1))
+		if at = s.digestAt(now); !at.After(now) {
+			at = s.digestAt(now.AddDate(0, 0, 1))
 		}
 	} else {
 		d, err := s.st.Digest(ctx, at.Format(dayLayout))
@@ -197,7 +197,7 @@ func (s *Service) Preview(ctx context.Context, day time.Time, sections []string)
 		}
 	}
 	slugs := s.slugs(sections)
-	sel, err := s.ranker.Digest(ctx, until, slugs, s.cfg.PerSection)
+	sel, err := s.ranker.Digest(ctx, until, slugs, s.cfg.Digest.PerSection)
 	if err != nil {
 		return Preview{}, fmt.Errorf("preview: rank: %w", err)
 	}

@@ -210,10 +210,10 @@ func (h *harness) startPages() *lateService {
 	h.t.Helper()
 	late := &lateService{}
 	srv := web.New(web.Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
-	pages := web.NewEmailPages(web.EmailOptions{Site: h.cfg.Site, SiteURL: h.cfg.SiteURL, Sections: sections,
-		DigestTime: h.cfg.Time, Location: h.cfg.Location, Signup: late, Store: h.db, Archive: late,
-		Tokens: mustTokens(h.t), TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Now: h.clock.now,
-		Logger: slog.New(slog.DiscardHandler)})
+	pc := *h.cfg
+	pc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	pages := web.NewEmailPages(web.EmailOptions{Config: &pc, Sections: sections, Signup: late, Store: h.db, Archive: late,
+		Tokens: mustTokens(h.t), Now: h.clock.now, Logger: slog.New(slog.DiscardHandler)})
 	pages.Register(srv)
 	if err := srv.Start(); err != nil {
 		h.t.Fatal(err)

@@ -194,13 +194,13 @@ func (s *Service) renderWeb(ctx context.Context, d nashra.Digest) ([]byte, error
 // edition loads the picks' articles and fills the template data; link
 // gives each article's link, in the order the articles appear.
 func (s *Service) edition(ctx context.Context, d nashra.Digest, picks nashra.DigestPicks, link func(nashra.Article) string) (edition, error) {
-	loc := s.cfg.Location
+	loc := s.cfg.Site.Location
 	day, err := time.ParseInLocation(dayLayout, d.Day, loc)
 	if err != nil {
 		return edition{}, fmt.Errorf("digest %d: day %q: %w", d.ID, d.Day, err)
 	}
 	ed := edition{
-		Site: s.cfg.Site, SiteURL: s.cfg.SiteURL, Subject: d.Subject, Date: arabic.Date(day, loc),
+		Site: s.cfg.Site.Name, SiteURL: s.cfg.Site.URL, Subject: d.Subject, Date: arabic.Date(day, loc),
 		ArchiveURL: s.archiveURL(d.Day), SignupURL: s.cfg.BaseURL + signupPath,
 		Label: labelOf(picks.MostFollowed),
 	}
@@ -240,7 +240,7 @@ func (s *Service) edition(ctx context.Context, d nashra.Digest, picks nashra.Dig
 		}
 	}
 	window := max(1, int(d.WindowEnd.Sub(d.WindowStart).Round(time.Hour)/time.Hour))
-	ed.Intro = fmt.Sprintf("أبرز ما نشرته %s في آخر %s: %s.", s.cfg.Site, arabic.Count(window, hours), arabic.Count(count, arabic.Article))
+	ed.Intro = fmt.Sprintf("أبرز ما نشرته %s في آخر %s: %s.", s.cfg.Site.Name, arabic.Count(window, hours), arabic.Count(count, arabic.Article))
 	return ed, nil
 }
 
@@ -280,7 +280,7 @@ func (s *Service) item(a nashra.Article, section, link string, summary int) item
 	if when.IsZero() {
 		when = a.FirstSeenAt
 	}
-	meta := arabic.DateTime(when, s.cfg.Location)
+	meta := arabic.DateTime(when, s.cfg.Site.Location)
 	if section != "" {
 		meta = section + " · " + meta
 	}

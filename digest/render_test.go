@@ -77,7 +77,7 @@ func parseMail(t *testing.T, raw []byte) mailParts {
 // outboxMails reads the .eml files of the harness's outbox.
 func (h *harness) outboxMails(kind string) map[string][]byte {
 	h.t.Helper()
-	files, err := filepath.Glob(filepath.Join(h.cfg.OutboxDir, "*"+kind+"-*.eml"))
+	files, err := filepath.Glob(filepath.Join(h.cfg.MailDir(), "*"+kind+"-*.eml"))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -98,12 +98,12 @@ func (s *Service) RequestSignup(ctx context.Context, from subscribers.Requester,
 	if len(chosen) == len(s.sections) {
 		chosen = nil // every section, including those added later
 	}
-	budget := store.Budget{Key: from.Key(), Limit: s.cfg.SignupsPerIP, Window: s.cfg.RequesterWindow}
+	budget := store.Budget{Key: from.Key(), Limit: s.cfg.Email.SignupsPerIP, Window: s.cfg.Email.RequesterWindow.D()}
 	if from.Telegram() {
-		budget.Limit = s.cfg.SignupsPerUser
+		budget.Limit = s.cfg.Email.SignupsPerUser
 	}
 	id, outcome, err := s.st.RequestEmailSignup(ctx, store.SignupRequest{Address: addr, Sections: chosen, Now: s.now(),
-		Limit: s.cfg.SignupsPerAddress, Window: s.cfg.SignupWindow, Interval: s.cfg.SignupInterval, Budget: budget})
+		Limit: s.cfg.Email.SignupsPerAddress, Window: s.cfg.Email.SignupWindow.D(), Interval: s.cfg.Email.SignupInterval.D(), Budget: budget})
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (s *Service) RequestSignup(ctx context.Context, from subscribers.Requester,
 		return subscribers.ErrTooManySignups
 	case store.SignupLimited:
 		s.log.Warn("digest: signup mails to this address are over the limit; nothing sent", "subscriber_id", id,
-			"limit", s.cfg.SignupsPerAddress, "window", s.cfg.SignupWindow)
+			"limit", s.cfg.Email.SignupsPerAddress, "window", s.cfg.Email.SignupWindow.D())
 	default:
 		s.log.Info("digest: signup requested", "subscriber_id", id, "notice", outcome == store.SignupNotice)
 		s.notify()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/digest/internal/smtpsink"
 	"github.com/almaalouma/nashra/store"
 )
@@ -63,7 +64,7 @@ func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
 		}
 		return 0, ""
 	}})
-	h.cfg.BounceThreshold = 1
+	h.cfg.Email.BounceThreshold = 1
 	s := h.service()
 	d := h.sendAll(s)
 	got := perAddress(sink)
@@ -113,7 +114,7 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 				}
 				return 0, ""
 			}})
-			h.cfg.PauseCooldown = 0 // wait for an admin
+			h.cfg.Email.PauseCooldown = 0 // wait for an admin
 			s := h.service()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -156,7 +157,7 @@ func TestUnreachableServerIsWaitedFor(t *testing.T) {
 	h.seed(1)
 	h.subscribe(30)
 	addr := freeAddr(t) // nobody listens yet
-	h.cfg.SMTPURL, h.cfg.MaxAttempts = "smtp://"+addr, 2
+	h.cfg.SMTPURL, h.cfg.Email.MaxAttempts = "smtp://"+addr, 2
 	s := h.service()
 	sinks := make(chan *smtpsink.Server, 1)
 	go func() {
@@ -191,7 +192,7 @@ func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 		}
 		return 0, ""
 	}})
-	h.cfg.BounceThreshold, h.cfg.BounceStorm, h.cfg.PauseCooldown = 1, 5, 0
+	h.cfg.Email.BounceThreshold, h.cfg.Email.BounceStorm, h.cfg.Email.PauseCooldown = 1, 5, 0
 	s := h.service()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -199,8 +200,8 @@ func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 		t.Fatal("the send went on while every address was refused")
 	}
 	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[nashra.EmailBounced] >= 5+h.cfg.Concurrency || counts[nashra.EmailActive] < 30 {
-		t.Fatalf("subscribers %v: the storm should stop after about %d bounces", counts, h.cfg.BounceStorm)
+	if counts[nashra.EmailBounced] >= 5+h.cfg.Email.Concurrency || counts[nashra.EmailActive] < 30 {
+		t.Fatalf("subscribers %v: the storm should stop after about %d bounces", counts, h.cfg.Email.BounceStorm)
 	}
 }
 
@@ -216,7 +217,7 @@ func TestStaleIdleConnectionsAreReplaced(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			sink := h.sink(smtpsink.Options{IdleClose: tc.idleClose})
-			h.cfg.IdleTimeout, h.cfg.Concurrency = tc.idleFor, 1
+			h.cfg.Email.IdleTimeout, h.cfg.Email.Concurrency = config.Duration(tc.idleFor), 1
 			s := h.service()
 			ctx := context.Background()
 			for i := range 3 {
@@ -282,7 +283,7 @@ func TestSMTPTLSAndAuth(t *testing.T) {
 			h.seed(1)
 			h.subscribe(3)
 			sink := h.sink(smtpsink.Options{TLS: server, Implicit: tc.implicit, User: "nashra", Pass: "s3cret"})
-			h.cfg.SMTPURL, h.cfg.PauseCooldown = tc.url(sink.Addr()), 0
+			h.cfg.SMTPURL, h.cfg.Email.PauseCooldown = tc.url(sink.Addr()), 0
 			s := h.service(func(d *Deps) { d.TLS = &tls.Config{RootCAs: tc.roots} })
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -375,7 +376,7 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 		}
 		return 0, ""
 	}})
-	h.cfg.BounceStorm = 3
+	h.cfg.Email.BounceStorm = 3
 	s := h.service()
 	ctx := context.Background()
 	for i := range 10 {

@@ -24,10 +24,10 @@ const telegramLimit = 4000
 // them in the reply lane, before the fan-outs: readers' answers must not
 // wait behind thousands of digests.
 func (s *Service) handTelegram(ctx context.Context) {
-	p := newPacer(s.cfg.TelegramPerSecond)
+	p := newPacer(s.cfg.Digest.TelegramPerSecond)
 	for ctx.Err() == nil {
 		now := s.now()
-		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration))
+		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration.D()))
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("digest: cannot claim Telegram readers", "err", err)
@@ -55,7 +55,7 @@ func (s *Service) handTelegram(ctx context.Context) {
 func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate {
 	one := []int64{row.ID}
 	log := s.log.With("chat_id", row.RecipientID, "digest_id", row.DigestID)
-	if s.now().Sub(row.CreatedAt) > s.cfg.StaleAfter {
+	if s.now().Sub(row.CreatedAt) > s.cfg.Email.StaleAfter.D() {
 		s.m.messages.WithLabelValues("telegram", "stale").Inc()
 		return store.SendUpdate{Op: store.SendOpStale, IDs: one}
 	}
@@ -74,12 +74,12 @@ func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate 
 	}
 	if err != nil {
 		attempt := row.Attempts + 1
-		if attempt >= s.cfg.MaxAttempts {
+		if attempt >= s.cfg.Email.MaxAttempts {
 			log.Error("digest: Telegram digest given up", "err", err)
 			return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: err.Error()}
 		}
 		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(),
-			At: s.now().Add(delivery.Backoff(attempt, s.cfg.RetryBase, s.cfg.RetryMax))}
+			At: s.now().Add(delivery.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))}
 	}
 	s.m.messages.WithLabelValues("telegram", "sent").Inc()
 	return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}

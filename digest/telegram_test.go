@@ -58,7 +58,7 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		}
 	}
 	ob := &outbox{}
-	h.cfg.TelegramPerSecond = 1000
+	h.cfg.Digest.TelegramPerSecond = 1000
 	signer, _ := links.NewSigner([]byte("test secret"))
 	s := h.service(func(d *Deps) {
 		d.Telegram = ob

@@ -8,6 +8,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/config"
 )
 
 // Alert kinds the poller raises.
@@ -49,7 +50,7 @@ func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, rea
 		if start.IsZero() {
 			start = failingSince
 		}
-		if crossed(start, before.CheckedAt, now, p.cfg.FailingAlertAfter) {
+		if crossed(start, before.CheckedAt, now, p.cfg.FailingAlertAfter.D()) {
 			msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تفشل منذ %s: %s",
 				after.SectionSlug, after.URL, arabicDuration(now.Sub(start)), after.LastError)
 			p.raise(ctx, AlertFailing, after, msg, now, log)
@@ -68,7 +69,7 @@ func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, rea
 	if after.BaselinedAt.After(quiet) {
 		quiet = after.BaselinedAt
 	}
-	stale := !quiet.IsZero() && now.Sub(quiet) >= p.cfg.StaleAfter
+	stale := !quiet.IsZero() && now.Sub(quiet) >= p.cfg.StaleAfter.D()
 	p.mu.Lock()
 	if stale {
 		p.stale[after.ID] = true
@@ -77,7 +78,7 @@ func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, rea
 	}
 	p.metrics.stale.Set(float64(len(p.stale)))
 	p.mu.Unlock()
-	if stale && crossed(quiet, before.LastSuccessAt, now, p.cfg.StaleAfter) {
+	if stale && crossed(quiet, before.LastSuccessAt, now, p.cfg.StaleAfter.D()) {
 		msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تجيب ولكن بلا جديد منذ %s.",
 			after.SectionSlug, after.URL, arabicDuration(now.Sub(quiet)))
 		p.raise(ctx, AlertStale, after, msg, now, log)
@@ -132,12 +133,12 @@ func (p *Poller) raise(ctx context.Context, kind string, f nashra.Feed, msg stri
 }
 
 // floodMessage tells the admins what the flood guard did with n items.
-func floodMessage(f nashra.Feed, n int, fg FloodGuard) string {
+func floodMessage(f nashra.Feed, n int, fg config.FloodGuard) string {
 	var did string
 	switch fg.Action {
-	case FloodLatest:
+	case config.FloodLatest:
 		did = fmt.Sprintf("أُرسل أحدث %d منها وعُدّ الباقي مقروءًا.", min(fg.Latest, n))
-	case FloodPush:
+	case config.FloodPush:
 		did = "أُرسلت كلها كالمعتاد."
 	default:
 		did = "حُجزت كلها بانتظار قرار المشرف."

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 // siteFeed is the site's feed as WordPress serves it: ten items (the
@@ -37,7 +38,7 @@ func siteFeed(b *testing.B) []byte {
 func BenchmarkParseNormalize(b *testing.B) {
 	body := siteFeed(b)
 	base, _ := url.Parse("https://almaalouma.net")
-	n := normalizer{generic: normalizedSet(DefaultConfig().GenericAuthors)}
+	n := normalizer{generic: normalizedSet(config.Defaults().Poll.GenericAuthors)}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	items := 0
@@ -193,7 +194,7 @@ func BenchmarkScale(b *testing.B) {
 }
 
 func benchPoller(b *testing.B, st Store) *Poller {
-	p, err := NewPoller(st, DefaultConfig(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	p, err := NewPoller(st, config.Defaults(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

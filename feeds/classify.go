@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 // classify sets the state of the items a poll sees for the first time, of
@@ -28,11 +29,11 @@ func (p *Poller) classify(fresh []*nashra.Article, total int, baseline bool) boo
 		return false
 	}
 	switch fg.Action {
-	case FloodHold:
+	case config.FloodHold:
 		for _, a := range pushable {
 			a.State = nashra.ArticleHeld
 		}
-	case FloodLatest:
+	case config.FloodLatest:
 		slices.SortStableFunc(pushable, func(a, b *nashra.Article) int { return b.PublishedAt.Compare(a.PublishedAt) })
 		for _, a := range pushable[min(fg.Latest, len(pushable)):] {
 			a.State = nashra.ArticleSeen

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 const (
@@ -375,12 +376,12 @@ func TestFailures(t *testing.T) {
 			addFeeds(t, db, "articles", s.URL+"/feed")
 			cfg := testConfig()
 			if tt.timeout > 0 {
-				cfg.Timeout = tt.timeout
+				cfg.Poll.Timeout = config.Duration(tt.timeout)
 			}
 			p, clk := newTestPoller(t, db, cfg)
 			start := time.Now()
 			r := pollOne(t, p)
-			if took := time.Since(start); took > cfg.Timeout+2*time.Second {
+			if took := time.Since(start); took > cfg.Poll.Timeout.D()+2*time.Second {
 				t.Errorf("poll took %s", took)
 			}
 			if r.Err == nil || !strings.Contains(r.Err.Error(), tt.errText) || r.Status != tt.status {
@@ -391,7 +392,7 @@ func TestFailures(t *testing.T) {
 				f.LastStatus != tt.status || !f.NextCheckAt.After(t0) || !f.BaselinedAt.IsZero() {
 				t.Errorf("feed %+v", f)
 			}
-			if tt.status == http.StatusGone && !f.NextCheckAt.Equal(t0.Add(cfg.MaxInterval)) {
+			if tt.status == http.StatusGone && !f.NextCheckAt.Equal(t0.Add(cfg.Poll.MaxInterval.D())) {
 				t.Errorf("410: next check %s, want the maximum interval", f.NextCheckAt)
 			}
 

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -129,15 +130,15 @@ func addFeeds(t testing.TB, db *store.DB, slugURL ...string) {
 }
 
 // testConfig is the default configuration with test-sized timeouts.
-func testConfig() Config {
-	c := DefaultConfig()
-	c.Timeout = 3 * time.Second
-	c.Workers = 2
+func testConfig() *config.Config {
+	c := config.Defaults()
+	c.Poll.Timeout = config.Duration(3 * time.Second)
+	c.Poll.Workers = 2
 	return c
 }
 
 // newTestPoller returns a poller of db on a clock starting at t0.
-func newTestPoller(t testing.TB, st Store, cfg Config) (*Poller, *clock) {
+func newTestPoller(t testing.TB, st Store, cfg *config.Config) (*Poller, *clock) {
 	t.Helper()
 	p, err := NewPoller(st, cfg, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {

@@ -1,3 +1,12 @@
+// Package feeds polls the site's section feeds and turns their items into
+// stored articles: it fetches (conditional GET, size and redirect limits,
+// timeouts), parses every common feed format in any declared charset (or
+// the site's legacy one), whatever illegal characters one item carries,
+// normalises each item (canonical link, plain-text title and summary,
+// sanitized content, full-size lead image, the byline as author),
+// deduplicates through the store, and decides when each feed is polled
+// next. A new article's hand-off is its stored state "new"; nothing is sent
+// from here.
 package feeds
 
 import (
@@ -21,6 +30,7 @@ import (
 	"golang.org/x/text/encoding"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -64,14 +74,15 @@ type Poller struct {
 	// the delivery engine hands them on at once instead of at its next look.
 	OnNew func()
 
-	store   Store
-	cfg     Config
-	client  *http.Client
-	log     *slog.Logger
-	metrics *metrics
-	norm    normalizer
-	exclude map[string]bool   // matchKey of Config.ExcludeCategories
-	legacy  encoding.Encoding // Config.LegacyCharset
+	store     Store
+	cfg       config.Poll
+	userAgent string
+	client    *http.Client
+	log       *slog.Logger
+	metrics   *metrics
+	norm      normalizer
+	exclude   map[string]bool   // matchKey of cfg.ExcludeCategories
+	legacy    encoding.Encoding // the site's legacy charset
 
 	mu           sync.Mutex
 	stale        map[int64]bool            // feeds found stale at their last success
@@ -79,14 +90,10 @@ type Poller struct {
 	undecodable  map[int64]map[string]bool // GUIDs of the items each feed holds back, the admins told
 }
 
-// NewPoller returns a poller of the feeds in st. Zero fields of cfg take
-// their defaults; metrics are registered on reg unless it is nil; logger
-// nil means slog.Default().
-func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Poller, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg = cfg.withDefaults()
+// NewPoller returns a poller of the feeds in st, configured by cfg's poll
+// section, the site's legacy charset and the user agent; metrics are
+// registered on reg unless it is nil; logger nil means slog.Default().
+func NewPoller(st Store, cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (*Poller, error) {
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -94,16 +101,17 @@ func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Log
 	if logger == nil {
 		logger = slog.Default()
 	}
-	legacy, _ := charset.Lookup(cfg.LegacyCharset)
+	legacy, _ := charset.Lookup(cfg.Site.LegacyCharset)
 	return &Poller{
 		Now:          time.Now,
 		store:        st,
-		cfg:          cfg,
-		client:       newClient(cfg),
+		cfg:          cfg.Poll,
+		userAgent:    cfg.UserAgent,
+		client:       newClient(cfg.Poll),
 		log:          logger,
 		metrics:      m,
-		norm:         normalizer{generic: normalizedSet(cfg.GenericAuthors)},
-		exclude:      normalizedSet(cfg.ExcludeCategories),
+		norm:         normalizer{generic: normalizedSet(cfg.Poll.GenericAuthors)},
+		exclude:      normalizedSet(cfg.Poll.ExcludeCategories),
 		legacy:       legacy,
 		stale:        make(map[int64]bool),
 		failingSince: make(map[int64]time.Time),
@@ -153,7 +161,7 @@ func (r Result) StatusText() string {
 	return strconv.Itoa(r.Status)
 }
 
-// PollDue polls the active feeds whose next check has come, Config.Workers
+// PollDue polls the active feeds whose next check has come, poll.workers
 // at a time, and returns what each poll did. It returns early, with the
 // results so far and the context's error, when ctx is done.
 func (p *Poller) PollDue(ctx context.Context) ([]Result, error) {
@@ -184,7 +192,7 @@ const tick = 30 * time.Second
 // a tick that comes while the previous poll still runs wait for the next.
 func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
 	j, err := s.NewJob(
-		gocron.DurationJob(min(tick, p.cfg.MinInterval)),
+		gocron.DurationJob(min(tick, p.cfg.MinInterval.D())),
 		gocron.NewTask(func(ctx context.Context) {
 			if _, err := p.PollDue(ctx); err != nil && ctx.Err() == nil {
 				p.log.Error("poll due feeds", "err", err)
@@ -429,7 +437,7 @@ func (p *Poller) record(ctx context.Context, f nashra.Feed, r *response, res *Re
 			f.LastNewAt = now
 		}
 	}
-	f.NextCheckAt = p.cfg.nextCheck(now, f.ErrorCount, h, rand.Float64())
+	f.NextCheckAt = nextCheck(p.cfg, now, f.ErrorCount, h, rand.Float64())
 	res.NextCheckAt = f.NextCheckAt
 	if err := p.store.UpdateFeedState(ctx, f); err != nil {
 		log.Error("save feed state", "err", err)

@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -207,9 +208,9 @@ func TestFloodGuard(t *testing.T) {
 		newN, heldN, seenN int
 		says               string
 	}{
-		{FloodHold, 0, 6, 1, "حُجزت كلها"},
-		{FloodLatest, 3, 0, 4, "أُرسل أحدث 3 منها"},
-		{FloodPush, 6, 0, 1, "أُرسلت كلها"},
+		{config.FloodHold, 0, 6, 1, "حُجزت كلها"},
+		{config.FloodLatest, 3, 0, 4, "أُرسل أحدث 3 منها"},
+		{config.FloodPush, 6, 0, 1, "أُرسلت كلها"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.action, func(t *testing.T) {
@@ -218,7 +219,7 @@ func TestFloodGuard(t *testing.T) {
 			db := newStore(t)
 			addFeeds(t, db, "news", s.URL+"/feed")
 			cfg := testConfig()
-			cfg.FloodGuard.Action = tt.action
+			cfg.Poll.FloodGuard.Action = tt.action
 			p, clk := newTestPoller(t, db, cfg)
 			pollOne(t, p)
 
@@ -235,7 +236,7 @@ func TestFloodGuard(t *testing.T) {
 			if got[nashra.ArticleNew] != tt.newN || got[nashra.ArticleHeld] != tt.heldN || got[nashra.ArticleSeen] != tt.seenN {
 				t.Errorf("states %v", got)
 			}
-			if tt.action == FloodLatest {
+			if tt.action == config.FloodLatest {
 				fresh, _ := db.ArticlesInState(context.Background(), nashra.ArticleNew, 10)
 				var titles []string
 				for _, a := range fresh {
@@ -315,7 +316,7 @@ func TestStaleAlert(t *testing.T) {
 	spy := &spyStore{DB: newStore(t)}
 	addFeeds(t, spy.DB, "caricature", s.URL+"/feed")
 	cfg := testConfig()
-	cfg.StaleAfter = 2 * time.Hour
+	cfg.Poll.StaleAfter = config.Duration(2 * time.Hour)
 	p, clk := newTestPoller(t, spy, cfg)
 	pollOne(t, p) // baseline at t0
 
@@ -413,7 +414,7 @@ func TestWorkers(t *testing.T) {
 	db := newStore(t)
 	addFeeds(t, db, slugURL...)
 	cfg := testConfig()
-	cfg.Workers = 3
+	cfg.Poll.Workers = 3
 	p, _ := newTestPoller(t, db, cfg)
 	rs, err := p.PollAll(context.Background())
 	if err != nil || len(rs) != 9 {
@@ -449,32 +450,6 @@ func TestRegister(t *testing.T) {
 			t.Fatal("the job never polled")
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// TestConfig checks defaults and validation.
-func TestConfig(t *testing.T) {
-	c := Config{}.withDefaults()
-	d := DefaultConfig()
-	if c.Interval != d.Interval || c.Workers != d.Workers || c.FloodGuard != d.FloodGuard ||
-		!slices.Equal(c.ExcludeCategories, d.ExcludeCategories) {
-		t.Errorf("zero config took %+v", c)
-	}
-	if c := (Config{ExcludeCategories: []string{}}).withDefaults(); len(c.ExcludeCategories) != 0 {
-		t.Errorf("an empty list must stay empty: %v", c.ExcludeCategories)
-	}
-	for _, bad := range []Config{
-		{MinInterval: time.Hour, MaxInterval: time.Minute},
-		{FloodGuard: FloodGuard{Action: "drop"}},
-		{Workers: -1},
-		{Timeout: -time.Second},
-	} {
-		if err := bad.Validate(); err == nil {
-			t.Errorf("%+v: no error", bad)
-		}
-		if _, err := NewPoller(nil, bad, nil, nil); err == nil {
-			t.Errorf("NewPoller accepted %+v", bad)
-		}
 	}
 }
 

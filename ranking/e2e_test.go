@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/web"
@@ -35,8 +36,10 @@ func startClickSite(t *testing.T, db *store.DB) *clickSite {
 	ctx := context.Background()
 	secret := []byte("e2e secret")
 	log := slog.New(slog.DiscardHandler)
-	tracker, err := web.NewTracker(web.TrackingConfig{Enabled: true, FlushInterval: 10 * time.Millisecond,
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, secret, db, web.WithTrackerLogger(log))
+	cfg := config.Defaults()
+	cfg.Tracking.FlushInterval = config.Duration(10 * time.Millisecond)
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	tracker, err := web.NewTracker(cfg, secret, db, web.WithTrackerLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +115,7 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 
 	site := startClickSite(t, db)
 	links, click := site.links, site.click
-	r := newRanker(t, Config{}, db, time.Now)
+	r := newRanker(t, withoutSite(), db, time.Now)
 
 	ids := func(as []nashra.Article) []int64 {
 		var out []int64
@@ -240,7 +243,7 @@ func TestOneClientCannotLeadTop(t *testing.T) {
 		site.click("GET", site.links.Post(forwarded, "telegram", 1009), fmt.Sprintf("192.0.%d.5", i), browser)
 	}
 	site.stop()
-	r := newRanker(t, Config{}, db, time.Now)
+	r := newRanker(t, withoutSite(), db, time.Now)
 	top, mostFollowed, err := r.Top(ctx, "", 3)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +291,9 @@ func TestDecayThroughTheStore(t *testing.T) {
 	if _, err := db.RecordClicks(ctx, cs, 0); err != nil {
 		t.Fatal(err)
 	}
-	r := newRanker(t, Config{HalfLife: 3 * time.Hour}, db, func() time.Time { return now })
+	cfg := withoutSite()
+	cfg.Ranking.HalfLife = config.Duration(3 * time.Hour)
+	r := newRanker(t, cfg, db, func() time.Time { return now })
 	res, err := r.Rank(ctx, "", time.Time{}, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/go-co-op/gocron/v2"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 // The purge runs at start and keeps the days the ranking may still need;
@@ -23,7 +24,7 @@ func TestRegisteredJobs(t *testing.T) {
 	}, 0); err != nil {
 		t.Fatal(err)
 	}
-	r := newRanker(t, Config{Site: SiteConfig{URL: serveHome(t).URL}}, db, time.Now)
+	r := newRanker(t, siteAt(serveHome(t).URL), db, time.Now)
 	s, err := gocron.NewScheduler()
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,9 @@ func TestRegisteredJobs(t *testing.T) {
 }
 
 func TestBadPurgeTime(t *testing.T) {
-	if _, err := New(Config{PurgeAt: "25:00"}, nil); err == nil {
+	cfg := config.Defaults()
+	cfg.Ranking.PurgeAt = "25:00"
+	if _, err := New(cfg, nil); err == nil {
 		t.Fatal("purge time 25:00 accepted")
 	}
 }

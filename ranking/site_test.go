@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -82,7 +83,22 @@ func serveHome(t testing.TB) *httptest.Server {
 	return srv
 }
 
-func newRanker(t testing.TB, cfg Config, st Store, now func() time.Time) *Ranker {
+// siteAt is the default configuration, reading the site's list at url.
+func siteAt(url string) *config.Config {
+	c := config.Defaults()
+	c.Site.URL = url
+	return c
+}
+
+// withoutSite is the default configuration with the site's signal off:
+// a test that serves no homepage must not read the real one.
+func withoutSite() *config.Config {
+	c := config.Defaults()
+	c.Ranking.SiteBoost = -1
+	return c
+}
+
+func newRanker(t testing.TB, cfg *config.Config, st Store, now func() time.Time) *Ranker {
 	t.Helper()
 	r, err := New(cfg, st, WithLogger(slog.New(slog.DiscardHandler)), WithClock(now))
 	if err != nil {
@@ -103,14 +119,16 @@ func TestRefreshSite(t *testing.T) {
 	home := serveHome(t)
 
 	for _, tc := range []struct {
-		name string
-		site SiteConfig
+		name     string
+		selector string
 	}{
-		{"found by its heading", SiteConfig{URL: home.URL}},
-		{"found by a selector", SiteConfig{URL: home.URL, Selector: ".widget-tabs .widget-body"}},
+		{"found by its heading", ""},
+		{"found by a selector", ".widget-tabs .widget-body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRanker(t, Config{Site: tc.site}, db, func() time.Time { return now })
+			cfg := siteAt(home.URL)
+			cfg.Ranking.SiteSelector = tc.selector
+			r := newRanker(t, cfg, db, func() time.Time { return now })
 			res, err := r.RefreshSite(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -129,19 +147,23 @@ func TestRefreshSite(t *testing.T) {
 	}
 
 	t.Run("markup changed", func(t *testing.T) {
-		r := newRanker(t, Config{Site: SiteConfig{URL: home.URL, Heading: "الأكثر قراءة"}}, db, time.Now)
+		cfg := siteAt(home.URL)
+		cfg.Ranking.SiteHeading = "الأكثر قراءة"
+		r := newRanker(t, cfg, db, time.Now)
 		if _, err := r.RefreshSite(ctx); err == nil || !strings.Contains(err.Error(), errNoBlock.Error()) {
 			t.Fatalf("err = %v, want %v", err, errNoBlock)
 		}
 	})
 	t.Run("page too large", func(t *testing.T) {
-		r := newRanker(t, Config{Site: SiteConfig{URL: home.URL, MaxBytes: 1000}}, db, time.Now)
+		cfg := siteAt(home.URL)
+		cfg.Ranking.SiteMaxBytes = 1000
+		r := newRanker(t, cfg, db, time.Now)
 		if _, err := r.RefreshSite(ctx); err == nil {
 			t.Fatal("a page over MaxBytes was read")
 		}
 	})
 	t.Run("site down", func(t *testing.T) {
-		r := newRanker(t, Config{Site: SiteConfig{URL: home.URL + "/missing"}}, db, time.Now)
+		r := newRanker(t, siteAt(home.URL+"/missing"), db, time.Now)
 		if _, err := r.RefreshSite(ctx); err == nil {
 			t.Fatal("a 404 was read as a list")
 		}

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -17,6 +20,15 @@ type Dispatcher struct {
 	Paused     bool
 	// PausedAt is when the editors last paused or resumed it.
 	PausedAt time.Time
+}
+
+// NewHolder names this process in the store's leases: host, pid and a
+// random suffix, so that a restarted process is a new holder.
+func NewHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // AcquireDispatcher gives holder the lease on the dispatcher name until

@@ -95,12 +95,12 @@ func (t *Tracker) count(r *http.Request, link links.Link) {
 		outcome = clickBot
 	case isPrefetch(r):
 		outcome = clickPrefetch
-	case link.Medium == nashra.MediumEmail && !link.SentAt.IsZero() && now.Sub(link.SentAt) < t.cfg.ScannerWindow:
+	case link.Medium == nashra.MediumEmail && !link.SentAt.IsZero() && now.Sub(link.SentAt) < t.cfg.ScannerWindow.D():
 		outcome = clickScanner
 	}
 	if outcome == clickQueued {
 		c := nashra.Click{ArticleID: link.ArticleID, Medium: link.Medium, At: now}
-		switch ip := clientIP(r, t.cfg.TrustedProxies); {
+		switch ip := clientIP(r, t.proxies); {
 		case link.SubscriberID != 0:
 			c.Reader = "s:" + strconv.FormatInt(link.SubscriberID, 10)
 		case link.ChatID != 0:
@@ -220,7 +220,7 @@ func (t *Tracker) write() {
 		case c := <-t.queue:
 			batch = append(batch, c)
 			if len(batch) == 1 {
-				timer.Reset(t.cfg.FlushInterval)
+				timer.Reset(t.cfg.FlushInterval.D())
 			}
 			if len(batch) >= t.cfg.BatchSize {
 				flush()

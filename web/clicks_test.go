@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 )
@@ -46,7 +47,7 @@ func openStore(t testing.TB) (*store.DB, int64) {
 // counted.
 func TestClickCounting(t *testing.T) {
 	db, id := openStore(t)
-	h := newHarness(t, TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, db)
+	h := newHarness(t, tracking(func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }), db)
 	tg := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram})
 	mail := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumEmail, SubscriberID: 9})
 	click := func(method, path, peer, ua string, header ...string) {
@@ -121,7 +122,7 @@ func TestClickCounting(t *testing.T) {
 // link counts its reader once from wherever it is opened.
 func TestOneClientCannotBeManyReaders(t *testing.T) {
 	db, id := openStore(t)
-	h := newHarness(t, TrackingConfig{Enabled: true, NetworkCap: 10}, db)
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.NetworkCap = 10 }), db)
 	channel := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumChannel})
 	click := func(path, peer, ua string) {
 		t.Helper()
@@ -158,7 +159,7 @@ func TestOneClientCannotBeManyReaders(t *testing.T) {
 // The same visitor is a new reader the next day: the key rotates daily.
 func TestVisitorIsUniquePerDay(t *testing.T) {
 	db, id := openStore(t)
-	h := newHarness(t, TrackingConfig{Enabled: true}, db)
+	h := newHarness(t, tracking(nil), db)
 	path := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumWeb})
 	h.get(path)
 	h.get(path)
@@ -190,7 +191,7 @@ func TestVisitorIsUniquePerDay(t *testing.T) {
 // link within ScannerWindow of its sending are not counted.
 func TestEmailScannerWindow(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, ScannerWindow: 30 * time.Second}, st)
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.ScannerWindow = config.Duration(30 * time.Second) }), st)
 	sent := h.now.Add(-5 * time.Second)
 	early := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumEmail, SubscriberID: 1, SentAt: sent})
 	if w := h.get(early); w.Code != http.StatusFound {
@@ -211,7 +212,7 @@ func TestEmailScannerWindow(t *testing.T) {
 // counted.
 func TestTrackingOffStillRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{}, st)
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.Enabled = false }), st)
 	if w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumChannel})); w.Code != http.StatusFound {
 		t.Fatalf("= %d", w.Code)
 	}
@@ -224,7 +225,7 @@ func TestTrackingOffStillRedirects(t *testing.T) {
 // A full buffer drops the count, never the reader.
 func TestFullBufferDropsCountsNotRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, Buffer: 2}, st)
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.Buffer = 2 }), st)
 	path := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	for i := range 5 {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
@@ -246,7 +247,9 @@ func TestFullBufferDropsCountsNotRedirects(t *testing.T) {
 // once, the rest after FlushInterval.
 func TestClicksAreWrittenInBatches(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, BatchSize: 3, FlushInterval: 50 * time.Millisecond}, st)
+	h := newHarness(t, tracking(func(c *config.Config) {
+		c.Tracking.BatchSize, c.Tracking.FlushInterval = 3, config.Duration(50*time.Millisecond)
+	}), st)
 	h.tr.Start()
 	t.Cleanup(func() { h.tr.Close(context.Background()) })
 	path := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})

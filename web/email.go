@@ -6,12 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -54,25 +55,19 @@ type DigestArchive interface {
 
 // EmailOptions configure the email digest's pages.
 type EmailOptions struct {
-	// Site is the site's name (المعلومة); SiteURL its home page.
-	Site    string
-	SiteURL string
+	// Config gives the site's name and home page, when the digest comes
+	// (digest.time in site.timezone) and the trusted proxies, whose
+	// X-Forwarded-For names the client: the requester whose signups are
+	// limited.
+	Config *config.Config
 	// Sections are the configured sections, in their order.
 	Sections []nashra.Section
-	// DigestTime ("07:00") and Location tell readers when the digest
-	// comes.
-	DigestTime string
-	Location   *time.Location
-	Signup     EmailSignup
-	Store      EmailStore
-	Archive    DigestArchive
+	Signup   EmailSignup
+	Store    EmailStore
+	Archive  DigestArchive
 	// Tokens checks the links mailed to subscribers and signs the
 	// preference links the pages show.
 	Tokens *links.ActionSigner
-	// TrustedProxies are the peers whose X-Forwarded-For is believed
-	// (NASHRA_TRUSTED_PROXIES): the client's address is the requester
-	// whose signups the digest limits.
-	TrustedProxies []netip.Prefix
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -92,9 +87,6 @@ func NewEmailPages(o EmailOptions) *EmailPages {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.Location == nil {
-		o.Location = time.UTC
 	}
 	return &EmailPages{o: o}
 }
@@ -148,16 +140,8 @@ type sectionChoice struct {
 type archived struct{ Subject, URL string }
 
 func (p *EmailPages) page(title string) page {
-	return page{Title: title, Site: p.o.Site, SiteURL: p.o.SiteURL, ArchiveURL: archivePath, DigestTime: p.o.DigestTime,
-		Zone: zone(p.o.Location)}
-}
-
-// zone names the digest's time zone as readers say it.
-func zone(loc *time.Location) string {
-	if loc.String() == "Asia/Baghdad" {
-		return "بغداد"
-	}
-	return loc.String()
+	return page{Title: title, Site: p.o.Config.Site.Name, SiteURL: p.o.Config.Site.URL, ArchiveURL: archivePath, DigestTime: p.o.Config.Digest.Time,
+		Zone: arabic.Zone(p.o.Config.Site.Location)}
 }
 
 // render writes a page. Token pages must not leak their URL: no referrer,
@@ -268,7 +252,7 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 	if len(chosen) == len(p.o.Sections) {
 		chosen = nil // every section, including those added later
 	}
-	err := p.o.Signup.RequestSignup(r.Context(), subscribers.Requester{IP: clientIP(r, p.o.TrustedProxies)}, address, chosen)
+	err := p.o.Signup.RequestSignup(r.Context(), subscribers.Requester{IP: clientIP(r, p.o.Config.TrustedProxies)}, address, chosen)
 	var problem interface{ AddressProblem() string }
 	switch {
 	case errors.Is(err, subscribers.ErrTooManySignups):
@@ -364,7 +348,7 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.o.Logger.Info("web: email subscription confirmed", "subscriber_id", sub.ID)
 		p.message(w, http.StatusOK, "تم تأكيد اشتراكك", p.preferencesURL(sub.ID), "تعديل الأقسام أو إيقاف النشرة مؤقتًا",
-			"شكرًا لك. ستصلك نشرة "+p.o.Site+" كل يوم عند الساعة "+p.o.DigestTime+" بتوقيت "+zone(p.o.Location)+".")
+			"شكرًا لك. ستصلك نشرة "+p.o.Config.Site.Name+" كل يوم عند الساعة "+p.o.Config.Digest.Time+" "+arabic.Zone(p.o.Config.Site.Location)+".")
 	}
 }
 
@@ -464,7 +448,7 @@ func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	p.o.Logger.Info("web: email subscriber unsubscribed", "subscriber_id", sub.ID)
 	p.message(w, http.StatusOK, "أُلغي اشتراكك", signupPath, "غيّرت رأيك؟ اشترك من جديد",
-		"لن تصلك نشرة "+p.o.Site+" بعد الآن على هذا العنوان.")
+		"لن تصلك نشرة "+p.o.Config.Site.Name+" بعد الآن على هذا العنوان.")
 }
 
 func (p *EmailPages) archiveIndex(w http.ResponseWriter, r *http.Request) {

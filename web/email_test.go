@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -89,10 +90,10 @@ func startEmail(t *testing.T, trusted ...netip.Prefix) *emailEnv {
 	}
 	tokens, _ := links.NewActionSigner([]byte("secret"))
 	e := &emailEnv{db: db, signup: &fakeSignup{}, tokens: tokens, now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-	loc, _ := time.LoadLocation("Asia/Baghdad")
-	pages := NewEmailPages(EmailOptions{Site: "المعلومة", SiteURL: "https://almaalouma.net", Sections: testSections,
-		DigestTime: "07:00", Location: loc, Signup: e.signup, Store: db, Archive: fakeArchive{}, Tokens: tokens,
-		TrustedProxies: trusted, Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
+	cfg := config.Defaults()
+	cfg.TrustedProxies = trusted
+	pages := NewEmailPages(EmailOptions{Config: cfg, Sections: testSections, Signup: e.signup, Store: db, Archive: fakeArchive{},
+		Tokens: tokens, Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler)})
 	s := New(Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	pages.Register(s)
 	srv := httptest.NewServer(s.handler())

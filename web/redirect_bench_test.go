@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 )
@@ -67,7 +68,7 @@ func BenchmarkRedirect(b *testing.B) {
 	seedReaders(b, path, 100_000)
 
 	log := slog.New(slog.DiscardHandler)
-	tr, err := NewTracker(TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+	tr, err := NewTracker(tracking(func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }),
 		[]byte(testSecret), db, WithTrackerLogger(log))
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 )
@@ -63,7 +64,17 @@ type trackerHarness struct {
 	now    time.Time
 }
 
-func newHarness(t *testing.T, cfg TrackingConfig, st TrackingStore) *trackerHarness {
+// tracking is the default configuration, changed by set when it is not
+// nil.
+func tracking(set func(c *config.Config)) *config.Config {
+	c := config.Defaults()
+	if set != nil {
+		set(c)
+	}
+	return c
+}
+
+func newHarness(t *testing.T, cfg *config.Config, st TrackingStore) *trackerHarness {
 	t.Helper()
 	h := &trackerHarness{t: t, now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	tr, err := NewTracker(cfg, []byte(testSecret), st, WithTrackerLogger(slog.New(slog.DiscardHandler)),
@@ -123,7 +134,7 @@ func counterValue(t testing.TB, c prometheus.Collector) float64 {
 
 func TestRedirectToStoredLink(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
+	h := newHarness(t, tracking(nil), st)
 	w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumChannel}))
 	if w.Code != http.StatusFound || w.Header().Get("Location") != articleURL {
 		t.Fatalf("GET = %d Location %q", w.Code, w.Header().Get("Location"))
@@ -146,7 +157,7 @@ func TestRedirectToStoredLink(t *testing.T) {
 // 404 with no Location, and counts nothing.
 func TestTamperedTokensGoNowhere(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL, 43: articleURL + "x"}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
+	h := newHarness(t, tracking(nil), st)
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	for _, l := range []links.Link{
 		{ArticleID: 42, Medium: nashra.MediumTelegram},
@@ -183,7 +194,7 @@ func TestTamperedTokensGoNowhere(t *testing.T) {
 // stay readable for years. (The same token is checked in links.)
 func TestOldTokenStillRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{75535: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
+	h := newHarness(t, tracking(nil), st)
 	h.now = time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)
 	w := h.get("/r/A4_OBEvd1pw2-80C")
 	if w.Code != http.StatusFound || w.Header().Get("Location") != articleURL {
@@ -195,7 +206,7 @@ func TestOldTokenStillRedirects(t *testing.T) {
 // changes where a tracked link goes.
 func TestNoURLFromTheRequestIsFollowed(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}, st)
+	h := newHarness(t, tracking(func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }), st)
 	tok := h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	const evil = "https://evil.example/phish"
 	for _, tc := range []struct {
@@ -256,7 +267,7 @@ func TestNoURLFromTheRequestIsFollowed(t *testing.T) {
 // A link stored as something other than a web URL is never followed.
 func TestNonWebStoredLinkIsRefused(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: "javascript:alert(1)"}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
+	h := newHarness(t, tracking(nil), st)
 	w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumWeb}))
 	if w.Code != http.StatusNotFound || w.Header().Get("Location") != "" {
 		t.Fatalf("%d Location %q", w.Code, w.Header().Get("Location"))
@@ -265,7 +276,7 @@ func TestNonWebStoredLinkIsRefused(t *testing.T) {
 
 func TestLinksAreCached(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{1: articleURL + "1", 2: articleURL + "2", 3: articleURL + "3"}}
-	h := newHarness(t, TrackingConfig{Enabled: true, CacheSize: 2}, st)
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.CacheSize = 2 }), st)
 	path := func(id int64) string {
 		return "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram})
 	}

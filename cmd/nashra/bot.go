@@ -47,16 +47,8 @@ func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *teleg
 // WebhookPath() on the web server. The webhook's secret is derived from
 // nashra's secret, so it survives restarts.
 func (t *telegram) newBot(cfg *config.Config, db *store.DB, outbox bot.Outbox, secret []byte, log *slog.Logger, opts ...bot.Option) *bot.Bot {
-	bc := bot.Config{
-		Site:          cfg.Site.Name,
-		Location:      cfg.Site.Location,
-		DigestTime:    cfg.Digest.Time,
-		Admins:        cfg.Admins,
-		Sections:      t.sections,
-		WebhookURL:    cfg.Telegram.WebhookURL,
-		WebhookSecret: bot.WebhookSecret(secret),
-	}
-	return bot.New(bc, t.api, t.render, db, outbox, append([]bot.Option{bot.WithLogger(log)}, opts...)...)
+	opts = append([]bot.Option{bot.WithLogger(log), bot.WithWebhookSecret(bot.WebhookSecret(secret))}, opts...)
+	return bot.New(cfg, t.sections, t.api, t.render, db, outbox, opts...)
 }
 
 // articleLinks returns nashra's secret and the builder of the (tracked)

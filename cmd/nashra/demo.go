@@ -59,7 +59,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err := seedDemo(ctx, db, cfg.Sections); err != nil {
 		return err
 	}
-	p, err := feeds.NewPoller(db, feedsConfig(cfg), nil, log)
+	p, err := feeds.NewPoller(db, cfg, nil, log)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintln(w, "\n3. The delivery engine fans them out: one post per article to each section's channel, and one")
 	fmt.Fprintln(w, "   message listing them for the reader (no Telegram token, so here is what Telegram would get):")
 	sender := &consoleSender{w: w, render: bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), nil), names: names}
-	engine, err := delivery.New(deliveryConfig(cfg), db, sender, nil, log, nil)
+	engine, err := delivery.New(cfg, "", db, sender, nil, log, nil)
 	if err != nil {
 		return err
 	}
@@ -135,11 +135,11 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if err != nil {
 		return err
 	}
-	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, db, secret, tracked, ranker, nil, log, nil)
+	d, err := newDigest(cfg, "", db, secret, tracked, ranker, nil, log, nil)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if err != nil {
 		return err
 	}
-	outbox := digestConfig(cfg).OutboxDir
+	outbox := cfg.MailDir()
 	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
 	fmt.Fprintf(w, "   «%s»: %d email(s); open the .eml files in %s with any mail client.\n", sent.Subject, sent.Emails, outbox)
 	for _, f := range files {

@@ -31,17 +31,18 @@ var (
 )
 
 // newDigest builds the daily digest on an open store with nashra's
-// secret; tracked makes the article links, telegram may be nil (no Telegram
+// secret, holding its sender's lease as holder (empty: a holder of its
+// own); tracked makes the article links, telegram may be nil (no Telegram
 // digest).
-func newDigest(cfg *config.Config, db *store.DB, secret []byte, tracked digest.Links, ranker digest.Ranker,
+func newDigest(cfg *config.Config, holder string, db *store.DB, secret []byte, tracked digest.Links, ranker digest.Ranker,
 	telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
 	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
-	return digest.New(digestConfig(cfg), digest.Deps{
-		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens,
-		Sections: catalog(cfg).Sections(), Telegram: telegram, Log: log, Registerer: reg,
+	return digest.New(cfg, digest.Deps{
+		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens, Sections: siteSections(cfg),
+		Telegram: telegram, Log: log, Registerer: reg, Holder: holder,
 	})
 }
 
@@ -54,27 +55,8 @@ func emailPages(cfg *config.Config, db *store.DB, d *digest.Service, secret []by
 		return nil, err
 	}
 	return web.NewEmailPages(web.EmailOptions{
-		Site: cfg.Site.Name, SiteURL: cfg.Site.URL, Sections: catalog(cfg).Sections(),
-		DigestTime: cfg.Digest.Time, Location: cfg.Site.Location,
-		Signup: d, Store: db, Archive: d, Tokens: tokens, TrustedProxies: cfg.TrustedProxies, Logger: log,
+		Config: cfg, Sections: siteSections(cfg), Signup: d, Store: db, Archive: d, Tokens: tokens, Logger: log,
 	}), nil
-}
-
-// digestConfig hands the digest its part of the configuration; the rest
-// keeps digest.DefaultConfig's value. The
-// .eml outbox sits beside the SQLite file: data/outbox by default.
-func digestConfig(cfg *config.Config) digest.Config {
-	d := digest.DefaultConfig()
-	d.Site, d.SiteURL, d.BaseURL, d.Location = cfg.Site.Name, cfg.Site.URL, cfg.BaseURL, cfg.Site.Location
-	d.Time, d.CutoffHour, d.PerSection = cfg.Digest.Time, cfg.Digest.CutoffHour, cfg.Digest.PerSection
-	e := cfg.Email
-	d.From, d.Domain, d.SMTPURL = e.From, e.Domain, cfg.SMTPURL
-	d.Concurrency, d.RatePerSecond, d.BounceThreshold, d.PauseCooldown = e.Concurrency, e.RatePerSecond, e.BounceThreshold, e.PauseCooldown.D()
-	d.DKIM = digest.DKIM{Domain: e.DKIM.Domain, Selector: e.DKIM.Selector, KeyFile: e.DKIM.KeyFile}
-	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:"); ok {
-		d.OutboxDir = filepath.Join(filepath.Dir(strings.TrimPrefix(path, "//")), "outbox")
-	}
-	return d
 }
 
 // storeOutbox queues the Telegram digest in the store's reply lane, where
@@ -131,7 +113,7 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -143,7 +125,7 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, db, secret, tracked, ranker, tg, log, nil)
+	d, err := newDigest(cfg, "", db, secret, tracked, ranker, tg, log, nil)
 	if err != nil {
 		return err
 	}

@@ -106,11 +106,11 @@ func TestEmailPagesWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDigest(cfg, db, secret, nil, ranker, nil, log, nil)
+	d, err := newDigest(cfg, "", db, secret, nil, ranker, nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

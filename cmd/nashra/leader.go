@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -17,19 +13,6 @@ import (
 // leaderLease names the leader's row among the store's leases, beside the
 // Telegram dispatcher's.
 const leaderLease = "leader"
-
-// leaseDuration is how long the leader's lease, and the dispatcher's under
-// it, last unrenewed: after a crash another instance takes over within it.
-const leaseDuration = 10 * time.Second
-
-// instanceName names this process in the store's leases: host, pid and a
-// random suffix, so that a restarted process is a new holder.
-func instanceName() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
 
 // errNotLeader is what the scheduler hears from a follower: the job is
 // skipped here, the leader runs it.

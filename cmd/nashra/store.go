@@ -64,6 +64,7 @@ func loadConfig(env *cliEnv) (*config.Config, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.UserAgent = userAgent()
 	return cfg, newLogger(cfg, env.stderr), nil
 }
 

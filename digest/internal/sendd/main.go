@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
@@ -43,11 +44,12 @@ func run(dbPath, smtpAddr, start, day string) error {
 		return err
 	}
 	defer db.Close()
-	cfg := digest.DefaultConfig()
-	cfg.BaseURL, cfg.From = "https://nashra.example.org", "نشرة المعلومة <digest@almaalouma.example>"
-	cfg.SMTPURL, cfg.RatePerSecond, cfg.LeaseDuration = "smtp://"+smtpAddr, 0, 2*time.Second
+	cfg := config.Defaults()
+	cfg.BaseURL, cfg.Email.From = "https://nashra.example.org", "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.SMTPURL, cfg.Email.RatePerSecond, cfg.LeaseDuration = "smtp://"+smtpAddr, 0, config.Duration(2*time.Second)
+	cfg.Ranking.SiteBoost = -1 // the site's list is never read here
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	r, err := ranking.New(ranking.Config{}, db, ranking.WithClock(now), ranking.WithLogger(log))
+	r, err := ranking.New(cfg, db, ranking.WithClock(now), ranking.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -71,7 +73,7 @@ func run(dbPath, smtpAddr, start, day string) error {
 	if day == "" {
 		return s.Run(ctx)
 	}
-	at, err := time.ParseInLocation("2006-01-02", day, cfg.Location)
+	at, err := time.ParseInLocation("2006-01-02", day, cfg.Site.Location)
 	if err != nil {
 		return err
 	}
