@@ -1,6 +1,7 @@
 package nashra
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/almaalouma/nashra/arabic"
@@ -75,6 +76,23 @@ func (c *Catalog) Get(slug string) (Section, bool) {
 		}
 	}
 	return Section{}, false
+}
+
+// Among returns the slugs of the sections among chosen (every section
+// when chosen is empty), in the catalog's order. Slugs of sections no
+// longer in the catalog drop out; when none is left, every section is
+// returned, so that a subscriber whose sections all left still gets news.
+func (c *Catalog) Among(chosen []string) []string {
+	out := make([]string, 0, len(c.sections))
+	for _, s := range c.sections {
+		if len(chosen) == 0 || slices.Contains(chosen, s.Slug) {
+			out = append(out, s.Slug)
+		}
+	}
+	if len(out) == 0 && len(chosen) > 0 {
+		return c.Among(nil)
+	}
+	return out
 }
 
 // Names returns the Arabic names of slugs joined with the Arabic comma, for

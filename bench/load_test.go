@@ -31,6 +31,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 const channelID = -1001234567890
@@ -133,7 +134,8 @@ func (w *world) sender(log *slog.Logger, loc *time.Location) *bot.Sender {
 func (w *world) bot(eng *delivery.Engine, loc *time.Location) *bot.Bot {
 	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
 	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
-	return bot.New(config.Defaults(), catalog, api, bot.NewRenderer("المعلومة", loc, catalog, nil), w.db, eng,
+	cfg := config.Defaults()
+	return bot.New(cfg, api, bot.NewRenderer("المعلومة", loc, catalog, nil), w.db, subscribers.New(cfg, w.db, catalog), eng,
 		bot.WithLogger(slog.New(slog.DiscardHandler)))
 }
 

@@ -74,12 +74,14 @@ type Digest interface {
 	Build(ctx context.Context, at time.Time) (d nashra.Digest, created bool, err error)
 }
 
-// EmailSignup starts the email digest's double opt-in.
+// EmailSignup starts the email digest's double opt-in; *subscribers.Service
+// implements it.
 type EmailSignup interface {
 	// RequestSignup sends a confirmation email to address for sections
 	// (all when empty), as asked by from. It never says whether the
-	// address was known; subscribers.ErrTooManySignups says the user
-	// asked too often lately, here or through the web form.
+	// address was known; an address that cannot be used is a
+	// *subscribers.AddressError, and subscribers.ErrTooManySignups says
+	// the user asked too often lately, here or through the web form.
 	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
@@ -131,6 +133,7 @@ type Bot struct {
 	// webhook's URL, which switches from long polling to a webhook.
 	cfg           config.Config
 	sections      *nashra.Catalog
+	subs          *subscribers.Service
 	webhookSecret string
 	api           *API
 	db            *store.DB
@@ -158,12 +161,14 @@ type botUser struct {
 	username string
 }
 
-// New builds the bot for cfg with the sections readers can follow. It does
+// New builds the bot for cfg: its commands change what chats follow
+// through subs, and it reads articles, feeds and figures from db. It does
 // no I/O: Run connects, seeds the channel mapping and starts receiving
 // updates.
-func New(cfg *config.Config, sections *nashra.Catalog, api *API, render *Renderer, db *store.DB, outbox Outbox, opts ...Option) *Bot {
+func New(cfg *config.Config, api *API, render *Renderer, db *store.DB, subs *subscribers.Service, outbox Outbox,
+	opts ...Option) *Bot {
 	b := &Bot{
-		cfg: *cfg, sections: sections, api: api, db: db, render: render, outbox: outbox,
+		cfg: *cfg, sections: subs.Sections(), subs: subs, api: api, db: db, render: render, outbox: outbox,
 		log: slog.Default(), now: time.Now, admins: map[int64]bool{},
 		members: newMemberCache(2 * time.Minute),
 		pending: newPendingActions(time.Hour),

@@ -36,7 +36,7 @@ func (b *Bot) checkChannel(ctx context.Context, l nashra.ChannelLink) (bool, err
 			return false, fmt.Errorf("check channel %s: %w", l.Channel, err)
 		}
 	}
-	if err := b.db.SetChannelState(ctx, l.Channel, chatID, canPost, b.now()); err != nil {
+	if err := b.subs.SetChannelState(ctx, l.Channel, chatID, canPost); err != nil {
 		return false, err
 	}
 	return canPost, nil
@@ -45,7 +45,7 @@ func (b *Bot) checkChannel(ctx context.Context, l nashra.ChannelLink) (bool, err
 // checkChannels checks every mapped channel once at start, and alerts the
 // admins about those the bot cannot post to.
 func (b *Bot) checkChannels(ctx context.Context) {
-	links, err := b.db.ChannelLinks(ctx)
+	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
 		b.log.Warn("telegram: list channels", "err", err)
 		return
@@ -72,7 +72,7 @@ func (b *Bot) checkChannels(ctx context.Context) {
 }
 
 func (b *Bot) cmdChannels(ctx context.Context, r *request) error {
-	links, err := b.db.ChannelLinks(ctx)
+	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (b *Bot) cmdLink(ctx context.Context, r *request) error {
 	if !ok || err != nil {
 		return err
 	}
-	if err := b.db.LinkChannel(ctx, slug, channel, b.now()); err != nil {
+	if err := b.subs.LinkChannel(ctx, slug, channel); err != nil {
 		return err
 	}
 	r.log(b.log).Info("channel linked by admin", "channel", channel, "section", slug)
@@ -151,7 +151,7 @@ func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
 	if !ok || err != nil {
 		return err
 	}
-	existed, err := b.db.UnlinkChannel(ctx, slug, channel, b.now())
+	existed, err := b.subs.UnlinkChannel(ctx, slug, channel)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,6 @@ func (b *Bot) sectionName(slug string) string {
 // channel carries); losing that right in a mapped channel, it warns them.
 func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) error {
 	c := u.Chat
-	now := b.now()
 	canPost := func(m tgbotapi.ChatMember) bool {
 		return m.IsCreator() || m.IsAdministrator() && m.CanPostMessages
 	}
@@ -184,10 +183,10 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 		if _, err := b.ensureChat(ctx, &c, nil); err != nil {
 			return err
 		}
-	} else if err := b.db.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+	} else if err := b.subs.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	links, err := b.db.ChannelLinks(ctx)
+	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
 		return err
 	}
@@ -197,7 +196,7 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 			continue
 		}
 		sections = append(sections, l.Section)
-		if err := b.db.SetChannelState(ctx, l.Channel, c.ID, can, now); err != nil {
+		if err := b.subs.SetChannelState(ctx, l.Channel, c.ID, can); err != nil {
 			return err
 		}
 	}

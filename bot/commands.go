@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,13 +123,13 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		subs, err := b.db.Subscriptions(ctx, c.ID)
+		subs, err := b.subs.Subscriptions(ctx, c.ID)
 		if err != nil {
 			return err
 		}
 		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
 	}
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
@@ -150,10 +149,10 @@ func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
 	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
 		return err
 	}
-	if _, err := b.db.Subscribe(ctx, r.chat.ID, []string{s.Slug}, b.now()); err != nil {
+	if _, err := b.subs.Subscribe(ctx, r.chat.ID, []string{s.Slug}); err != nil {
 		return err
 	}
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
@@ -197,7 +196,7 @@ func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
 	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
 		return err
 	}
-	added, err := b.db.Subscribe(ctx, r.chat.ID, slugs, b.now())
+	added, err := b.subs.Subscribe(ctx, r.chat.ID, slugs)
 	if err != nil {
 		return err
 	}
@@ -232,7 +231,7 @@ func (b *Bot) cmdUnsubscribe(ctx context.Context, r *request) error {
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
-	removed, err := b.db.Unsubscribe(ctx, r.chat.ID, slugs)
+	removed, err := b.subs.Unsubscribe(ctx, r.chat.ID, slugs)
 	if err != nil {
 		return err
 	}
@@ -254,7 +253,7 @@ func (b *Bot) cmdUnsubscribe(ctx context.Context, r *request) error {
 
 // showSections answers with the keyboard of sections.
 func (b *Bot) showSections(ctx context.Context, r *request) error {
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
@@ -266,7 +265,7 @@ func (b *Bot) showSections(ctx context.Context, r *request) error {
 }
 
 func (b *Bot) cmdMySubs(ctx context.Context, r *request) error {
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
@@ -341,25 +340,19 @@ func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
 // setDigest turns the daily Telegram digest on or off for a chat and says
 // when it comes.
 func (b *Bot) setDigest(ctx context.Context, r *request, c nashra.Chat, on bool) error {
-	s := c.Settings
-	s.Digest = on
-	text := fmt.Sprintf(txtDigestOn, b.cfg.Digest.Time, arabic.Zone(b.cfg.Site.Location))
-	if !on {
-		text = txtDigestOff
-		if s.Mode == nashra.ModeDigest {
-			// Nothing would come at all: fall back to the default.
-			s.Mode = nashra.ModeInstant
-		}
-	}
-	if err := b.db.SetChatSettings(ctx, c.ID, s, b.now()); err != nil {
+	if _, err := b.subs.SetTelegramDigest(ctx, c, on); err != nil {
 		return err
+	}
+	text := txtDigestOff
+	if on {
+		text = fmt.Sprintf(txtDigestOn, b.cfg.Digest.Time, arabic.Zone(b.cfg.Site.Location))
 	}
 	return b.reply(ctx, r, text, nil)
 }
 
 func (b *Bot) cmdSettings(ctx context.Context, r *request) error {
 	s := nashra.DefaultChatSettings
-	switch c, err := b.db.Chat(ctx, r.chat.ID); {
+	switch c, err := b.subs.Chat(ctx, r.chat.ID); {
 	case err == nil:
 		s = c.Settings
 	case !errors.Is(err, store.ErrNotFound):
@@ -377,17 +370,18 @@ func (b *Bot) cmdEmail(ctx context.Context, r *request) error {
 	switch {
 	case addr == "":
 		return b.reply(ctx, r, txtEmailUsage, nil)
-	case !validEmail(addr):
-		return b.reply(ctx, r, txtEmailInvalid, nil)
 	case b.email == nil:
 		return b.reply(ctx, r, txtEmailUnavailable, nil)
 	}
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
 	err = b.email.RequestSignup(ctx, subscribers.Requester{TelegramUser: r.chat.ID}, addr, subs)
+	var bad *subscribers.AddressError
 	switch {
+	case errors.As(err, &bad):
+		return b.reply(ctx, r, txtEmailInvalid, nil)
 	case errors.Is(err, subscribers.ErrTooManySignups):
 		return b.reply(ctx, r, txtEmailTooMany, nil)
 	case err != nil:
@@ -397,26 +391,11 @@ func (b *Bot) cmdEmail(ctx context.Context, r *request) error {
 	return b.reply(ctx, r, txtEmailSent, nil)
 }
 
-// validEmail accepts one bare address, such as name@example.com: no
-// display name, no list, nothing that could smuggle a header.
-func validEmail(s string) bool {
-	if len(s) > 254 || strings.ContainsAny(s, "\r\n\t ,;<>\"") {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	domain := s[at+1:]
-	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
-}
-
 func (b *Bot) cmdStop(ctx context.Context, r *request) error {
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
-	if err := b.db.DeleteChat(ctx, r.chat.ID); err != nil {
+	if err := b.subs.ForgetChat(ctx, r.chat.ID); err != nil {
 		return err
 	}
 	b.members.forgetChat(r.chat.ID)

@@ -94,6 +94,7 @@ type harness struct {
 	sender *bot.Sender
 	bot    *bot.Bot
 	outbox *sendNow
+	subs   *subscribers.Service
 	cfg    *config.Config
 	ctx    context.Context
 }
@@ -128,7 +129,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		o(h, &botOpts)
 	}
 	h.tg.AddUser(tgbotapi.User{ID: adminID, FirstName: "مدير", LanguageCode: "ar"})
-	h.bot = bot.New(h.cfg, sections, h.api, render, h.db, h.outbox, botOpts...)
+	h.subs = subscribers.New(h.cfg, h.db, sections, subscribers.WithLogger(quietLog()))
+	h.bot = bot.New(h.cfg, h.api, render, h.db, h.subs, h.outbox, botOpts...)
 	return h
 }
 
@@ -325,7 +327,12 @@ type fakeSignup struct {
 	err   error
 }
 
+// RequestSignup refuses an address as the subscribers do, else records
+// the signup.
 func (s *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester, address string, sections []string) error {
+	if _, err := subscribers.NormalizeAddress(address); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.asked = append(s.asked, from.Key()+" "+address+" "+strings.Join(sections, ","))

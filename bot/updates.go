@@ -203,7 +203,7 @@ func parseCommand(text string) (cmd, at, args string, ok bool) {
 // settings move to the new id. Telegram reports it in both chats; the
 // second move finds nothing left to move.
 func (b *Bot) migrate(ctx context.Context, from, to int64) error {
-	if err := b.db.MoveChat(ctx, from, to, b.now()); err != nil {
+	if err := b.subs.MoveChat(ctx, from, to); err != nil {
 		return err
 	}
 	b.members.forgetChat(from)
@@ -222,6 +222,6 @@ func (b *Bot) ensureChat(ctx context.Context, c *tgbotapi.Chat, from *tgbotapi.U
 	if from != nil {
 		sc.Language = from.LanguageCode
 	}
-	stored, _, err := b.db.TouchChat(ctx, sc, b.now())
+	stored, _, err := b.subs.TouchChat(ctx, sc)
 	return stored, err
 }

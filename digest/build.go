@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -20,8 +19,8 @@ const dayLayout = "2006-01-02"
 
 // Register adds to s the digest's jobs: every minute, whether today's
 // digest is due (the store says; gocron only ticks, so a restart loses
-// nothing) and whether a send has finished; every hour, forgetting
-// unconfirmed signups and compacting the send log.
+// nothing) and whether a send has finished; every hour, compacting the
+// send log.
 func (s *Service) Register(sched gocron.Scheduler) error {
 	if _, err := sched.NewJob(gocron.CronJob("* * * * *", false),
 		gocron.NewTask(func(ctx context.Context) {
@@ -120,7 +119,7 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, cre
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return d, false, err
 	}
-	all := s.slugs(nil)
+	all := s.sections.Among(nil)
 	sel, err := s.ranker.Digest(ctx, until, all, s.cfg.Digest.PerSection)
 	if err != nil {
 		return nashra.Digest{}, false, fmt.Errorf("digest %s: rank: %w", day, err)
@@ -144,7 +143,7 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, cre
 	}
 	s.log.Info("digest: queued", "day", day, "emails", d.Emails, "telegram", d.Chats,
 		"most_followed", d.Picks.MostFollowed, "articles", countPicks(d.Picks))
-	s.notify()
+	s.Notify()
 	return d, true, nil
 }
 
@@ -152,21 +151,6 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, cre
 // "نشرة المعلومة — 28 تشرين الثاني 2026".
 func (s *Service) subject(at time.Time) string {
 	return "نشرة " + s.cfg.Site.Name + " — " + arabic.Date(at, s.cfg.Site.Location)
-}
-
-// slugs returns the configured sections among chosen (all when nil or
-// empty), in the configured order; sections no longer configured drop out.
-func (s *Service) slugs(chosen []string) []string {
-	out := make([]string, 0, len(s.sections))
-	for _, sec := range s.sections {
-		if len(chosen) == 0 || slices.Contains(chosen, sec.Slug) {
-			out = append(out, sec.Slug)
-		}
-	}
-	if len(out) == 0 {
-		return s.slugs(nil) // every chosen section left the configuration
-	}
-	return out
 }
 
 // picksOf keeps a ranking's selection by article id.
@@ -197,21 +181,10 @@ func countPicks(p nashra.DigestPicks) int {
 	return n
 }
 
-// Housekeep forgets unconfirmed signups older than ForgetAfter and
-// deletes finished send-log rows older than Retention.
+// Housekeep deletes finished send-log rows older than email.retention.
 func (s *Service) Housekeep(ctx context.Context) error {
-	now := s.now()
-	n, err := s.st.ForgetUnconfirmedEmails(ctx, now.Add(-s.cfg.Email.ForgetAfter.D()))
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		s.log.Info("digest: unconfirmed signups forgotten", "count", n, "after", s.cfg.Email.ForgetAfter.D())
-	}
-	if _, err := s.st.CompactSendLog(ctx, now.Add(-s.cfg.Email.Retention.D())); err != nil {
-		return err
-	}
-	return nil
+	_, err := s.st.CompactSendLog(ctx, s.now().Add(-s.cfg.Email.Retention.D()))
+	return err
 }
 
 // digestAt returns the local digest time of day, on the local date of t.

@@ -108,27 +108,6 @@ func TestPreviewQueuesNothing(t *testing.T) {
 	}
 }
 
-func TestHousekeepForgetsUnconfirmedSignups(t *testing.T) {
-	h := newHarness(t)
-	s := h.service()
-	ctx := context.Background()
-	h.clock.setTo(digestDay.Add(-8 * 24 * time.Hour))
-	if err := s.RequestSignup(ctx, asker(0), "old@example.org", nil); err != nil {
-		t.Fatal(err)
-	}
-	h.clock.setTo(digestDay)
-	if err := s.RequestSignup(ctx, asker(0), "new@example.org", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Housekeep(ctx); err != nil {
-		t.Fatal(err)
-	}
-	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[nashra.EmailPending] != 1 {
-		t.Fatalf("pending after housekeeping: %v, want the new one only", counts)
-	}
-}
-
 // Register's job runs at once at start, so a digest missed while nashra was
 // down goes out when it comes back, not a minute later.
 func TestRegisterTicksAtStart(t *testing.T) {

@@ -1,8 +1,9 @@
 // Package digest builds and sends the daily Arabic digest: the
 // most-followed pieces of the last 24 hours, a lead story and each chosen
 // section's top three, by email to confirmed subscribers and through the
-// delivery engine to Telegram readers who asked for it. It also runs the
-// email double opt-in's mails and renders the digest archive.
+// delivery engine to Telegram readers who asked for it. It also sends the
+// mails of the email double opt-in (package subscribers decides them) and
+// renders the digest archive.
 //
 // A digest is rendered once per distinct set of sections; only the
 // per-recipient links are filled in per message. Messages go through a
@@ -32,15 +33,11 @@ import (
 // Store is what the digest needs of the store. *store.DB implements it;
 // the methods and their errors are documented there.
 type Store interface {
-	// Email subscribers.
-	RequestEmailSignup(ctx context.Context, r store.SignupRequest) (int64, store.SignupOutcome, error)
-	EmailSubscriber(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
-	ForgetUnconfirmedEmails(ctx context.Context, before time.Time) (int, error)
-
 	// Digests, their articles and the Telegram readers' sections.
 	CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) (nashra.Digest, bool, error)
 	Digest(ctx context.Context, day string) (nashra.Digest, error)
 	DigestByID(ctx context.Context, id int64) (nashra.Digest, error)
+	Digests(ctx context.Context, limit int) ([]nashra.Digest, error)
 	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (nashra.DigestPicks, error)) (nashra.DigestPicks, error)
 	FinishDigests(ctx context.Context, now time.Time) ([]nashra.Digest, error)
 	Article(ctx context.Context, id int64) (nashra.Article, error)
@@ -111,8 +108,8 @@ type Deps struct {
 	Links Links
 	// Tokens signs the confirmation, preference and unsubscribe links.
 	Tokens *links.ActionSigner
-	// Sections are the configured sections, in their order.
-	Sections []nashra.Section
+	// Sections are the configured sections.
+	Sections *nashra.Catalog
 	// Telegram takes the Telegram digest; nil: email only.
 	Telegram Outbox
 	// Now is the clock (nil: time.Now); it must advance like real time.
@@ -137,7 +134,7 @@ type Service struct {
 	ranker   Ranker
 	links    Links
 	tokens   *links.ActionSigner
-	sections []nashra.Section
+	sections *nashra.Catalog
 	telegram Outbox
 	now      func() time.Time
 	log      *slog.Logger
@@ -164,7 +161,7 @@ const senderName = "email"
 // sections, the base URL, the SMTP server and the lease. Its only I/O is
 // reading the DKIM key and, without SMTP, creating the outbox folder.
 func New(cfg *config.Config, deps Deps) (*Service, error) {
-	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || len(deps.Sections) == 0 {
+	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || deps.Sections == nil || len(deps.Sections.Sections()) == 0 {
 		return nil, errors.New("digest: store, ranker, tokens and sections are required")
 	}
 	s := &Service{
@@ -206,8 +203,9 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 // Close closes the SMTP connections.
 func (s *Service) Close() error { return s.transport.Close() }
 
-// notify wakes the running sender.
-func (s *Service) notify() {
+// Notify wakes the running sender: messages were queued, such as the
+// mails a signup asks for.
+func (s *Service) Notify() {
 	for _, c := range []chan struct{}{s.wakeEmail, s.wakeTelegram} {
 		select {
 		case c <- struct{}{}:

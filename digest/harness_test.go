@@ -122,7 +122,7 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: sections, Now: h.clock.now,
+	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: nashra.NewCatalog(sections), Now: h.clock.now,
 		Log: slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range deps {
 		f(&d)
@@ -133,6 +133,13 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	}
 	h.t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// signups is the subscribers on the harness's store, as the bot and the
+// web pages ask them for the digest: a signup's mails wake s's sender.
+func (h *harness) signups(s *Service) *subscribers.Service {
+	return subscribers.New(h.cfg, h.db, nashra.NewCatalog(sections), subscribers.WithClock(h.clock.now),
+		subscribers.WithMailQueued(s.Notify), subscribers.WithLogger(slog.New(slog.NewTextHandler(h.log, nil))))
 }
 
 // asker is the i-th Telegram user asking for the digest with /email.

@@ -85,7 +85,7 @@ func (s *Service) digestRow(ctx context.Context, id int64) (nashra.Digest, error
 // sections (nil: all), rendering it the first time the set is met; nil
 // when nothing new was published in those sections.
 func (s *Service) mailEdition(ctx context.Context, d nashra.Digest, sections []string) (*rendered, error) {
-	slugs := s.slugs(sections)
+	slugs := s.sections.Among(sections)
 	key := store.SectionsKey(slugs)
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "mail:" + key}, func() (any, error) {
 		picks, err := s.picks(ctx, d, slugs)
@@ -143,6 +143,12 @@ func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
 	return outgoing{from: s.composer.envelope, to: row.Address, raw: raw, name: fmt.Sprintf("%s-%d", name, row.ID)}, nil
 }
 
+// Digests returns up to limit digests that went out (sent or sending),
+// newest first, for the archive.
+func (s *Service) Digests(ctx context.Context, limit int) ([]nashra.Digest, error) {
+	return s.st.Digests(ctx, limit)
+}
+
 // ArchivePage returns the web page of a day's digest (YYYY-MM-DD), the
 // "view in browser" target; store.ErrNotFound when no digest went out
 // that day.
@@ -196,7 +202,7 @@ func (s *Service) Preview(ctx context.Context, day time.Time, sections []string)
 			until = at
 		}
 	}
-	slugs := s.slugs(sections)
+	slugs := s.sections.Among(sections)
 	sel, err := s.ranker.Digest(ctx, until, slugs, s.cfg.Digest.PerSection)
 	if err != nil {
 		return Preview{}, fmt.Errorf("preview: rank: %w", err)

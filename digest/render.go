@@ -254,7 +254,7 @@ func labelOf(mostFollowed bool) string {
 // sectionName returns the Arabic name of the first configured section
 // among slugs.
 func (s *Service) sectionName(slugs []string) string {
-	for _, sec := range s.sections {
+	for _, sec := range s.sections.Sections() {
 		for _, slug := range slugs {
 			if sec.Slug == slug {
 				return sec.Name

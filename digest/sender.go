@@ -305,7 +305,7 @@ func (s *Service) Resume(ctx context.Context) error {
 	if err := s.st.SetDispatcherPaused(ctx, senderName, false, s.now()); err != nil {
 		return err
 	}
-	s.notify()
+	s.Notify()
 	return nil
 }
 

@@ -221,7 +221,7 @@ func TestStaleIdleConnectionsAreReplaced(t *testing.T) {
 			s := h.service()
 			ctx := context.Background()
 			for i := range 3 {
-				if err := s.RequestSignup(ctx, asker(0), fmt.Sprintf("r%d@example.org", i), nil); err != nil {
+				if err := h.signups(s).RequestSignup(ctx, asker(0), fmt.Sprintf("r%d@example.org", i), nil); err != nil {
 					t.Fatal(err)
 				}
 				runMails(t, h, s)
@@ -333,7 +333,7 @@ func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
 	ctx := context.Background()
 	const outsiders = 60
 	for i := range outsiders {
-		if err := s.RequestSignup(ctx, asker(i), fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
+		if err := h.signups(s).RequestSignup(ctx, asker(i), fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -384,7 +384,7 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 		if i%2 == 1 {
 			addr = fmt.Sprintf("content%d@victim.invalid", i)
 		}
-		if err := s.RequestSignup(ctx, asker(i), addr, nil); err != nil {
+		if err := h.signups(s).RequestSignup(ctx, asker(i), addr, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -97,7 +97,7 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	if err != nil {
 		return "", err
 	}
-	slugs := s.slugs(subs)
+	slugs := s.sections.Among(subs)
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "telegram:" + store.SectionsKey(slugs)}, func() (any, error) {
 		picks, err := s.picks(ctx, d, slugs)
 		if err != nil || picks.Empty() {

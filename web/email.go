@@ -19,7 +19,7 @@ import (
 	"github.com/almaalouma/nashra/templates"
 )
 
-// EmailSignup starts the email digest's double opt-in; *digest.Service
+// EmailSignup starts the email digest's double opt-in; *subscribers.Service
 // implements it.
 type EmailSignup interface {
 	// RequestSignup queues a confirmation for address with sections (all
@@ -33,21 +33,23 @@ type EmailSignup interface {
 	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
-// EmailStore is what the subscription pages read and change; *store.DB
-// implements it. The methods and their errors are documented there.
-type EmailStore interface {
+// EmailSubscribers are what the subscription pages read and change;
+// *subscribers.Service implements them, where they are documented. A
+// subscriber who does not exist is store.ErrNotFound.
+type EmailSubscribers interface {
 	EmailSubscriber(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
-	ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (nashra.EmailSubscriber, error)
-	SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (nashra.EmailSubscriber, error)
-	UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (nashra.EmailSubscriber, error)
-	Digests(ctx context.Context, limit int) ([]nashra.Digest, error)
+	ConfirmEmail(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
+	// SetEmailPreferences keeps sections as chosen; choosing every section
+	// means those added later too.
+	SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool) (nashra.EmailSubscriber, error)
+	UnsubscribeEmail(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
 }
 
-var _ EmailStore = (*store.DB)(nil)
-
-// DigestArchive renders a sent digest as a web page; *digest.Service
-// implements it.
+// DigestArchive lists the digests that went out and renders one as a web
+// page; *digest.Service implements it.
 type DigestArchive interface {
+	// Digests returns up to limit digests that went out, newest first.
+	Digests(ctx context.Context, limit int) ([]nashra.Digest, error)
 	// ArchivePage returns the page of a day's digest (YYYY-MM-DD), or
 	// store.ErrNotFound when no digest went out that day.
 	ArchivePage(ctx context.Context, day string) ([]byte, error)
@@ -61,10 +63,10 @@ type EmailOptions struct {
 	// limited.
 	Config *config.Config
 	// Sections are the configured sections, in their order.
-	Sections []nashra.Section
-	Signup   EmailSignup
-	Store    EmailStore
-	Archive  DigestArchive
+	Sections    []nashra.Section
+	Signup      EmailSignup
+	Subscribers EmailSubscribers
+	Archive     DigestArchive
 	// Tokens checks the links mailed to subscribers and signs the
 	// preference links the pages show.
 	Tokens *links.ActionSigner
@@ -249,9 +251,6 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusBadRequest, "signup.html", d)
 		return
 	}
-	if len(chosen) == len(p.o.Sections) {
-		chosen = nil // every section, including those added later
-	}
 	err := p.o.Signup.RequestSignup(r.Context(), subscribers.Requester{IP: clientIP(r, p.o.Config.TrustedProxies)}, address, chosen)
 	var problem interface{ AddressProblem() string }
 	switch {
@@ -288,7 +287,7 @@ func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action l
 	}
 	var sub nashra.EmailSubscriber
 	if err == nil {
-		sub, err = p.o.Store.EmailSubscriber(r.Context(), id)
+		sub, err = p.o.Subscribers.EmailSubscriber(r.Context(), id)
 	}
 	switch {
 	case errors.Is(err, links.ErrBadToken), errors.Is(err, store.ErrNotFound):
@@ -337,7 +336,7 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sub, err := p.o.Store.ConfirmEmailSubscriber(r.Context(), sub.ID, p.o.Now())
+	sub, err := p.o.Subscribers.ConfirmEmail(r.Context(), sub.ID)
 	switch {
 	case err != nil:
 		p.o.Logger.Error("web: confirm email subscriber", "err", err)
@@ -400,10 +399,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 			txtChooseSection+" لإيقاف النشرة كلها استعمل الإيقاف المؤقت أو إلغاء الاشتراك.", "")
 		return
 	}
-	if len(chosen) == len(p.o.Sections) {
-		chosen = nil
-	}
-	sub, err := p.o.Store.SetEmailPreferences(r.Context(), sub.ID, chosen, paused, p.o.Now())
+	sub, err := p.o.Subscribers.SetEmailPreferences(r.Context(), sub.ID, chosen, paused)
 	if err != nil {
 		p.o.Logger.Error("web: save email preferences", "err", err)
 		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
@@ -441,7 +437,7 @@ func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := p.o.Store.UnsubscribeEmail(r.Context(), sub.ID, p.o.Now()); err != nil {
+	if _, err := p.o.Subscribers.UnsubscribeEmail(r.Context(), sub.ID); err != nil {
 		p.o.Logger.Error("web: unsubscribe email subscriber", "err", err)
 		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
 		return
@@ -452,7 +448,7 @@ func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *EmailPages) archiveIndex(w http.ResponseWriter, r *http.Request) {
-	list, err := p.o.Store.Digests(r.Context(), 90)
+	list, err := p.o.Archive.Digests(r.Context(), 90)
 	if err != nil {
 		p.o.Logger.Error("web: list digests", "err", err)
 		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)

@@ -11,16 +11,16 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // telegram holds the parts of the bot built before the delivery engine,
 // which needs the Sender, while the bot itself needs the engine as its
 // Outbox: build this, then the engine, then call newBot.
 type telegram struct {
-	api      *bot.API
-	render   *bot.Renderer
-	sender   *bot.Sender
-	sections *nashra.Catalog
+	api    *bot.API
+	render *bot.Renderer
+	sender *bot.Sender
 }
 
 // newTelegram builds the Bot API client, the post renderer and the Sender
@@ -30,15 +30,9 @@ func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *teleg
 	if cfg.Telegram.Token == "" {
 		return nil
 	}
-	sections := catalog(cfg)
 	api := bot.NewAPI(cfg.Telegram.Token, cfg.Telegram.API, bot.NewHTTPClient())
-	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, sections, link)
-	return &telegram{
-		api:      api,
-		render:   render,
-		sender:   bot.NewSender(api, render, bot.WithSenderLogger(log)),
-		sections: sections,
-	}
+	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), link)
+	return &telegram{api: api, render: render, sender: bot.NewSender(api, render, bot.WithSenderLogger(log))}
 }
 
 // newBot builds the bot on top of the delivery engine (its Outbox); opts
@@ -46,9 +40,10 @@ func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *teleg
 // result with Run(ctx); in webhook mode mount WebhookHandler() at
 // WebhookPath() on the web server. The webhook's secret is derived from
 // nashra's secret, so it survives restarts.
-func (t *telegram) newBot(cfg *config.Config, db *store.DB, outbox bot.Outbox, secret []byte, log *slog.Logger, opts ...bot.Option) *bot.Bot {
+func (t *telegram) newBot(cfg *config.Config, db *store.DB, subs *subscribers.Service, outbox bot.Outbox, secret []byte, log *slog.Logger,
+	opts ...bot.Option) *bot.Bot {
 	opts = append([]bot.Option{bot.WithLogger(log), bot.WithWebhookSecret(bot.WebhookSecret(secret))}, opts...)
-	return bot.New(cfg, t.sections, t.api, t.render, db, outbox, opts...)
+	return bot.New(cfg, t.api, t.render, db, subs, outbox, opts...)
 }
 
 // articleLinks returns nashra's secret and the builder of the (tracked)

@@ -13,21 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
-)
-
-// The digest is the bot's /email, the signup form's and the archive's.
-var (
-	_ bot.EmailSignup   = (*digest.Service)(nil)
-	_ web.EmailSignup   = (*digest.Service)(nil)
-	_ web.DigestArchive = (*digest.Service)(nil)
 )
 
 // newDigest builds the daily digest on an open store with nashra's
@@ -41,21 +34,21 @@ func newDigest(cfg *config.Config, holder string, db *store.DB, secret []byte, t
 		return nil, err
 	}
 	return digest.New(cfg, digest.Deps{
-		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens, Sections: siteSections(cfg),
+		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens, Sections: catalog(cfg),
 		Telegram: telegram, Log: log, Registerer: reg, Holder: holder,
 	})
 }
 
 // emailPages builds the email digest's pages (signup, confirmation,
-// preferences, unsubscribe, archive) on the digest; mount them with
-// Register.
-func emailPages(cfg *config.Config, db *store.DB, d *digest.Service, secret []byte, log *slog.Logger) (*web.EmailPages, error) {
+// preferences, unsubscribe on the subscribers; the archive on the digest);
+// mount them with Register.
+func emailPages(cfg *config.Config, subs *subscribers.Service, d *digest.Service, secret []byte, log *slog.Logger) (*web.EmailPages, error) {
 	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
 	return web.NewEmailPages(web.EmailOptions{
-		Config: cfg, Sections: siteSections(cfg), Signup: d, Store: db, Archive: d, Tokens: tokens, Logger: log,
+		Config: cfg, Sections: siteSections(cfg), Signup: subs, Subscribers: subs, Archive: d, Tokens: tokens, Logger: log,
 	}), nil
 }
 

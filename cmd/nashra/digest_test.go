@@ -17,6 +17,7 @@ import (
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -115,7 +116,7 @@ func TestEmailPagesWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	pages, err := emailPages(cfg, db, d, secret, log)
+	pages, err := emailPages(cfg, subscribers.New(cfg, db, catalog(cfg), subscribers.WithMailQueued(d.Notify)), d, secret, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -40,6 +41,7 @@ type Main struct {
 	// the scheduled jobs and talks to Telegram; every instance serves the
 	// web.
 	leader *leader
+	subs   *subscribers.Service
 	digest *digest.Service
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
@@ -94,14 +96,15 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	if m.digest, err = newDigest(cfg, instance, db, secret, tracked, m.ranker, outbox, log, m.reg); err != nil {
 		return nil, err
 	}
-	pages, err := emailPages(cfg, db, m.digest, secret, log)
+	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log), subscribers.WithMailQueued(m.digest.Notify))
+	pages, err := emailPages(cfg, m.subs, m.digest, secret, log)
 	if err != nil {
 		return nil, err
 	}
 	pages.Register(m.web)
 	if tg != nil {
-		m.bot = tg.newBot(cfg, db, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker),
-			bot.WithEmailSignup(m.digest), bot.WithDigest(m.digest), bot.WithLeadership(m.leader))
+		m.bot = tg.newBot(cfg, db, m.subs, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker),
+			bot.WithEmailSignup(m.subs), bot.WithDigest(m.digest), bot.WithLeadership(m.leader))
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}
@@ -137,6 +140,9 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	if err := m.digest.Register(sched); err != nil {
+		return err
+	}
+	if err := m.subs.Register(sched); err != nil {
 		return err
 	}
 	m.tracker.Start()

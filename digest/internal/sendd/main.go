@@ -65,7 +65,7 @@ func run(dbPath, smtpAddr, start, day string) error {
 	for _, s := range secs {
 		sections = append(sections, nashra.Section{Slug: s.Slug, Name: s.Name})
 	}
-	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: sections, Now: now, Log: log})
+	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: nashra.NewCatalog(sections), Now: now, Log: log})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package digest
+package subscribers
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 // second address, that net/mail reads as itself and that normalises to
 // itself.
 //
-//	go test ./digest -run '^$' -fuzz FuzzNormalizeAddress -fuzztime 5m
+//	go test ./subscribers -run '^$' -fuzz FuzzNormalizeAddress -fuzztime 5m
 func FuzzNormalizeAddress(f *testing.F) {
 	for _, s := range []string{
 		"reader@example.org", "  Reader.Name+news@Example.org ", "nobody0@victim.invalid", "victim39@example.org",
