@@ -35,17 +35,17 @@ func NewControls(st ControlStore, now func() time.Time) *Controls {
 // more is claimed, and what was claimed goes back to the queue. Replies to
 // readers, corrections and retractions still go out.
 func (c *Controls) Pause(ctx context.Context) error {
-	return c.st.SetDispatcherPaused(ctx, dispatcherName, true, c.now())
+	return c.st.SetLeasePaused(ctx, dispatcherName, true, c.now())
 }
 
 // Resume lets pushes go out again.
 func (c *Controls) Resume(ctx context.Context) error {
-	return c.st.SetDispatcherPaused(ctx, dispatcherName, false, c.now())
+	return c.st.SetLeasePaused(ctx, dispatcherName, false, c.now())
 }
 
 // Paused reports whether pushes are paused, and since when.
 func (c *Controls) Paused(ctx context.Context) (bool, time.Time, error) {
-	d, err := c.st.DispatcherState(ctx, dispatcherName)
+	d, err := c.st.Lease(ctx, dispatcherName)
 	if err != nil {
 		return false, time.Time{}, err
 	}
@@ -102,7 +102,7 @@ type Figures struct {
 // Figures reads the delivery figures from the store.
 func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 	now := c.now()
-	d, err := c.st.DispatcherState(ctx, dispatcherName)
+	d, err := c.st.Lease(ctx, dispatcherName)
 	if err != nil {
 		return Figures{}, err
 	}
@@ -122,7 +122,7 @@ func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 		Held: counts.Held, Stale: counts.Stale, Dead: counts.Dead, SentLastHour: counts.SentSince,
 		OldestDue: counts.OldestDue, RecentDead: dead,
 	}
-	if d.LeaseUntil.After(now) {
+	if d.Until.After(now) {
 		f.Dispatcher = d.Holder
 	}
 	for lane := nashra.LaneBreaking; lane <= nashra.LanePrivate; lane++ {

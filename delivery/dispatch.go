@@ -222,7 +222,7 @@ type session struct {
 	articles *articleCache
 }
 
-func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []store.Scope) *session {
+func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store.Scope) *session {
 	ctx, cancel := context.WithCancel(parent)
 	s := &session{
 		e: e, ctx: ctx, cancel: cancel,
@@ -243,7 +243,7 @@ func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []
 	}
 	s.paused.Store(d.Paused)
 	e.m.paused.Set(b2f(d.Paused))
-	s.leaseEnd.Store(d.LeaseUntil.UnixNano())
+	s.leaseEnd.Store(d.Until.UnixNano())
 	now := e.now()
 	for _, sc := range scopes {
 		if sc.ChatID == 0 {
@@ -300,7 +300,7 @@ func (s *session) run() {
 		s.e.log.Error("cannot give back claimed rows; they wait for the lease to run out", "err", err)
 	}
 	if !s.lost.Load() {
-		if err := s.e.st.ReleaseDispatcher(ctx, dispatcherName, s.e.holder); err != nil {
+		if err := s.e.st.ReleaseLease(ctx, dispatcherName, s.e.holder); err != nil {
 			s.e.log.Error("cannot release the dispatcher's lease", "err", err)
 		}
 	}

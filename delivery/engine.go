@@ -248,7 +248,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		now := e.now()
-		d, previous, err := e.st.AcquireDispatcher(ctx, dispatcherName, e.holder, now, now.Add(e.lease))
+		d, previous, err := e.st.AcquireLease(ctx, dispatcherName, e.holder, now, now.Add(e.lease))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -258,8 +258,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			continue
 		}
 		if d.Holder != e.holder {
-			e.log.Info("another instance dispatches; waiting", "dispatcher", d.Holder, "lease_until", d.LeaseUntil)
-			sleepCtx(ctx, min(e.lease/3, max(d.LeaseUntil.Sub(now), 100*time.Millisecond)))
+			e.log.Info("another instance dispatches; waiting", "dispatcher", d.Holder, "lease_until", d.Until)
+			sleepCtx(ctx, min(e.lease/3, max(d.Until.Sub(now), 100*time.Millisecond)))
 			continue
 		}
 		if err := e.lead(ctx, d, previous); err != nil {
@@ -280,7 +280,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 }
 
 // lead runs one term as the dispatcher.
-func (e *Engine) lead(ctx context.Context, d store.Dispatcher, previous string) error {
+func (e *Engine) lead(ctx context.Context, d store.Lease, previous string) error {
 	// Whatever is claimed now was claimed by a holder whose lease ended:
 	// it is not sending any more.
 	if err := e.st.ReleaseClaims(ctx, ""); err != nil {

@@ -177,7 +177,7 @@ func (s *session) housekeep() {
 // ends the term when another instance has taken over, or when the lease
 // ran out while the store was unreachable.
 func (s *session) renew(now time.Time) bool {
-	d, _, err := s.e.st.AcquireDispatcher(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.lease))
+	d, _, err := s.e.st.AcquireLease(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.lease))
 	switch {
 	case err != nil && now.UnixNano() < s.leaseEnd.Load():
 		if s.ctx.Err() == nil {
@@ -192,7 +192,7 @@ func (s *session) renew(now time.Time) bool {
 		}
 		return false
 	}
-	s.leaseEnd.Store(d.LeaseUntil.UnixNano())
+	s.leaseEnd.Store(d.Until.UnixNano())
 	if s.paused.Swap(d.Paused) != d.Paused {
 		s.e.m.paused.Set(b2f(d.Paused))
 		s.e.log.Warn("pushes paused or resumed", "paused", d.Paused)

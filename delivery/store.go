@@ -11,8 +11,8 @@ import (
 // ControlStore is what the editors' controls need of the store; the command
 // line uses them without a running engine. *store.DB implements it.
 type ControlStore interface {
-	SetDispatcherPaused(ctx context.Context, name string, paused bool, now time.Time) error
-	DispatcherState(ctx context.Context, name string) (store.Dispatcher, error)
+	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
+	Lease(ctx context.Context, name string) (store.Lease, error)
 	CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error)
 	RetractArticle(ctx context.Context, articleID int64, by string, deletableSince time.Time) (store.Retraction, error)
 	CountOutbox(ctx context.Context, since time.Time) (store.OutboxCounts, error)
@@ -53,8 +53,8 @@ type Store interface {
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 
 	// The dispatcher's lease.
-	AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error)
-	ReleaseDispatcher(ctx context.Context, name, holder string) error
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 var _ Store = (*store.DB)(nil)

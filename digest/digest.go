@@ -55,10 +55,10 @@ type Store interface {
 
 	// The sender's lease and the circuit breaker's pause, kept like the
 	// delivery dispatcher's; and the admins' alerts.
-	AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error)
-	ReleaseDispatcher(ctx context.Context, name, holder string) error
-	SetDispatcherPaused(ctx context.Context, name string, paused bool, now time.Time) error
-	DispatcherState(ctx context.Context, name string) (store.Dispatcher, error)
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
+	Lease(ctx context.Context, name string) (store.Lease, error)
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 }
 
@@ -153,7 +153,7 @@ type Service struct {
 	buildMu sync.Mutex
 }
 
-// senderName is the sender's row among the store's dispatchers: its lease
+// senderName is the sender's lease among the store's leases: its holder
 // and the circuit breaker's pause.
 const senderName = "email"
 

@@ -25,7 +25,7 @@ import (
 func (s *Service) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		now := s.now()
-		d, previous, err := s.st.AcquireDispatcher(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
+		d, previous, err := s.st.AcquireLease(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
@@ -33,7 +33,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			sleep(ctx, s.cfg.LeaseDuration.D()/3)
 		case d.Holder != s.holder:
-			sleep(ctx, min(s.cfg.LeaseDuration.D()/3, max(d.LeaseUntil.Sub(now), 100*time.Millisecond)))
+			sleep(ctx, min(s.cfg.LeaseDuration.D()/3, max(d.Until.Sub(now), 100*time.Millisecond)))
 		default:
 			s.lead(ctx, previous)
 		}
@@ -79,7 +79,7 @@ func (s *Service) lead(ctx context.Context, previous string) {
 		}
 	}
 	if ctx.Err() != nil {
-		if err := s.st.ReleaseDispatcher(bg, senderName, s.holder); err != nil {
+		if err := s.st.ReleaseLease(bg, senderName, s.holder); err != nil {
 			s.log.Error("digest: cannot release the sender's lease", "err", err)
 		}
 	}
@@ -98,10 +98,10 @@ func (s *Service) keepLease(ctx context.Context, end context.CancelFunc) {
 		case <-t.C:
 		}
 		now := s.now()
-		d, _, err := s.st.AcquireDispatcher(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
+		d, _, err := s.st.AcquireLease(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
 		switch {
 		case err == nil && d.Holder == s.holder:
-			until = d.LeaseUntil
+			until = d.Until
 			if err := s.st.RenewSendClaims(ctx, s.holder, until); err != nil && ctx.Err() == nil {
 				s.log.Warn("digest: cannot renew claims", "err", err)
 			}
@@ -232,7 +232,7 @@ func (s *Service) sendEmails(ctx context.Context) {
 	defer close(jobs)
 	batch := max(16, 4*s.cfg.Email.Concurrency)
 	for ctx.Err() == nil {
-		d, err := s.st.DispatcherState(ctx, senderName)
+		d, err := s.st.Lease(ctx, senderName)
 		if err != nil {
 			s.log.Error("digest: cannot read whether sending is paused", "err", err)
 			sleep(ctx, time.Second)
@@ -279,7 +279,7 @@ func (s *Service) sendEmails(ctx context.Context) {
 
 // probe sends one message while the send is paused, once the cool-down is
 // over: when it goes through, sending resumes. It reports whether it tried.
-func (s *Service) probe(ctx context.Context, d store.Dispatcher, p *pacer, b *breaker, a *acker) bool {
+func (s *Service) probe(ctx context.Context, d store.Lease, p *pacer, b *breaker, a *acker) bool {
 	if s.cfg.Email.PauseCooldown.D() == 0 || s.now().Sub(d.PausedAt) < s.cfg.Email.PauseCooldown.D() {
 		return false
 	}
@@ -302,7 +302,7 @@ func (s *Service) probe(ctx context.Context, d store.Dispatcher, p *pacer, b *br
 // Resume lifts the circuit breaker's pause, as an admin does after fixing
 // what made the server refuse the sender.
 func (s *Service) Resume(ctx context.Context) error {
-	if err := s.st.SetDispatcherPaused(ctx, senderName, false, s.now()); err != nil {
+	if err := s.st.SetLeasePaused(ctx, senderName, false, s.now()); err != nil {
 		return err
 	}
 	s.Notify()
@@ -312,7 +312,7 @@ func (s *Service) Resume(ctx context.Context) error {
 // Paused reports whether the circuit breaker paused the email send, and
 // since when.
 func (s *Service) Paused(ctx context.Context) (bool, time.Time, error) {
-	d, err := s.st.DispatcherState(ctx, senderName)
+	d, err := s.st.Lease(ctx, senderName)
 	return d.Paused, d.PausedAt, err
 }
 
@@ -437,7 +437,7 @@ func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker,
 	defer cancel()
 	now := s.now()
 	log.Error("digest: the mail server refused the sender: sending paused", "err", cause, "cooldown", s.cfg.Email.PauseCooldown.D())
-	if err := s.st.SetDispatcherPaused(ctx, senderName, true, now); err != nil {
+	if err := s.st.SetLeasePaused(ctx, senderName, true, now); err != nil {
 		log.Error("digest: cannot record the pause", "err", err)
 	}
 	s.alert(log, "email_paused", fmt.Sprintf("توقّف إرسال النشرة البريدية لأن خادم البريد رفض المُرسِل نفسه لا عناوين بعينها (%s)، "+

@@ -48,7 +48,7 @@ func populate(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	db.EnqueueReply(ctx, QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{"text": "أهلاً <b>بك</b>"}}, now)
-	db.SetDispatcherPaused(ctx, "telegram", true, now)
+	db.SetLeasePaused(ctx, "telegram", true, now)
 	db.RecordClicks(ctx, []nashra.Click{{ArticleID: a1, Medium: "telegram", Reader: "v:ab", At: now}, {ArticleID: a1, Medium: "email", Reader: "s:1", At: now}}, 0)
 	db.RaiseAlert(ctx, nashra.Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "تعطلت", CreatedAt: now})
 	db.ClaimUpdate(ctx, 4242, now)

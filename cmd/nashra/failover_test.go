@@ -192,7 +192,7 @@ func TestFailoverOnPostgres(t *testing.T) {
 
 	// Kill the process that sends, mid-push.
 	eventually(t, 30*time.Second, "the push to start", func() bool { return len(tg.SentAll()) >= 100 })
-	d, err := db.DispatcherState(ctx, "telegram")
+	d, err := db.Lease(ctx, "telegram")
 	if err != nil {
 		t.Fatal(err)
 	}

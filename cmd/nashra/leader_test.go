@@ -22,18 +22,18 @@ type cuttable struct {
 
 var errCut = errors.New("connection cut")
 
-func (c *cuttable) AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error) {
+func (c *cuttable) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error) {
 	if c.cut.Load() {
-		return store.Dispatcher{}, "", errCut
+		return store.Lease{}, "", errCut
 	}
-	return c.leaseStore.AcquireDispatcher(ctx, name, holder, now, until)
+	return c.leaseStore.AcquireLease(ctx, name, holder, now, until)
 }
 
-func (c *cuttable) ReleaseDispatcher(ctx context.Context, name, holder string) error {
+func (c *cuttable) ReleaseLease(ctx context.Context, name, holder string) error {
 	if c.cut.Load() {
 		return errCut
 	}
-	return c.leaseStore.ReleaseDispatcher(ctx, name, holder)
+	return c.leaseStore.ReleaseLease(ctx, name, holder)
 }
 
 // instance is a leader with the work it leads, counted.
