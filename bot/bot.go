@@ -56,7 +56,8 @@ type Controls interface {
 	Stats(ctx context.Context) (map[string]int64, error)
 }
 
-// Ranking ranks articles by what readers opened (issue 5).
+// Ranking ranks articles by what readers opened; *ranking.Ranker
+// implements it.
 type Ranking interface {
 	// Top returns up to limit articles of section (all when empty), best
 	// first; mostFollowed is false when there were no signals and the list

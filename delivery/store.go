@@ -56,5 +56,3 @@ type Store interface {
 	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
-
-var _ Store = (*store.DB)(nil)

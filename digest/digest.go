@@ -62,8 +62,6 @@ type Store interface {
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 }
 
-var _ Store = (*store.DB)(nil)
-
 // Ranker chooses a digest's articles; *ranking.Ranker implements it. The
 // selection's MostFollowed is false when the order is only recency: the
 // digest then says "الأحدث", never "الأكثر متابعة".
@@ -72,8 +70,6 @@ type Ranker interface {
 	// articles of each of sections, for the window ending at until.
 	Digest(ctx context.Context, until time.Time, sections []string, perSection int) (ranking.Selection, error)
 }
-
-var _ Ranker = (*ranking.Ranker)(nil)
 
 // Links makes the article links readers follow; *links.Builder
 // implements it with tracked /r/ links.
@@ -89,16 +85,12 @@ type Links interface {
 	Post(a nashra.Article, medium nashra.Medium, chat int64) string
 }
 
-var _ Links = (*links.Builder)(nil)
-
 // Outbox queues a Telegram message for the delivery engine, which sends it
 // within Telegram's limits; *delivery.Engine implements it.
 type Outbox interface {
 	// EnqueueReply stores r and returns once it is stored, not sent.
 	EnqueueReply(ctx context.Context, r delivery.Reply) error
 }
-
-var _ Outbox = (*delivery.Engine)(nil)
 
 // Deps are the parts the digest works with.
 type Deps struct {

@@ -1,0 +1,15 @@
+package subscribers_test
+
+import (
+	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/web"
+)
+
+// The bot's /email and the web pages sign up, confirm and change
+// preferences through the subscribers.
+var (
+	_ bot.EmailSignup      = (*subscribers.Service)(nil)
+	_ web.EmailSignup      = (*subscribers.Service)(nil)
+	_ web.EmailSubscribers = (*subscribers.Service)(nil)
+)
