@@ -33,7 +33,7 @@ import (
 // Store is what the digest needs of the store. *store.DB implements it;
 // the methods and their errors are documented there.
 type Store interface {
-	// Digests, their articles and the Telegram readers' sections.
+	// Digests and their articles.
 	CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) (nashra.Digest, bool, error)
 	Digest(ctx context.Context, day string) (nashra.Digest, error)
 	DigestByID(ctx context.Context, id int64) (nashra.Digest, error)
@@ -41,7 +41,6 @@ type Store interface {
 	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (nashra.DigestPicks, error)) (nashra.DigestPicks, error)
 	FinishDigests(ctx context.Context, now time.Time) ([]nashra.Digest, error)
 	Article(ctx context.Context, id int64) (nashra.Article, error)
-	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
 
 	// The send log and its claims.
 	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]store.Send, error)
@@ -85,6 +84,13 @@ type Links interface {
 	Post(a nashra.Article, medium nashra.Medium, chat int64) string
 }
 
+// Subscribers say what a chat follows; *subscribers.Service implements
+// them.
+type Subscribers interface {
+	// Subscriptions returns the sections a chat follows.
+	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
+}
+
 // Outbox queues a Telegram message for the delivery engine, which sends it
 // within Telegram's limits; *delivery.Engine implements it.
 type Outbox interface {
@@ -104,6 +110,9 @@ type Deps struct {
 	Sections *nashra.Catalog
 	// Telegram takes the Telegram digest; nil: email only.
 	Telegram Outbox
+	// Subscribers say which sections each Telegram reader's digest covers;
+	// needed with Telegram.
+	Subscribers Subscribers
 	// Now is the clock (nil: time.Now); it must advance like real time.
 	Now func() time.Time
 	// Log may be nil to discard.
@@ -128,6 +137,7 @@ type Service struct {
 	tokens   *links.ActionSigner
 	sections *nashra.Catalog
 	telegram Outbox
+	subs     Subscribers
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
@@ -156,9 +166,12 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || deps.Sections == nil || len(deps.Sections.Sections()) == 0 {
 		return nil, errors.New("digest: store, ranker, tokens and sections are required")
 	}
+	if deps.Telegram != nil && deps.Subscribers == nil {
+		return nil, errors.New("digest: the Telegram digest needs the subscribers")
+	}
 	s := &Service{
 		cfg: *cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
-		sections: deps.Sections, telegram: deps.Telegram, now: deps.Now, log: deps.Log,
+		sections: deps.Sections, telegram: deps.Telegram, subs: deps.Subscribers, now: deps.Now, log: deps.Log,
 		wakeEmail: make(chan struct{}, 1), wakeTelegram: make(chan struct{}, 1),
 	}
 	if s.links == nil {

@@ -123,7 +123,8 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 		h.t.Fatal(err)
 	}
 	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: nashra.NewCatalog(sections), Now: h.clock.now,
-		Log: slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Subscribers: subscribers.New(h.cfg, h.db, nashra.NewCatalog(sections)),
+		Log:         slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range deps {
 		f(&d)
 	}

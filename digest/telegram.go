@@ -93,7 +93,7 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	if err != nil {
 		return "", err
 	}
-	subs, err := s.st.Subscriptions(ctx, row.RecipientID)
+	subs, err := s.subs.Subscriptions(ctx, row.RecipientID)
 	if err != nil {
 		return "", err
 	}

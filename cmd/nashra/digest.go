@@ -26,16 +26,16 @@ import (
 // newDigest builds the daily digest on an open store with nashra's
 // secret, holding its sender's lease as holder (empty: a holder of its
 // own); tracked makes the article links, telegram may be nil (no Telegram
-// digest).
-func newDigest(cfg *config.Config, holder string, db *store.DB, secret []byte, tracked digest.Links, ranker digest.Ranker,
-	telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
+// digest), subs says what Telegram readers follow.
+func newDigest(cfg *config.Config, holder string, db *store.DB, subs digest.Subscribers, secret []byte, tracked digest.Links,
+	ranker digest.Ranker, telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
 	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
 	return digest.New(cfg, digest.Deps{
 		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens, Sections: catalog(cfg),
-		Telegram: telegram, Log: log, Registerer: reg, Holder: holder,
+		Telegram: telegram, Subscribers: subs, Log: log, Registerer: reg, Holder: holder,
 	})
 }
 
@@ -118,7 +118,7 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, "", db, secret, tracked, ranker, tg, log, nil)
+	d, err := newDigest(cfg, "", db, subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log)), secret, tracked, ranker, tg, log, nil)
 	if err != nil {
 		return err
 	}

@@ -93,10 +93,13 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		outbox = m.engine
 		m.poller.OnNew = m.engine.Notify
 	}
-	if m.digest, err = newDigest(cfg, instance, db, secret, tracked, m.ranker, outbox, log, m.reg); err != nil {
+	// A signup's mail wakes the digest's sender, built next: signups
+	// only come once the parts run.
+	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log),
+		subscribers.WithMailQueued(func() { m.digest.Notify() }))
+	if m.digest, err = newDigest(cfg, instance, db, m.subs, secret, tracked, m.ranker, outbox, log, m.reg); err != nil {
 		return nil, err
 	}
-	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log), subscribers.WithMailQueued(m.digest.Notify))
 	pages, err := emailPages(cfg, m.subs, m.digest, secret, log)
 	if err != nil {
 		return nil, err
