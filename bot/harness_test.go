@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
@@ -42,23 +42,11 @@ func catalog() *nashra.Catalog {
 // sections.
 func openStore(t testing.TB) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var specs []nashra.Section
 	for _, s := range config.Defaults().Sections {
 		specs = append(specs, nashra.Section{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()})
 	}
-	if _, err := db.SyncSections(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return sqlitetest.Open(t, specs...)
 }
 
 // sendNow is the tests' Outbox: it stores each reply as the delivery

@@ -15,6 +15,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 // call is one call the fake sender received.
@@ -155,25 +156,12 @@ func testConfig() *config.Config {
 
 func openStore(t testing.TB, path string) *store.DB {
 	t.Helper()
-	ctx := context.Background()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "n.db")
 	}
-	db, err := store.Open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SyncSections(ctx, []nashra.Section{
-		{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
-		{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return sqlitetest.OpenAt(t, path,
+		nashra.Section{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
+		nashra.Section{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}})
 }
 
 // addChats creates chats of kind with ids first…first+n-1, subscribed to

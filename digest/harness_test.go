@@ -16,6 +16,7 @@ import (
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
@@ -87,22 +88,11 @@ func newHarness(t testing.TB) *harness {
 // outbox beside it; a crashed process's successor opens the same.
 func openHarness(t testing.TB, dir string, c *clock) *harness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	specs := make([]nashra.Section, len(sections))
 	for i, s := range sections {
 		specs[i] = nashra.Section{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
 	}
-	if _, err := db.SyncSections(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.OpenAt(t, filepath.Join(dir, "nashra.db"), specs...)
 	cfg := config.Defaults()
 	cfg.BaseURL = "https://nashra.example.org"
 	cfg.Email.From = "نشرة المعلومة <digest@almaalouma.example>"

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,29 +15,18 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 // openStore opens a migrated store in a temporary folder with the seven
 // sections.
 func openStore(t testing.TB) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var specs []nashra.Section
 	for _, s := range []string{"news", "articles", "infographics", "video", "caricature", "reports", "translation"} {
 		specs = append(specs, nashra.Section{Slug: s, Name: s})
 	}
-	if _, err := db.SyncSections(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return sqlitetest.Open(t, specs...)
 }
 
 // addArticle stores a new article of section first seen at seen.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 var testSections = []nashra.Section{{Slug: "news", Name: "أخبار"}, {Slug: "articles", Name: "مقالات"}, {Slug: "video", Name: "فيديو"}}
@@ -30,18 +30,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SyncSections(ctx, testSections); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t, testSections...)
 	f := &fixture{db: db, now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
 	f.s = New(config.Defaults(), db, nashra.NewCatalog(testSections), WithClock(func() time.Time { return f.now }),
 		WithLogger(slog.New(slog.DiscardHandler)), WithMailQueued(func() { f.queued++ }))

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -15,25 +14,15 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 // openStore opens a migrated store in a temporary folder, with one article
 // in section news.
 func openStore(t testing.TB) (*store.DB, int64) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار"}}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := db.SaveItems(ctx, "news", []nashra.Article{{GUID: "g1", Link: articleURL, Title: "خبر"}}, time.Now(),
+	db := sqlitetest.Open(t, nashra.Section{Slug: "news", Name: "أخبار"})
+	res, err := db.SaveItems(context.Background(), "news", []nashra.Article{{GUID: "g1", Link: articleURL, Title: "خبر"}}, time.Now(),
 		func(fresh []*nashra.Article) { fresh[0].State = nashra.ArticleNew })
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
@@ -85,15 +85,7 @@ type emailEnv struct {
 
 func startEmail(t *testing.T, trusted ...netip.Prefix) *emailEnv {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	tokens, _ := links.NewActionSigner([]byte("secret"))
 	e := &emailEnv{db: db, signup: &fakeSignup{}, tokens: tokens, now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 	cfg := config.Defaults()
