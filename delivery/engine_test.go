@@ -203,12 +203,16 @@ func TestGoneChatIsDeactivatedAndCancelled(t *testing.T) {
 		c, _ := db.Chat(ctx, 3)
 		return !c.Active && c.InactiveReason == "Forbidden: bot was blocked by the user"
 	})
-	rows, _ := db.ArticleDeliveries(ctx, a1)
-	for _, d := range rows {
-		if d.ChatID == 3 && d.State != nashra.DeliveryCancelled {
-			t.Errorf("the gone chat's row is %s", d.State)
+	// The chat is marked at once; its row with the batch of results.
+	eventually(t, 5*time.Second, "the gone chat's row cancelled", func() bool {
+		rows, _ := db.ArticleDeliveries(ctx, a1)
+		for _, d := range rows {
+			if d.ChatID == 3 {
+				return d.State == nashra.DeliveryCancelled
+			}
 		}
-	}
+		return false
+	})
 	// A later article does not go to it at all.
 	addArticle(t, db, "a2", time.Now())
 	r.eng.Notify()

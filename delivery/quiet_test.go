@@ -47,9 +47,15 @@ func TestQuietHoursOffReleasesHeld(t *testing.T) {
 	if err := db.SetChatSettings(ctx, 1, quiet, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// They are due again for a moment, then judged under the new window.
 	eventually(t, 10*time.Second, "the pushes held until the new end", func() bool {
-		rows, _ := db.ArticleDeliveries(ctx, want[0])
-		return len(rows) == 1 && rows[0].State == nashra.DeliveryHeld && rows[0].NotBefore.Before(time.Now().Add(61*time.Minute))
+		for _, a := range want {
+			rows, _ := db.ArticleDeliveries(ctx, a)
+			if len(rows) != 1 || rows[0].State != nashra.DeliveryHeld || !rows[0].NotBefore.Before(time.Now().Add(61*time.Minute)) {
+				return false
+			}
+		}
+		return true
 	})
 	if n := held(); n != 32 || len(snd.got()) != 0 {
 		t.Fatalf("after moving the window: %d held, sent %v", n, snd.got())
