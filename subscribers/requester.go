@@ -1,5 +1,3 @@
-// Package subscribers knows who follows what: readers, groups, channels
-// and email subscribers, and the sections each follows.
 package subscribers
 
 import (
