@@ -25,8 +25,10 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -49,7 +51,7 @@ type world struct {
 }
 
 // jitter is the spread of the fake's latency above its base: what
-// delivery.Config.WindowMargin (40 ms by default) must absorb.
+// telegram.limits.window_margin (40 ms by default) must absorb.
 const jitter = 30 * time.Millisecond
 
 func newWorld(t *testing.T, readers int, limits telegramtest.Limits, latencyMin, latencyMax time.Duration) *world {
@@ -65,11 +67,11 @@ func newWorld(t *testing.T, readers int, limits telegramtest.Limits, latencyMin,
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+	if _, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار"}}); err != nil {
 		t.Fatal(err)
 	}
 	seedReaders(t, w.path, readers)
-	if err := db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: strconv.Itoa(channelID)}}, time.Now()); err != nil {
+	if err := db.SeedChannels(ctx, []nashra.ChannelLink{{Section: "news", Channel: strconv.Itoa(channelID)}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	w.fake = telegramtest.NewServer(telegramtest.WithLimits(limits), telegramtest.WithLatency(latencyMin, latencyMax))
@@ -108,10 +110,10 @@ func seedReaders(t *testing.T, path string, n int) {
 func (w *world) addArticle(t *testing.T, guid string) int64 {
 	t.Helper()
 	now := time.Now()
-	res, err := w.db.SaveItems(context.Background(), "news", []store.Article{{GUID: guid, Link: "https://a.example/" + guid,
-		Title: "عنوان " + guid, Summary: "ملخص الخبر", PublishedAt: now}}, now, func(fresh []*store.Article) {
+	res, err := w.db.SaveItems(context.Background(), "news", []nashra.Article{{GUID: guid, Link: "https://a.example/" + guid,
+		Title: "عنوان " + guid, Summary: "ملخص الخبر", PublishedAt: now}}, now, func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateNew
+			a.State = nashra.ArticleNew
 		}
 	})
 	if err != nil || len(res.New) != 1 {
@@ -123,7 +125,7 @@ func (w *world) addArticle(t *testing.T, guid string) int64 {
 // sender returns the bot's real Sender talking to the fake.
 func (w *world) sender(log *slog.Logger, loc *time.Location) *bot.Sender {
 	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
 	return bot.NewSender(api, bot.NewRenderer("المعلومة", loc, catalog, nil), bot.WithSenderLogger(log))
 }
 
@@ -131,9 +133,9 @@ func (w *world) sender(log *slog.Logger, loc *time.Location) *bot.Sender {
 // stands in for Telegram delivering readers' messages.
 func (w *world) bot(eng *delivery.Engine, loc *time.Location) *bot.Bot {
 	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
-	cfg := bot.Config{Site: "المعلومة", Location: loc, DigestTime: "07:00", Sections: catalog}
-	return bot.New(cfg, api, bot.NewRenderer("المعلومة", loc, catalog, nil), w.db, eng,
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
+	cfg := config.Defaults()
+	return bot.New(cfg, api, bot.NewRenderer("المعلومة", loc, catalog, nil), w.db, subscribers.New(cfg, w.db, catalog), eng,
 		bot.WithLogger(slog.New(slog.DiscardHandler)))
 }
 
@@ -145,10 +147,10 @@ func message(updateID int, from int64, text string) tgbotapi.Update {
 }
 
 // run starts the engine in this process.
-func (w *world) run(t *testing.T, cfg delivery.Config) *delivery.Engine {
+func (w *world) run(t *testing.T, cfg *config.Config) *delivery.Engine {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := delivery.New(cfg, w.db, w.sender(log, cfg.Location), nil, log, nil)
+	eng, err := delivery.New(cfg, "", w.db, w.sender(log, cfg.Site.Location), nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,8 +253,8 @@ func TestLoadThroughput(t *testing.T) {
 					n := int(rate) * seconds
 					w := newWorld(t, n, atRate(limits, rate), base, base+jitter)
 					w.addArticle(t, "t1")
-					cfg := delivery.DefaultConfig()
-					cfg.GlobalPerSecond = rate
+					cfg := config.Defaults()
+					cfg.Telegram.Limits.GlobalPerSecond = rate
 					start := time.Now()
 					w.run(t, cfg)
 					waitFor(t, time.Duration(seconds*3+30)*time.Second, "every message", func() bool {
@@ -282,10 +284,10 @@ func TestLoadStart600(t *testing.T) {
 		for _, rate := range []float64{30, 60} {
 			t.Run(fmt.Sprintf("%s/%v per s", limits.Model, rate), func(t *testing.T) {
 				w := newWorld(t, 0, atRate(limits, rate), 80*time.Millisecond, 80*time.Millisecond+jitter)
-				cfg := delivery.DefaultConfig()
-				cfg.GlobalPerSecond = rate
+				cfg := config.Defaults()
+				cfg.Telegram.Limits.GlobalPerSecond = rate
 				eng := w.run(t, cfg)
-				b := w.bot(eng, cfg.Location)
+				b := w.bot(eng, cfg.Site.Location)
 				for id := int64(1); id <= readers; id++ {
 					w.fake.AddUser(tgbotapi.User{ID: id})
 				}
@@ -306,7 +308,7 @@ func TestLoadStart600(t *testing.T) {
 				st := w.fake.Stats()
 				took := ts[len(ts)-1].Sub(start)
 				// The limit's pace with the window's margin.
-				ideal := time.Duration(float64(readers) / rate * float64(cfg.WindowMargin+time.Second))
+				ideal := time.Duration(float64(readers) / rate * float64(cfg.Telegram.Limits.WindowMargin.D()+time.Second))
 				t.Logf("%d answers (all queued after %v) in %v: %.2f/s sustained = %.3f of the limit (%v at the limit's pace less the margin); 429s %d, violations %d",
 					len(ts), queued.Round(time.Millisecond), took.Round(time.Millisecond), steadyRate(ts, int(rate)),
 					steadyRate(ts, int(rate))/rate, ideal.Round(time.Millisecond), st.TooManyRequests, st.Violations)
@@ -327,9 +329,9 @@ func TestLoadReplyFlood(t *testing.T) {
 	needLoad(t)
 	const flooders, each, readers = 40, 100, 1000
 	w := newWorld(t, readers, telegramtest.DefaultLimits(), 50*time.Millisecond, 50*time.Millisecond+jitter)
-	cfg := delivery.DefaultConfig()
+	cfg := config.Defaults()
 	eng := w.run(t, cfg)
-	b := w.bot(eng, cfg.Location)
+	b := w.bot(eng, cfg.Site.Location)
 	for i := range flooders {
 		w.fake.AddUser(tgbotapi.User{ID: int64(10_000 + i)})
 	}
@@ -379,7 +381,7 @@ func TestLoadPush100k(t *testing.T) {
 		duration = v
 	}
 	w := newWorld(t, readers, telegramtest.DefaultLimits(), 50*time.Millisecond, 50*time.Millisecond+jitter)
-	cfg := delivery.DefaultConfig()
+	cfg := config.Defaults()
 	w.addArticle(t, "p0")
 	eng := w.run(t, cfg)
 	waitFor(t, time.Minute, "the push to start", func() bool { return w.fake.Stats().Messages > 100 })
@@ -435,7 +437,7 @@ func TestLoadPush100k(t *testing.T) {
 		gaps = append(gaps, ts[i].Sub(ts[i-1]))
 	}
 	t.Logf("%d messages in %v: %.2f/s sustained; most in one second %d; 429s %d, violations %d", len(recs),
-		ts[len(ts)-1].Sub(ts[0]).Round(time.Second), steadyRate(ts, int(cfg.GlobalPerSecond)), fullest(ts), st.TooManyRequests, st.Violations)
+		ts[len(ts)-1].Sub(ts[0]).Round(time.Second), steadyRate(ts, int(cfg.Telegram.Limits.GlobalPerSecond)), fullest(ts), st.TooManyRequests, st.Violations)
 	t.Logf("detection → channel post: %d articles, p50 %v, p95 %v, max %v", len(channelLat),
 		percentile(channelLat, .5), percentile(channelLat, .95), percentile(channelLat, 1))
 	t.Logf("/start answered: %d replies of %d, p50 %v, p95 %v, max %v", len(replyLat), len(replied),

@@ -14,8 +14,8 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 // Sender sends posts and replies to Telegram for the delivery engine. It is
@@ -90,14 +90,14 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 // Audience says how a message to t is shown: in a channel, or in a group
 // or a private chat — and for a private chat, to whom, whose links are
 // then their own.
-func Audience(t delivery.Target) (medium string, chat int64) {
+func Audience(t delivery.Target) (medium nashra.Medium, chat int64) {
 	switch t.Kind {
-	case store.ChatChannel:
-		return MediumChannel, 0
-	case store.ChatPrivate:
-		return MediumTelegram, t.ChatID
+	case nashra.ChatChannel:
+		return nashra.MediumChannel, 0
+	case nashra.ChatPrivate:
+		return nashra.MediumTelegram, t.ChatID
 	}
-	return MediumTelegram, 0
+	return nashra.MediumTelegram, 0
 }
 
 // setBody sets a post's text or caption: HTML, or when plain (Telegram
@@ -113,7 +113,7 @@ func setBody(params tgbotapi.Params, key, html string, plain bool) {
 
 // previewOf shows the article itself under a text post — its canonical
 // link, not the tracked one the button carries — or its video's player.
-func previewOf(a store.Article) string {
+func previewOf(a nashra.Article) string {
 	u := a.Link
 	if v := VideoLink(a.Content); v != "" {
 		u = v
@@ -158,7 +158,7 @@ func (s *Sender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, er
 
 // Edit replaces a sent post's text or caption with the article's current
 // title and summary.
-func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a store.Article) error {
+func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a nashra.Article) error {
 	medium, chat := Audience(t)
 	p := tgbotapi.Params{
 		"chat_id":    strconv.FormatInt(t.ChatID, 10),

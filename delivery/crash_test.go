@@ -14,8 +14,8 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot/telegramtest"
-	"github.com/almaalouma/nashra/store"
 )
 
 // buildDeliverd builds the engine's stand-alone process once per test.
@@ -125,13 +125,13 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 	for id := int64(1); id <= readers; id++ {
 		fake.AddUser(tgbotapi.User{ID: id})
 	}
-	addChats(t, db, store.ChatPrivate, 1, readers, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, readers, nil)
 	for _, id := range []int64{-1001000000001, -1001000000002} {
 		fake.AddChat(tgbotapi.Chat{ID: id, Type: "supergroup"})
 	}
-	addChats(t, db, store.ChatSupergroup, -1001000000001, 2, nil)
+	addChats(t, db, nashra.ChatSupergroup, -1001000000001, 2, nil)
 	channel := fake.AddChat(tgbotapi.Chat{ID: -1001234567890, Type: "channel"})
-	if err := db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: fmt.Sprint(channel.ID)}}, time.Now()); err != nil {
+	if err := db.SeedChannels(ctx, []nashra.ChannelLink{{Section: "news", Channel: fmt.Sprint(channel.ID)}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	addArticle(t, db, "art-1", time.Now())
@@ -203,7 +203,7 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 		t.Errorf("%d 429s across the restarts: %+v", st.TooManyRequests, st)
 	}
 	c, _ := db.CountOutbox(ctx, time.Now().Add(-time.Hour))
-	if open := c.Due[store.LanePrivate] + c.Due[store.LaneChannels] + c.Due[store.LaneGroups] + c.Held; open != 0 {
+	if open := c.Due[nashra.LanePrivate] + c.Due[nashra.LaneChannels] + c.Due[nashra.LaneGroups] + c.Held; open != 0 {
 		t.Errorf("%d rows still open: %+v", open, c)
 	}
 	t.Logf("%d messages; after two kills %d repeated %d articles", len(fake.SentAll()), repeats, repeatedArticles)

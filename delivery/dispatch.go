@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -30,7 +31,7 @@ const (
 // laneNames name the priorities in metrics and figures.
 var laneNames = [...]string{"replies", "edits", "breaking", "channels", "groups", "private", "broadcast"}
 
-func rowPrio(l store.Lane) int { return int(l) + 1 }
+func rowPrio(l nashra.Lane) int { return int(l) + 1 }
 
 // maxQueuedAnswers is how many replies that answer something (those with a
 // Merge key) one chat may have waiting: a reader who floods the bot gets a
@@ -45,11 +46,11 @@ const leaseMargin = time.Second
 // sent, and when the chat may next receive a message.
 type chatQ struct {
 	id         int64
-	kind       store.ChatKind
+	kind       nashra.ChatKind
 	replies    []store.QueuedReply // answers to the chat, oldest first
 	broadcasts []store.QueuedReply // admins' messages to every reader
-	work       []store.Delivery    // edits and deletes of sent messages
-	rows       []store.Delivery    // posts, in lane and article order
+	work       []nashra.Delivery   // edits and deletes of sent messages
+	rows       []nashra.Delivery   // posts, in lane and article order
 	busy       bool                // a send to it is in flight
 	nextAt     time.Time           // its rate limit or a 429's retry_after
 	idx        [3]int              // its position in each heap, by slot; -1 when not in it
@@ -167,8 +168,8 @@ func byTime(a, b *chatQ) bool { return a.nextAt.Before(b.nextAt) }
 // claimBatch is what the claimer took from the store in one go.
 type claimBatch struct {
 	replies []store.QueuedReply
-	work    []store.Delivery
-	rows    []store.Delivery
+	work    []nashra.Delivery
+	rows    []nashra.Delivery
 }
 
 func (b claimBatch) size() int { return len(b.replies) + len(b.work) + len(b.rows) }
@@ -221,11 +222,11 @@ type session struct {
 	articles *articleCache
 }
 
-func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []store.Scope) *session {
+func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store.Scope) *session {
 	ctx, cancel := context.WithCancel(parent)
 	s := &session{
 		e: e, ctx: ctx, cancel: cancel,
-		batch:    min(max(int(e.cfg.GlobalPerSecond*2), 64), 4096),
+		batch:    min(max(int(e.limits.GlobalPerSecond*2), 64), 4096),
 		chats:    map[int64]*chatQ{},
 		answers:  chatHeap{slot: slotAnswers, less: byOldestReply},
 		news:     chatHeap{slot: slotNews, less: byPriority},
@@ -242,7 +243,7 @@ func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []
 	}
 	s.paused.Store(d.Paused)
 	e.m.paused.Set(b2f(d.Paused))
-	s.leaseEnd.Store(d.LeaseUntil.UnixNano())
+	s.leaseEnd.Store(d.Until.UnixNano())
 	now := e.now()
 	for _, sc := range scopes {
 		if sc.ChatID == 0 {
@@ -299,7 +300,7 @@ func (s *session) run() {
 		s.e.log.Error("cannot give back claimed rows; they wait for the lease to run out", "err", err)
 	}
 	if !s.lost.Load() {
-		if err := s.e.st.ReleaseDispatcher(ctx, dispatcherName, s.e.holder); err != nil {
+		if err := s.e.st.ReleaseLease(ctx, dispatcherName, s.e.holder); err != nil {
 			s.e.log.Error("cannot release the dispatcher's lease", "err", err)
 		}
 	}
@@ -421,7 +422,7 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 	if answer {
 		r := q.replies[0]
 		q.replies = q.replies[1:]
-		return s.replyJob(q, r, prioReply, s.e.cfg.ReplyStaleAfter, now)
+		return s.replyJob(q, r, prioReply, s.e.cfg.ReplyStaleAfter.D(), now)
 	}
 	p, _ := q.newsPrio()
 	switch p {
@@ -429,15 +430,15 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 		d := q.work[0]
 		q.work = q.work[1:]
 		kind := jobEdit
-		if d.Todo == store.TodoDelete {
+		if d.Todo == nashra.TodoDelete {
 			kind = jobDelete
 		}
-		return &job{kind: kind, chatID: q.id, chatKind: q.kind, prio: p, rows: []store.Delivery{d}}
+		return &job{kind: kind, chatID: q.id, chatKind: q.kind, prio: p, rows: []nashra.Delivery{d}}
 	case prioBroadcast:
 		r := q.broadcasts[0]
 		q.broadcasts = q.broadcasts[1:]
 		// A broadcast to every reader takes as long as a push.
-		return s.replyJob(q, r, p, s.e.cfg.StaleAfter, now)
+		return s.replyJob(q, r, p, s.e.cfg.StaleAfter.D(), now)
 	case prioNone:
 		return nil
 	}
@@ -446,7 +447,7 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 		return nil
 	}
 	n := 1
-	if q.kind != store.ChatChannel {
+	if q.kind != nashra.ChatChannel {
 		n = min(len(q.rows), s.e.cfg.BundleMax)
 	}
 	rows := slices.Clone(q.rows[:n])
@@ -478,22 +479,22 @@ func (s *session) replyJob(q *chatQ, r store.QueuedReply, p int, staleAfter time
 // bundle hold back (channels have no such choices). It reports whether the
 // rest go silently.
 func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
-	cfg := s.e.cfg
+	loc, staleAfter := s.e.loc, s.e.cfg.StaleAfter.D()
 	var stale, gone, digest []int64
 	hold := map[time.Time][]int64{}
 	keep := q.rows[:0]
 	first := true
 	for _, r := range q.rows {
 		settings := r.Settings
-		if r.Kind == store.ChatChannel {
+		if r.Kind == nashra.ChatChannel {
 			settings = nil
 		}
-		switch until, sil := when(settings, r.CreatedAt, now, cfg.Location); {
-		case now.Sub(r.DueAt) > cfg.StaleAfter:
+		switch until, sil := when(settings, r.CreatedAt, now, loc); {
+		case now.Sub(r.DueAt) > staleAfter:
 			stale = append(stale, r.ID)
-		case !r.ChatActive || (r.Kind != store.ChatChannel && r.Settings == nil):
+		case !r.ChatActive || (r.Kind != nashra.ChatChannel && r.Settings == nil):
 			gone = append(gone, r.ID)
-		case settings != nil && settings.Mode == store.ModeDigest:
+		case settings != nil && settings.Mode == nashra.ModeDigest:
 			digest = append(digest, r.ID)
 		case !until.IsZero():
 			hold[until] = append(hold[until], r.ID)
@@ -571,21 +572,21 @@ func (s *session) requeue(q *chatQ, j *job) {
 }
 
 // interval is the configured spacing between messages to one chat.
-func (s *session) interval(kind store.ChatKind) time.Duration {
-	if kind == store.ChatPrivate {
-		return time.Duration(float64(time.Second) / s.e.cfg.ChatPerSecond)
+func (s *session) interval(kind nashra.ChatKind) time.Duration {
+	if kind == nashra.ChatPrivate {
+		return time.Duration(float64(time.Second) / s.e.limits.ChatPerSecond)
 	}
-	return time.Duration(float64(time.Minute) / s.e.cfg.GroupPerMinute)
+	return time.Duration(float64(time.Minute) / s.e.limits.GroupPerMinute)
 }
 
 // chat returns the chat's queue, creating it. Replies do not say the chat's
 // kind; Telegram's ids do: users are positive, groups and channels negative.
-func (s *session) chat(id int64, kind store.ChatKind) *chatQ {
+func (s *session) chat(id int64, kind nashra.ChatKind) *chatQ {
 	q := s.chats[id]
 	if q == nil {
-		q = &chatQ{id: id, kind: store.ChatPrivate, idx: [3]int{-1, -1, -1}}
+		q = &chatQ{id: id, kind: nashra.ChatPrivate, idx: [3]int{-1, -1, -1}}
 		if id < 0 {
-			q.kind = store.ChatSupergroup
+			q.kind = nashra.ChatSupergroup
 		}
 		s.chats[id] = q
 	}
@@ -653,7 +654,7 @@ func (s *session) take(b claimBatch, now time.Time) {
 		touched[q] = true
 	}
 	for q := range touched {
-		slices.SortFunc(q.rows, func(a, b store.Delivery) int {
+		slices.SortFunc(q.rows, func(a, b nashra.Delivery) int {
 			return cmp.Or(cmp.Compare(a.Lane, b.Lane), cmp.Compare(a.ArticleID, b.ArticleID), cmp.Compare(a.ID, b.ID))
 		})
 		s.place(q, now)
@@ -661,7 +662,7 @@ func (s *session) take(b claimBatch, now time.Time) {
 }
 
 // release gives rows back to the store, unsent.
-func (s *session) release(rows []store.Delivery) {
+func (s *session) release(rows []nashra.Delivery) {
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
@@ -685,7 +686,7 @@ func (s *session) dropArticle(articleID int64) {
 		now := s.e.now()
 		for _, q := range s.chats {
 			n := len(q.rows)
-			q.rows = slices.DeleteFunc(q.rows, func(d store.Delivery) bool { return d.ArticleID == articleID })
+			q.rows = slices.DeleteFunc(q.rows, func(d nashra.Delivery) bool { return d.ArticleID == articleID })
 			if len(q.rows) != n {
 				s.queued.Add(-int64(n - len(q.rows)))
 				s.place(q, now)
@@ -699,7 +700,7 @@ func (s *session) dropArticle(articleID int64) {
 func (s *session) releasePushes() {
 	s.onScheduler(func() {
 		now := s.e.now()
-		var rows []store.Delivery
+		var rows []nashra.Delivery
 		var broadcasts []int64
 		for _, q := range s.chats {
 			if len(q.rows)+len(q.broadcasts) == 0 {

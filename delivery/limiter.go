@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 // limiter keeps the bot-wide limit and Telegram's pauses of the whole bot.
@@ -17,11 +19,11 @@ import (
 // than n went within the window before it. There is no burst on top, so a
 // bucket-shaped limit is met as well as a windowed one.
 //
-// The window is n/GlobalPerSecond plus Config.WindowMargin. Telegram
-// counts requests when they arrive: two made a window apart arrive closer
-// than that by the difference of their latencies, so the margin is the
-// jitter the limiter absorbs, and it costs its share of the rate:
-// 1 s / (1 s + 40 ms) is 0.96 of the limit.
+// The window is n/global_per_second plus telegram.limits.window_margin.
+// Telegram counts requests when they arrive: two made a window apart
+// arrive closer than that by the difference of their latencies, so the
+// margin is the jitter the limiter absorbs, and it costs its share of the
+// rate: 1 s / (1 s + 40 ms) is 0.96 of the limit.
 //
 // Within the window requests are also kept apart by three quarters of
 // their mean spacing: a window's worth never goes as one clump (after a
@@ -57,9 +59,9 @@ const dispatchLead = 20 * time.Millisecond
 // earlier tickets, whose requests have not gone out yet, stand before it.
 const heldPoll = 5 * time.Millisecond
 
-func newLimiter(cfg Config, now func() time.Time) *limiter {
-	n := max(1, int(cfg.GlobalPerSecond))
-	window := time.Duration(float64(n)/cfg.GlobalPerSecond*float64(time.Second)) + cfg.WindowMargin
+func newLimiter(l config.Limits, now func() time.Time) *limiter {
+	n := max(1, int(l.GlobalPerSecond))
+	window := time.Duration(float64(n)/l.GlobalPerSecond*float64(time.Second)) + l.WindowMargin.D()
 	return &limiter{now: now, n: n, window: window, spacing: window / time.Duration(n) * 3 / 4}
 }
 

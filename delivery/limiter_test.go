@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 // clock is a fake time source for the limiter.
@@ -16,9 +18,9 @@ func (c *clock) now() time.Time { return c.t }
 
 func testLimiter(rate float64, margin time.Duration) (*limiter, *clock) {
 	c := &clock{t: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
-	cfg := DefaultConfig()
-	cfg.GlobalPerSecond, cfg.WindowMargin = rate, margin
-	return newLimiter(cfg, c.now), c
+	cfg := config.Defaults()
+	cfg.Telegram.Limits.GlobalPerSecond, cfg.Telegram.Limits.WindowMargin = rate, config.Duration(margin)
+	return newLimiter(cfg.Telegram.Limits, c.now), c
 }
 
 // readyAt returns when ticket's request may go.

@@ -10,11 +10,12 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // jitter is the spread of the latencies the engine's tests give the fake
@@ -48,21 +49,21 @@ func newFakeWorld(t *testing.T, limits telegramtest.Limits, latency time.Duratio
 	for id := int64(1); id <= int64(readers); id++ {
 		w.fake.AddUser(tgbotapi.User{ID: id})
 	}
-	addChats(t, w.db, store.ChatPrivate, 1, readers, nil)
+	addChats(t, w.db, nashra.ChatPrivate, 1, readers, nil)
 	w.fake.AddChat(tgbotapi.Chat{ID: w.group, Type: "supergroup"})
-	addChats(t, w.db, store.ChatSupergroup, w.group, 1, nil)
+	addChats(t, w.db, nashra.ChatSupergroup, w.group, 1, nil)
 	w.fake.AddChat(tgbotapi.Chat{ID: w.channel, Type: "channel"})
-	if err := w.db.SeedChannels(context.Background(), []store.ChannelLink{{Section: "news", Channel: fmt.Sprint(w.channel)}}, time.Now()); err != nil {
+	if err := w.db.SeedChannels(context.Background(), []nashra.ChannelLink{{Section: "news", Channel: fmt.Sprint(w.channel)}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return w
 }
 
 // sender is the bot's real Sender talking to the fake.
-func (w *fakeWorld) sender(cfg delivery.Config) *bot.Sender {
+func (w *fakeWorld) sender(cfg *config.Config) *bot.Sender {
 	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
-	return bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Location, catalog, nil), bot.WithSenderLogger(slog.New(slog.DiscardHandler)))
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
+	return bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Site.Location, catalog, nil), bot.WithSenderLogger(slog.New(slog.DiscardHandler)))
 }
 
 // A push with replies to readers, some to the same readers, a group and a
@@ -85,11 +86,11 @@ func TestNoRequestOverTheLimits(t *testing.T) {
 				readers := int(tc.rate) * 4
 				w := newFakeWorld(t, limits, tc.latency, readers)
 				cfg := testConfig()
-				cfg.GlobalPerSecond, cfg.ChatPerSecond, cfg.GroupPerMinute, cfg.WindowMargin = tc.rate, 1, 20, testMargin
+				cfg.Telegram.Limits.GlobalPerSecond, cfg.Telegram.Limits.ChatPerSecond, cfg.Telegram.Limits.GroupPerMinute, cfg.Telegram.Limits.WindowMargin = tc.rate, 1, 20, config.Duration(testMargin)
 				// The answers to a burst of /start from the first readers,
 				// who also get the push.
 				replies := int(tc.rate)
-				eng, err := delivery.New(cfg, w.db, w.sender(cfg), nil, nil, nil)
+				eng, err := delivery.New(cfg, "", w.db, w.sender(cfg), nil, nil, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -134,9 +135,9 @@ func TestAmbiguous429AgainstTheFake(t *testing.T) {
 	w := newFakeWorld(t, telegramtest.DefaultLimits(), 50*time.Millisecond, 90)
 	w.fake.FailNextInChat(40, 1, telegramtest.BotFloodWait(2))
 	cfg := testConfig()
-	cfg.GlobalPerSecond, cfg.ChatPerSecond, cfg.GroupPerMinute, cfg.WindowMargin = 30, 1, 20, testMargin
+	cfg.Telegram.Limits.GlobalPerSecond, cfg.Telegram.Limits.ChatPerSecond, cfg.Telegram.Limits.GroupPerMinute, cfg.Telegram.Limits.WindowMargin = 30, 1, 20, config.Duration(testMargin)
 	reg := prometheus.NewRegistry()
-	eng, err := delivery.New(cfg, w.db, w.sender(cfg), nil, nil, reg)
+	eng, err := delivery.New(cfg, "", w.db, w.sender(cfg), nil, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +149,9 @@ func TestAmbiguous429AgainstTheFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats["global_pauses"] != 1 || stats["retry_after_violations"] != int64(st.Violations) || st.Violations > cfg.Concurrency {
+	if stats["global_pauses"] != 1 || stats["retry_after_violations"] != int64(st.Violations) || st.Violations > cfg.Delivery.Concurrency {
 		t.Errorf("engine: %d pauses, %d violations; the fake counted %d violations (at most %d sends in flight)",
-			stats["global_pauses"], stats["retry_after_violations"], st.Violations, cfg.Concurrency)
+			stats["global_pauses"], stats["retry_after_violations"], st.Violations, cfg.Delivery.Concurrency)
 	}
 	if p, v := value(t, reg, "nashra_delivery_global_pauses_total"), value(t, reg, "nashra_delivery_retry_after_violations_total"); p != 1 || v != float64(st.Violations) {
 		t.Errorf("metrics: %v pauses, %v violations", p, v)

@@ -4,17 +4,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 func TestWhenFollowsReadersChoices(t *testing.T) {
 	bg := time.FixedZone("Asia/Baghdad", 3*3600)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 28, h, m, 0, 0, bg) }
-	hold := store.DefaultSettings // quiet 23:00–07:00, held
+	hold := nashra.DefaultChatSettings // quiet 23:00–07:00, held
 	silent := hold
-	silent.QuietMode = store.QuietSilent
+	silent.QuietMode = nashra.QuietSilent
 	hourly := hold
-	hourly.Mode = store.ModeHourly
+	hourly.Mode = nashra.ModeHourly
 	noQuiet := hourly
 	noQuiet.QuietStart, noQuiet.QuietEnd = 0, 0
 	dayQuiet := hold
@@ -22,7 +22,7 @@ func TestWhenFollowsReadersChoices(t *testing.T) {
 
 	for _, tc := range []struct {
 		name       string
-		s          *store.ChatSettings
+		s          *nashra.ChatSettings
 		created    time.Time
 		now        time.Time
 		wantHold   time.Time

@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // Target is the chat a message goes to.
 type Target struct {
 	ChatID int64
-	Kind   store.ChatKind
+	Kind   nashra.ChatKind
 	// Silent sends without a notification sound (quiet hours, "silent").
 	Silent bool
 }
@@ -25,7 +25,7 @@ type Target struct {
 // post; several are a coalesced bundle listing them.
 type Post struct {
 	Target   Target
-	Articles []store.Article
+	Articles []nashra.Article
 	// Plain asks for the post without parse_mode: Telegram refused its
 	// HTML once, and a post is never lost for its markup.
 	Plain bool
@@ -67,7 +67,7 @@ type Sender interface {
 	Reply(ctx context.Context, r Reply) (Sent, error)
 	// Edit replaces the text (or caption) of a post already sent with the
 	// article's current title and summary.
-	Edit(ctx context.Context, t Target, messageID int, caption bool, a store.Article) error
+	Edit(ctx context.Context, t Target, messageID int, caption bool, a nashra.Article) error
 	// Delete removes a message sent earlier; Telegram allows it for 48 hours.
 	Delete(ctx context.Context, chatID int64, messageID int) error
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -39,9 +40,9 @@ const (
 type job struct {
 	kind     jobKind
 	chatID   int64
-	chatKind store.ChatKind
+	chatKind nashra.ChatKind
 	prio     int
-	rows     []store.Delivery // post: the bundle; edit and delete: one row
+	rows     []nashra.Delivery // post: the bundle; edit and delete: one row
 	reply    store.QueuedReply
 	silent   bool
 	plain    bool
@@ -115,7 +116,7 @@ func (s *session) work() {
 // carries the job's turn, which the Sender takes before each request
 // (Admit).
 func (s *session) execute(j *job) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout.D())
 	defer cancel()
 	ctx = context.WithValue(ctx, turnKey{}, j.turn)
 	called := false
@@ -219,7 +220,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	if attempt >= s.e.cfg.MaxAttempts {
 		return s.giveUp(ctx, log, j, se), nil
 	}
-	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase, s.e.cfg.RetryMax))
+	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase.D(), s.e.cfg.RetryMax.D()))
 	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
 	u := store.OutboxUpdate{Op: store.OpRetry, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}
 	switch j.kind {
@@ -262,13 +263,13 @@ func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {
 	case jobReply:
 		u = store.OutboxUpdate{Op: store.OpReplySent, IDs: j.ids(), MessageID: j.sent.MessageID, At: j.end}
 	case jobEdit:
-		u = store.OutboxUpdate{Op: store.OpEdited, IDs: j.ids(), Todo: store.TodoEdit, Revision: j.revision}
+		u = store.OutboxUpdate{Op: store.OpEdited, IDs: j.ids(), Todo: nashra.TodoEdit, Revision: j.revision}
 	default:
-		u = store.OutboxUpdate{Op: store.OpDeleted, IDs: j.ids(), Todo: store.TodoDelete}
+		u = store.OutboxUpdate{Op: store.OpDeleted, IDs: j.ids(), Todo: nashra.TodoDelete}
 	}
 	var scopes []store.Scope
 	// A group's spacing is minutes: it must survive a failover.
-	if j.chatKind != store.ChatPrivate && j.spaced() {
+	if j.chatKind != nashra.ChatPrivate && j.spaced() {
 		scopes = []store.Scope{{ChatID: j.chatID, NextAt: j.end.Add(s.interval(j.chatKind))}}
 	}
 	return []store.OutboxUpdate{u}, scopes
@@ -286,7 +287,7 @@ func (s *session) giveUp(ctx context.Context, log *slog.Logger, j *job, se *Send
 	}
 	s.e.m.dead.Add(float64(j.items()))
 	log.Error("delivery given up", "method", s.method(j), "kind", se.Kind.String(), "reason", se.Reason, "rows", j.items())
-	if _, err := s.e.st.RaiseAlert(ctx, store.Alert{Kind: "deliveries_dead", Subject: dispatcherName,
+	if _, err := s.e.st.RaiseAlert(ctx, nashra.Alert{Kind: "deliveries_dead", Subject: dispatcherName,
 		Message: "رسائل تعذّر إرسالها نهائيًا؛ راجع /stats", CreatedAt: s.e.now()}); err != nil {
 		log.Error("cannot raise the alert about dead deliveries", "err", err)
 	}
@@ -307,11 +308,11 @@ func (s *session) dropWork(j *job, se *SendError) []store.OutboxUpdate {
 // are told.
 func (s *session) chatGone(ctx context.Context, log *slog.Logger, j *job, reason string) {
 	now := s.e.now()
-	if j.chatKind == store.ChatChannel {
+	if j.chatKind == nashra.ChatChannel {
 		if err := s.e.st.SetChannelState(ctx, "", j.chatID, false, now); err != nil {
 			log.Error("cannot mark the channel unwritable", "err", err)
 		}
-		if _, err := s.e.st.RaiseAlert(ctx, store.Alert{Kind: "channel_unwritable", Subject: strconv.FormatInt(j.chatID, 10),
+		if _, err := s.e.st.RaiseAlert(ctx, nashra.Alert{Kind: "channel_unwritable", Subject: strconv.FormatInt(j.chatID, 10),
 			Message: fmt.Sprintf("تعذّر النشر في القناة %d: %s", j.chatID, reason), CreatedAt: now}); err != nil {
 			log.Error("cannot raise the alert about a channel", "err", err)
 		}
@@ -459,12 +460,12 @@ type articleCache struct {
 }
 
 type cachedArticle struct {
-	a  store.Article
+	a  nashra.Article
 	at time.Time
 }
 
-func (c *articleCache) get(ctx context.Context, now time.Time, ids []int64) ([]store.Article, error) {
-	out := make([]store.Article, len(ids))
+func (c *articleCache) get(ctx context.Context, now time.Time, ids []int64) ([]nashra.Article, error) {
+	out := make([]nashra.Article, len(ids))
 	for i, id := range ids {
 		c.mu.Lock()
 		e, ok := c.m[id]

@@ -22,11 +22,12 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // hugeBody is a 100 MB multipart/form-data body made as it is read, so
@@ -135,10 +136,10 @@ func TestHugeBodiesOnEveryRouteKeepMemorySmall(t *testing.T) {
 	if err != nil || len(arts) == 0 {
 		t.Fatalf("articles: %v %v", arts, err)
 	}
-	signer, _ := subscribers.NewSigner([]byte(secret))
-	actions, _ := subscribers.NewActionSigner([]byte(secret))
-	token := signer.Sign(subscribers.Link{ArticleID: arts[0].ID, Medium: subscribers.MediumChannel})
-	unsub := actions.Sign(subscribers.ActionUnsubscribe, 1, time.Time{})
+	signer, _ := links.NewSigner([]byte(secret))
+	actions, _ := links.NewActionSigner([]byte(secret))
+	token := signer.Sign(links.Link{ArticleID: arts[0].ID, Medium: nashra.MediumChannel})
+	unsub := actions.Sign(links.ActionUnsubscribe, 1, time.Time{})
 
 	type route struct {
 		method, path string
