@@ -1,5 +1,6 @@
 // Package arabic provides the text helpers an Arabic news service needs:
-// normalisation for matching what readers type, dates in the site's own
+// normalisation for matching what readers type, words and light morphology
+// for matching what they follow, dates in the site's own
 // style with Iraqi month names, counts with correct plural forms, and
 // cutting text to a length without breaking a character.
 package arabic
@@ -14,9 +15,17 @@ import (
 // Normalize folds the spelling variants readers use interchangeably so that
 // "انفوغرافيك", "إنفوجرافيك" and "الإنفوجرافيك" can be compared: hamza
 // carriers on alef become bare alef, teh marbuta becomes heh, alef maksura
-// becomes yeh, tatweel, diacritics and directional marks are dropped, Latin
-// letters are lower-cased and spaces collapsed.
-func Normalize(s string) string {
+// becomes yeh, Persian keheh and yeh become kaf and yeh, Arabic-Indic digits
+// become ASCII digits, tatweel, diacritics and directional marks are dropped,
+// Latin letters are lower-cased and spaces collapsed.
+func Normalize(s string) string { return fold(s, false) }
+
+// MatchForm is Normalize for matching words in running text: the same
+// folding, except that teh marbuta stays ة, since an ending tells words
+// apart that folding would merge (الرياضة "sport", الرياض "Riyadh").
+func MatchForm(s string) string { return fold(s, true) }
+
+func fold(s string, keepTehMarbuta bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -25,15 +34,21 @@ func Normalize(s string) string {
 		case r == 'أ' || r == 'إ' || r == 'آ' || r == 'ٱ':
 			r = 'ا'
 		case r == 'ة':
-			r = 'ه'
-		case r == 'ى':
+			if !keepTehMarbuta {
+				r = 'ه'
+			}
+		case r == 'ى' || r == 'ی': // alef maksura, Persian yeh
 			r = 'ي'
 		case r == 'ؤ':
 			r = 'و'
 		case r == 'ئ':
 			r = 'ي'
-		case r == 'گ':
+		case r == 'گ' || r == 'ک': // gaf, keheh
 			r = 'ك'
+		case r >= '٠' && r <= '٩':
+			r = '0' + r - '٠'
+		case r >= '۰' && r <= '۹':
+			r = '0' + r - '۰'
 		case r == 'ـ': // tatweel
 			continue
 		case r >= 0x064B && r <= 0x065F, r == 0x0670: // harakat, shadda, sukun, superscript alef

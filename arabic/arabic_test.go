@@ -76,3 +76,16 @@ func TestCountUsesArabicPlurals(t *testing.T) {
 		}
 	}
 }
+
+func TestZone(t *testing.T) {
+	baghdad, err := time.LoadLocation("Asia/Baghdad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for loc, want := range map[*time.Location]string{baghdad: "بتوقيت بغداد", time.UTC: "بالتوقيت العالمي",
+		time.FixedZone("Asia/Dubai", 4*3600): "بتوقيت Asia/Dubai"} {
+		if got := Zone(loc); got != want {
+			t.Errorf("Zone(%s) = %q, want %q", loc, got, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -35,6 +36,7 @@ var statLabels = []struct{ key, label string }{
 	{"sent", "أُرسل منذ التشغيل"},
 	{"rate_limited", "ردود 429 من تيليجرام"},
 	{"global_pauses", "توقفات عامة عند حد تيليجرام"},
+	{"retry_after_violations", "رسائل وصلت تيليجرام أثناء مهلة 429"},
 	{"stale", "أُسقط لتقادمه"},
 	{"dead", "فشل نهائيًا"},
 	{"errors_transient", "أخطاء مؤقتة"},
@@ -72,7 +74,7 @@ func deliveryStats(stats map[string]int64) string {
 }
 
 // mediumNames are the media of tracked links as admins read them.
-var mediumNames = map[string]string{"telegram": "تيليجرام", "channel": "القنوات", "email": "البريد", "web": "الموقع"}
+var mediumNames = map[nashra.Medium]string{nashra.MediumTelegram: "تيليجرام", nashra.MediumChannel: "القنوات", nashra.MediumEmail: "البريد", nashra.MediumWeb: "الموقع"}
 
 // clickStats renders what readers opened: the window's best articles with
 // their unique clicks, and clicks by medium.
@@ -88,7 +90,7 @@ func clickStats(s ranking.Stats) string {
 	}
 	sb.WriteString("<b>النقرات حسب الوسيلة</b>\n")
 	for _, m := range s.ByMedium {
-		fmt.Fprintf(&sb, "• %s: %d فريدة من %d", cmp.Or(mediumNames[m.Medium], escape(m.Medium)), m.Uniques, m.Clicks)
+		fmt.Fprintf(&sb, "• %s: %d فريدة من %d", cmp.Or(mediumNames[m.Medium], escape(string(m.Medium))), m.Uniques, m.Clicks)
 		if m.Capped > 0 {
 			// New readers past their network's cap: one client posing as many.
 			fmt.Fprintf(&sb, "، و%d فوق حدّ الشبكة الواحدة لم تُحتسب", m.Capped)
@@ -123,14 +125,14 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	fmt.Fprintf(&sb, "المجموعات: %s · القنوات: %s\n", arabic.Count(counts.Groups, nounGroup), arabic.Count(counts.Channels, nounChannel))
 	fmt.Fprintf(&sb, "المحادثات المتوقفة (حظر أو مغادرة): %d\n", counts.Inactive)
 	sb.WriteString("\n<b>المتابعات حسب القسم</b>\n")
-	for _, s := range b.cfg.Sections.Sections() {
+	for _, s := range b.sections.Sections() {
 		fmt.Fprintf(&sb, "• %s: %d\n", escape(s.Name), counts.BySection[s.Slug])
 	}
 	fmt.Fprintf(&sb, "\nالمقالات المخزّنة: %s\n", arabic.Count(articles, arabic.Article))
 	if lastPoll.IsZero() {
 		sb.WriteString("آخر جلب للمصادر: لم يحدث بعد\n")
 	} else {
-		fmt.Fprintf(&sb, "آخر جلب للمصادر: %s\n", arabic.DateTime(lastPoll, b.cfg.Location))
+		fmt.Fprintf(&sb, "آخر جلب للمصادر: %s\n", arabic.DateTime(lastPoll, b.cfg.Site.Location))
 	}
 	if b.feeding != nil {
 		byHow, lastPush, err := b.feeding.Feeding(ctx)
@@ -140,7 +142,7 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 			fmt.Fprintf(&sb, "وصول الجديد: دفع فوري من المحور %d · إشعار النشر %d · الجلب الدوري وحده %d\n",
 				byHow["push"], byHow["ping"], byHow["poll"])
 			if !lastPush.IsZero() {
-				fmt.Fprintf(&sb, "آخر دفع من المحور: %s\n", arabic.DateTime(lastPush, b.cfg.Location))
+				fmt.Fprintf(&sb, "آخر دفع من المحور: %s\n", arabic.DateTime(lastPush, b.cfg.Site.Location))
 			}
 		}
 	}
@@ -177,7 +179,7 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 	sb.WriteString(txtFeedsHead + "\n")
 	for _, f := range feeds {
 		name := f.SectionSlug
-		if s, ok := b.cfg.Sections.Get(f.SectionSlug); ok {
+		if s, ok := b.sections.Get(f.SectionSlug); ok {
 			name = s.Name
 		}
 		fmt.Fprintf(&sb, "\n<b>%s</b> — <code>%s</code>\n", escape(name), escape(f.URL))
@@ -187,15 +189,15 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 			if !f.LastSuccessAt.IsZero() {
 				since = f.LastSuccessAt
 			}
-			fmt.Fprintf(&sb, txtFeedFailing+"\n", arabic.DateTime(since, b.cfg.Location), f.ErrorCount)
+			fmt.Fprintf(&sb, txtFeedFailing+"\n", arabic.DateTime(since, b.cfg.Site.Location), f.ErrorCount)
 			fmt.Fprintf(&sb, "آخر خطأ: <code>%s</code>\n", escape(cutWords(cleanLine(f.LastError), 300)))
 		case f.LastSuccessAt.IsZero():
 			sb.WriteString(txtFeedNever + "\n")
 		default:
-			fmt.Fprintf(&sb, "%s، آخر جلب ناجح: %s\n", txtFeedOK, arabic.DateTime(f.LastSuccessAt, b.cfg.Location))
+			fmt.Fprintf(&sb, "%s، آخر جلب ناجح: %s\n", txtFeedOK, arabic.DateTime(f.LastSuccessAt, b.cfg.Site.Location))
 		}
 		if !f.LastNewAt.IsZero() {
-			fmt.Fprintf(&sb, "آخر جديد: %s\n", arabic.DateTime(f.LastNewAt, b.cfg.Location))
+			fmt.Fprintf(&sb, "آخر جديد: %s\n", arabic.DateTime(f.LastNewAt, b.cfg.Site.Location))
 		}
 	}
 	return b.reply(ctx, r, cutHTMLLines(sb.String(), MaxText), nil)
@@ -284,7 +286,7 @@ func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
 const maxHeldShown = 20
 
 func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
-	held, err := b.db.ArticlesInState(ctx, store.StateHeld, maxHeldShown+1)
+	held, err := b.db.ArticlesInState(ctx, nashra.ArticleHeld, maxHeldShown+1)
 	if err != nil {
 		return err
 	}
@@ -299,7 +301,7 @@ func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
 	}
 	fmt.Fprintf(&sb, txtHeldHead, count)
 	for _, a := range held {
-		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, escape(cutWords(cleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Location))
+		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, escape(cutWords(cleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Site.Location))
 	}
 	return b.reply(ctx, r, sb.String(), nil)
 }
@@ -311,7 +313,7 @@ func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 	var ids []int64
 	switch {
 	case isAll(arg):
-		held, err := b.db.ArticlesInState(ctx, store.StateHeld, 10000)
+		held, err := b.db.ArticlesInState(ctx, nashra.ArticleHeld, 10000)
 		if err != nil {
 			return err
 		}
@@ -325,7 +327,7 @@ func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 		}
 		ids = []int64{id}
 	}
-	n, err := b.db.SetArticleState(ctx, ids, store.StateHeld, store.StateNew)
+	n, err := b.db.SetArticleState(ctx, ids, nashra.ArticleHeld, nashra.ArticleNew)
 	if err != nil {
 		return err
 	}
@@ -347,7 +349,7 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 	r.log(b.log).Info("digest built by admin", "day", d.Day, "created", created, "emails", d.Emails, "chats", d.Chats)
 	emails, chats := arabic.Count(d.Emails, nounEmail), arabic.Count(d.Chats, nounReader)
 	switch {
-	case d.State == store.DigestEmpty:
+	case d.State == nashra.DigestEmpty:
 		return b.reply(ctx, r, txtDigestEmpty, nil)
 	case !created:
 		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, escape(d.Subject), emails, chats), nil)
@@ -357,17 +359,17 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 
 // articleArg reads the article number of /cancel and /retract; when it
 // cannot, it answers and reports ok false.
-func (b *Bot) articleArg(ctx context.Context, r *request) (store.Article, bool, error) {
+func (b *Bot) articleArg(ctx context.Context, r *request) (nashra.Article, bool, error) {
 	if b.controls == nil {
-		return store.Article{}, false, b.reply(ctx, r, txtNotAvailable, nil)
+		return nashra.Article{}, false, b.reply(ctx, r, txtNotAvailable, nil)
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(r.args), "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return store.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleUsage, r.cmd), nil)
+		return nashra.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleUsage, r.cmd), nil)
 	}
 	a, err := b.db.Article(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleNotFound, id), nil)
+		return nashra.Article{}, false, b.reply(ctx, r, fmt.Sprintf(txtArticleNotFound, id), nil)
 	}
 	return a, err == nil, err
 }

@@ -17,6 +17,8 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -54,12 +56,13 @@ type Controls interface {
 	Stats(ctx context.Context) (map[string]int64, error)
 }
 
-// Ranking ranks articles by what readers opened (issue 5).
+// Ranking ranks articles by what readers opened; *ranking.Ranker
+// implements it.
 type Ranking interface {
 	// Top returns up to limit articles of section (all when empty), best
 	// first; mostFollowed is false when there were no signals and the list
 	// is only the latest.
-	Top(ctx context.Context, section string, limit int) (as []store.Article, mostFollowed bool, err error)
+	Top(ctx context.Context, section string, limit int) (as []nashra.Article, mostFollowed bool, err error)
 	// Stats returns the window's best articles with their unique clicks
 	// and the clicks by medium, for admins' /stats.
 	Stats(ctx context.Context, limit int) (ranking.Stats, error)
@@ -69,15 +72,17 @@ type Ranking interface {
 type Digest interface {
 	// Build builds and queues the digest of at's local day, unless the
 	// day has one (created false); an empty window is recorded, not sent.
-	Build(ctx context.Context, at time.Time) (d store.Digest, created bool, err error)
+	Build(ctx context.Context, at time.Time) (d nashra.Digest, created bool, err error)
 }
 
-// EmailSignup starts the email digest's double opt-in.
+// EmailSignup starts the email digest's double opt-in; *subscribers.Service
+// implements it.
 type EmailSignup interface {
 	// RequestSignup sends a confirmation email to address for sections
 	// (all when empty), as asked by from. It never says whether the
-	// address was known; subscribers.ErrTooManySignups says the user
-	// asked too often lately, here or through the web form.
+	// address was known; an address that cannot be used is a
+	// *subscribers.AddressError, and subscribers.ErrTooManySignups says
+	// the user asked too often lately, here or through the web form.
 	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
@@ -96,21 +101,6 @@ type Leadership interface {
 	// Lead calls fn at the start of each term as the leader, with a context
 	// that ends with the term, until ctx ends.
 	Lead(ctx context.Context, fn func(ctx context.Context))
-}
-
-// Config is what the bot takes from nashra's configuration.
-type Config struct {
-	// Site is the site's name, as readers know it: المعلومة.
-	Site     string
-	Location *time.Location
-	// DigestTime is the daily digest's local time, "07:00".
-	DigestTime string
-	Admins     []int64
-	Sections   *subscribers.Catalog
-	// WebhookURL switches from long polling to a webhook at that URL;
-	// WebhookSecret is checked in X-Telegram-Bot-Api-Secret-Token.
-	WebhookURL    string
-	WebhookSecret string
 }
 
 // Option changes how the bot is built.
@@ -138,6 +128,11 @@ func WithLeadership(l Leadership) Option { return func(b *Bot) { b.leadership = 
 // WithFeeding lets /stats say how the feeds are fed.
 func WithFeeding(f Feeding) Option { return func(b *Bot) { b.feeding = f } }
 
+// WithWebhookSecret sets the secret Telegram is asked to send with every
+// webhook call, and the webhook handler checks in
+// X-Telegram-Bot-Api-Secret-Token; see WebhookSecret.
+func WithWebhookSecret(secret string) Option { return func(b *Bot) { b.webhookSecret = secret } }
+
 // WithLogger sets the logger (slog.Default otherwise).
 func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.log = l } }
 
@@ -146,16 +141,21 @@ func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now 
 
 // Bot handles Telegram updates.
 type Bot struct {
-	cfg      Config
-	api      *API
-	db       *store.DB
-	render   *Renderer
-	outbox   Outbox
-	controls Controls
-	ranking  Ranking
-	digest   Digest
-	email    EmailSignup
-	feeding  Feeding
+	// cfg is the site, the digest's time, the admins and, set, the
+	// webhook's URL, which switches from long polling to a webhook.
+	cfg           config.Config
+	sections      *nashra.Catalog
+	subs          *subscribers.Service
+	webhookSecret string
+	api           *API
+	db            *store.DB
+	render        *Renderer
+	outbox        Outbox
+	controls      Controls
+	ranking       Ranking
+	digest        Digest
+	email         EmailSignup
+	feeding       Feeding
 	// leadership is nil when this instance is the only one.
 	leadership Leadership
 	log        *slog.Logger
@@ -174,20 +174,20 @@ type botUser struct {
 	username string
 }
 
-// New builds the bot. It does no I/O: Run connects, seeds the channel
-// mapping and starts receiving updates.
-func New(cfg Config, api *API, render *Renderer, db *store.DB, outbox Outbox, opts ...Option) *Bot {
+// New builds the bot for cfg: its commands change what chats follow
+// through subs, and it reads articles, feeds and figures from db. It does
+// no I/O: Run connects, seeds the channel mapping and starts receiving
+// updates.
+func New(cfg *config.Config, api *API, render *Renderer, db *store.DB, subs *subscribers.Service, outbox Outbox,
+	opts ...Option) *Bot {
 	b := &Bot{
-		cfg: cfg, api: api, db: db, render: render, outbox: outbox,
+		cfg: *cfg, sections: subs.Sections(), subs: subs, api: api, db: db, render: render, outbox: outbox,
 		log: slog.Default(), now: time.Now, admins: map[int64]bool{},
 		members: newMemberCache(2 * time.Minute),
 		pending: newPendingActions(time.Hour),
 	}
 	for _, id := range cfg.Admins {
 		b.admins[id] = true
-	}
-	if b.cfg.Location == nil {
-		b.cfg.Location = time.UTC
 	}
 	for _, o := range opts {
 		o(b)
@@ -225,7 +225,7 @@ func (b *Bot) lead(ctx context.Context) error {
 	wg.Go(func() { b.checkChannels(ctx) })
 	wg.Go(func() { b.alertLoop(ctx) })
 	defer wg.Wait()
-	if b.cfg.WebhookURL != "" {
+	if b.cfg.Telegram.WebhookURL != "" {
 		b.setWebhook(ctx)
 		<-ctx.Done()
 		return nil
@@ -307,7 +307,7 @@ func nextBackoff(d, limit time.Duration) time.Duration {
 // WebhookPath is the path of the webhook URL, where the web server mounts
 // WebhookHandler; "/telegram/webhook" when the URL names none.
 func (b *Bot) WebhookPath() string {
-	u, err := url.Parse(b.cfg.WebhookURL)
+	u, err := url.Parse(b.cfg.Telegram.WebhookURL)
 	if err != nil || strings.Trim(u.Path, "/") == "" {
 		return "/telegram/webhook"
 	}

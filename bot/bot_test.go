@@ -15,8 +15,10 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -220,7 +222,7 @@ func TestCallbackFromAnotherUserRefused(t *testing.T) {
 		t.Errorf("another user's presses changed the subscriptions: %v", subs)
 	}
 	c, err := h.db.Chat(h.ctx, reader)
-	if err != nil || c.Settings != store.DefaultSettings {
+	if err != nil || c.Settings != nashra.DefaultChatSettings {
 		t.Errorf("another user's presses changed the settings: %+v, %v", c.Settings, err)
 	}
 	if _, err := h.db.Chat(h.ctx, intruder); !errors.Is(err, store.ErrNotFound) {
@@ -255,7 +257,7 @@ func TestCallbackFromAnotherUserRefused(t *testing.T) {
 	if !ans.ShowAlert || !strings.Contains(ans.Text, "لمشرفي المجموعة") {
 		t.Errorf("a member's settings tap answered %+v", ans)
 	}
-	if c, err := h.db.Chat(h.ctx, group); err != nil || c.Settings != store.DefaultSettings {
+	if c, err := h.db.Chat(h.ctx, group); err != nil || c.Settings != nashra.DefaultChatSettings {
 		t.Errorf("a member's tap changed the group's settings: %+v, %v", c.Settings, err)
 	}
 	h.press(telegramtest.Callback{ChatID: group, From: owner, MessageID: gs.MessageID, Data: "set:qoff"})
@@ -320,7 +322,7 @@ func TestMigratedGroupKeepsSections(t *testing.T) {
 		t.Errorf("old group id still stored: %v", err)
 	}
 	c, err := h.db.Chat(h.ctx, super)
-	if err != nil || c.Kind != store.ChatSupergroup {
+	if err != nil || c.Kind != nashra.ChatSupergroup {
 		t.Errorf("supergroup stored as %+v, %v", c, err)
 	}
 }
@@ -355,6 +357,24 @@ func TestPlainTextHint(t *testing.T) {
 	mustContain(t, h.reply(reader, "الكاريكاتير").Plain, "«كاريكاتير»", "/subscribe كاريكاتير")
 }
 
+// A reader who floods the bot with text gets a few hints, not one per
+// message; commands are still answered, and other readers are not
+// affected.
+func TestTextFloodGetsAFewHints(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	flooder, other := h.user(1008), h.user(1009)
+	answered := 0
+	for range 10 {
+		answered += len(h.say(telegramtest.Incoming{From: flooder, Text: "مرحبا"}))
+	}
+	if answered != 3 {
+		t.Errorf("10 messages got %d hints, want 3", answered)
+	}
+	mustContain(t, h.reply(flooder, "/help").Plain, "/subscribe")
+	mustContain(t, h.reply(other, "مرحبا").Plain, "/start")
+}
+
 func TestSettingsButtons(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -374,7 +394,7 @@ func TestSettingsButtons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.ChatSettings{Mode: store.ModeHourly, QuietStart: 22 * 60, QuietEnd: 8 * 60, QuietMode: store.QuietSilent}
+	want := nashra.ChatSettings{Mode: nashra.ModeHourly, QuietStart: 22 * 60, QuietEnd: 8 * 60, QuietMode: nashra.QuietSilent}
 	if c.Settings != want {
 		t.Errorf("settings = %+v, want %+v", c.Settings, want)
 	}
@@ -437,12 +457,12 @@ func TestTopAndLatest(t *testing.T) {
 	mustContain(t, h.reply(reader, "/latest").Plain, "لم يُنشر شيء بعد")
 
 	published := time.Date(2025, 2, 20, 12, 30, 0, 0, time.UTC)
-	_, err := h.db.SaveItems(h.ctx, "articles", []store.Article{{
+	_, err := h.db.SaveItems(h.ctx, "articles", []nashra.Article{{
 		GUID: "g1", Link: "https://almaalouma.net/?p=1", Title: "التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟",
 		PublishedAt: published,
-	}}, time.Now(), func(fresh []*store.Article) {
+	}}, time.Now(), func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateNew
+			a.State = nashra.ArticleNew
 		}
 	})
 	if err != nil {
@@ -456,7 +476,7 @@ func TestTopAndLatest(t *testing.T) {
 }
 
 func TestTopWithRanking(t *testing.T) {
-	as := []store.Article{{ID: 1, Link: "https://almaalouma.net/?p=1", Title: "الأول"}}
+	as := []nashra.Article{{ID: 1, Link: "https://almaalouma.net/?p=1", Title: "الأول"}}
 	for _, c := range []struct {
 		mostFollowed bool
 		want         string
@@ -529,7 +549,7 @@ func TestBotAddedAndRemoved(t *testing.T) {
 func TestChannels(t *testing.T) {
 	h := newHarness(t)
 	// The configuration's mapping, as nashra seeds it at start.
-	if err := h.db.SeedChannels(h.ctx, []store.ChannelLink{{Section: "news", Channel: "@almaalouma_news", Source: store.SourceConfig}}, time.Now()); err != nil {
+	if err := h.db.SeedChannels(h.ctx, []nashra.ChannelLink{{Section: "news", Channel: "@almaalouma_news", Source: nashra.SourceConfig}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	owner := h.user(2005)
@@ -585,8 +605,8 @@ func TestEditorsControls(t *testing.T) {
 	mustContain(t, h.reply(adminID, "/cancel 99").Plain, "لا يوجد مقال بالرقم 99")
 	mustContain(t, h.reply(adminID, "/cancel أمس").Plain, "/cancel 123")
 
-	res, err := h.db.SaveItems(h.ctx, "news", []store.Article{{GUID: "g", Link: "https://almaalouma.net/?p=9", Title: "خبر <عاجل>"}},
-		time.Now(), func(fresh []*store.Article) { fresh[0].State = store.StateNew })
+	res, err := h.db.SaveItems(h.ctx, "news", []nashra.Article{{GUID: "g", Link: "https://almaalouma.net/?p=9", Title: "خبر <عاجل>"}},
+		time.Now(), func(fresh []*nashra.Article) { fresh[0].State = nashra.ArticleNew })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +676,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestFeedsAndAlerts(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	if _, err := h.db.RaiseAlert(ctx, store.Alert{Kind: "feed_failing", Subject: "news", Message: "مصدر الأخبار يفشل منذ ساعة", CreatedAt: time.Now()}); err != nil {
+	if _, err := h.db.RaiseAlert(ctx, nashra.Alert{Kind: "feed_failing", Subject: "news", Message: "مصدر الأخبار يفشل منذ ساعة", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	h.start()
@@ -697,10 +717,8 @@ func TestWebhook(t *testing.T) {
 		h.bot.WebhookHandler().ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	h = newHarness(t, withConfig(func(c *bot.Config) {
-		c.WebhookURL = srv.URL + "/telegram/hook"
-		c.WebhookSecret = bot.WebhookSecret([]byte("key"))
-	}))
+	h = newHarness(t, withConfig(func(c *config.Config) { c.Telegram.WebhookURL = srv.URL + "/telegram/hook" }),
+		withBotOption(bot.WithWebhookSecret(bot.WebhookSecret([]byte("key")))))
 	if p := h.bot.WebhookPath(); p != "/telegram/hook" {
 		t.Errorf("WebhookPath = %q", p)
 	}
@@ -767,14 +785,14 @@ func TestAdminMenuAndHelp(t *testing.T) {
 func TestHeldArticlesReleasedByAdmin(t *testing.T) {
 	h := newHarness(t)
 	h.start()
-	var items []store.Article
+	var items []nashra.Article
 	for i := range 3 {
-		items = append(items, store.Article{GUID: fmt.Sprintf("flood-%d", i), Link: fmt.Sprintf("https://almaalouma.net/?p=%d", 500+i), Title: fmt.Sprintf("خبر موقوف %d", i)})
+		items = append(items, nashra.Article{GUID: fmt.Sprintf("flood-%d", i), Link: fmt.Sprintf("https://almaalouma.net/?p=%d", 500+i), Title: fmt.Sprintf("خبر موقوف %d", i)})
 	}
 	// The flood guard holds what it does not trust.
-	res, err := h.db.SaveItems(h.ctx, "news", items, time.Now(), func(fresh []*store.Article) {
+	res, err := h.db.SaveItems(h.ctx, "news", items, time.Now(), func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateHeld
+			a.State = nashra.ArticleHeld
 		}
 	})
 	if err != nil {
@@ -784,20 +802,20 @@ func TestHeldArticlesReleasedByAdmin(t *testing.T) {
 	mustContain(t, h.reply(adminID, fmt.Sprintf("/release %d", res.New[0])).Plain, "مقال واحد")
 	mustContain(t, h.reply(adminID, fmt.Sprintf("/release %d", res.New[0])).Plain, "ليس موقوفًا")
 	mustContain(t, h.reply(adminID, "/release all").Plain, "مقالتان")
-	if held, _ := h.db.ArticlesInState(h.ctx, store.StateHeld, 10); len(held) != 0 {
+	if held, _ := h.db.ArticlesInState(h.ctx, nashra.ArticleHeld, 10); len(held) != 0 {
 		t.Errorf("%d articles still held", len(held))
 	}
-	if fresh, _ := h.db.ArticlesInState(h.ctx, store.StateNew, 10); len(fresh) != 3 {
+	if fresh, _ := h.db.ArticlesInState(h.ctx, nashra.ArticleNew, 10); len(fresh) != 3 {
 		t.Errorf("%d articles handed to delivery, want 3", len(fresh))
 	}
 	mustContain(t, h.reply(adminID, "/held").Plain, "لا مقالات موقوفة")
 }
 
-type fakeDigest struct{ d store.Digest }
+type fakeDigest struct{ d nashra.Digest }
 
-func (f *fakeDigest) Build(_ context.Context, at time.Time) (store.Digest, bool, error) {
+func (f *fakeDigest) Build(_ context.Context, at time.Time) (nashra.Digest, bool, error) {
 	created := f.d.Day == ""
-	f.d = store.Digest{Day: at.Format("2006-01-02"), State: store.DigestSending, Subject: "نشرة المعلومة — 28 تشرين الثاني 2026", Emails: 12, Chats: 1}
+	f.d = nashra.Digest{Day: at.Format("2006-01-02"), State: nashra.DigestSending, Subject: "نشرة المعلومة — 28 تشرين الثاني 2026", Emails: 12, Chats: 1}
 	return f.d, created, nil
 }
 

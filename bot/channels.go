@@ -10,6 +10,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -20,7 +21,7 @@ var channelRe = regexp.MustCompile(`^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100[0-9]{5,})
 // checkChannel asks Telegram whether the bot may post in a channel and
 // records the answer. A channel Telegram does not know, or where the bot
 // is not an administrator, is a definite no; a failure to ask is an error.
-func (b *Bot) checkChannel(ctx context.Context, l store.ChannelLink) (bool, error) {
+func (b *Bot) checkChannel(ctx context.Context, l nashra.ChannelLink) (bool, error) {
 	chatID := l.ChatID
 	canPost := false
 	c, err := b.api.getChat(ctx, l.Channel)
@@ -35,7 +36,7 @@ func (b *Bot) checkChannel(ctx context.Context, l store.ChannelLink) (bool, erro
 			return false, fmt.Errorf("check channel %s: %w", l.Channel, err)
 		}
 	}
-	if err := b.db.SetChannelState(ctx, l.Channel, chatID, canPost, b.now()); err != nil {
+	if err := b.subs.SetChannelState(ctx, l.Channel, chatID, canPost); err != nil {
 		return false, err
 	}
 	return canPost, nil
@@ -44,7 +45,7 @@ func (b *Bot) checkChannel(ctx context.Context, l store.ChannelLink) (bool, erro
 // checkChannels checks every mapped channel once at start, and alerts the
 // admins about those the bot cannot post to.
 func (b *Bot) checkChannels(ctx context.Context) {
-	links, err := b.db.ChannelLinks(ctx)
+	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
 		b.log.Warn("telegram: list channels", "err", err)
 		return
@@ -61,7 +62,7 @@ func (b *Bot) checkChannels(ctx context.Context) {
 			b.log.Warn("telegram: check channel", "channel", l.Channel, "err", err)
 		case !ok:
 			b.log.Warn("telegram: cannot post to channel", "channel", l.Channel)
-			if _, err := b.db.RaiseAlert(ctx, store.Alert{Kind: "channel_cannot_post", Subject: l.Channel,
+			if _, err := b.db.RaiseAlert(ctx, nashra.Alert{Kind: "channel_cannot_post", Subject: l.Channel,
 				Message:   fmt.Sprintf("لا أستطيع النشر في %s: أضفني إلى القناة مشرفًا بصلاحية النشر.", l.Channel),
 				CreatedAt: b.now()}); err != nil {
 				b.log.Warn("raise alert", "err", err)
@@ -71,7 +72,7 @@ func (b *Bot) checkChannels(ctx context.Context) {
 }
 
 func (b *Bot) cmdChannels(ctx context.Context, r *request) error {
-	links, err := b.db.ChannelLinks(ctx)
+	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,11 +95,11 @@ func (b *Bot) cmdChannels(ctx context.Context, r *request) error {
 			}
 		}
 		from := txtFromConfig
-		if l.Source == store.SourceRuntime {
+		if l.Source == nashra.SourceRuntime {
 			from = txtFromRuntime
 		}
 		name := l.Section
-		if s, ok := b.cfg.Sections.Get(l.Section); ok {
+		if s, ok := b.sections.Get(l.Section); ok {
 			name = s.Name
 		}
 		fmt.Fprintf(&sb, "\n• «%s» ← %s\n  %s · %s", escape(name), escape(l.Channel), state[l.Channel], from)
@@ -117,7 +118,7 @@ func (b *Bot) linkArgs(ctx context.Context, r *request) (channel, slug string, o
 	if !channelRe.MatchString(channel) {
 		return "", "", false, b.reply(ctx, r, txtBadChannel, nil)
 	}
-	s, found := b.cfg.Sections.Match(rest)
+	s, found := b.sections.Match(rest)
 	if !found {
 		return "", "", false, b.noMatch(ctx, r, rest)
 	}
@@ -129,12 +130,12 @@ func (b *Bot) cmdLink(ctx context.Context, r *request) error {
 	if !ok || err != nil {
 		return err
 	}
-	if err := b.db.LinkChannel(ctx, slug, channel, b.now()); err != nil {
+	if err := b.subs.LinkChannel(ctx, slug, channel); err != nil {
 		return err
 	}
 	r.log(b.log).Info("channel linked by admin", "channel", channel, "section", slug)
 	status := txtChannelUnknown
-	switch can, err := b.checkChannel(ctx, store.ChannelLink{Section: slug, Channel: channel}); {
+	switch can, err := b.checkChannel(ctx, nashra.ChannelLink{Section: slug, Channel: channel}); {
 	case err != nil:
 		r.log(b.log).Warn("telegram: check channel", "channel", channel, "err", err)
 	case can:
@@ -150,7 +151,7 @@ func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
 	if !ok || err != nil {
 		return err
 	}
-	existed, err := b.db.UnlinkChannel(ctx, slug, channel, b.now())
+	existed, err := b.subs.UnlinkChannel(ctx, slug, channel)
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
 
 // sectionName is a section's Arabic name, escaped.
 func (b *Bot) sectionName(slug string) string {
-	if s, ok := b.cfg.Sections.Get(slug); ok {
+	if s, ok := b.sections.Get(slug); ok {
 		return escape(s.Name)
 	}
 	return escape(slug)
@@ -174,7 +175,6 @@ func (b *Bot) sectionName(slug string) string {
 // channel carries); losing that right in a mapped channel, it warns them.
 func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) error {
 	c := u.Chat
-	now := b.now()
 	canPost := func(m tgbotapi.ChatMember) bool {
 		return m.IsCreator() || m.IsAdministrator() && m.CanPostMessages
 	}
@@ -183,10 +183,10 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 		if _, err := b.ensureChat(ctx, &c, nil); err != nil {
 			return err
 		}
-	} else if err := b.db.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+	} else if err := b.subs.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	links, err := b.db.ChannelLinks(ctx)
+	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 			continue
 		}
 		sections = append(sections, l.Section)
-		if err := b.db.SetChannelState(ctx, l.Channel, c.ID, can, now); err != nil {
+		if err := b.subs.SetChannelState(ctx, l.Channel, c.ID, can); err != nil {
 			return err
 		}
 	}
@@ -224,7 +224,7 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 
 // sameChannel reports whether a mapping names a chat, by id or by
 // username (which Telegram compares without regard to case).
-func sameChannel(l store.ChannelLink, c tgbotapi.Chat) bool {
+func sameChannel(l nashra.ChannelLink, c tgbotapi.Chat) bool {
 	return l.ChatID == c.ID || l.Channel == strconv.FormatInt(c.ID, 10) ||
 		c.UserName != "" && strings.EqualFold(l.Channel, "@"+c.UserName)
 }

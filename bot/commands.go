@@ -1,16 +1,17 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -96,6 +97,7 @@ func (b *Bot) command(ctx context.Context, r *request) error {
 // reply queues an answer to a request; in a group it quotes the command.
 func (b *Bot) reply(ctx context.Context, r *request, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
 	rep := textReply(r.chat.ID, html, kb)
+	rep.Merge = cmp.Or(r.cmd, mergeText)
 	if !r.private() && r.msg != nil {
 		rep = quoting(rep, r.msg.MessageID)
 	}
@@ -121,23 +123,23 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		subs, err := b.db.Subscriptions(ctx, c.ID)
+		subs, err := b.subs.Subscriptions(ctx, c.ID)
 		if err != nil {
 			return err
 		}
-		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, escape(b.cfg.Site)), sectionsKeyboard(b.cfg.Sections, subs))
+		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
 	}
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtWelcomeGroup, escape(b.cfg.Site)), sectionsKeyboard(b.cfg.Sections, subs))
+	return b.reply(ctx, r, fmt.Sprintf(txtWelcomeGroup, escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
 }
 
 // deepLink follows a "تابع هذا القسم على تيليجرام" link from the site:
 // the section is followed at once and the keyboard offers the others.
 func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
-	s, ok := b.cfg.Sections.Get(slug)
+	s, ok := b.sections.Get(slug)
 	if !ok {
 		return b.noMatch(ctx, r, slug)
 	}
@@ -147,15 +149,15 @@ func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
 	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
 		return err
 	}
-	if _, err := b.db.Subscribe(ctx, r.chat.ID, []string{s.Slug}, b.now()); err != nil {
+	if _, err := b.subs.Subscribe(ctx, r.chat.ID, []string{s.Slug}); err != nil {
 		return err
 	}
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
 	text := fmt.Sprintf(txtSubscribed, b.quoted([]string{s.Slug})) + "\n\n" + txtChooseSections
-	return b.reply(ctx, r, text, sectionsKeyboard(b.cfg.Sections, subs))
+	return b.reply(ctx, r, text, sectionsKeyboard(b.sections, subs))
 }
 
 func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
@@ -171,9 +173,9 @@ func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
 
 func (b *Bot) cmdSections(ctx context.Context, r *request) error {
 	var sb strings.Builder
-	sb.WriteString(fmt.Sprintf(txtSectionsHead, escape(b.cfg.Site)))
+	sb.WriteString(fmt.Sprintf(txtSectionsHead, escape(b.cfg.Site.Name)))
 	sb.WriteString("\n")
-	for _, s := range b.cfg.Sections.Sections() {
+	for _, s := range b.sections.Sections() {
 		sb.WriteString("\n• " + escape(s.Name) + " (<code>" + escape(s.Slug) + "</code>)")
 	}
 	sb.WriteString("\n\n" + txtSectionsFoot)
@@ -194,7 +196,7 @@ func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
 	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
 		return err
 	}
-	added, err := b.db.Subscribe(ctx, r.chat.ID, slugs, b.now())
+	added, err := b.subs.Subscribe(ctx, r.chat.ID, slugs)
 	if err != nil {
 		return err
 	}
@@ -229,7 +231,7 @@ func (b *Bot) cmdUnsubscribe(ctx context.Context, r *request) error {
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
-	removed, err := b.db.Unsubscribe(ctx, r.chat.ID, slugs)
+	removed, err := b.subs.Unsubscribe(ctx, r.chat.ID, slugs)
 	if err != nil {
 		return err
 	}
@@ -251,7 +253,7 @@ func (b *Bot) cmdUnsubscribe(ctx context.Context, r *request) error {
 
 // showSections answers with the keyboard of sections.
 func (b *Bot) showSections(ctx context.Context, r *request) error {
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
@@ -259,11 +261,11 @@ func (b *Bot) showSections(ctx context.Context, r *request) error {
 	if !r.private() {
 		text = txtChooseSectionsGroup
 	}
-	return b.reply(ctx, r, text, sectionsKeyboard(b.cfg.Sections, subs))
+	return b.reply(ctx, r, text, sectionsKeyboard(b.sections, subs))
 }
 
 func (b *Bot) cmdMySubs(ctx context.Context, r *request) error {
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
@@ -281,7 +283,7 @@ func (b *Bot) cmdMySubs(ctx context.Context, r *request) error {
 func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
 	heading, slug := txtLatestHead, ""
 	if r.args != "" {
-		s, ok := b.cfg.Sections.Match(r.args)
+		s, ok := b.sections.Match(r.args)
 		if !ok {
 			return b.noMatch(ctx, r, r.args)
 		}
@@ -294,7 +296,7 @@ func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
 	if len(as) == 0 {
 		return b.reply(ctx, r, txtLatestNone, nil)
 	}
-	text := b.render.List(heading, as, MediumTelegram, r.privateChat(), true)
+	text := b.render.List(heading, as, nashra.MediumTelegram, r.privateChat(), true)
 	if r.private() && r.from != nil && b.isAdmin(r.from.ID) {
 		// Admins need article numbers for /cancel and /retract.
 		ids := make([]string, len(as))
@@ -321,7 +323,7 @@ func (b *Bot) cmdTop(ctx context.Context, r *request) error {
 	if mostFollowed {
 		heading = txtTopHead
 	}
-	return b.reply(ctx, r, b.render.List(heading, as, MediumTelegram, r.privateChat(), false), nil)
+	return b.reply(ctx, r, b.render.List(heading, as, nashra.MediumTelegram, r.privateChat(), false), nil)
 }
 
 func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
@@ -337,32 +339,26 @@ func (b *Bot) cmdDigest(ctx context.Context, r *request) error {
 
 // setDigest turns the daily Telegram digest on or off for a chat and says
 // when it comes.
-func (b *Bot) setDigest(ctx context.Context, r *request, c store.Chat, on bool) error {
-	s := c.Settings
-	s.Digest = on
-	text := fmt.Sprintf(txtDigestOn, b.cfg.DigestTime, zoneName(b.cfg.Location))
-	if !on {
-		text = txtDigestOff
-		if s.Mode == store.ModeDigest {
-			// Nothing would come at all: fall back to the default.
-			s.Mode = store.ModeInstant
-		}
-	}
-	if err := b.db.SetChatSettings(ctx, c.ID, s, b.now()); err != nil {
+func (b *Bot) setDigest(ctx context.Context, r *request, c nashra.Chat, on bool) error {
+	if _, err := b.subs.SetTelegramDigest(ctx, c, on); err != nil {
 		return err
+	}
+	text := txtDigestOff
+	if on {
+		text = fmt.Sprintf(txtDigestOn, b.cfg.Digest.Time, arabic.Zone(b.cfg.Site.Location))
 	}
 	return b.reply(ctx, r, text, nil)
 }
 
 func (b *Bot) cmdSettings(ctx context.Context, r *request) error {
-	s := store.DefaultSettings
-	switch c, err := b.db.Chat(ctx, r.chat.ID); {
+	s := nashra.DefaultChatSettings
+	switch c, err := b.subs.Chat(ctx, r.chat.ID); {
 	case err == nil:
 		s = c.Settings
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	text := fmt.Sprintf(txtSettings, b.cfg.DigestTime, zoneName(b.cfg.Location))
+	text := fmt.Sprintf(txtSettings, b.cfg.Digest.Time, arabic.Zone(b.cfg.Site.Location))
 	return b.reply(ctx, r, text, settingsKeyboard(s))
 }
 
@@ -374,17 +370,18 @@ func (b *Bot) cmdEmail(ctx context.Context, r *request) error {
 	switch {
 	case addr == "":
 		return b.reply(ctx, r, txtEmailUsage, nil)
-	case !validEmail(addr):
-		return b.reply(ctx, r, txtEmailInvalid, nil)
 	case b.email == nil:
 		return b.reply(ctx, r, txtEmailUnavailable, nil)
 	}
-	subs, err := b.db.Subscriptions(ctx, r.chat.ID)
+	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
 	err = b.email.RequestSignup(ctx, subscribers.Requester{TelegramUser: r.chat.ID}, addr, subs)
+	var bad *subscribers.AddressError
 	switch {
+	case errors.As(err, &bad):
+		return b.reply(ctx, r, txtEmailInvalid, nil)
 	case errors.Is(err, subscribers.ErrTooManySignups):
 		return b.reply(ctx, r, txtEmailTooMany, nil)
 	case err != nil:
@@ -394,26 +391,11 @@ func (b *Bot) cmdEmail(ctx context.Context, r *request) error {
 	return b.reply(ctx, r, txtEmailSent, nil)
 }
 
-// validEmail accepts one bare address, such as name@example.com: no
-// display name, no list, nothing that could smuggle a header.
-func validEmail(s string) bool {
-	if len(s) > 254 || strings.ContainsAny(s, "\r\n\t ,;<>\"") {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	domain := s[at+1:]
-	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
-}
-
 func (b *Bot) cmdStop(ctx context.Context, r *request) error {
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
-	if err := b.db.DeleteChat(ctx, r.chat.ID); err != nil {
+	if err := b.subs.ForgetChat(ctx, r.chat.ID); err != nil {
 		return err
 	}
 	b.members.forgetChat(r.chat.ID)
@@ -428,7 +410,13 @@ func (b *Bot) cmdStop(ctx context.Context, r *request) error {
 // suggestion to follow it, anything else a pointer to /start.
 func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
 	r := &request{chat: m.Chat, msg: m, from: m.From}
-	if s, ok := b.cfg.Sections.Match(m.Text); ok {
+	// A reader who floods the bot with text gets a few hints, then none.
+	if n, err := b.db.CountReplies(ctx, m.Chat.ID, mergeText, b.now().Add(-textBudgetWindow)); err != nil {
+		return err
+	} else if n >= textBudget {
+		return nil
+	}
+	if s, ok := b.sections.Match(m.Text); ok {
 		return b.reply(ctx, r, fmt.Sprintf(txtHintSection, escape(s.Name), escape(s.Name)), nil)
 	}
 	return b.reply(ctx, r, txtHint, nil)
@@ -440,12 +428,12 @@ func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
 // sections and reports ok false.
 func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok bool, err error) {
 	if isAll(r.args) {
-		for _, s := range b.cfg.Sections.Sections() {
+		for _, s := range b.sections.Sections() {
 			slugs = append(slugs, s.Slug)
 		}
 		return slugs, true, nil
 	}
-	if s, found := b.cfg.Sections.Match(r.args); found {
+	if s, found := b.sections.Match(r.args); found {
 		return []string{s.Slug}, true, nil
 	}
 	parts := strings.FieldsFunc(r.args, func(c rune) bool { return c == ',' || c == '،' })
@@ -453,7 +441,7 @@ func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok b
 		parts = strings.Fields(r.args)
 	}
 	for _, p := range parts {
-		s, found := b.cfg.Sections.Match(p)
+		s, found := b.sections.Match(p)
 		if !found {
 			return nil, false, b.noMatch(ctx, r, p)
 		}
@@ -467,7 +455,7 @@ func (b *Bot) sectionsArg(ctx context.Context, r *request) (slugs []string, ok b
 // noMatch answers a section name that matched nothing with the list of
 // sections and an example.
 func (b *Bot) noMatch(ctx context.Context, r *request, input string) error {
-	secs := b.cfg.Sections.Sections()
+	secs := b.sections.Sections()
 	names := make([]string, len(secs))
 	for i, s := range secs {
 		names[i] = escape(s.Name)
@@ -482,14 +470,14 @@ func (b *Bot) noMatch(ctx context.Context, r *request, input string) error {
 
 // names returns the Arabic names of sections, HTML-escaped.
 func (b *Bot) names(slugs []string) string {
-	return escape(b.cfg.Sections.Names(slugs))
+	return escape(b.sections.Names(slugs))
 }
 
 // quoted returns section names in guillemets: «أخبار»، «مقالات».
 func (b *Bot) quoted(slugs []string) string {
 	var out []string
 	for _, slug := range slugs {
-		if s, ok := b.cfg.Sections.Get(slug); ok {
+		if s, ok := b.sections.Get(slug); ok {
 			out = append(out, "«"+escape(s.Name)+"»")
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -141,11 +142,10 @@ func isIn(m tgbotapi.ChatMember) bool {
 // demoting it.
 func (b *Bot) onMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) error {
 	c := u.Chat
-	now := b.now()
 	in, was := isIn(u.NewChatMember), isIn(u.OldChatMember)
 	switch c.Type {
 	case "private":
-		err := b.db.SetChatActive(ctx, c.ID, in, "blocked", now)
+		err := b.subs.SetChatActive(ctx, c.ID, in, "blocked")
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // a reader nashra keeps nothing about
 		}
@@ -153,7 +153,7 @@ func (b *Bot) onMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) e
 	case "group", "supergroup":
 		b.members.forgetChat(c.ID)
 		if !in {
-			err := b.db.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status, now)
+			err := b.subs.SetChatActive(ctx, c.ID, false, u.NewChatMember.Status)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
@@ -216,7 +216,7 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	if !known {
 		return answer(txtButtonExpired, false)
 	}
-	if err := b.db.SetChatSettings(ctx, chat.ID, s, b.now()); err != nil {
+	if err := b.subs.SetChatSettings(ctx, chat.ID, s); err != nil {
 		return errors.Join(err, answer(txtError, true))
 	}
 	if err := answer(txtSaved, false); err != nil {
@@ -227,34 +227,34 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 
 // toggleSection follows or unfollows a section from the keyboard and
 // redraws the keyboard in place.
-func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c store.Chat, slug string) error {
+func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, slug string) error {
 	answer := func(text string, alert bool) error {
 		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
 	}
-	sec, ok := b.cfg.Sections.Get(slug)
+	sec, ok := b.sections.Get(slug)
 	if !ok {
 		return answer(txtButtonExpired, false)
 	}
-	subs, err := b.db.Subscriptions(ctx, c.ID)
+	subs, err := b.subs.Subscriptions(ctx, c.ID)
 	if err != nil {
 		return errors.Join(err, answer(txtError, true))
 	}
 	var text string
 	if slices.Contains(subs, slug) {
-		_, err = b.db.Unsubscribe(ctx, c.ID, []string{slug})
+		_, err = b.subs.Unsubscribe(ctx, c.ID, []string{slug})
 		text = fmt.Sprintf(txtUnsubscribed, "«"+sec.Name+"»")
 	} else {
-		_, err = b.db.Subscribe(ctx, c.ID, []string{slug}, b.now())
+		_, err = b.subs.Subscribe(ctx, c.ID, []string{slug})
 		text = fmt.Sprintf(txtSubscribed, "«"+sec.Name+"»")
 	}
 	if err != nil {
 		return errors.Join(err, answer(txtError, true))
 	}
-	if subs, err = b.db.Subscriptions(ctx, c.ID); err != nil {
+	if subs, err = b.subs.Subscriptions(ctx, c.ID); err != nil {
 		return errors.Join(err, answer(txtError, true))
 	}
 	if err := answer(text, false); err != nil {
 		return err
 	}
-	return b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.cfg.Sections, subs)))
+	return b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.sections, subs)))
 }

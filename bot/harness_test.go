@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,71 +12,59 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
 // adminID is the Telegram user configured as nashra's admin in tests.
 const adminID = 4242
 
-var baghdad = mustLoad("Asia/Baghdad")
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+// baghdad is the site's time zone, as nashra runs by default.
+var baghdad = config.Defaults().Site.Location
 
 // catalog is the built-in sections, as nashra runs by default.
-func catalog() *subscribers.Catalog {
-	var secs []subscribers.Section
+func catalog() *nashra.Catalog {
+	var secs []nashra.Section
 	for _, s := range config.Defaults().Sections {
-		secs = append(secs, subscribers.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases})
+		secs = append(secs, nashra.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases})
 	}
-	return subscribers.NewCatalog(secs)
+	return nashra.NewCatalog(secs)
 }
 
 // openStore opens a migrated store in a temporary folder with the built-in
 // sections.
 func openStore(t testing.TB) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var specs []store.SectionSpec
+	var specs []nashra.Section
 	for _, s := range config.Defaults().Sections {
-		specs = append(specs, store.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()})
+		specs = append(specs, nashra.Section{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()})
 	}
-	if _, err := db.SyncSections(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return sqlitetest.Open(t, specs...)
 }
 
-// sendNow is the tests' Outbox: it sends each reply at once with the real
-// Sender, standing in for the delivery engine's reply lane. A reply
-// Telegram refuses fails the test.
+// sendNow is the tests' Outbox: it stores each reply as the delivery
+// engine does, then sends it at once with the real Sender, standing in for
+// the engine's reply lane. A reply Telegram refuses fails the test.
 type sendNow struct {
 	t      testing.TB
+	db     *store.DB
 	sender *bot.Sender
 	mu     sync.Mutex
 	failed []error
 }
 
 func (o *sendNow) EnqueueReply(ctx context.Context, r delivery.Reply) error {
+	if _, err := o.db.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method,
+		Params: r.Params, Merge: r.Merge}, time.Now()); err != nil {
+		return err
+	}
 	if _, err := o.sender.Reply(ctx, r); err != nil {
 		o.mu.Lock()
 		o.failed = append(o.failed, fmt.Errorf("%s to %d: %w (params %v)", r.Method, r.ChatID, err, r.Params))
@@ -95,7 +82,8 @@ type harness struct {
 	sender *bot.Sender
 	bot    *bot.Bot
 	outbox *sendNow
-	cfg    bot.Config
+	subs   *subscribers.Service
+	cfg    *config.Config
 	ctx    context.Context
 }
 
@@ -105,8 +93,8 @@ func withBotOption(o bot.Option) harnessOption {
 	return func(_ *harness, opts *[]bot.Option) { *opts = append(*opts, o) }
 }
 
-func withConfig(f func(*bot.Config)) harnessOption {
-	return func(h *harness, _ *[]bot.Option) { f(&h.cfg) }
+func withConfig(f func(*config.Config)) harnessOption {
+	return func(h *harness, _ *[]bot.Option) { f(h.cfg) }
 }
 
 // newHarness starts a fake Telegram (flood limits off: the dispatcher
@@ -121,17 +109,16 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.api = bot.NewAPI(h.tg.Token(), h.tg.Endpoint(), nil)
 	render := bot.NewRenderer("المعلومة", baghdad, sections, nil)
 	h.sender = bot.NewSender(h.api, render, bot.WithSenderLogger(quietLog()))
-	h.outbox = &sendNow{t: t, sender: h.sender}
-	h.cfg = bot.Config{
-		Site: "المعلومة", Location: baghdad, DigestTime: "07:00",
-		Admins: []int64{adminID}, Sections: sections,
-	}
+	h.outbox = &sendNow{t: t, db: h.db, sender: h.sender}
+	h.cfg = config.Defaults()
+	h.cfg.Admins = []int64{adminID}
 	botOpts := []bot.Option{bot.WithLogger(quietLog())}
 	for _, o := range opts {
 		o(h, &botOpts)
 	}
 	h.tg.AddUser(tgbotapi.User{ID: adminID, FirstName: "مدير", LanguageCode: "ar"})
-	h.bot = bot.New(h.cfg, h.api, render, h.db, h.outbox, botOpts...)
+	h.subs = subscribers.New(h.cfg, h.db, sections, subscribers.WithLogger(quietLog()))
+	h.bot = bot.New(h.cfg, h.api, render, h.db, h.subs, h.outbox, botOpts...)
 	return h
 }
 
@@ -328,7 +315,12 @@ type fakeSignup struct {
 	err   error
 }
 
+// RequestSignup refuses an address as the subscribers do, else records
+// the signup.
 func (s *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester, address string, sections []string) error {
+	if _, err := subscribers.NormalizeAddress(address); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.asked = append(s.asked, from.Key()+" "+address+" "+strings.Join(sections, ","))
@@ -336,11 +328,11 @@ func (s *fakeSignup) RequestSignup(_ context.Context, from subscribers.Requester
 }
 
 type fakeRanking struct {
-	as           []store.Article
+	as           []nashra.Article
 	mostFollowed bool
 }
 
-func (r fakeRanking) Top(context.Context, string, int) ([]store.Article, bool, error) {
+func (r fakeRanking) Top(context.Context, string, int) ([]nashra.Article, bool, error) {
 	return r.as, r.mostFollowed, nil
 }
 

@@ -20,8 +20,8 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 // errImageUnusable means an article's image could be neither sent by URL
@@ -59,7 +59,7 @@ func NewImageClient() *http.Client {
 // document) with its caption. The first success for an article is
 // remembered, so the rest of its fan-out reuses Telegram's file_id; an
 // image found unusable is not tried again for the same article.
-func (s *Sender) postImage(ctx context.Context, p delivery.Post, a store.Article, medium string, chat int64) (delivery.Sent, error) {
+func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Article, medium nashra.Medium, chat int64) (delivery.Sent, error) {
 	e := s.files.entry(a.ID, a.ImageURL)
 	// One send at a time per article until its file_id is known: the
 	// others then reuse it instead of each uploading the image.
@@ -139,6 +139,11 @@ func (s *Sender) sendFile(ctx context.Context, kind string, params tgbotapi.Para
 		p[kind] = file.SendData()
 		return s.send(ctx, method, p)
 	}
+	ctx, sent, err := s.admit(ctx)
+	if err != nil {
+		return tgbotapi.Message{}, err
+	}
+	defer sent()
 	resp, err := s.api.Upload(ctx, method, params, []tgbotapi.RequestFile{{Name: kind, Data: file}})
 	return decodeSent(resp, err)
 }
@@ -189,7 +194,7 @@ func dimensions(data []byte) (w, h int, err error) {
 
 // fileName names an upload after the site and the article, in ASCII: the
 // image's own name may be Arabic, which some clients garble.
-func fileName(a store.Article, data []byte) string {
+func fileName(a nashra.Article, data []byte) string {
 	ext := ".jpg"
 	switch http.DetectContentType(data) {
 	case "image/png":

@@ -6,8 +6,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra"
 )
 
 // Callback data, all well under Telegram's 64 bytes: a prefix and a short
@@ -22,11 +21,11 @@ const (
 
 // Settings operations.
 const (
-	setInstant    = "m:" + store.ModeInstant
-	setHourly     = "m:" + store.ModeHourly
-	setDigestOnly = "m:" + store.ModeDigest
-	setHold       = "q:" + store.QuietHold
-	setSilent     = "q:" + store.QuietSilent
+	setInstant    = "m:" + nashra.ModeInstant
+	setHourly     = "m:" + nashra.ModeHourly
+	setDigestOnly = "m:" + nashra.ModeDigest
+	setHold       = "q:" + nashra.QuietHold
+	setSilent     = "q:" + nashra.QuietSilent
 	setQuietOff   = "qoff"
 	setQuietOn    = "qon"
 	setStartDown  = "qs:-"
@@ -49,7 +48,7 @@ func check(on bool, text string) string {
 }
 
 // sectionsKeyboard lists the sections two by two, ✅ on those followed.
-func sectionsKeyboard(cat *subscribers.Catalog, followed []string) *tgbotapi.InlineKeyboardMarkup {
+func sectionsKeyboard(cat *nashra.Catalog, followed []string) *tgbotapi.InlineKeyboardMarkup {
 	var rows [][]tgbotapi.InlineKeyboardButton
 	var row []tgbotapi.InlineKeyboardButton
 	for _, s := range cat.Sections() {
@@ -67,12 +66,12 @@ func sectionsKeyboard(cat *subscribers.Catalog, followed []string) *tgbotapi.Inl
 }
 
 // settingsKeyboard shows a chat's delivery choices as buttons.
-func settingsKeyboard(s store.ChatSettings) *tgbotapi.InlineKeyboardMarkup {
+func settingsKeyboard(s nashra.ChatSettings) *tgbotapi.InlineKeyboardMarkup {
 	rows := [][]tgbotapi.InlineKeyboardButton{
 		{
-			button(check(s.Mode == store.ModeInstant, btnInstant), cbSettings+setInstant),
-			button(check(s.Mode == store.ModeHourly, btnHourly), cbSettings+setHourly),
-			button(check(s.Mode == store.ModeDigest, btnDigestOnly), cbSettings+setDigestOnly),
+			button(check(s.Mode == nashra.ModeInstant, btnInstant), cbSettings+setInstant),
+			button(check(s.Mode == nashra.ModeHourly, btnHourly), cbSettings+setHourly),
+			button(check(s.Mode == nashra.ModeDigest, btnDigestOnly), cbSettings+setDigestOnly),
 		},
 	}
 	if s.QuietStart != s.QuietEnd {
@@ -88,8 +87,8 @@ func settingsKeyboard(s store.ChatSettings) *tgbotapi.InlineKeyboardMarkup {
 				button(btnPlus, cbSettings+setEndUp),
 			},
 			[]tgbotapi.InlineKeyboardButton{
-				button(check(s.QuietMode == store.QuietHold, btnQuietHold), cbSettings+setHold),
-				button(check(s.QuietMode == store.QuietSilent, btnQuietSilent), cbSettings+setSilent),
+				button(check(s.QuietMode == nashra.QuietHold, btnQuietHold), cbSettings+setHold),
+				button(check(s.QuietMode == nashra.QuietSilent, btnQuietSilent), cbSettings+setSilent),
 			},
 			[]tgbotapi.InlineKeyboardButton{button(btnQuietOff, cbSettings+setQuietOff)},
 		)
@@ -131,7 +130,7 @@ func clock(minutes int) string {
 
 // applySetting changes settings by one operation from a settings button,
 // and reports whether op was known.
-func applySetting(s store.ChatSettings, op string) (store.ChatSettings, bool) {
+func applySetting(s nashra.ChatSettings, op string) (nashra.ChatSettings, bool) {
 	const day, hour = 24 * 60, 60
 	step := func(v, by, other int) int {
 		v = ((v+by)%day + day) % day
@@ -143,7 +142,7 @@ func applySetting(s store.ChatSettings, op string) (store.ChatSettings, bool) {
 	switch op {
 	case setInstant, setHourly, setDigestOnly:
 		s.Mode = op[2:]
-		if s.Mode == store.ModeDigest {
+		if s.Mode == nashra.ModeDigest {
 			s.Digest = true // "the digest only" must at least bring the digest
 		}
 	case setHold, setSilent:
@@ -151,7 +150,7 @@ func applySetting(s store.ChatSettings, op string) (store.ChatSettings, bool) {
 	case setQuietOff:
 		s.QuietStart, s.QuietEnd = 0, 0
 	case setQuietOn:
-		s.QuietStart, s.QuietEnd = store.DefaultSettings.QuietStart, store.DefaultSettings.QuietEnd
+		s.QuietStart, s.QuietEnd = nashra.DefaultChatSettings.QuietStart, nashra.DefaultChatSettings.QuietEnd
 	case setStartDown:
 		s.QuietStart = step(s.QuietStart, -hour, s.QuietEnd)
 	case setStartUp:

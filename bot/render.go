@@ -8,9 +8,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
-	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Telegram's limits, in UTF-16 code units of the text after entities are
@@ -20,34 +19,28 @@ const (
 	MaxCaption = 1024
 )
 
-// Media name where a link is shown, for tracked links (issue 5).
-const (
-	MediumTelegram = "telegram" // readers and groups
-	MediumChannel  = "channel"
-)
-
 // LinkFunc returns the link a message carries to an article in a medium,
 // in the private chat chat (0 for a group or a channel): a private chat's
 // links are its own, so that its reader's clicks count once. The default
 // is the article's own link; tracked links replace it.
-type LinkFunc func(a store.Article, medium string, chat int64) string
+type LinkFunc func(a nashra.Article, medium nashra.Medium, chat int64) string
 
 // ArticleLink is the default LinkFunc: the article's canonical link.
-func ArticleLink(a store.Article, _ string, _ int64) string { return a.Link }
+func ArticleLink(a nashra.Article, _ nashra.Medium, _ int64) string { return a.Link }
 
 // Renderer turns articles into Telegram HTML: one post form for readers,
 // groups and channels, and a list form for bundles.
 type Renderer struct {
 	site     string
 	loc      *time.Location
-	sections *subscribers.Catalog
+	sections *nashra.Catalog
 	link     LinkFunc
 }
 
 // NewRenderer returns a renderer for the site named site, writing dates in
 // loc and hashtags with the catalog's Arabic section names. link may be nil
 // for ArticleLink.
-func NewRenderer(site string, loc *time.Location, sections *subscribers.Catalog, link LinkFunc) *Renderer {
+func NewRenderer(site string, loc *time.Location, sections *nashra.Catalog, link LinkFunc) *Renderer {
 	if link == nil {
 		link = ArticleLink
 	}
@@ -59,14 +52,14 @@ func NewRenderer(site string, loc *time.Location, sections *subscribers.Catalog,
 
 // Link returns the link to show for a in medium, in the private chat chat
 // (0 for a group or a channel).
-func (r *Renderer) Link(a store.Article, medium string, chat int64) string {
+func (r *Renderer) Link(a nashra.Article, medium nashra.Medium, chat int64) string {
 	return r.link(a, medium, chat)
 }
 
 // Post renders a as HTML whose visible text fits limit UTF-16 units
 // (MaxCaption under a photo, MaxText alone). Only the summary, then the
 // title, are shortened, on a word boundary with "…".
-func (r *Renderer) Post(a store.Article, medium string, limit int) string {
+func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) string {
 	title := cleanLine(a.Title)
 	summary := cleanText(a.Summary)
 	var foot []segment
@@ -129,7 +122,7 @@ func (r *Renderer) Post(a store.Article, medium string, limit int) string {
 
 // publishedAt is when the site says a was published, else when nashra
 // first saw it.
-func publishedAt(a store.Article) time.Time {
+func publishedAt(a nashra.Article) time.Time {
 	if a.PublishedAt.IsZero() {
 		return a.FirstSeenAt
 	}
@@ -142,7 +135,7 @@ const maxBundle = 5
 // Bundle renders several articles as one message listing their titles,
 // each a link: the form of a coalesced delivery, to chat (0 for a group or
 // a channel).
-func (r *Renderer) Bundle(as []store.Article, medium string, chat int64) string {
+func (r *Renderer) Bundle(as []nashra.Article, medium nashra.Medium, chat int64) string {
 	heading := "📰 <b>" + escape("جديد "+r.site) + "</b> — " + escape(arabic.Count(len(as), arabic.Article))
 	return r.List(heading, as, medium, chat, false)
 }
@@ -151,7 +144,7 @@ func (r *Renderer) Bundle(as []store.Article, medium string, chat int64) string 
 // title a link (to chat, 0 for a group or a channel) followed by its
 // hashtags and, withDates, its date. It shows at most five and counts the
 // rest, so it always fits MaxText.
-func (r *Renderer) List(heading string, as []store.Article, medium string, chat int64, withDates bool) string {
+func (r *Renderer) List(heading string, as []nashra.Article, medium nashra.Medium, chat int64, withDates bool) string {
 	var b strings.Builder
 	b.WriteString(heading)
 	b.WriteString("\n")

@@ -8,15 +8,14 @@ import (
 
 	"github.com/rivo/uniseg"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
-	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // siteArticle is the site's seed page, as the feed gives it.
-func siteArticle() store.Article {
-	return store.Article{
+func siteArticle() nashra.Article {
+	return nashra.Article{
 		ID:    7,
 		Link:  "https://almaalouma.net/2025/02/20/russian-american/",
 		Title: "التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟",
@@ -47,7 +46,7 @@ func TestRenderPost(t *testing.T) {
 	long := strings.Repeat("كلمة طويلة نسبيًا في ملخص المقال ", 200)
 	cases := []struct {
 		name  string
-		edit  func(*store.Article)
+		edit  func(*nashra.Article)
 		limit int
 		want  []string
 		not   []string
@@ -59,40 +58,40 @@ func TestRenderPost(t *testing.T) {
 			want: []string{"التقارب الروسي–الأمريكي", "في ظل التغيرات", "#مقالات · ✍️ كاظم الطائي", "🕒 20 شباط 2025 15:30"},
 			html: []string{"<b>التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟</b>"}},
 		{name: "feed text escaped", limit: bot.MaxCaption,
-			edit: func(a *store.Article) { a.Title = `<script>"x" & y</script>`; a.Summary = "a < b && c > d &nbsp;" },
+			edit: func(a *nashra.Article) { a.Title = `<script>"x" & y</script>`; a.Summary = "a < b && c > d &nbsp;" },
 			want: []string{`<script>"x" & y</script>`, "a < b && c > d &nbsp;"},
 			html: []string{"&lt;script&gt;&quot;x&quot; &amp; y&lt;/script&gt;", "&amp;nbsp;"}},
 		{name: "section with spaces", limit: bot.MaxText,
-			edit: func(a *store.Article) { a.Sections = []string{"news", "special"} },
+			edit: func(a *nashra.Article) { a.Sections = []string{"news", "special"} },
 			want: []string{"#أخبار #تقارير_خاصة"}},
 		{name: "long summary cut in a caption", limit: bot.MaxCaption,
-			edit: func(a *store.Article) { a.Summary = long },
+			edit: func(a *nashra.Article) { a.Summary = long },
 			want: []string{"كلمة طويلة", "…", "#مقالات"}, cut: true},
 		{name: "long summary cut in a text", limit: bot.MaxText,
-			edit: func(a *store.Article) { a.Summary = long },
+			edit: func(a *nashra.Article) { a.Summary = long },
 			want: []string{"…", "🕒 20 شباط 2025 15:30"}, cut: true},
 		{name: "emoji count twice", limit: bot.MaxCaption,
-			edit: func(a *store.Article) { a.Summary = strings.Repeat("😀", 2000) },
+			edit: func(a *nashra.Article) { a.Summary = strings.Repeat("😀", 2000) },
 			want: []string{"#مقالات"}},
 		{name: "no author, no date", limit: bot.MaxText,
-			edit: func(a *store.Article) { a.Author, a.PublishedAt = "", time.Time{} },
+			edit: func(a *nashra.Article) { a.Author, a.PublishedAt = "", time.Time{} },
 			not:  []string{"✍️", "🕒"}},
 		{name: "video", limit: bot.MaxText,
-			edit: func(a *store.Article) {
+			edit: func(a *nashra.Article) {
 				a.Content = `<p>شاهد</p><iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed"></iframe>`
 			},
 			want: []string{"▶️ شاهد الفيديو"},
 			html: []string{`<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">شاهد الفيديو</a>`}},
 	}
-	sections := append(catalog().Sections(), subscribers.Section{Slug: "special", Name: "تقارير خاصة"})
-	r = bot.NewRenderer("المعلومة", baghdad, subscribers.NewCatalog(sections), nil)
+	sections := append(catalog().Sections(), nashra.Section{Slug: "special", Name: "تقارير خاصة"})
+	r = bot.NewRenderer("المعلومة", baghdad, nashra.NewCatalog(sections), nil)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := siteArticle()
 			if c.edit != nil {
 				c.edit(&a)
 			}
-			h := r.Post(a, bot.MediumTelegram, c.limit)
+			h := r.Post(a, nashra.MediumTelegram, c.limit)
 			plain := checkHTML(t, h, c.limit)
 			mustContain(t, plain, c.want...)
 			mustContain(t, h, c.html...)
@@ -131,7 +130,7 @@ func TestPostCutOnGraphemes(t *testing.T) {
 			} else {
 				a.Title = text
 			}
-			plain := checkHTML(t, r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption)
+			plain := checkHTML(t, r.Post(a, nashra.MediumChannel, bot.MaxCaption), bot.MaxCaption)
 			head, _, ok := strings.Cut(plain, "…")
 			if !ok {
 				t.Fatalf("%s in the %s: not cut: %q", name, field, plain)
@@ -156,30 +155,30 @@ func onBoundary(s string, i int) bool {
 }
 
 func TestRenderBundleAndLinks(t *testing.T) {
-	tracked := func(a store.Article, medium string, chat int64) string {
+	tracked := func(a nashra.Article, medium nashra.Medium, chat int64) string {
 		return fmt.Sprintf("https://nashra.example/r/%s-%s-%d", medium, a.GUID, chat)
 	}
 	r := bot.NewRenderer("المعلومة", baghdad, catalog(), tracked)
-	var as []store.Article
+	var as []nashra.Article
 	for i, title := range []string{"أول", "ثان", "ثالث", strings.Repeat("طويل ", 500), "خامس", "سادس", "سابع"} {
 		a := siteArticle()
 		a.GUID = string(rune('a' + i))
 		a.Title = title
 		as = append(as, a)
 	}
-	h := r.Bundle(as, bot.MediumChannel, 0)
+	h := r.Bundle(as, nashra.MediumChannel, 0)
 	plain := checkHTML(t, h, bot.MaxText)
 	mustContain(t, plain, "جديد المعلومة", "7 مقالات", "1. أول", "5. خامس", "والمزيد على موقع المعلومة")
 	if strings.Contains(plain, "سادس") {
 		t.Error("a bundle lists more than five titles")
 	}
 	mustContain(t, h, `<a href="https://nashra.example/r/channel-a-0">أول</a>`)
-	if got := r.Link(as[0], bot.MediumTelegram, 1009); got != "https://nashra.example/r/telegram-a-1009" {
+	if got := r.Link(as[0], nashra.MediumTelegram, 1009); got != "https://nashra.example/r/telegram-a-1009" {
 		t.Errorf("Link = %q", got)
 	}
 
 	// Two articles: the dual; a private chat's links are its own.
-	dual := r.Bundle(as[:2], bot.MediumTelegram, 1009)
+	dual := r.Bundle(as[:2], nashra.MediumTelegram, 1009)
 	mustContain(t, checkHTML(t, dual, bot.MaxText), "مقالتان")
 	mustContain(t, dual, `<a href="https://nashra.example/r/telegram-b-1009">ثان</a>`)
 }
@@ -234,9 +233,9 @@ func FuzzRender(f *testing.F) {
 			html  string
 			limit int
 		}{
-			{r.Post(a, bot.MediumChannel, bot.MaxCaption), bot.MaxCaption},
-			{r.Post(a, bot.MediumTelegram, bot.MaxText), bot.MaxText},
-			{r.Bundle([]store.Article{a, a, a}, bot.MediumTelegram, 0), bot.MaxText},
+			{r.Post(a, nashra.MediumChannel, bot.MaxCaption), bot.MaxCaption},
+			{r.Post(a, nashra.MediumTelegram, bot.MaxText), bot.MaxText},
+			{r.Bundle([]nashra.Article{a, a, a}, nashra.MediumTelegram, 0), bot.MaxText},
 		} {
 			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
 				t.Fatalf("replacement character shown: %q", plain)

@@ -3,6 +3,7 @@ package bot
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -10,7 +11,19 @@ import (
 )
 
 // Replies are delivery.Reply values: a Bot API method and its parameters
-// exactly as the dispatcher will send them.
+// exactly as the dispatcher will send them. Each says what it answers
+// (Merge): while it waits, a newer answer to the same thing in the same
+// chat takes its place, so that a reader tapping or typing fast gets the
+// latest answer once.
+
+// mergeText is the Merge of the answers to plain text, which the bot also
+// rations: a reader gets at most textBudget of them in textBudgetWindow,
+// and no answer to the rest.
+const (
+	mergeText        = "text"
+	textBudget       = 3
+	textBudgetWindow = 10 * time.Minute
+)
 
 // noPreview turns link previews off in replies: a list of links would
 // otherwise show the first one's preview.
@@ -44,7 +57,12 @@ func editMarkupReply(chatID int64, messageID int, kb *tgbotapi.InlineKeyboardMar
 		"message_id": strconv.Itoa(messageID),
 	}
 	setMarkup(p, kb)
-	return delivery.Reply{ChatID: chatID, Method: "editMessageReplyMarkup", Params: p}
+	return delivery.Reply{ChatID: chatID, Method: "editMessageReplyMarkup", Params: p, Merge: editMerge("markup", messageID)}
+}
+
+// editMerge makes the edits of one message of one kind replace each other.
+func editMerge(kind string, messageID int) string {
+	return "edit-" + kind + ":" + strconv.Itoa(messageID)
 }
 
 // editTextReply replaces the text and keyboard of a message in place.
@@ -57,7 +75,7 @@ func editTextReply(chatID int64, messageID int, html string, kb *tgbotapi.Inline
 		"link_preview_options": noPreview,
 	}
 	setMarkup(p, kb)
-	return delivery.Reply{ChatID: chatID, Method: "editMessageText", Params: p}
+	return delivery.Reply{ChatID: chatID, Method: "editMessageText", Params: p, Merge: editMerge("text", messageID)}
 }
 
 // answerReply answers a callback query; text, when set, shows as a short
@@ -70,7 +88,9 @@ func answerReply(chatID int64, queryID, text string, alert bool) delivery.Reply 
 	if alert {
 		p["show_alert"] = "true"
 	}
-	return delivery.Reply{ChatID: chatID, Method: "answerCallbackQuery", Params: p}
+	// Of taps in quick succession, the last is answered; the others'
+	// buttons stop spinning on their own.
+	return delivery.Reply{ChatID: chatID, Method: "answerCallbackQuery", Params: p, Merge: "answer"}
 }
 
 func setMarkup(p map[string]string, kb *tgbotapi.InlineKeyboardMarkup) {

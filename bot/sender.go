@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 // Sender sends posts and replies to Telegram for the delivery engine. It is
@@ -89,14 +90,14 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 // Audience says how a message to t is shown: in a channel, or in a group
 // or a private chat — and for a private chat, to whom, whose links are
 // then their own.
-func Audience(t delivery.Target) (medium string, chat int64) {
+func Audience(t delivery.Target) (medium nashra.Medium, chat int64) {
 	switch t.Kind {
-	case store.ChatChannel:
-		return MediumChannel, 0
-	case store.ChatPrivate:
-		return MediumTelegram, t.ChatID
+	case nashra.ChatChannel:
+		return nashra.MediumChannel, 0
+	case nashra.ChatPrivate:
+		return nashra.MediumTelegram, t.ChatID
 	}
-	return MediumTelegram, 0
+	return nashra.MediumTelegram, 0
 }
 
 // setBody sets a post's text or caption: HTML, or when plain (Telegram
@@ -112,7 +113,7 @@ func setBody(params tgbotapi.Params, key, html string, plain bool) {
 
 // previewOf shows the article itself under a text post — its canonical
 // link, not the tracked one the button carries — or its video's player.
-func previewOf(a store.Article) string {
+func previewOf(a nashra.Article) string {
 	u := a.Link
 	if v := VideoLink(a.Content); v != "" {
 		u = v
@@ -137,7 +138,7 @@ func (s *Sender) base(t delivery.Target) tgbotapi.Params {
 
 // Reply sends a reply the bot queued.
 func (s *Sender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, error) {
-	resp, err := s.api.Call(ctx, r.Method, r.Params)
+	resp, err := s.call(ctx, r.Method, r.Params)
 	if err != nil {
 		if notModified(err) {
 			return delivery.Sent{}, nil // the same keyboard tapped twice
@@ -157,7 +158,7 @@ func (s *Sender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, er
 
 // Edit replaces a sent post's text or caption with the article's current
 // title and summary.
-func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a store.Article) error {
+func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a nashra.Article) error {
 	medium, chat := Audience(t)
 	p := tgbotapi.Params{
 		"chat_id":    strconv.FormatInt(t.ChatID, 10),
@@ -173,7 +174,7 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 		p["text"] = s.render.Post(a, medium, MaxText)
 		p["link_preview_options"] = previewOf(a)
 	}
-	if _, err := s.api.Call(ctx, method, p); err != nil && !notModified(err) {
+	if _, err := s.call(ctx, method, p); err != nil && !notModified(err) {
 		return classify(err)
 	}
 	return nil
@@ -181,7 +182,7 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 
 // Delete removes a message sent earlier; one already gone is no error.
 func (s *Sender) Delete(ctx context.Context, chatID int64, messageID int) error {
-	_, err := s.api.Call(ctx, "deleteMessage", tgbotapi.Params{
+	_, err := s.call(ctx, "deleteMessage", tgbotapi.Params{
 		"chat_id": strconv.FormatInt(chatID, 10), "message_id": strconv.Itoa(messageID)})
 	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "message to delete not found") {
 		return classify(err)
@@ -191,8 +192,37 @@ func (s *Sender) Delete(ctx context.Context, chatID int64, messageID int) error 
 
 // send calls a send method and decodes the message it returns.
 func (s *Sender) send(ctx context.Context, method string, params tgbotapi.Params) (tgbotapi.Message, error) {
-	resp, err := s.api.Call(ctx, method, params)
+	resp, err := s.call(ctx, method, params)
 	return decodeSent(resp, err)
+}
+
+// call makes one request to Telegram once the dispatcher's bot-wide limit
+// lets it; see admit.
+func (s *Sender) call(ctx context.Context, method string, params tgbotapi.Params) (*tgbotapi.APIResponse, error) {
+	ctx, sent, err := s.admit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sent()
+	return s.api.Call(ctx, method, params)
+}
+
+// admit waits for the dispatcher's bot-wide limit to let a request go, and
+// returns the context to make it with: the request is counted when it has
+// been written out, after any new connection's handshake and an upload's
+// body, as Telegram counts it when it arrives. Every request counts, tries
+// that fail included. The library's first getMe goes before, uncounted.
+func (s *Sender) admit(ctx context.Context) (context.Context, func(), error) {
+	if _, err := s.api.connect(ctx); err != nil {
+		return nil, nil, err
+	}
+	sent, err := delivery.Admit(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { sent() },
+	}), sent, nil
 }
 
 func decodeSent(resp *tgbotapi.APIResponse, err error) (tgbotapi.Message, error) {

@@ -19,11 +19,11 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/links"
 )
 
 // senderEnv is a Sender talking to the fake Telegram, with a site serving
@@ -88,7 +88,7 @@ func (s *imageSite) requests() []string {
 }
 
 func privateTarget(id int64) delivery.Target {
-	return delivery.Target{ChatID: id, Kind: store.ChatPrivate}
+	return delivery.Target{ChatID: id, Kind: nashra.ChatPrivate}
 }
 
 func TestSendErrorKinds(t *testing.T) {
@@ -97,7 +97,7 @@ func TestSendErrorKinds(t *testing.T) {
 	owner := e.tg.AddUser(tgbotapi.User{ID: 3001}).ID
 	fresh := func() int64 { return e.tg.AddUser(tgbotapi.User{}).ID }
 	post := func(chat int64) error {
-		_, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(chat), Articles: []store.Article{siteArticle()}})
+		_, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(chat), Articles: []nashra.Article{siteArticle()}})
 		return err
 	}
 	reply := func(chat int64, text string) error {
@@ -140,7 +140,7 @@ func TestSendErrorKinds(t *testing.T) {
 			e.tg.FailNext("sendMessage", 1, telegramtest.Hang())
 			ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 			defer cancel()
-			_, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(owner), Articles: []store.Article{siteArticle()}})
+			_, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(owner), Articles: []nashra.Article{siteArticle()}})
 			return err
 		}, delivery.Transient, nil},
 		{"other bad request", func() error { return reply(owner, "") }, delivery.Rejected, nil},
@@ -178,7 +178,7 @@ func TestTokenRedacted(t *testing.T) {
 		t.Fatalf("token in error: %v", err)
 	}
 	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
-	_, err = bot.NewSender(api, r).Post(context.Background(), delivery.Post{Target: privateTarget(1), Articles: []store.Article{siteArticle()}})
+	_, err = bot.NewSender(api, r).Post(context.Background(), delivery.Post{Target: privateTarget(1), Articles: []nashra.Article{siteArticle()}})
 	var se *delivery.SendError
 	if !errors.As(err, &se) || se.Kind != delivery.Transient || strings.Contains(se.Error()+se.Reason, "SECRET") {
 		t.Fatalf("post through a closed server: %v", err)
@@ -189,7 +189,7 @@ func TestPostTextWithArticlePreview(t *testing.T) {
 	e := newSenderEnv(t)
 	u := e.tg.AddUser(tgbotapi.User{}).ID
 	a := siteArticle()
-	sent, err := e.sender.Post(context.Background(), delivery.Post{Target: delivery.Target{ChatID: u, Kind: store.ChatPrivate, Silent: true}, Articles: []store.Article{a}})
+	sent, err := e.sender.Post(context.Background(), delivery.Post{Target: delivery.Target{ChatID: u, Kind: nashra.ChatPrivate, Silent: true}, Articles: []nashra.Article{a}})
 	if err != nil || sent.Caption || sent.MessageID == 0 {
 		t.Fatalf("Post = %+v, %v", sent, err)
 	}
@@ -213,8 +213,8 @@ func TestPostTextWithArticlePreview(t *testing.T) {
 func TestPrivateChatsGetTheirOwnLinks(t *testing.T) {
 	tg := telegramtest.NewServer(telegramtest.WithLimits(telegramtest.Limits{}))
 	t.Cleanup(tg.Close)
-	signer, _ := subscribers.NewSigner([]byte("secret"))
-	links := subscribers.NewLinks("https://nashra.example", signer, true)
+	signer, _ := links.NewSigner([]byte("secret"))
+	links := links.NewBuilder("https://nashra.example", signer, true)
 	sender := bot.NewSender(bot.NewAPI(tg.Token(), tg.Endpoint(), nil), bot.NewRenderer("المعلومة", baghdad, catalog(), links.Post),
 		bot.WithSenderLogger(quietLog()))
 	a, b := siteArticle(), siteArticle()
@@ -225,14 +225,14 @@ func TestPrivateChatsGetTheirOwnLinks(t *testing.T) {
 	token := regexp.MustCompile(`/r/([A-Za-z0-9_-]+)`)
 	for _, tc := range []struct {
 		target delivery.Target
-		medium subscribers.Medium
+		medium nashra.Medium
 		chat   int64
 	}{
-		{delivery.Target{ChatID: reader, Kind: store.ChatPrivate}, subscribers.MediumTelegram, reader},
-		{delivery.Target{ChatID: group, Kind: store.ChatSupergroup}, subscribers.MediumTelegram, 0},
-		{delivery.Target{ChatID: channel, Kind: store.ChatChannel}, subscribers.MediumChannel, 0},
+		{delivery.Target{ChatID: reader, Kind: nashra.ChatPrivate}, nashra.MediumTelegram, reader},
+		{delivery.Target{ChatID: group, Kind: nashra.ChatSupergroup}, nashra.MediumTelegram, 0},
+		{delivery.Target{ChatID: channel, Kind: nashra.ChatChannel}, nashra.MediumChannel, 0},
 	} {
-		for _, arts := range [][]store.Article{{a}, {a, b}} {
+		for _, arts := range [][]nashra.Article{{a}, {a, b}} {
 			if _, err := sender.Post(context.Background(), delivery.Post{Target: tc.target, Articles: arts}); err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +262,7 @@ func TestPostVideoPreviewsThePlayer(t *testing.T) {
 	a := siteArticle()
 	a.ImageURL = e.site.srv.URL + "/thumb.png"
 	a.Content = `<iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ"></iframe>`
-	if _, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []store.Article{a}}); err != nil {
+	if _, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []nashra.Article{a}}); err != nil {
 		t.Fatal(err)
 	}
 	rec := e.tg.Sent(u)[0]
@@ -281,7 +281,7 @@ func TestPhotoFileIDReused(t *testing.T) {
 		chats = append(chats, e.tg.AddUser(tgbotapi.User{}).ID)
 	}
 	for _, c := range chats {
-		sent, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(c), Articles: []store.Article{a}})
+		sent, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(c), Articles: []nashra.Article{a}})
 		if err != nil || !sent.Caption {
 			t.Fatalf("post to %d: %+v %v", c, sent, err)
 		}
@@ -309,7 +309,7 @@ func TestPhotoFallsBackToUploadThenText(t *testing.T) {
 	encoded := e.site.srv.URL + "/wp-content/uploads/%D8%B5%D9%88%D8%B1%D8%A9-%D8%A7%D9%84%D8%AE%D8%A8%D8%B1.png"
 	e.tg.FailURL(encoded, "wrong file identifier/HTTP URL specified")
 	u := e.tg.AddUser(tgbotapi.User{}).ID
-	sent, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(u), Articles: []store.Article{a}})
+	sent, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(u), Articles: []nashra.Article{a}})
 	if err != nil || !sent.Caption {
 		t.Fatalf("Post = %+v, %v", sent, err)
 	}
@@ -328,7 +328,7 @@ func TestPhotoFallsBackToUploadThenText(t *testing.T) {
 	b.ID = 8
 	b.ImageURL = e.site.srv.URL + "/gone.png"
 	e.tg.FailURL(b.ImageURL, "")
-	sent, err = e.sender.Post(ctx, delivery.Post{Target: privateTarget(u), Articles: []store.Article{b}})
+	sent, err = e.sender.Post(ctx, delivery.Post{Target: privateTarget(u), Articles: []nashra.Article{b}})
 	if err != nil || sent.Caption {
 		t.Fatalf("Post without a usable image = %+v, %v", sent, err)
 	}
@@ -338,7 +338,7 @@ func TestPhotoFallsBackToUploadThenText(t *testing.T) {
 	// The rest of the fan-out does not try the image again.
 	before := len(e.site.requests())
 	v := e.tg.AddUser(tgbotapi.User{}).ID
-	if _, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(v), Articles: []store.Article{b}}); err != nil {
+	if _, err := e.sender.Post(ctx, delivery.Post{Target: privateTarget(v), Articles: []nashra.Article{b}}); err != nil {
 		t.Fatal(err)
 	}
 	if after := len(e.site.requests()); after != before || e.tg.Sent(v)[0].Method != "sendMessage" {
@@ -353,7 +353,7 @@ func TestLongInfographicSentAsDocument(t *testing.T) {
 	a.Sections = []string{"infographics"}
 	a.ImageURL = e.site.srv.URL + "/infographic.png"
 	u := e.tg.AddUser(tgbotapi.User{}).ID
-	sent, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []store.Article{a}})
+	sent, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []nashra.Article{a}})
 	if err != nil || !sent.Caption {
 		t.Fatalf("Post = %+v, %v", sent, err)
 	}
@@ -369,17 +369,17 @@ func TestBundleEditDelete(t *testing.T) {
 	e := newSenderEnv(t)
 	ctx := context.Background()
 	ch := e.tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "قناة"}).ID
-	target := delivery.Target{ChatID: ch, Kind: store.ChatChannel}
+	target := delivery.Target{ChatID: ch, Kind: nashra.ChatChannel}
 	a, b := siteArticle(), siteArticle()
 	b.Title = "عنوان ثان"
-	sent, err := e.sender.Post(ctx, delivery.Post{Target: target, Articles: []store.Article{a, b}})
+	sent, err := e.sender.Post(ctx, delivery.Post{Target: target, Articles: []nashra.Article{a, b}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := e.tg.Sent(ch)[0]
 	mustContain(t, rec.Plain, "مقالتان", "1. التقارب", "2. عنوان ثان")
 
-	one, err := e.sender.Post(ctx, delivery.Post{Target: target, Articles: []store.Article{a}})
+	one, err := e.sender.Post(ctx, delivery.Post{Target: target, Articles: []nashra.Article{a}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestUploadFloodWaitIsRateLimited(t *testing.T) {
 	a.ImageURL = e.site.srv.URL + "/tall.png"
 	u := e.tg.AddUser(tgbotapi.User{}).ID
 	e.tg.FailNext("sendDocument", 1, telegramtest.FloodWait(3))
-	_, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []store.Article{a}})
+	_, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []nashra.Article{a}})
 	var se *delivery.SendError
 	if !errors.As(err, &se) || se.Kind != delivery.RateLimited || se.RetryAfter != 3*time.Second {
 		t.Fatalf("429 on an upload: %v", err)
@@ -425,7 +425,7 @@ func TestPlainPost(t *testing.T) {
 	u := e.tg.AddUser(tgbotapi.User{}).ID
 	a := siteArticle()
 	a.Title = `عنوان فيه <وسم> & "اقتباس"`
-	if _, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []store.Article{a}, Plain: true}); err != nil {
+	if _, err := e.sender.Post(context.Background(), delivery.Post{Target: privateTarget(u), Articles: []nashra.Article{a}, Plain: true}); err != nil {
 		t.Fatal(err)
 	}
 	rec := e.tg.Sent(u)[0]

@@ -1,10 +1,6 @@
 package bot
 
-import (
-	"time"
-
-	"github.com/almaalouma/nashra/arabic"
-)
+import "github.com/almaalouma/nashra/arabic"
 
 // What readers see, in Modern Standard Arabic. Texts are HTML-ready: those
 // with %s take values already escaped.
@@ -180,14 +176,3 @@ const (
 	txtResumed          = "▶️ استُؤنف إرسال المقالات."
 	txtAlert            = "🔔 <b>تنبيه</b>\n%s"
 )
-
-// zoneName is how readers are told the digest's time zone.
-func zoneName(loc *time.Location) string {
-	switch loc.String() {
-	case "Asia/Baghdad":
-		return "بتوقيت بغداد"
-	case "UTC":
-		return "بالتوقيت العالمي"
-	}
-	return "بتوقيت " + loc.String()
-}

@@ -10,8 +10,8 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 // allowedUpdates are the kinds of update the bot asks Telegram for.
@@ -203,7 +203,7 @@ func parseCommand(text string) (cmd, at, args string, ok bool) {
 // settings move to the new id. Telegram reports it in both chats; the
 // second move finds nothing left to move.
 func (b *Bot) migrate(ctx context.Context, from, to int64) error {
-	if err := b.db.MoveChat(ctx, from, to, b.now()); err != nil {
+	if err := b.subs.MoveChat(ctx, from, to); err != nil {
 		return err
 	}
 	b.members.forgetChat(from)
@@ -213,8 +213,8 @@ func (b *Bot) migrate(ctx context.Context, from, to int64) error {
 
 // ensureChat records the chat of a request that changes something, so that
 // reading commands leave no trace of a reader who never subscribed.
-func (b *Bot) ensureChat(ctx context.Context, c *tgbotapi.Chat, from *tgbotapi.User) (store.Chat, error) {
-	sc := store.Chat{ID: c.ID, Kind: store.ChatKind(c.Type)}
+func (b *Bot) ensureChat(ctx context.Context, c *tgbotapi.Chat, from *tgbotapi.User) (nashra.Chat, error) {
+	sc := nashra.Chat{ID: c.ID, Kind: nashra.ChatKind(c.Type)}
 	if c.Type != "private" {
 		// A reader's name and username are not needed, so not kept.
 		sc.Title, sc.Username = c.Title, c.UserName
@@ -222,6 +222,6 @@ func (b *Bot) ensureChat(ctx context.Context, c *tgbotapi.Chat, from *tgbotapi.U
 	if from != nil {
 		sc.Language = from.LanguageCode
 	}
-	stored, _, err := b.db.TouchChat(ctx, sc, b.now())
+	stored, _, err := b.subs.TouchChat(ctx, sc)
 	return stored, err
 }

@@ -12,7 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/links"
 )
 
 // maxUpdateBytes bounds a webhook request body; updates are a few KB.
@@ -22,7 +22,7 @@ const maxUpdateBytes = 1 << 20
 // key, so that it survives restarts without being stored. Telegram allows
 // 1–256 characters of A–Z, a–z, 0–9, _ and -: hex fits.
 func WebhookSecret(secret []byte) string {
-	return hex.EncodeToString(subscribers.DeriveKey(secret, "nashra telegram webhook"))
+	return hex.EncodeToString(links.DeriveKey(secret, "nashra telegram webhook"))
 }
 
 // setWebhook registers the webhook URL with its secret, retrying while
@@ -30,8 +30,8 @@ func WebhookSecret(secret []byte) string {
 func (b *Bot) setWebhook(ctx context.Context) {
 	allowed, _ := json.Marshal(allowedUpdates)
 	params := tgbotapi.Params{
-		"url":             b.cfg.WebhookURL,
-		"secret_token":    b.cfg.WebhookSecret,
+		"url":             b.cfg.Telegram.WebhookURL,
+		"secret_token":    b.webhookSecret,
 		"allowed_updates": string(allowed),
 		"max_connections": "10",
 	}
@@ -61,7 +61,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 			return
 		}
 		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
-		if b.cfg.WebhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.cfg.WebhookSecret)) != 1 {
+		if b.webhookSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.webhookSecret)) != 1 {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}

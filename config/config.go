@@ -1,6 +1,12 @@
-// Package config loads nashra's typed configuration from a YAML file and the
-// environment, fills in the built-in defaults for Almaalouma and validates
-// the result once, before anything starts.
+// Package config is nashra's one configuration: the typed Config every part
+// is handed at start-up, its one set of defaults (Defaults, the built-in
+// configuration for Almaalouma, which tests use too), and Load, which reads
+// the YAML file and the environment over the defaults and validates the
+// result once, before anything starts. The parts keep no defaults and no
+// validation of their own.
+//
+// A field tagged yaml:"-" is not read from the file: the environment sets
+// some, and the rest are tuned in code, by tests, never by operators.
 package config
 
 import (
@@ -12,11 +18,13 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // site.timezone on machines and images without a zoneinfo database
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/net/html/charset"
@@ -49,6 +57,15 @@ type Config struct {
 	TrustedProxies []netip.Prefix `yaml:"-"`
 	// File is the YAML file read, empty when the built-in defaults are used.
 	File string `yaml:"-"`
+
+	// LeaseDuration is how long a lease in the store — the leader's, the
+	// Telegram dispatcher's, the email sender's — and the claims made
+	// under it last unrenewed: after a crash another instance takes over
+	// within it. Each holder renews at a third of it.
+	LeaseDuration Duration `yaml:"-"`
+	// UserAgent names nashra to the sites it reads: the feeds and the
+	// site's homepage. The command sets it with its version.
+	UserAgent string `yaml:"-"`
 }
 
 // Site describes the news site.
@@ -107,14 +124,32 @@ type Poll struct {
 	// is preferred, and without one the item has no author.
 	GenericAuthors []string   `yaml:"generic_authors"`
 	FloodGuard     FloodGuard `yaml:"flood_guard"`
+	// MaxRedirects is how many redirects a fetch follows.
+	MaxRedirects int `yaml:"-"`
 }
 
-// FloodGuard decides what happens when every item of a poll is new.
+// FloodGuard decides what happens when every item of a poll is new (a
+// changed feed, a site migration rewriting GUIDs, a feed back from a long
+// outage), so that it does not become a burst of posts to every reader.
 type FloodGuard struct {
-	MinItems int    `yaml:"min_items"`
-	Action   string `yaml:"action"` // hold, latest or push
-	Latest   int    `yaml:"latest"`
+	// MinItems is the smallest all-new poll that trips the guard.
+	MinItems int `yaml:"min_items"`
+	// Action is FloodHold, FloodLatest or FloodPush.
+	Action string `yaml:"action"`
+	// Latest is how many of the newest items FloodLatest lets through.
+	Latest int `yaml:"latest"`
 }
+
+// The flood guard's actions.
+const (
+	// FloodHold holds every new item until an admin decides.
+	FloodHold = "hold"
+	// FloodLatest lets the newest FloodGuard.Latest items through and
+	// marks the rest seen.
+	FloodLatest = "latest"
+	// FloodPush lets everything through; only the alert is raised.
+	FloodPush = "push"
+)
 
 // Telegram configures the bot.
 type Telegram struct {
@@ -129,6 +164,9 @@ type Limits struct {
 	GlobalPerSecond float64 `yaml:"global_per_second"`
 	ChatPerSecond   float64 `yaml:"chat_per_second"`
 	GroupPerMinute  float64 `yaml:"group_per_minute"`
+	// WindowMargin widens the second in which global_per_second is
+	// counted by the latency jitter to Telegram it absorbs.
+	WindowMargin Duration `yaml:"window_margin"`
 }
 
 // Delivery configures the delivery engine. Telegram's limits are under
@@ -153,6 +191,20 @@ type Delivery struct {
 	EditReaders bool `yaml:"edit_readers"`
 	// Retention is how long finished deliveries are kept.
 	Retention Duration `yaml:"retention"`
+
+	// SendTimeout bounds one call to Telegram, including at shutdown,
+	// when in-flight sends are finished rather than abandoned.
+	SendTimeout Duration `yaml:"-"`
+	// ReplyStaleAfter drops a reply nobody could send for this long: the
+	// reader has moved on.
+	ReplyStaleAfter Duration `yaml:"-"`
+	// RetryBase and RetryMax bound the exponential backoff between
+	// attempts; each wait is jittered to between half and all of it.
+	RetryBase Duration `yaml:"-"`
+	RetryMax  Duration `yaml:"-"`
+	// HandOnInterval is how often new articles are looked for when the
+	// poller does not say it stored some.
+	HandOnInterval Duration `yaml:"-"`
 }
 
 // Tracking configures the tracked links (/r/…) that measure what readers
@@ -170,6 +222,21 @@ type Tracking struct {
 	// links) one source network, an IPv4 /24 or an IPv6 /48, counts for
 	// on one article in one day.
 	NetworkCap int `yaml:"network_cap"`
+
+	// Buffer is how many clicks may wait to be written; past it clicks
+	// are still redirected but not counted. The writer waits for the
+	// store's one write connection, which a 100,000-row fan-out holds for
+	// about a second.
+	Buffer int `yaml:"-"`
+	// BatchSize is the most clicks written in one transaction: what
+	// arrives while a fan-out holds the store goes in one go.
+	BatchSize int `yaml:"-"`
+	// FlushInterval is the longest a click waits before its batch is
+	// written.
+	FlushInterval Duration `yaml:"-"`
+	// CacheSize is how many article links are kept in memory, so that the
+	// redirect does not read the store.
+	CacheSize int `yaml:"-"`
 }
 
 // Ranking configures how "most followed" is computed.
@@ -188,6 +255,14 @@ type Ranking struct {
 	SiteSelector string `yaml:"site_selector"`
 	// SiteInterval is how often the site's homepage is read.
 	SiteInterval Duration `yaml:"site_interval"`
+
+	// SiteHeading is the title of the site's block, by which it is found
+	// when SiteSelector is empty.
+	SiteHeading string `yaml:"-"`
+	// SiteTimeout bounds one reading of the homepage, SiteMaxBytes its
+	// size.
+	SiteTimeout  Duration `yaml:"-"`
+	SiteMaxBytes int64    `yaml:"-"`
 }
 
 // Digest configures the daily digest.
@@ -199,6 +274,11 @@ type Digest struct {
 	CutoffHour int `yaml:"cutoff_hour"`
 	// PerSection is how many articles each chosen section gets.
 	PerSection int `yaml:"per_section"`
+
+	// TelegramPerSecond bounds how fast the Telegram digest is handed to
+	// the delivery engine: its messages share the reply lane with answers
+	// to readers, which must not wait behind thousands of them.
+	TelegramPerSecond float64 `yaml:"-"`
 }
 
 // Email configures outgoing mail.
@@ -219,6 +299,79 @@ type Email struct {
 	// waits before probing the server again; 0: until an admin resumes.
 	PauseCooldown Duration `yaml:"pause_cooldown"`
 	DKIM          DKIM     `yaml:"dkim"`
+
+	// OutboxDir receives the mails as .eml files when no SMTP server is
+	// configured; empty: beside the SQLite file (see MailDir).
+	OutboxDir string `yaml:"-"`
+	// SendTimeout bounds one message's SMTP transaction, connection
+	// included.
+	SendTimeout Duration `yaml:"-"`
+	// IdleTimeout is how long an SMTP connection may sit idle before it
+	// is replaced rather than reused: servers drop idle clients after a
+	// while, and a dead connection must not fail a message.
+	IdleTimeout Duration `yaml:"-"`
+	// MaxAttempts is how many times a temporary failure (4xx, a network
+	// error, a Telegram error for the Telegram digest) is tried before a
+	// digest message is given up; RetryBase and RetryMax bound the backoff
+	// between attempts.
+	MaxAttempts int      `yaml:"-"`
+	RetryBase   Duration `yaml:"-"`
+	RetryMax    Duration `yaml:"-"`
+	// BounceStorm is how many 5xx answers to RCPT TO in a row, for
+	// digests to different confirmed addresses, are taken as the server
+	// refusing the sender rather than the addresses: the send pauses
+	// instead of marking the list bounced. Refusals of confirmations and
+	// notices, whose addresses whoever asked chose, never count.
+	BounceStorm int `yaml:"-"`
+	// StaleAfter drops a digest message, by email or Telegram, that could
+	// not be sent for this long.
+	StaleAfter Duration `yaml:"-"`
+	// Retention is how long finished send-log rows are kept.
+	Retention Duration `yaml:"-"`
+
+	// ConfirmTTL is how long a confirmation link works.
+	ConfirmTTL Duration `yaml:"-"`
+	// ForgetAfter is how long an unconfirmed signup is kept.
+	ForgetAfter Duration `yaml:"-"`
+	// SignupsPerAddress bounds the mails signups send to one address
+	// within SignupWindow, and SignupInterval spaces them: at most one per
+	// interval, whoever asks.
+	SignupsPerAddress int      `yaml:"-"`
+	SignupWindow      Duration `yaml:"-"`
+	SignupInterval    Duration `yaml:"-"`
+	// SignupsPerIP and SignupsPerUser bound the signups one requester may
+	// ask for within RequesterWindow, from the web form (per client
+	// address, per /64 for IPv6) or from the bot's /email (per Telegram
+	// user): one budget, kept in the store for every instance.
+	SignupsPerIP    int      `yaml:"-"`
+	SignupsPerUser  int      `yaml:"-"`
+	RequesterWindow Duration `yaml:"-"`
+}
+
+// MailDir is where mails are written when no SMTP server is configured:
+// email's OutboxDir, else an "outbox" folder beside the SQLite file, else
+// data/outbox.
+func (c *Config) MailDir() string {
+	if c.Email.OutboxDir != "" {
+		return c.Email.OutboxDir
+	}
+	if path, ok := strings.CutPrefix(c.DatabaseURL, "sqlite:"); ok {
+		return filepath.Join(filepath.Dir(strings.TrimPrefix(path, "//")), "outbox")
+	}
+	return filepath.Join("data", "outbox")
+}
+
+// MessageDomain is the domain naming Message-IDs and the List-Id: email.domain,
+// else the domain of email.from.
+func (e Email) MessageDomain() string {
+	if e.Domain != "" {
+		return e.Domain
+	}
+	a, err := mail.ParseAddress(e.From)
+	if err != nil {
+		return "localhost"
+	}
+	return a.Address[strings.LastIndexByte(a.Address, '@')+1:]
 }
 
 // WebSub configures the subscriber to the hubs the feeds name.
@@ -228,6 +381,14 @@ type WebSub struct {
 	Enabled bool `yaml:"enabled"`
 	// Lease is the lease asked of hubs; the hub decides.
 	Lease Duration `yaml:"lease"`
+
+	// VerifyWithin is how long a hub may take to verify a request before
+	// it is asked again.
+	VerifyWithin Duration `yaml:"-"`
+	// MissedGrace is how long after a poll no push asked for found
+	// articles the hub had not announced its push may still come before
+	// the hub is judged silent.
+	MissedGrace Duration `yaml:"-"`
 }
 
 // Hooks configures the site's publish ping, POST /hooks/publish.
@@ -238,6 +399,10 @@ type Hooks struct {
 	// RatePerSecond and Burst bound the pings taken.
 	RatePerSecond float64 `yaml:"rate_per_second"`
 	Burst         int     `yaml:"burst"`
+
+	// MaxSkew is how far a ping's time may be from nashra's clock: a
+	// captured ping cannot be replayed later than that.
+	MaxSkew Duration `yaml:"-"`
 }
 
 // DKIM signs the digest when selector and key_file are set.
@@ -262,6 +427,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String writes the duration as YAML takes it: 5m0s.
+func (d Duration) String() string { return time.Duration(d).String() }
 
 // Error is a configuration problem, naming the key.
 type Error struct {
@@ -385,8 +553,20 @@ func (c *Config) follow(set keySet) {
 		p.PushInterval = max(p.PushInterval, p.Interval)
 	}
 	if !set["delivery.retention"] {
-		d.Retention = max(d.Retention, d.CorrectionWindow)
+		d.Retention = max(d.Retention, d.CorrectionWindow, d.StaleAfter)
 	}
+	// A digest time set later than the cut-off moves the cut-off past it.
+	if h, ok := c.Digest.hour(); ok && !set["digest.cutoff_hour"] {
+		c.Digest.CutoffHour = max(c.Digest.CutoffHour, min(h+1, 24))
+	}
+}
+
+// hour returns the hour of Time, ok false when Time is not HH:MM.
+func (d Digest) hour() (int, bool) {
+	if !clockRe.MatchString(d.Time) {
+		return 0, false
+	}
+	return int(d.Time[0]-'0')*10 + int(d.Time[1]-'0'), true
 }
 
 // named describes the key another one is checked against, saying when its
@@ -396,6 +576,14 @@ func (s keySet) named(key string, v Duration) string {
 		return fmt.Sprintf("%s (%s)", key, v.D())
 	}
 	return fmt.Sprintf("%s (%s, the default)", key, v.D())
+}
+
+// namedString is named for a key whose value is not a duration.
+func (s keySet) namedString(key, v string) string {
+	if s[key] {
+		return fmt.Sprintf("%s (%s)", key, v)
+	}
+	return fmt.Sprintf("%s (%s, the default)", key, v)
 }
 
 // secretVars may come from NAME_FILE, for Docker and Kubernetes secrets.
@@ -505,6 +693,9 @@ func (c *Config) validate(set keySet) error {
 			return problem(v.key, "must be greater than 0, got %v", v.val)
 		}
 	}
+	if m := l.WindowMargin.D(); m < 0 || m > time.Second {
+		return problem("telegram.limits.window_margin", "must be between 0 and 1s, got %s", m)
+	}
 	if err := c.validateDelivery(set); err != nil {
 		return err
 	}
@@ -514,8 +705,9 @@ func (c *Config) validate(set keySet) error {
 	if !clockRe.MatchString(c.Digest.Time) {
 		return problem("digest.time", "want a local time HH:MM such as 07:00, got %q", c.Digest.Time)
 	}
-	if c.Digest.CutoffHour < 1 || c.Digest.CutoffHour > 24 {
-		return problem("digest.cutoff_hour", "want an hour from 1 to 24, got %d", c.Digest.CutoffHour)
+	if h, _ := c.Digest.hour(); c.Digest.CutoffHour <= h || c.Digest.CutoffHour > 24 {
+		return problem("digest.cutoff_hour", "want an hour after that of %s and at most 24, got %d",
+			set.namedString("digest.time", c.Digest.Time), c.Digest.CutoffHour)
 	}
 	if c.Digest.PerSection < 1 || c.Digest.PerSection > 10 {
 		return problem("digest.per_section", "must be between 1 and 10, got %d", c.Digest.PerSection)
@@ -620,7 +812,7 @@ func (c *Config) validatePoll(set keySet) error {
 		return problem("poll.failing_alert_after", "must be greater than 0")
 	}
 	switch p.FloodGuard.Action {
-	case "hold", "latest", "push":
+	case FloodHold, FloodLatest, FloodPush:
 	default:
 		return problem("poll.flood_guard.action", "want hold, latest or push, got %q", p.FloodGuard.Action)
 	}
@@ -651,6 +843,9 @@ func (c *Config) validateDelivery(set keySet) error {
 	case d.Retention.D() < d.CorrectionWindow.D():
 		return problem("delivery.retention", "must be at least %s, got %s",
 			set.named("delivery.correction_window", d.CorrectionWindow), d.Retention.D())
+	case d.Retention.D() < d.StaleAfter.D():
+		return problem("delivery.retention", "must be at least %s, got %s",
+			set.named("delivery.stale_after", d.StaleAfter), d.Retention.D())
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestDefaultsDescribeAlmaalouma(t *testing.T) {
 	if cfg.Site.Location.String() != "Asia/Baghdad" || cfg.DatabaseURL != "sqlite:data/nashra.db" || cfg.File != "" {
 		t.Errorf("defaults: %s %s %q", cfg.Site.Location, cfg.DatabaseURL, cfg.File)
 	}
-	if cfg.Telegram.Limits != (Limits{30, 1, 20}) {
+	if cfg.Telegram.Limits != (Limits{30, 1, 20, Duration(40 * time.Millisecond)}) {
 		t.Errorf("limits = %+v", cfg.Telegram.Limits)
 	}
 }
@@ -122,7 +123,11 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{yaml: "sections:\n  - slug: a\n    name: x\n    feed: https://a.example/feed\n    channels: [news]\n", key: "sections[0].channels[0]"},
 		{yaml: "digest:\n  time: \"7am\"\n", key: "digest.time"},
 		{yaml: "poll:\n  flood_guard:\n    action: panic\n", key: "poll.flood_guard.action"},
+		{yaml: "poll:\n  workers: -1\n", key: "poll.workers"},
+		{yaml: "poll:\n  timeout: -1s\n", key: "poll.timeout"},
+		{yaml: "poll:\n  min_interval: 1h\n  max_interval: 1m\n", key: "poll.min_interval"},
 		{yaml: "telegram:\n  limits:\n    chat_per_second: 0\n", key: "telegram.limits.chat_per_second"},
+		{yaml: "telegram:\n  limits:\n    window_margin: 2s\n", key: "telegram.limits.window_margin"},
 		{yaml: "delivery:\n  retention: 1h\n", key: "delivery.retention"},
 		{yaml: "poll:\n  push_interval: 1m\n", key: "poll.push_interval"},
 		{yaml: "poll:\n  on_demand_gap: 2m\n", key: "poll.on_demand_gap"},
@@ -174,13 +179,19 @@ func TestDependentDefaultsFollow(t *testing.T) {
 			return c.Poll.MinInterval.D() == time.Minute && c.Poll.MaxInterval.D() == 12*time.Hour
 		}},
 		{"delivery:\n  correction_window: 96h\n", func(c *Config) bool { return c.Delivery.Retention.D() == 96*time.Hour }},
+		{"poll:\n  exclude_categories: []\n", func(c *Config) bool {
+			return c.Poll.ExcludeCategories != nil && len(c.Poll.ExcludeCategories) == 0 // none, not the default list
+		}},
+		{"delivery:\n  stale_after: 100h\n", func(c *Config) bool { return c.Delivery.Retention.D() == 100*time.Hour }},
+		{"digest:\n  time: \"13:30\"\n", func(c *Config) bool { return c.Digest.CutoffHour == 14 }},
+		{"digest:\n  time: \"23:00\"\n", func(c *Config) bool { return c.Digest.CutoffHour == 24 }},
 	} {
 		cfg, err := load(c.yaml)
 		switch {
 		case err != nil:
 			t.Errorf("%q: %v", c.yaml, err)
 		case !c.check(cfg):
-			t.Errorf("%q: poll %+v, delivery retention %s", c.yaml, cfg.Poll, cfg.Delivery.Retention.D())
+			t.Errorf("%q: poll %+v, delivery retention %s, digest cut-off %d", c.yaml, cfg.Poll, cfg.Delivery.Retention.D(), cfg.Digest.CutoffHour)
 		}
 	}
 
@@ -193,6 +204,10 @@ func TestDependentDefaultsFollow(t *testing.T) {
 			"config: poll.max_interval: must be at least poll.interval (5m0s, the default), got 2m0s"},
 		{"delivery:\n  retention: 50h\n  correction_window: 60h\n",
 			"config: delivery.retention: must be at least delivery.correction_window (60h0m0s), got 50h0m0s"},
+		{"delivery:\n  retention: 50h\n  stale_after: 60h\n",
+			"config: delivery.retention: must be at least delivery.stale_after (60h0m0s), got 50h0m0s"},
+		{"digest:\n  cutoff_hour: 7\n",
+			"config: digest.cutoff_hour: want an hour after that of digest.time (07:00, the default) and at most 24, got 7"},
 	} {
 		if _, err := load(c.yaml); err == nil || err.Error() != c.want {
 			t.Errorf("%q: %v\nwant %s", c.yaml, err, c.want)
@@ -223,14 +238,46 @@ func TestExampleFileIsTheDefaults(t *testing.T) {
 		if a.Slug != b.Slug || a.Name != b.Name || a.Feed != b.Feed || strings.Join(a.Aliases, ",") != strings.Join(b.Aliases, ",") {
 			t.Errorf("section %d: example %+v, defaults %+v", i, a, b)
 		}
+		if len(a.FeedURLs()) != 1 || len(a.Channels)+len(b.Channels) != 0 {
+			t.Errorf("section %d: example feeds %v channels %v, defaults none but its feed", i, a.FeedURLs(), a.Channels)
+		}
 	}
-	if cfg.Site.LegacyCharset != def.Site.LegacyCharset || cfg.Poll.Interval != def.Poll.Interval || cfg.Poll.FloodGuard != def.Poll.FloodGuard ||
-		cfg.Poll.MaxBodyBytes != def.Poll.MaxBodyBytes || cfg.Poll.StaleAfter != def.Poll.StaleAfter ||
-		cfg.Telegram.Limits != def.Telegram.Limits || cfg.Delivery.Retention != def.Delivery.Retention ||
-		cfg.Delivery.BundleMax != def.Delivery.BundleMax || cfg.Digest != def.Digest || cfg.Email != def.Email ||
-		cfg.Poll.PushInterval != def.Poll.PushInterval || cfg.Poll.OnDemandGap != def.Poll.OnDemandGap ||
-		cfg.WebSub != def.WebSub || cfg.Hooks != def.Hooks {
-		t.Errorf("example differs from defaults:\n%+v\n%+v", cfg.Poll, def.Poll)
+	// Everything else, key by key: the example holds no value the
+	// defaults do not, and the defaults none the example hides.
+	if cfg.Site.Location.String() != def.Site.Location.String() {
+		t.Errorf("example's zone %s, defaults' %s", cfg.Site.Location, def.Site.Location)
+	}
+	cfg.Sections, def.Sections, cfg.Site.Location, def.Site.Location, cfg.File = nil, nil, nil, nil, ""
+	if !reflect.DeepEqual(cfg, def) {
+		t.Errorf("example differs from defaults:\n%+v\n%+v", *cfg, *def)
+	}
+}
+
+// The defaults Load gives are Defaults itself, validated: what tests start
+// from is what production runs with.
+func TestDefaultsAreWhatLoadGives(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Defaults()
+	if def.Site.Location == nil || def.Site.Location.String() != cfg.Site.Location.String() {
+		t.Fatalf("Defaults' location %v, Load's %v", def.Site.Location, cfg.Site.Location)
+	}
+	cfg.Site.Location, def.Site.Location = nil, nil
+	if !reflect.DeepEqual(cfg, def) {
+		t.Errorf("Load without file or environment:\n%+v\nDefaults:\n%+v", *cfg, *def)
+	}
+	if got := def.MailDir(); got != filepath.Join("data", "outbox") {
+		t.Errorf("mails go to %s, want data/outbox beside the default database", got)
+	}
+	def.DatabaseURL = "sqlite:/var/lib/nashra/nashra.db"
+	if got := def.MailDir(); got != "/var/lib/nashra/outbox" {
+		t.Errorf("mails go to %s, want beside the SQLite file", got)
+	}
+	if got := def.Email.MessageDomain(); got != "example.org" {
+		t.Errorf("message domain %q, want the sender's", got)
 	}
 }
 
@@ -281,7 +328,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		p, d := cfg.Poll, cfg.Delivery
-		if p.MinInterval > p.Interval || p.Interval > p.MaxInterval || d.Retention < d.CorrectionWindow ||
+		if p.MinInterval > p.Interval || p.Interval > p.MaxInterval || d.Retention < d.CorrectionWindow || d.Retention < d.StaleAfter ||
 			cfg.Site.Location == nil || len(cfg.Sections) == 0 {
 			t.Fatalf("accepted an inconsistent configuration: %+v", cfg)
 		}

@@ -30,7 +30,7 @@ func BenchmarkDispatch(b *testing.B) {
 	}
 	raw.Close()
 	cfg := testConfig()
-	cfg.GlobalPerSecond, cfg.ChatPerSecond, cfg.Concurrency = 1e6, 1e3, 32
+	cfg.Telegram.Limits.GlobalPerSecond, cfg.Telegram.Limits.ChatPerSecond, cfg.Delivery.Concurrency = 1e6, 1e3, 32
 	snd := &fakeSender{}
 	var before syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)

@@ -4,8 +4,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
+
+// deleteWindow is how long Telegram lets a bot delete its messages (48 h),
+// less a margin for the queue in between.
+const deleteWindow = 47 * time.Hour
 
 // dispatcherName is the Telegram dispatcher's row in the store.
 const dispatcherName = "telegram"
@@ -31,17 +35,17 @@ func NewControls(st ControlStore, now func() time.Time) *Controls {
 // more is claimed, and what was claimed goes back to the queue. Replies to
 // readers, corrections and retractions still go out.
 func (c *Controls) Pause(ctx context.Context) error {
-	return c.st.SetDispatcherPaused(ctx, dispatcherName, true, c.now())
+	return c.st.SetLeasePaused(ctx, dispatcherName, true, c.now())
 }
 
 // Resume lets pushes go out again.
 func (c *Controls) Resume(ctx context.Context) error {
-	return c.st.SetDispatcherPaused(ctx, dispatcherName, false, c.now())
+	return c.st.SetLeasePaused(ctx, dispatcherName, false, c.now())
 }
 
 // Paused reports whether pushes are paused, and since when.
 func (c *Controls) Paused(ctx context.Context) (bool, time.Time, error) {
-	d, err := c.st.DispatcherState(ctx, dispatcherName)
+	d, err := c.st.Lease(ctx, dispatcherName)
 	if err != nil {
 		return false, time.Time{}, err
 	}
@@ -88,17 +92,17 @@ type Figures struct {
 	// zero when none is due.
 	OldestDue time.Time
 	// RecentDead are the last rows given up, with their errors.
-	RecentDead []store.Delivery
+	RecentDead []nashra.Delivery
 	// Live are this process's counters since start (sent, rate_limited,
-	// global_pauses, errors by kind); empty when the dispatcher runs
-	// elsewhere.
+	// global_pauses, retry_after_violations, errors by kind); empty when
+	// the dispatcher runs elsewhere.
 	Live map[string]int64
 }
 
 // Figures reads the delivery figures from the store.
 func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 	now := c.now()
-	d, err := c.st.DispatcherState(ctx, dispatcherName)
+	d, err := c.st.Lease(ctx, dispatcherName)
 	if err != nil {
 		return Figures{}, err
 	}
@@ -118,10 +122,10 @@ func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 		Held: counts.Held, Stale: counts.Stale, Dead: counts.Dead, SentLastHour: counts.SentSince,
 		OldestDue: counts.OldestDue, RecentDead: dead,
 	}
-	if d.LeaseUntil.After(now) {
+	if d.Until.After(now) {
 		f.Dispatcher = d.Holder
 	}
-	for lane := store.LaneBreaking; lane <= store.LanePrivate; lane++ {
+	for lane := nashra.LaneBreaking; lane <= nashra.LanePrivate; lane++ {
 		f.Due[laneNames[rowPrio(lane)]] = counts.Due[lane]
 	}
 	return f, nil
@@ -129,7 +133,8 @@ func (c *Controls) Figures(ctx context.Context) (Figures, error) {
 
 // Stats returns the figures by name for the bot's /stats: paused (0 or 1),
 // pending_<lane>, sent_last_hour, stale, dead, and, when the dispatcher runs
-// in this process, rate_limited.
+// in this process, sent, rate_limited, global_pauses and
+// retry_after_violations.
 func (f Figures) Stats() map[string]int64 {
 	m := map[string]int64{
 		"paused": 0, "sent_last_hour": int64(f.SentLastHour), "stale": int64(f.Stale), "dead": int64(f.Dead),

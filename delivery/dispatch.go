@@ -9,12 +9,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
-// Priorities of the work a chat has, lowest first: replies never wait
-// behind a fan-out; corrections and retractions come next because they fix
-// what readers already have; then the outbox lanes; broadcasts last.
+// Priorities of the work a chat has, lowest first. Replies are a class of
+// their own, taking turns with the rest (see session.pick); among the
+// rest, corrections and retractions come first because they fix what
+// readers already have, then the outbox lanes, broadcasts last.
 const (
 	prioReply = iota
 	prioWork
@@ -29,11 +31,12 @@ const (
 // laneNames name the priorities in metrics and figures.
 var laneNames = [...]string{"replies", "edits", "breaking", "channels", "groups", "private", "broadcast"}
 
-func rowPrio(l store.Lane) int { return int(l) + 1 }
+func rowPrio(l nashra.Lane) int { return int(l) + 1 }
 
-// globalPauseChats is how many distinct chats answering 429 within a second
-// mean the bot-wide limit was hit: then everything pauses.
-const globalPauseChats = 2
+// maxQueuedAnswers is how many replies that answer something (those with a
+// Merge key) one chat may have waiting: a reader who floods the bot gets a
+// few answers, the newest, not one per message.
+const maxQueuedAnswers = 3
 
 // leaseMargin stops dispatching this long before the lease would end
 // unrenewed, so that no send starts while another instance may take over.
@@ -42,30 +45,28 @@ const leaseMargin = time.Second
 // chatQ is one chat's work in memory: what was claimed for it and not yet
 // sent, and when the chat may next receive a message.
 type chatQ struct {
-	id      int64
-	kind    store.ChatKind
-	replies []store.QueuedReply
-	work    []store.Delivery // edits and deletes of sent messages
-	rows    []store.Delivery // posts, in lane and article order
-	busy    bool             // a send to it is in flight
-	nextAt  time.Time        // its rate limit or a 429's retry_after
-	idx     int              // position in the heap it is in, -1 when none
-	heap    *chatHeap
+	id         int64
+	kind       nashra.ChatKind
+	replies    []store.QueuedReply // answers to the chat, oldest first
+	broadcasts []store.QueuedReply // admins' messages to every reader
+	work       []nashra.Delivery   // edits and deletes of sent messages
+	rows       []nashra.Delivery   // posts, in lane and article order
+	busy       bool                // a send to it is in flight
+	nextAt     time.Time           // its rate limit or a 429's retry_after
+	idx        [3]int              // its position in each heap, by slot; -1 when not in it
 }
 
-func (q *chatQ) size() int { return len(q.replies) + len(q.work) + len(q.rows) }
+func (q *chatQ) size() int { return len(q.replies) + q.newsSize() }
 
-// prio returns the chat's most urgent work and its order within the
-// priority (oldest reply, row or article first).
-func (q *chatQ) prio() (int, int64) {
+// newsSize counts the chat's work other than replies.
+func (q *chatQ) newsSize() int { return len(q.broadcasts) + len(q.work) + len(q.rows) }
+
+// newsPrio returns the priority of the chat's most urgent work other than
+// replies, and its order within the priority (oldest row or article
+// first).
+func (q *chatQ) newsPrio() (int, int64) {
 	p, o := prioNone, int64(0)
-	if len(q.replies) > 0 {
-		p, o = prioReply, q.replies[0].ID
-		if q.replies[0].Lane != store.ReplyLane {
-			p = prioBroadcast
-		}
-	}
-	if len(q.work) > 0 && prioWork < p {
+	if len(q.work) > 0 {
 		p, o = prioWork, q.work[0].ID
 	}
 	if len(q.rows) > 0 {
@@ -73,37 +74,86 @@ func (q *chatQ) prio() (int, int64) {
 			p, o = rp, q.rows[0].ArticleID
 		}
 	}
+	if p == prioNone && len(q.broadcasts) > 0 {
+		p, o = prioBroadcast, q.broadcasts[0].ID
+	}
 	return p, o
 }
 
-// chatHeap orders chats: ready ones by priority, waiting ones by time.
+// answer queues a reply to the chat and returns the ids of those it
+// supersedes: a waiting reply with the same Merge gives way to the newer
+// one, and beyond maxQueuedAnswers the oldest answers go.
+func (q *chatQ) answer(r store.QueuedReply) (superseded []int64) {
+	if r.Merge != "" {
+		if i := slices.IndexFunc(q.replies, func(o store.QueuedReply) bool { return o.Merge == r.Merge }); i >= 0 {
+			superseded = append(superseded, q.replies[i].ID)
+			q.replies = slices.Delete(q.replies, i, i+1)
+		}
+	}
+	q.replies = append(q.replies, r)
+	keyed := 0
+	for _, o := range q.replies {
+		if o.Merge != "" {
+			keyed++
+		}
+	}
+	for i := 0; keyed > maxQueuedAnswers; {
+		if q.replies[i].Merge == "" {
+			i++
+			continue
+		}
+		superseded = append(superseded, q.replies[i].ID)
+		q.replies = slices.Delete(q.replies, i, i+1)
+		keyed--
+	}
+	return superseded
+}
+
+// chatHeap orders chats: those with replies by their oldest reply, those
+// with other work by priority, waiting ones by time. A ready chat may be
+// in both of the first two; slot is the heap's index in chatQ.idx.
 type chatHeap struct {
 	qs   []*chatQ
+	slot int
 	less func(a, b *chatQ) bool
 }
+
+// The heaps' slots.
+const (
+	slotWaiting = iota
+	slotAnswers
+	slotNews
+)
 
 func (h *chatHeap) Len() int           { return len(h.qs) }
 func (h *chatHeap) Less(i, j int) bool { return h.less(h.qs[i], h.qs[j]) }
 func (h *chatHeap) Swap(i, j int) {
 	h.qs[i], h.qs[j] = h.qs[j], h.qs[i]
-	h.qs[i].idx, h.qs[j].idx = i, j
+	h.qs[i].idx[h.slot], h.qs[j].idx[h.slot] = i, j
 }
 func (h *chatHeap) Push(x any) {
 	q := x.(*chatQ)
-	q.idx, q.heap = len(h.qs), h
+	q.idx[h.slot] = len(h.qs)
 	h.qs = append(h.qs, q)
 }
 func (h *chatHeap) Pop() any {
 	q := h.qs[len(h.qs)-1]
 	h.qs[len(h.qs)-1] = nil
 	h.qs = h.qs[:len(h.qs)-1]
-	q.idx, q.heap = -1, nil
+	q.idx[h.slot] = -1
 	return q
 }
 
+func byOldestReply(a, b *chatQ) bool {
+	if a.replies[0].ID != b.replies[0].ID {
+		return a.replies[0].ID < b.replies[0].ID
+	}
+	return a.id < b.id
+}
+
 func byPriority(a, b *chatQ) bool {
-	pa, oa := a.prio()
-	pb, ob := b.prio()
+	pa, oa := a.newsPrio()
+	pb, ob := b.newsPrio()
 	if pa != pb {
 		return pa < pb
 	}
@@ -115,36 +165,25 @@ func byPriority(a, b *chatQ) bool {
 
 func byTime(a, b *chatQ) bool { return a.nextAt.Before(b.nextAt) }
 
-// pacer spaces sends to the global rate. A send late by less than one
-// interval does not push the next one back, so timer delays do not add up
-// to a lower rate; at most two sends ever go back to back.
-type pacer struct {
-	interval time.Duration
-	next     time.Time
-}
-
-func (p *pacer) ready(now time.Time) bool { return !now.Before(p.next) }
-
-func (p *pacer) take(now time.Time) {
-	p.next = later(p.next, now.Add(-p.interval)).Add(p.interval)
-}
-
-// rateHit is a 429 answer, remembered for a second to tell a chat's limit
-// from the bot-wide one.
-type rateHit struct {
-	chatID int64
-	at     time.Time
-	retry  time.Duration
-}
-
 // claimBatch is what the claimer took from the store in one go.
 type claimBatch struct {
 	replies []store.QueuedReply
-	work    []store.Delivery
-	rows    []store.Delivery
+	work    []nashra.Delivery
+	rows    []nashra.Delivery
 }
 
 func (b claimBatch) size() int { return len(b.replies) + len(b.work) + len(b.rows) }
+
+// newsSize counts what the batch adds to session.queued.
+func (b claimBatch) newsSize() int {
+	n := len(b.work) + len(b.rows)
+	for _, r := range b.replies {
+		if r.Lane != store.ReplyLane {
+			n++
+		}
+	}
+	return n
+}
 
 // session is one term as the dispatcher. Its scheduler goroutine owns the
 // chats and heaps; the claimer feeds it, workers send, the acker stores
@@ -156,17 +195,19 @@ type session struct {
 	batch  int
 
 	// Owned by the scheduler goroutine.
-	chats       map[int64]*chatQ
-	ready       chatHeap
-	waiting     chatHeap
-	pacer       pacer
-	free        int
-	inflight    int
-	globalUntil time.Time
-	hits        []rateHit
-	stopping    bool
+	chats    map[int64]*chatQ
+	answers  chatHeap // ready chats with replies
+	news     chatHeap // ready chats with posts, edits, deletes, broadcasts
+	waiting  chatHeap
+	newsTurn bool // the news go next when both have work
+	free     int
+	inflight int
+	stopping bool
 
-	queued   atomic.Int64 // items in chatQs, not in flight
+	// queued counts the rows, edits, deletes and broadcasts in chatQs,
+	// not in flight: the claimer keeps it near batch. Replies are claimed
+	// as they come and kept few per chat by merging.
+	queued   atomic.Int64
 	paused   atomic.Bool
 	leaseEnd atomic.Int64 // Unix nanoseconds
 	lost     atomic.Bool
@@ -181,15 +222,15 @@ type session struct {
 	articles *articleCache
 }
 
-func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []store.Scope) *session {
+func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store.Scope) *session {
 	ctx, cancel := context.WithCancel(parent)
 	s := &session{
 		e: e, ctx: ctx, cancel: cancel,
-		batch:    min(max(int(e.cfg.GlobalPerSecond*2), 64), 4096),
+		batch:    min(max(int(e.limits.GlobalPerSecond*2), 64), 4096),
 		chats:    map[int64]*chatQ{},
-		ready:    chatHeap{less: byPriority},
-		waiting:  chatHeap{less: byTime},
-		pacer:    pacer{interval: time.Duration(float64(time.Second) / e.cfg.GlobalPerSecond)},
+		answers:  chatHeap{slot: slotAnswers, less: byOldestReply},
+		news:     chatHeap{slot: slotNews, less: byPriority},
+		waiting:  chatHeap{slot: slotWaiting, less: byTime},
 		free:     e.cfg.Concurrency,
 		jobs:     make(chan *job, e.cfg.Concurrency),
 		done:     make(chan *job, e.cfg.Concurrency),
@@ -202,16 +243,15 @@ func newSession(parent context.Context, e *Engine, d store.Dispatcher, scopes []
 	}
 	s.paused.Store(d.Paused)
 	e.m.paused.Set(b2f(d.Paused))
-	s.leaseEnd.Store(d.LeaseUntil.UnixNano())
+	s.leaseEnd.Store(d.Until.UnixNano())
 	now := e.now()
 	for _, sc := range scopes {
-		until := later(sc.NextAt, sc.PausedUntil)
 		if sc.ChatID == 0 {
-			s.globalUntil = until
+			e.lim.pause(sc.PausedUntil)
 			continue
 		}
 		q := s.chat(sc.ChatID, "")
-		q.nextAt = until
+		q.nextAt = later(sc.NextAt, sc.PausedUntil)
 		s.place(q, now)
 	}
 	return s
@@ -260,7 +300,7 @@ func (s *session) run() {
 		s.e.log.Error("cannot give back claimed rows; they wait for the lease to run out", "err", err)
 	}
 	if !s.lost.Load() {
-		if err := s.e.st.ReleaseDispatcher(ctx, dispatcherName, s.e.holder); err != nil {
+		if err := s.e.st.ReleaseLease(ctx, dispatcherName, s.e.holder); err != nil {
 			s.e.log.Error("cannot release the dispatcher's lease", "err", err)
 		}
 	}
@@ -268,8 +308,8 @@ func (s *session) run() {
 }
 
 // schedule is the scheduler goroutine: it hands the most urgent sendable
-// work to idle workers, as fast as the global pacer, the chats' limits and
-// Telegram's pauses allow.
+// work to idle workers, as fast as the bot-wide limit, the chats' limits
+// and Telegram's pauses allow.
 func (s *session) schedule() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -305,8 +345,8 @@ func (s *session) nextWake(now time.Time) time.Duration {
 	if s.waiting.Len() > 0 && s.waiting.qs[0].nextAt.Before(at) {
 		at = s.waiting.qs[0].nextAt
 	}
-	if s.free > 0 && s.ready.Len() > 0 {
-		if next := later(s.pacer.next, s.globalUntil); next.Before(at) {
+	if s.free > 0 && s.answers.Len()+s.news.Len() > 0 {
+		if next := s.e.lim.next(now).Add(-dispatchLead); next.Before(at) {
 			at = next
 		}
 		if s.leaseEnding(now) {
@@ -320,7 +360,7 @@ func (s *session) leaseEnding(now time.Time) bool {
 	return now.Add(leaseMargin).UnixNano() > s.leaseEnd.Load()
 }
 
-// promote moves chats whose wait is over to the ready heap, and forgets
+// promote moves chats whose wait is over to the ready heaps, and forgets
 // idle ones that were only kept for their rate limit.
 func (s *session) promote(now time.Time) {
 	for s.waiting.Len() > 0 && !s.waiting.qs[0].nextAt.After(now) {
@@ -329,22 +369,32 @@ func (s *session) promote(now time.Time) {
 	}
 }
 
+// dispatch hands jobs to idle workers while the bot-wide limit has room,
+// reserving each job's first request a place in it (see limiter).
 func (s *session) dispatch(now time.Time) {
-	for s.free > 0 && s.ready.Len() > 0 {
-		if now.Before(s.globalUntil) || s.leaseEnding(now) || !s.pacer.ready(now) {
-			return
+	for s.free > 0 && !s.leaseEnding(now) {
+		h := s.pick()
+		if h == nil {
+			break
 		}
-		q := heap.Pop(&s.ready).(*chatQ)
-		j := s.build(q, now)
+		ticket := s.e.lim.reserve(now)
+		if ticket == 0 {
+			break
+		}
+		q := heap.Pop(h).(*chatQ)
+		j := s.build(q, h == &s.answers, now)
 		if j == nil {
+			s.e.lim.release(ticket)
 			s.place(q, now)
 			continue
 		}
-		s.pacer.take(now)
+		s.newsTurn = h == &s.answers
+		j.turn = &turn{lim: s.e.lim, ticket: ticket}
 		q.busy = true
+		s.place(q, now)
 		s.free--
 		s.inflight++
-		s.queued.Add(-int64(j.items()))
+		s.queued.Add(-int64(j.news()))
 		s.jobs <- j
 	}
 	if s.queued.Load() < int64(s.batch) {
@@ -352,35 +402,44 @@ func (s *session) dispatch(now time.Time) {
 	}
 }
 
-// build takes the chat's most urgent work as one job; nil when, after
-// triage, nothing is to be sent now.
-func (s *session) build(q *chatQ, now time.Time) *job {
-	p, _ := q.prio()
+// pick returns the heap the next job comes from: replies and the rest take
+// turns while both have work, so that a flood of replies cannot hold the
+// news back, nor a push the answers; each keeps half the rate.
+func (s *session) pick() *chatHeap {
 	switch {
-	case p == prioReply || p == prioBroadcast:
+	case s.answers.Len() == 0 && s.news.Len() == 0:
+		return nil
+	case s.news.Len() == 0 || s.answers.Len() > 0 && !s.newsTurn:
+		return &s.answers
+	}
+	return &s.news
+}
+
+// build takes the chat's most urgent work of its class (a reply, or
+// anything else) as one job; nil when, after triage, nothing is to be sent
+// now.
+func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
+	if answer {
 		r := q.replies[0]
 		q.replies = q.replies[1:]
-		// A broadcast to every reader takes as long as a push.
-		staleAfter := s.e.cfg.ReplyStaleAfter
-		if p == prioBroadcast {
-			staleAfter = s.e.cfg.StaleAfter
-		}
-		if now.Sub(r.CreatedAt) > staleAfter {
-			s.queued.Add(-1)
-			s.e.m.stale.Inc()
-			s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyStale, IDs: []int64{r.ID}}}, nil)
-			return nil
-		}
-		return &job{kind: jobReply, chatID: q.id, chatKind: q.kind, prio: p, reply: r}
-	case p == prioWork:
+		return s.replyJob(q, r, prioReply, s.e.cfg.ReplyStaleAfter.D(), now)
+	}
+	p, _ := q.newsPrio()
+	switch p {
+	case prioWork:
 		d := q.work[0]
 		q.work = q.work[1:]
 		kind := jobEdit
-		if d.Todo == store.TodoDelete {
+		if d.Todo == nashra.TodoDelete {
 			kind = jobDelete
 		}
-		return &job{kind: kind, chatID: q.id, chatKind: q.kind, prio: p, rows: []store.Delivery{d}}
-	case p == prioNone:
+		return &job{kind: kind, chatID: q.id, chatKind: q.kind, prio: p, rows: []nashra.Delivery{d}}
+	case prioBroadcast:
+		r := q.broadcasts[0]
+		q.broadcasts = q.broadcasts[1:]
+		// A broadcast to every reader takes as long as a push.
+		return s.replyJob(q, r, p, s.e.cfg.StaleAfter.D(), now)
+	case prioNone:
 		return nil
 	}
 	silent := s.triage(q, now)
@@ -388,7 +447,7 @@ func (s *session) build(q *chatQ, now time.Time) *job {
 		return nil
 	}
 	n := 1
-	if q.kind != store.ChatChannel {
+	if q.kind != nashra.ChatChannel {
 		n = min(len(q.rows), s.e.cfg.BundleMax)
 	}
 	rows := slices.Clone(q.rows[:n])
@@ -400,28 +459,42 @@ func (s *session) build(q *chatQ, now time.Time) *job {
 	return j
 }
 
+// replyJob sends a reply or broadcast taken from the chat's queue, unless
+// it waited longer than staleAfter: then it is dropped.
+func (s *session) replyJob(q *chatQ, r store.QueuedReply, p int, staleAfter time.Duration, now time.Time) *job {
+	if now.Sub(r.CreatedAt) > staleAfter {
+		if r.Lane != store.ReplyLane {
+			s.queued.Add(-1)
+		}
+		s.e.m.stale.Inc()
+		s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyStale, IDs: []int64{r.ID}}}, nil)
+		return nil
+	}
+	return &job{kind: jobReply, chatID: q.id, chatKind: q.kind, prio: p, reply: r}
+}
+
 // triage takes out of the chat's rows those not to be sent now: stale ones,
 // those of a chat gone or deleted since the fan-out, those of a reader who
 // now takes only the digest, and those the chat's quiet hours or hourly
 // bundle hold back (channels have no such choices). It reports whether the
 // rest go silently.
 func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
-	cfg := s.e.cfg
+	loc, staleAfter := s.e.loc, s.e.cfg.StaleAfter.D()
 	var stale, gone, digest []int64
 	hold := map[time.Time][]int64{}
 	keep := q.rows[:0]
 	first := true
 	for _, r := range q.rows {
 		settings := r.Settings
-		if r.Kind == store.ChatChannel {
+		if r.Kind == nashra.ChatChannel {
 			settings = nil
 		}
-		switch until, sil := when(settings, r.CreatedAt, now, cfg.Location); {
-		case now.Sub(r.DueAt) > cfg.StaleAfter:
+		switch until, sil := when(settings, r.CreatedAt, now, loc); {
+		case now.Sub(r.DueAt) > staleAfter:
 			stale = append(stale, r.ID)
-		case !r.ChatActive || (r.Kind != store.ChatChannel && r.Settings == nil):
+		case !r.ChatActive || (r.Kind != nashra.ChatChannel && r.Settings == nil):
 			gone = append(gone, r.ID)
-		case settings != nil && settings.Mode == store.ModeDigest:
+		case settings != nil && settings.Mode == nashra.ModeDigest:
 			digest = append(digest, r.ID)
 		case !until.IsZero():
 			hold[until] = append(hold[until], r.ID)
@@ -468,13 +541,13 @@ func (s *session) finish(j *job, now time.Time) {
 	q.busy = false
 	switch j.effect {
 	case effGone:
-		s.queued.Add(-int64(q.size()))
+		s.queued.Add(-int64(q.newsSize()))
 		delete(s.chats, q.id)
 		return
 	case effRateLimited:
+		// The worker paused everything already; the chat rests too.
 		s.requeue(q, j)
 		q.nextAt = later(q.nextAt, j.end.Add(j.retryAfter))
-		s.rateLimited(j.chatID, j.retryAfter, now)
 	case effDone:
 		if j.spaced() {
 			q.nextAt = j.end.Add(s.interval(q.kind))
@@ -485,55 +558,35 @@ func (s *session) finish(j *job, now time.Time) {
 
 // requeue puts a job's work back at the front of its chat's queue.
 func (s *session) requeue(q *chatQ, j *job) {
-	switch j.kind {
-	case jobReply:
+	switch {
+	case j.kind == jobReply && j.reply.Lane == store.ReplyLane:
 		q.replies = slices.Insert(q.replies, 0, j.reply)
-	case jobEdit, jobDelete:
+	case j.kind == jobReply:
+		q.broadcasts = slices.Insert(q.broadcasts, 0, j.reply)
+	case j.kind == jobEdit, j.kind == jobDelete:
 		q.work = slices.Insert(q.work, 0, j.rows...)
 	default:
 		q.rows = slices.Insert(q.rows, 0, j.rows...)
 	}
-	s.queued.Add(int64(j.items()))
-}
-
-// rateLimited records a 429. Telegram does not say which limit it was:
-// the chat is paused already; 429s from several chats within a second mean
-// the bot-wide limit, and everything pauses.
-func (s *session) rateLimited(chatID int64, retry time.Duration, now time.Time) {
-	s.hits = slices.DeleteFunc(s.hits, func(h rateHit) bool { return now.Sub(h.at) > time.Second })
-	s.hits = append(s.hits, rateHit{chatID: chatID, at: now, retry: retry})
-	chats := map[int64]bool{}
-	longest := time.Duration(0)
-	for _, h := range s.hits {
-		chats[h.chatID] = true
-		longest = max(longest, h.retry)
-	}
-	if len(chats) < globalPauseChats || !now.Add(longest).After(s.globalUntil) {
-		return
-	}
-	s.globalUntil = now.Add(longest)
-	s.e.m.globalPause.Inc()
-	s.e.globalPause.Add(1)
-	s.e.log.Warn("429s from several chats at once: all sending paused", "chats", len(chats), "retry_after", longest)
-	s.acker.submit(nil, []store.Scope{{ChatID: 0, PausedUntil: s.globalUntil}})
+	s.queued.Add(int64(j.news()))
 }
 
 // interval is the configured spacing between messages to one chat.
-func (s *session) interval(kind store.ChatKind) time.Duration {
-	if kind == store.ChatPrivate {
-		return time.Duration(float64(time.Second) / s.e.cfg.ChatPerSecond)
+func (s *session) interval(kind nashra.ChatKind) time.Duration {
+	if kind == nashra.ChatPrivate {
+		return time.Duration(float64(time.Second) / s.e.limits.ChatPerSecond)
 	}
-	return time.Duration(float64(time.Minute) / s.e.cfg.GroupPerMinute)
+	return time.Duration(float64(time.Minute) / s.e.limits.GroupPerMinute)
 }
 
 // chat returns the chat's queue, creating it. Replies do not say the chat's
 // kind; Telegram's ids do: users are positive, groups and channels negative.
-func (s *session) chat(id int64, kind store.ChatKind) *chatQ {
+func (s *session) chat(id int64, kind nashra.ChatKind) *chatQ {
 	q := s.chats[id]
 	if q == nil {
-		q = &chatQ{id: id, kind: store.ChatPrivate, idx: -1}
+		q = &chatQ{id: id, kind: nashra.ChatPrivate, idx: [3]int{-1, -1, -1}}
 		if id < 0 {
-			q.kind = store.ChatSupergroup
+			q.kind = nashra.ChatSupergroup
 		}
 		s.chats[id] = q
 	}
@@ -543,19 +596,26 @@ func (s *session) chat(id int64, kind store.ChatKind) *chatQ {
 	return q
 }
 
-// place puts a chat in the heap its state calls for.
+// place puts a chat in the heaps its state calls for.
 func (s *session) place(q *chatQ, now time.Time) {
-	if q.heap != nil {
-		heap.Remove(q.heap, q.idx)
+	for _, h := range []*chatHeap{&s.waiting, &s.answers, &s.news} {
+		if i := q.idx[h.slot]; i >= 0 {
+			heap.Remove(h, i)
+		}
 	}
 	switch {
 	case q.busy:
 	case q.nextAt.After(now):
 		heap.Push(&s.waiting, q)
-	case q.size() > 0:
-		heap.Push(&s.ready, q)
-	default:
+	case q.size() == 0:
 		delete(s.chats, q.id)
+	default:
+		if len(q.replies) > 0 {
+			heap.Push(&s.answers, q)
+		}
+		if p, _ := q.newsPrio(); p != prioNone {
+			heap.Push(&s.news, q)
+		}
 	}
 }
 
@@ -565,10 +625,19 @@ func (s *session) take(b claimBatch, now time.Time) {
 		return // still claimed: given back when the term ends
 	}
 	touched := map[*chatQ]bool{}
+	var superseded []int64
 	for _, r := range b.replies {
 		q := s.chat(r.ChatID, "")
-		q.replies = append(q.replies, r)
+		if r.Lane == store.ReplyLane {
+			superseded = append(superseded, q.answer(r)...)
+		} else {
+			q.broadcasts = append(q.broadcasts, r)
+		}
 		touched[q] = true
+	}
+	if len(superseded) > 0 {
+		s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyCancel, IDs: superseded, ErrorKind: "superseded",
+			Error: "a newer answer to the chat took its place"}}, nil)
 	}
 	for _, d := range b.work {
 		q := s.chat(d.ChatID, d.Kind)
@@ -585,7 +654,7 @@ func (s *session) take(b claimBatch, now time.Time) {
 		touched[q] = true
 	}
 	for q := range touched {
-		slices.SortFunc(q.rows, func(a, b store.Delivery) int {
+		slices.SortFunc(q.rows, func(a, b nashra.Delivery) int {
 			return cmp.Or(cmp.Compare(a.Lane, b.Lane), cmp.Compare(a.ArticleID, b.ArticleID), cmp.Compare(a.ID, b.ID))
 		})
 		s.place(q, now)
@@ -593,7 +662,7 @@ func (s *session) take(b claimBatch, now time.Time) {
 }
 
 // release gives rows back to the store, unsent.
-func (s *session) release(rows []store.Delivery) {
+func (s *session) release(rows []nashra.Delivery) {
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
@@ -617,7 +686,7 @@ func (s *session) dropArticle(articleID int64) {
 		now := s.e.now()
 		for _, q := range s.chats {
 			n := len(q.rows)
-			q.rows = slices.DeleteFunc(q.rows, func(d store.Delivery) bool { return d.ArticleID == articleID })
+			q.rows = slices.DeleteFunc(q.rows, func(d nashra.Delivery) bool { return d.ArticleID == articleID })
 			if len(q.rows) != n {
 				s.queued.Add(-int64(n - len(q.rows)))
 				s.place(q, now)
@@ -631,22 +700,18 @@ func (s *session) dropArticle(articleID int64) {
 func (s *session) releasePushes() {
 	s.onScheduler(func() {
 		now := s.e.now()
-		var rows []store.Delivery
+		var rows []nashra.Delivery
 		var broadcasts []int64
 		for _, q := range s.chats {
-			n := len(q.rows) + len(q.replies)
-			rows = append(rows, q.rows...)
-			q.rows = nil
-			q.replies = slices.DeleteFunc(q.replies, func(r store.QueuedReply) bool {
-				if r.Lane != store.ReplyLane {
-					broadcasts = append(broadcasts, r.ID)
-					return true
-				}
-				return false
-			})
-			if n != len(q.replies) {
-				s.place(q, now)
+			if len(q.rows)+len(q.broadcasts) == 0 {
+				continue
 			}
+			rows = append(rows, q.rows...)
+			for _, r := range q.broadcasts {
+				broadcasts = append(broadcasts, r.ID)
+			}
+			q.rows, q.broadcasts = nil, nil
+			s.place(q, now)
 		}
 		if len(rows) > 0 {
 			s.release(rows)

@@ -2,20 +2,19 @@ package delivery
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -24,13 +23,17 @@ import (
 // the editors' controls from the bot. Create it with New and start it with
 // Run.
 type Engine struct {
-	cfg      Config
+	cfg      config.Delivery
+	limits   config.Limits
+	loc      *time.Location // the site's: quiet hours and hourly bundles are local
+	lease    time.Duration
 	st       Store
 	snd      Sender
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
 	controls *Controls
+	lim      *limiter
 	holder   string
 	breaking map[string]bool
 	never    map[string]bool
@@ -47,17 +50,19 @@ type Engine struct {
 	sent        atomic.Int64
 	rateLimited atomic.Int64
 	globalPause atomic.Int64
+	violations  atomic.Int64
 	errMu       sync.Mutex
 	errs        map[string]int64
 }
 
-// New returns an engine sending through snd, keeping its state in st. now
-// (nil: time.Now) must advance like real time; log may be nil to discard;
-// the metrics are registered on reg unless it is nil.
-func New(cfg Config, st Store, snd Sender, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*Engine, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+// New returns an engine configured by cfg — its delivery section,
+// Telegram's limits, the categories never pushed, the site's time zone and
+// the lease — holding leases as holder (empty: a new store.NewHolder) and
+// sending through snd, keeping its state in st. now (nil: time.Now) must
+// advance like real time; log may be nil to discard; the metrics are
+// registered on reg unless it is nil.
+func New(cfg *config.Config, holder string, st Store, snd Sender, now func() time.Time, log *slog.Logger,
+	reg prometheus.Registerer) (*Engine, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -68,17 +73,16 @@ func New(cfg Config, st Store, snd Sender, now func() time.Time, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	holder := cfg.Instance
 	if holder == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+		holder = store.NewHolder()
 	}
 	return &Engine{
-		cfg: cfg, st: st, snd: snd, now: now, log: log.With("holder", holder), m: m,
-		controls: NewControls(st, now), holder: holder,
-		breaking: normalized(cfg.BreakingCategories), never: normalized(cfg.NeverPush),
+		cfg: cfg.Delivery, limits: cfg.Telegram.Limits, loc: cfg.Site.Location, lease: cfg.LeaseDuration.D(),
+		st: st, snd: snd, now: now, log: log.With("holder", holder), m: m,
+		controls: NewControls(st, now), lim: newLimiter(cfg.Telegram.Limits, now), holder: holder,
+		// The poller excludes the categories never pushed already; the
+		// fan-out checks again.
+		breaking: normalized(cfg.Delivery.BreakingCategories), never: normalized(cfg.Poll.ExcludeCategories),
 		articleWake: make(chan struct{}, 1), replyWake: make(chan struct{}, 1),
 		errs: map[string]int64{},
 	}, nil
@@ -92,7 +96,7 @@ func normalized(list []string) map[string]bool {
 	return m
 }
 
-func carries(a store.Article, set map[string]bool) bool {
+func carries(a nashra.Article, set map[string]bool) bool {
 	for _, c := range a.Categories {
 		if set[arabic.Normalize(c)] {
 			return true
@@ -103,7 +107,7 @@ func carries(a store.Article, set map[string]bool) bool {
 
 // Notify tells the engine articles were stored or revised: new ones are
 // handed on and corrections queued at once. Without it new articles are
-// found within Config.HandOnInterval and revisions within 30 seconds.
+// found within delivery.hand_on_interval and revisions within 30 seconds.
 func (e *Engine) Notify() { wake(e.articleWake) }
 
 // EnqueueReply stores a reply for the reply lane and wakes the dispatcher;
@@ -111,7 +115,8 @@ func (e *Engine) Notify() { wake(e.articleWake) }
 // the dispatcher sets Params["chat_id"] from it (except for
 // answerCallbackQuery), so a reply follows a group that migrated.
 func (e *Engine) EnqueueReply(ctx context.Context, r Reply) error {
-	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method, Params: r.Params}, e.now()); err != nil {
+	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method,
+		Params: r.Params, Merge: r.Merge}, e.now()); err != nil {
 		return err
 	}
 	wake(e.replyWake)
@@ -196,7 +201,8 @@ func (e *Engine) Figures(ctx context.Context) (Figures, error) {
 	if err != nil {
 		return f, err
 	}
-	f.Live = map[string]int64{"sent": e.sent.Load(), "rate_limited": e.rateLimited.Load(), "global_pauses": e.globalPause.Load()}
+	f.Live = map[string]int64{"sent": e.sent.Load(), "rate_limited": e.rateLimited.Load(), "global_pauses": e.globalPause.Load(),
+		"retry_after_violations": e.violations.Load()}
 	e.errMu.Lock()
 	for k, v := range e.errs {
 		f.Live["errors_"+k] = v
@@ -234,7 +240,7 @@ func (e *Engine) withSession(f func(*session)) {
 // Run hands articles on and dispatches while this instance holds the
 // dispatcher's lease, waiting for it while another instance does, until
 // ctx ends. Then it stops claiming, lets the sends in flight finish (each
-// bounded by Config.SendTimeout), gives back what it had claimed and the
+// bounded by delivery.SendTimeout), gives back what it had claimed and the
 // lease, and returns nil. It returns an error only when it could not start.
 func (e *Engine) Run(ctx context.Context) error {
 	if e.snd == nil {
@@ -242,18 +248,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		now := e.now()
-		d, previous, err := e.st.AcquireDispatcher(ctx, dispatcherName, e.holder, now, now.Add(e.cfg.LeaseDuration))
+		d, previous, err := e.st.AcquireLease(ctx, dispatcherName, e.holder, now, now.Add(e.lease))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			e.log.Error("cannot reach the store for the dispatcher's lease", "err", err)
-			sleepCtx(ctx, e.cfg.LeaseDuration/3)
+			sleepCtx(ctx, e.lease/3)
 			continue
 		}
 		if d.Holder != e.holder {
-			e.log.Info("another instance dispatches; waiting", "dispatcher", d.Holder, "lease_until", d.LeaseUntil)
-			sleepCtx(ctx, min(e.cfg.LeaseDuration/3, max(d.LeaseUntil.Sub(now), 100*time.Millisecond)))
+			e.log.Info("another instance dispatches; waiting", "dispatcher", d.Holder, "lease_until", d.Until)
+			sleepCtx(ctx, min(e.lease/3, max(d.Until.Sub(now), 100*time.Millisecond)))
 			continue
 		}
 		if err := e.lead(ctx, d, previous); err != nil {
@@ -274,7 +280,7 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 }
 
 // lead runs one term as the dispatcher.
-func (e *Engine) lead(ctx context.Context, d store.Dispatcher, previous string) error {
+func (e *Engine) lead(ctx context.Context, d store.Lease, previous string) error {
 	// Whatever is claimed now was claimed by a holder whose lease ended:
 	// it is not sending any more.
 	if err := e.st.ReleaseClaims(ctx, ""); err != nil {
@@ -285,6 +291,10 @@ func (e *Engine) lead(ctx context.Context, d store.Dispatcher, previous string) 
 		return err
 	}
 	e.log.Info("dispatching", "previous", previous, "paused", d.Paused, "scopes", len(scopes))
+	if previous != "" && previous != e.holder {
+		// Whoever sent before may have sent a full window's worth just now.
+		e.lim.fill(e.now())
+	}
 	s := newSession(ctx, e, d, scopes)
 	e.mu.Lock()
 	e.running = s

@@ -2,22 +2,24 @@ package delivery_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 30, nil)
-	addChats(t, db, store.ChatGroup, -1, 3, nil)
-	if err := db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now()); err != nil {
+	addChats(t, db, nashra.ChatPrivate, 1, 30, nil)
+	addChats(t, db, nashra.ChatGroup, -1, 3, nil)
+	if err := db.SeedChannels(ctx, []nashra.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
@@ -32,7 +34,7 @@ func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
 	}
 	start(t, db, snd, testConfig())
 	eventually(t, 10*time.Second, "all articles handed on", func() bool {
-		as, _ := db.ArticlesInState(ctx, store.StateHanded, 10)
+		as, _ := db.ArticlesInState(ctx, nashra.ArticleHanded, 10)
 		return len(as) == 3
 	})
 	if err := ctl.Resume(ctx); err != nil {
@@ -66,19 +68,19 @@ func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
 	for _, id := range arts {
 		rows, _ := db.ArticleDeliveries(ctx, id)
 		for _, d := range rows {
-			if d.State != store.DeliverySent || d.MessageID == 0 {
+			if d.State != nashra.DeliverySent || d.MessageID == 0 {
 				t.Errorf("row %+v not recorded as sent", d)
 			}
 		}
 	}
 }
 
-func TestRepliesJumpTheQueue(t *testing.T) {
+func TestRepliesDoNotWaitBehindAPush(t *testing.T) {
 	db := openStore(t, "")
-	addChats(t, db, store.ChatPrivate, 1, 300, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 300, nil)
 	addArticle(t, db, "a1", time.Now())
 	cfg := testConfig()
-	cfg.GlobalPerSecond = 100
+	cfg.Telegram.Limits.GlobalPerSecond = 100
 	snd := &fakeSender{}
 	r := start(t, db, snd, cfg)
 	eventually(t, 5*time.Second, "the push to start", func() bool { return len(snd.all()) > 20 })
@@ -95,10 +97,99 @@ func TestRepliesJumpTheQueue(t *testing.T) {
 	}
 }
 
+// Replies that answer the same thing merge while they wait, the newest
+// winning, and a chat keeps at most three answers: a reader who sends a
+// hundred messages gets a few answers. A reply without a merge key (a
+// digest) is always sent.
+func TestRepliesMergeNewestWins(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	snd := &fakeSender{}
+	eng, err := delivery.New(testConfig(), "", db, snd, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Queued before the engine runs, so that it claims them together.
+	queue := func(text, merge string) {
+		if err := eng.EnqueueReply(ctx, delivery.Reply{ChatID: 7, Method: "sendMessage",
+			Params: map[string]string{"text": text}, Merge: merge}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue("digest", "")
+	for i := range 100 {
+		queue(fmt.Sprint("hint ", i), "text")
+	}
+	for _, cmd := range []string{"help", "sections", "top", "settings"} {
+		queue(cmd, cmd)
+	}
+	queue("hint 100", "text")
+	run(t, eng)
+	eventually(t, 5*time.Second, "the answers", func() bool { return len(snd.to(7)) == 4 })
+	time.Sleep(100 * time.Millisecond) // nothing more should come
+	var got []string
+	for _, c := range snd.to(7) {
+		got = append(got, c.text)
+	}
+	if want := []string{"digest", "top", "settings", "hint 100"}; !slices.Equal(got, want) {
+		t.Errorf("chat 7 got %q, want %q", got, want)
+	}
+	c, err := db.CountOutbox(ctx, time.Now().Add(-time.Hour))
+	if err != nil || c.Replies != 0 {
+		t.Errorf("%d replies still due: %v", c.Replies, err)
+	}
+}
+
+// While both have work, replies and the news take turns: a flood of
+// /start cannot hold a channel's post back, nor a push the answers.
+func TestRepliesAndNewsShareTheRate(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, nashra.ChatPrivate, 1, 300, nil)
+	if err := db.SeedChannels(ctx, []nashra.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Telegram.Limits.GlobalPerSecond = 200
+	snd := &fakeSender{}
+	eng, err := delivery.New(cfg, "", db, snd, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := int64(1001); id <= 1600; id++ {
+		if err := eng.EnqueueReply(ctx, delivery.Reply{ChatID: id, Method: "sendMessage",
+			Params: map[string]string{"text": "أهلًا"}, Merge: "start"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addArticle(t, db, "a1", time.Now())
+	run(t, eng)
+	eventually(t, 20*time.Second, "every reply and post", func() bool { return len(snd.all()) == 901 })
+	calls := snd.all()
+	channel := slices.IndexFunc(calls, func(c call) bool { return c.chat == -1001234567 })
+	if channel < 0 || channel > 50 {
+		t.Errorf("the channel's post was send %d of 901", channel+1)
+	}
+	// From the first reader's post until the pushes run out, the two
+	// alternate.
+	first := slices.IndexFunc(calls, func(c call) bool { return c.method == "post" && c.chat > 0 })
+	replies, posts := 0, 0
+	for _, c := range calls[first : first+500] {
+		if c.method == "post" {
+			posts++
+		} else {
+			replies++
+		}
+	}
+	if posts < 240 || replies < 240 {
+		t.Errorf("the 500 sends from the first reader's post: %d posts, %d replies; want about half each", posts, replies)
+	}
+}
+
 func TestGoneChatIsDeactivatedAndCancelled(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 5, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 5, nil)
 	a1 := addArticle(t, db, "a1", time.Now())
 	snd := &fakeSender{fail: func(c call, _ int) error {
 		if c.chat == 3 {
@@ -112,12 +203,16 @@ func TestGoneChatIsDeactivatedAndCancelled(t *testing.T) {
 		c, _ := db.Chat(ctx, 3)
 		return !c.Active && c.InactiveReason == "Forbidden: bot was blocked by the user"
 	})
-	rows, _ := db.ArticleDeliveries(ctx, a1)
-	for _, d := range rows {
-		if d.ChatID == 3 && d.State != store.DeliveryCancelled {
-			t.Errorf("the gone chat's row is %s", d.State)
+	// The chat is marked at once; its row with the batch of results.
+	eventually(t, 5*time.Second, "the gone chat's row cancelled", func() bool {
+		rows, _ := db.ArticleDeliveries(ctx, a1)
+		for _, d := range rows {
+			if d.ChatID == 3 {
+				return d.State == nashra.DeliveryCancelled
+			}
 		}
-	}
+		return false
+	})
 	// A later article does not go to it at all.
 	addArticle(t, db, "a2", time.Now())
 	r.eng.Notify()
@@ -130,7 +225,7 @@ func TestGoneChatIsDeactivatedAndCancelled(t *testing.T) {
 func TestMigratedGroupGetsItOnItsNewID(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatGroup, -5, 1, nil)
+	addChats(t, db, nashra.ChatGroup, -5, 1, nil)
 	addArticle(t, db, "a1", time.Now())
 	snd := &fakeSender{fail: func(c call, _ int) error {
 		if c.chat == -5 {
@@ -148,7 +243,7 @@ func TestMigratedGroupGetsItOnItsNewID(t *testing.T) {
 func TestTransientErrorsRetryThenDie(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 2, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 2, nil)
 	a1 := addArticle(t, db, "a1", time.Now())
 	snd := &fakeSender{fail: func(c call, n int) error {
 		switch {
@@ -177,14 +272,14 @@ func TestTransientErrorsRetryThenDie(t *testing.T) {
 		t.Errorf("alerts %+v", alerts)
 	}
 	rows, _ := db.ArticleDeliveries(ctx, a1)
-	if rows[1].State != store.DeliverySent || rows[1].Attempts != 2 {
+	if rows[1].State != nashra.DeliverySent || rows[1].Attempts != 2 {
 		t.Errorf("retried row %+v", rows[1])
 	}
 }
 
 func TestBadMarkupIsResentPlain(t *testing.T) {
 	db := openStore(t, "")
-	addChats(t, db, store.ChatPrivate, 1, 1, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 1, nil)
 	addArticle(t, db, "a1", time.Now())
 	snd := &fakeSender{fail: func(c call, _ int) error {
 		if !c.plain {
@@ -199,27 +294,53 @@ func TestBadMarkupIsResentPlain(t *testing.T) {
 	}
 }
 
-func TestRateLimitPausesTheChatThenEverything(t *testing.T) {
+// Telegram does not say which limit a 429 is for. One for a chat sent to
+// at its own pace can only be the bot-wide limit: everything pauses at
+// once, and no request is made into any chat until retry_after has passed.
+func TestRateLimitPausesEverything(t *testing.T) {
 	db := openStore(t, "")
-	addChats(t, db, store.ChatPrivate, 1, 40, nil)
+	ctx := context.Background()
+	addChats(t, db, nashra.ChatPrivate, 1, 40, nil)
 	addArticle(t, db, "a1", time.Now())
-	var limited time.Time
+	var answered time.Time // set under the sender's lock
 	snd := &fakeSender{latency: time.Millisecond, fail: func(c call, n int) error {
-		if n == 1 && (c.chat == 5 || c.chat == 6) {
-			limited = time.Now()
+		if n == 1 && c.chat == 5 {
+			answered = time.Now()
 			return &delivery.SendError{Kind: delivery.RateLimited, RetryAfter: time.Second, Reason: "Too Many Requests: retry after 1"}
 		}
 		return nil
 	}}
 	cfg := testConfig()
-	cfg.GlobalPerSecond = 50
-	start(t, db, snd, cfg)
+	cfg.Telegram.Limits.GlobalPerSecond = 50
+	// Sends handed out just before the pause wait for it in the queue, not
+	// in a worker until they time out as failures.
+	cfg.Delivery.SendTimeout = config.Duration(500 * time.Millisecond)
+	r := start(t, db, snd, cfg)
 	eventually(t, 10*time.Second, "the push", func() bool { return len(snd.got()) == 40 })
-	// Two chats answering 429 within a second pause all sending.
+	snd.mu.Lock()
+	limited := answered
+	snd.mu.Unlock()
+	// Requests already on their way when the answer came may still be
+	// made in the moment the worker takes to read it.
+	after := 0
 	for _, c := range snd.all() {
-		if c.at.After(limited) && c.at.Before(limited.Add(900*time.Millisecond)) {
-			t.Errorf("sent to %d %v after the second 429, inside its retry_after", c.chat, c.at.Sub(limited))
+		switch {
+		case c.made.After(limited.Add(100*time.Millisecond)) && c.made.Before(limited.Add(time.Second)):
+			t.Errorf("sent to %d %v after the 429, inside its retry_after", c.chat, c.made.Sub(limited))
+		case c.made.After(limited):
+			after++
 		}
+	}
+	if after == 0 || len(snd.to(5)) != 1 {
+		t.Errorf("%d sends after the pause; chat 5 got %d posts", after, len(snd.to(5)))
+	}
+	stats, err := r.eng.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats["global_pauses"] != 1 || stats["rate_limited"] != 1 || stats["retry_after_violations"] != 0 ||
+		stats["errors_transient"] != 0 || stats["dead"] != 0 {
+		t.Errorf("stats %v", stats)
 	}
 }
 
@@ -228,14 +349,14 @@ func TestQuietHoursHoldOrSilence(t *testing.T) {
 	ctx := context.Background()
 	// Quiet hours around now, in the site's time zone.
 	cfg := testConfig()
-	local := time.Now().In(cfg.Location)
+	local := time.Now().In(cfg.Site.Location)
 	m := local.Hour()*60 + local.Minute()
-	quiet := store.ChatSettings{Mode: store.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
-		QuietMode: store.QuietHold}
-	addChats(t, db, store.ChatPrivate, 1, 1, &quiet)
-	quiet.QuietMode = store.QuietSilent
-	addChats(t, db, store.ChatPrivate, 2, 1, &quiet)
-	addChats(t, db, store.ChatPrivate, 3, 1, nil)
+	quiet := nashra.ChatSettings{Mode: nashra.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
+		QuietMode: nashra.QuietHold}
+	addChats(t, db, nashra.ChatPrivate, 1, 1, &quiet)
+	quiet.QuietMode = nashra.QuietSilent
+	addChats(t, db, nashra.ChatPrivate, 2, 1, &quiet)
+	addChats(t, db, nashra.ChatPrivate, 3, 1, nil)
 	a1 := addArticle(t, db, "a1", time.Now())
 	snd := &fakeSender{}
 	start(t, db, snd, cfg)
@@ -249,7 +370,7 @@ func TestQuietHoursHoldOrSilence(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	rows, _ := db.ArticleDeliveries(ctx, a1)
 	for _, d := range rows {
-		if d.ChatID == 1 && (d.State != store.DeliveryHeld || d.NotBefore.Sub(time.Now()) < 55*time.Minute) {
+		if d.ChatID == 1 && (d.State != nashra.DeliveryHeld || d.NotBefore.Sub(time.Now()) < 55*time.Minute) {
 			t.Errorf("the held row %+v should wait about an hour", d)
 		}
 	}
@@ -258,7 +379,7 @@ func TestQuietHoursHoldOrSilence(t *testing.T) {
 func TestStaleArticlesAreNotPushed(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 3, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 3, nil)
 	old := addArticle(t, db, "old", time.Now().Add(-7*time.Hour))
 	addArticle(t, db, "fresh", time.Now())
 	snd := &fakeSender{}
@@ -279,8 +400,8 @@ func TestStaleArticlesAreNotPushed(t *testing.T) {
 func TestEditorsPauseCancelRetractAndCorrect(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 5, nil)
-	addChats(t, db, store.ChatGroup, -1, 1, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 5, nil)
+	addChats(t, db, nashra.ChatGroup, -1, 1, nil)
 	snd := &fakeSender{}
 	r := start(t, db, snd, testConfig())
 	if err := r.eng.Pause(ctx); err != nil {
@@ -310,7 +431,7 @@ func TestEditorsPauseCancelRetractAndCorrect(t *testing.T) {
 	}
 
 	// A correction edits the group's post, not the readers' copies.
-	if _, err := db.SaveItems(ctx, "news", []store.Article{{GUID: "a1", Link: "https://a.example/a1", Title: "عنوان مصحح",
+	if _, err := db.SaveItems(ctx, "news", []nashra.Article{{GUID: "a1", Link: "https://a.example/a1", Title: "عنوان مصحح",
 		Summary: "ملخص"}}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +458,7 @@ func TestEditorsPauseCancelRetractAndCorrect(t *testing.T) {
 	eventually(t, 5*time.Second, "every message deleted", func() bool {
 		rows, _ := db.ArticleDeliveries(ctx, a1)
 		for _, d := range rows {
-			if d.State != store.DeliveryRetracted {
+			if d.State != nashra.DeliveryRetracted {
 				return false
 			}
 		}
@@ -347,9 +468,10 @@ func TestEditorsPauseCancelRetractAndCorrect(t *testing.T) {
 
 func TestSecondInstanceWaitsThenTakesOver(t *testing.T) {
 	db := openStore(t, "")
-	addChats(t, db, store.ChatPrivate, 1, 50, nil)
+	const chats = 300 // three seconds' worth
+	addChats(t, db, nashra.ChatPrivate, 1, chats, nil)
 	cfg := testConfig()
-	cfg.GlobalPerSecond = 100
+	cfg.Telegram.Limits.GlobalPerSecond = 100
 	first, second := &fakeSender{}, &fakeSender{}
 	r1 := start(t, db, first, cfg)
 	time.Sleep(100 * time.Millisecond)
@@ -357,7 +479,7 @@ func TestSecondInstanceWaitsThenTakesOver(t *testing.T) {
 	addArticle(t, db, "a1", time.Now())
 	eventually(t, 5*time.Second, "the first instance to send", func() bool { return len(first.all()) > 10 })
 	r1.shutdown()
-	eventually(t, 10*time.Second, "the second instance to finish", func() bool { return len(first.all())+len(second.all()) == 50 })
+	eventually(t, 10*time.Second, "the second instance to finish", func() bool { return len(first.all())+len(second.all()) == chats })
 	if len(second.all()) == 0 {
 		t.Error("the second instance never took over")
 	}
@@ -375,7 +497,7 @@ func TestSecondInstanceWaitsThenTakesOver(t *testing.T) {
 func TestBroadcastAndNeverPush(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 4, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 4, nil)
 	ad := addArticle(t, db, "ad", time.Now(), "إعلان")
 	snd := &fakeSender{}
 	r := start(t, db, snd, testConfig())
@@ -386,7 +508,7 @@ func TestBroadcastAndNeverPush(t *testing.T) {
 	eventually(t, 5*time.Second, "the broadcast", func() bool { return len(snd.all()) == 4 })
 	eventually(t, 5*time.Second, "the advert excluded", func() bool {
 		a, _ := db.Article(ctx, ad)
-		return a.State == store.StateExcluded
+		return a.State == nashra.ArticleExcluded
 	})
 	if n := len(snd.got()); n != 0 {
 		t.Errorf("the advert went to %d chats", n)
@@ -398,19 +520,19 @@ func TestBroadcastAndNeverPush(t *testing.T) {
 func TestChatsChangedSinceFanOut(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 4, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 4, nil)
 	// A channel the bot was added to is a chat too, with the defaults —
 	// here quiet hours around now, which must not hold its posts.
 	cfg := testConfig()
-	local := time.Now().In(cfg.Location)
+	local := time.Now().In(cfg.Site.Location)
 	m := local.Hour()*60 + local.Minute()
-	quiet := store.ChatSettings{Mode: store.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
-		QuietMode: store.QuietHold}
-	if _, _, err := db.TouchChat(ctx, store.Chat{ID: -1001234567, Kind: store.ChatChannel}, time.Now()); err != nil {
+	quiet := nashra.ChatSettings{Mode: nashra.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 60) % 1440,
+		QuietMode: nashra.QuietHold}
+	if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: -1001234567, Kind: nashra.ChatChannel}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	db.SetChatSettings(ctx, -1001234567, quiet, time.Now())
-	db.SeedChannels(ctx, []store.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now())
+	db.SeedChannels(ctx, []nashra.ChannelLink{{Section: "news", Channel: "-1001234567"}}, time.Now())
 	snd := &fakeSender{}
 	r := start(t, db, snd, cfg)
 	r.eng.Pause(ctx)
@@ -434,10 +556,10 @@ func TestChatsChangedSinceFanOut(t *testing.T) {
 func TestMetricsAndStats(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
-	addChats(t, db, store.ChatPrivate, 1, 3, nil)
+	addChats(t, db, nashra.ChatPrivate, 1, 3, nil)
 	addArticle(t, db, "a1", time.Now())
 	reg := prometheus.NewRegistry()
-	eng, err := delivery.New(testConfig(), db, &fakeSender{fail: func(c call, _ int) error {
+	eng, err := delivery.New(testConfig(), "", db, &fakeSender{fail: func(c call, _ int) error {
 		if c.chat == 3 {
 			return &delivery.SendError{Kind: delivery.Rejected, Reason: "Bad Request: message is too long"}
 		}
@@ -446,7 +568,7 @@ func TestMetricsAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := delivery.New(testConfig(), db, &fakeSender{}, nil, nil, reg); err == nil {
+	if _, err := delivery.New(testConfig(), "", db, &fakeSender{}, nil, nil, reg); err == nil {
 		t.Error("registering the metrics twice did not fail")
 	}
 	runCtx, cancel := context.WithCancel(ctx)

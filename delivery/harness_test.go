@@ -11,19 +11,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 // call is one call the fake sender received.
 type call struct {
 	method   string // post, reply method, edit, delete
 	chat     int64
+	text     string // a reply's
 	articles []int64
 	silent   bool
 	plain    bool
 	msgID    int
-	at       time.Time
+	made     time.Time // when the request went, counted by the limiter
+	at       time.Time // when it was answered
 }
 
 // fakeSender records calls and answers as fail says, after latency.
@@ -38,7 +43,15 @@ type fakeSender struct {
 	seen map[int64]int
 }
 
-func (f *fakeSender) record(c call) (call, error) {
+// record makes one request, counted by the dispatcher's limit as a real
+// Sender's are.
+func (f *fakeSender) record(ctx context.Context, c call) (call, error) {
+	sent, err := delivery.Admit(ctx)
+	if err != nil {
+		return c, err
+	}
+	sent()
+	c.made = time.Now()
 	time.Sleep(f.latency)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -63,7 +76,7 @@ func (f *fakeSender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, 
 	for _, a := range p.Articles {
 		ids = append(ids, a.ID)
 	}
-	c, err := f.record(call{method: "post", chat: p.Target.ChatID, articles: ids, silent: p.Target.Silent, plain: p.Plain})
+	c, err := f.record(ctx, call{method: "post", chat: p.Target.ChatID, articles: ids, silent: p.Target.Silent, plain: p.Plain})
 	return delivery.Sent{MessageID: c.msgID}, err
 }
 
@@ -71,17 +84,17 @@ func (f *fakeSender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent
 	if id := r.Params["chat_id"]; r.Method != "answerCallbackQuery" && id != fmt.Sprint(r.ChatID) {
 		return delivery.Sent{}, &delivery.SendError{Kind: delivery.Rejected, Reason: "chat_id param " + id}
 	}
-	c, err := f.record(call{method: r.Method, chat: r.ChatID})
+	c, err := f.record(ctx, call{method: r.Method, chat: r.ChatID, text: r.Params["text"]})
 	return delivery.Sent{MessageID: c.msgID}, err
 }
 
-func (f *fakeSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a store.Article) error {
-	_, err := f.record(call{method: "edit", chat: t.ChatID, articles: []int64{a.ID}, msgID: messageID})
+func (f *fakeSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a nashra.Article) error {
+	_, err := f.record(ctx, call{method: "edit", chat: t.ChatID, articles: []int64{a.ID}, msgID: messageID})
 	return err
 }
 
 func (f *fakeSender) Delete(ctx context.Context, chatID int64, messageID int) error {
-	_, err := f.record(call{method: "delete", chat: chatID, msgID: messageID})
+	_, err := f.record(ctx, call{method: "delete", chat: chatID, msgID: messageID})
 	return err
 }
 
@@ -128,50 +141,37 @@ func (f *fakeSender) got() map[int64][]int64 {
 
 // testConfig is fast: limits high enough for tests to take milliseconds,
 // short leases and backoff.
-func testConfig() delivery.Config {
-	cfg := delivery.DefaultConfig()
-	cfg.GlobalPerSecond = 500
-	cfg.ChatPerSecond = 50
-	cfg.GroupPerMinute = 3000
-	cfg.LeaseDuration = 2 * time.Second
-	cfg.RetryBase = 20 * time.Millisecond
-	cfg.RetryMax = 100 * time.Millisecond
-	cfg.MaxAttempts = 3
-	cfg.HandOnInterval = 50 * time.Millisecond
+func testConfig() *config.Config {
+	cfg := config.Defaults()
+	cfg.Telegram.Limits.GlobalPerSecond = 500
+	cfg.Telegram.Limits.ChatPerSecond = 50
+	cfg.Telegram.Limits.GroupPerMinute = 3000
+	cfg.LeaseDuration = config.Duration(2 * time.Second)
+	cfg.Delivery.RetryBase = config.Duration(20 * time.Millisecond)
+	cfg.Delivery.RetryMax = config.Duration(100 * time.Millisecond)
+	cfg.Delivery.MaxAttempts = 3
+	cfg.Delivery.HandOnInterval = config.Duration(50 * time.Millisecond)
 	return cfg
 }
 
 func openStore(t testing.TB, path string) *store.DB {
 	t.Helper()
-	ctx := context.Background()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "n.db")
 	}
-	db, err := store.Open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{
-		{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
-		{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return sqlitetest.OpenAt(t, path,
+		nashra.Section{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
+		nashra.Section{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}})
 }
 
 // addChats creates chats of kind with ids first…first+n-1, subscribed to
 // news, with settings s (nil: the defaults without quiet hours, so that a
 // test does not depend on the hour it runs).
-func addChats(t testing.TB, db *store.DB, kind store.ChatKind, first int64, n int, s *store.ChatSettings) {
+func addChats(t testing.TB, db *store.DB, kind nashra.ChatKind, first int64, n int, s *nashra.ChatSettings) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	settings := store.DefaultSettings
+	settings := nashra.DefaultChatSettings
 	settings.QuietStart, settings.QuietEnd = 0, 0
 	if s != nil {
 		settings = *s
@@ -181,7 +181,7 @@ func addChats(t testing.TB, db *store.DB, kind store.ChatKind, first int64, n in
 		if first < 0 {
 			id = first - i
 		}
-		if _, _, err := db.TouchChat(ctx, store.Chat{ID: id, Kind: kind}, now); err != nil {
+		if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: id, Kind: kind}, now); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.SetChatSettings(ctx, id, settings, now); err != nil {
@@ -196,11 +196,11 @@ func addChats(t testing.TB, db *store.DB, kind store.ChatKind, first int64, n in
 // addArticle stores a new article in news, first seen at seen.
 func addArticle(t testing.TB, db *store.DB, guid string, seen time.Time, cats ...string) int64 {
 	t.Helper()
-	it := store.Article{GUID: guid, Link: "https://a.example/" + guid, Title: "عنوان " + guid, Summary: "ملخص",
+	it := nashra.Article{GUID: guid, Link: "https://a.example/" + guid, Title: "عنوان " + guid, Summary: "ملخص",
 		Categories: cats, PublishedAt: seen}
-	res, err := db.SaveItems(context.Background(), "news", []store.Article{it}, seen, func(fresh []*store.Article) {
+	res, err := db.SaveItems(context.Background(), "news", []nashra.Article{it}, seen, func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateNew
+			a.State = nashra.ArticleNew
 		}
 	})
 	if err != nil || len(res.New) != 1 {
@@ -216,13 +216,13 @@ type running struct {
 	done chan error
 }
 
-func start(t testing.TB, db *store.DB, snd delivery.Sender, cfg delivery.Config) *running {
+func start(t testing.TB, db *store.DB, snd delivery.Sender, cfg *config.Config) *running {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	eng, err := delivery.New(cfg, db, snd, nil, log, nil)
+	eng, err := delivery.New(cfg, "", db, snd, nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

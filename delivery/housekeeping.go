@@ -3,6 +3,7 @@ package delivery
 import (
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -31,7 +32,7 @@ func (s *session) claim() {
 				break
 			}
 			if b.size() > 0 {
-				s.queued.Add(int64(b.size()))
+				s.queued.Add(int64(b.newsSize()))
 				select {
 				case s.intake <- b:
 				case <-s.ctx.Done():
@@ -49,7 +50,7 @@ func (s *session) claim() {
 // store answered.
 func (s *session) claimOnce() (b claimBatch, more, ok bool) {
 	now := s.e.now()
-	lease := now.Add(s.e.cfg.LeaseDuration)
+	lease := now.Add(s.e.lease)
 	st, holder := s.e.st, s.e.holder
 	var err error
 	if b.replies, err = st.ClaimReplies(s.ctx, holder, store.ReplyLane, replyBatch, now, lease); err != nil {
@@ -65,14 +66,14 @@ func (s *session) claimOnce() (b claimBatch, more, ok bool) {
 	}
 	// However long the readers' queue in memory, the other lanes are
 	// claimed as they come.
-	if b.rows, err = st.ClaimDeliveries(s.ctx, holder, store.LaneGroups, s.batch, lease); err != nil {
+	if b.rows, err = st.ClaimDeliveries(s.ctx, holder, nashra.LaneGroups, s.batch, lease); err != nil {
 		return s.claimFailed(b, err)
 	}
 	more = more || len(b.rows) >= s.batch
 	if s.queued.Load() >= int64(s.batch) || more {
 		return b, more, true
 	}
-	readers, err := st.ClaimDeliveries(s.ctx, holder, store.LanePrivate, s.batch, lease)
+	readers, err := st.ClaimDeliveries(s.ctx, holder, nashra.LanePrivate, s.batch, lease)
 	b.rows = append(b.rows, readers...)
 	if err != nil {
 		return s.claimFailed(b, err)
@@ -95,7 +96,7 @@ func (s *session) claimFailed(b claimBatch, err error) (claimBatch, bool, bool) 
 		s.e.log.Error("cannot claim deliveries", "err", err)
 	}
 	if b.size() > 0 {
-		s.queued.Add(int64(b.size()))
+		s.queued.Add(int64(b.newsSize()))
 		select {
 		case s.intake <- b:
 		case <-s.ctx.Done():
@@ -118,12 +119,12 @@ const (
 // queues corrections; less often still it renews the claims, refreshes the
 // gauges and compacts the outbox.
 func (s *session) housekeep() {
-	cfg := s.e.cfg
-	tick := time.NewTicker(min(time.Second, cfg.HandOnInterval))
+	cfg, lease := s.e.cfg, s.e.lease
+	tick := time.NewTicker(min(time.Second, cfg.HandOnInterval.D()))
 	defer tick.Stop()
 	start := s.e.now()
 	var claimsRenewed, corrected, gauged, compacted time.Time
-	correctedSince := start.Add(-cfg.CorrectionWindow)
+	correctedSince := start.Add(-cfg.CorrectionWindow.D())
 	compacted = start.Add(-compactEvery + time.Minute) // first compaction a minute after start
 	notified := false
 	for {
@@ -131,8 +132,8 @@ func (s *session) housekeep() {
 		if !s.renew(now) {
 			return
 		}
-		if now.Sub(claimsRenewed) >= cfg.LeaseDuration/3 {
-			if err := s.e.st.RenewClaims(s.ctx, s.e.holder, now.Add(cfg.LeaseDuration)); err != nil {
+		if now.Sub(claimsRenewed) >= lease/3 {
+			if err := s.e.st.RenewClaims(s.ctx, s.e.holder, now.Add(lease)); err != nil {
 				s.e.log.Error("cannot renew claims", "err", err)
 			} else {
 				claimsRenewed = now
@@ -176,7 +177,7 @@ func (s *session) housekeep() {
 // ends the term when another instance has taken over, or when the lease
 // ran out while the store was unreachable.
 func (s *session) renew(now time.Time) bool {
-	d, _, err := s.e.st.AcquireDispatcher(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.cfg.LeaseDuration))
+	d, _, err := s.e.st.AcquireLease(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.lease))
 	switch {
 	case err != nil && now.UnixNano() < s.leaseEnd.Load():
 		if s.ctx.Err() == nil {
@@ -191,7 +192,7 @@ func (s *session) renew(now time.Time) bool {
 		}
 		return false
 	}
-	s.leaseEnd.Store(d.LeaseUntil.UnixNano())
+	s.leaseEnd.Store(d.Until.UnixNano())
 	if s.paused.Swap(d.Paused) != d.Paused {
 		s.e.m.paused.Set(b2f(d.Paused))
 		s.e.log.Warn("pushes paused or resumed", "paused", d.Paused)
@@ -208,7 +209,7 @@ func (s *session) renew(now time.Time) bool {
 func (s *session) handOn(now time.Time) {
 	const page = 50
 	for s.ctx.Err() == nil {
-		as, err := s.e.st.ArticlesInState(s.ctx, store.StateNew, page)
+		as, err := s.e.st.ArticlesInState(s.ctx, nashra.ArticleNew, page)
 		if err != nil {
 			s.e.log.Error("cannot read new articles", "err", err)
 			return
@@ -222,18 +223,18 @@ func (s *session) handOn(now time.Time) {
 	}
 }
 
-func (s *session) handOnArticle(a store.Article, now time.Time) {
+func (s *session) handOnArticle(a nashra.Article, now time.Time) {
 	log := s.e.log.With("article_id", a.ID)
 	if carries(a, s.e.never) {
-		if _, err := s.e.st.SetArticleState(s.ctx, []int64{a.ID}, store.StateNew, store.StateExcluded); err != nil {
+		if _, err := s.e.st.SetArticleState(s.ctx, []int64{a.ID}, nashra.ArticleNew, nashra.ArticleExcluded); err != nil {
 			log.Error("cannot exclude an article", "err", err)
 		}
 		log.Info("article never pushed: excluded category", "categories", a.Categories)
 		return
 	}
-	f := store.FanOut{ArticleID: a.ID, Breaking: carries(a, s.e.breaking), State: store.DeliveryPending, Now: now}
-	if now.Sub(a.FirstSeenAt) > s.e.cfg.StaleAfter {
-		f.State = store.DeliveryStale
+	f := store.FanOut{ArticleID: a.ID, Breaking: carries(a, s.e.breaking), State: nashra.DeliveryPending, Now: now}
+	if now.Sub(a.FirstSeenAt) > s.e.cfg.StaleAfter.D() {
+		f.State = nashra.DeliveryStale
 	}
 	start := time.Now()
 	res, err := s.e.st.HandOn(s.ctx, f)
@@ -245,7 +246,7 @@ func (s *session) handOnArticle(a store.Article, now time.Time) {
 		return
 	}
 	s.e.m.fanOut.Add(float64(res.Channels + res.Chats))
-	if f.State == store.DeliveryStale {
+	if f.State == nashra.DeliveryStale {
 		s.e.m.stale.Add(float64(res.Channels + res.Chats))
 	}
 	log.Info("article handed on", "breaking", f.Breaking, "state", f.State, "channels", res.Channels, "chats", res.Chats,
@@ -259,11 +260,11 @@ func (s *session) handOnArticle(a store.Article, now time.Time) {
 // correct queues the edits of posts whose article changed; it reports
 // whether the store answered.
 func (s *session) correct(now, revisedSince time.Time) bool {
-	kinds := []store.ChatKind{store.ChatChannel, store.ChatGroup, store.ChatSupergroup}
+	kinds := []nashra.ChatKind{nashra.ChatChannel, nashra.ChatGroup, nashra.ChatSupergroup}
 	if s.e.cfg.EditReaders {
-		kinds = append(kinds, store.ChatPrivate)
+		kinds = append(kinds, nashra.ChatPrivate)
 	}
-	n, err := s.e.st.MarkCorrections(s.ctx, revisedSince, now.Add(-s.e.cfg.CorrectionWindow), kinds)
+	n, err := s.e.st.MarkCorrections(s.ctx, revisedSince, now.Add(-s.e.cfg.CorrectionWindow.D()), kinds)
 	if err != nil {
 		s.e.log.Error("cannot queue corrections", "err", err)
 		return false
@@ -292,7 +293,7 @@ func (s *session) gauge(now time.Time) {
 		case prioBroadcast:
 			n = c.Broadcasts
 		default:
-			n = c.Due[store.Lane(p-1)]
+			n = c.Due[nashra.Lane(p-1)]
 		}
 		m.depth.WithLabelValues(name).Set(float64(n))
 	}
@@ -306,7 +307,7 @@ func (s *session) gauge(now time.Time) {
 func (s *session) compact(now time.Time) {
 	total := 0
 	for s.ctx.Err() == nil {
-		n, err := s.e.st.CompactOutbox(s.ctx, now.Add(-s.e.cfg.Retention), compactChunk)
+		n, err := s.e.st.CompactOutbox(s.ctx, now.Add(-s.e.cfg.Retention.D()), compactChunk)
 		if err != nil {
 			s.e.log.Error("cannot compact the outbox", "err", err)
 			return

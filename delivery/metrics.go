@@ -20,6 +20,7 @@ type metrics struct {
 	errors      *prometheus.CounterVec
 	rateLimited prometheus.Counter
 	globalPause prometheus.Counter
+	violations  prometheus.Counter
 	stale       prometheus.Counter
 	dead        prometheus.Counter
 	fanOut      prometheus.Counter
@@ -47,7 +48,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_rate_limited_total",
 			Help: "429 answers from Telegram."}),
 		globalPause: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_global_pauses_total",
-			Help: "Times 429s from several chats at once paused all sending."}),
+			Help: "Times a 429 paused all sending for its retry_after."}),
+		violations: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_retry_after_violations_total",
+			Help: "429s for requests that went out while a retry_after already ran (in flight when it began)."}),
 		stale: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_stale_total",
 			Help: "Rows dropped as stale."}),
 		dead: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_dead_total",
@@ -61,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.depth, m.held, m.staleRows, m.deadRows, m.paused, m.leader, m.sent,
-		m.errors, m.rateLimited, m.globalPause, m.stale, m.dead, m.fanOut, m.sendSeconds} {
+		m.errors, m.rateLimited, m.globalPause, m.violations, m.stale, m.dead, m.fanOut, m.sendSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register delivery metrics: %w", err)
 		}

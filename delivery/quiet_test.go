@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // TestQuietHoursOffReleasesHeld: what quiet hours hold goes out as soon as
@@ -17,11 +17,11 @@ func TestQuietHoursOffReleasesHeld(t *testing.T) {
 	db := openStore(t, "")
 	ctx := context.Background()
 	cfg := testConfig()
-	local := time.Now().In(cfg.Location)
+	local := time.Now().In(cfg.Site.Location)
 	m := local.Hour()*60 + local.Minute()
-	quiet := store.ChatSettings{Mode: store.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 120) % 1440,
-		QuietMode: store.QuietHold}
-	addChats(t, db, store.ChatPrivate, 1, 1, &quiet)
+	quiet := nashra.ChatSettings{Mode: nashra.ModeInstant, QuietStart: (m + 1440 - 60) % 1440, QuietEnd: (m + 120) % 1440,
+		QuietMode: nashra.QuietHold}
+	addChats(t, db, nashra.ChatPrivate, 1, 1, &quiet)
 	var want []int64
 	for i := range 32 {
 		want = append(want, addArticle(t, db, fmt.Sprint("q", i), time.Now()))
@@ -33,7 +33,7 @@ func TestQuietHoursOffReleasesHeld(t *testing.T) {
 		for _, a := range want {
 			rows, _ := db.ArticleDeliveries(ctx, a)
 			for _, d := range rows {
-				if d.State == store.DeliveryHeld {
+				if d.State == nashra.DeliveryHeld {
 					n++
 				}
 			}
@@ -47,9 +47,15 @@ func TestQuietHoursOffReleasesHeld(t *testing.T) {
 	if err := db.SetChatSettings(ctx, 1, quiet, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// They are due again for a moment, then judged under the new window.
 	eventually(t, 10*time.Second, "the pushes held until the new end", func() bool {
-		rows, _ := db.ArticleDeliveries(ctx, want[0])
-		return len(rows) == 1 && rows[0].State == store.DeliveryHeld && rows[0].NotBefore.Before(time.Now().Add(61*time.Minute))
+		for _, a := range want {
+			rows, _ := db.ArticleDeliveries(ctx, a)
+			if len(rows) != 1 || rows[0].State != nashra.DeliveryHeld || !rows[0].NotBefore.Before(time.Now().Add(61*time.Minute)) {
+				return false
+			}
+		}
+		return true
 	})
 	if n := held(); n != 32 || len(snd.got()) != 0 {
 		t.Fatalf("after moving the window: %d held, sent %v", n, snd.got())

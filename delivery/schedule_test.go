@@ -4,17 +4,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 func TestWhenFollowsReadersChoices(t *testing.T) {
 	bg := time.FixedZone("Asia/Baghdad", 3*3600)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 28, h, m, 0, 0, bg) }
-	hold := store.DefaultSettings // quiet 23:00–07:00, held
+	hold := nashra.DefaultChatSettings // quiet 23:00–07:00, held
 	silent := hold
-	silent.QuietMode = store.QuietSilent
+	silent.QuietMode = nashra.QuietSilent
 	hourly := hold
-	hourly.Mode = store.ModeHourly
+	hourly.Mode = nashra.ModeHourly
 	noQuiet := hourly
 	noQuiet.QuietStart, noQuiet.QuietEnd = 0, 0
 	dayQuiet := hold
@@ -22,7 +22,7 @@ func TestWhenFollowsReadersChoices(t *testing.T) {
 
 	for _, tc := range []struct {
 		name       string
-		s          *store.ChatSettings
+		s          *nashra.ChatSettings
 		created    time.Time
 		now        time.Time
 		wantHold   time.Time
@@ -46,26 +46,5 @@ func TestWhenFollowsReadersChoices(t *testing.T) {
 				t.Errorf("when = %v, silent %v; want %v, %v", h, s, tc.wantHold, tc.wantSilent)
 			}
 		})
-	}
-}
-
-func TestPacerKeepsTheRateDespiteLateTimers(t *testing.T) {
-	p := pacer{interval: 10 * time.Millisecond}
-	start := time.Unix(0, 0)
-	now := start
-	for range 1000 {
-		p.take(now)
-		now = p.next.Add(time.Millisecond) // the timer fires 1 ms late
-	}
-	if rate := 1000 / now.Sub(start).Seconds(); rate < 99.5 || rate > 100.5 {
-		t.Errorf("%.2f sends/s, want 100", rate)
-	}
-	// After an idle spell, at most two sends go back to back.
-	now = now.Add(time.Minute)
-	for i := range 3 {
-		if got := p.ready(now); got != (i < 2) {
-			t.Fatalf("send %d after idling: ready = %v", i, got)
-		}
-		p.take(now)
 	}
 }

@@ -1,7 +1,8 @@
 // Package delivery carries messages from the store to Telegram: a durable
 // outbox of one row per (chat, article), a dispatcher that claims rows with
 // leases and sends them within Telegram's limits, and the lane for replies
-// to readers, which never waits behind a fan-out.
+// to readers, which takes turns with the pushes so that neither can hold
+// the other back.
 package delivery
 
 import (
@@ -9,13 +10,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // Target is the chat a message goes to.
 type Target struct {
 	ChatID int64
-	Kind   store.ChatKind
+	Kind   nashra.ChatKind
 	// Silent sends without a notification sound (quiet hours, "silent").
 	Silent bool
 }
@@ -24,7 +25,7 @@ type Target struct {
 // post; several are a coalesced bundle listing them.
 type Post struct {
 	Target   Target
-	Articles []store.Article
+	Articles []nashra.Article
 	// Plain asks for the post without parse_mode: Telegram refused its
 	// HTML once, and a post is never lost for its markup.
 	Plain bool
@@ -36,6 +37,13 @@ type Reply struct {
 	ChatID int64
 	Method string
 	Params map[string]string
+	// Merge names what the reply answers ("start", "text", an edit of one
+	// message…). While it waits, a newer reply to the same chat with the
+	// same Merge takes its place, and a chat keeps only its few newest
+	// such replies: a reader who floods the bot gets a few answers, not
+	// one per message. Empty: the reply is always sent (a digest, a
+	// notice).
+	Merge string
 }
 
 // Sent is what Telegram answered to a successful send.
@@ -48,6 +56,10 @@ type Sent struct {
 
 // Sender talks to Telegram. Its methods return a *SendError when Telegram
 // (or the way to it) refused, so that the dispatcher can decide what next.
+// Before each request to Telegram a method makes (each try, each item of
+// an album) it calls Admit with the context it was given, and the sent
+// function once the request has been written out: that is how the
+// dispatcher keeps every request within the bot-wide limit.
 type Sender interface {
 	// Post sends a post or a bundle.
 	Post(ctx context.Context, p Post) (Sent, error)
@@ -55,7 +67,7 @@ type Sender interface {
 	Reply(ctx context.Context, r Reply) (Sent, error)
 	// Edit replaces the text (or caption) of a post already sent with the
 	// article's current title and summary.
-	Edit(ctx context.Context, t Target, messageID int, caption bool, a store.Article) error
+	Edit(ctx context.Context, t Target, messageID int, caption bool, a nashra.Article) error
 	// Delete removes a message sent earlier; Telegram allows it for 48 hours.
 	Delete(ctx context.Context, chatID int64, messageID int) error
 }

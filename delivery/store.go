@@ -4,18 +4,19 @@ import (
 	"context"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
 // ControlStore is what the editors' controls need of the store; the command
 // line uses them without a running engine. *store.DB implements it.
 type ControlStore interface {
-	SetDispatcherPaused(ctx context.Context, name string, paused bool, now time.Time) error
-	DispatcherState(ctx context.Context, name string) (store.Dispatcher, error)
+	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
+	Lease(ctx context.Context, name string) (store.Lease, error)
 	CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error)
 	RetractArticle(ctx context.Context, articleID int64, by string, deletableSince time.Time) (store.Retraction, error)
 	CountOutbox(ctx context.Context, since time.Time) (store.OutboxCounts, error)
-	DeadDeliveries(ctx context.Context, limit int) ([]store.Delivery, error)
+	DeadDeliveries(ctx context.Context, limit int) ([]nashra.Delivery, error)
 }
 
 // Store is what the engine needs of the store. *store.DB implements it; the
@@ -24,14 +25,14 @@ type Store interface {
 	ControlStore
 
 	// Articles.
-	ArticlesInState(ctx context.Context, state store.ArticleState, limit int) ([]store.Article, error)
-	Article(ctx context.Context, id int64) (store.Article, error)
-	SetArticleState(ctx context.Context, ids []int64, from, to store.ArticleState) (int, error)
+	ArticlesInState(ctx context.Context, state nashra.ArticleState, limit int) ([]nashra.Article, error)
+	Article(ctx context.Context, id int64) (nashra.Article, error)
+	SetArticleState(ctx context.Context, ids []int64, from, to nashra.ArticleState) (int, error)
 	HandOn(ctx context.Context, f store.FanOut) (store.FanOutResult, error)
 
 	// The outbox and its claims.
-	ClaimDeliveries(ctx context.Context, holder string, maxLane store.Lane, limit int, leaseUntil time.Time) ([]store.Delivery, error)
-	ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]store.Delivery, error)
+	ClaimDeliveries(ctx context.Context, holder string, maxLane nashra.Lane, limit int, leaseUntil time.Time) ([]nashra.Delivery, error)
+	ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]nashra.Delivery, error)
 	ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]store.QueuedReply, error)
 	ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, error)
 	ReleaseClaims(ctx context.Context, holder string) error
@@ -40,7 +41,7 @@ type Store interface {
 	LimiterScopes(ctx context.Context, now time.Time) ([]store.Scope, error)
 	EnqueueReply(ctx context.Context, r store.QueuedReply, now time.Time) (int64, error)
 	EnqueueBroadcast(ctx context.Context, method string, params map[string]string, now time.Time) (int, error)
-	MarkCorrections(ctx context.Context, revisedSince, sentSince time.Time, kinds []store.ChatKind) (int, error)
+	MarkCorrections(ctx context.Context, revisedSince, sentSince time.Time, kinds []nashra.ChatKind) (int, error)
 	CompactOutbox(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// What Telegram's answers change about chats.
@@ -49,11 +50,9 @@ type Store interface {
 	SetChatActive(ctx context.Context, id int64, active bool, reason string, now time.Time) error
 	MoveChat(ctx context.Context, from, to int64, now time.Time) error
 	SetChannelState(ctx context.Context, channel string, chatID int64, canPost bool, now time.Time) error
-	RaiseAlert(ctx context.Context, a store.Alert) (bool, error)
+	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 
 	// The dispatcher's lease.
-	AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error)
-	ReleaseDispatcher(ctx context.Context, name, holder string) error
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
-
-var _ Store = (*store.DB)(nil)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -39,12 +40,13 @@ const (
 type job struct {
 	kind     jobKind
 	chatID   int64
-	chatKind store.ChatKind
+	chatKind nashra.ChatKind
 	prio     int
-	rows     []store.Delivery // post: the bundle; edit and delete: one row
+	rows     []nashra.Delivery // post: the bundle; edit and delete: one row
 	reply    store.QueuedReply
 	silent   bool
 	plain    bool
+	turn     *turn // its requests' places in the bot-wide limit
 
 	// Set by the worker.
 	end        time.Time
@@ -59,6 +61,14 @@ func (j *job) items() int {
 		return 1
 	}
 	return len(j.rows)
+}
+
+// news counts the job's items that session.queued counts: all but a reply.
+func (j *job) news() int {
+	if j.kind == jobReply && j.reply.Lane == store.ReplyLane {
+		return 0
+	}
+	return j.items()
 }
 
 // spaced reports whether the job counts against its chat's rate: a
@@ -102,13 +112,18 @@ func (s *session) work() {
 }
 
 // execute makes the call. Its context survives shutdown: a send in flight
-// is finished, bounded by SendTimeout, rather than abandoned half-way.
+// is finished, bounded by SendTimeout, rather than abandoned half-way. It
+// carries the job's turn, which the Sender takes before each request
+// (Admit).
 func (s *session) execute(j *job) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout.D())
 	defer cancel()
+	ctx = context.WithValue(ctx, turnKey{}, j.turn)
+	called := false
 	start := time.Now()
 	defer func() {
 		s.e.m.sendSeconds.Observe(time.Since(start).Seconds())
+		j.turn.settle(called)
 		j.end = s.e.now()
 	}()
 	target := Target{ChatID: j.chatID, Kind: j.chatKind, Silent: j.silent}
@@ -123,6 +138,7 @@ func (s *session) execute(j *job) error {
 			return err
 		}
 		j.revision = as[0].Revision
+		called = true
 		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Plain: j.plain})
 		return err
 	case jobReply:
@@ -134,6 +150,7 @@ func (s *session) execute(j *job) error {
 			params["chat_id"] = strconv.FormatInt(j.chatID, 10)
 		}
 		var err error
+		called = true
 		j.sent, err = s.e.snd.Reply(ctx, Reply{ChatID: j.chatID, Method: j.reply.Method, Params: params})
 		return err
 	case jobEdit:
@@ -143,8 +160,10 @@ func (s *session) execute(j *job) error {
 			return err
 		}
 		j.revision = a.Revision
+		called = true
 		return s.e.snd.Edit(ctx, target, j.rows[0].MessageID, j.rows[0].Caption, a)
 	default:
+		called = true
 		return s.e.snd.Delete(ctx, j.chatID, j.rows[0].MessageID)
 	}
 }
@@ -158,6 +177,11 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	}
 	if err == nil {
 		return s.succeeded(j)
+	}
+	if errors.Is(err, errPaused) {
+		// Not sent: the chat waits with everything else.
+		j.effect, j.retryAfter = effRateLimited, max(s.e.lim.pausedUntil().Sub(j.end), time.Second)
+		return nil, nil
 	}
 	var se *SendError
 	if !errors.As(err, &se) {
@@ -173,8 +197,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		j.effect, j.retryAfter = effRateLimited, max(se.RetryAfter, time.Second)
 		s.e.m.rateLimited.Inc()
 		s.e.rateLimited.Add(1)
-		log.Warn("telegram asked to slow down", "retry_after", j.retryAfter)
-		return nil, []store.Scope{{ChatID: j.chatID, PausedUntil: j.end.Add(j.retryAfter)}}
+		return nil, s.rateLimited(log, j)
 	case ChatGone:
 		j.effect = effGone
 		s.chatGone(ctx, log, j, se.Reason)
@@ -197,7 +220,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	if attempt >= s.e.cfg.MaxAttempts {
 		return s.giveUp(ctx, log, j, se), nil
 	}
-	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase, s.e.cfg.RetryMax))
+	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase.D(), s.e.cfg.RetryMax.D()))
 	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
 	u := store.OutboxUpdate{Op: store.OpRetry, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}
 	switch j.kind {
@@ -207,6 +230,26 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		u.Op, u.Todo = store.OpTodoRetry, j.rows[0].Todo
 	}
 	return []store.OutboxUpdate{u}, nil
+}
+
+// rateLimited pauses everything at once for a 429's retry_after, and the
+// chat with it. Telegram does not say which limit a 429 is for; the
+// dispatcher never sends into a chat faster than the chat's own limit, so
+// only the bot-wide one can have been reached. Sends already in flight
+// when the first 429 came back may reach Telegram inside its retry_after;
+// their 429s are counted as violations and lengthen the pause.
+func (s *session) rateLimited(log *slog.Logger, j *job) []store.Scope {
+	fresh, until := s.e.lim.rateLimited(j.end, j.retryAfter)
+	if fresh {
+		s.e.m.globalPause.Inc()
+		s.e.globalPause.Add(1)
+		log.Warn("telegram answered 429: all sending paused", "retry_after", j.retryAfter, "until", until)
+	} else {
+		s.e.m.violations.Inc()
+		s.e.violations.Add(1)
+		log.Warn("a send in flight reached telegram inside its retry_after", "retry_after", j.retryAfter, "until", until)
+	}
+	return []store.Scope{{ChatID: j.chatID, PausedUntil: j.end.Add(j.retryAfter)}, {ChatID: 0, PausedUntil: until}}
 }
 
 func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {
@@ -220,13 +263,13 @@ func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {
 	case jobReply:
 		u = store.OutboxUpdate{Op: store.OpReplySent, IDs: j.ids(), MessageID: j.sent.MessageID, At: j.end}
 	case jobEdit:
-		u = store.OutboxUpdate{Op: store.OpEdited, IDs: j.ids(), Todo: store.TodoEdit, Revision: j.revision}
+		u = store.OutboxUpdate{Op: store.OpEdited, IDs: j.ids(), Todo: nashra.TodoEdit, Revision: j.revision}
 	default:
-		u = store.OutboxUpdate{Op: store.OpDeleted, IDs: j.ids(), Todo: store.TodoDelete}
+		u = store.OutboxUpdate{Op: store.OpDeleted, IDs: j.ids(), Todo: nashra.TodoDelete}
 	}
 	var scopes []store.Scope
 	// A group's spacing is minutes: it must survive a failover.
-	if j.chatKind != store.ChatPrivate && j.spaced() {
+	if j.chatKind != nashra.ChatPrivate && j.spaced() {
 		scopes = []store.Scope{{ChatID: j.chatID, NextAt: j.end.Add(s.interval(j.chatKind))}}
 	}
 	return []store.OutboxUpdate{u}, scopes
@@ -244,7 +287,7 @@ func (s *session) giveUp(ctx context.Context, log *slog.Logger, j *job, se *Send
 	}
 	s.e.m.dead.Add(float64(j.items()))
 	log.Error("delivery given up", "method", s.method(j), "kind", se.Kind.String(), "reason", se.Reason, "rows", j.items())
-	if _, err := s.e.st.RaiseAlert(ctx, store.Alert{Kind: "deliveries_dead", Subject: dispatcherName,
+	if _, err := s.e.st.RaiseAlert(ctx, nashra.Alert{Kind: "deliveries_dead", Subject: dispatcherName,
 		Message: "رسائل تعذّر إرسالها نهائيًا؛ راجع /stats", CreatedAt: s.e.now()}); err != nil {
 		log.Error("cannot raise the alert about dead deliveries", "err", err)
 	}
@@ -265,11 +308,11 @@ func (s *session) dropWork(j *job, se *SendError) []store.OutboxUpdate {
 // are told.
 func (s *session) chatGone(ctx context.Context, log *slog.Logger, j *job, reason string) {
 	now := s.e.now()
-	if j.chatKind == store.ChatChannel {
+	if j.chatKind == nashra.ChatChannel {
 		if err := s.e.st.SetChannelState(ctx, "", j.chatID, false, now); err != nil {
 			log.Error("cannot mark the channel unwritable", "err", err)
 		}
-		if _, err := s.e.st.RaiseAlert(ctx, store.Alert{Kind: "channel_unwritable", Subject: strconv.FormatInt(j.chatID, 10),
+		if _, err := s.e.st.RaiseAlert(ctx, nashra.Alert{Kind: "channel_unwritable", Subject: strconv.FormatInt(j.chatID, 10),
 			Message: fmt.Sprintf("تعذّر النشر في القناة %d: %s", j.chatID, reason), CreatedAt: now}); err != nil {
 			log.Error("cannot raise the alert about a channel", "err", err)
 		}
@@ -417,12 +460,12 @@ type articleCache struct {
 }
 
 type cachedArticle struct {
-	a  store.Article
+	a  nashra.Article
 	at time.Time
 }
 
-func (c *articleCache) get(ctx context.Context, now time.Time, ids []int64) ([]store.Article, error) {
-	out := make([]store.Article, len(ids))
+func (c *articleCache) get(ctx context.Context, now time.Time, ids []int64) ([]nashra.Article, error) {
+	out := make([]nashra.Article, len(ids))
 	for i, id := range ids {
 		c.mu.Lock()
 		e, ok := c.m[id]

@@ -20,6 +20,7 @@ import (
 
 	"github.com/jordan-wright/email"
 
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/digest/internal/smtpsink"
 )
 
@@ -75,7 +76,7 @@ func BenchmarkDigestSend(b *testing.B) {
 func BenchmarkLibraryPool(b *testing.B) {
 	addr, count := benchServer(b)
 	raw := sampleDigest(b)
-	pool, err := email.NewPool(addr, DefaultConfig().Concurrency, nil)
+	pool, err := email.NewPool(addr, config.Defaults().Email.Concurrency, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func BenchmarkLibraryPool(b *testing.B) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	jobs := make(chan int)
-	for range DefaultConfig().Concurrency {
+	for range config.Defaults().Email.Concurrency {
 		wg.Go(func() {
 			for i := range jobs {
 				e := *raw
@@ -201,7 +202,7 @@ func BenchmarkSignupAmongManyClients(b *testing.B) {
 	}
 	conn.Close()
 	late := h.startPages()
-	h.cfg.SignupsPerIP = 10
+	h.cfg.Email.SignupsPerIP = 10
 	late.s = h.service()
 	base := h.cfg.BaseURL
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}

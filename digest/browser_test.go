@@ -11,7 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // artifacts is where the browser test keeps its screenshots:
@@ -116,7 +116,7 @@ func TestBrowserSignupConfirmPreferencesUnsubscribe(t *testing.T) {
 			t.Fatalf("the page reads %q (%v), want rtl/ar/rtl", dir, err)
 		}
 	}
-	subscriber := func() store.EmailSubscriber {
+	subscriber := func() nashra.EmailSubscriber {
 		t.Helper()
 		sub, err := h.db.EmailSubscriber(context.Background(), 2)
 		if err != nil {
@@ -153,11 +153,11 @@ func TestBrowserSignupConfirmPreferencesUnsubscribe(t *testing.T) {
 	do(chromedp.Navigate(link))
 	rtl()
 	shot("3-confirm")
-	if sub := subscriber(); sub.State != store.EmailPending || strings.Join(sub.Sections, ",") != "articles,infographics,news,reports,translation" {
+	if sub := subscriber(); sub.State != nashra.EmailPending || strings.Join(sub.Sections, ",") != "articles,infographics,news,reports,translation" {
 		t.Fatalf("opening the link changed the subscriber: %+v", sub)
 	}
 	submit(`button[type="submit"]`)
-	if !strings.Contains(body(), "تم تأكيد اشتراكك") || subscriber().State != store.EmailActive {
+	if !strings.Contains(body(), "تم تأكيد اشتراكك") || subscriber().State != nashra.EmailActive {
 		t.Fatalf("after confirming: %s, %s", body(), subscriber().State)
 	}
 	shot("4-confirmed")
@@ -171,7 +171,7 @@ func TestBrowserSignupConfirmPreferencesUnsubscribe(t *testing.T) {
 		t.Fatalf("after saving: %s", body())
 	}
 	shot("6-preferences-saved")
-	if sub := subscriber(); sub.State != store.EmailPaused || strings.Join(sub.Sections, ",") != "articles,infographics,reports,translation" {
+	if sub := subscriber(); sub.State != nashra.EmailPaused || strings.Join(sub.Sections, ",") != "articles,infographics,reports,translation" {
 		t.Fatalf("preferences saved as %+v", sub)
 	}
 
@@ -179,7 +179,7 @@ func TestBrowserSignupConfirmPreferencesUnsubscribe(t *testing.T) {
 	rtl()
 	shot("7-unsubscribe")
 	submit(`button[type="submit"]`)
-	if !strings.Contains(body(), "أُلغي اشتراكك") || subscriber().State != store.EmailUnsubscribed {
+	if !strings.Contains(body(), "أُلغي اشتراكك") || subscriber().State != nashra.EmailUnsubscribed {
 		t.Fatalf("after unsubscribing: %s, %s", body(), subscriber().State)
 	}
 	shot("8-unsubscribed")

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -19,8 +19,8 @@ const dayLayout = "2006-01-02"
 
 // Register adds to s the digest's jobs: every minute, whether today's
 // digest is due (the store says; gocron only ticks, so a restart loses
-// nothing) and whether a send has finished; every hour, forgetting
-// unconfirmed signups and compacting the send log.
+// nothing) and whether a send has finished; every hour, compacting the
+// send log.
 func (s *Service) Register(sched gocron.Scheduler) error {
 	if _, err := sched.NewJob(gocron.CronJob("* * * * *", false),
 		gocron.NewTask(func(ctx context.Context) {
@@ -53,25 +53,25 @@ func (s *Service) Register(sched gocron.Scheduler) error {
 // unless the day has one already or the cut-off hour has passed (then the
 // day is recorded as missed). It returns today's digest when it built or
 // recorded it, the zero Digest otherwise.
-func (s *Service) Tick(ctx context.Context) (store.Digest, error) {
+func (s *Service) Tick(ctx context.Context) (nashra.Digest, error) {
 	now := s.now()
 	if err := s.finish(ctx, now); err != nil {
-		return store.Digest{}, err
+		return nashra.Digest{}, err
 	}
-	at := s.cfg.digestAt(now)
+	at := s.digestAt(now)
 	if now.Before(at) {
-		return store.Digest{}, nil
+		return nashra.Digest{}, nil
 	}
 	day := at.Format(dayLayout)
 	if _, err := s.st.Digest(ctx, day); !errors.Is(err, store.ErrNotFound) {
-		return store.Digest{}, err
+		return nashra.Digest{}, err
 	}
-	if now.In(s.cfg.Location).Hour() >= s.cfg.CutoffHour {
-		d, created, err := s.st.CreateDigest(ctx, store.Digest{Day: day, State: store.DigestMissed, CreatedAt: now,
+	if now.In(s.cfg.Site.Location).Hour() >= s.cfg.Digest.CutoffHour {
+		d, created, err := s.st.CreateDigest(ctx, nashra.Digest{Day: day, State: nashra.DigestMissed, CreatedAt: now,
 			WindowStart: at.Add(-24 * time.Hour), WindowEnd: at}, false)
 		if err == nil && created {
 			s.log.Warn("digest: missed today's digest (nashra was not running at its time); it is not sent after the cut-off",
-				"day", day, "cutoff_hour", s.cfg.CutoffHour)
+				"day", day, "cutoff_hour", s.cfg.Digest.CutoffHour)
 		}
 		return d, err
 	}
@@ -91,9 +91,9 @@ func (s *Service) finish(ctx context.Context, now time.Time) error {
 			return err
 		}
 		e, t := counts[store.SendEmail], counts[store.SendTelegram]
-		s.log.Info("digest: sent", "day", d.Day, "emails", e[store.DeliverySent], "bounced", e[store.DeliveryBounced],
-			"failed", e[store.DeliveryDead]+e[store.DeliveryStale], "skipped", e[store.DeliveryCancelled],
-			"telegram", t[store.DeliverySent])
+		s.log.Info("digest: sent", "day", d.Day, "emails", e[nashra.DeliverySent], "bounced", e[nashra.DeliveryBounced],
+			"failed", e[nashra.DeliveryDead]+e[nashra.DeliveryStale], "skipped", e[nashra.DeliveryCancelled],
+			"telegram", t[nashra.DeliverySent])
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func (s *Service) finish(ctx context.Context, now time.Time) error {
 // subscriber and Telegram digest reader. A day that has a digest already
 // is left as it is (created false); a window with no new articles is
 // recorded as empty, with nothing sent, and the log says so.
-func (s *Service) Build(ctx context.Context, at time.Time) (d store.Digest, created bool, err error) {
+func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, created bool, err error) {
 	// One build at a time here; the store's unique day settles a race
 	// between instances.
 	s.buildMu.Lock()
@@ -113,70 +113,55 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d store.Digest, crea
 	if until.After(now) {
 		until = now
 	}
-	day := at.In(s.cfg.Location).Format(dayLayout)
+	day := at.In(s.cfg.Site.Location).Format(dayLayout)
 	if d, err := s.st.Digest(ctx, day); err == nil {
 		return d, false, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return d, false, err
 	}
-	all := s.slugs(nil)
-	sel, err := s.ranker.Digest(ctx, until, all, s.cfg.PerSection)
+	all := s.sections.Among(nil)
+	sel, err := s.ranker.Digest(ctx, until, all, s.cfg.Digest.PerSection)
 	if err != nil {
-		return store.Digest{}, false, fmt.Errorf("digest %s: rank: %w", day, err)
+		return nashra.Digest{}, false, fmt.Errorf("digest %s: rank: %w", day, err)
 	}
-	d = store.Digest{Day: day, State: store.DigestSending, Subject: s.subject(at), Picks: picksOf(sel), CreatedAt: now,
+	d = nashra.Digest{Day: day, State: nashra.DigestSending, Subject: s.subject(at), Picks: picksOf(sel), CreatedAt: now,
 		WindowStart: sel.Since, WindowEnd: sel.Until}
 	if d.WindowEnd.IsZero() {
 		d.WindowStart, d.WindowEnd = until.Add(-24*time.Hour), until
 	}
 	if d.Picks.Empty() {
-		d.State = store.DigestEmpty
+		d.State = nashra.DigestEmpty
 	}
 	d, created, err = s.st.CreateDigest(ctx, d, s.telegram != nil)
 	if err != nil || !created {
 		return d, created, err
 	}
-	if d.State == store.DigestEmpty {
+	if d.State == nashra.DigestEmpty {
 		s.log.Info("digest: no new articles in the window: no digest today", "day", day,
 			"since", d.WindowStart, "until", d.WindowEnd)
 		return d, true, nil
 	}
 	s.log.Info("digest: queued", "day", day, "emails", d.Emails, "telegram", d.Chats,
 		"most_followed", d.Picks.MostFollowed, "articles", countPicks(d.Picks))
-	s.notify()
+	s.Notify()
 	return d, true, nil
 }
 
 // subject is the digest's subject in the site's style:
 // "نشرة المعلومة — 28 تشرين الثاني 2026".
 func (s *Service) subject(at time.Time) string {
-	return "نشرة " + s.cfg.Site + " — " + arabic.Date(at, s.cfg.Location)
-}
-
-// slugs returns the configured sections among chosen (all when nil or
-// empty), in the configured order; sections no longer configured drop out.
-func (s *Service) slugs(chosen []string) []string {
-	out := make([]string, 0, len(s.sections))
-	for _, sec := range s.sections {
-		if len(chosen) == 0 || slices.Contains(chosen, sec.Slug) {
-			out = append(out, sec.Slug)
-		}
-	}
-	if len(out) == 0 {
-		return s.slugs(nil) // every chosen section left the configuration
-	}
-	return out
+	return "نشرة " + s.cfg.Site.Name + " — " + arabic.Date(at, s.cfg.Site.Location)
 }
 
 // picksOf keeps a ranking's selection by article id.
-func picksOf(sel ranking.Selection) store.DigestPicks {
-	var p store.DigestPicks
+func picksOf(sel ranking.Selection) nashra.DigestPicks {
+	var p nashra.DigestPicks
 	if sel.Lead == nil {
 		return p
 	}
 	p.Lead, p.MostFollowed = sel.Lead.ID, sel.MostFollowed
 	for _, sp := range sel.Sections {
-		ds := store.DigestSection{Section: sp.Section, MostFollowed: sp.MostFollowed}
+		ds := nashra.DigestSection{Section: sp.Section, MostFollowed: sp.MostFollowed}
 		for _, a := range sp.Articles {
 			ds.Articles = append(ds.Articles, a.ID)
 		}
@@ -185,7 +170,7 @@ func picksOf(sel ranking.Selection) store.DigestPicks {
 	return p
 }
 
-func countPicks(p store.DigestPicks) int {
+func countPicks(p nashra.DigestPicks) int {
 	if p.Empty() {
 		return 0
 	}
@@ -196,19 +181,17 @@ func countPicks(p store.DigestPicks) int {
 	return n
 }
 
-// Housekeep forgets unconfirmed signups older than ForgetAfter and
-// deletes finished send-log rows older than Retention.
+// Housekeep deletes finished send-log rows older than email.retention.
 func (s *Service) Housekeep(ctx context.Context) error {
-	now := s.now()
-	n, err := s.st.ForgetUnconfirmedEmails(ctx, now.Add(-s.cfg.ForgetAfter))
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		s.log.Info("digest: unconfirmed signups forgotten", "count", n, "after", s.cfg.ForgetAfter)
-	}
-	if _, err := s.st.CompactSendLog(ctx, now.Add(-s.cfg.Retention)); err != nil {
-		return err
-	}
-	return nil
+	_, err := s.st.CompactSendLog(ctx, s.now().Add(-s.cfg.Email.Retention.D()))
+	return err
+}
+
+// digestAt returns the local digest time of day, on the local date of t.
+func (s *Service) digestAt(t time.Time) time.Time {
+	loc, at := s.cfg.Site.Location, s.cfg.Digest.Time
+	l := t.In(loc)
+	h := int(at[0]-'0')*10 + int(at[1]-'0')
+	m := int(at[3]-'0')*10 + int(at[4]-'0')
+	return time.Date(l.Year(), l.Month(), l.Day(), h, m, 0, 0, loc)
 }

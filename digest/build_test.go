@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -25,7 +26,7 @@ func TestTickIsDueOnceUntilTheCutoff(t *testing.T) {
 	// nashra was down at 07:00 and came back at 09:30: the digest is sent.
 	h.clock.setTo(digestDay.Add(150 * time.Minute))
 	d, err := s.Tick(ctx)
-	if err != nil || d.State != store.DigestSending || d.Day != "2026-11-28" || d.Emails != 2 {
+	if err != nil || d.State != nashra.DigestSending || d.Day != "2026-11-28" || d.Emails != 2 {
 		t.Fatalf("at 09:30: %+v, %v", d, err)
 	}
 	// The window ends at the digest's time, not when it was built.
@@ -43,7 +44,7 @@ func TestTickIsDueOnceUntilTheCutoff(t *testing.T) {
 	// The next day nashra is down until 12:10, past the cut-off.
 	h.clock.setTo(digestDay.Add(24*time.Hour + 5*time.Hour + 10*time.Minute))
 	missed, err := s.Tick(ctx)
-	if err != nil || missed.State != store.DigestMissed || missed.Day != "2026-11-29" || missed.Emails != 0 {
+	if err != nil || missed.State != nashra.DigestMissed || missed.Day != "2026-11-29" || missed.Emails != 0 {
 		t.Fatalf("past the cut-off: %+v, %v", missed, err)
 	}
 	if list, _ := h.db.Digests(ctx, 10); len(list) != 1 {
@@ -80,7 +81,7 @@ func TestBuildIsAtomicAcrossInstances(t *testing.T) {
 		t.Fatalf("%d builds created the digest, %+v, %v", n, d, err)
 	}
 	counts, _ := h.db.SendCounts(ctx, d.ID)
-	if counts[store.SendEmail][store.DeliveryPending] != 10 {
+	if counts[store.SendEmail][nashra.DeliveryPending] != 10 {
 		t.Fatalf("queued %v, want 10 once", counts)
 	}
 }
@@ -107,34 +108,13 @@ func TestPreviewQueuesNothing(t *testing.T) {
 	}
 }
 
-func TestHousekeepForgetsUnconfirmedSignups(t *testing.T) {
-	h := newHarness(t)
-	s := h.service()
-	ctx := context.Background()
-	h.clock.setTo(digestDay.Add(-8 * 24 * time.Hour))
-	if err := s.RequestSignup(ctx, asker(0), "old@example.org", nil); err != nil {
-		t.Fatal(err)
-	}
-	h.clock.setTo(digestDay)
-	if err := s.RequestSignup(ctx, asker(0), "new@example.org", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Housekeep(ctx); err != nil {
-		t.Fatal(err)
-	}
-	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[store.EmailPending] != 1 {
-		t.Fatalf("pending after housekeeping: %v, want the new one only", counts)
-	}
-}
-
 // Register's job runs at once at start, so a digest missed while nashra was
 // down goes out when it comes back, not a minute later.
 func TestRegisterTicksAtStart(t *testing.T) {
 	h := newHarness(t)
 	h.seed(1)
 	s := h.service()
-	sched, err := gocron.NewScheduler(gocron.WithLocation(h.cfg.Location))
+	sched, err := gocron.NewScheduler(gocron.WithLocation(h.cfg.Site.Location))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +126,7 @@ func TestRegisterTicksAtStart(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		d, err := h.db.Digest(context.Background(), "2026-11-28")
-		if err == nil && d.State == store.DigestSending {
+		if err == nil && d.State == nashra.DigestSending {
 			return
 		}
 		if time.Now().After(deadline) {

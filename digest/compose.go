@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/mail"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/jordan-wright/email"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 // composer turns bodies into messages with github.com/jordan-wright/email,
@@ -33,33 +36,43 @@ type composer struct {
 	dkim     *dkim.SignOptions
 }
 
-func newComposer(cfg Config) (*composer, error) {
-	a, err := parseFrom(cfg.From)
+func newComposer(cfg *config.Config) (*composer, error) {
+	a, err := parseFrom(cfg.Email.From)
 	if err != nil {
 		return nil, err
 	}
-	domain := cfg.domain()
+	domain := cfg.Email.MessageDomain()
 	c := &composer{
 		from:     "<" + a.Address + ">",
 		envelope: a.Address,
 		domain:   domain,
-		listID:   mime.BEncoding.Encode("utf-8", "نشرة "+cfg.Site) + " <digest." + domain + ">",
-		loc:      cfg.Location,
+		listID:   mime.BEncoding.Encode("utf-8", "نشرة "+cfg.Site.Name) + " <digest." + domain + ">",
+		loc:      cfg.Site.Location,
 	}
 	if a.Name != "" {
 		c.from = mime.BEncoding.Encode("utf-8", a.Name) + " " + c.from
 	}
-	if cfg.DKIM.Selector != "" {
-		key, err := loadKey(cfg.DKIM.KeyFile)
+	if cfg.Email.DKIM.Selector != "" {
+		key, err := loadKey(cfg.Email.DKIM.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("dkim: %w", err)
 		}
 		c.dkim = &dkim.SignOptions{
-			Domain: cmp.Or(cfg.DKIM.Domain, domain), Selector: cfg.DKIM.Selector, Signer: key,
+			Domain: cmp.Or(cfg.Email.DKIM.Domain, domain), Selector: cfg.Email.DKIM.Selector, Signer: key,
 			HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
 		}
 	}
 	return c, nil
+}
+
+// parseFrom checks the configured sender: one address, with an optional
+// display name.
+func parseFrom(from string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("want an address such as \"نشرة المعلومة <digest@example.org>\", got %q", from)
+	}
+	return a, nil
 }
 
 // loadKey reads a PEM private key: RSA (PKCS #1 or #8) or Ed25519 (#8).

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 // headerLines returns the physical lines of a message's header.
@@ -30,10 +32,10 @@ func headerLines(t *testing.T, raw []byte) []string {
 }
 
 func TestHeadersEncodedAndFolded(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.Defaults()
 	// A display name with a comma: the library splits From on commas and
 	// would leak it raw.
-	cfg.From = `"نشرة المعلومة, الطبعة الصباحية" <digest@almaalouma.example>`
+	cfg.Email.From = `"نشرة المعلومة, الطبعة الصباحية" <digest@almaalouma.example>`
 	c, err := newComposer(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -121,8 +123,8 @@ func TestDKIMCoversListUnsubscribe(t *testing.T) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
-	cfg.DKIM = DKIM{Selector: "nashra", KeyFile: path}
+	cfg := config.Defaults()
+	cfg.Email.DKIM = config.DKIM{Selector: "nashra", KeyFile: path}
 	c, err := newComposer(cfg)
 	if err != nil {
 		t.Fatal(err)

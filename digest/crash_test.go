@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/digest/internal/smtpsink"
 	"github.com/almaalouma/nashra/store"
 )
@@ -84,9 +85,9 @@ func TestKillDuringSendThenResume(t *testing.T) {
 	atKill := perAddress(sink)
 
 	counts, _ := h.db.SendCounts(ctx, d.ID)
-	inFlight := counts[store.SendEmail][store.DeliveryClaimed]
+	inFlight := counts[store.SendEmail][nashra.DeliveryClaimed]
 	t.Logf("killed after %d messages; %d rows recorded sent, %d claimed (in flight or waiting)",
-		sink.Count(), counts[store.SendEmail][store.DeliverySent], inFlight)
+		sink.Count(), counts[store.SendEmail][nashra.DeliverySent], inFlight)
 
 	// A new process resumes once the dead one's lease has ended.
 	resumed := time.Now()
@@ -108,7 +109,7 @@ func TestKillDuringSendThenResume(t *testing.T) {
 			t.Errorf("%s got %d digests (%d before the kill)", addr, n, atKill[addr])
 		}
 	}
-	conc := h.cfg.Concurrency
+	conc := h.cfg.Email.Concurrency
 	if len(doubles) > conc {
 		t.Fatalf("%d addresses got two digests, more than the %d that can be in flight", len(doubles), conc)
 	}

@@ -1,8 +1,9 @@
 // Package digest builds and sends the daily Arabic digest: the
 // most-followed pieces of the last 24 hours, a lead story and each chosen
 // section's top three, by email to confirmed subscribers and through the
-// delivery engine to Telegram readers who asked for it. It also runs the
-// email double opt-in's mails and renders the digest archive.
+// delivery engine to Telegram readers who asked for it. It also sends the
+// mails of the email double opt-in (package subscribers decides them) and
+// renders the digest archive.
 //
 // A digest is rendered once per distinct set of sections; only the
 // per-recipient links are filled in per message. Messages go through a
@@ -13,40 +14,33 @@ package digest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Store is what the digest needs of the store. *store.DB implements it;
 // the methods and their errors are documented there.
 type Store interface {
-	// Email subscribers.
-	RequestEmailSignup(ctx context.Context, r store.SignupRequest) (int64, store.SignupOutcome, error)
-	EmailSubscriber(ctx context.Context, id int64) (store.EmailSubscriber, error)
-	ForgetUnconfirmedEmails(ctx context.Context, before time.Time) (int, error)
-
-	// Digests, their articles and the Telegram readers' sections.
-	CreateDigest(ctx context.Context, d store.Digest, telegram bool) (store.Digest, bool, error)
-	Digest(ctx context.Context, day string) (store.Digest, error)
-	DigestByID(ctx context.Context, id int64) (store.Digest, error)
-	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (store.DigestPicks, error)) (store.DigestPicks, error)
-	FinishDigests(ctx context.Context, now time.Time) ([]store.Digest, error)
-	Article(ctx context.Context, id int64) (store.Article, error)
-	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
+	// Digests and their articles.
+	CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) (nashra.Digest, bool, error)
+	Digest(ctx context.Context, day string) (nashra.Digest, error)
+	DigestByID(ctx context.Context, id int64) (nashra.Digest, error)
+	Digests(ctx context.Context, limit int) ([]nashra.Digest, error)
+	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (nashra.DigestPicks, error)) (nashra.DigestPicks, error)
+	FinishDigests(ctx context.Context, now time.Time) ([]nashra.Digest, error)
+	Article(ctx context.Context, id int64) (nashra.Article, error)
 
 	// The send log and its claims.
 	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]store.Send, error)
@@ -55,19 +49,17 @@ type Store interface {
 	RenewSendClaims(ctx context.Context, holder string, leaseUntil time.Time) error
 	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
 	OpenSends(ctx context.Context, medium store.SendMedium) (int, error)
-	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[store.DeliveryState]int, error)
+	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[nashra.DeliveryState]int, error)
 	CompactSendLog(ctx context.Context, before time.Time) (int, error)
 
 	// The sender's lease and the circuit breaker's pause, kept like the
 	// delivery dispatcher's; and the admins' alerts.
-	AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error)
-	ReleaseDispatcher(ctx context.Context, name, holder string) error
-	SetDispatcherPaused(ctx context.Context, name string, paused bool, now time.Time) error
-	DispatcherState(ctx context.Context, name string) (store.Dispatcher, error)
-	RaiseAlert(ctx context.Context, a store.Alert) (bool, error)
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
+	Lease(ctx context.Context, name string) (store.Lease, error)
+	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 }
-
-var _ Store = (*store.DB)(nil)
 
 // Ranker chooses a digest's articles; *ranking.Ranker implements it. The
 // selection's MostFollowed is false when the order is only recency: the
@@ -78,23 +70,26 @@ type Ranker interface {
 	Digest(ctx context.Context, until time.Time, sections []string, perSection int) (ranking.Selection, error)
 }
 
-var _ Ranker = (*ranking.Ranker)(nil)
-
-// Links makes the article links readers follow; *subscribers.Links
+// Links makes the article links readers follow; *links.Builder
 // implements it with tracked /r/ links.
 type Links interface {
 	// Email returns the link to a in the message sent at sentAt to the
 	// email subscriber subscriberID.
-	Email(a store.Article, subscriberID int64, sentAt time.Time) string
+	Email(a nashra.Article, subscriberID int64, sentAt time.Time) string
 	// Article returns the link to a shown in medium "web".
-	Article(a store.Article, medium string) string
+	Article(a nashra.Article, medium nashra.Medium) string
 	// Post returns the link to a in a Telegram message to chat: a private
 	// chat's (above 0) are its reader's own, whose clicks then count once;
 	// a group's are anonymous.
-	Post(a store.Article, medium string, chat int64) string
+	Post(a nashra.Article, medium nashra.Medium, chat int64) string
 }
 
-var _ Links = (*subscribers.Links)(nil)
+// Subscribers say what a chat follows; *subscribers.Service implements
+// them.
+type Subscribers interface {
+	// Subscriptions returns the sections a chat follows.
+	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
+}
 
 // Outbox queues a Telegram message for the delivery engine, which sends it
 // within Telegram's limits; *delivery.Engine implements it.
@@ -103,8 +98,6 @@ type Outbox interface {
 	EnqueueReply(ctx context.Context, r delivery.Reply) error
 }
 
-var _ Outbox = (*delivery.Engine)(nil)
-
 // Deps are the parts the digest works with.
 type Deps struct {
 	Store  Store
@@ -112,11 +105,14 @@ type Deps struct {
 	// Links makes article links; nil: every link goes straight to the site.
 	Links Links
 	// Tokens signs the confirmation, preference and unsubscribe links.
-	Tokens *subscribers.ActionSigner
-	// Sections are the configured sections, in their order.
-	Sections []subscribers.Section
+	Tokens *links.ActionSigner
+	// Sections are the configured sections.
+	Sections *nashra.Catalog
 	// Telegram takes the Telegram digest; nil: email only.
 	Telegram Outbox
+	// Subscribers say which sections each Telegram reader's digest covers;
+	// needed with Telegram.
+	Subscribers Subscribers
 	// Now is the clock (nil: time.Now); it must advance like real time.
 	Now func() time.Time
 	// Log may be nil to discard.
@@ -126,18 +122,22 @@ type Deps struct {
 	// TLS is the base TLS configuration for SMTP, such as a private CA's
 	// roots; nil: the system's.
 	TLS *tls.Config
+	// Holder names this process in the sender's lease; empty: a new
+	// store.NewHolder.
+	Holder string
 }
 
 // Service is the digest: build it with New, register its daily job with
 // Register, run its sender with Run.
 type Service struct {
-	cfg      Config
+	cfg      config.Config
 	st       Store
 	ranker   Ranker
 	links    Links
-	tokens   *subscribers.ActionSigner
-	sections []subscribers.Section
+	tokens   *links.ActionSigner
+	sections *nashra.Catalog
 	telegram Outbox
+	subs     Subscribers
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
@@ -155,22 +155,23 @@ type Service struct {
 	buildMu sync.Mutex
 }
 
-// senderName is the sender's row among the store's dispatchers: its lease
+// senderName is the sender's lease among the store's leases: its holder
 // and the circuit breaker's pause.
 const senderName = "email"
 
-// New builds the digest. Its only I/O is reading the DKIM key and, without
-// SMTP, creating the outbox folder.
-func New(cfg Config, deps Deps) (*Service, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || len(deps.Sections) == 0 {
+// New builds the digest, configured by cfg: the site, the digest and email
+// sections, the base URL, the SMTP server and the lease. Its only I/O is
+// reading the DKIM key and, without SMTP, creating the outbox folder.
+func New(cfg *config.Config, deps Deps) (*Service, error) {
+	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || deps.Sections == nil || len(deps.Sections.Sections()) == 0 {
 		return nil, errors.New("digest: store, ranker, tokens and sections are required")
 	}
+	if deps.Telegram != nil && deps.Subscribers == nil {
+		return nil, errors.New("digest: the Telegram digest needs the subscribers")
+	}
 	s := &Service{
-		cfg: cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
-		sections: deps.Sections, telegram: deps.Telegram, now: deps.Now, log: deps.Log,
+		cfg: *cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
+		sections: deps.Sections, telegram: deps.Telegram, subs: deps.Subscribers, now: deps.Now, log: deps.Log,
 		wakeEmail: make(chan struct{}, 1), wakeTelegram: make(chan struct{}, 1),
 	}
 	if s.links == nil {
@@ -186,12 +187,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.m, err = newMetrics(deps.Registerer); err != nil {
 		return nil, err
 	}
-	s.holder = cfg.Instance
-	if s.holder == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		s.holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	if s.holder = deps.Holder; s.holder == "" {
+		s.holder = store.NewHolder()
 	}
 	if s.composer, err = newComposer(cfg); err != nil {
 		return nil, err
@@ -199,7 +196,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.SMTPURL != "" {
 		s.transport, err = newSMTPTransport(cfg, deps.TLS)
 	} else {
-		s.transport, err = newFileTransport(cfg.OutboxDir)
+		s.transport, err = newFileTransport(cfg.MailDir())
 	}
 	if err != nil {
 		return nil, err
@@ -211,8 +208,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // Close closes the SMTP connections.
 func (s *Service) Close() error { return s.transport.Close() }
 
-// notify wakes the running sender.
-func (s *Service) notify() {
+// Notify wakes the running sender: messages were queued, such as the
+// mails a signup asks for.
+func (s *Service) Notify() {
 	for _, c := range []chan struct{}{s.wakeEmail, s.wakeTelegram} {
 		select {
 		case c <- struct{}{}:
@@ -224,6 +222,6 @@ func (s *Service) notify() {
 // directLinks links straight to the site when tracked links are off.
 type directLinks struct{}
 
-func (directLinks) Email(a store.Article, _ int64, _ time.Time) string { return a.Link }
-func (directLinks) Article(a store.Article, _ string) string           { return a.Link }
-func (directLinks) Post(a store.Article, _ string, _ int64) string     { return a.Link }
+func (directLinks) Email(a nashra.Article, _ int64, _ time.Time) string    { return a.Link }
+func (directLinks) Article(a nashra.Article, _ nashra.Medium) string       { return a.Link }
+func (directLinks) Post(a nashra.Article, _ nashra.Medium, _ int64) string { return a.Link }

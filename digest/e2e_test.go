@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // A digest to 1,000 subscribers through a real SMTP server, checked through
@@ -137,7 +137,7 @@ func TestMailpitDigestToAThousandSubscribers(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("one-click unsubscribe: %s", resp.Status)
 	}
-	if sub, _ := h.db.EmailSubscriber(context.Background(), 1); sub.State != store.EmailUnsubscribed {
+	if sub, _ := h.db.EmailSubscriber(context.Background(), 1); sub.State != nashra.EmailUnsubscribed {
 		t.Fatalf("after the one-click POST the subscriber is %s", sub.State)
 	}
 }
@@ -185,11 +185,11 @@ func TestMailpitChaos(t *testing.T) {
 		h := newHarness(t)
 		h.seed(1)
 		h.subscribe(5)
-		h.cfg.SMTPURL, h.cfg.BounceThreshold = "smtp://"+mp.smtp, 1
+		h.cfg.SMTPURL, h.cfg.Email.BounceThreshold = "smtp://"+mp.smtp, 1
 		s := h.service()
 		h.sendAll(s)
 		counts, _ := h.db.CountEmailSubscribers(context.Background())
-		if counts[store.EmailBounced] != 5 || mp.total() != 0 {
+		if counts[nashra.EmailBounced] != 5 || mp.total() != 0 {
 			t.Fatalf("subscribers %v, %d messages", counts, mp.total())
 		}
 		// The next digest leaves them out.
@@ -206,7 +206,7 @@ func TestMailpitChaos(t *testing.T) {
 		h := newHarness(t)
 		h.seed(1)
 		h.subscribe(10)
-		h.cfg.SMTPURL, h.cfg.PauseCooldown = "smtp://"+mp.smtp, 0
+		h.cfg.SMTPURL, h.cfg.Email.PauseCooldown = "smtp://"+mp.smtp, 0
 		s := h.service()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -217,7 +217,7 @@ func TestMailpitChaos(t *testing.T) {
 		if len(alerts) != 1 || alerts[0].Kind != "email_paused" {
 			t.Fatalf("alerts %+v", alerts)
 		}
-		if counts, _ := h.db.CountEmailSubscribers(ctx); counts[store.EmailActive] != 10 {
+		if counts, _ := h.db.CountEmailSubscribers(ctx); counts[nashra.EmailActive] != 10 {
 			t.Fatalf("subscribers %v: nobody may bounce for the sender's fault", counts)
 		}
 		mp.chaos("", 0, 0)

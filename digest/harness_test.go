@@ -11,13 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
 // sections are the site's seven, as configured by default.
-var sections = []subscribers.Section{
+var sections = []nashra.Section{
 	{Slug: "news", Name: "أخبار"}, {Slug: "articles", Name: "مقالات"}, {Slug: "infographics", Name: "إنفوجرافيك"},
 	{Slug: "video", Name: "فيديو"}, {Slug: "caricature", Name: "كاريكاتير"}, {Slug: "reports", Name: "تقارير"},
 	{Slug: "translation", Name: "ترجمة"},
@@ -68,12 +72,12 @@ type harness struct {
 	db    *store.DB
 	clock *clock
 	log   *syncBuffer
-	cfg   Config
+	cfg   *config.Config
 }
 
 // digestDay is the day the tests' digests go out: Saturday 28 November
 // 2026 at 07:00 in Baghdad.
-var digestDay = time.Date(2026, 11, 28, 7, 0, 0, 0, DefaultConfig().Location)
+var digestDay = time.Date(2026, 11, 28, 7, 0, 0, 0, config.Defaults().Site.Location)
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
@@ -84,41 +88,33 @@ func newHarness(t testing.TB) *harness {
 // outbox beside it; a crashed process's successor opens the same.
 func openHarness(t testing.TB, dir string, c *clock) *harness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	specs := make([]store.SectionSpec, len(sections))
+	specs := make([]nashra.Section, len(sections))
 	for i, s := range sections {
-		specs[i] = store.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
+		specs[i] = nashra.Section{Slug: s.Slug, Name: s.Name, Feeds: []string{"https://almaalouma.net/category/" + s.Slug + "/feed/"}}
 	}
-	if _, err := db.SyncSections(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
+	db := sqlitetest.OpenAt(t, filepath.Join(dir, "nashra.db"), specs...)
+	cfg := config.Defaults()
 	cfg.BaseURL = "https://nashra.example.org"
-	cfg.From = "نشرة المعلومة <digest@almaalouma.example>"
-	cfg.OutboxDir = filepath.Join(dir, "outbox")
-	cfg.RatePerSecond = 0
-	cfg.RetryBase, cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
-	cfg.LeaseDuration = 2 * time.Second
+	cfg.Email.From = "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.Email.OutboxDir = filepath.Join(dir, "outbox")
+	cfg.Email.RatePerSecond = 0
+	cfg.Email.RetryBase, cfg.Email.RetryMax = config.Duration(10*time.Millisecond), config.Duration(50*time.Millisecond)
+	cfg.LeaseDuration = config.Duration(2 * time.Second)
 	return &harness{t: t, db: db, clock: c, log: &syncBuffer{}, cfg: cfg}
 }
 
 // service builds the digest on the harness's store with its config.
 func (h *harness) service(deps ...func(*Deps)) *Service {
 	h.t.Helper()
-	r, err := ranking.New(ranking.Config{}, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
+	rc := *h.cfg
+	rc.Ranking.SiteBoost = -1 // the site's list is never read here
+	r, err := ranking.New(&rc, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: sections, Now: h.clock.now,
-		Log: slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: nashra.NewCatalog(sections), Now: h.clock.now,
+		Subscribers: subscribers.New(h.cfg, h.db, nashra.NewCatalog(sections)),
+		Log:         slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range deps {
 		f(&d)
 	}
@@ -130,12 +126,19 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	return s
 }
 
+// signups is the subscribers on the harness's store, as the bot and the
+// web pages ask them for the digest: a signup's mails wake s's sender.
+func (h *harness) signups(s *Service) *subscribers.Service {
+	return subscribers.New(h.cfg, h.db, nashra.NewCatalog(sections), subscribers.WithClock(h.clock.now),
+		subscribers.WithMailQueued(s.Notify), subscribers.WithLogger(slog.New(slog.NewTextHandler(h.log, nil))))
+}
+
 // asker is the i-th Telegram user asking for the digest with /email.
 func asker(i int) subscribers.Requester { return subscribers.Requester{TelegramUser: int64(1000 + i)} }
 
 // mustTokens returns the signer of the tests' mailed links.
-func mustTokens(t testing.TB) *subscribers.ActionSigner {
-	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
+func mustTokens(t testing.TB) *links.ActionSigner {
+	tokens, err := links.NewActionSigner([]byte("test secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,10 +162,10 @@ func (h *harness) seed(perSection int) {
 	ctx := context.Background()
 	n := 0
 	for si, s := range sections {
-		var items []store.Article
+		var items []nashra.Article
 		for i := range perSection {
 			n++
-			items = append(items, store.Article{
+			items = append(items, nashra.Article{
 				GUID:     fmt.Sprintf("https://almaalouma.net/?p=%d", 1000+n),
 				Link:     fmt.Sprintf("https://almaalouma.net/2026/11/27/%s-%d/", s.Slug, i),
 				Title:    fmt.Sprintf("%s %d: التقارب الروسي–الأمريكي ومصالح متبادلة أم تنازلات استراتيجية في ملفات المنطقة", s.Name, i+1),
@@ -172,9 +175,9 @@ func (h *harness) seed(perSection int) {
 			})
 		}
 		seen := digestDay.Add(-time.Duration(2+si*2) * time.Hour)
-		if _, err := h.db.SaveItems(ctx, s.Slug, items, seen, func(fresh []*store.Article) {
+		if _, err := h.db.SaveItems(ctx, s.Slug, items, seen, func(fresh []*nashra.Article) {
 			for _, a := range fresh {
-				a.State = store.StateHanded
+				a.State = nashra.ArticleHanded
 			}
 		}); err != nil {
 			h.t.Fatal(err)
@@ -187,9 +190,9 @@ func (h *harness) seed(perSection int) {
 func (h *harness) subscribe(n int, sets ...[]string) {
 	h.t.Helper()
 	now := digestDay.Add(-48 * time.Hour)
-	subs := make([]store.EmailSubscriber, n)
+	subs := make([]nashra.EmailSubscriber, n)
 	for i := range subs {
-		subs[i] = store.EmailSubscriber{Address: fmt.Sprintf("reader%d@example.org", i), State: store.EmailActive,
+		subs[i] = nashra.EmailSubscriber{Address: fmt.Sprintf("reader%d@example.org", i), State: nashra.EmailActive,
 			CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now}
 		if len(sets) > 0 {
 			subs[i].Sections = sets[i%len(sets)]
@@ -201,7 +204,7 @@ func (h *harness) subscribe(n int, sets ...[]string) {
 }
 
 // sendAll runs the sender until every mail of the digest is settled.
-func (h *harness) sendAll(s *Service) store.Digest {
+func (h *harness) sendAll(s *Service) nashra.Digest {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

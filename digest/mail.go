@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/templates"
 )
 
@@ -23,7 +24,7 @@ func (s *Service) archiveURL(day string) string { return s.cfg.BaseURL + archive
 
 // actionURL returns the signed link that lets subscriber id do action;
 // the zero expires never ends.
-func (s *Service) actionURL(action subscribers.Action, id int64, expires time.Time) string {
+func (s *Service) actionURL(action links.Action, id int64, expires time.Time) string {
 	return s.cfg.BaseURL + action.Path() + "?t=" + s.tokens.Sign(action, id, expires)
 }
 
@@ -55,8 +56,8 @@ func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time)
 	for i, a := range r.articles {
 		vals[i] = cleanURL(s.links.Email(a, row.RecipientID, now))
 	}
-	vals[n+slotPreferences] = s.actionURL(subscribers.ActionPreferences, row.RecipientID, time.Time{})
-	vals[n+slotUnsubscribe] = s.actionURL(subscribers.ActionUnsubscribe, row.RecipientID, time.Time{})
+	vals[n+slotPreferences] = s.actionURL(links.ActionPreferences, row.RecipientID, time.Time{})
+	vals[n+slotUnsubscribe] = s.actionURL(links.ActionUnsubscribe, row.RecipientID, time.Time{})
 	vals[n+slotAddress] = row.Address
 	var h, t bytes.Buffer
 	h.Grow(64 << 10)
@@ -72,19 +73,19 @@ func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time)
 }
 
 // digestRow returns a digest, read once per process.
-func (s *Service) digestRow(ctx context.Context, id int64) (store.Digest, error) {
+func (s *Service) digestRow(ctx context.Context, id int64) (nashra.Digest, error) {
 	v, err := s.editions.get(editionKey{digest: id, sections: "row"}, func() (any, error) { return s.st.DigestByID(ctx, id) })
 	if err != nil {
-		return store.Digest{}, err
+		return nashra.Digest{}, err
 	}
-	return v.(store.Digest), nil
+	return v.(nashra.Digest), nil
 }
 
 // mailEdition returns the rendered mail edition of d for a reader's
 // sections (nil: all), rendering it the first time the set is met; nil
 // when nothing new was published in those sections.
-func (s *Service) mailEdition(ctx context.Context, d store.Digest, sections []string) (*rendered, error) {
-	slugs := s.slugs(sections)
+func (s *Service) mailEdition(ctx context.Context, d nashra.Digest, sections []string) (*rendered, error) {
+	slugs := s.sections.Among(sections)
 	key := store.SectionsKey(slugs)
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "mail:" + key}, func() (any, error) {
 		picks, err := s.picks(ctx, d, slugs)
@@ -102,11 +103,11 @@ func (s *Service) mailEdition(ctx context.Context, d store.Digest, sections []st
 // picks returns d's articles for a set of sections, ranked the first time
 // and kept in the store, so that every message of the set — after a
 // restart, on any instance — shows the same.
-func (s *Service) picks(ctx context.Context, d store.Digest, slugs []string) (store.DigestPicks, error) {
-	return s.st.DigestEdition(ctx, d.ID, store.SectionsKey(slugs), func() (store.DigestPicks, error) {
-		sel, err := s.ranker.Digest(ctx, d.WindowEnd, slugs, s.cfg.PerSection)
+func (s *Service) picks(ctx context.Context, d nashra.Digest, slugs []string) (nashra.DigestPicks, error) {
+	return s.st.DigestEdition(ctx, d.ID, store.SectionsKey(slugs), func() (nashra.DigestPicks, error) {
+		sel, err := s.ranker.Digest(ctx, d.WindowEnd, slugs, s.cfg.Digest.PerSection)
 		if err != nil {
-			return store.DigestPicks{}, fmt.Errorf("rank: %w", err)
+			return nashra.DigestPicks{}, fmt.Errorf("rank: %w", err)
 		}
 		return picksOf(sel), nil
 	})
@@ -117,15 +118,15 @@ func (s *Service) picks(ctx context.Context, d store.Digest, slugs []string) (st
 func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
 	data := struct {
 		Subject, Site, Address, Link, Valid, Preferences string
-	}{Site: s.cfg.Site, Address: row.Address}
+	}{Site: s.cfg.Site.Name, Address: row.Address}
 	name := string(row.Kind)
 	if row.Kind == store.SendConfirm {
-		data.Subject = "أكّد اشتراكك في نشرة " + s.cfg.Site
-		data.Link = s.actionURL(subscribers.ActionConfirm, row.RecipientID, now.Add(s.cfg.ConfirmTTL))
-		data.Valid = arabic.Count(max(1, int(s.cfg.ConfirmTTL/time.Hour)), hours)
+		data.Subject = "أكّد اشتراكك في نشرة " + s.cfg.Site.Name
+		data.Link = s.actionURL(links.ActionConfirm, row.RecipientID, now.Add(s.cfg.Email.ConfirmTTL.D()))
+		data.Valid = arabic.Count(max(1, int(s.cfg.Email.ConfirmTTL.D()/time.Hour)), hours)
 	} else {
-		data.Subject = "اشتراكك في نشرة " + s.cfg.Site + " قائم"
-		data.Preferences = s.actionURL(subscribers.ActionPreferences, row.RecipientID, time.Time{})
+		data.Subject = "اشتراكك في نشرة " + s.cfg.Site.Name + " قائم"
+		data.Preferences = s.actionURL(links.ActionPreferences, row.RecipientID, time.Time{})
 	}
 	var h, t bytes.Buffer
 	if err := templates.EmailHTML().ExecuteTemplate(&h, name+".html", data); err != nil {
@@ -142,6 +143,12 @@ func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
 	return outgoing{from: s.composer.envelope, to: row.Address, raw: raw, name: fmt.Sprintf("%s-%d", name, row.ID)}, nil
 }
 
+// Digests returns up to limit digests that went out (sent or sending),
+// newest first, for the archive.
+func (s *Service) Digests(ctx context.Context, limit int) ([]nashra.Digest, error) {
+	return s.st.Digests(ctx, limit)
+}
+
 // ArchivePage returns the web page of a day's digest (YYYY-MM-DD), the
 // "view in browser" target; store.ErrNotFound when no digest went out
 // that day.
@@ -150,7 +157,7 @@ func (s *Service) ArchivePage(ctx context.Context, day string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.State != store.DigestSending && d.State != store.DigestSent {
+	if d.State != nashra.DigestSending && d.State != nashra.DigestSent {
 		return nil, store.ErrNotFound
 	}
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "web"}, func() (any, error) { return s.renderWeb(ctx, d) })
@@ -179,10 +186,10 @@ type Preview struct {
 // The personal links point at the pages, untokened.
 func (s *Service) Preview(ctx context.Context, day time.Time, sections []string) (Preview, error) {
 	now := s.now()
-	at, until := s.cfg.digestAt(day), now
+	at, until := s.digestAt(day), now
 	if day.IsZero() {
-		if at = s.cfg.digestAt(now); !at.After(now) {
-			at = s.cfg.digestAt(now.AddDate(0, 0, 1))
+		if at = s.digestAt(now); !at.After(now) {
+			at = s.digestAt(now.AddDate(0, 0, 1))
 		}
 	} else {
 		d, err := s.st.Digest(ctx, at.Format(dayLayout))
@@ -195,8 +202,8 @@ func (s *Service) Preview(ctx context.Context, day time.Time, sections []string)
 			until = at
 		}
 	}
-	slugs := s.slugs(sections)
-	sel, err := s.ranker.Digest(ctx, until, slugs, s.cfg.PerSection)
+	slugs := s.sections.Among(sections)
+	sel, err := s.ranker.Digest(ctx, until, slugs, s.cfg.Digest.PerSection)
 	if err != nil {
 		return Preview{}, fmt.Errorf("preview: rank: %w", err)
 	}
@@ -204,7 +211,7 @@ func (s *Service) Preview(ctx context.Context, day time.Time, sections []string)
 	if picks.Empty() {
 		return Preview{}, ErrNothingNew
 	}
-	pd := store.Digest{Day: at.Format(dayLayout), Subject: s.subject(at), WindowStart: sel.Since, WindowEnd: sel.Until}
+	pd := nashra.Digest{Day: at.Format(dayLayout), Subject: s.subject(at), WindowStart: sel.Since, WindowEnd: sel.Until}
 	r, err := s.renderMail(ctx, pd, picks)
 	if err != nil {
 		return Preview{}, err
@@ -212,10 +219,10 @@ func (s *Service) Preview(ctx context.Context, day time.Time, sections []string)
 	n := len(r.articles)
 	vals := make([]string, r.slots())
 	for i, a := range r.articles {
-		vals[i] = cleanURL(s.links.Article(a, "web"))
+		vals[i] = cleanURL(s.links.Article(a, nashra.MediumWeb))
 	}
-	vals[n+slotPreferences] = s.cfg.BaseURL + subscribers.ActionPreferences.Path()
-	vals[n+slotUnsubscribe] = s.cfg.BaseURL + subscribers.ActionUnsubscribe.Path()
+	vals[n+slotPreferences] = s.cfg.BaseURL + links.ActionPreferences.Path()
+	vals[n+slotUnsubscribe] = s.cfg.BaseURL + links.ActionUnsubscribe.Path()
 	vals[n+slotAddress] = "name@example.com"
 	var h, t bytes.Buffer
 	fill(&h, r.html, vals, true)

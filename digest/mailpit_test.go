@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
@@ -194,26 +195,34 @@ func (m *mailpit) deleteAll() { m.call("DELETE", "/api/v1/messages", map[string]
 
 // lateService lets the web pages be built before the service, whose base
 // URL is the pages' address.
-type lateService struct{ s *Service }
+type lateService struct {
+	h *harness
+	s *Service
+}
 
 func (l *lateService) RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error {
-	return l.s.RequestSignup(ctx, from, address, sections)
+	return l.h.signups(l.s).RequestSignup(ctx, from, address, sections)
 }
 
 func (l *lateService) ArchivePage(ctx context.Context, day string) ([]byte, error) {
 	return l.s.ArchivePage(ctx, day)
 }
 
+func (l *lateService) Digests(ctx context.Context, limit int) ([]nashra.Digest, error) {
+	return l.s.Digests(ctx, limit)
+}
+
 // startPages serves the email pages on the harness's store, sets the
 // digest's base URL to them, and returns the service to fill in.
 func (h *harness) startPages() *lateService {
 	h.t.Helper()
-	late := &lateService{}
+	late := &lateService{h: h}
 	srv := web.New(web.Options{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
-	pages := web.NewEmailPages(web.EmailOptions{Site: h.cfg.Site, SiteURL: h.cfg.SiteURL, Sections: sections,
-		DigestTime: h.cfg.Time, Location: h.cfg.Location, Signup: late, Store: h.db, Archive: late,
-		Tokens: mustTokens(h.t), TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Now: h.clock.now,
-		Logger: slog.New(slog.DiscardHandler)})
+	pc := *h.cfg
+	pc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	subs := subscribers.New(&pc, h.db, nashra.NewCatalog(sections), subscribers.WithClock(h.clock.now))
+	pages := web.NewEmailPages(web.EmailOptions{Config: &pc, Sections: sections, Signup: late, Subscribers: subs, Archive: late,
+		Tokens: mustTokens(h.t), Now: h.clock.now, Logger: slog.New(slog.DiscardHandler)})
 	pages.Register(srv)
 	if err := srv.Start(); err != nil {
 		h.t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/templates"
@@ -74,7 +75,7 @@ type sectionBlock struct {
 type rendered struct {
 	subject string
 	// articles are the edition's articles; slot i is article i's link.
-	articles []store.Article
+	articles []nashra.Article
 	html     []segment
 	text     []segment
 }
@@ -146,10 +147,10 @@ func (p placeholders) split(s string) ([]segment, error) {
 }
 
 // renderMail renders the mail edition of picks, with placeholders.
-func (s *Service) renderMail(ctx context.Context, d store.Digest, picks store.DigestPicks) (*rendered, error) {
+func (s *Service) renderMail(ctx context.Context, d nashra.Digest, picks nashra.DigestPicks) (*rendered, error) {
 	ph := newPlaceholders()
 	r := &rendered{subject: d.Subject}
-	ed, err := s.edition(ctx, d, picks, func(a store.Article) string {
+	ed, err := s.edition(ctx, d, picks, func(a nashra.Article) string {
 		r.articles = append(r.articles, a)
 		return ph.mark(len(r.articles) - 1)
 	})
@@ -177,8 +178,8 @@ func (s *Service) renderMail(ctx context.Context, d store.Digest, picks store.Di
 
 // renderWeb renders the archive page of a digest: every section, links
 // for the web, no personal footer.
-func (s *Service) renderWeb(ctx context.Context, d store.Digest) ([]byte, error) {
-	ed, err := s.edition(ctx, d, d.Picks, func(a store.Article) string { return cleanURL(s.links.Article(a, "web")) })
+func (s *Service) renderWeb(ctx context.Context, d nashra.Digest) ([]byte, error) {
+	ed, err := s.edition(ctx, d, d.Picks, func(a nashra.Article) string { return cleanURL(s.links.Article(a, nashra.MediumWeb)) })
 	if err != nil {
 		return nil, err
 	}
@@ -192,19 +193,19 @@ func (s *Service) renderWeb(ctx context.Context, d store.Digest) ([]byte, error)
 
 // edition loads the picks' articles and fills the template data; link
 // gives each article's link, in the order the articles appear.
-func (s *Service) edition(ctx context.Context, d store.Digest, picks store.DigestPicks, link func(store.Article) string) (edition, error) {
-	loc := s.cfg.Location
+func (s *Service) edition(ctx context.Context, d nashra.Digest, picks nashra.DigestPicks, link func(nashra.Article) string) (edition, error) {
+	loc := s.cfg.Site.Location
 	day, err := time.ParseInLocation(dayLayout, d.Day, loc)
 	if err != nil {
 		return edition{}, fmt.Errorf("digest %d: day %q: %w", d.ID, d.Day, err)
 	}
 	ed := edition{
-		Site: s.cfg.Site, SiteURL: s.cfg.SiteURL, Subject: d.Subject, Date: arabic.Date(day, loc),
+		Site: s.cfg.Site.Name, SiteURL: s.cfg.Site.URL, Subject: d.Subject, Date: arabic.Date(day, loc),
 		ArchiveURL: s.archiveURL(d.Day), SignupURL: s.cfg.BaseURL + signupPath,
 		Label: labelOf(picks.MostFollowed),
 	}
 	count := 0
-	get := func(id int64) (store.Article, bool, error) {
+	get := func(id int64) (nashra.Article, bool, error) {
 		a, err := s.st.Article(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return a, false, nil // deleted since it was picked
@@ -239,7 +240,7 @@ func (s *Service) edition(ctx context.Context, d store.Digest, picks store.Diges
 		}
 	}
 	window := max(1, int(d.WindowEnd.Sub(d.WindowStart).Round(time.Hour)/time.Hour))
-	ed.Intro = fmt.Sprintf("أبرز ما نشرته %s في آخر %s: %s.", s.cfg.Site, arabic.Count(window, hours), arabic.Count(count, arabic.Article))
+	ed.Intro = fmt.Sprintf("أبرز ما نشرته %s في آخر %s: %s.", s.cfg.Site.Name, arabic.Count(window, hours), arabic.Count(count, arabic.Article))
 	return ed, nil
 }
 
@@ -253,7 +254,7 @@ func labelOf(mostFollowed bool) string {
 // sectionName returns the Arabic name of the first configured section
 // among slugs.
 func (s *Service) sectionName(slugs []string) string {
-	for _, sec := range s.sections {
+	for _, sec := range s.sections.Sections() {
 		for _, slug := range slugs {
 			if sec.Slug == slug {
 				return sec.Name
@@ -274,12 +275,12 @@ const (
 // directional-override characters (html/template escapes the rest; the
 // feed's HTML content is never used), the summary shortened to summary
 // characters, the image kept only when it is an http(s) URL.
-func (s *Service) item(a store.Article, section, link string, summary int) item {
+func (s *Service) item(a nashra.Article, section, link string, summary int) item {
 	when := a.PublishedAt
 	if when.IsZero() {
 		when = a.FirstSeenAt
 	}
-	meta := arabic.DateTime(when, s.cfg.Location)
+	meta := arabic.DateTime(when, s.cfg.Site.Location)
 	if section != "" {
 		meta = section + " · " + meta
 	}

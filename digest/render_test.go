@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // mailParts is a digest mail taken apart.
@@ -77,7 +77,7 @@ func parseMail(t *testing.T, raw []byte) mailParts {
 // outboxMails reads the .eml files of the harness's outbox.
 func (h *harness) outboxMails(kind string) map[string][]byte {
 	h.t.Helper()
-	files, err := filepath.Glob(filepath.Join(h.cfg.OutboxDir, "*"+kind+"-*.eml"))
+	files, err := filepath.Glob(filepath.Join(h.cfg.MailDir(), "*"+kind+"-*.eml"))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestDigestMail(t *testing.T) {
 	h.subscribe(3, nil, []string{"articles", "news"}, []string{"caricature"})
 	s := h.service()
 	d := h.sendAll(s)
-	if d.State != store.DigestSent || d.Emails != 3 || d.Subject != "نشرة المعلومة — 28 تشرين الثاني 2026" {
+	if d.State != nashra.DigestSent || d.Emails != 3 || d.Subject != "نشرة المعلومة — 28 تشرين الثاني 2026" {
 		t.Fatalf("digest %+v", d)
 	}
 	mails := h.outboxMails("digest")
@@ -211,7 +211,7 @@ func TestNoNewArticlesNoDigest(t *testing.T) {
 	h.subscribe(5)
 	s := h.service()
 	d, err := s.Tick(context.Background())
-	if err != nil || d.State != store.DigestEmpty || d.Emails != 0 {
+	if err != nil || d.State != nashra.DigestEmpty || d.Emails != 0 {
 		t.Fatalf("tick: %+v, %v", d, err)
 	}
 	if !strings.Contains(h.log.String(), "no new articles") {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
@@ -24,15 +25,15 @@ import (
 func (s *Service) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		now := s.now()
-		d, previous, err := s.st.AcquireDispatcher(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration))
+		d, previous, err := s.st.AcquireLease(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
 				s.log.Error("digest: cannot reach the store for the sender's lease", "err", err)
 			}
-			sleep(ctx, s.cfg.LeaseDuration/3)
+			sleep(ctx, s.cfg.LeaseDuration.D()/3)
 		case d.Holder != s.holder:
-			sleep(ctx, min(s.cfg.LeaseDuration/3, max(d.LeaseUntil.Sub(now), 100*time.Millisecond)))
+			sleep(ctx, min(s.cfg.LeaseDuration.D()/3, max(d.Until.Sub(now), 100*time.Millisecond)))
 		default:
 			s.lead(ctx, previous)
 		}
@@ -78,7 +79,7 @@ func (s *Service) lead(ctx context.Context, previous string) {
 		}
 	}
 	if ctx.Err() != nil {
-		if err := s.st.ReleaseDispatcher(bg, senderName, s.holder); err != nil {
+		if err := s.st.ReleaseLease(bg, senderName, s.holder); err != nil {
 			s.log.Error("digest: cannot release the sender's lease", "err", err)
 		}
 	}
@@ -87,9 +88,9 @@ func (s *Service) lead(ctx context.Context, previous string) {
 // keepLease renews the lease and the claims; when the lease is lost it
 // ends the term.
 func (s *Service) keepLease(ctx context.Context, end context.CancelFunc) {
-	t := time.NewTicker(s.cfg.LeaseDuration / 3)
+	t := time.NewTicker(s.cfg.LeaseDuration.D() / 3)
 	defer t.Stop()
-	until := s.now().Add(s.cfg.LeaseDuration)
+	until := s.now().Add(s.cfg.LeaseDuration.D())
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,10 +98,10 @@ func (s *Service) keepLease(ctx context.Context, end context.CancelFunc) {
 		case <-t.C:
 		}
 		now := s.now()
-		d, _, err := s.st.AcquireDispatcher(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration))
+		d, _, err := s.st.AcquireLease(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
 		switch {
 		case err == nil && d.Holder == s.holder:
-			until = d.LeaseUntil
+			until = d.Until
 			if err := s.st.RenewSendClaims(ctx, s.holder, until); err != nil && ctx.Err() == nil {
 				s.log.Warn("digest: cannot renew claims", "err", err)
 			}
@@ -113,7 +114,7 @@ func (s *Service) keepLease(ctx context.Context, end context.CancelFunc) {
 			s.log.Warn("digest: lost the sender's lease", "holder", d.Holder)
 			end()
 			return
-		case now.After(until.Add(-s.cfg.LeaseDuration / 3)):
+		case now.After(until.Add(-s.cfg.LeaseDuration.D() / 3)):
 			s.log.Error("digest: cannot renew the sender's lease; stopping", "err", err)
 			end()
 			return
@@ -217,10 +218,10 @@ func (s *Service) sendEmails(ctx context.Context) {
 	go a.run()
 	defer a.close()
 	var b breaker
-	p := newPacer(s.cfg.RatePerSecond)
+	p := newPacer(s.cfg.Email.RatePerSecond)
 	jobs := make(chan store.Send)
 	var workers sync.WaitGroup
-	for range s.cfg.Concurrency {
+	for range s.cfg.Email.Concurrency {
 		workers.Go(func() {
 			for row := range jobs {
 				a.commit(s.sendOne(ctx, row, p, &b))
@@ -229,9 +230,9 @@ func (s *Service) sendEmails(ctx context.Context) {
 	}
 	defer workers.Wait()
 	defer close(jobs)
-	batch := max(16, 4*s.cfg.Concurrency)
+	batch := max(16, 4*s.cfg.Email.Concurrency)
 	for ctx.Err() == nil {
-		d, err := s.st.DispatcherState(ctx, senderName)
+		d, err := s.st.Lease(ctx, senderName)
 		if err != nil {
 			s.log.Error("digest: cannot read whether sending is paused", "err", err)
 			sleep(ctx, time.Second)
@@ -250,7 +251,7 @@ func (s *Service) sendEmails(ctx context.Context) {
 			continue
 		}
 		now := s.now()
-		rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, batch, now, now.Add(s.cfg.LeaseDuration))
+		rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, batch, now, now.Add(s.cfg.LeaseDuration.D()))
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("digest: cannot claim mails", "err", err)
@@ -278,12 +279,12 @@ func (s *Service) sendEmails(ctx context.Context) {
 
 // probe sends one message while the send is paused, once the cool-down is
 // over: when it goes through, sending resumes. It reports whether it tried.
-func (s *Service) probe(ctx context.Context, d store.Dispatcher, p *pacer, b *breaker, a *acker) bool {
-	if s.cfg.PauseCooldown == 0 || s.now().Sub(d.PausedAt) < s.cfg.PauseCooldown {
+func (s *Service) probe(ctx context.Context, d store.Lease, p *pacer, b *breaker, a *acker) bool {
+	if s.cfg.Email.PauseCooldown.D() == 0 || s.now().Sub(d.PausedAt) < s.cfg.Email.PauseCooldown.D() {
 		return false
 	}
 	now := s.now()
-	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, 1, now, now.Add(s.cfg.LeaseDuration))
+	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, 1, now, now.Add(s.cfg.LeaseDuration.D()))
 	if err != nil || len(rows) == 0 {
 		return false
 	}
@@ -301,17 +302,17 @@ func (s *Service) probe(ctx context.Context, d store.Dispatcher, p *pacer, b *br
 // Resume lifts the circuit breaker's pause, as an admin does after fixing
 // what made the server refuse the sender.
 func (s *Service) Resume(ctx context.Context) error {
-	if err := s.st.SetDispatcherPaused(ctx, senderName, false, s.now()); err != nil {
+	if err := s.st.SetLeasePaused(ctx, senderName, false, s.now()); err != nil {
 		return err
 	}
-	s.notify()
+	s.Notify()
 	return nil
 }
 
 // Paused reports whether the circuit breaker paused the email send, and
 // since when.
 func (s *Service) Paused(ctx context.Context) (bool, time.Time, error) {
-	d, err := s.st.DispatcherState(ctx, senderName)
+	d, err := s.st.Lease(ctx, senderName)
 	return d.Paused, d.PausedAt, err
 }
 
@@ -340,7 +341,7 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 		return release
 	}
 	now := s.now()
-	if now.Sub(row.CreatedAt) > s.cfg.StaleAfter {
+	if now.Sub(row.CreatedAt) > s.cfg.Email.StaleAfter.D() {
 		s.m.messages.WithLabelValues("email", "stale").Inc()
 		log.Warn("digest: mail dropped as stale", "queued_at", row.CreatedAt)
 		return store.SendUpdate{Op: store.SendOpStale, IDs: one}
@@ -357,7 +358,7 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 	if p.wait(ctx) != nil {
 		return release
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SendTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Email.SendTimeout.D())
 	defer cancel()
 	err = s.transport.send(sctx, m)
 	v := classify(err, row.Kind)
@@ -384,10 +385,10 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 		return release
 	case bounce:
 		if !asked(row.Kind) {
-			if b.bounces.Add(1) >= int64(s.cfg.BounceStorm) {
+			if b.bounces.Add(1) >= int64(s.cfg.Email.BounceStorm) {
 				v = pause // every address refused in a row: it is the sender
 			}
-		} else if n := b.askedBounces.Add(1); n%int64(s.cfg.BounceStorm) == 0 {
+		} else if n := b.askedBounces.Add(1); n%int64(s.cfg.Email.BounceStorm) == 0 {
 			log.Warn("digest: many mails asked for were refused in a row: someone may be signing up addresses that do not exist",
 				"in_a_row", n)
 		}
@@ -407,16 +408,16 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 		s.m.messages.WithLabelValues("email", "bounced").Inc()
 		log.Warn("digest: address refused", "err", reason)
 		return store.SendUpdate{Op: store.SendOpBounce, IDs: one, At: s.now(), ErrorKind: "bounce", Error: reason,
-			Threshold: s.cfg.BounceThreshold}
+			Threshold: s.cfg.Email.BounceThreshold}
 	}
 	attempt := row.Attempts + 1
-	if attempt >= s.cfg.MaxAttempts {
+	if attempt >= s.cfg.Email.MaxAttempts {
 		s.m.messages.WithLabelValues("email", "dead").Inc()
 		log.Error("digest: mail given up", "attempts", attempt, "err", reason)
 		s.alert(log, "email_dead", fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %s؛ آخر خطأ: %s", arabic.Count(attempt, attempts), reason))
 		return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: reason}
 	}
-	at := s.now().Add(delivery.Backoff(attempt, s.cfg.RetryBase, s.cfg.RetryMax))
+	at := s.now().Add(delivery.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))
 	s.m.messages.WithLabelValues("email", "retried").Inc()
 	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
 	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}
@@ -435,8 +436,8 @@ func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker,
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := s.now()
-	log.Error("digest: the mail server refused the sender: sending paused", "err", cause, "cooldown", s.cfg.PauseCooldown)
-	if err := s.st.SetDispatcherPaused(ctx, senderName, true, now); err != nil {
+	log.Error("digest: the mail server refused the sender: sending paused", "err", cause, "cooldown", s.cfg.Email.PauseCooldown.D())
+	if err := s.st.SetLeasePaused(ctx, senderName, true, now); err != nil {
 		log.Error("digest: cannot record the pause", "err", err)
 	}
 	s.alert(log, "email_paused", fmt.Sprintf("توقّف إرسال النشرة البريدية لأن خادم البريد رفض المُرسِل نفسه لا عناوين بعينها (%s)، "+
@@ -447,7 +448,7 @@ func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker,
 func (s *Service) alert(log *slog.Logger, kind, message string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.st.RaiseAlert(ctx, store.Alert{Kind: kind, Subject: senderName, Message: message, CreatedAt: s.now()}); err != nil {
+	if _, err := s.st.RaiseAlert(ctx, nashra.Alert{Kind: kind, Subject: senderName, Message: message, CreatedAt: s.now()}); err != nil {
 		log.Error("digest: cannot raise an alert", "kind", kind, "err", err)
 	}
 }
@@ -600,9 +601,9 @@ func (a *acker) write(ups []store.SendUpdate) {
 // any hour, the cut-off does not apply — and sends its mails until none is
 // left, then returns the day's digest. It fails when the mail server
 // refused the sender (the send is paused) or when ctx ends.
-func (s *Service) SendNow(ctx context.Context, at time.Time) (store.Digest, error) {
-	d, _, err := s.Build(ctx, s.cfg.digestAt(at))
-	if err != nil || d.State != store.DigestSending {
+func (s *Service) SendNow(ctx context.Context, at time.Time) (nashra.Digest, error) {
+	d, _, err := s.Build(ctx, s.digestAt(at))
+	if err != nil || d.State != nashra.DigestSending {
 		return d, err
 	}
 	run, stop := context.WithCancel(ctx)
@@ -626,7 +627,7 @@ func (s *Service) SendNow(ctx context.Context, at time.Time) (store.Digest, erro
 		if err := s.finish(ctx, s.now()); err != nil {
 			return d, err
 		}
-		if d, err = s.st.Digest(ctx, d.Day); err != nil || d.State == store.DigestSent {
+		if d, err = s.st.Digest(ctx, d.Day); err != nil || d.State == nashra.DigestSent {
 			return d, err
 		}
 		paused, _, err := s.Paused(ctx)

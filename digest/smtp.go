@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 // transport delivers composed messages.
@@ -125,7 +127,7 @@ type smtpConn struct {
 	used time.Time
 }
 
-func newSMTPTransport(cfg Config, base *tls.Config) (*smtpTransport, error) {
+func newSMTPTransport(cfg *config.Config, base *tls.Config) (*smtpTransport, error) {
 	u, err := parseSMTPURL(cfg.SMTPURL)
 	if err != nil {
 		return nil, err
@@ -136,8 +138,8 @@ func newSMTPTransport(cfg Config, base *tls.Config) (*smtpTransport, error) {
 	}
 	tc.ServerName = u.host
 	t := &smtpTransport{
-		u: u, tls: tc, helo: cfg.domain(), timeout: cfg.SendTimeout, idleFor: cfg.IdleTimeout,
-		idle: make(chan *smtpConn, cfg.Concurrency), slots: make(chan struct{}, cfg.Concurrency),
+		u: u, tls: tc, helo: cfg.Email.MessageDomain(), timeout: cfg.Email.SendTimeout.D(), idleFor: cfg.Email.IdleTimeout.D(),
+		idle: make(chan *smtpConn, cfg.Email.Concurrency), slots: make(chan struct{}, cfg.Email.Concurrency),
 	}
 	if u.user != "" {
 		// net/smtp refuses PLAIN in clear except to localhost.

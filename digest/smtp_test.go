@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/digest/internal/smtpsink"
 	"github.com/almaalouma/nashra/store"
 )
@@ -62,7 +64,7 @@ func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
 		}
 		return 0, ""
 	}})
-	h.cfg.BounceThreshold = 1
+	h.cfg.Email.BounceThreshold = 1
 	s := h.service()
 	d := h.sendAll(s)
 	got := perAddress(sink)
@@ -78,10 +80,10 @@ func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
 		t.Errorf("the greylisted address was tried %d times, want 3", tries["reader3@example.org"])
 	}
 	counts, _ := h.db.SendCounts(context.Background(), d.ID)
-	if counts[store.SendEmail][store.DeliverySent] != 11 || counts[store.SendEmail][store.DeliveryBounced] != 1 {
+	if counts[store.SendEmail][nashra.DeliverySent] != 11 || counts[store.SendEmail][nashra.DeliveryBounced] != 1 {
 		t.Fatalf("send log %v", counts)
 	}
-	if sub, _ := h.db.EmailSubscriber(context.Background(), 6); sub.State != store.EmailBounced || !strings.Contains(sub.LastBounce, "5.1.1") {
+	if sub, _ := h.db.EmailSubscriber(context.Background(), 6); sub.State != nashra.EmailBounced || !strings.Contains(sub.LastBounce, "5.1.1") {
 		t.Fatalf("the refused address: %+v", sub)
 	}
 	if paused, _, _ := s.Paused(context.Background()); paused {
@@ -112,7 +114,7 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 				}
 				return 0, ""
 			}})
-			h.cfg.PauseCooldown = 0 // wait for an admin
+			h.cfg.Email.PauseCooldown = 0 // wait for an admin
 			s := h.service()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -123,12 +125,12 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 			if len(alerts) != 1 || alerts[0].Kind != "email_paused" || !strings.Contains(alerts[0].Message, "nashra digest resume") {
 				t.Fatalf("alerts %+v", alerts)
 			}
-			if counts, _ := h.db.CountEmailSubscribers(ctx); counts[store.EmailActive] != 20 {
+			if counts, _ := h.db.CountEmailSubscribers(ctx); counts[nashra.EmailActive] != 20 {
 				t.Fatalf("a refusal of the sender counted against addresses: %v", counts)
 			}
 			d, _ := h.db.Digest(ctx, "2026-11-28")
 			c, _ := h.db.SendCounts(ctx, d.ID)
-			if c[store.SendEmail][store.DeliveryBounced] != 0 || c[store.SendEmail][store.DeliveryPending] < 20-sink.Count() {
+			if c[store.SendEmail][nashra.DeliveryBounced] != 0 || c[store.SendEmail][nashra.DeliveryPending] < 20-sink.Count() {
 				t.Fatalf("send log while paused: %v", c)
 			}
 			// The admin fixes the server and resumes: the rest goes out, once.
@@ -155,7 +157,7 @@ func TestUnreachableServerIsWaitedFor(t *testing.T) {
 	h.seed(1)
 	h.subscribe(30)
 	addr := freeAddr(t) // nobody listens yet
-	h.cfg.SMTPURL, h.cfg.MaxAttempts = "smtp://"+addr, 2
+	h.cfg.SMTPURL, h.cfg.Email.MaxAttempts = "smtp://"+addr, 2
 	s := h.service()
 	sinks := make(chan *smtpsink.Server, 1)
 	go func() {
@@ -190,7 +192,7 @@ func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 		}
 		return 0, ""
 	}})
-	h.cfg.BounceThreshold, h.cfg.BounceStorm, h.cfg.PauseCooldown = 1, 5, 0
+	h.cfg.Email.BounceThreshold, h.cfg.Email.BounceStorm, h.cfg.Email.PauseCooldown = 1, 5, 0
 	s := h.service()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -198,8 +200,8 @@ func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 		t.Fatal("the send went on while every address was refused")
 	}
 	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[store.EmailBounced] >= 5+h.cfg.Concurrency || counts[store.EmailActive] < 30 {
-		t.Fatalf("subscribers %v: the storm should stop after about %d bounces", counts, h.cfg.BounceStorm)
+	if counts[nashra.EmailBounced] >= 5+h.cfg.Email.Concurrency || counts[nashra.EmailActive] < 30 {
+		t.Fatalf("subscribers %v: the storm should stop after about %d bounces", counts, h.cfg.Email.BounceStorm)
 	}
 }
 
@@ -215,11 +217,11 @@ func TestStaleIdleConnectionsAreReplaced(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			sink := h.sink(smtpsink.Options{IdleClose: tc.idleClose})
-			h.cfg.IdleTimeout, h.cfg.Concurrency = tc.idleFor, 1
+			h.cfg.Email.IdleTimeout, h.cfg.Email.Concurrency = config.Duration(tc.idleFor), 1
 			s := h.service()
 			ctx := context.Background()
 			for i := range 3 {
-				if err := s.RequestSignup(ctx, asker(0), fmt.Sprintf("r%d@example.org", i), nil); err != nil {
+				if err := h.signups(s).RequestSignup(ctx, asker(0), fmt.Sprintf("r%d@example.org", i), nil); err != nil {
 					t.Fatal(err)
 				}
 				runMails(t, h, s)
@@ -281,7 +283,7 @@ func TestSMTPTLSAndAuth(t *testing.T) {
 			h.seed(1)
 			h.subscribe(3)
 			sink := h.sink(smtpsink.Options{TLS: server, Implicit: tc.implicit, User: "nashra", Pass: "s3cret"})
-			h.cfg.SMTPURL, h.cfg.PauseCooldown = tc.url(sink.Addr()), 0
+			h.cfg.SMTPURL, h.cfg.Email.PauseCooldown = tc.url(sink.Addr()), 0
 			s := h.service(func(d *Deps) { d.TLS = &tls.Config{RootCAs: tc.roots} })
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -331,7 +333,7 @@ func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
 	ctx := context.Background()
 	const outsiders = 60
 	for i := range outsiders {
-		if err := s.RequestSignup(ctx, asker(i), fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
+		if err := h.signups(s).RequestSignup(ctx, asker(i), fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -342,14 +344,14 @@ func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
 		t.Fatalf("Mailpit holds %d messages, want the 20 subscribers' digests", got)
 	}
 	c, _ := h.db.SendCounts(ctx, d.ID)
-	if c[store.SendEmail][store.DeliverySent] != 20 {
+	if c[store.SendEmail][nashra.DeliverySent] != 20 {
 		t.Fatalf("digest send log %v", c)
 	}
 	if alerts, _ := h.db.UnsentAlerts(ctx); len(alerts) != 0 {
 		t.Fatalf("admins alerted: %+v", alerts)
 	}
 	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[store.EmailActive] != 20 || counts[store.EmailPending]+counts[store.EmailBounced] != outsiders {
+	if counts[nashra.EmailActive] != 20 || counts[nashra.EmailPending]+counts[nashra.EmailBounced] != outsiders {
 		t.Fatalf("subscribers %v", counts)
 	}
 	t.Logf("%d refused confirmations, then the digest to 20 subscribers in %s", outsiders, took.Round(time.Millisecond))
@@ -374,7 +376,7 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 		}
 		return 0, ""
 	}})
-	h.cfg.BounceStorm = 3
+	h.cfg.Email.BounceStorm = 3
 	s := h.service()
 	ctx := context.Background()
 	for i := range 10 {
@@ -382,7 +384,7 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 		if i%2 == 1 {
 			addr = fmt.Sprintf("content%d@victim.invalid", i)
 		}
-		if err := s.RequestSignup(ctx, asker(i), addr, nil); err != nil {
+		if err := h.signups(s).RequestSignup(ctx, asker(i), addr, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -390,7 +392,7 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 	if got := perAddress(sink); len(got) != 5 {
 		t.Fatalf("delivered to %v, want the 5 subscribers", got)
 	}
-	if counts, _ := h.db.CountEmailSubscribers(ctx); counts[store.EmailActive] != 5 {
+	if counts, _ := h.db.CountEmailSubscribers(ctx); counts[nashra.EmailActive] != 5 {
 		t.Fatalf("subscribers %v", counts)
 	}
 }

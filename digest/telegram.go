@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -23,10 +24,10 @@ const telegramLimit = 4000
 // them in the reply lane, before the fan-outs: readers' answers must not
 // wait behind thousands of digests.
 func (s *Service) handTelegram(ctx context.Context) {
-	p := newPacer(s.cfg.TelegramPerSecond)
+	p := newPacer(s.cfg.Digest.TelegramPerSecond)
 	for ctx.Err() == nil {
 		now := s.now()
-		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration))
+		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration.D()))
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("digest: cannot claim Telegram readers", "err", err)
@@ -54,7 +55,7 @@ func (s *Service) handTelegram(ctx context.Context) {
 func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate {
 	one := []int64{row.ID}
 	log := s.log.With("chat_id", row.RecipientID, "digest_id", row.DigestID)
-	if s.now().Sub(row.CreatedAt) > s.cfg.StaleAfter {
+	if s.now().Sub(row.CreatedAt) > s.cfg.Email.StaleAfter.D() {
 		s.m.messages.WithLabelValues("telegram", "stale").Inc()
 		return store.SendUpdate{Op: store.SendOpStale, IDs: one}
 	}
@@ -73,12 +74,12 @@ func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate 
 	}
 	if err != nil {
 		attempt := row.Attempts + 1
-		if attempt >= s.cfg.MaxAttempts {
+		if attempt >= s.cfg.Email.MaxAttempts {
 			log.Error("digest: Telegram digest given up", "err", err)
 			return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: err.Error()}
 		}
 		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(),
-			At: s.now().Add(delivery.Backoff(attempt, s.cfg.RetryBase, s.cfg.RetryMax))}
+			At: s.now().Add(delivery.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))}
 	}
 	s.m.messages.WithLabelValues("telegram", "sent").Inc()
 	return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
@@ -92,11 +93,11 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	if err != nil {
 		return "", err
 	}
-	subs, err := s.st.Subscriptions(ctx, row.RecipientID)
+	subs, err := s.subs.Subscriptions(ctx, row.RecipientID)
 	if err != nil {
 		return "", err
 	}
-	slugs := s.slugs(subs)
+	slugs := s.sections.Among(subs)
 	v, err := s.editions.get(editionKey{digest: d.ID, sections: "telegram:" + store.SectionsKey(slugs)}, func() (any, error) {
 		picks, err := s.picks(ctx, d, slugs)
 		if err != nil || picks.Empty() {
@@ -112,7 +113,7 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	// from a group's by its id, above 0.
 	vals := make([]string, len(r.articles))
 	for i, a := range r.articles {
-		vals[i] = cleanURL(s.links.Post(a, "telegram", row.RecipientID))
+		vals[i] = cleanURL(s.links.Post(a, nashra.MediumTelegram, row.RecipientID))
 	}
 	var b bytes.Buffer
 	fill(&b, r.html, vals, true)
@@ -124,7 +125,7 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 // length limit; what does not fit is left to the archive page, linked at
 // the end. Everything from a feed is escaped. The articles' links are
 // slots, filled for each chat: the length Telegram counts leaves them out.
-func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks store.DigestPicks) (*rendered, error) {
+func (s *Service) renderTelegram(ctx context.Context, d nashra.Digest, picks nashra.DigestPicks) (*rendered, error) {
 	const more = "النشرة كاملة على الموقع"
 	ph := newPlaceholders()
 	r := &rendered{subject: d.Subject}
@@ -140,7 +141,7 @@ func (s *Service) renderTelegram(ctx context.Context, d store.Digest, picks stor
 		b.WriteString(markup)
 		return true
 	}
-	link := func(a store.Article) (markup, text string) {
+	link := func(a nashra.Article) (markup, text string) {
 		t := clean(a.Title)
 		r.articles = append(r.articles, a)
 		return `<a href="` + ph.mark(len(r.articles)-1) + `">` + html.EscapeString(t) + `</a>`, t

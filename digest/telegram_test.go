@@ -8,9 +8,9 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/links"
 )
 
 // outbox records what the digest queues for Telegram.
@@ -41,14 +41,14 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		4:  {false, []string{"news", "reports"}}, // no digest asked
 		-5: {true, []string{"news"}},             // a group: its readers are anonymous
 	} {
-		kind := store.ChatPrivate
+		kind := nashra.ChatPrivate
 		if id < 0 {
-			kind = store.ChatGroup
+			kind = nashra.ChatGroup
 		}
-		if _, _, err := h.db.TouchChat(ctx, store.Chat{ID: id, Kind: kind}, now); err != nil {
+		if _, _, err := h.db.TouchChat(ctx, nashra.Chat{ID: id, Kind: kind}, now); err != nil {
 			t.Fatal(err)
 		}
-		s := store.DefaultSettings
+		s := nashra.DefaultChatSettings
 		s.Digest = c.digest
 		if err := h.db.SetChatSettings(ctx, id, s, now); err != nil {
 			t.Fatal(err)
@@ -58,14 +58,14 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		}
 	}
 	ob := &outbox{}
-	h.cfg.TelegramPerSecond = 1000
-	signer, _ := subscribers.NewSigner([]byte("test secret"))
+	h.cfg.Digest.TelegramPerSecond = 1000
+	signer, _ := links.NewSigner([]byte("test secret"))
 	s := h.service(func(d *Deps) {
 		d.Telegram = ob
-		d.Links = subscribers.NewLinks(h.cfg.BaseURL, signer, true)
+		d.Links = links.NewBuilder(h.cfg.BaseURL, signer, true)
 	})
 	d := h.sendAll(s)
-	if d.Chats != 4 || d.State != store.DigestSent {
+	if d.Chats != 4 || d.State != nashra.DigestSent {
 		t.Fatalf("digest %+v", d)
 	}
 	if len(ob.replies) != 4 {
@@ -101,7 +101,7 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		}
 		for _, m := range tokens {
 			link, err := signer.Verify(m[1])
-			if want := max(r.ChatID, 0); err != nil || link.ChatID != want || link.Medium != subscribers.MediumTelegram {
+			if want := max(r.ChatID, 0); err != nil || link.ChatID != want || link.Medium != nashra.MediumTelegram {
 				t.Errorf("a link to chat %d: %+v %v, want chat %d", r.ChatID, link, err, want)
 			}
 		}

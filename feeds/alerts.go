@@ -6,8 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/config"
 )
 
 // Alert kinds the poller raises.
@@ -27,7 +28,7 @@ const (
 // later poll nor a restart raises it again. A healthy feed that stops
 // parsing is reported at once: the site broke it, and waiting loses news.
 // The stale gauge is kept here too.
-func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reason string, now time.Time, log *slog.Logger) {
+func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, reason string, now time.Time, log *slog.Logger) {
 	p.mu.Lock()
 	if after.ErrorCount == 0 {
 		delete(p.failingSince, after.ID)
@@ -49,7 +50,7 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reas
 		if start.IsZero() {
 			start = failingSince
 		}
-		if crossed(start, before.CheckedAt, now, p.cfg.FailingAlertAfter) {
+		if crossed(start, before.CheckedAt, now, p.cfg.FailingAlertAfter.D()) {
 			msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تفشل منذ %s: %s",
 				after.SectionSlug, after.URL, arabicDuration(now.Sub(start)), after.LastError)
 			p.raise(ctx, AlertFailing, after, msg, now, log)
@@ -68,7 +69,7 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reas
 	if after.BaselinedAt.After(quiet) {
 		quiet = after.BaselinedAt
 	}
-	stale := !quiet.IsZero() && now.Sub(quiet) >= p.cfg.StaleAfter
+	stale := !quiet.IsZero() && now.Sub(quiet) >= p.cfg.StaleAfter.D()
 	p.mu.Lock()
 	if stale {
 		p.stale[after.ID] = true
@@ -77,7 +78,7 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reas
 	}
 	p.metrics.stale.Set(float64(len(p.stale)))
 	p.mu.Unlock()
-	if stale && crossed(quiet, before.LastSuccessAt, now, p.cfg.StaleAfter) {
+	if stale && crossed(quiet, before.LastSuccessAt, now, p.cfg.StaleAfter.D()) {
 		msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تجيب ولكن بلا جديد منذ %s.",
 			after.SectionSlug, after.URL, arabicDuration(now.Sub(quiet)))
 		p.raise(ctx, AlertStale, after, msg, now, log)
@@ -86,16 +87,16 @@ func (p *Poller) checkHealth(ctx context.Context, before, after store.Feed, reas
 
 // refusing reports whether the last poll of f succeeded with items the
 // store refused.
-func refusing(f store.Feed) bool { return f.ErrorCount == 0 && f.LastError != "" }
+func refusing(f nashra.Feed) bool { return f.ErrorCount == 0 && f.LastError != "" }
 
 // holdUndecodable tells the admins about the items of feed f held back
 // because their text could not be decoded, each once: they stay out of the
 // store and are looked at again at every poll, until the site mends them.
-func (p *Poller) holdUndecodable(ctx context.Context, f store.Feed, held []store.Article, now time.Time, log *slog.Logger) {
+func (p *Poller) holdUndecodable(ctx context.Context, f nashra.Feed, held []nashra.Article, now time.Time, log *slog.Logger) {
 	p.mu.Lock()
 	told := p.undecodable[f.ID]
 	next := make(map[string]bool, len(held))
-	var fresh []store.Article
+	var fresh []nashra.Article
 	for _, a := range held {
 		next[a.GUID] = true
 		if !told[a.GUID] {
@@ -124,20 +125,20 @@ func crossed(start, prev, now time.Time, limit time.Duration) bool {
 }
 
 // raise records an alert about feed f for the admins.
-func (p *Poller) raise(ctx context.Context, kind string, f store.Feed, msg string, now time.Time, log *slog.Logger) {
+func (p *Poller) raise(ctx context.Context, kind string, f nashra.Feed, msg string, now time.Time, log *slog.Logger) {
 	log.Warn("feed alert", "kind", kind, "message", msg)
-	if _, err := p.store.RaiseAlert(ctx, store.Alert{Kind: kind, Subject: f.URL, Message: msg, CreatedAt: now}); err != nil {
+	if _, err := p.store.RaiseAlert(ctx, nashra.Alert{Kind: kind, Subject: f.URL, Message: msg, CreatedAt: now}); err != nil {
 		log.Error("raise alert", "kind", kind, "err", err)
 	}
 }
 
 // floodMessage tells the admins what the flood guard did with n items.
-func floodMessage(f store.Feed, n int, fg FloodGuard) string {
+func floodMessage(f nashra.Feed, n int, fg config.FloodGuard) string {
 	var did string
 	switch fg.Action {
-	case FloodLatest:
+	case config.FloodLatest:
 		did = fmt.Sprintf("أُرسل أحدث %d منها وعُدّ الباقي مقروءًا.", min(fg.Latest, n))
-	case FloodPush:
+	case config.FloodPush:
 		did = "أُرسلت كلها كالمعتاد."
 	default:
 		did = "حُجزت كلها بانتظار قرار المشرف."

@@ -15,7 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 // siteFeed is the site's feed as WordPress serves it: ten items (the
@@ -37,7 +38,7 @@ func siteFeed(b *testing.B) []byte {
 func BenchmarkParseNormalize(b *testing.B) {
 	body := siteFeed(b)
 	base, _ := url.Parse("https://almaalouma.net")
-	n := normalizer{generic: normalizedSet(DefaultConfig().GenericAuthors)}
+	n := normalizer{generic: normalizedSet(config.Defaults().Poll.GenericAuthors)}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	items := 0
@@ -125,9 +126,9 @@ func BenchmarkScale(b *testing.B) {
 	}
 	setup := func(b *testing.B) *Poller {
 		db := newStore(b)
-		specs := make([]store.SectionSpec, 7)
+		specs := make([]nashra.Section, 7)
 		for i := range specs {
-			specs[i] = store.SectionSpec{Slug: fmt.Sprintf("s%d", i), Name: "قسم"}
+			specs[i] = nashra.Section{Slug: fmt.Sprintf("s%d", i), Name: "قسم"}
 		}
 		for i := range feedCount {
 			specs[i%7].Feeds = append(specs[i%7].Feeds, fmt.Sprintf("%s/feed/%d", s.URL, i))
@@ -193,7 +194,7 @@ func BenchmarkScale(b *testing.B) {
 }
 
 func benchPoller(b *testing.B, st Store) *Poller {
-	p, err := NewPoller(st, DefaultConfig(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	p, err := NewPoller(st, config.Defaults(), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,23 +3,24 @@ package feeds
 import (
 	"slices"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 // classify sets the state of the items a poll sees for the first time, of
 // total items in the poll, and reports whether the flood guard tripped.
 // The first poll of a feed marks everything seen, so that a fresh install
 // does not push the whole feed to every reader.
-func (p *Poller) classify(fresh []*store.Article, total int, baseline bool) bool {
-	var pushable []*store.Article
+func (p *Poller) classify(fresh []*nashra.Article, total int, baseline bool) bool {
+	var pushable []*nashra.Article
 	for _, a := range fresh {
 		switch {
 		case baseline:
-			a.State = store.StateSeen
+			a.State = nashra.ArticleSeen
 		case p.excluded(a):
-			a.State = store.StateExcluded
+			a.State = nashra.ArticleExcluded
 		default:
-			a.State = store.StateNew
+			a.State = nashra.ArticleNew
 			pushable = append(pushable, a)
 		}
 	}
@@ -28,21 +29,21 @@ func (p *Poller) classify(fresh []*store.Article, total int, baseline bool) bool
 		return false
 	}
 	switch fg.Action {
-	case FloodHold:
+	case config.FloodHold:
 		for _, a := range pushable {
-			a.State = store.StateHeld
+			a.State = nashra.ArticleHeld
 		}
-	case FloodLatest:
-		slices.SortStableFunc(pushable, func(a, b *store.Article) int { return b.PublishedAt.Compare(a.PublishedAt) })
+	case config.FloodLatest:
+		slices.SortStableFunc(pushable, func(a, b *nashra.Article) int { return b.PublishedAt.Compare(a.PublishedAt) })
 		for _, a := range pushable[min(fg.Latest, len(pushable)):] {
-			a.State = store.StateSeen
+			a.State = nashra.ArticleSeen
 		}
 	}
 	return true
 }
 
 // excluded reports whether a carries one of the excluded categories.
-func (p *Poller) excluded(a *store.Article) bool {
+func (p *Poller) excluded(a *nashra.Article) bool {
 	for _, c := range a.Categories {
 		if p.exclude[matchKey(c)] {
 			return true

@@ -79,7 +79,7 @@ func (c *crossSite) configure(t testing.TB, db *store.DB) {
 // production where seven feeds meet eight workers.
 func crossPoller(t testing.TB, db *store.DB) *Poller {
 	cfg := testConfig()
-	cfg.Workers = 8
+	cfg.Poll.Workers = 8
 	p, _ := newTestPoller(t, db, cfg)
 	return p
 }
@@ -255,7 +255,7 @@ func TestRefusedItemTriedAgain(t *testing.T) {
 				}
 				f := onlyFeed(t, spy.DB)
 				if f.ErrorCount != 0 || f.ETag != "" || !strings.Contains(f.LastError, refused) || !f.NextCheckAt.Equal(r.NextCheckAt) ||
-					r.NextCheckAt.Sub(clk.Now()) < testConfig().Interval/2 {
+					r.NextCheckAt.Sub(clk.Now()) < testConfig().Poll.Interval.D()/2 {
 					t.Errorf("poll %d: feed %+v", poll, f)
 				}
 				if got := spy.kinds(); !slices.Equal(got, []string{AlertRefused}) {

@@ -10,10 +10,11 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
-// ErrTooLarge is returned for a feed larger than Config.MaxBodyBytes.
+// ErrTooLarge is returned for a feed larger than poll.max_body_bytes.
 var ErrTooLarge = errors.New("feed too large")
 
 // StatusError is returned when the server answers with a status that
@@ -47,18 +48,19 @@ type response struct {
 // handshake and total time, bounded redirects. Accept-Encoding is left to
 // the transport, which then asks for gzip and decompresses transparently;
 // setting it ourselves would turn that off.
-func newClient(cfg Config) *http.Client {
-	step := min(cfg.Timeout, 5*time.Second)
+func newClient(cfg config.Poll) *http.Client {
+	timeout := cfg.Timeout.D()
+	step := min(timeout, 5*time.Second)
 	dialer := &net.Dialer{Timeout: step, KeepAlive: 30 * time.Second}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = dialer.DialContext
 	tr.TLSHandshakeTimeout = step
-	tr.ResponseHeaderTimeout = cfg.Timeout
+	tr.ResponseHeaderTimeout = timeout
 	tr.MaxIdleConnsPerHost = cfg.Workers // every section lives on one host
 	maxRedirects := cfg.MaxRedirects
 	return &http.Client{
 		Transport: tr,
-		Timeout:   cfg.Timeout,
+		Timeout:   timeout,
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) > maxRedirects {
 				return fmt.Errorf("stopped after %d redirects", maxRedirects)
@@ -71,12 +73,12 @@ func newClient(cfg Config) *http.Client {
 // fetch gets a feed, conditionally when the feed kept validators. The
 // response is returned, with the hints it carries for scheduling, even
 // with an error about its status or size.
-func (p *Poller) fetch(ctx context.Context, f store.Feed, now time.Time) (*response, error) {
+func (p *Poller) fetch(ctx context.Context, f nashra.Feed, now time.Time) (*response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("User-Agent", p.cfg.UserAgent)
+	req.Header.Set("User-Agent", p.userAgent)
 	req.Header.Set("Accept", accept)
 	if f.ETag != "" {
 		req.Header.Set("If-None-Match", f.ETag)

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 const (
@@ -50,7 +51,7 @@ func TestFormats(t *testing.T) {
 			if r.Err != nil || r.Status != 200 || r.Items != tt.items || r.Seen != tt.items || !r.Baseline {
 				t.Fatalf("result %+v", r)
 			}
-			var got *store.Article
+			var got *nashra.Article
 			for _, a := range articles(t, db) {
 				if a.GUID == tt.guid {
 					got = &a
@@ -63,7 +64,7 @@ func TestFormats(t *testing.T) {
 				strings.Join(got.Categories, "|") != strings.Join(tt.categories, "|") {
 				t.Errorf("got title %q author %q image %q categories %q", got.Title, got.Author, got.ImageURL, got.Categories)
 			}
-			if got.State != store.StateSeen || len(got.Sections) != 1 || got.Sections[0] != "articles" {
+			if got.State != nashra.ArticleSeen || len(got.Sections) != 1 || got.Sections[0] != "articles" {
 				t.Errorf("state %s sections %v", got.State, got.Sections)
 			}
 		})
@@ -80,7 +81,7 @@ func TestWordPressItems(t *testing.T) {
 	addFeeds(t, db, "articles", s.URL+"/feed")
 	p, _ := newTestPoller(t, db, testConfig())
 	pollOne(t, p)
-	byGUID := map[string]store.Article{}
+	byGUID := map[string]nashra.Article{}
 	for _, a := range articles(t, db) {
 		byGUID[strings.TrimPrefix(a.GUID, "https://almaalouma.net/?p=")] = a
 	}
@@ -375,12 +376,12 @@ func TestFailures(t *testing.T) {
 			addFeeds(t, db, "articles", s.URL+"/feed")
 			cfg := testConfig()
 			if tt.timeout > 0 {
-				cfg.Timeout = tt.timeout
+				cfg.Poll.Timeout = config.Duration(tt.timeout)
 			}
 			p, clk := newTestPoller(t, db, cfg)
 			start := time.Now()
 			r := pollOne(t, p)
-			if took := time.Since(start); took > cfg.Timeout+2*time.Second {
+			if took := time.Since(start); took > cfg.Poll.Timeout.D()+2*time.Second {
 				t.Errorf("poll took %s", took)
 			}
 			if r.Err == nil || !strings.Contains(r.Err.Error(), tt.errText) || r.Status != tt.status {
@@ -391,7 +392,7 @@ func TestFailures(t *testing.T) {
 				f.LastStatus != tt.status || !f.NextCheckAt.After(t0) || !f.BaselinedAt.IsZero() {
 				t.Errorf("feed %+v", f)
 			}
-			if tt.status == http.StatusGone && !f.NextCheckAt.Equal(t0.Add(cfg.MaxInterval)) {
+			if tt.status == http.StatusGone && !f.NextCheckAt.Equal(t0.Add(cfg.Poll.MaxInterval.D())) {
 				t.Errorf("410: next check %s, want the maximum interval", f.NextCheckAt)
 			}
 

@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -118,9 +120,9 @@ func openStore(t testing.TB, rawURL string) *store.DB {
 // addFeeds configures one section per slug, each with the feed URL given.
 func addFeeds(t testing.TB, db *store.DB, slugURL ...string) {
 	t.Helper()
-	var specs []store.SectionSpec
+	var specs []nashra.Section
 	for i := 0; i+1 < len(slugURL); i += 2 {
-		specs = append(specs, store.SectionSpec{Slug: slugURL[i], Name: slugURL[i], Feeds: []string{slugURL[i+1]}})
+		specs = append(specs, nashra.Section{Slug: slugURL[i], Name: slugURL[i], Feeds: []string{slugURL[i+1]}})
 	}
 	if _, err := db.SyncSections(context.Background(), specs); err != nil {
 		t.Fatal(err)
@@ -128,15 +130,15 @@ func addFeeds(t testing.TB, db *store.DB, slugURL ...string) {
 }
 
 // testConfig is the default configuration with test-sized timeouts.
-func testConfig() Config {
-	c := DefaultConfig()
-	c.Timeout = 3 * time.Second
-	c.Workers = 2
+func testConfig() *config.Config {
+	c := config.Defaults()
+	c.Poll.Timeout = config.Duration(3 * time.Second)
+	c.Poll.Workers = 2
 	return c
 }
 
 // newTestPoller returns a poller of db on a clock starting at t0.
-func newTestPoller(t testing.TB, st Store, cfg Config) (*Poller, *clock) {
+func newTestPoller(t testing.TB, st Store, cfg *config.Config) (*Poller, *clock) {
 	t.Helper()
 	p, err := NewPoller(st, cfg, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
@@ -161,7 +163,7 @@ func pollOne(t testing.TB, p *Poller) Result {
 }
 
 // onlyFeed returns the one feed of db.
-func onlyFeed(t testing.TB, db *store.DB) store.Feed {
+func onlyFeed(t testing.TB, db *store.DB) nashra.Feed {
 	t.Helper()
 	fs, err := db.Feeds(context.Background())
 	if err != nil || len(fs) != 1 {
@@ -227,7 +229,7 @@ func news(first, n int) []item {
 }
 
 // articles returns the stored articles, newest first.
-func articles(t testing.TB, db *store.DB) []store.Article {
+func articles(t testing.TB, db *store.DB) []nashra.Article {
 	t.Helper()
 	as, err := db.LatestArticles(context.Background(), "", 1000)
 	if err != nil {
@@ -237,9 +239,9 @@ func articles(t testing.TB, db *store.DB) []store.Article {
 }
 
 // states counts the stored articles by state.
-func states(t testing.TB, db *store.DB) map[store.ArticleState]int {
+func states(t testing.TB, db *store.DB) map[nashra.ArticleState]int {
 	t.Helper()
-	m := map[store.ArticleState]int{}
+	m := map[nashra.ArticleState]int{}
 	for _, a := range articles(t, db) {
 		m[a.State]++
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // withTitle is the feed of items with raw bytes put, unescaped, into the
@@ -115,7 +115,7 @@ func TestUndecodableItemHeld(t *testing.T) {
 			t.Errorf("stored %q", a.Title)
 		}
 	}
-	if got := states(t, spy.DB); got[store.StateNew] != 2 {
+	if got := states(t, spy.DB); got[nashra.ArticleNew] != 2 {
 		t.Errorf("states %v: want items 3 and 5 new", got)
 	}
 	if got := spy.kinds(); !slices.Equal(got, []string{AlertUndecodable}) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
-	"github.com/almaalouma/nashra/store"
 )
 
 // Limits on what one item may put in the store, in runes.
@@ -43,7 +43,7 @@ type normalizer struct {
 // normalize builds the article for one item of a feed whose links resolve
 // against base; now stands in for a missing date. dated reports whether the
 // feed gave a date, so that the detection delay is measured on real ones.
-func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a store.Article, dated bool, err error) {
+func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a nashra.Article, dated bool, err error) {
 	for _, raw := range append([]string{it.Link}, it.Links...) {
 		if a.Link = canonicalLink(raw, base); a.Link != "" {
 			break
@@ -58,7 +58,7 @@ func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a
 		a.GUID = a.Link
 	}
 	if a.GUID == "" || a.Link == "" {
-		return store.Article{}, false, errNoIdentity
+		return nashra.Article{}, false, errNoIdentity
 	}
 	linkBase := base
 	if u, err := url.Parse(a.Link); err == nil {

@@ -12,6 +12,8 @@ import (
 	ext "github.com/mmcdole/gofeed/extensions"
 	"github.com/rivo/uniseg"
 	"golang.org/x/net/html"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 var siteBase, _ = url.Parse("https://almaalouma.net/category/news/feed/")
@@ -333,7 +335,7 @@ func FuzzNormalize(f *testing.F) {
 	f.Add(strings.Repeat("x", 495)+strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 3), "", "", "https://almaalouma.net/?p=2", "")
 	f.Add(strings.Repeat("ب", 496)+strings.Repeat("🇮🇶", 3), strings.Repeat("#\ufe0f\u20e3", 400), "", "/p3", "")
 	f.Add("خبر&#8;عاجل &amp;#0; &#xFFFE;", "&#11;\u200d", "<p>\ufffd</p>", "/p4", "g4")
-	n := normalizer{generic: normalizedSet(DefaultConfig().GenericAuthors)}
+	n := normalizer{generic: normalizedSet(config.Defaults().Poll.GenericAuthors)}
 	f.Fuzz(func(t *testing.T, title, desc, content, link, guid string) {
 		it := &gofeed.Item{Title: title, Description: desc, Content: content, Link: link, GUID: guid,
 			Categories: []string{title, desc}, Authors: []*gofeed.Person{{Name: title}}}

@@ -1,3 +1,12 @@
+// Package feeds polls the site's section feeds and turns their items into
+// stored articles: it fetches (conditional GET, size and redirect limits,
+// timeouts), parses every common feed format in any declared charset (or
+// the site's legacy one), whatever illegal characters one item carries,
+// normalises each item (canonical link, plain-text title and summary,
+// sanitized content, full-size lead image, the byline as author),
+// deduplicates through the store, and decides when each feed is polled
+// next. A new article's hand-off is its stored state "new"; nothing is sent
+// from here.
 package feeds
 
 import (
@@ -20,6 +29,8 @@ import (
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -28,25 +39,25 @@ import (
 // which operation failed.
 type Store interface {
 	// Feeds lists the active feeds.
-	Feeds(ctx context.Context) ([]store.Feed, error)
+	Feeds(ctx context.Context) ([]nashra.Feed, error)
 	// Feed returns the feed with the given id, or store.ErrNotFound.
-	Feed(ctx context.Context, id int64) (store.Feed, error)
+	Feed(ctx context.Context, id int64) (nashra.Feed, error)
 	// DueFeeds lists up to limit active feeds whose next check is at or
 	// before now, the most overdue first.
-	DueFeeds(ctx context.Context, now time.Time, limit int) ([]store.Feed, error)
+	DueFeeds(ctx context.Context, now time.Time, limit int) ([]nashra.Feed, error)
 	// UpdateFeedState saves what a poll learnt about a feed.
-	UpdateFeedState(ctx context.Context, f store.Feed) error
+	UpdateFeedState(ctx context.Context, f nashra.Feed) error
 	// SaveItems stores one poll's items, matching them to known articles
 	// by GUID then link, whoever else stores the same items at the same
 	// moment; classify sets the State of the items never seen before, and
 	// must not touch the store. It sets the ID of the items it stored as
 	// new. The items the database refuses are listed in the result, the
 	// others stored; on error nothing is.
-	SaveItems(ctx context.Context, section string, items []store.Article, now time.Time,
-		classify func(fresh []*store.Article)) (store.SaveResult, error)
+	SaveItems(ctx context.Context, section string, items []nashra.Article, now time.Time,
+		classify func(fresh []*nashra.Article)) (store.SaveResult, error)
 	// RaiseAlert records an alert unless the same one is still unsent, and
 	// reports whether it did.
-	RaiseAlert(ctx context.Context, a store.Alert) (bool, error)
+	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 }
 
 // dueLimit bounds the feeds one tick takes; the rest wait for the next.
@@ -68,14 +79,15 @@ type Poller struct {
 	// the schedule of the feeds a hub pushes.
 	Push Push
 
-	store   Store
-	cfg     Config
-	client  *http.Client
-	log     *slog.Logger
-	metrics *metrics
-	norm    normalizer
-	exclude map[string]bool   // matchKey of Config.ExcludeCategories
-	legacy  encoding.Encoding // Config.LegacyCharset
+	store     Store
+	cfg       config.Poll
+	userAgent string
+	client    *http.Client
+	log       *slog.Logger
+	metrics   *metrics
+	norm      normalizer
+	exclude   map[string]bool   // matchKey of cfg.ExcludeCategories
+	legacy    encoding.Encoding // the site's legacy charset
 
 	mu           sync.Mutex
 	stale        map[int64]bool            // feeds found stale at their last success
@@ -85,14 +97,10 @@ type Poller struct {
 	wake         chan struct{}             // tells Serve a poll was asked or ended
 }
 
-// NewPoller returns a poller of the feeds in st. Zero fields of cfg take
-// their defaults; metrics are registered on reg unless it is nil; logger
-// nil means slog.Default().
-func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Poller, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg = cfg.withDefaults()
+// NewPoller returns a poller of the feeds in st, configured by cfg's poll
+// section, the site's legacy charset and the user agent; metrics are
+// registered on reg unless it is nil; logger nil means slog.Default().
+func NewPoller(st Store, cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (*Poller, error) {
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -100,16 +108,17 @@ func NewPoller(st Store, cfg Config, reg prometheus.Registerer, logger *slog.Log
 	if logger == nil {
 		logger = slog.Default()
 	}
-	legacy, _ := charset.Lookup(cfg.LegacyCharset)
+	legacy, _ := charset.Lookup(cfg.Site.LegacyCharset)
 	return &Poller{
 		Now:          time.Now,
 		store:        st,
-		cfg:          cfg,
-		client:       newClient(cfg),
+		cfg:          cfg.Poll,
+		userAgent:    cfg.UserAgent,
+		client:       newClient(cfg.Poll),
 		log:          logger,
 		metrics:      m,
-		norm:         normalizer{generic: normalizedSet(cfg.GenericAuthors)},
-		exclude:      normalizedSet(cfg.ExcludeCategories),
+		norm:         normalizer{generic: normalizedSet(cfg.Poll.GenericAuthors)},
+		exclude:      normalizedSet(cfg.Poll.ExcludeCategories),
 		legacy:       legacy,
 		stale:        make(map[int64]bool),
 		failingSince: make(map[int64]time.Time),
@@ -161,7 +170,7 @@ func (r Result) StatusText() string {
 	return strconv.Itoa(r.Status)
 }
 
-// PollDue polls the active feeds whose next check has come, Config.Workers
+// PollDue polls the active feeds whose next check has come, poll.workers
 // at a time, and returns what each poll did. It returns early, with the
 // results so far and the context's error, when ctx is done.
 func (p *Poller) PollDue(ctx context.Context) ([]Result, error) {
@@ -194,7 +203,7 @@ const tick = 30 * time.Second
 // a tick that comes while the previous poll still runs wait for the next.
 func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
 	j, err := s.NewJob(
-		gocron.DurationJob(min(tick, p.cfg.MinInterval)),
+		gocron.DurationJob(min(tick, p.cfg.MinInterval.D())),
 		gocron.NewTask(func(ctx context.Context) {
 			if _, err := p.PollDue(ctx); err != nil && ctx.Err() == nil {
 				p.log.Error("poll due feeds", "err", err)
@@ -215,7 +224,7 @@ func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
 // poll is its check), and otherwise polled after it; a feed polled since
 // read is read again, so that no poll starts from a state another saved
 // over.
-func (p *Poller) pollFeeds(ctx context.Context, fs []store.Feed, read time.Time, t Trigger) ([]Result, error) {
+func (p *Poller) pollFeeds(ctx context.Context, fs []nashra.Feed, read time.Time, t Trigger) ([]Result, error) {
 	results := make([]Result, len(fs))
 	polled := make([]bool, len(fs))
 	jobs := make(chan int)
@@ -267,7 +276,7 @@ send:
 
 // pollFeed fetches one feed, stores its items and saves its new state;
 // the caller has claimed it.
-func (p *Poller) pollFeed(ctx context.Context, f store.Feed, t Trigger) Result {
+func (p *Poller) pollFeed(ctx context.Context, f nashra.Feed, t Trigger) Result {
 	started := time.Now()
 	now := p.Now()
 	log := p.log.With("feed_id", f.ID, "feed_url", f.URL, "section", f.SectionSlug, "trigger", t)
@@ -304,7 +313,7 @@ func (p *Poller) pollFeed(ctx context.Context, f store.Feed, t Trigger) Result {
 
 // ingest parses a fetched feed and stores its items. On error it says
 // which step failed, for the metrics.
-func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time.Time, res *Result, log *slog.Logger) (string, error) {
+func (p *Poller) ingest(ctx context.Context, f nashra.Feed, r *response, now time.Time, res *Result, log *slog.Logger) (string, error) {
 	got, err := p.items(r, now, log)
 	if err != nil {
 		return "parse", fmt.Errorf("parse feed %d: %w", f.ID, err)
@@ -313,9 +322,9 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 	items, undated := got.items, got.undated
 	res.Items = len(items)
 
-	var fresh []*store.Article
+	var fresh []*nashra.Article
 	flooded := false
-	saved, err := p.store.SaveItems(ctx, f.SectionSlug, items, now, func(fr []*store.Article) {
+	saved, err := p.store.SaveItems(ctx, f.SectionSlug, items, now, func(fr []*nashra.Article) {
 		fresh = fr
 		flooded = p.classify(fr, len(items), res.Baseline)
 	})
@@ -337,11 +346,11 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 			continue
 		}
 		switch a.State {
-		case store.StateNew:
+		case nashra.ArticleNew:
 			res.New++
-		case store.StateHeld:
+		case nashra.ArticleHeld:
 			res.Held++
-		case store.StateExcluded:
+		case nashra.ArticleExcluded:
 			res.Excluded++
 		default:
 			res.Seen++
@@ -350,7 +359,7 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 		if !res.Baseline && !undated[a.GUID] {
 			p.metrics.delay.Observe(max(now.Sub(a.PublishedAt), 0).Seconds())
 		}
-		if a.State != store.StateSeen {
+		if a.State != nashra.ArticleSeen {
 			log.Info("new article", "article_id", a.ID, "state", a.State, "title", a.Title)
 		}
 	}
@@ -363,12 +372,12 @@ func (p *Poller) ingest(ctx context.Context, f store.Feed, r *response, now time
 
 // parsed is what a fetched feed holds.
 type parsed struct {
-	items []store.Article
+	items []nashra.Article
 	// undated holds the GUIDs of the items the feed gave no date.
 	undated map[string]bool
 	// undecodable are the items held back: readers would see U+FFFD, bytes
 	// that no encoding made sense of, in their title, summary or author.
-	undecodable []store.Article
+	undecodable []nashra.Article
 }
 
 // items parses a fetched feed into articles, the first of each GUID and
@@ -388,7 +397,7 @@ func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (got parsed
 	if u := resolveURL(feed.Link, r.url); isWebURL(u) {
 		base = u
 	}
-	got = parsed{items: make([]store.Article, 0, len(feed.Items)), undated: make(map[string]bool)}
+	got = parsed{items: make([]nashra.Article, 0, len(feed.Items)), undated: make(map[string]bool)}
 	seen := make(map[string]bool, 2*len(feed.Items))
 	for _, it := range feed.Items {
 		if it == nil {
@@ -420,7 +429,7 @@ func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (got parsed
 // record saves the feed's state after a poll at now that got r (nil when
 // no answer came) and failed, if it did, at the step reason names; and it
 // raises the alerts the feed's health calls for.
-func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Result, reason string, now time.Time, log *slog.Logger) {
+func (p *Poller) record(ctx context.Context, f nashra.Feed, r *response, res *Result, reason string, now time.Time, log *slog.Logger) {
 	before := f
 	f.CheckedAt = now
 	f.LastStatus = res.Status
@@ -468,7 +477,7 @@ func (p *Poller) record(ctx context.Context, f store.Feed, r *response, res *Res
 		// A hub announces what is new: polls are the safety net only.
 		cfg.Interval, cfg.MaxInterval = cfg.PushInterval, max(cfg.MaxInterval, cfg.PushInterval)
 	}
-	f.NextCheckAt = cfg.nextCheck(now, f.ErrorCount, h, rand.Float64())
+	f.NextCheckAt = nextCheck(cfg, now, f.ErrorCount, h, rand.Float64())
 	res.NextCheckAt = f.NextCheckAt
 	if err := p.store.UpdateFeedState(ctx, f); err != nil {
 		log.Error("save feed state", "err", err)

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -39,7 +41,7 @@ func TestBaselineThenNew(t *testing.T) {
 	if !f.BaselinedAt.Equal(t0) {
 		t.Errorf("baselined at %s", f.BaselinedAt)
 	}
-	if got := states(t, db); got[store.StateSeen] != 3 || len(got) != 1 {
+	if got := states(t, db); got[nashra.ArticleSeen] != 3 || len(got) != 1 {
 		t.Errorf("states %v", got)
 	}
 
@@ -52,13 +54,13 @@ func TestBaselineThenNew(t *testing.T) {
 	if notified != 1 {
 		t.Errorf("new articles announced %d times, want once", notified)
 	}
-	if got := states(t, db); got[store.StateSeen] != 3 || got[store.StateNew] != 2 {
+	if got := states(t, db); got[nashra.ArticleSeen] != 3 || got[nashra.ArticleNew] != 2 {
 		t.Errorf("states %v", got)
 	}
 	if f := onlyFeed(t, db); !f.LastNewAt.Equal(clk.Now()) {
 		t.Errorf("last new at %s", f.LastNewAt)
 	}
-	fresh, err := db.ArticlesInState(context.Background(), store.StateNew, 10)
+	fresh, err := db.ArticlesInState(context.Background(), nashra.ArticleNew, 10)
 	if err != nil || len(fresh) != 2 || fresh[0].Title != "خبر عاجل رقم 4 من بغداد" {
 		t.Errorf("new articles %v, %v", fresh, err)
 	}
@@ -131,7 +133,7 @@ func TestCrossPosted(t *testing.T) {
 	}
 	a := as[0]
 	// Either feed may be polled first and give the article its GUID.
-	if a.Link != shared.link || !slices.Equal(a.Sections, []string{"news", "reports"}) || a.State != store.StateNew {
+	if a.Link != shared.link || !slices.Equal(a.Sections, []string{"news", "reports"}) || a.State != nashra.ArticleNew {
 		t.Errorf("shared article %+v", a)
 	}
 }
@@ -164,11 +166,11 @@ func TestEditedItem(t *testing.T) {
 	for _, a := range articles(t, db) {
 		switch a.GUID {
 		case items[2].guid:
-			if a.Title != items[2].title || a.Revision != 1 || a.State != store.StateNew {
+			if a.Title != items[2].title || a.Revision != 1 || a.State != nashra.ArticleNew {
 				t.Errorf("edited new article %+v", a)
 			}
 		case items[0].guid:
-			if a.Title != items[0].title || a.Revision != 1 || a.State != store.StateSeen {
+			if a.Title != items[0].title || a.Revision != 1 || a.State != nashra.ArticleSeen {
 				t.Errorf("edited seen article %+v", a)
 			}
 		}
@@ -194,7 +196,7 @@ func TestExclusion(t *testing.T) {
 	if r.Excluded != 3 || r.New != 0 {
 		t.Fatalf("%+v", r)
 	}
-	if got := states(t, db); got[store.StateExcluded] != 3 {
+	if got := states(t, db); got[nashra.ArticleExcluded] != 3 {
 		t.Errorf("states %v", got)
 	}
 }
@@ -206,9 +208,9 @@ func TestFloodGuard(t *testing.T) {
 		newN, heldN, seenN int
 		says               string
 	}{
-		{FloodHold, 0, 6, 1, "حُجزت كلها"},
-		{FloodLatest, 3, 0, 4, "أُرسل أحدث 3 منها"},
-		{FloodPush, 6, 0, 1, "أُرسلت كلها"},
+		{config.FloodHold, 0, 6, 1, "حُجزت كلها"},
+		{config.FloodLatest, 3, 0, 4, "أُرسل أحدث 3 منها"},
+		{config.FloodPush, 6, 0, 1, "أُرسلت كلها"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.action, func(t *testing.T) {
@@ -217,7 +219,7 @@ func TestFloodGuard(t *testing.T) {
 			db := newStore(t)
 			addFeeds(t, db, "news", s.URL+"/feed")
 			cfg := testConfig()
-			cfg.FloodGuard.Action = tt.action
+			cfg.Poll.FloodGuard.Action = tt.action
 			p, clk := newTestPoller(t, db, cfg)
 			pollOne(t, p)
 
@@ -231,11 +233,11 @@ func TestFloodGuard(t *testing.T) {
 				t.Fatalf("%+v", r)
 			}
 			got := states(t, db)
-			if got[store.StateNew] != tt.newN || got[store.StateHeld] != tt.heldN || got[store.StateSeen] != tt.seenN {
+			if got[nashra.ArticleNew] != tt.newN || got[nashra.ArticleHeld] != tt.heldN || got[nashra.ArticleSeen] != tt.seenN {
 				t.Errorf("states %v", got)
 			}
-			if tt.action == FloodLatest {
-				fresh, _ := db.ArticlesInState(context.Background(), store.StateNew, 10)
+			if tt.action == config.FloodLatest {
+				fresh, _ := db.ArticlesInState(context.Background(), nashra.ArticleNew, 10)
 				var titles []string
 				for _, a := range fresh {
 					titles = append(titles, a.Title)
@@ -286,10 +288,10 @@ func value(t *testing.T, m prometheus.Metric) float64 {
 type spyStore struct {
 	*store.DB
 	mu     sync.Mutex
-	raised []store.Alert
+	raised []nashra.Alert
 }
 
-func (s *spyStore) RaiseAlert(ctx context.Context, a store.Alert) (bool, error) {
+func (s *spyStore) RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error) {
 	s.mu.Lock()
 	s.raised = append(s.raised, a)
 	s.mu.Unlock()
@@ -314,7 +316,7 @@ func TestStaleAlert(t *testing.T) {
 	spy := &spyStore{DB: newStore(t)}
 	addFeeds(t, spy.DB, "caricature", s.URL+"/feed")
 	cfg := testConfig()
-	cfg.StaleAfter = 2 * time.Hour
+	cfg.Poll.StaleAfter = config.Duration(2 * time.Hour)
 	p, clk := newTestPoller(t, spy, cfg)
 	pollOne(t, p) // baseline at t0
 
@@ -412,7 +414,7 @@ func TestWorkers(t *testing.T) {
 	db := newStore(t)
 	addFeeds(t, db, slugURL...)
 	cfg := testConfig()
-	cfg.Workers = 3
+	cfg.Poll.Workers = 3
 	p, _ := newTestPoller(t, db, cfg)
 	rs, err := p.PollAll(context.Background())
 	if err != nil || len(rs) != 9 {
@@ -448,32 +450,6 @@ func TestRegister(t *testing.T) {
 			t.Fatal("the job never polled")
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// TestConfig checks defaults and validation.
-func TestConfig(t *testing.T) {
-	c := Config{}.withDefaults()
-	d := DefaultConfig()
-	if c.Interval != d.Interval || c.Workers != d.Workers || c.FloodGuard != d.FloodGuard ||
-		!slices.Equal(c.ExcludeCategories, d.ExcludeCategories) {
-		t.Errorf("zero config took %+v", c)
-	}
-	if c := (Config{ExcludeCategories: []string{}}).withDefaults(); len(c.ExcludeCategories) != 0 {
-		t.Errorf("an empty list must stay empty: %v", c.ExcludeCategories)
-	}
-	for _, bad := range []Config{
-		{MinInterval: time.Hour, MaxInterval: time.Minute},
-		{FloodGuard: FloodGuard{Action: "drop"}},
-		{Workers: -1},
-		{Timeout: -time.Second},
-	} {
-		if err := bad.Validate(); err == nil {
-			t.Errorf("%+v: no error", bad)
-		}
-		if _, err := NewPoller(nil, bad, nil, nil); err == nil {
-			t.Errorf("NewPoller accepted %+v", bad)
-		}
 	}
 }
 

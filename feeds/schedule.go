@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 // hints is what a response said about when to come back.
@@ -23,23 +25,24 @@ type hints struct {
 // new before then. A failure backs off exponentially from Interval, and
 // never returns before a Retry-After. 410 Gone waits MaxInterval. The result
 // is always within [MinInterval, MaxInterval] of now.
-func (c *Config) nextCheck(now time.Time, errorCount int, h hints, jitter float64) time.Time {
+func nextCheck(c config.Poll, now time.Time, errorCount int, h hints, jitter float64) time.Time {
+	interval, minInterval, maxInterval := c.Interval.D(), c.MinInterval.D(), c.MaxInterval.D()
 	var d time.Duration
 	switch {
 	case h.gone:
-		d = c.MaxInterval
+		d = maxInterval
 	case errorCount > 0:
-		d = c.Interval
-		for i := 1; i < errorCount && d < c.MaxInterval; i++ {
+		d = interval
+		for i := 1; i < errorCount && d < maxInterval; i++ {
 			d *= 2
 		}
-		d = min(d, c.MaxInterval)
+		d = min(d, maxInterval)
 		d = time.Duration(float64(d) * (0.8 + 0.4*min(max(jitter, 0), 1)))
 		d = max(d, h.retryAfter)
 	default:
-		d = max(c.Interval, h.maxAge)
+		d = max(interval, h.maxAge)
 	}
-	return now.Add(min(max(d, c.MinInterval), c.MaxInterval))
+	return now.Add(min(max(d, minInterval), maxInterval))
 }
 
 // retryAfter reads a Retry-After header, in seconds or as an HTTP date.

@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 func TestNextCheck(t *testing.T) {
-	cfg := DefaultConfig() // 5m, clamped to [1m, 6h]
+	cfg := config.Defaults().Poll // 5m, clamped to [1m, 6h]
 	tests := []struct {
 		name     string
 		errors   int
@@ -34,7 +36,7 @@ func TestNextCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := cfg.nextCheck(t0, tt.errors, tt.h, tt.jitter).Sub(t0)
+			got := nextCheck(cfg, t0, tt.errors, tt.h, tt.jitter).Sub(t0)
 			if got < tt.min || got > tt.max {
 				t.Errorf("wait %s, want [%s, %s]", got, tt.min, tt.max)
 			}
@@ -42,9 +44,9 @@ func TestNextCheck(t *testing.T) {
 	}
 
 	t.Run("minimum", func(t *testing.T) {
-		c := DefaultConfig()
-		c.Interval = 10 * time.Second
-		if got := c.nextCheck(t0, 0, hints{}, 0).Sub(t0); got != c.MinInterval {
+		c := config.Defaults().Poll
+		c.Interval = config.Duration(10 * time.Second)
+		if got := nextCheck(c, t0, 0, hints{}, 0).Sub(t0); got != c.MinInterval.D() {
 			t.Errorf("wait %s, want the minimum %s", got, c.MinInterval)
 		}
 	})
@@ -54,19 +56,19 @@ func TestNextCheck(t *testing.T) {
 	t.Run("bounds", func(t *testing.T) {
 		for _, j := range []float64{0, 0.25, 0.5, 0.75, 0.9999} {
 			prev := time.Duration(0)
-			base := cfg.Interval
+			base := cfg.Interval.D()
 			for n := 1; n <= 64; n++ {
-				got := cfg.nextCheck(t0, n, hints{}, j).Sub(t0)
-				lo := min(max(base*8/10, cfg.MinInterval), cfg.MaxInterval)
-				hi := min(base*12/10, cfg.MaxInterval)
-				if got < lo || got > hi || got < cfg.MinInterval || got > cfg.MaxInterval {
+				got := nextCheck(cfg, t0, n, hints{}, j).Sub(t0)
+				lo := min(max(base*8/10, cfg.MinInterval.D()), cfg.MaxInterval.D())
+				hi := min(base*12/10, cfg.MaxInterval.D())
+				if got < lo || got > hi || got < cfg.MinInterval.D() || got > cfg.MaxInterval.D() {
 					t.Fatalf("errors %d jitter %v: %s outside [%s, %s]", n, j, got, lo, hi)
 				}
 				if got < prev {
 					t.Fatalf("errors %d jitter %v: %s shorter than %s", n, j, got, prev)
 				}
 				prev = got
-				base = min(base*2, cfg.MaxInterval)
+				base = min(base*2, cfg.MaxInterval.D())
 			}
 		}
 	})

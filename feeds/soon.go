@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // Trigger says why a feed is polled.
@@ -34,14 +34,14 @@ type Push interface {
 	// Fetched sees every full answer of a feed (2xx) before it is parsed:
 	// its Link headers, or the feed itself, name the feed's hub. final is
 	// the URL answered after redirects.
-	Fetched(ctx context.Context, f store.Feed, header http.Header, body []byte, final *url.URL)
+	Fetched(ctx context.Context, f nashra.Feed, header http.Header, body []byte, final *url.URL)
 	// Pushing reports whether a hub pushes the feed's updates at now: the
 	// feed is then polled every Config.PushInterval only, as a safety net.
-	Pushing(ctx context.Context, f store.Feed, now time.Time) bool
+	Pushing(ctx context.Context, f nashra.Feed, now time.Time) bool
 	// Missed is told that a poll started at now, not asked by a push,
 	// found articles: while the feed is pushed, its hub may have stopped
 	// delivering, unless its push comes after all.
-	Missed(ctx context.Context, f store.Feed, now time.Time)
+	Missed(ctx context.Context, f nashra.Feed, now time.Time)
 }
 
 // flight is the polling of one feed: at most one poll of a feed runs at a
@@ -178,7 +178,7 @@ func (p *Poller) flightOf(id int64) *flight {
 func (p *Poller) takeOff(id int64, now time.Time) {
 	fl := p.flightOf(id)
 	fl.running, fl.queued, fl.done = true, false, make(chan struct{})
-	fl.notBefore = now.Add(p.cfg.OnDemandGap)
+	fl.notBefore = now.Add(p.cfg.OnDemandGap.D())
 }
 
 // claim takes feed id for a poll on the schedule, or for every feed, and

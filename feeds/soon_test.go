@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -86,7 +88,7 @@ func TestPollSoonCoalesces(t *testing.T) {
 	if added != 1 {
 		t.Errorf("1,000 asks during a poll added %d polls, want 1", added)
 	}
-	if res, err := p.pollFeeds(ctx, []store.Feed{f}, time.Now(), TriggerSchedule); err != nil || len(res) != 0 {
+	if res, err := p.pollFeeds(ctx, []nashra.Feed{f}, time.Now(), TriggerSchedule); err != nil || len(res) != 0 {
 		t.Errorf("the schedule polled a feed being polled: %+v %v", res, err)
 	}
 	g.set(rss(news(1, 4)...), false) // the poll queued meanwhile sees the fourth item
@@ -136,7 +138,7 @@ func TestPollSoonSpacedByGap(t *testing.T) {
 
 // serving starts a poller of one feed behind a gate, serving asked polls
 // spaced by gap until the test ends.
-func serving(t *testing.T, gap time.Duration) (*gate, *store.DB, *Poller, store.Feed) {
+func serving(t *testing.T, gap time.Duration) (*gate, *store.DB, *Poller, nashra.Feed) {
 	t.Helper()
 	s := newSite(t)
 	g := &gate{}
@@ -144,7 +146,7 @@ func serving(t *testing.T, gap time.Duration) (*gate, *store.DB, *Poller, store.
 	db := newStore(t)
 	addFeeds(t, db, "news", s.URL+"/feed")
 	cfg := testConfig()
-	cfg.OnDemandGap = gap
+	cfg.Poll.OnDemandGap = config.Duration(gap)
 	p, _ := newTestPoller(t, db, cfg)
 	p.Now = time.Now
 	ctx, cancel := context.WithCancel(context.Background())
@@ -178,7 +180,7 @@ func TestScheduledPollRereadsAFeedPolledMeanwhile(t *testing.T) {
 	waitUntil(t, func() bool { fresh, _ := db.Feed(context.Background(), f.ID); return !fresh.BaselinedAt.IsZero() })
 	waitUntil(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return !p.flights[f.ID].running })
 	g.set(rss(news(1, 3)...), false)
-	res, err := p.pollFeeds(context.Background(), []store.Feed{stale}, read, TriggerSchedule)
+	res, err := p.pollFeeds(context.Background(), []nashra.Feed{stale}, read, TriggerSchedule)
 	if err != nil || len(res) != 1 || res[0].Baseline || res[0].New != 1 {
 		t.Errorf("the scheduled poll: %+v %v; want one new article, no second baseline", res, err)
 	}

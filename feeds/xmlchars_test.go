@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/transform"
+
+	"github.com/almaalouma/nashra/config"
 )
 
 // legal runs doc through legalChars, reading it in chunks of n bytes so
@@ -149,7 +151,7 @@ func FuzzParseFeed(f *testing.F) {
 	f.Add([]byte("{\"version\":\"https://jsonfeed.org/version/1.1\",\"items\":[{\"id\":\"1\",\"url\":\"https://a.example/1\",\"title\":\"a\x08b\"}]}"),
 		"application/feed+json")
 	f.Add([]byte("<rss><channel><item><title>x"), "")
-	p, err := NewPoller(nil, DefaultConfig(), nil, slog.New(slog.DiscardHandler))
+	p, err := NewPoller(nil, config.Defaults(), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -12,8 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -23,7 +25,7 @@ const browser = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWeb
 // real store, behind a trusted proxy, and a client clicking them.
 type clickSite struct {
 	t       *testing.T
-	links   *subscribers.Links
+	links   *links.Builder
 	srv     *web.Server
 	tracker *web.Tracker
 	client  *http.Client
@@ -34,8 +36,10 @@ func startClickSite(t *testing.T, db *store.DB) *clickSite {
 	ctx := context.Background()
 	secret := []byte("e2e secret")
 	log := slog.New(slog.DiscardHandler)
-	tracker, err := web.NewTracker(web.TrackingConfig{Enabled: true, FlushInterval: 10 * time.Millisecond,
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, secret, db, web.WithTrackerLogger(log))
+	cfg := config.Defaults()
+	cfg.Tracking.FlushInterval = config.Duration(10 * time.Millisecond)
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	tracker, err := web.NewTracker(cfg, secret, db, web.WithTrackerLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +50,11 @@ func startClickSite(t *testing.T, db *store.DB) *clickSite {
 	}
 	tracker.Start()
 	t.Cleanup(func() { srv.Shutdown(ctx); tracker.Close(ctx) })
-	signer, err := subscribers.NewSigner(secret)
+	signer, err := links.NewSigner(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &clickSite{t: t, links: subscribers.NewLinks("http://"+srv.Addrs()[0].String(), signer, true), srv: srv, tracker: tracker,
+	return &clickSite{t: t, links: links.NewBuilder("http://"+srv.Addrs()[0].String(), signer, true), srv: srv, tracker: tracker,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -94,7 +98,7 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	now := time.Now()
-	art := func(section, slug string, age time.Duration) store.Article {
+	art := func(section, slug string, age time.Duration) nashra.Article {
 		id := addArticle(t, db, section, "https://almaalouma.net/"+slug+"/", slug, now.Add(-age))
 		a, err := db.Article(ctx, id)
 		if err != nil {
@@ -111,9 +115,9 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 
 	site := startClickSite(t, db)
 	links, click := site.links, site.click
-	r := newRanker(t, Config{}, db, time.Now)
+	r := newRanker(t, withoutSite(), db, time.Now)
 
-	ids := func(as []store.Article) []int64 {
+	ids := func(as []nashra.Article) []int64 {
 		var out []int64
 		for _, a := range as {
 			out = append(out, a.ID)
@@ -197,11 +201,11 @@ func TestClicksChangeTopAndDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byMedium := map[string][2]int{}
+	byMedium := map[nashra.Medium][2]int{}
 	for _, m := range stats.ByMedium {
 		byMedium[m.Medium] = [2]int{m.Uniques, m.Clicks}
 	}
-	wantMedium := map[string][2]int{"channel": {3, 3}, "email": {2, 4}, "telegram": {1, 5}, "web": {10, 10}}
+	wantMedium := map[nashra.Medium][2]int{"channel": {3, 3}, "email": {2, 4}, "telegram": {1, 5}, "web": {10, 10}}
 	if fmt.Sprint(byMedium) != fmt.Sprint(wantMedium) {
 		t.Fatalf("clicks by medium %v, want %v", byMedium, wantMedium)
 	}
@@ -219,7 +223,7 @@ func TestOneClientCannotLeadTop(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
 	now := time.Now()
-	art := func(slug string) store.Article {
+	art := func(slug string) nashra.Article {
 		a, err := db.Article(ctx, addArticle(t, db, "news", "https://almaalouma.net/"+slug+"/", slug, now.Add(-time.Hour)))
 		if err != nil {
 			t.Fatal(err)
@@ -239,7 +243,7 @@ func TestOneClientCannotLeadTop(t *testing.T) {
 		site.click("GET", site.links.Post(forwarded, "telegram", 1009), fmt.Sprintf("192.0.%d.5", i), browser)
 	}
 	site.stop()
-	r := newRanker(t, Config{}, db, time.Now)
+	r := newRanker(t, withoutSite(), db, time.Now)
 	top, mostFollowed, err := r.Top(ctx, "", 3)
 	if err != nil {
 		t.Fatal(err)
@@ -278,16 +282,18 @@ func TestDecayThroughTheStore(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	early := addArticle(t, db, "news", "https://almaalouma.net/early/", "early", now.Add(-10*time.Hour))
 	late := addArticle(t, db, "news", "https://almaalouma.net/late/", "late", now.Add(-11*time.Hour))
-	var cs []store.Click
+	var cs []nashra.Click
 	for i := range 4 {
 		cs = append(cs,
-			store.Click{ArticleID: early, Medium: "telegram", Reader: fmt.Sprint("v:e", i), At: now.Add(-9 * time.Hour)},
-			store.Click{ArticleID: late, Medium: "telegram", Reader: fmt.Sprint("v:l", i), At: now.Add(-time.Hour)})
+			nashra.Click{ArticleID: early, Medium: "telegram", Reader: fmt.Sprint("v:e", i), At: now.Add(-9 * time.Hour)},
+			nashra.Click{ArticleID: late, Medium: "telegram", Reader: fmt.Sprint("v:l", i), At: now.Add(-time.Hour)})
 	}
 	if _, err := db.RecordClicks(ctx, cs, 0); err != nil {
 		t.Fatal(err)
 	}
-	r := newRanker(t, Config{HalfLife: 3 * time.Hour}, db, func() time.Time { return now })
+	cfg := withoutSite()
+	cfg.Ranking.HalfLife = config.Duration(3 * time.Hour)
+	r := newRanker(t, cfg, db, func() time.Time { return now })
 	res, err := r.Rank(ctx, "", time.Time{}, 2)
 	if err != nil {
 		t.Fatal(err)

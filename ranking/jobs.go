@@ -27,20 +27,20 @@ func (r *Ranker) Register(s gocron.Scheduler) ([]gocron.Job, error) {
 		return nil, fmt.Errorf("register click purge: %w", err)
 	}
 	jobs := []gocron.Job{purge}
-	if r.cfg.Site.URL == "" {
+	if r.site == "" {
 		return jobs, nil
 	}
 	site, err := s.NewJob(
-		gocron.DurationJob(r.cfg.Site.Interval),
+		gocron.DurationJob(r.cfg.SiteInterval.D()),
 		gocron.NewTask(func(ctx context.Context) {
 			res, err := r.RefreshSite(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
-					r.log.Warn("site most-followed list", "url", r.cfg.Site.URL, "err", err)
+					r.log.Warn("site most-followed list", "url", r.site, "err", err)
 				}
 				return
 			}
-			r.log.Info("site most-followed list read", "url", r.cfg.Site.URL, "links", res.Links, "matched", len(res.Matched))
+			r.log.Info("site most-followed list read", "url", r.site, "links", res.Links, "matched", len(res.Matched))
 		}),
 		gocron.WithName("read site most-followed"),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
@@ -55,10 +55,10 @@ func (r *Ranker) Register(s gocron.Scheduler) ([]gocron.Job, error) {
 // Purge deletes the click rows older than the retention period (whole UTC
 // days) and returns how many; their daily counts stay.
 func (r *Ranker) Purge(ctx context.Context) (int, error) {
-	n, err := r.st.PurgeClicks(ctx, r.now().Add(-r.cfg.Retention))
+	n, err := r.st.PurgeClicks(ctx, r.now().Add(-r.retention))
 	if err != nil {
 		return 0, err
 	}
-	r.log.Info("clicks purged", "rows", n, "retention", r.cfg.Retention.String())
+	r.log.Info("clicks purged", "rows", n, "retention", r.retention.String())
 	return n, nil
 }

@@ -7,7 +7,8 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 )
 
 // The purge runs at start and keeps the days the ranking may still need;
@@ -17,13 +18,13 @@ func TestRegisteredJobs(t *testing.T) {
 	db := openStore(t)
 	now := time.Now()
 	people := addArticle(t, db, "articles", linkPeople, "الناس على دين الملوك", now.Add(-time.Hour))
-	if _, err := db.RecordClicks(ctx, []store.Click{
+	if _, err := db.RecordClicks(ctx, []nashra.Click{
 		{ArticleID: people, Medium: "web", Reader: "v:old", At: now.Add(-40 * 24 * time.Hour)},
 		{ArticleID: people, Medium: "web", Reader: "v:new", At: now.Add(-time.Hour)},
 	}, 0); err != nil {
 		t.Fatal(err)
 	}
-	r := newRanker(t, Config{Site: SiteConfig{URL: serveHome(t).URL}}, db, time.Now)
+	r := newRanker(t, siteAt(serveHome(t).URL), db, time.Now)
 	s, err := gocron.NewScheduler()
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,9 @@ func TestRegisteredJobs(t *testing.T) {
 }
 
 func TestBadPurgeTime(t *testing.T) {
-	if _, err := New(Config{PurgeAt: "25:00"}, nil); err == nil {
+	cfg := config.Defaults()
+	cfg.Ranking.PurgeAt = "25:00"
+	if _, err := New(cfg, nil); err == nil {
 		t.Fatal("purge time 25:00 accepted")
 	}
 }

@@ -21,86 +21,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
-
-// Config configures the ranking. The zero value of each field means its
-// default.
-type Config struct {
-	// Window is how far back articles (by first sight) and their clicks
-	// are ranked. Default 24h, the digest's day.
-	Window time.Duration
-	// HalfLife is the time after which a click counts half. Default 6h.
-	HalfLife time.Duration
-	// SiteBoost is added to the score of an article the site lists as
-	// most followed: 3 is worth three fresh unique clicks. Default 3;
-	// negative turns it off.
-	SiteBoost float64
-	// Retention is how long click rows are kept; the daily counts stay.
-	// Default 30 days.
-	Retention time.Duration
-	// PurgeAt is the local time ("HH:MM", in the scheduler's location) of
-	// the daily purge. Default "03:30".
-	PurgeAt string
-	// Site reads the site's own most-followed block.
-	Site SiteConfig
-}
-
-// SiteConfig configures the reading of the site's "الأكثر متابعة" block.
-type SiteConfig struct {
-	// URL is the page carrying the block, the site's homepage; empty turns
-	// the site signal off.
-	URL string
-	// Selector is a CSS selector for the block: the links inside it are
-	// read. Empty: the block is the nearest element around the heading
-	// whose text is Heading that holds at least two links.
-	Selector string
-	// Heading is the block's title. Default "الأكثر متابعة".
-	Heading string
-	// Interval is how often the page is read. Default 1h.
-	Interval time.Duration
-	// Timeout bounds one reading. Default 20s.
-	Timeout time.Duration
-	// MaxBytes bounds the page's size. Default 5 MiB.
-	MaxBytes int64
-	// UserAgent is sent with the request.
-	UserAgent string
-}
-
-func (c Config) withDefaults() Config {
-	if c.Window <= 0 {
-		c.Window = 24 * time.Hour
-	}
-	if c.HalfLife <= 0 {
-		c.HalfLife = 6 * time.Hour
-	}
-	switch {
-	case c.SiteBoost == 0:
-		c.SiteBoost = 3
-	case c.SiteBoost < 0:
-		c.SiteBoost = 0
-	}
-	if c.Retention <= 0 {
-		c.Retention = 30 * 24 * time.Hour
-	}
-	if c.PurgeAt == "" {
-		c.PurgeAt = "03:30"
-	}
-	s := &c.Site
-	if s.Heading == "" {
-		s.Heading = "الأكثر متابعة"
-	}
-	if s.Interval <= 0 {
-		s.Interval = time.Hour
-	}
-	if s.Timeout <= 0 {
-		s.Timeout = 20 * time.Second
-	}
-	if s.MaxBytes <= 0 {
-		s.MaxBytes = 5 << 20
-	}
-	return c
-}
 
 // Store is what the ranking needs from the store.
 type Store interface {
@@ -114,7 +38,7 @@ type Store interface {
 	// SetSiteMostFollowed replaces the site's list.
 	SetSiteMostFollowed(ctx context.Context, ids []int64, at time.Time) error
 	// Article returns one article, store.ErrNotFound when it is gone.
-	Article(ctx context.Context, id int64) (store.Article, error)
+	Article(ctx context.Context, id int64) (nashra.Article, error)
 	// ClicksByMedium returns the counts by medium since a day.
 	ClicksByMedium(ctx context.Context, since time.Time) ([]store.MediumClicks, error)
 	// PurgeClicks deletes the click rows of the days before one.
@@ -123,13 +47,19 @@ type Store interface {
 
 // Ranker ranks articles; its methods serve /top, /stats and the digest.
 type Ranker struct {
-	cfg    Config
-	st     Store
-	client *http.Client
-	log    *slog.Logger
-	now    func() time.Time
-	purgeH uint
-	purgeM uint
+	cfg config.Ranking
+	// site is the page read for the site's most-followed list; empty when
+	// that signal is off (a negative site boost), and boost is then 0.
+	site      string
+	boost     float64
+	retention time.Duration // of click rows
+	userAgent string
+	st        Store
+	client    *http.Client
+	log       *slog.Logger
+	now       func() time.Time
+	purgeH    uint
+	purgeM    uint
 }
 
 // Option changes how a Ranker is built.
@@ -141,18 +71,23 @@ func WithLogger(l *slog.Logger) Option { return func(r *Ranker) { r.log = l } }
 // WithClock sets the clock, for tests.
 func WithClock(now func() time.Time) Option { return func(r *Ranker) { r.now = now } }
 
-// New returns a ranker over st. It does no I/O: Register schedules the
-// site reading and the purge.
-func New(cfg Config, st Store, opts ...Option) (*Ranker, error) {
-	cfg = cfg.withDefaults()
-	at, err := time.Parse("15:04", cfg.PurgeAt)
+// New returns a ranker over st, configured by cfg's ranking section, the
+// site's URL and the clicks' retention. It does no I/O: Register schedules
+// the site reading and the purge.
+func New(cfg *config.Config, st Store, opts ...Option) (*Ranker, error) {
+	rc := cfg.Ranking
+	at, err := time.Parse("15:04", rc.PurgeAt)
 	if err != nil {
-		return nil, fmt.Errorf("ranking: purge time %q: want HH:MM", cfg.PurgeAt)
+		return nil, fmt.Errorf("ranking: purge time %q: want HH:MM", rc.PurgeAt)
 	}
 	r := &Ranker{
-		cfg: cfg, st: st, log: slog.Default(), now: time.Now,
-		client: &http.Client{Timeout: cfg.Site.Timeout},
+		cfg: rc, retention: cfg.Tracking.Retention.D(), userAgent: cfg.UserAgent,
+		st: st, log: slog.Default(), now: time.Now,
+		client: &http.Client{Timeout: rc.SiteTimeout.D()},
 		purgeH: uint(at.Hour()), purgeM: uint(at.Minute()),
+	}
+	if rc.SiteBoost >= 0 {
+		r.site, r.boost = cfg.Site.URL, rc.SiteBoost
 	}
 	for _, o := range opts {
 		o(r)
@@ -162,7 +97,7 @@ func New(cfg Config, st Store, opts ...Option) (*Ranker, error) {
 
 // Scored is a ranked article with what ranked it.
 type Scored struct {
-	store.Article
+	nashra.Article
 	// Score is the article's score at the end of the window.
 	Score float64
 	// Uniques counts its unique clicks in the window, undecayed.
@@ -199,12 +134,12 @@ func (r *Ranker) Rank(ctx context.Context, section string, until time.Time, limi
 // Top returns up to limit articles of section (all when empty) of the
 // window ending now, best first; mostFollowed is false when there were no
 // signals and the list is only the latest. It is the bot's Ranking.
-func (r *Ranker) Top(ctx context.Context, section string, limit int) (as []store.Article, mostFollowed bool, err error) {
+func (r *Ranker) Top(ctx context.Context, section string, limit int) (as []nashra.Article, mostFollowed bool, err error) {
 	res, err := r.Rank(ctx, section, time.Time{}, limit)
 	if err != nil {
 		return nil, false, err
 	}
-	as = make([]store.Article, len(res.Articles))
+	as = make([]nashra.Article, len(res.Articles))
 	for i, s := range res.Articles {
 		as[i] = s.Article
 	}
@@ -316,7 +251,7 @@ func (r *Ranker) entries(ctx context.Context, section string, until time.Time) (
 	if until.IsZero() {
 		until = r.now()
 	}
-	since := until.Add(-r.cfg.Window)
+	since := until.Add(-r.cfg.Window.D())
 	res := Result{Since: since, Until: until}
 	cands, err := r.st.RankCandidates(ctx, section, since, until)
 	if err != nil {
@@ -330,12 +265,12 @@ func (r *Ranker) entries(ctx context.Context, section string, until time.Time) (
 		return nil, false, res, fmt.Errorf("rank: %w", err)
 	}
 	var listed []int64
-	if r.cfg.Site.URL != "" && r.cfg.SiteBoost > 0 {
+	if r.site != "" && r.boost > 0 {
 		if listed, err = r.st.SiteMostFollowed(ctx, since); err != nil {
 			return nil, false, res, fmt.Errorf("rank: %w", err)
 		}
 	}
-	es, signals := rank(cands, clicks, listed, until, params{halfLife: r.cfg.HalfLife, boost: r.cfg.SiteBoost})
+	es, signals := rank(cands, clicks, listed, until, params{halfLife: r.cfg.HalfLife.D(), boost: r.boost})
 	return es, signals, res, nil
 }
 

@@ -31,16 +31,15 @@ type SiteResult struct {
 // lists pieces years old), so only articles inside the window can match:
 // they are matched by URL, as the block's image alt texts are truncated.
 func (r *Ranker) RefreshSite(ctx context.Context) (SiteResult, error) {
-	sc := r.cfg.Site
-	if sc.URL == "" {
+	if r.site == "" {
 		return SiteResult{}, nil
 	}
 	links, err := r.fetchBlock(ctx)
 	if err != nil {
-		return SiteResult{}, fmt.Errorf("read most-followed list of %s: %w", sc.URL, err)
+		return SiteResult{}, fmt.Errorf("read most-followed list of %s: %w", r.site, err)
 	}
 	now := r.now()
-	cands, err := r.st.RankCandidates(ctx, "", now.Add(-r.cfg.Window), now)
+	cands, err := r.st.RankCandidates(ctx, "", now.Add(-r.cfg.Window.D()), now)
 	if err != nil {
 		return SiteResult{}, fmt.Errorf("read most-followed list: %w", err)
 	}
@@ -63,15 +62,14 @@ func (r *Ranker) RefreshSite(ctx context.Context) (SiteResult, error) {
 // fetchBlock returns the match keys of the block's links, in page order,
 // each once.
 func (r *Ranker) fetchBlock(ctx context.Context) ([]string, error) {
-	sc := r.cfg.Site
-	ctx, cancel := context.WithTimeout(ctx, sc.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.SiteTimeout.D())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, sc.URL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.site, nil)
 	if err != nil {
 		return nil, err
 	}
-	if sc.UserAgent != "" {
-		req.Header.Set("User-Agent", sc.UserAgent)
+	if r.userAgent != "" {
+		req.Header.Set("User-Agent", r.userAgent)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
@@ -83,12 +81,13 @@ func (r *Ranker) fetchBlock(ctx context.Context) ([]string, error) {
 	}
 	// One byte more than allowed tells a page cut short from a page that
 	// fits exactly.
-	page, err := io.ReadAll(io.LimitReader(resp.Body, sc.MaxBytes+1))
+	maxBytes := r.cfg.SiteMaxBytes
+	page, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(page)) > sc.MaxBytes {
-		return nil, fmt.Errorf("page larger than %d bytes", sc.MaxBytes)
+	if int64(len(page)) > maxBytes {
+		return nil, fmt.Errorf("page larger than %d bytes", maxBytes)
 	}
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(page))
 	if err != nil {
@@ -119,14 +118,13 @@ func (r *Ranker) fetchBlock(ctx context.Context) ([]string, error) {
 // links of its own, so that neither the heading's tabs ("الكل") nor the
 // next block of the page are taken for it.
 func (r *Ranker) findBlock(doc *goquery.Document) *goquery.Selection {
-	sc := r.cfg.Site
-	if sc.Selector != "" {
-		if s := doc.Find(sc.Selector); s.Length() > 0 {
+	if sel := r.cfg.SiteSelector; sel != "" {
+		if s := doc.Find(sel); s.Length() > 0 {
 			return s
 		}
 		return nil
 	}
-	want := strings.Join(strings.Fields(sc.Heading), " ")
+	want := strings.Join(strings.Fields(r.cfg.SiteHeading), " ")
 	var heading *goquery.Selection
 	doc.Find("body *").EachWithBreak(func(_ int, s *goquery.Selection) bool {
 		if strings.Join(strings.Fields(s.Text()), " ") == want {

@@ -7,45 +7,35 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 // openStore opens a migrated store in a temporary folder with the seven
 // sections.
 func openStore(t testing.TB) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var specs []store.SectionSpec
+	var specs []nashra.Section
 	for _, s := range []string{"news", "articles", "infographics", "video", "caricature", "reports", "translation"} {
-		specs = append(specs, store.SectionSpec{Slug: s, Name: s})
+		specs = append(specs, nashra.Section{Slug: s, Name: s})
 	}
-	if _, err := db.SyncSections(ctx, specs); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return sqlitetest.Open(t, specs...)
 }
 
 // addArticle stores a new article of section first seen at seen.
 func addArticle(t testing.TB, db *store.DB, section, link, title string, seen time.Time) int64 {
 	t.Helper()
-	res, err := db.SaveItems(context.Background(), section, []store.Article{{GUID: link, Link: link, Title: title}}, seen,
-		func(fresh []*store.Article) {
+	res, err := db.SaveItems(context.Background(), section, []nashra.Article{{GUID: link, Link: link, Title: title}}, seen,
+		func(fresh []*nashra.Article) {
 			for _, a := range fresh {
-				a.State = store.StateHanded
+				a.State = nashra.ArticleHanded
 			}
 		})
 	if err != nil || len(res.New) != 1 {
@@ -81,7 +71,22 @@ func serveHome(t testing.TB) *httptest.Server {
 	return srv
 }
 
-func newRanker(t testing.TB, cfg Config, st Store, now func() time.Time) *Ranker {
+// siteAt is the default configuration, reading the site's list at url.
+func siteAt(url string) *config.Config {
+	c := config.Defaults()
+	c.Site.URL = url
+	return c
+}
+
+// withoutSite is the default configuration with the site's signal off:
+// a test that serves no homepage must not read the real one.
+func withoutSite() *config.Config {
+	c := config.Defaults()
+	c.Ranking.SiteBoost = -1
+	return c
+}
+
+func newRanker(t testing.TB, cfg *config.Config, st Store, now func() time.Time) *Ranker {
 	t.Helper()
 	r, err := New(cfg, st, WithLogger(slog.New(slog.DiscardHandler)), WithClock(now))
 	if err != nil {
@@ -102,14 +107,16 @@ func TestRefreshSite(t *testing.T) {
 	home := serveHome(t)
 
 	for _, tc := range []struct {
-		name string
-		site SiteConfig
+		name     string
+		selector string
 	}{
-		{"found by its heading", SiteConfig{URL: home.URL}},
-		{"found by a selector", SiteConfig{URL: home.URL, Selector: ".widget-tabs .widget-body"}},
+		{"found by its heading", ""},
+		{"found by a selector", ".widget-tabs .widget-body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRanker(t, Config{Site: tc.site}, db, func() time.Time { return now })
+			cfg := siteAt(home.URL)
+			cfg.Ranking.SiteSelector = tc.selector
+			r := newRanker(t, cfg, db, func() time.Time { return now })
 			res, err := r.RefreshSite(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -128,19 +135,23 @@ func TestRefreshSite(t *testing.T) {
 	}
 
 	t.Run("markup changed", func(t *testing.T) {
-		r := newRanker(t, Config{Site: SiteConfig{URL: home.URL, Heading: "الأكثر قراءة"}}, db, time.Now)
+		cfg := siteAt(home.URL)
+		cfg.Ranking.SiteHeading = "الأكثر قراءة"
+		r := newRanker(t, cfg, db, time.Now)
 		if _, err := r.RefreshSite(ctx); err == nil || !strings.Contains(err.Error(), errNoBlock.Error()) {
 			t.Fatalf("err = %v, want %v", err, errNoBlock)
 		}
 	})
 	t.Run("page too large", func(t *testing.T) {
-		r := newRanker(t, Config{Site: SiteConfig{URL: home.URL, MaxBytes: 1000}}, db, time.Now)
+		cfg := siteAt(home.URL)
+		cfg.Ranking.SiteMaxBytes = 1000
+		r := newRanker(t, cfg, db, time.Now)
 		if _, err := r.RefreshSite(ctx); err == nil {
 			t.Fatal("a page over MaxBytes was read")
 		}
 	})
 	t.Run("site down", func(t *testing.T) {
-		r := newRanker(t, Config{Site: SiteConfig{URL: home.URL + "/missing"}}, db, time.Now)
+		r := newRanker(t, siteAt(home.URL+"/missing"), db, time.Now)
 		if _, err := r.RefreshSite(ctx); err == nil {
 			t.Fatal("a 404 was read as a list")
 		}

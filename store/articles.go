@@ -8,48 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
-
-// ArticleState says where an article stands on its way to readers.
-type ArticleState string
-
-// The states of an article.
-const (
-	// StateSeen: found by a feed's first poll, or otherwise known before it
-	// could be news; never pushed.
-	StateSeen ArticleState = "seen"
-	// StateNew: first seen after the baseline; waits to be handed on.
-	StateNew ArticleState = "new"
-	// StateHeld: stopped by the flood guard until an admin decides.
-	StateHeld ArticleState = "held"
-	// StateExcluded: carries a category that is never pushed.
-	StateExcluded ArticleState = "excluded"
-	// StateHanded: the delivery engine has taken it.
-	StateHanded ArticleState = "handed"
-)
-
-// Article is one piece of the site, possibly in several sections.
-type Article struct {
-	ID      int64
-	GUID    string
-	Link    string // canonical: tracking parameters removed
-	Title   string
-	Summary string // plain text
-	Content string // sanitized HTML
-	// ImageURL is the lead image at full size, empty when there is none.
-	ImageURL    string
-	Author      string
-	Categories  []string
-	PublishedAt time.Time
-	UpdatedAt   time.Time
-	FirstSeenAt time.Time
-	// Revision counts changes of title or summary after first sight;
-	// RevisedAt is when the last one was seen.
-	Revision  int
-	RevisedAt time.Time
-	State     ArticleState
-	Sections  []string
-}
 
 // SaveResult counts what a batch of items did to the store.
 type SaveResult struct {
@@ -74,8 +35,8 @@ func (e ItemError) Unwrap() error { return e.Err }
 const articleColumns = `id, guid, link, title, summary, content, image_url, author, categories,
 	published_at, updated_at, first_seen_at, revision, revised_at, state`
 
-func scanArticle(row interface{ Scan(...any) error }) (Article, error) {
-	var a Article
+func scanArticle(row interface{ Scan(...any) error }) (nashra.Article, error) {
+	var a nashra.Article
 	var cats string
 	var seen int64
 	err := row.Scan(&a.ID, &a.GUID, &a.Link, &a.Title, &a.Summary, &a.Content, &a.ImageURL, &a.Author, &cats,
@@ -106,7 +67,7 @@ func scanArticle(row interface{ Scan(...any) error }) (Article, error) {
 // once. An item the database refuses is left out and listed in Failed; the
 // rest are stored. The error is the batch's: the store unreachable, ctx
 // done.
-func (db *DB) SaveItems(ctx context.Context, section string, items []Article, now time.Time, classify func(fresh []*Article)) (SaveResult, error) {
+func (db *DB) SaveItems(ctx context.Context, section string, items []nashra.Article, now time.Time, classify func(fresh []*nashra.Article)) (SaveResult, error) {
 	res, err := db.saveItems(ctx, section, items, now, classify)
 	if err != nil {
 		return SaveResult{}, fmt.Errorf("save items of %s: %w", section, err)
@@ -116,10 +77,10 @@ func (db *DB) SaveItems(ctx context.Context, section string, items []Article, no
 
 // saving is one item on its way into the store.
 type saving struct {
-	item     *Article
-	index    int      // of item in its batch
-	old      *Article // the stored article it is, nil when fresh
-	attached bool     // old is in the section already
+	item     *nashra.Article
+	index    int             // of item in its batch
+	old      *nashra.Article // the stored article it is, nil when fresh
+	attached bool            // old is in the section already
 	// what storing it did
 	id      int64
 	outcome saveOutcome
@@ -134,9 +95,9 @@ const (
 	outcomeUnchanged
 )
 
-func (db *DB) saveItems(ctx context.Context, section string, items []Article, now time.Time, classify func(fresh []*Article)) (SaveResult, error) {
+func (db *DB) saveItems(ctx context.Context, section string, items []nashra.Article, now time.Time, classify func(fresh []*nashra.Article)) (SaveResult, error) {
 	plan := make([]saving, len(items))
-	ptrs := make([]*Article, len(items))
+	ptrs := make([]*nashra.Article, len(items))
 	for i := range items {
 		plan[i] = saving{item: &items[i], index: i}
 		ptrs[i] = &items[i]
@@ -145,7 +106,7 @@ func (db *DB) saveItems(ctx context.Context, section string, items []Article, no
 	if err != nil {
 		return SaveResult{}, err
 	}
-	var fresh []*Article
+	var fresh []*nashra.Article
 	for i := range plan {
 		plan[i].old, plan[i].attached = olds[i], attached[i]
 		if olds[i] == nil {
@@ -334,7 +295,7 @@ func resolve(ctx context.Context, tx *sql.Tx, section string, ss []*saving) ([]*
 	if len(ss) == 0 {
 		return nil, nil
 	}
-	items := make([]*Article, len(ss))
+	items := make([]*nashra.Article, len(ss))
 	for i, s := range ss {
 		items[i] = s.item
 	}
@@ -355,9 +316,9 @@ func resolve(ctx context.Context, tx *sql.Tx, section string, ss []*saving) ([]*
 
 // matchArticles finds the stored article each item is, by GUID, then by
 // link, nil when it is fresh, and whether that article is in section.
-func matchArticles(ctx context.Context, q querier, section string, items []*Article) ([]*Article, []bool, error) {
+func matchArticles(ctx context.Context, q querier, section string, items []*nashra.Article) ([]*nashra.Article, []bool, error) {
 	type match struct {
-		a        Article
+		a        nashra.Article
 		attached bool
 	}
 	byGUID := map[string]*match{}
@@ -390,7 +351,7 @@ func matchArticles(ctx context.Context, q querier, section string, items []*Arti
 			return nil, nil, fmt.Errorf("look up articles: %w", err)
 		}
 	}
-	olds := make([]*Article, len(items))
+	olds := make([]*nashra.Article, len(items))
 	attached := make([]bool, len(items))
 	for i, it := range items {
 		m := byGUID[it.GUID]
@@ -424,7 +385,7 @@ func (s scanAlso) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.mo
 
 // sameText reports whether an item brings nothing new to its stored
 // article.
-func sameText(old, it Article) bool {
+func sameText(old, it nashra.Article) bool {
 	return old.Title == it.Title && old.Summary == it.Summary && old.Content == it.Content && old.ImageURL == it.ImageURL &&
 		old.Author == it.Author && slices.Equal(nonNil(old.Categories), nonNil(it.Categories))
 }
@@ -435,7 +396,7 @@ func sameText(old, it Article) bool {
 // once, one changes the article and counts the revision, the others find
 // nothing left to change. Only title and summary count as a revision: they
 // are what readers saw in the post.
-func reviseArticle(ctx context.Context, tx *sql.Tx, id int64, it Article, now time.Time) (bool, error) {
+func reviseArticle(ctx context.Context, tx *sql.Tx, id int64, it nashra.Article, now time.Time) (bool, error) {
 	cats, err := json.Marshal(nonNil(it.Categories))
 	if err != nil {
 		return false, err
@@ -463,22 +424,22 @@ func nonNil(s []string) []string {
 }
 
 // Article returns one article with its sections.
-func (db *DB) Article(ctx context.Context, id int64) (Article, error) {
+func (db *DB) Article(ctx context.Context, id int64) (nashra.Article, error) {
 	as, err := db.queryArticles(ctx, `SELECT `+articleColumns+` FROM articles WHERE id = ?`, id)
 	if err != nil {
-		return Article{}, fmt.Errorf("read article %d: %w", id, err)
+		return nashra.Article{}, fmt.Errorf("read article %d: %w", id, err)
 	}
 	if len(as) == 0 {
-		return Article{}, ErrNotFound
+		return nashra.Article{}, ErrNotFound
 	}
 	return as[0], nil
 }
 
 // LatestArticles returns the limit most recently seen articles, of one
 // section when section is not empty, newest first.
-func (db *DB) LatestArticles(ctx context.Context, section string, limit int) ([]Article, error) {
+func (db *DB) LatestArticles(ctx context.Context, section string, limit int) ([]nashra.Article, error) {
 	var (
-		as  []Article
+		as  []nashra.Article
 		err error
 	)
 	if section == "" {
@@ -496,7 +457,7 @@ func (db *DB) LatestArticles(ctx context.Context, section string, limit int) ([]
 }
 
 // ArticlesInState returns up to limit articles in state, oldest first.
-func (db *DB) ArticlesInState(ctx context.Context, state ArticleState, limit int) ([]Article, error) {
+func (db *DB) ArticlesInState(ctx context.Context, state nashra.ArticleState, limit int) ([]nashra.Article, error) {
 	as, err := db.queryArticles(ctx, `SELECT `+articleColumns+` FROM articles WHERE state = ?
 		ORDER BY first_seen_at, id LIMIT ?`, state, limit)
 	if err != nil {
@@ -507,7 +468,7 @@ func (db *DB) ArticlesInState(ctx context.Context, state ArticleState, limit int
 
 // SetArticleState moves the articles ids from state from to state to and
 // returns how many moved; an article no longer in from is left alone.
-func (db *DB) SetArticleState(ctx context.Context, ids []int64, from, to ArticleState) (int, error) {
+func (db *DB) SetArticleState(ctx context.Context, ids []int64, from, to nashra.ArticleState) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -532,12 +493,12 @@ func (db *DB) CountArticles(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (db *DB) queryArticles(ctx context.Context, query string, args ...any) ([]Article, error) {
+func (db *DB) queryArticles(ctx context.Context, query string, args ...any) ([]nashra.Article, error) {
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []Article
+	var out []nashra.Article
 	for rows.Next() {
 		a, err := scanArticle(rows)
 		if err != nil {
@@ -553,7 +514,7 @@ func (db *DB) queryArticles(ctx context.Context, query string, args ...any) ([]A
 	return out, db.loadSections(ctx, out)
 }
 
-func (db *DB) loadSections(ctx context.Context, as []Article) error {
+func (db *DB) loadSections(ctx context.Context, as []nashra.Article) error {
 	if len(as) == 0 {
 		return nil
 	}

@@ -5,31 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-)
 
-// Sources of a channel mapping.
-const (
-	SourceConfig  = "config"
-	SourceRuntime = "runtime"
+	"github.com/almaalouma/nashra"
 )
-
-// ChannelLink maps a section to a Telegram channel.
-type ChannelLink struct {
-	Section string
-	Channel string // @username or -100… id as configured
-	Source  string // SourceConfig or SourceRuntime
-	// ChatID is the numeric id once resolved, zero before.
-	ChatID int64
-	// CanPost is nil until checked.
-	CanPost   *bool
-	CheckedAt time.Time
-}
 
 // SeedChannels brings the configuration's channel mapping into the store:
 // configured links are added unless a run-time change about the same pair
 // exists, and configured links no longer in the configuration are dropped.
 // Run-time links are never touched.
-func (db *DB) SeedChannels(ctx context.Context, links []ChannelLink, now time.Time) error {
+func (db *DB) SeedChannels(ctx context.Context, links []nashra.ChannelLink, now time.Time) error {
 	want := map[[2]string]bool{}
 	for _, l := range links {
 		want[[2]string{l.Section, l.Channel}] = true
@@ -99,7 +83,7 @@ func (db *DB) UnlinkChannel(ctx context.Context, section, channel string, now ti
 }
 
 // ChannelLinks returns the mappings in force, by section order.
-func (db *DB) ChannelLinks(ctx context.Context) ([]ChannelLink, error) {
+func (db *DB) ChannelLinks(ctx context.Context) ([]nashra.ChannelLink, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT l.section_slug, l.channel, l.source, l.chat_id, l.can_post, l.checked_at
 		FROM section_channels l JOIN sections s ON s.slug = l.section_slug
 		WHERE l.removed = 0 ORDER BY s.position, l.channel`)
@@ -107,9 +91,9 @@ func (db *DB) ChannelLinks(ctx context.Context) ([]ChannelLink, error) {
 		return nil, fmt.Errorf("list channel links: %w", err)
 	}
 	defer rows.Close()
-	var out []ChannelLink
+	var out []nashra.ChannelLink
 	for rows.Next() {
-		var l ChannelLink
+		var l nashra.ChannelLink
 		var chatID sql.NullInt64
 		var canPost sql.NullBool
 		if err := rows.Scan(&l.Section, &l.Channel, &l.Source, &chatID, &canPost, ms(&l.CheckedAt)); err != nil {

@@ -6,67 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
-
-// ChatKind is Telegram's type of chat.
-type ChatKind string
-
-// Telegram's chat types.
-const (
-	ChatPrivate    ChatKind = "private"
-	ChatGroup      ChatKind = "group"
-	ChatSupergroup ChatKind = "supergroup"
-	ChatChannel    ChatKind = "channel"
-)
-
-// Chat is a Telegram chat nashra writes to: a reader, a group or a channel.
-type Chat struct {
-	ID             int64
-	Kind           ChatKind
-	Title          string
-	Username       string
-	Language       string
-	Active         bool
-	InactiveReason string
-	Settings       ChatSettings
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-// Delivery modes a reader can choose.
-const (
-	ModeInstant = "instant"
-	ModeHourly  = "hourly"
-	ModeDigest  = "digest"
-)
-
-// Quiet-hours behaviours.
-const (
-	QuietHold   = "hold"
-	QuietSilent = "silent"
-)
-
-// ChatSettings are a reader's choices of how news reaches them.
-type ChatSettings struct {
-	Mode string // ModeInstant, ModeHourly or ModeDigest
-	// QuietStart and QuietEnd are minutes after local midnight; equal
-	// values mean no quiet hours.
-	QuietStart int
-	QuietEnd   int
-	QuietMode  string // QuietHold or QuietSilent
-	// Digest is true when the chat also wants the daily digest in Telegram.
-	Digest bool
-}
-
-// DefaultSettings are a new chat's: instant news, quiet from 23:00 to 07:00,
-// held until morning.
-var DefaultSettings = ChatSettings{Mode: ModeInstant, QuietStart: 23 * 60, QuietEnd: 7 * 60, QuietMode: QuietHold}
 
 const chatColumns = `id, kind, title, username, language, active, inactive_reason, mode, quiet_start, quiet_end,
 	quiet_mode, digest, created_at, updated_at`
 
-func scanChat(row interface{ Scan(...any) error }) (Chat, error) {
-	var c Chat
+func scanChat(row interface{ Scan(...any) error }) (nashra.Chat, error) {
+	var c nashra.Chat
 	err := row.Scan(&c.ID, &c.Kind, &c.Title, &c.Username, &c.Language, &c.Active, &c.InactiveReason,
 		&c.Settings.Mode, &c.Settings.QuietStart, &c.Settings.QuietEnd, &c.Settings.QuietMode, &c.Settings.Digest,
 		ms(&c.CreatedAt), ms(&c.UpdatedAt))
@@ -77,12 +25,12 @@ func scanChat(row interface{ Scan(...any) error }) (Chat, error) {
 // settings or refreshing its title, username and language; a chat that was
 // inactive (it had blocked the bot) becomes active again. It returns the
 // stored chat and whether it is new.
-func (db *DB) TouchChat(ctx context.Context, c Chat, now time.Time) (Chat, bool, error) {
+func (db *DB) TouchChat(ctx context.Context, c nashra.Chat, now time.Time) (nashra.Chat, bool, error) {
 	var created bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// The insert itself says whether the chat is new: of several
 		// updates from one new chat handled at once, one creates it.
-		s := DefaultSettings
+		s := nashra.DefaultChatSettings
 		r, err := tx.ExecContext(ctx, `INSERT INTO chats (id, kind, title, username, language, mode, quiet_start, quiet_end,
 			quiet_mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			c.ID, c.Kind, c.Title, c.Username, c.Language, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode,
@@ -100,20 +48,20 @@ func (db *DB) TouchChat(ctx context.Context, c Chat, now time.Time) (Chat, bool,
 		return err
 	})
 	if err != nil {
-		return Chat{}, false, fmt.Errorf("touch chat %d: %w", c.ID, err)
+		return nashra.Chat{}, false, fmt.Errorf("touch chat %d: %w", c.ID, err)
 	}
 	stored, err := db.Chat(ctx, c.ID)
 	return stored, created, err
 }
 
 // Chat returns one chat, or ErrNotFound.
-func (db *DB) Chat(ctx context.Context, id int64) (Chat, error) {
+func (db *DB) Chat(ctx context.Context, id int64) (nashra.Chat, error) {
 	c, err := scanChat(db.read.QueryRowContext(ctx, `SELECT `+chatColumns+` FROM chats WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Chat{}, ErrNotFound
+		return nashra.Chat{}, ErrNotFound
 	}
 	if err != nil {
-		return Chat{}, fmt.Errorf("read chat %d: %w", id, err)
+		return nashra.Chat{}, fmt.Errorf("read chat %d: %w", id, err)
 	}
 	return c, nil
 }
@@ -123,9 +71,9 @@ func (db *DB) Chat(ctx context.Context, id int64) (Chat, error) {
 // bundle) come due now, to be judged again by the new choices: turning
 // quiet hours off releases what they hold at once, not at their old end.
 // Rows waiting for a retry keep their backoff.
-func (db *DB) SetChatSettings(ctx context.Context, id int64, s ChatSettings, now time.Time) error {
+func (db *DB) SetChatSettings(ctx context.Context, id int64, s nashra.ChatSettings, now time.Time) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var old ChatSettings
+		var old nashra.ChatSettings
 		err := tx.QueryRowContext(ctx, `SELECT mode, quiet_start, quiet_end, quiet_mode FROM chats WHERE id = ?`, id).
 			Scan(&old.Mode, &old.QuietStart, &old.QuietEnd, &old.QuietMode)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 func TestChatLifecycle(t *testing.T) { contract(t, testChatLifecycle) }
@@ -14,8 +16,8 @@ func TestChatLifecycle(t *testing.T) { contract(t, testChatLifecycle) }
 func testChatLifecycle(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
-	c, created, err := db.TouchChat(ctx, Chat{ID: 42, Kind: ChatPrivate, Title: "قارئ", Language: "ar"}, now)
-	if err != nil || !created || c.Settings != DefaultSettings || !c.Active {
+	c, created, err := db.TouchChat(ctx, nashra.Chat{ID: 42, Kind: nashra.ChatPrivate, Title: "قارئ", Language: "ar"}, now)
+	if err != nil || !created || c.Settings != nashra.DefaultChatSettings || !c.Active {
 		t.Fatalf("new chat: %+v created=%v %v", c, created, err)
 	}
 	if added, _ := db.Subscribe(ctx, 42, []string{"news", "articles"}, now); len(added) != 2 {
@@ -35,7 +37,7 @@ func testChatLifecycle(t *testing.T, db *DB) {
 		t.Errorf("counts after block: %+v", counts)
 	}
 	// Writing again reactivates, keeping the settings and sections.
-	c, created, _ = db.TouchChat(ctx, Chat{ID: 42, Kind: ChatPrivate}, now)
+	c, created, _ = db.TouchChat(ctx, nashra.Chat{ID: 42, Kind: nashra.ChatPrivate}, now)
 	if created || !c.Active || c.Language != "ar" {
 		t.Errorf("after return: %+v created=%v", c, created)
 	}
@@ -55,7 +57,7 @@ func TestMoveChatKeepsSections(t *testing.T) { contract(t, testMoveChatKeepsSect
 func testMoveChatKeepsSections(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
-	db.TouchChat(ctx, Chat{ID: -5, Kind: ChatGroup}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: -5, Kind: nashra.ChatGroup}, now)
 	db.Subscribe(ctx, -5, []string{"news", "articles"}, now)
 	if err := db.MoveChat(ctx, -5, -1005, now); err != nil {
 		t.Fatal(err)
@@ -64,13 +66,13 @@ func testMoveChatKeepsSections(t *testing.T, db *DB) {
 		t.Errorf("moved subscriptions = %v", subs)
 	}
 	c, _ := db.Chat(ctx, -1005)
-	if c.Kind != ChatSupergroup {
+	if c.Kind != nashra.ChatSupergroup {
 		t.Errorf("kind = %s", c.Kind)
 	}
 	// The supergroup may already exist when the old group's move arrives.
-	db.TouchChat(ctx, Chat{ID: -6, Kind: ChatGroup}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: -6, Kind: nashra.ChatGroup}, now)
 	db.Subscribe(ctx, -6, []string{"news"}, now)
-	db.TouchChat(ctx, Chat{ID: -1006, Kind: ChatSupergroup}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: -1006, Kind: nashra.ChatSupergroup}, now)
 	db.Subscribe(ctx, -1006, []string{"articles"}, now)
 	if err := db.MoveChat(ctx, -6, -1006, now); err != nil {
 		t.Fatal(err)
@@ -85,7 +87,7 @@ func TestChannelMappingRuntimeWins(t *testing.T) { contract(t, testChannelMappin
 func testChannelMappingRuntimeWins(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
-	seed := []ChannelLink{{Section: "news", Channel: "@news_ch"}, {Section: "articles", Channel: "@art_ch"}}
+	seed := []nashra.ChannelLink{{Section: "news", Channel: "@news_ch"}, {Section: "articles", Channel: "@art_ch"}}
 	if err := db.SeedChannels(ctx, seed, now); err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +142,12 @@ func TestSettingsChangeReleasesDeferred(t *testing.T) {
 func testSettingsChangeReleasesDeferred(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
-	db.TouchChat(ctx, Chat{ID: 7, Kind: ChatPrivate}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: 7, Kind: nashra.ChatPrivate}, now)
 	db.Subscribe(ctx, 7, []string{"news"}, now)
 	for i := range 3 {
-		db.HandOn(ctx, FanOut{ArticleID: newArticle(t, db, "news", fmt.Sprint("q", i)), State: DeliveryPending, Now: now})
+		db.HandOn(ctx, FanOut{ArticleID: newArticle(t, db, "news", fmt.Sprint("q", i)), State: nashra.DeliveryPending, Now: now})
 	}
-	rows, err := db.ClaimDeliveries(ctx, "me", LanePrivate, 10, now.Add(time.Minute))
+	rows, err := db.ClaimDeliveries(ctx, "me", nashra.LanePrivate, 10, now.Add(time.Minute))
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("claimed %d, %v", len(rows), err)
 	}
@@ -156,7 +158,7 @@ func testSettingsChangeReleasesDeferred(t *testing.T, db *DB) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
-	s := DefaultSettings
+	s := nashra.DefaultChatSettings
 	s.Digest = true // not a change of when posts come
 	if err := db.SetChatSettings(ctx, 7, s, now); err != nil {
 		t.Fatal(err)
@@ -172,7 +174,7 @@ func testSettingsChangeReleasesDeferred(t *testing.T, db *DB) {
 	if n, _ := db.ReleaseHeldDeliveries(ctx, later); n != 2 {
 		t.Fatalf("turning quiet hours off released %d held rows, want the 2 deferred", n)
 	}
-	again, _ := db.ClaimDeliveries(ctx, "me", LanePrivate, 10, later.Add(time.Minute))
+	again, _ := db.ClaimDeliveries(ctx, "me", nashra.LanePrivate, 10, later.Add(time.Minute))
 	if len(again) != 2 || again[0].ID != rows[0].ID || again[1].ID != rows[1].ID || !again[0].DueAt.Equal(time.UnixMilli(later.UnixMilli())) {
 		t.Errorf("claimable after the change: %+v", again)
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 // dayMillis is one day in Unix milliseconds; click days are UTC days since
@@ -19,22 +21,6 @@ const dayMillis = 24 * 60 * 60 * 1000
 // purgedMetaKey keeps the first UTC day whose click rows are still kept:
 // before it, counts come from click_days.
 const purgedMetaKey = "clicks_purged_before_day"
-
-// Click is one counted click on a tracked link.
-type Click struct {
-	ArticleID int64
-	// Medium is where the link was shown: telegram, channel, email, web.
-	Medium string
-	// Reader identifies who clicked, for uniqueness: "s:<id>" for an email
-	// subscriber, "c:<id>" for a private chat, "v:<hash>" for an anonymous
-	// visitor of one day.
-	Reader string
-	// Network is a key of an anonymous visitor's source network for the
-	// day (never the address itself): the readers of one network count
-	// for an article up to a cap a day. Empty for personal links.
-	Network string
-	At      time.Time
-}
 
 // ClickResult counts what RecordClicks did.
 type ClickResult struct {
@@ -66,10 +52,10 @@ func (db *DB) ArticleLink(ctx context.Context, id int64) (string, error) {
 // counted as capped and nothing else is kept of it. Rows go in multi-row
 // statements: the writer shares the one write connection with
 // 100,000-row fan-outs, and must catch up quickly when it gets it.
-func (db *DB) RecordClicks(ctx context.Context, cs []Click, perNetwork int) (ClickResult, error) {
+func (db *DB) RecordClicks(ctx context.Context, cs []nashra.Click, perNetwork int) (ClickResult, error) {
 	var res ClickResult
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		keep, capped := cs, []Click(nil)
+		keep, capped := cs, []nashra.Click(nil)
 		if perNetwork > 0 {
 			var err error
 			if keep, capped, err = capNetworks(ctx, tx, cs, perNetwork); err != nil {
@@ -95,17 +81,17 @@ func (db *DB) RecordClicks(ctx context.Context, cs []Click, perNetwork int) (Cli
 // clickDay keys the daily counts.
 type clickDay struct {
 	article, day int64
-	medium       string
+	medium       nashra.Medium
 }
 
-func dayOf(c Click) int64 { return c.At.UnixMilli() / dayMillis }
+func dayOf(c nashra.Click) int64 { return c.At.UnixMilli() / dayMillis }
 
 // countDays adds to the daily counts: every click kept is one click, each
 // new reader one unique, each click past its network's cap one capped.
-func countDays(ctx context.Context, tx *sql.Tx, kept, uniques, capped []Click) error {
+func countDays(ctx context.Context, tx *sql.Tx, kept, uniques, capped []nashra.Click) error {
 	days := map[clickDay]*[3]int64{} // uniques, clicks, capped
 	var order []clickDay             // map order is random; the upserts should not be
-	for i, cs := range [][]Click{uniques, kept, capped} {
+	for i, cs := range [][]nashra.Click{uniques, kept, capped} {
 		for _, c := range cs {
 			k := clickDay{c.ArticleID, dayOf(c), c.Medium}
 			if days[k] == nil {
@@ -118,7 +104,7 @@ func countDays(ctx context.Context, tx *sql.Tx, kept, uniques, capped []Click) e
 	// In key order, as every instance does: PostgreSQL would otherwise
 	// let two instances' batches deadlock on each other's rows.
 	slices.SortFunc(order, func(a, b clickDay) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.medium, b.medium))
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), cmp.Compare(a.medium, b.medium))
 	})
 	const cols = 6
 	for part := range slices.Chunk(order, 500) {
@@ -144,9 +130,9 @@ type readerKey struct {
 
 // insertClicks stores the clicks whose reader is new to the article and
 // returns those.
-func insertClicks(ctx context.Context, tx *sql.Tx, cs []Click) ([]Click, error) {
+func insertClicks(ctx context.Context, tx *sql.Tx, cs []nashra.Click) ([]nashra.Click, error) {
 	const cols = 5
-	var out []Click
+	var out []nashra.Click
 	for part := range slices.Chunk(cs, 500) {
 		args := make([]any, 0, cols*len(part))
 		for _, c := range part {
@@ -174,14 +160,14 @@ type networkDay struct {
 	network      string
 }
 
-func networkOf(c Click) networkDay { return networkDay{dayOf(c), c.ArticleID, c.Network} }
+func networkOf(c nashra.Click) networkDay { return networkDay{dayOf(c), c.ArticleID, c.Network} }
 
 // capNetworks splits a batch into the clicks to keep — personal ones,
 // repeats, and new anonymous readers while their network has room — and
 // those of new readers past their network's cap. The networks' rows are
 // locked until the transaction ends, so that instances sharing a store
 // share each cap.
-func capNetworks(ctx context.Context, tx *sql.Tx, cs []Click, perNetwork int) (keep, capped []Click, err error) {
+func capNetworks(ctx context.Context, tx *sql.Tx, cs []nashra.Click, perNetwork int) (keep, capped []nashra.Click, err error) {
 	readers := map[networkDay]int{}
 	var nets []networkDay
 	var anonymous []readerKey
@@ -285,7 +271,7 @@ func scanReaders(ctx context.Context, tx *sql.Tx, set map[readerKey]bool, query 
 }
 
 // countNetworks adds the new anonymous readers to their networks.
-func countNetworks(ctx context.Context, tx *sql.Tx, uniques []Click) error {
+func countNetworks(ctx context.Context, tx *sql.Tx, uniques []nashra.Click) error {
 	added := map[networkDay]int{}
 	var nets []networkDay
 	for _, c := range uniques {
@@ -321,7 +307,7 @@ func tuples(cols, n int) string {
 // range asked for at its edges), the middle of a day for purged ones.
 type ClickBucket struct {
 	ArticleID int64
-	Medium    string
+	Medium    nashra.Medium
 	At        time.Time
 	Uniques   int
 }
@@ -430,7 +416,7 @@ func (db *DB) PurgeClicks(ctx context.Context, before time.Time) (int, error) {
 
 // MediumClicks counts the clicks of one medium.
 type MediumClicks struct {
-	Medium  string
+	Medium  nashra.Medium
 	Uniques int
 	Clicks  int
 	// Capped counts the clicks of new anonymous readers past their

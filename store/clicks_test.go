@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 func TestArticleLink(t *testing.T) { contract(t, testArticleLink) }
@@ -31,7 +33,7 @@ func testRecordClicksCountsUniquesAndDays(t *testing.T, db *DB) {
 	a := newArticle(t, db, "news", "a1")
 	b := newArticle(t, db, "news", "a2")
 	day := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	res, err := db.RecordClicks(ctx, []Click{
+	res, err := db.RecordClicks(ctx, []nashra.Click{
 		{ArticleID: a, Medium: "telegram", Reader: "v:1", At: day},
 		{ArticleID: a, Medium: "telegram", Reader: "v:1", At: day.Add(time.Minute)}, // same visitor
 		{ArticleID: a, Medium: "email", Reader: "s:7", At: day},
@@ -41,7 +43,7 @@ func testRecordClicksCountsUniquesAndDays(t *testing.T, db *DB) {
 		t.Fatalf("first batch: %+v, %v", res, err)
 	}
 	// The subscriber clicks again the next day: still not unique.
-	res, err = db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "email", Reader: "s:7", At: day.Add(24 * time.Hour)}}, 0)
+	res, err = db.RecordClicks(ctx, []nashra.Click{{ArticleID: a, Medium: "email", Reader: "s:7", At: day.Add(24 * time.Hour)}}, 0)
 	if err != nil || res != (ClickResult{Repeat: 1}) {
 		t.Fatalf("second batch: %+v, %v", res, err)
 	}
@@ -75,7 +77,7 @@ func testClickBucketsStayInTheirRange(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
 	at := time.Date(2026, 3, 1, 10, 5, 0, 0, time.UTC)
-	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:1", At: at}}, 0); err != nil {
+	if _, err := db.RecordClicks(ctx, []nashra.Click{{ArticleID: a, Medium: "web", Reader: "v:1", At: at}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	until := at.Add(time.Minute)
@@ -89,7 +91,7 @@ func testClickBucketsStayInTheirRange(t *testing.T, db *DB) {
 	// Nor before its start: a click just inside the range is counted
 	// although the middle of its hour lies outside.
 	late := at.Add(time.Hour + 50*time.Minute) // 11:55
-	if _, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "web", Reader: "v:2", At: late}}, 0); err != nil {
+	if _, err := db.RecordClicks(ctx, []nashra.Click{{ArticleID: a, Medium: "web", Reader: "v:2", At: late}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	since := late.Add(-time.Minute)
@@ -110,10 +112,10 @@ func testNetworkCap(t *testing.T, db *DB) {
 	a := newArticle(t, db, "news", "a1")
 	b := newArticle(t, db, "news", "a2")
 	day := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	visitor := func(article int64, network string, n int, at time.Time) Click {
-		return Click{ArticleID: article, Medium: "channel", Reader: fmt.Sprintf("v:%s-%d", network, n), Network: network, At: at}
+	visitor := func(article int64, network string, n int, at time.Time) nashra.Click {
+		return nashra.Click{ArticleID: article, Medium: "channel", Reader: fmt.Sprintf("v:%s-%d", network, n), Network: network, At: at}
 	}
-	var batch []Click
+	var batch []nashra.Click
 	for i := range 5 {
 		batch = append(batch, visitor(a, "n1", i, day))
 	}
@@ -122,7 +124,7 @@ func testNetworkCap(t *testing.T, db *DB) {
 	if err != nil || res != (ClickResult{Unique: 3, Repeat: 1, Capped: 2}) {
 		t.Fatalf("first batch: %+v, %v", res, err)
 	}
-	res, err = db.RecordClicks(ctx, []Click{
+	res, err = db.RecordClicks(ctx, []nashra.Click{
 		visitor(a, "n1", 1, day.Add(time.Minute)),   // a repeat of a counted reader
 		visitor(a, "n1", 9, day.Add(time.Minute)),   // past the cap, in a later batch
 		visitor(a, "n2", 0, day.Add(time.Minute)),   // another network
@@ -161,7 +163,7 @@ func testPurgeKeepsDailyCounts(t *testing.T, db *DB) {
 	a := newArticle(t, db, "news", "a1")
 	old := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
 	recent := time.Date(2026, 2, 20, 9, 0, 0, 0, time.UTC)
-	if _, err := db.RecordClicks(ctx, []Click{
+	if _, err := db.RecordClicks(ctx, []nashra.Click{
 		{ArticleID: a, Medium: "telegram", Reader: "v:old", At: old},
 		{ArticleID: a, Medium: "telegram", Reader: "v:new", At: recent},
 	}, 0); err != nil {
@@ -191,7 +193,7 @@ func testPurgeKeepsDailyCounts(t *testing.T, db *DB) {
 		t.Fatalf("after purge: %d from daily counts, %d from rows; want 1 and 1 (%+v)", byDay, byHour, bs)
 	}
 	// The purged visitor's row is gone: the same reader key counts anew.
-	res, err := db.RecordClicks(ctx, []Click{{ArticleID: a, Medium: "telegram", Reader: "v:old", At: recent}}, 0)
+	res, err := db.RecordClicks(ctx, []nashra.Click{{ArticleID: a, Medium: "telegram", Reader: "v:old", At: recent}}, 0)
 	if err != nil || res.Unique != 1 {
 		t.Fatalf("after purge: %+v %v", res, err)
 	}
@@ -203,12 +205,12 @@ func testRankCandidates(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a := newArticle(t, db, "news", "a1")
 	b := newArticle(t, db, "articles", "a2")
-	if _, err := db.SaveItems(ctx, "news", []Article{item("a2", "https://a.example/a2", "عنوان a2")}, time.Now(),
-		func([]*Article) {}); err != nil {
+	if _, err := db.SaveItems(ctx, "news", []nashra.Article{item("a2", "https://a.example/a2", "عنوان a2")}, time.Now(),
+		func([]*nashra.Article) {}); err != nil {
 		t.Fatal(err)
 	}
 	c := newArticle(t, db, "news", "a3")
-	if _, err := db.SetArticleState(ctx, []int64{c}, StateNew, StateHeld); err != nil {
+	if _, err := db.SetArticleState(ctx, []int64{c}, nashra.ArticleNew, nashra.ArticleHeld); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()

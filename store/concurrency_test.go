@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 // writers is how many concurrent writers the tests of this file set on one
@@ -38,12 +40,12 @@ func race(n int, fn func(w int) error) []error {
 // polled the feed of its own section.
 func crossSections(t *testing.T, db *DB) []string {
 	t.Helper()
-	var specs []SectionSpec
+	var specs []nashra.Section
 	var slugs []string
 	for w := range writers {
 		slug := fmt.Sprintf("s%d", w)
 		slugs = append(slugs, slug)
-		specs = append(specs, SectionSpec{Slug: slug, Name: "قسم " + slug, Feeds: []string{"https://a.example/" + slug + "/feed/"}})
+		specs = append(specs, nashra.Section{Slug: slug, Name: "قسم " + slug, Feeds: []string{"https://a.example/" + slug + "/feed/"}})
 	}
 	if _, err := db.SyncSections(context.Background(), specs); err != nil {
 		t.Fatal(err)
@@ -53,8 +55,8 @@ func crossSections(t *testing.T, db *DB) []string {
 
 // numbered returns n items numbered from first, each with its own GUID and
 // link.
-func numbered(first, n int) []Article {
-	items := make([]Article, n)
+func numbered(first, n int) []nashra.Article {
+	items := make([]nashra.Article, n)
 	for i := range items {
 		g := fmt.Sprintf("https://a.example/?p=%d", first+i)
 		items[i] = item(g, g, fmt.Sprintf("خبر %d", first+i))
@@ -62,9 +64,9 @@ func numbered(first, n int) []Article {
 	return items
 }
 
-func markNew(fresh []*Article) {
+func markNew(fresh []*nashra.Article) {
 	for _, a := range fresh {
-		a.State = StateNew
+		a.State = nashra.ArticleNew
 	}
 }
 
@@ -166,7 +168,7 @@ func testEditSeenByManyWritersRevisedOnce(t *testing.T, db *DB) {
 		var mu sync.Mutex
 		updated := 0
 		errs := race(writers, func(w int) error {
-			res, err := db.SaveItems(ctx, slugs[w], slices.Clone(items), time.Now(), func(fresh []*Article) {
+			res, err := db.SaveItems(ctx, slugs[w], slices.Clone(items), time.Now(), func(fresh []*nashra.Article) {
 				t.Errorf("writer %d: %d edited items taken for new", w, len(fresh))
 			})
 			if err != nil {
@@ -207,18 +209,18 @@ func TestRefusedItemLeavesTheRest(t *testing.T) { contract(t, testRefusedItemLea
 func testRefusedItemLeavesTheRest(t *testing.T, db *DB) {
 	ctx := context.Background()
 	known := item("g1", "https://a.example/1", "خبر معروف")
-	if _, err := db.SaveItems(ctx, "news", []Article{known}, time.Now(), markNew); err != nil {
+	if _, err := db.SaveItems(ctx, "news", []nashra.Article{known}, time.Now(), markNew); err != nil {
 		t.Fatal(err)
 	}
-	batch := []Article{
+	batch := []nashra.Article{
 		item("g2", "https://a.example/2", "خبر ثان"),
 		item("bad", "https://a.example/bad", "خبر مرفوض"),
 		known,
 		item("g3", "https://a.example/3", "خبر ثالث"),
 	}
-	res, err := db.SaveItems(ctx, "articles", batch, time.Now(), func(fresh []*Article) {
+	res, err := db.SaveItems(ctx, "articles", batch, time.Now(), func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = StateNew
+			a.State = nashra.ArticleNew
 			if a.GUID == "bad" {
 				a.State = "lost" // not a state the database knows: its CHECK refuses the row
 			}
@@ -257,7 +259,7 @@ func testChatTouchedConcurrently(t *testing.T, db *DB) {
 		id := int64(1000 + round)
 		var created atomic.Int32
 		errs := race(writers, func(w int) error {
-			c, isNew, err := db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate, Language: "ar"}, time.Now())
+			c, isNew, err := db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate, Language: "ar"}, time.Now())
 			if err != nil {
 				return err
 			}
@@ -290,7 +292,7 @@ func testSubscriptionsChangedConcurrently(t *testing.T, db *DB) {
 	slugs := crossSections(t, db)
 	for round := range 10 {
 		id := int64(2000 + round)
-		if _, _, err := db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate}, time.Now()); err != nil {
+		if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		for _, change := range []func(w int) ([]string, error){
@@ -327,7 +329,7 @@ func testMoveChatMeetsTheSupergroup(t *testing.T, db *DB) {
 	ctx := context.Background()
 	for round := range 20 {
 		group, super := -int64(100+round), -int64(1_000_000+round)
-		if _, _, err := db.TouchChat(ctx, Chat{ID: group, Kind: ChatGroup}, time.Now()); err != nil {
+		if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: group, Kind: nashra.ChatGroup}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.Subscribe(ctx, group, []string{"news", "articles"}, time.Now()); err != nil {
@@ -337,7 +339,7 @@ func testMoveChatMeetsTheSupergroup(t *testing.T, db *DB) {
 			if w%2 == 0 {
 				return db.MoveChat(ctx, group, super, time.Now())
 			}
-			_, _, err := db.TouchChat(ctx, Chat{ID: super, Kind: ChatSupergroup, Title: "مجموعة"}, time.Now())
+			_, _, err := db.TouchChat(ctx, nashra.Chat{ID: super, Kind: nashra.ChatSupergroup, Title: "مجموعة"}, time.Now())
 			return err
 		})
 		for _, err := range errs {
@@ -395,10 +397,10 @@ func testClicksRecordedConcurrently(t *testing.T, db *DB) {
 	ctx := context.Background()
 	a, b := newArticle(t, db, "news", "c1"), newArticle(t, db, "news", "c2")
 	at := time.Now()
-	var batch []Click
+	var batch []nashra.Click
 	for r := range 20 {
 		for _, id := range []int64{a, b} {
-			batch = append(batch, Click{ArticleID: id, Medium: "telegram", Reader: fmt.Sprintf("v:%d", r), At: at})
+			batch = append(batch, nashra.Click{ArticleID: id, Medium: "telegram", Reader: fmt.Sprintf("v:%d", r), At: at})
 		}
 	}
 	var uniques atomic.Int32
@@ -428,7 +430,7 @@ func testAlertRaisedConcurrently(t *testing.T, db *DB) {
 	ctx := context.Background()
 	var raised atomic.Int32
 	errs := race(writers, func(w int) error {
-		ok, err := db.RaiseAlert(ctx, Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "الخلاصة لا تعمل",
+		ok, err := db.RaiseAlert(ctx, nashra.Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "الخلاصة لا تعمل",
 			CreatedAt: time.Now()})
 		if ok {
 			raised.Add(1)
@@ -463,7 +465,7 @@ func TestOneArticleTwiceInABatch(t *testing.T) { contract(t, testOneArticleTwice
 
 func testOneArticleTwiceInABatch(t *testing.T, db *DB) {
 	ctx := context.Background()
-	batch := []Article{item("g1", "https://a.example/1", "خبر"), item("g2", "https://a.example/1", "خبر")}
+	batch := []nashra.Article{item("g1", "https://a.example/1", "خبر"), item("g2", "https://a.example/1", "خبر")}
 	res, err := db.SaveItems(ctx, "news", batch, time.Now(), markNew)
 	if err != nil || len(res.New) != 1 || res.Unchanged != 1 || len(res.Failed) != 0 {
 		t.Fatalf("%+v, %v", res, err)
@@ -482,11 +484,11 @@ func TestInstancesStartTogether(t *testing.T) {
 			ctx := context.Background()
 			url := b.url(t)
 			db := migrated(t, url)
-			specs := []SectionSpec{
+			specs := []nashra.Section{
 				{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
 				{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/", "https://b.example/feed/"}},
 			}
-			links := []ChannelLink{{Section: "news", Channel: "@news"}, {Section: "articles", Channel: "@articles"}}
+			links := []nashra.ChannelLink{{Section: "news", Channel: "@news"}, {Section: "articles", Channel: "@articles"}}
 			var mu sync.Mutex
 			secrets := map[string]bool{}
 			errs := race(writers, func(w int) error {
@@ -549,7 +551,7 @@ func testDigestBuiltConcurrently(t *testing.T, db *DB) {
 		t.Errorf("the digest was created %d times", n)
 	}
 	d, _ := db.Digest(ctx, "2026-11-28")
-	if counts, _ := db.SendCounts(ctx, d.ID); counts[SendEmail][DeliveryPending] != 5 {
+	if counts, _ := db.SendCounts(ctx, d.ID); counts[SendEmail][nashra.DeliveryPending] != 5 {
 		t.Errorf("send log %v, want 5 pending emails", counts)
 	}
 }

@@ -1,6 +1,6 @@
-// Package store keeps nashra's state in a SQL database: SQLite in a file by
-// default, one writer and many readers; PostgreSQL when several instances
-// share one store. Both run the same SQL, written with ? placeholders and
+// Package store persists nashra's domain types (package nashra) in a SQL
+// database: SQLite in a file by default, one writer and many readers;
+// PostgreSQL when several instances share one store. Both run the same SQL, written with ? placeholders and
 // 0/1 integers for booleans; the few differences between them live in
 // postgres.go and transfer.go. Each entity has its own file of SQL; the
 // packages that use the store declare the few methods they need.

@@ -7,67 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
-
-// DigestState says what became of a day's digest.
-type DigestState string
-
-// The states of a day's digest. A day without a digest row is still due.
-const (
-	// DigestSending: its messages are being sent.
-	DigestSending DigestState = "sending"
-	// DigestSent: no message of it is left to send.
-	DigestSent DigestState = "sent"
-	// DigestEmpty: nothing new was published in its window; nothing sent.
-	DigestEmpty DigestState = "empty"
-	// DigestMissed: not started before the day's cut-off hour.
-	DigestMissed DigestState = "missed"
-)
-
-// DigestPicks are the articles of a digest, by id.
-type DigestPicks struct {
-	// Lead is the lead story; 0 when the window held nothing.
-	Lead     int64           `json:"lead,omitempty"`
-	Sections []DigestSection `json:"sections,omitempty"`
-	// MostFollowed says readers' signals ranked the lead; false means the
-	// order is only recency, and readers are told "the latest".
-	MostFollowed bool `json:"most_followed,omitempty"`
-}
-
-// DigestSection is one section's picks, best first.
-type DigestSection struct {
-	Section  string  `json:"section"`
-	Articles []int64 `json:"articles"`
-	// MostFollowed says at least one of them was ranked by signals.
-	MostFollowed bool `json:"most_followed,omitempty"`
-}
-
-// Empty reports whether the picks hold no article at all.
-func (p DigestPicks) Empty() bool { return p.Lead == 0 }
-
-// Digest is one day's digest.
-type Digest struct {
-	ID int64
-	// Day is the local date, YYYY-MM-DD in the site's time zone.
-	Day     string
-	State   DigestState
-	Subject string
-	// Picks are the articles over every section, as the archive shows them.
-	Picks DigestPicks
-	// WindowStart and WindowEnd bound the articles it covers.
-	WindowStart time.Time
-	WindowEnd   time.Time
-	CreatedAt   time.Time
-	FinishedAt  time.Time
-	// Emails and Chats count the messages it queued.
-	Emails int
-	Chats  int
-}
 
 const digestColumns = `id, day, state, subject, picks, window_start, window_end, created_at, finished_at, emails, chats`
 
-func scanDigest(row interface{ Scan(...any) error }) (Digest, error) {
-	var d Digest
+func scanDigest(row interface{ Scan(...any) error }) (nashra.Digest, error) {
+	var d nashra.Digest
 	var picks string
 	err := row.Scan(&d.ID, &d.Day, &d.State, &d.Subject, &picks, ms(&d.WindowStart), ms(&d.WindowEnd), ms(&d.CreatedAt),
 		ms(&d.FinishedAt), &d.Emails, &d.Chats)
@@ -86,10 +33,10 @@ func scanDigest(row interface{ Scan(...any) error }) (Digest, error) {
 // telegram is true, one per active chat that asked for the daily digest.
 // When the day has a digest already nothing changes and created is false:
 // of two instances building the same day, one queues it.
-func (db *DB) CreateDigest(ctx context.Context, d Digest, telegram bool) (_ Digest, created bool, err error) {
+func (db *DB) CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) (_ nashra.Digest, created bool, err error) {
 	picks, err := json.Marshal(d.Picks)
 	if err != nil {
-		return Digest{}, false, fmt.Errorf("create digest %s: %w", d.Day, err)
+		return nashra.Digest{}, false, fmt.Errorf("create digest %s: %w", d.Day, err)
 	}
 	now := d.CreatedAt.UnixMilli()
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
@@ -103,7 +50,7 @@ func (db *DB) CreateDigest(ctx context.Context, d Digest, telegram bool) (_ Dige
 			return err
 		}
 		created = true
-		if d.State != DigestSending {
+		if d.State != nashra.DigestSending {
 			return nil
 		}
 		r, err := tx.ExecContext(ctx, `INSERT INTO send_log (kind, medium, digest_id, recipient_id, sections, lane, state,
@@ -128,7 +75,7 @@ func (db *DB) CreateDigest(ctx context.Context, d Digest, telegram bool) (_ Dige
 		return err
 	})
 	if err != nil {
-		return Digest{}, false, fmt.Errorf("create digest %s: %w", d.Day, err)
+		return nashra.Digest{}, false, fmt.Errorf("create digest %s: %w", d.Day, err)
 	}
 	if !created {
 		d, err = db.Digest(ctx, d.Day)
@@ -137,39 +84,39 @@ func (db *DB) CreateDigest(ctx context.Context, d Digest, telegram bool) (_ Dige
 }
 
 // Digest returns the digest of a day (YYYY-MM-DD), or ErrNotFound.
-func (db *DB) Digest(ctx context.Context, day string) (Digest, error) {
+func (db *DB) Digest(ctx context.Context, day string) (nashra.Digest, error) {
 	d, err := scanDigest(db.read.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE day = ?`, day))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Digest{}, ErrNotFound
+		return nashra.Digest{}, ErrNotFound
 	}
 	if err != nil {
-		return Digest{}, fmt.Errorf("read digest %s: %w", day, err)
+		return nashra.Digest{}, fmt.Errorf("read digest %s: %w", day, err)
 	}
 	return d, nil
 }
 
 // DigestByID returns one digest, or ErrNotFound.
-func (db *DB) DigestByID(ctx context.Context, id int64) (Digest, error) {
+func (db *DB) DigestByID(ctx context.Context, id int64) (nashra.Digest, error) {
 	d, err := scanDigest(db.read.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Digest{}, ErrNotFound
+		return nashra.Digest{}, ErrNotFound
 	}
 	if err != nil {
-		return Digest{}, fmt.Errorf("read digest %d: %w", id, err)
+		return nashra.Digest{}, fmt.Errorf("read digest %d: %w", id, err)
 	}
 	return d, nil
 }
 
 // Digests returns up to limit digests that went out (sent or sending),
 // newest first, for the archive.
-func (db *DB) Digests(ctx context.Context, limit int) ([]Digest, error) {
+func (db *DB) Digests(ctx context.Context, limit int) ([]nashra.Digest, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE state IN ('sending', 'sent')
 		ORDER BY day DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list digests: %w", err)
 	}
 	defer rows.Close()
-	var out []Digest
+	var out []nashra.Digest
 	for rows.Next() {
 		d, err := scanDigest(rows)
 		if err != nil {
@@ -184,9 +131,9 @@ func (db *DB) Digests(ctx context.Context, limit int) ([]Digest, error) {
 // SectionsKey), calling pick and keeping its answer the first time, so
 // that every message of that set — after a restart too, and on every
 // instance — shows the same articles.
-func (db *DB) DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (DigestPicks, error)) (DigestPicks, error) {
-	read := func() (DigestPicks, error) {
-		var p DigestPicks
+func (db *DB) DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (nashra.DigestPicks, error)) (nashra.DigestPicks, error) {
+	read := func() (nashra.DigestPicks, error) {
+		var p nashra.DigestPicks
 		var raw string
 		err := db.read.QueryRowContext(ctx, `SELECT picks FROM digest_editions WHERE digest_id = ? AND sections = ?`,
 			digestID, sections).Scan(&raw)
@@ -221,7 +168,7 @@ func (db *DB) DigestEdition(ctx context.Context, digestID int64, sections string
 
 // FinishDigests marks as sent the digests still sending that have no
 // message left to send, and returns them.
-func (db *DB) FinishDigests(ctx context.Context, now time.Time) ([]Digest, error) {
+func (db *DB) FinishDigests(ctx context.Context, now time.Time) ([]nashra.Digest, error) {
 	ids, err := int64s(ctx, db.read, `SELECT d.id FROM digests d WHERE d.state = 'sending' AND NOT EXISTS
 		(SELECT 1 FROM send_log s WHERE s.digest_id = d.id AND s.state IN ('pending', 'claimed'))`)
 	if err != nil || len(ids) == 0 {
@@ -231,7 +178,7 @@ func (db *DB) FinishDigests(ctx context.Context, now time.Time) ([]Digest, error
 		AND id IN (`+placeholders(len(ids))+`)`, append([]any{now.UnixMilli()}, anys(ids)...)...); err != nil {
 		return nil, fmt.Errorf("finish digests: %w", err)
 	}
-	out := make([]Digest, 0, len(ids))
+	out := make([]nashra.Digest, 0, len(ids))
 	for _, id := range ids {
 		d, err := db.DigestByID(ctx, id)
 		if err != nil {
@@ -263,10 +210,6 @@ const (
 	// the delivery engine.
 	SendTelegram SendMedium = "telegram"
 )
-
-// DeliveryBounced is the final state of a send-log row whose address was
-// refused permanently. The send log shares the outbox's other states.
-const DeliveryBounced DeliveryState = "bounced"
 
 // Send is a claimed send-log row.
 type Send struct {
@@ -309,7 +252,7 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 			s := Send{Medium: medium}
 			var sections string
 			var created int64
-			var state EmailState
+			var state nashra.EmailState
 			var chatActive, chatDigest bool
 			if err := rows.Scan(&s.ID, &s.Kind, &s.DigestID, &s.RecipientID, &sections, &s.Attempts, &created, &s.Address,
 				&state, &chatActive, &chatDigest); err != nil {
@@ -349,7 +292,7 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 
 // undeliverable says why a row may not be sent to its recipient as things
 // stand, or "" when it may.
-func undeliverable(s Send, state EmailState, chatActive, chatDigest bool) string {
+func undeliverable(s Send, state nashra.EmailState, chatActive, chatDigest bool) string {
 	if s.Medium == SendTelegram {
 		switch {
 		case !chatActive:
@@ -362,11 +305,11 @@ func undeliverable(s Send, state EmailState, chatActive, chatDigest bool) string
 	ok := false
 	switch s.Kind {
 	case SendDigest:
-		ok = state == EmailActive
+		ok = state == nashra.EmailActive
 	case SendConfirm:
-		ok = state == EmailPending
+		ok = state == nashra.EmailPending
 	case SendNotice:
-		ok = state == EmailActive || state == EmailPaused
+		ok = state == nashra.EmailActive || state == nashra.EmailPaused
 	}
 	switch {
 	case ok:
@@ -534,23 +477,23 @@ func (db *DB) RenewSendClaims(ctx context.Context, holder string, leaseUntil tim
 }
 
 // SendCounts counts a digest's send-log rows by medium and state.
-func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[SendMedium]map[DeliveryState]int, error) {
+func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[SendMedium]map[nashra.DeliveryState]int, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT medium, state, COUNT(*) FROM send_log WHERE digest_id = ?
 		GROUP BY medium, state`, digestID)
 	if err != nil {
 		return nil, fmt.Errorf("count sends of digest %d: %w", digestID, err)
 	}
 	defer rows.Close()
-	out := map[SendMedium]map[DeliveryState]int{}
+	out := map[SendMedium]map[nashra.DeliveryState]int{}
 	for rows.Next() {
 		var m SendMedium
-		var s DeliveryState
+		var s nashra.DeliveryState
 		var n int
 		if err := rows.Scan(&m, &s, &n); err != nil {
 			return nil, fmt.Errorf("count sends of digest %d: %w", digestID, err)
 		}
 		if out[m] == nil {
-			out[m] = map[DeliveryState]int{}
+			out[m] = map[nashra.DeliveryState]int{}
 		}
 		out[m][s] = n
 	}

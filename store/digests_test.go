@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 // activeSubscribers imports n confirmed subscribers a0@…, a1@…, with
@@ -13,9 +15,9 @@ import (
 func activeSubscribers(t *testing.T, db *DB, n int, sections ...[]string) []int64 {
 	t.Helper()
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	subs := make([]EmailSubscriber, n)
+	subs := make([]nashra.EmailSubscriber, n)
 	for i := range subs {
-		subs[i] = EmailSubscriber{ID: int64(i + 1), Address: "a" + string(rune('a'+i)) + "@example.org", State: EmailActive,
+		subs[i] = nashra.EmailSubscriber{ID: int64(i + 1), Address: "a" + string(rune('a'+i)) + "@example.org", State: nashra.EmailActive,
 			CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now}
 		if len(sections) > 0 {
 			subs[i].Sections = sections[i%len(sections)]
@@ -31,9 +33,9 @@ func activeSubscribers(t *testing.T, db *DB, n int, sections ...[]string) []int6
 	return ids
 }
 
-func newDigest(day string, at time.Time) Digest {
-	return Digest{Day: day, State: DigestSending, Subject: "نشرة المعلومة — " + day, CreatedAt: at,
-		WindowStart: at.Add(-24 * time.Hour), WindowEnd: at, Picks: DigestPicks{Lead: 1}}
+func newDigest(day string, at time.Time) nashra.Digest {
+	return nashra.Digest{Day: day, State: nashra.DigestSending, Subject: "نشرة المعلومة — " + day, CreatedAt: at,
+		WindowStart: at.Add(-24 * time.Hour), WindowEnd: at, Picks: nashra.DigestPicks{Lead: 1}}
 }
 
 func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
@@ -49,10 +51,10 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 			digest, active bool
 		}{{true, true}, {true, true}, {false, true}, {true, false}} {
 			id := int64(100 + i)
-			if _, _, err := db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate}, at); err != nil {
+			if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate}, at); err != nil {
 				t.Fatal(err)
 			}
-			s := DefaultSettings
+			s := nashra.DefaultChatSettings
 			s.Digest = c.digest
 			if err := db.SetChatSettings(ctx, id, s, at); err != nil {
 				t.Fatal(err)
@@ -92,7 +94,7 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 			t.Fatalf("sections %v and %v", got[1].Sections, got[2].Sections)
 		}
 		counts, _ := db.SendCounts(ctx, d.ID)
-		if counts[SendEmail][DeliveryCancelled] != 1 || counts[SendEmail][DeliveryClaimed] != 2 {
+		if counts[SendEmail][nashra.DeliveryCancelled] != 1 || counts[SendEmail][nashra.DeliveryClaimed] != 2 {
 			t.Fatalf("counts %v: the paused reader's row should be cancelled", counts)
 		}
 		tg, err := db.ClaimSends(ctx, SendTelegram, "me", 10, at, at.Add(time.Minute))
@@ -131,13 +133,13 @@ func TestUpdateSends(t *testing.T) {
 			t.Fatal(err)
 		}
 		counts, _ := db.SendCounts(ctx, d.ID)
-		want := map[DeliveryState]int{DeliverySent: 1, DeliveryPending: 1, DeliveryCancelled: 1, DeliveryBounced: 1}
+		want := map[nashra.DeliveryState]int{nashra.DeliverySent: 1, nashra.DeliveryPending: 1, nashra.DeliveryCancelled: 1, nashra.DeliveryBounced: 1}
 		for s, n := range want {
 			if counts[SendEmail][s] != n {
 				t.Fatalf("counts %v, want %v", counts[SendEmail], want)
 			}
 		}
-		if s, _ := db.EmailSubscriber(ctx, ids[3]); s.Bounces != 1 || s.State != EmailActive || s.LastBounce != "550 no such user" {
+		if s, _ := db.EmailSubscriber(ctx, ids[3]); s.Bounces != 1 || s.State != nashra.EmailActive || s.LastBounce != "550 no such user" {
 			t.Fatalf("after one bounce: %+v", s)
 		}
 		// The retry is not due before its time.
@@ -171,11 +173,11 @@ func TestUpdateSends(t *testing.T) {
 			{Op: SendOpSent, IDs: sent, At: at}}); err != nil {
 			t.Fatal(err)
 		}
-		if s, _ := db.EmailSubscriber(ctx, ids[3]); s.State != EmailBounced || s.Bounces != 2 {
+		if s, _ := db.EmailSubscriber(ctx, ids[3]); s.State != nashra.EmailBounced || s.Bounces != 2 {
 			t.Fatalf("after reaching the threshold: %+v", s)
 		}
 		finished, err := db.FinishDigests(ctx, at.Add(25*time.Hour))
-		if err != nil || len(finished) != 1 || finished[0].ID != d2.ID || finished[0].State != DigestSent {
+		if err != nil || len(finished) != 1 || finished[0].ID != d2.ID || finished[0].State != nashra.DigestSent {
 			t.Fatalf("finished %+v, %v (the first digest still has a row claimed)", finished, err)
 		}
 	})
@@ -227,10 +229,10 @@ func TestDigestEditionKeepsTheFirstPicks(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := 0
-		pick := func(lead int64) func() (DigestPicks, error) {
-			return func() (DigestPicks, error) {
+		pick := func(lead int64) func() (nashra.DigestPicks, error) {
+			return func() (nashra.DigestPicks, error) {
 				calls++
-				return DigestPicks{Lead: lead, Sections: []DigestSection{{Section: "news", Articles: []int64{lead + 1}}}}, nil
+				return nashra.DigestPicks{Lead: lead, Sections: []nashra.DigestSection{{Section: "news", Articles: []int64{lead + 1}}}}, nil
 			}
 		}
 		first, err := db.DigestEdition(ctx, d.ID, "news", pick(7))
@@ -241,7 +243,7 @@ func TestDigestEditionKeepsTheFirstPicks(t *testing.T) {
 		if err != nil || second.Lead != 7 || calls != 1 || second.Sections[0].Articles[0] != 8 {
 			t.Fatalf("second: %+v, %v, %d calls", second, err, calls)
 		}
-		if _, err := db.DigestEdition(ctx, d.ID, "articles", func() (DigestPicks, error) { return DigestPicks{}, errors.New("boom") }); err == nil {
+		if _, err := db.DigestEdition(ctx, d.ID, "articles", func() (nashra.DigestPicks, error) { return nashra.DigestPicks{}, errors.New("boom") }); err == nil {
 			t.Fatal("an error picking was not returned")
 		}
 		list, err := db.Digests(ctx, 10)

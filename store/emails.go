@@ -9,48 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
-
-// EmailState says where an email subscriber stands.
-type EmailState string
-
-// The states of an email subscriber.
-const (
-	// EmailPending: signed up, not confirmed yet; forgotten after a while.
-	EmailPending EmailState = "pending"
-	// EmailActive: confirmed; gets the digest.
-	EmailActive EmailState = "active"
-	// EmailPaused: confirmed, but the reader paused the digest.
-	EmailPaused EmailState = "paused"
-	// EmailUnsubscribed: the reader left; never mailed again unless they
-	// sign up and confirm anew.
-	EmailUnsubscribed EmailState = "unsubscribed"
-	// EmailBounced: the address was refused permanently too many times.
-	EmailBounced EmailState = "bounced"
-)
-
-// EmailSubscriber is a reader of the email digest.
-type EmailSubscriber struct {
-	ID      int64
-	Address string
-	// Sections are the slugs chosen, in ascending order; nil means every
-	// section, including those added later.
-	Sections    []string
-	State       EmailState
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ConfirmedAt time.Time
-	RequestedAt time.Time
-	// Bounces counts permanent refusals since the last successful send.
-	Bounces    int
-	LastBounce string
-}
-
-// Subscribed reports whether the subscriber has confirmed and not left:
-// active or paused.
-func (s EmailSubscriber) Subscribed() bool {
-	return s.State == EmailActive || s.State == EmailPaused
-}
 
 // SectionsKey is the stored form of a set of sections: the distinct slugs
 // in ascending order, comma-separated; "" for none, which means all.
@@ -74,8 +35,8 @@ func addressKey(address string) string { return strings.ToLower(strings.TrimSpac
 
 const emailColumns = `id, address, sections, state, created_at, updated_at, confirmed_at, requested_at, bounces, last_bounce`
 
-func scanEmailSubscriber(row interface{ Scan(...any) error }) (EmailSubscriber, error) {
-	var s EmailSubscriber
+func scanEmailSubscriber(row interface{ Scan(...any) error }) (nashra.EmailSubscriber, error) {
+	var s nashra.EmailSubscriber
 	var sections string
 	err := row.Scan(&s.ID, &s.Address, &sections, &s.State, ms(&s.CreatedAt), ms(&s.UpdatedAt), ms(&s.ConfirmedAt),
 		ms(&s.RequestedAt), &s.Bounces, &s.LastBounce)
@@ -84,13 +45,13 @@ func scanEmailSubscriber(row interface{ Scan(...any) error }) (EmailSubscriber, 
 }
 
 // EmailSubscriber returns one subscriber, or ErrNotFound.
-func (db *DB) EmailSubscriber(ctx context.Context, id int64) (EmailSubscriber, error) {
+func (db *DB) EmailSubscriber(ctx context.Context, id int64) (nashra.EmailSubscriber, error) {
 	s, err := scanEmailSubscriber(db.read.QueryRowContext(ctx, `SELECT `+emailColumns+` FROM email_subscribers WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return EmailSubscriber{}, ErrNotFound
+		return nashra.EmailSubscriber{}, ErrNotFound
 	}
 	if err != nil {
-		return EmailSubscriber{}, fmt.Errorf("read email subscriber %d: %w", id, err)
+		return nashra.EmailSubscriber{}, fmt.Errorf("read email subscriber %d: %w", id, err)
 	}
 	return s, nil
 }
@@ -191,7 +152,7 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 				return errThrottled // another instance spent the last of it meanwhile
 			}
 		}
-		var state EmailState
+		var state nashra.EmailState
 		var requests int
 		var since int64
 		// One statement creates the subscriber or finds it, and holds its
@@ -226,7 +187,7 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 			}
 		}
 		kind := SendConfirm
-		if state == EmailActive || state == EmailPaused {
+		if state == nashra.EmailActive || state == nashra.EmailPaused {
 			kind, outcome = SendNotice, SignupNotice
 			if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET requests = ?, requests_since = ? WHERE id = ?`,
 				requests+1, since, id); err != nil {
@@ -256,10 +217,10 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 // ConfirmEmailSubscriber makes a pending subscriber active, with no bounces
 // counted, and returns the subscriber as it stands: confirming twice is
 // harmless, and a subscriber who left meanwhile stays out.
-func (db *DB) ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (EmailSubscriber, error) {
+func (db *DB) ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (nashra.EmailSubscriber, error) {
 	if _, err := db.write.ExecContext(ctx, `UPDATE email_subscribers SET state = 'active', confirmed_at = ?, updated_at = ?,
 		bounces = 0, last_bounce = '' WHERE id = ? AND state = 'pending'`, now.UnixMilli(), now.UnixMilli(), id); err != nil {
-		return EmailSubscriber{}, fmt.Errorf("confirm email subscriber %d: %w", id, err)
+		return nashra.EmailSubscriber{}, fmt.Errorf("confirm email subscriber %d: %w", id, err)
 	}
 	return db.EmailSubscriber(ctx, id)
 }
@@ -267,21 +228,21 @@ func (db *DB) ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Tim
 // SetEmailPreferences saves a subscribed reader's sections (nil: all) and
 // pause, and returns the subscriber as it stands; a subscriber who is not
 // subscribed is left alone.
-func (db *DB) SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (EmailSubscriber, error) {
-	state := EmailActive
+func (db *DB) SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (nashra.EmailSubscriber, error) {
+	state := nashra.EmailActive
 	if paused {
-		state = EmailPaused
+		state = nashra.EmailPaused
 	}
 	if _, err := db.write.ExecContext(ctx, `UPDATE email_subscribers SET sections = ?, state = ?, updated_at = ?
 		WHERE id = ? AND state IN ('active', 'paused')`, SectionsKey(sections), state, now.UnixMilli(), id); err != nil {
-		return EmailSubscriber{}, fmt.Errorf("save preferences of email subscriber %d: %w", id, err)
+		return nashra.EmailSubscriber{}, fmt.Errorf("save preferences of email subscriber %d: %w", id, err)
 	}
 	return db.EmailSubscriber(ctx, id)
 }
 
 // UnsubscribeEmail unsubscribes a reader at once and cancels every mail
 // still waiting for them; it returns the subscriber as it stands.
-func (db *DB) UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (EmailSubscriber, error) {
+func (db *DB) UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (nashra.EmailSubscriber, error) {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET state = 'unsubscribed', updated_at = ? WHERE id = ?`,
 			now.UnixMilli(), id)
@@ -301,7 +262,7 @@ func (db *DB) UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (Em
 		return err
 	})
 	if err != nil {
-		return EmailSubscriber{}, fmt.Errorf("unsubscribe email subscriber %d: %w", id, err)
+		return nashra.EmailSubscriber{}, fmt.Errorf("unsubscribe email subscriber %d: %w", id, err)
 	}
 	return db.EmailSubscriber(ctx, id)
 }
@@ -332,7 +293,7 @@ func (db *DB) ForgetUnconfirmedEmails(ctx context.Context, before time.Time) (in
 // not zero), states and dates kept, so that links already mailed keep
 // working — skipping addresses already known; it returns how many it
 // added. It serves moving a list from another store or tool, and tests.
-func (db *DB) ImportEmailSubscribers(ctx context.Context, subs []EmailSubscriber) (int, error) {
+func (db *DB) ImportEmailSubscribers(ctx context.Context, subs []nashra.EmailSubscriber) (int, error) {
 	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		n = 0
@@ -376,15 +337,15 @@ func (db *DB) ImportEmailSubscribers(ctx context.Context, subs []EmailSubscriber
 
 // CountEmailSubscribers counts subscribers by state, for /stats and
 // /metrics.
-func (db *DB) CountEmailSubscribers(ctx context.Context) (map[EmailState]int, error) {
+func (db *DB) CountEmailSubscribers(ctx context.Context) (map[nashra.EmailState]int, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT state, COUNT(*) FROM email_subscribers GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("count email subscribers: %w", err)
 	}
 	defer rows.Close()
-	out := map[EmailState]int{}
+	out := map[nashra.EmailState]int{}
 	for rows.Next() {
-		var s EmailState
+		var s nashra.EmailState
 		var n int
 		if err := rows.Scan(&s, &n); err != nil {
 			return nil, fmt.Errorf("count email subscribers: %w", err)

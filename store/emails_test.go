@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 func signup(t *testing.T, db *DB, addr string, sections []string, now time.Time) (int64, SignupOutcome) {
@@ -47,7 +49,7 @@ func TestEmailSignupLifecycle(t *testing.T) {
 			t.Fatalf("a new address got outcome %d, want a confirmation", out)
 		}
 		s, err := db.EmailSubscriber(ctx, id)
-		if err != nil || s.State != EmailPending || !slices.Equal(s.Sections, []string{"articles", "news"}) {
+		if err != nil || s.State != nashra.EmailPending || !slices.Equal(s.Sections, []string{"articles", "news"}) {
 			t.Fatalf("after signup: %+v, %v", s, err)
 		}
 		// The same mailbox in another case is the same subscriber.
@@ -62,30 +64,30 @@ func TestEmailSignupLifecycle(t *testing.T) {
 			t.Fatalf("queued %v", got)
 		}
 
-		if s, err = db.ConfirmEmailSubscriber(ctx, id, now.Add(time.Hour)); err != nil || s.State != EmailActive {
+		if s, err = db.ConfirmEmailSubscriber(ctx, id, now.Add(time.Hour)); err != nil || s.State != nashra.EmailActive {
 			t.Fatalf("confirm: %+v, %v", s, err)
 		}
 		// A subscribed address is not reset by a new signup: it gets a notice.
 		if _, out = signup(t, db, "reader@example.org", nil, now.Add(2*time.Hour)); out != SignupNotice {
 			t.Fatalf("signup of a subscribed address: outcome %d, want a notice", out)
 		}
-		if s, _ = db.EmailSubscriber(ctx, id); s.State != EmailActive || !slices.Equal(s.Sections, []string{"news"}) {
+		if s, _ = db.EmailSubscriber(ctx, id); s.State != nashra.EmailActive || !slices.Equal(s.Sections, []string{"news"}) {
 			t.Fatalf("a signup changed a subscribed reader: %+v", s)
 		}
 
-		if s, err = db.SetEmailPreferences(ctx, id, nil, true, now.Add(3*time.Hour)); err != nil || s.State != EmailPaused || s.Sections != nil {
+		if s, err = db.SetEmailPreferences(ctx, id, nil, true, now.Add(3*time.Hour)); err != nil || s.State != nashra.EmailPaused || s.Sections != nil {
 			t.Fatalf("preferences: %+v, %v", s, err)
 		}
-		if s, err = db.UnsubscribeEmail(ctx, id, now.Add(4*time.Hour)); err != nil || s.State != EmailUnsubscribed {
+		if s, err = db.UnsubscribeEmail(ctx, id, now.Add(4*time.Hour)); err != nil || s.State != nashra.EmailUnsubscribed {
 			t.Fatalf("unsubscribe: %+v, %v", s, err)
 		}
 		if got := queued(t, db, id); len(got) != 0 {
 			t.Fatalf("mails still queued after unsubscribing: %v", got)
 		}
-		if s, _ = db.SetEmailPreferences(ctx, id, []string{"news"}, false, now.Add(5*time.Hour)); s.State != EmailUnsubscribed {
+		if s, _ = db.SetEmailPreferences(ctx, id, []string{"news"}, false, now.Add(5*time.Hour)); s.State != nashra.EmailUnsubscribed {
 			t.Fatalf("preferences resubscribed a reader who left: %+v", s)
 		}
-		if s, _ = db.ConfirmEmailSubscriber(ctx, id, now.Add(5*time.Hour)); s.State != EmailUnsubscribed {
+		if s, _ = db.ConfirmEmailSubscriber(ctx, id, now.Add(5*time.Hour)); s.State != nashra.EmailUnsubscribed {
 			t.Fatalf("an old confirmation resubscribed a reader who left: %+v", s)
 		}
 		if _, err := db.UnsubscribeEmail(ctx, 999, now); !errors.Is(err, ErrNotFound) {
@@ -202,10 +204,10 @@ func TestImportEmailSubscribers(t *testing.T) {
 	contract(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-		subs := []EmailSubscriber{
-			{ID: 40, Address: "a@example.org", State: EmailActive, Sections: []string{"news"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now},
-			{Address: "b@example.org", State: EmailPaused, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
-			{Address: "A@example.org", State: EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+		subs := []nashra.EmailSubscriber{
+			{ID: 40, Address: "a@example.org", State: nashra.EmailActive, Sections: []string{"news"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now, ConfirmedAt: now},
+			{Address: "b@example.org", State: nashra.EmailPaused, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+			{Address: "A@example.org", State: nashra.EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
 		}
 		n, err := db.ImportEmailSubscribers(ctx, subs)
 		if err != nil || n != 2 {
@@ -216,7 +218,7 @@ func TestImportEmailSubscribers(t *testing.T) {
 			t.Fatalf("kept id 40: %+v, %v", s, err)
 		}
 		counts, err := db.CountEmailSubscribers(ctx)
-		if err != nil || counts[EmailActive] != 1 || counts[EmailPaused] != 1 {
+		if err != nil || counts[nashra.EmailActive] != 1 || counts[nashra.EmailPaused] != 1 {
 			t.Fatalf("counts %v, %v", counts, err)
 		}
 	})

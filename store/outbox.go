@@ -8,86 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
-
-// DeliveryState says where an outbox row stands.
-type DeliveryState string
-
-// The states of an outbox row. Pending, held and claimed rows are open; the
-// others are final.
-const (
-	// DeliveryPending: due, waiting to be claimed.
-	DeliveryPending DeliveryState = "pending"
-	// DeliveryHeld: waits until NotBefore (quiet hours, the hourly bundle, a
-	// retry's backoff).
-	DeliveryHeld DeliveryState = "held"
-	// DeliveryClaimed: leased by a dispatcher until its lease ends.
-	DeliveryClaimed DeliveryState = "claimed"
-	// DeliverySent: Telegram took it; MessageID says which message.
-	DeliverySent DeliveryState = "sent"
-	// DeliveryCancelled: an editor cancelled or retracted it, or the chat
-	// went away.
-	DeliveryCancelled DeliveryState = "cancelled"
-	// DeliveryStale: it waited longer than news stays news.
-	DeliveryStale DeliveryState = "stale"
-	// DeliveryDead: retried to the limit, or refused for good; the error is
-	// kept for admins.
-	DeliveryDead DeliveryState = "dead"
-	// DeliveryRetracted: sent, then deleted from the chat by a retraction.
-	DeliveryRetracted DeliveryState = "retracted"
-)
-
-// Lane orders outbox rows: a lower lane is claimed first. Replies to
-// readers have a table of their own and go before every lane.
-type Lane int
-
-// The lanes of the outbox.
-const (
-	LaneBreaking Lane = 1
-	LaneChannels Lane = 2
-	LaneGroups   Lane = 3
-	LanePrivate  Lane = 4
-)
-
-// The work left on a sent message.
-const (
-	TodoEdit   = "edit"
-	TodoDelete = "delete"
-)
-
-// Delivery is one outbox row: an article for a chat.
-type Delivery struct {
-	ID        int64
-	ArticleID int64
-	ChatID    int64
-	Kind      ChatKind
-	Lane      Lane
-	State     DeliveryState
-	CreatedAt time.Time
-	// DueAt is when the reader wants it; staleness counts from here.
-	DueAt     time.Time
-	NotBefore time.Time
-	// Plain is set once Telegram refused the HTML of this post.
-	Plain     bool
-	Attempts  int
-	ErrorKind string
-	LastError string
-	// Set once sent.
-	MessageID    int
-	Caption      bool
-	Bundled      bool
-	SentAt       time.Time
-	SentRevision int
-	// Todo is TodoEdit or TodoDelete when a sent message needs work.
-	Todo string
-	// Settings are the chat's when it is a known reader or group, nil for
-	// a channel known only from the section mapping, or a chat deleted
-	// since the fan-out. Filled by claims.
-	Settings *ChatSettings
-	// ChatActive is false when the chat was marked inactive since the
-	// fan-out (it blocked the bot); true when unknown.
-	ChatActive bool
-}
 
 // settled must open the condition of a query on held, claimed or final
 // rows: SQLite uses the index deliveries_state (state <> 'pending') only
@@ -102,8 +25,8 @@ const deliveryColumns = `d.id, d.article_id, d.chat_id, d.kind, d.lane, d.state,
 // deliveryFrom joins the chat's settings; channels may have no chat row.
 const deliveryFrom = ` FROM deliveries d LEFT JOIN chats c ON c.id = d.chat_id `
 
-func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
-	var d Delivery
+func scanDelivery(row interface{ Scan(...any) error }) (nashra.Delivery, error) {
+	var d nashra.Delivery
 	var created, due, notBefore int64
 	var msgID sql.NullInt64
 	var mode, quietMode sql.NullString
@@ -118,19 +41,19 @@ func scanDelivery(row interface{ Scan(...any) error }) (Delivery, error) {
 	d.CreatedAt, d.DueAt, d.NotBefore = time.UnixMilli(created).UTC(), time.UnixMilli(due).UTC(), time.UnixMilli(notBefore).UTC()
 	d.MessageID = int(msgID.Int64)
 	if mode.Valid {
-		d.Settings = &ChatSettings{Mode: mode.String, QuietStart: int(quietStart.Int64), QuietEnd: int(quietEnd.Int64),
+		d.Settings = &nashra.ChatSettings{Mode: mode.String, QuietStart: int(quietStart.Int64), QuietEnd: int(quietEnd.Int64),
 			QuietMode: quietMode.String, Digest: digest.Bool}
 	}
 	return d, nil
 }
 
-func queryDeliveries(ctx context.Context, q querier, query string, args ...any) ([]Delivery, error) {
+func queryDeliveries(ctx context.Context, q querier, query string, args ...any) ([]nashra.Delivery, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Delivery
+	var out []nashra.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
@@ -149,7 +72,7 @@ type FanOut struct {
 	// State of the rows created: DeliveryPending, or DeliveryStale for an
 	// article too old to be news, whose rows are kept and counted but never
 	// sent.
-	State DeliveryState
+	State nashra.DeliveryState
 	Now   time.Time
 }
 
@@ -244,11 +167,11 @@ func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
 // row for a reader or a group come that chat's other due rows, beyond
 // limit, so that they can go out as one bundle. Rows carry their chat's
 // settings.
-func (db *DB) ClaimDeliveries(ctx context.Context, holder string, maxLane Lane, limit int, leaseUntil time.Time) ([]Delivery, error) {
+func (db *DB) ClaimDeliveries(ctx context.Context, holder string, maxLane nashra.Lane, limit int, leaseUntil time.Time) ([]nashra.Delivery, error) {
 	if none, err := db.none(ctx, `SELECT 1 FROM deliveries WHERE state = 'pending' AND lane <= ? LIMIT 1`, maxLane); none || err != nil {
 		return nil, err
 	}
-	var out []Delivery
+	var out []nashra.Delivery
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		ids, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE state = 'pending' AND lane <= ?
 			ORDER BY lane, article_id, id LIMIT ?`, maxLane, limit)
@@ -287,14 +210,14 @@ func (db *DB) ClaimDeliveries(ctx context.Context, holder string, maxLane Lane, 
 
 // ClaimDeliveryTodo leases up to limit sent rows with work left (an edit or
 // a delete) whose backoff has passed, oldest first.
-func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]Delivery, error) {
+func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]nashra.Delivery, error) {
 	// Nearly always there is none: a look on the readers' pool spares the
 	// writer.
 	if none, err := db.none(ctx, `SELECT 1 FROM deliveries WHERE todo <> '' AND claimed_by IS NULL
 		AND COALESCE(lease_until, 0) <= ? LIMIT 1`, now.UnixMilli()); none || err != nil {
 		return nil, err
 	}
-	var out []Delivery
+	var out []nashra.Delivery
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		ids, err := int64s(ctx, tx, `SELECT id FROM deliveries WHERE todo <> '' AND claimed_by IS NULL
 			AND COALESCE(lease_until, 0) <= ? ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
@@ -747,7 +670,7 @@ func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, de
 // MarkCorrections queues an edit of every single-article message, sent
 // since sentSince into a chat of one of kinds, whose article was revised
 // since revisedSince after the message went out; it returns how many.
-func (db *DB) MarkCorrections(ctx context.Context, revisedSince, sentSince time.Time, kinds []ChatKind) (int, error) {
+func (db *DB) MarkCorrections(ctx context.Context, revisedSince, sentSince time.Time, kinds []nashra.ChatKind) (int, error) {
 	if len(kinds) == 0 {
 		return 0, nil
 	}
@@ -816,7 +739,7 @@ func (db *DB) CompactOutbox(ctx context.Context, before time.Time, limit int) (i
 // OutboxCounts are the outbox figures for /stats and /metrics.
 type OutboxCounts struct {
 	// Due counts pending and claimed rows by lane.
-	Due  map[Lane]int
+	Due  map[nashra.Lane]int
 	Held int
 	// Work counts sent messages waiting for an edit or a delete.
 	Work        int
@@ -833,14 +756,14 @@ type OutboxCounts struct {
 // CountOutbox returns the outbox figures, with the rows sent since since;
 // it reads indexes of open, failed and recent rows, never the whole table.
 func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, error) {
-	c := OutboxCounts{Due: map[Lane]int{}}
+	c := OutboxCounts{Due: map[nashra.Lane]int{}}
 	rows, err := db.read.QueryContext(ctx, `SELECT lane, COUNT(*) FROM deliveries WHERE state = 'pending' GROUP BY lane
 		UNION ALL SELECT lane, COUNT(*) FROM deliveries WHERE `+settled+`state = 'claimed' GROUP BY lane`)
 	if err != nil {
 		return c, fmt.Errorf("count outbox: %w", err)
 	}
 	for rows.Next() {
-		var l Lane
+		var l nashra.Lane
 		var n int
 		if err := rows.Scan(&l, &n); err != nil {
 			rows.Close()
@@ -866,7 +789,7 @@ func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, e
 	}
 	// The head of each lane, found in claim order: the minimum over all
 	// pending rows would read every one of them.
-	for lane := LaneBreaking; lane <= LanePrivate; lane++ {
+	for lane := nashra.LaneBreaking; lane <= nashra.LanePrivate; lane++ {
 		var created int64
 		err := db.read.QueryRowContext(ctx, `SELECT created_at FROM deliveries WHERE state = 'pending' AND lane = ?
 			ORDER BY article_id, id LIMIT 1`, lane).Scan(&created)
@@ -884,7 +807,7 @@ func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, e
 }
 
 // DeadDeliveries returns the limit most recent dead rows, for admins.
-func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
+func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]nashra.Delivery, error) {
 	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state <> 'pending' AND d.state = 'dead'
 		ORDER BY d.id DESC LIMIT ?`, limit)
 	if err != nil {
@@ -894,7 +817,7 @@ func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]Delivery, error)
 }
 
 // ArticleDeliveries returns an article's outbox rows, for tests and tools.
-func (db *DB) ArticleDeliveries(ctx context.Context, articleID int64) ([]Delivery, error) {
+func (db *DB) ArticleDeliveries(ctx context.Context, articleID int64) ([]nashra.Delivery, error) {
 	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.article_id = ? ORDER BY d.id`, articleID)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of article %d: %w", articleID, err)

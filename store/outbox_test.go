@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 // benchBackends runs bench once per backend, each time on a new store
@@ -27,9 +29,9 @@ func newArticle(t testing.TB, db *DB, section, guid string, cats ...string) int6
 	t.Helper()
 	it := item(guid, "https://a.example/"+guid, "عنوان "+guid)
 	it.Categories = cats
-	res, err := db.SaveItems(context.Background(), section, []Article{it}, time.Now(), func(fresh []*Article) {
+	res, err := db.SaveItems(context.Background(), section, []nashra.Article{it}, time.Now(), func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = StateNew
+			a.State = nashra.ArticleNew
 		}
 	})
 	if err != nil || len(res.New) != 1 {
@@ -44,18 +46,18 @@ func testHandOnFansOutOnceWithChannels(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	for id := int64(1); id <= 4; id++ {
-		db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate}, now)
+		db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate}, now)
 		db.Subscribe(ctx, id, []string{"news", "articles"}, now)
 	}
-	digestOnly := DefaultSettings
-	digestOnly.Mode = ModeDigest
+	digestOnly := nashra.DefaultChatSettings
+	digestOnly.Mode = nashra.ModeDigest
 	if err := db.SetChatSettings(ctx, 3, digestOnly, now); err != nil {
 		t.Fatal(err)
 	}
 	db.SetChatActive(ctx, 4, false, "blocked", now)
-	db.TouchChat(ctx, Chat{ID: -10, Kind: ChatGroup}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: -10, Kind: nashra.ChatGroup}, now)
 	db.Subscribe(ctx, -10, []string{"news"}, now)
-	db.SeedChannels(ctx, []ChannelLink{
+	db.SeedChannels(ctx, []nashra.ChannelLink{
 		{Section: "news", Channel: "-1001234567"},
 		{Section: "articles", Channel: "-1001234567"},
 		{Section: "news", Channel: "@unresolved_news"},
@@ -63,41 +65,41 @@ func testHandOnFansOutOnceWithChannels(t *testing.T, db *DB) {
 
 	id := newArticle(t, db, "news", "g1")
 	// Cross-posted: one row per chat all the same.
-	db.SaveItems(ctx, "articles", []Article{item("g1", "https://a.example/g1", "عنوان g1")}, now, nil)
+	db.SaveItems(ctx, "articles", []nashra.Article{item("g1", "https://a.example/g1", "عنوان g1")}, now, nil)
 
-	res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
+	res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Handed || res.Channels != 1 || res.Chats != 3 || len(res.Unresolved) != 1 {
 		t.Fatalf("fan-out: %+v (want 1 channel, readers 1 and 2 and the group, one unresolved channel)", res)
 	}
-	again, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
+	again, err := db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now})
 	if err != nil || again.Handed || again.Chats != 0 {
 		t.Fatalf("second hand-on: %+v %v", again, err)
 	}
 	a, _ := db.Article(ctx, id)
-	if a.State != StateHanded {
+	if a.State != nashra.ArticleHanded {
 		t.Errorf("article state %s, want handed", a.State)
 	}
 	rows, _ := db.ArticleDeliveries(ctx, id)
-	lanes := map[int64]Lane{}
+	lanes := map[int64]nashra.Lane{}
 	for _, d := range rows {
 		lanes[d.ChatID] = d.Lane
 	}
-	want := map[int64]Lane{-1001234567: LaneChannels, -10: LaneGroups, 1: LanePrivate, 2: LanePrivate}
+	want := map[int64]nashra.Lane{-1001234567: nashra.LaneChannels, -10: nashra.LaneGroups, 1: nashra.LanePrivate, 2: nashra.LanePrivate}
 	if fmt.Sprint(lanes) != fmt.Sprint(want) {
 		t.Errorf("lanes %v, want %v", lanes, want)
 	}
 
 	breaking := newArticle(t, db, "news", "g2", "عاجل")
-	db.HandOn(ctx, FanOut{ArticleID: breaking, Breaking: true, State: DeliveryPending, Now: now})
+	db.HandOn(ctx, FanOut{ArticleID: breaking, Breaking: true, State: nashra.DeliveryPending, Now: now})
 	rows, _ = db.ArticleDeliveries(ctx, breaking)
 	if len(rows) != 4 || rows[0].ChatID != -1001234567 {
 		t.Fatalf("breaking rows %+v: want the channel first", rows)
 	}
 	for _, d := range rows {
-		if d.Lane != LaneBreaking {
+		if d.Lane != nashra.LaneBreaking {
 			t.Errorf("breaking row for %d in lane %d", d.ChatID, d.Lane)
 		}
 	}
@@ -109,17 +111,17 @@ func testClaimCoalescesAChatsRows(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	for id := int64(1); id <= 3; id++ {
-		db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate}, now)
+		db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate}, now)
 		db.Subscribe(ctx, id, []string{"news"}, now)
 	}
 	var arts []int64
 	for i := range 3 {
 		id := newArticle(t, db, "news", fmt.Sprint("c", i))
 		arts = append(arts, id)
-		db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
+		db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now})
 	}
 	// Limit 1: the first row, of reader 1, brings reader 1's other rows.
-	got, err := db.ClaimDeliveries(ctx, "me", LanePrivate, 1, now.Add(time.Minute))
+	got, err := db.ClaimDeliveries(ctx, "me", nashra.LanePrivate, 1, now.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func testClaimCoalescesAChatsRows(t *testing.T, db *DB) {
 		t.Fatalf("claimed %d rows, want reader 1's three", len(got))
 	}
 	for _, d := range got {
-		if d.ChatID != 1 || d.State != DeliveryClaimed || d.Settings == nil || d.Settings.Mode != ModeInstant {
+		if d.ChatID != 1 || d.State != nashra.DeliveryClaimed || d.Settings == nil || d.Settings.Mode != nashra.ModeInstant {
 			t.Errorf("claimed %+v", d)
 		}
 	}
@@ -142,11 +144,11 @@ func testClaimCoalescesAChatsRows(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	rows, _ := db.ArticleDeliveries(ctx, arts[0])
-	if rows[0].State != DeliverySent || rows[0].MessageID != 77 || !rows[0].Bundled {
+	if rows[0].State != nashra.DeliverySent || rows[0].MessageID != 77 || !rows[0].Bundled {
 		t.Errorf("sent row %+v", rows[0])
 	}
 	rows, _ = db.ArticleDeliveries(ctx, arts[2])
-	if rows[0].State != DeliveryHeld || rows[0].Attempts != 1 || rows[0].LastError != "502" {
+	if rows[0].State != nashra.DeliveryHeld || rows[0].Attempts != 1 || rows[0].LastError != "502" {
 		t.Errorf("retried row %+v", rows[0])
 	}
 	if n, _ := db.ReleaseHeldDeliveries(ctx, now.Add(2*time.Hour)); n != 1 {
@@ -157,16 +159,52 @@ func testClaimCoalescesAChatsRows(t *testing.T, db *DB) {
 		t.Errorf("scopes %+v", scopes)
 	}
 	// Another holder's update does not touch my claims.
-	rest, _ := db.ClaimDeliveries(ctx, "me", LanePrivate, 100, now.Add(time.Minute))
+	rest, _ := db.ClaimDeliveries(ctx, "me", nashra.LanePrivate, 100, now.Add(time.Minute))
 	if err := db.UpdateOutbox(ctx, "other", []OutboxUpdate{{Op: OpDead, IDs: []int64{rest[0].ID}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ReleaseClaims(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := db.ClaimDeliveries(ctx, "you", LanePrivate, 100, now.Add(time.Minute))
+	again, _ := db.ClaimDeliveries(ctx, "you", nashra.LanePrivate, 100, now.Add(time.Minute))
 	if len(again) != len(rest) {
 		t.Errorf("after a takeover %d rows claimable, want %d", len(again), len(rest))
+	}
+}
+
+func TestReplyMergeKeys(t *testing.T) { contract(t, testReplyMergeKeys) }
+
+// A reply's merge key goes to the dispatcher with it, and the bot can count
+// a chat's recent answers of one kind, whatever became of them.
+func testReplyMergeKeys(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	for i, r := range []QueuedReply{
+		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "1"}, Merge: "text"},
+		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "2"}, Merge: "text"},
+		{ChatID: 8, Method: "sendMessage", Params: map[string]string{"text": "3"}, Merge: "text"},
+		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "digest"}},
+	} {
+		if _, err := db.EnqueueReply(ctx, r, now.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.ClaimReplies(ctx, "me", ReplyLane, 10, now.Add(time.Hour), now.Add(2*time.Hour))
+	if err != nil || len(got) != 4 {
+		t.Fatalf("claimed %d replies: %v", len(got), err)
+	}
+	if got[0].Merge != "text" || got[3].Merge != "" {
+		t.Errorf("merge keys %q … %q", got[0].Merge, got[3].Merge)
+	}
+	for _, c := range []struct {
+		chat  int64
+		merge string
+		since time.Duration
+		want  int
+	}{{7, "text", 0, 2}, {7, "text", time.Minute, 1}, {8, "text", 0, 1}, {7, "", 0, 0}, {7, "menu", 0, 0}} {
+		if n, err := db.CountReplies(ctx, c.chat, c.merge, now.Add(c.since)); err != nil || n != c.want {
+			t.Errorf("CountReplies(%d, %q, +%v) = %d, %v; want %d", c.chat, c.merge, c.since, n, err, c.want)
+		}
 	}
 }
 
@@ -175,28 +213,28 @@ func TestRetractAndCorrections(t *testing.T) { contract(t, testRetractAndCorrect
 func testRetractAndCorrections(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
-	db.TouchChat(ctx, Chat{ID: -10, Kind: ChatGroup}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: -10, Kind: nashra.ChatGroup}, now)
 	db.Subscribe(ctx, -10, []string{"news"}, now)
-	db.TouchChat(ctx, Chat{ID: 1, Kind: ChatPrivate}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: 1, Kind: nashra.ChatPrivate}, now)
 	db.Subscribe(ctx, 1, []string{"news"}, now)
 	id := newArticle(t, db, "news", "r1")
-	db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: now})
-	got, _ := db.ClaimDeliveries(ctx, "me", LanePrivate, 10, now.Add(time.Minute))
+	db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now})
+	got, _ := db.ClaimDeliveries(ctx, "me", nashra.LanePrivate, 10, now.Add(time.Minute))
 	for i, d := range got {
 		db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpSent, IDs: []int64{d.ID}, MessageID: 100 + i, At: now}}, nil)
 	}
 	// The title changes: the group's post is corrected, the reader's not.
-	db.SaveItems(ctx, "news", []Article{item("r1", "https://a.example/r1", "عنوان مصحح")}, now.Add(time.Minute), nil)
-	n, err := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []ChatKind{ChatGroup, ChatSupergroup, ChatChannel})
+	db.SaveItems(ctx, "news", []nashra.Article{item("r1", "https://a.example/r1", "عنوان مصحح")}, now.Add(time.Minute), nil)
+	n, err := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []nashra.ChatKind{nashra.ChatGroup, nashra.ChatSupergroup, nashra.ChatChannel})
 	if err != nil || n != 1 {
 		t.Fatalf("corrections %d %v, want the group's", n, err)
 	}
 	work, _ := db.ClaimDeliveryTodo(ctx, "me", 10, now, now.Add(time.Minute))
-	if len(work) != 1 || work[0].ChatID != -10 || work[0].Todo != TodoEdit {
+	if len(work) != 1 || work[0].ChatID != -10 || work[0].Todo != nashra.TodoEdit {
 		t.Fatalf("work %+v", work)
 	}
-	db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpEdited, IDs: []int64{work[0].ID}, Todo: TodoEdit, Revision: 1}}, nil)
-	if n, _ := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []ChatKind{ChatGroup}); n != 0 {
+	db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpEdited, IDs: []int64{work[0].ID}, Todo: nashra.TodoEdit, Revision: 1}}, nil)
+	if n, _ := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []nashra.ChatKind{nashra.ChatGroup}); n != 0 {
 		t.Errorf("a corrected post was queued again")
 	}
 
@@ -220,7 +258,7 @@ func BenchmarkHandOn100k(b *testing.B) {
 			id := newArticle(b, db, "news", fmt.Sprint("bench-", i))
 			b.StartTimer()
 			start := time.Now()
-			res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: time.Now()})
+			res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: time.Now()})
 			if err != nil || res.Chats != 100_000 {
 				b.Fatalf("%+v %v", res, err)
 			}
@@ -242,13 +280,13 @@ func BenchmarkClaim100k(b *testing.B) {
 		for i := range b.N {
 			b.StopTimer()
 			id := newArticle(b, db, "news", fmt.Sprint("claim-", i))
-			if _, err := db.HandOn(ctx, FanOut{ArticleID: id, State: DeliveryPending, Now: time.Now()}); err != nil {
+			if _, err := db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: time.Now()}); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
 			start := time.Now()
 			for {
-				got, err := db.ClaimDeliveries(ctx, "bench", LanePrivate, batch, time.Now().Add(time.Minute))
+				got, err := db.ClaimDeliveries(ctx, "bench", nashra.LanePrivate, batch, time.Now().Add(time.Minute))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -306,6 +344,7 @@ func TestOutboxQueriesUseIndexes(t *testing.T) {
 		`SELECT COUNT(*) FROM deliveries WHERE sent_at >= 5`,
 		`SELECT created_at FROM deliveries WHERE state = 'pending' AND lane = 4 ORDER BY article_id, id LIMIT 1`,
 		`SELECT id FROM delivery_replies WHERE state = 'pending' AND lane <= 0 AND not_before <= 5 ORDER BY lane, id LIMIT 10`,
+		`SELECT COUNT(*) FROM delivery_replies WHERE chat_id = 5 AND merge_key = 'text' AND merge_key <> '' AND created_at >= 5`,
 	} {
 		walksIndexes(t, db, q, "deliveries", "delivery_replies")
 	}

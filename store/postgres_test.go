@@ -38,7 +38,7 @@ func testLeaseHasOneHolder(t *testing.T, db *DB) {
 		for i := range 8 {
 			wg.Go(func() {
 				me := fmt.Sprint("instance-", i)
-				d, _, err := db.AcquireDispatcher(ctx, "leader", me, at, at.Add(30*time.Second))
+				d, _, err := db.AcquireLease(ctx, "leader", me, at, at.Add(30*time.Second))
 				if err != nil {
 					t.Error(err)
 					return
@@ -54,7 +54,7 @@ func testLeaseHasOneHolder(t *testing.T, db *DB) {
 		if len(holders) != 1 {
 			t.Fatalf("round %d: %d holders: %v", round, len(holders), holders)
 		}
-		d, _ := db.DispatcherState(ctx, "leader")
+		d, _ := db.Lease(ctx, "leader")
 		if !holders[d.Holder] {
 			t.Fatalf("round %d: stored holder %q is not the one who won", round, d.Holder)
 		}

@@ -10,7 +10,7 @@ import (
 
 // The lanes of the replies table.
 const (
-	// ReplyLane: answers to readers, sent before anything else.
+	// ReplyLane: answers to readers, taking turns with the pushes.
 	ReplyLane = 0
 	// BroadcastLane: an admin's message to every reader, sent behind the
 	// fan-outs.
@@ -21,11 +21,15 @@ const (
 // and its parameters, exactly as they will be sent, except chat_id, which
 // is set from ChatID.
 type QueuedReply struct {
-	ID        int64
-	ChatID    int64
-	Lane      int
-	Method    string
-	Params    map[string]string
+	ID     int64
+	ChatID int64
+	Lane   int
+	Method string
+	Params map[string]string
+	// Merge says what the reply answers: queued replies to one chat with
+	// the same Merge replace each other, the newest winning. Empty: never
+	// merged.
+	Merge     string
 	CreatedAt time.Time
 	Attempts  int
 }
@@ -37,12 +41,25 @@ func (db *DB) EnqueueReply(ctx context.Context, r QueuedReply, now time.Time) (i
 		return 0, fmt.Errorf("enqueue reply to %d: %w", r.ChatID, err)
 	}
 	var id int64
-	err = db.write.QueryRowContext(ctx, `INSERT INTO delivery_replies (chat_id, lane, method, params, state, created_at, not_before)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id`, r.ChatID, r.Lane, r.Method, string(params), now.UnixMilli(), now.UnixMilli()).Scan(&id)
+	err = db.write.QueryRowContext(ctx, `INSERT INTO delivery_replies (chat_id, lane, method, params, merge_key, state, created_at, not_before)
+		VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id`, r.ChatID, r.Lane, r.Method, string(params), r.Merge,
+		now.UnixMilli(), now.UnixMilli()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue reply to %d: %w", r.ChatID, err)
 	}
 	return id, nil
+}
+
+// CountReplies returns how many replies with merge key merge (not empty)
+// were queued for a chat since since, whatever became of them.
+func (db *DB) CountReplies(ctx context.Context, chatID int64, merge string, since time.Time) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM delivery_replies
+		WHERE chat_id = ? AND merge_key = ? AND merge_key <> '' AND created_at >= ?`,
+		chatID, merge, since.UnixMilli()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count replies to %d: %w", chatID, err)
+	}
+	return n, nil
 }
 
 // EnqueueBroadcast queues one copy of a message for every active reader,
@@ -82,7 +99,7 @@ func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit in
 			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, chat_id, lane, method, params, created_at, attempts FROM delivery_replies
+		rows, err := tx.QueryContext(ctx, `SELECT id, chat_id, lane, method, params, merge_key, created_at, attempts FROM delivery_replies
 			WHERE id IN (`+placeholders(len(ids))+`) ORDER BY lane, id`, anys(ids)...)
 		if err != nil {
 			return err
@@ -93,7 +110,7 @@ func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit in
 			var r QueuedReply
 			var params string
 			var created int64
-			if err := rows.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &params, &created, &r.Attempts); err != nil {
+			if err := rows.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &params, &r.Merge, &created, &r.Attempts); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(params), &r.Params); err != nil {

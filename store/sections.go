@@ -5,29 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"github.com/almaalouma/nashra"
 )
 
-// Section is one of the site's sections as the store keeps it.
-type Section struct {
-	Slug     string
-	Name     string
-	Position int
-	// Active is false for a section that left the configuration; its
-	// subscribers are kept, dormant, in case it comes back.
-	Active bool
-}
-
-// SectionSpec is a section as the configuration describes it.
-type SectionSpec struct {
-	Slug  string
-	Name  string
-	Feeds []string
-}
-
 // SyncSections makes the stored sections and feeds match the configuration:
-// listed ones are created or updated and active, the others are made
-// dormant. It returns the slugs of the dormant sections.
-func (db *DB) SyncSections(ctx context.Context, specs []SectionSpec) ([]string, error) {
+// listed ones are created or updated, in the order given, and active; the
+// others are made dormant. It returns the slugs of the dormant sections.
+func (db *DB) SyncSections(ctx context.Context, sections []nashra.Section) ([]string, error) {
 	var dormant []string
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sections SET active = 0`); err != nil {
@@ -36,7 +21,7 @@ func (db *DB) SyncSections(ctx context.Context, specs []SectionSpec) ([]string, 
 		if _, err := tx.ExecContext(ctx, `UPDATE feeds SET active = 0`); err != nil {
 			return err
 		}
-		for i, s := range specs {
+		for i, s := range sections {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sections (slug, name, position, active) VALUES (?, ?, ?, 1)
 				ON CONFLICT (slug) DO UPDATE SET name = excluded.name, position = excluded.position, active = 1`,
 				s.Slug, s.Name, i); err != nil {
@@ -70,19 +55,22 @@ func (db *DB) SyncSections(ctx context.Context, specs []SectionSpec) ([]string, 
 	return dormant, nil
 }
 
-// Sections lists every stored section, active ones first in configured order.
-func (db *DB) Sections(ctx context.Context) ([]Section, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT slug, name, position, active FROM sections ORDER BY active DESC, position, slug`)
+// Sections lists every stored section, its slug, name and whether it is
+// dormant, active ones first in configured order.
+func (db *DB) Sections(ctx context.Context) ([]nashra.Section, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT slug, name, active FROM sections ORDER BY active DESC, position, slug`)
 	if err != nil {
 		return nil, fmt.Errorf("list sections: %w", err)
 	}
 	defer rows.Close()
-	var out []Section
+	var out []nashra.Section
 	for rows.Next() {
-		var s Section
-		if err := rows.Scan(&s.Slug, &s.Name, &s.Position, &s.Active); err != nil {
+		var s nashra.Section
+		var active bool
+		if err := rows.Scan(&s.Slug, &s.Name, &active); err != nil {
 			return nil, fmt.Errorf("list sections: %w", err)
 		}
+		s.Dormant = !active
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store/storetest"
 )
 
@@ -49,7 +50,7 @@ func openURL(t testing.TB, rawURL string) *DB {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []SectionSpec{
+	if _, err := db.SyncSections(ctx, []nashra.Section{
 		{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}},
 		{Slug: "articles", Name: "مقالات", Feeds: []string{"https://a.example/articles/feed/"}},
 	}); err != nil {
@@ -116,8 +117,8 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 	}
 }
 
-func item(guid, link, title string) Article {
-	return Article{GUID: guid, Link: link, Title: title, Summary: "ملخص " + title, PublishedAt: time.Unix(1_700_000_000, 0)}
+func item(guid, link, title string) nashra.Article {
+	return nashra.Article{GUID: guid, Link: link, Title: title, Summary: "ملخص " + title, PublishedAt: time.Unix(1_700_000_000, 0)}
 }
 
 func TestSaveItemsDeduplicates(t *testing.T) { contract(t, testSaveItemsDeduplicates) }
@@ -126,8 +127,8 @@ func testSaveItemsDeduplicates(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	var classified [][]string
-	classify := func(state ArticleState) func([]*Article) {
-		return func(fresh []*Article) {
+	classify := func(state nashra.ArticleState) func([]*nashra.Article) {
+		return func(fresh []*nashra.Article) {
 			var g []string
 			for _, a := range fresh {
 				a.State = state
@@ -136,17 +137,17 @@ func testSaveItemsDeduplicates(t *testing.T, db *DB) {
 			classified = append(classified, g)
 		}
 	}
-	res, err := db.SaveItems(ctx, "news", []Article{item("g1", "https://a.example/1", "خبر أول"), item("g2", "https://a.example/2", "خبر ثان")}, now, classify(StateSeen))
+	res, err := db.SaveItems(ctx, "news", []nashra.Article{item("g1", "https://a.example/1", "خبر أول"), item("g2", "https://a.example/2", "خبر ثان")}, now, classify(nashra.ArticleSeen))
 	if err != nil || len(res.New) != 2 {
 		t.Fatalf("first save: %+v %v", res, err)
 	}
 	// The same items cross-posted to another section, one found only by its
 	// link (its guid changed), plus one really new.
-	res, err = db.SaveItems(ctx, "articles", []Article{
+	res, err = db.SaveItems(ctx, "articles", []nashra.Article{
 		item("g1", "https://a.example/1", "خبر أول"),
 		item("other-guid", "https://a.example/2", "خبر ثان"),
 		item("g3", "https://a.example/3", "خبر ثالث"),
-	}, now, classify(StateNew))
+	}, now, classify(nashra.ArticleNew))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func testSaveItemsDeduplicates(t *testing.T, db *DB) {
 		t.Fatalf("%d articles stored, want 3", n)
 	}
 	a, err := db.Article(ctx, res.New[0])
-	if err != nil || a.State != StateNew || len(a.Sections) != 1 {
+	if err != nil || a.State != nashra.ArticleNew || len(a.Sections) != 1 {
 		t.Fatalf("new article: %+v %v", a, err)
 	}
 	latest, _ := db.LatestArticles(ctx, "articles", 10)
@@ -178,15 +179,15 @@ func TestEditedItemIsRevisedNotNew(t *testing.T) { contract(t, testEditedItemIsR
 func testEditedItemIsRevisedNotNew(t *testing.T, db *DB) {
 	ctx := context.Background()
 	t0 := time.Now()
-	seen := func(fresh []*Article) {
+	seen := func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = StateNew
+			a.State = nashra.ArticleNew
 		}
 	}
-	res, _ := db.SaveItems(ctx, "news", []Article{item("g1", "https://a.example/1", "عنوان")}, t0, seen)
+	res, _ := db.SaveItems(ctx, "news", []nashra.Article{item("g1", "https://a.example/1", "عنوان")}, t0, seen)
 	id := res.New[0]
 	edited := item("g1", "https://a.example/1", "عنوان مصحح")
-	res, err := db.SaveItems(ctx, "news", []Article{edited}, t0.Add(time.Minute), func([]*Article) { t.Error("an edited item was classified as fresh") })
+	res, err := db.SaveItems(ctx, "news", []nashra.Article{edited}, t0.Add(time.Minute), func([]*nashra.Article) { t.Error("an edited item was classified as fresh") })
 	if err != nil || res.Updated != 1 || len(res.New) != 0 {
 		t.Fatalf("edit: %+v %v", res, err)
 	}
@@ -210,9 +211,9 @@ func testConcurrentWritersNeverLocked(t *testing.T, db *DB) {
 			defer wg.Done()
 			for i := range 20 {
 				g := fmt.Sprintf("w%d-%d", w, i)
-				_, err := db.SaveItems(ctx, "news", []Article{item(g, "https://a.example/"+g, g)}, time.Now(), func(f []*Article) {
+				_, err := db.SaveItems(ctx, "news", []nashra.Article{item(g, "https://a.example/"+g, g)}, time.Now(), func(f []*nashra.Article) {
 					for _, a := range f {
-						a.State = StateNew
+						a.State = nashra.ArticleNew
 					}
 				})
 				if err != nil {
@@ -249,9 +250,9 @@ func TestBackupWhileWriting(t *testing.T) {
 		defer close(done)
 		for i := 0; ctx.Err() == nil; i++ {
 			g := fmt.Sprintf("b%d", i)
-			db.SaveItems(ctx, "news", []Article{item(g, "https://a.example/"+g, g)}, time.Now(), func(f []*Article) {
+			db.SaveItems(ctx, "news", []nashra.Article{item(g, "https://a.example/"+g, g)}, time.Now(), func(f []*nashra.Article) {
 				for _, a := range f {
-					a.State = StateSeen
+					a.State = nashra.ArticleSeen
 				}
 			})
 		}
@@ -285,7 +286,7 @@ func TestDormantSections(t *testing.T) { contract(t, testDormantSections) }
 
 func testDormantSections(t *testing.T, db *DB) {
 	ctx := context.Background()
-	dormant, err := db.SyncSections(ctx, []SectionSpec{{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}}})
+	dormant, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/news/feed/"}}})
 	if err != nil || len(dormant) != 1 || dormant[0] != "articles" {
 		t.Fatalf("dormant = %v, %v", dormant, err)
 	}
@@ -293,13 +294,17 @@ func testDormantSections(t *testing.T, db *DB) {
 	if len(feeds) != 1 {
 		t.Errorf("%d active feeds, want 1", len(feeds))
 	}
+	secs, err := db.Sections(ctx)
+	if err != nil || len(secs) != 2 || secs[0].Slug != "news" || secs[0].Dormant || secs[1].Slug != "articles" || !secs[1].Dormant {
+		t.Errorf("sections = %+v, %v; want news, then articles dormant", secs, err)
+	}
 }
 
 func TestAlertsAreNotRepeated(t *testing.T) { contract(t, testAlertsAreNotRepeated) }
 
 func testAlertsAreNotRepeated(t *testing.T, db *DB) {
 	ctx := context.Background()
-	a := Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "الخلاصة لا تعمل", CreatedAt: time.Now()}
+	a := nashra.Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "الخلاصة لا تعمل", CreatedAt: time.Now()}
 	if ok, err := db.RaiseAlert(ctx, a); !ok || err != nil {
 		t.Fatalf("first alert: %v %v", ok, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 // populate fills a store with a little of everything an export must carry.
@@ -22,22 +24,22 @@ func populate(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	for id := int64(1); id <= 3; id++ {
-		db.TouchChat(ctx, Chat{ID: id, Kind: ChatPrivate, Language: "ar"}, now)
+		db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate, Language: "ar"}, now)
 		db.Subscribe(ctx, id, []string{"news"}, now)
 	}
-	db.TouchChat(ctx, Chat{ID: -1001000000001, Kind: ChatSupergroup, Title: "مجموعة \"القراء\""}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: -1001000000001, Kind: nashra.ChatSupergroup, Title: "مجموعة \"القراء\""}, now)
 	db.Subscribe(ctx, -1001000000001, []string{"news", "articles"}, now)
 	db.SetChatActive(ctx, 3, false, "blocked", now)
-	if err := db.SeedChannels(ctx, []ChannelLink{{Section: "news", Channel: "-1002000000001"}}, now); err != nil {
+	if err := db.SeedChannels(ctx, []nashra.ChannelLink{{Section: "news", Channel: "-1002000000001"}}, now); err != nil {
 		t.Fatal(err)
 	}
 	db.SetChannelState(ctx, "-1002000000001", -1002000000001, true, now)
 	a1 := newArticle(t, db, "news", "x1", "عاجل")
 	newArticle(t, db, "articles", "x2")
-	if _, err := db.HandOn(ctx, FanOut{ArticleID: a1, State: DeliveryPending, Now: now}); err != nil {
+	if _, err := db.HandOn(ctx, FanOut{ArticleID: a1, State: nashra.DeliveryPending, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.ClaimDeliveries(ctx, "me", LanePrivate, 1, now.Add(time.Minute))
+	got, err := db.ClaimDeliveries(ctx, "me", nashra.LanePrivate, 1, now.Add(time.Minute))
 	if err != nil || len(got) == 0 {
 		t.Fatalf("claim: %v %v", got, err)
 	}
@@ -46,9 +48,9 @@ func populate(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	db.EnqueueReply(ctx, QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{"text": "أهلاً <b>بك</b>"}}, now)
-	db.SetDispatcherPaused(ctx, "telegram", true, now)
-	db.RecordClicks(ctx, []Click{{ArticleID: a1, Medium: "telegram", Reader: "v:ab", At: now}, {ArticleID: a1, Medium: "email", Reader: "s:1", At: now}}, 0)
-	db.RaiseAlert(ctx, Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "تعطلت", CreatedAt: now})
+	db.SetLeasePaused(ctx, "telegram", true, now)
+	db.RecordClicks(ctx, []nashra.Click{{ArticleID: a1, Medium: "telegram", Reader: "v:ab", At: now}, {ArticleID: a1, Medium: "email", Reader: "s:1", At: now}}, 0)
+	db.RaiseAlert(ctx, nashra.Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "تعطلت", CreatedAt: now})
 	db.ClaimUpdate(ctx, 4242, now)
 	// An email subscriber whose signup is forgotten: its id must never be
 	// given again, wherever the store moves.

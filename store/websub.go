@@ -8,84 +8,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
-
-// FeedPush is what a feed says of how it can be pushed, and the publish
-// pings that asked for it.
-type FeedPush struct {
-	FeedID int64
-	// Hub and Topic are the WebSub hub the feed's last full answer named
-	// and the topic (its rel="self") to subscribe to; empty when it named
-	// no hub.
-	Hub          string
-	Topic        string
-	DiscoveredAt time.Time
-	LastPingAt   time.Time
-	Pings        int
-}
-
-// The states of a WebSub subscription.
-const (
-	// WebSubRequested: subscribe asked, never verified.
-	WebSubRequested = "requested"
-	// WebSubActive: verified; past LeaseUntil it has lapsed.
-	WebSubActive = "active"
-	// WebSubDenied: the hub refused the subscription.
-	WebSubDenied = "denied"
-	// WebSubUnsubscribing: unsubscribe asked.
-	WebSubUnsubscribing = "unsubscribing"
-)
-
-// The modes of the requests a hub verifies.
-const (
-	ModeSubscribe   = "subscribe"
-	ModeUnsubscribe = "unsubscribe"
-)
-
-// WebSubSubscription is one of nashra's subscriptions to a WebSub hub.
-type WebSubSubscription struct {
-	// Callback is the random last segment of the callback URL.
-	Callback string
-	FeedID   int64
-	Hub      string
-	Topic    string
-	Secret   string
-	State    string
-	// Pending is the mode of the request the hub has yet to verify, ""
-	// when none.
-	Pending      string
-	RequestedAt  time.Time
-	LeaseSeconds int
-	LeaseUntil   time.Time
-	VerifiedAt   time.Time
-	LastPushAt   time.Time
-	Pushes       int
-	// Signature is the strongest signature method the hub used.
-	Signature string
-	// Recent are the digests of the last bodies accepted.
-	Recent []string
-	// MissedAt is when a scheduled poll found articles the hub had not
-	// announced; zero once a push came after.
-	MissedAt time.Time
-	// SilentSince is when the hub was judged to have stopped delivering.
-	SilentSince   time.Time
-	Attempts      int
-	NextAttemptAt time.Time
-	LastError     string
-	CreatedAt     time.Time
-}
-
-// Pushing reports whether the hub is taken to push the feed's updates at
-// now: verified, within its lease, and not judged silent.
-func (s WebSubSubscription) Pushing(now time.Time) bool {
-	return s.State == WebSubActive && now.Before(s.LeaseUntil) && s.SilentSince.IsZero()
-}
 
 const webSubColumns = `callback, feed_id, hub, topic, secret, state, pending, requested_at, lease_seconds, lease_until,
 	verified_at, last_push_at, pushes, signature, recent, missed_at, silent_since, attempts, next_attempt_at, last_error, created_at`
 
-func scanWebSub(row interface{ Scan(...any) error }) (WebSubSubscription, error) {
-	var s WebSubSubscription
+func scanWebSub(row interface{ Scan(...any) error }) (nashra.WebSubSubscription, error) {
+	var s nashra.WebSubSubscription
 	var recent string
 	err := row.Scan(&s.Callback, &s.FeedID, &s.Hub, &s.Topic, &s.Secret, &s.State, &s.Pending, ms(&s.RequestedAt),
 		&s.LeaseSeconds, ms(&s.LeaseUntil), ms(&s.VerifiedAt), ms(&s.LastPushAt), &s.Pushes, &s.Signature, &recent,
@@ -95,16 +26,16 @@ func scanWebSub(row interface{ Scan(...any) error }) (WebSubSubscription, error)
 }
 
 // FeedPushes lists what every feed said of its hub, and its pings.
-func (db *DB) FeedPushes(ctx context.Context) ([]FeedPush, error) {
+func (db *DB) FeedPushes(ctx context.Context) ([]nashra.FeedPush, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT feed_id, hub, topic, discovered_at, last_ping_at, pings
 		FROM feed_push ORDER BY feed_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list feed hubs: %w", err)
 	}
 	defer rows.Close()
-	var out []FeedPush
+	var out []nashra.FeedPush
 	for rows.Next() {
-		var p FeedPush
+		var p nashra.FeedPush
 		if err := rows.Scan(&p.FeedID, &p.Hub, &p.Topic, ms(&p.DiscoveredAt), ms(&p.LastPingAt), &p.Pings); err != nil {
 			return nil, fmt.Errorf("list feed hubs: %w", err)
 		}
@@ -142,13 +73,13 @@ func (db *DB) RecordPing(ctx context.Context, feedID int64, now time.Time) error
 
 // WebSubSubscriptions lists every WebSub subscription, by feed, the newest
 // last.
-func (db *DB) WebSubSubscriptions(ctx context.Context) ([]WebSubSubscription, error) {
+func (db *DB) WebSubSubscriptions(ctx context.Context) ([]nashra.WebSubSubscription, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+webSubColumns+` FROM websub_subscriptions ORDER BY feed_id, created_at, callback`)
 	if err != nil {
 		return nil, fmt.Errorf("list websub subscriptions: %w", err)
 	}
 	defer rows.Close()
-	var out []WebSubSubscription
+	var out []nashra.WebSubSubscription
 	for rows.Next() {
 		s, err := scanWebSub(rows)
 		if err != nil {
@@ -164,24 +95,24 @@ func (db *DB) WebSubSubscriptions(ctx context.Context) ([]WebSubSubscription, er
 
 // WebSubSubscription returns the subscription of a callback, or
 // ErrNotFound.
-func (db *DB) WebSubSubscription(ctx context.Context, callback string) (WebSubSubscription, error) {
+func (db *DB) WebSubSubscription(ctx context.Context, callback string) (nashra.WebSubSubscription, error) {
 	s, err := scanWebSub(db.read.QueryRowContext(ctx, `SELECT `+webSubColumns+` FROM websub_subscriptions WHERE callback = ?`, callback))
 	if errors.Is(err, sql.ErrNoRows) {
-		return WebSubSubscription{}, ErrNotFound
+		return nashra.WebSubSubscription{}, ErrNotFound
 	}
 	if err != nil {
-		return WebSubSubscription{}, fmt.Errorf("read websub subscription: %w", err)
+		return nashra.WebSubSubscription{}, fmt.Errorf("read websub subscription: %w", err)
 	}
 	return s, nil
 }
 
 // FeedPushing reports whether a hub is taken to push a feed's updates at
-// now (see WebSubSubscription.Pushing).
+// now (see nashra.WebSubSubscription.Pushing).
 func (db *DB) FeedPushing(ctx context.Context, feedID int64, now time.Time) (bool, error) {
 	var n int
 	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM websub_subscriptions
 		WHERE feed_id = ? AND state = ? AND lease_until > ? AND silent_since IS NULL`,
-		feedID, WebSubActive, now.UnixMilli()).Scan(&n)
+		feedID, nashra.WebSubActive, now.UnixMilli()).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("read push state of feed %d: %w", feedID, err)
 	}
@@ -189,7 +120,7 @@ func (db *DB) FeedPushing(ctx context.Context, feedID int64, now time.Time) (boo
 }
 
 // CreateWebSubSubscription stores a new subscription, as s describes it.
-func (db *DB) CreateWebSubSubscription(ctx context.Context, s WebSubSubscription) error {
+func (db *DB) CreateWebSubSubscription(ctx context.Context, s nashra.WebSubSubscription) error {
 	_, err := db.write.ExecContext(ctx, `INSERT INTO websub_subscriptions (`+webSubColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.Callback, s.FeedID, s.Hub, s.Topic, s.Secret, s.State, s.Pending, ms(&s.RequestedAt), s.LeaseSeconds,
@@ -201,8 +132,8 @@ func (db *DB) CreateWebSubSubscription(ctx context.Context, s WebSubSubscription
 	return nil
 }
 
-// WebSubRequested records that a request of mode (ModeSubscribe or
-// ModeUnsubscribe) went to the hub at now and awaits its verification.
+// WebSubRequested records that a request of mode (nashra.HubSubscribe or
+// nashra.HubUnsubscribe) went to the hub at now and awaits its verification.
 // An unsubscribe makes the subscription unsubscribing; a subscribe makes a
 // subscription that was never verified, or was denied, requested.
 func (db *DB) WebSubRequested(ctx context.Context, callback, mode string, now time.Time) error {
@@ -234,12 +165,12 @@ func (db *DB) VerifyWebSub(ctx context.Context, callback, mode, topic string, le
 	var r sql.Result
 	var err error
 	switch mode {
-	case ModeSubscribe:
+	case nashra.HubSubscribe:
 		until := now.Add(time.Duration(leaseSeconds) * time.Second)
 		r, err = db.write.ExecContext(ctx, `UPDATE websub_subscriptions SET state = 'active', pending = '',
 			lease_seconds = ?, lease_until = ?, verified_at = ?, attempts = 0, next_attempt_at = NULL, last_error = ''
 			WHERE callback = ? AND pending = 'subscribe' AND topic = ?`, leaseSeconds, ms(&until), ms(&now), callback, topic)
-	case ModeUnsubscribe:
+	case nashra.HubUnsubscribe:
 		r, err = db.write.ExecContext(ctx, `DELETE FROM websub_subscriptions
 			WHERE callback = ? AND pending = 'unsubscribe' AND topic = ?`, callback, topic)
 	default:

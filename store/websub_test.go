@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
 
 // A verification is taken once, only for the request pending and its
@@ -30,27 +32,27 @@ func testWebSubVerification(t *testing.T, db *DB) {
 	if len(ps) != 1 || ps[0].Hub != "https://hub.example/" || !ps[0].DiscoveredAt.Equal(now) || ps[0].Pings != 1 {
 		t.Errorf("feed pushes %+v", ps)
 	}
-	sub := WebSubSubscription{Callback: "cb1", FeedID: f.ID, Hub: "https://hub.example/", Topic: f.URL, Secret: "s",
-		State: WebSubRequested, CreatedAt: now}
+	sub := nashra.WebSubSubscription{Callback: "cb1", FeedID: f.ID, Hub: "https://hub.example/", Topic: f.URL, Secret: "s",
+		State: nashra.WebSubRequested, CreatedAt: now}
 	if err := db.CreateWebSubSubscription(ctx, sub); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := db.VerifyWebSub(ctx, "cb1", ModeSubscribe, f.URL, 60, now); ok {
+	if ok, _ := db.VerifyWebSub(ctx, "cb1", nashra.HubSubscribe, f.URL, 60, now); ok {
 		t.Error("a verification nobody asked for was taken")
 	}
-	if err := db.WebSubRequested(ctx, "cb1", ModeSubscribe, now); err != nil {
+	if err := db.WebSubRequested(ctx, "cb1", nashra.HubSubscribe, now); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := db.VerifyWebSub(ctx, "cb1", ModeSubscribe, "https://other.example/", 60, now); ok {
+	if ok, _ := db.VerifyWebSub(ctx, "cb1", nashra.HubSubscribe, "https://other.example/", 60, now); ok {
 		t.Error("a verification for another topic was taken")
 	}
-	if ok, _ := db.VerifyWebSub(ctx, "cb1", ModeUnsubscribe, f.URL, 0, now); ok {
+	if ok, _ := db.VerifyWebSub(ctx, "cb1", nashra.HubUnsubscribe, f.URL, 0, now); ok {
 		t.Error("an unsubscription was taken for a subscribe request")
 	}
-	if ok, err := db.VerifyWebSub(ctx, "cb1", ModeSubscribe, f.URL, 60, now); !ok || err != nil {
+	if ok, err := db.VerifyWebSub(ctx, "cb1", nashra.HubSubscribe, f.URL, 60, now); !ok || err != nil {
 		t.Fatalf("the verification asked for: %v %v", ok, err)
 	}
-	if ok, _ := db.VerifyWebSub(ctx, "cb1", ModeSubscribe, f.URL, 60, now); ok {
+	if ok, _ := db.VerifyWebSub(ctx, "cb1", nashra.HubSubscribe, f.URL, 60, now); ok {
 		t.Error("a verification was taken twice")
 	}
 	if ok, _ := db.FeedPushing(ctx, f.ID, now.Add(59*time.Second)); !ok {
@@ -88,16 +90,16 @@ func testWebSubVerification(t *testing.T, db *DB) {
 		t.Errorf("after a push: %+v", got)
 	}
 	// Denial of a renewal, then unsubscription.
-	db.WebSubRequested(ctx, "cb1", ModeSubscribe, now)
+	db.WebSubRequested(ctx, "cb1", nashra.HubSubscribe, now)
 	if ok, _ := db.DenyWebSub(ctx, "cb1", f.URL, "denied by the hub: no", now.Add(time.Minute)); !ok {
 		t.Error("denial of the pending renewal not taken")
 	}
 	got, _ = db.WebSubSubscription(ctx, "cb1")
-	if got.State != WebSubDenied || got.Attempts != 1 || got.Pending != "" {
+	if got.State != nashra.WebSubDenied || got.Attempts != 1 || got.Pending != "" {
 		t.Errorf("after a denial: %+v", got)
 	}
-	db.WebSubRequested(ctx, "cb1", ModeUnsubscribe, now)
-	if ok, _ := db.VerifyWebSub(ctx, "cb1", ModeUnsubscribe, f.URL, 0, now); !ok {
+	db.WebSubRequested(ctx, "cb1", nashra.HubUnsubscribe, now)
+	if ok, _ := db.VerifyWebSub(ctx, "cb1", nashra.HubUnsubscribe, f.URL, 0, now); !ok {
 		t.Error("the unsubscription asked for not taken")
 	}
 	if _, err := db.WebSubSubscription(ctx, "cb1"); !errors.Is(err, ErrNotFound) {
@@ -113,8 +115,8 @@ func testWebSubPushTakenOnce(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
 	fs, _ := db.Feeds(ctx)
-	if err := db.CreateWebSubSubscription(ctx, WebSubSubscription{Callback: "cb", FeedID: fs[0].ID, Hub: "h", Topic: "t",
-		Secret: "s", State: WebSubActive, LeaseUntil: now.Add(time.Hour), CreatedAt: now}); err != nil {
+	if err := db.CreateWebSubSubscription(ctx, nashra.WebSubSubscription{Callback: "cb", FeedID: fs[0].ID, Hub: "h", Topic: "t",
+		Secret: "s", State: nashra.WebSubActive, LeaseUntil: now.Add(time.Hour), CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	errs := race(8, func(int) error { return db.WebSubPushed(ctx, "cb", "sha256", "same", 3, now) })

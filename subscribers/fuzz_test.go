@@ -2,105 +2,59 @@ package subscribers
 
 import (
 	"errors"
+	"net/mail"
+	"slices"
 	"strings"
 	"testing"
-	"time"
+	"unicode"
 )
 
-// FuzzVerifyLinkToken feeds the tracked links' decoder what anyone can put
-// in /r/<token>, and the same bytes as the body of a token signed with the
-// key, as if nashra had made it, to reach the parser behind the MAC. It
-// must never panic, refuse with ErrBadToken alone, and accept only links
-// that sign and read back as themselves.
+// FuzzNormalizeAddress feeds the parser of addresses readers type (the web
+// form's and the bot's /email) anything: it never panics; it refuses with
+// an *AddressError naming a known problem; and what it accepts is one bare
+// ASCII address of at most 254 bytes, with no space, control character or
+// second address, that net/mail reads as itself and that normalises to
+// itself.
 //
-//	go test ./subscribers -run '^$' -fuzz FuzzVerifyLinkToken -fuzztime 5m
-func FuzzVerifyLinkToken(f *testing.F) {
-	s, err := NewSigner([]byte("fuzz secret"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	other, _ := NewSigner([]byte("another secret"))
-	for _, l := range sampleLinks {
-		tok := s.Sign(l)
-		f.Add(tok)
-		f.Add(other.Sign(l))              // another secret's
-		f.Add(tok[:len(tok)-1])           // truncated
-		f.Add(tok + "A")                  // lengthened
-		f.Add(tok + "=")                  // padded
-		f.Add(strings.ToUpper(tok))       // case changed
-		f.Add(tok[:5] + "%2F" + tok[5:])  // an escape in the path
-		f.Add(tok[:len(tok)-2] + "\x00A") // a NUL byte
-	}
-	for _, bad := range []string{"", "a", "AAAA", strings.Repeat("A", 200), "../../etc/passwd", "https://evil.example/",
-		"\u202e", "\xff\xfe", "Zm9yZ2Vk"} {
-		f.Add(bad)
-	}
-	f.Fuzz(func(t *testing.T, token string) {
-		check := func(token string) {
-			l, err := s.Verify(token)
-			if err != nil {
-				if !errors.Is(err, ErrBadToken) {
-					t.Fatalf("Verify(%q): %v, not ErrBadToken", token, err)
-				}
-				return
-			}
-			if again, err := s.Verify(s.Sign(l)); err != nil || again != l {
-				t.Fatalf("Verify(%q) = %+v, which signs and reads back as %+v, %v", token, l, again, err)
-			}
-		}
-		check(token)
-		if body := []byte(token); len(body) > 0 && len(body) <= maxTokenBytes-macLen {
-			check(tokenEncoding.EncodeToString(append(body, s.mac(body)...)))
-		}
-	})
-}
-
-// FuzzVerifyActionToken does the same for the tokens of mailed links
-// (confirm, preferences, unsubscribe), at any time and for any action:
-// it never panics, refuses with ErrBadToken or ErrTokenExpired alone, and
-// an accepted token names a subscriber above 0.
-//
-//	go test ./subscribers -run '^$' -fuzz FuzzVerifyActionToken -fuzztime 5m
-func FuzzVerifyActionToken(f *testing.F) {
-	s, err := NewActionSigner([]byte("fuzz secret"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	other, _ := NewActionSigner([]byte("another secret"))
-	now := time.Date(2026, 11, 28, 7, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		action Action
-		id     int64
-		exp    time.Time
-	}{
-		{ActionConfirm, 42, now.Add(48 * time.Hour)},
-		{ActionPreferences, 1, time.Time{}},
-		{ActionUnsubscribe, 1 << 40, time.Time{}},
+//	go test ./subscribers -run '^$' -fuzz FuzzNormalizeAddress -fuzztime 5m
+func FuzzNormalizeAddress(f *testing.F) {
+	for _, s := range []string{
+		"reader@example.org", "  Reader.Name+news@Example.org ", "nobody0@victim.invalid", "victim39@example.org",
+		"reader@مثال.عراق", "قارئ@مثال.عراق", "reader@xn--mgbh0fb.xn--mgbtx2b", "",
+		"reader@example.org\r\nBcc: victim@example.org", "reader@example.org\n", "reader@example.org%0d%0abcc:x@y.z",
+		"a@example.org, b@example.org", "a@example.org;b@example.org", "a@example.org b@example.org", "a@b@example.org",
+		"Reader <reader@example.org>", "<reader@example.org>", `"quoted"@example.org`, `"a b"@example.org`,
+		"reader@localhost", "@example.org", "reader@", "reader@.org", "reader@example..org", "reader@-example.org",
+		strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + ".org", strings.Repeat("a", 250) + "@example.org",
+		"reader\u202e@example.org", "reader@example.org\u200f", "reader@exam\u0000ple.org", "reader@ex\tample.org",
+		"reader@ＥＸＡＭＰＬＥ.org", "reader@example.org.", "(comment)reader@example.org", "reader@[127.0.0.1]",
+		"=?utf-8?q?reader?=@example.org", "\xff@example.org",
 	} {
-		tok := s.Sign(tc.action, tc.id, tc.exp)
-		for _, v := range []string{tok, other.Sign(tc.action, tc.id, tc.exp), tok[:len(tok)-1], tok + "A", tok + "=",
-			strings.ToUpper(tok), tok[:3] + "\n" + tok[3:]} {
-			f.Add(v, byte(tc.action), now.Unix())
-			f.Add(v, byte(tc.action), now.Add(49*time.Hour).Unix()) // expired by then
-		}
+		f.Add(s)
 	}
-	f.Add("", byte(ActionConfirm), now.Unix())
-	f.Add("!!!!!!!!", byte(ActionUnsubscribe), now.Unix())
-	f.Add(strings.Repeat("A", 100), byte(0), int64(-1))
-	f.Fuzz(func(t *testing.T, token string, action byte, unix int64) {
-		at := time.Unix(unix, 0)
-		check := func(token string) {
-			id, err := s.Verify(token, Action(action), at)
-			switch {
-			case err == nil && id <= 0:
-				t.Fatalf("Verify(%q) accepted subscriber %d", token, id)
-			case err != nil && (id != 0 || !errors.Is(err, ErrBadToken) && !errors.Is(err, ErrTokenExpired)):
-				t.Fatalf("Verify(%q) = %d, %v", token, id, err)
+	problems := []string{ProblemEmpty, ProblemLineBreak, ProblemSeveral, ProblemTooLong, ProblemInvalid}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := NormalizeAddress(in)
+		if err != nil {
+			var ae *AddressError
+			if !errors.As(err, &ae) || !slices.Contains(problems, ae.Problem) || got != "" {
+				t.Fatalf("NormalizeAddress(%q) = %q, %v", in, got, err)
 			}
+			return
 		}
-		check(token)
-		if body := []byte(token); len(body) > 0 && len(body) <= maxActionBytes-actionMacLen {
-			check(tokenEncoding.EncodeToString(append(body, s.mac(body)...)))
+		switch {
+		case len(got) == 0 || len(got) > 254:
+			t.Fatalf("NormalizeAddress(%q) = %q: %d bytes", in, got, len(got))
+		case strings.Count(got, "@") != 1 || strings.ContainsAny(got, ",;<>\"\\"):
+			t.Fatalf("NormalizeAddress(%q) = %q: not one bare address", in, got)
+		case strings.ContainsFunc(got, func(r rune) bool { return r > unicode.MaxASCII || unicode.IsSpace(r) || unicode.IsControl(r) }):
+			t.Fatalf("NormalizeAddress(%q) = %q: a space, control or non-ASCII character", in, got)
+		}
+		if a, err := mail.ParseAddress(got); err != nil || a.Address != got || a.Name != "" {
+			t.Fatalf("NormalizeAddress(%q) = %q, which net/mail reads as %+v, %v", in, got, a, err)
+		}
+		if again, err := NormalizeAddress(got); err != nil || again != got {
+			t.Fatalf("NormalizeAddress(%q) = %q, which normalises to %q, %v", in, got, again, err)
 		}
 	})
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/links"
 )
 
 // Why a click is not counted: the outcome label of nashra_clicks_total.
@@ -82,7 +82,7 @@ func isPrefetch(r *http.Request) bool {
 
 // count decides whether a redirected request is a reader's click and, if
 // so, queues it for the writer without waiting.
-func (t *Tracker) count(r *http.Request, link subscribers.Link) {
+func (t *Tracker) count(r *http.Request, link links.Link) {
 	now := t.now()
 	ua := r.UserAgent()
 	outcome := clickQueued
@@ -95,12 +95,12 @@ func (t *Tracker) count(r *http.Request, link subscribers.Link) {
 		outcome = clickBot
 	case isPrefetch(r):
 		outcome = clickPrefetch
-	case link.Medium == subscribers.MediumEmail && !link.SentAt.IsZero() && now.Sub(link.SentAt) < t.cfg.ScannerWindow:
+	case link.Medium == nashra.MediumEmail && !link.SentAt.IsZero() && now.Sub(link.SentAt) < t.cfg.ScannerWindow.D():
 		outcome = clickScanner
 	}
 	if outcome == clickQueued {
-		c := store.Click{ArticleID: link.ArticleID, Medium: link.Medium.String(), At: now}
-		switch ip := clientIP(r, t.cfg.TrustedProxies); {
+		c := nashra.Click{ArticleID: link.ArticleID, Medium: link.Medium, At: now}
+		switch ip := clientIP(r, t.proxies); {
 		case link.SubscriberID != 0:
 			c.Reader = "s:" + strconv.FormatInt(link.SubscriberID, 10)
 		case link.ChatID != 0:
@@ -116,7 +116,7 @@ func (t *Tracker) count(r *http.Request, link subscribers.Link) {
 	t.m.clicks.WithLabelValues(outcome).Inc()
 }
 
-func (t *Tracker) enqueue(c store.Click) bool {
+func (t *Tracker) enqueue(c nashra.Click) bool {
 	select {
 	case <-t.stop:
 		return false
@@ -161,7 +161,7 @@ type dayKey struct {
 }
 
 func newVisitorKeys(secret []byte) *visitorKeys {
-	return &visitorKeys{base: subscribers.DeriveKey(secret, "nashra visitor v1")}
+	return &visitorKeys{base: links.DeriveKey(secret, "nashra visitor v1")}
 }
 
 func (v *visitorKeys) hash(now time.Time, addr, ua string) string {
@@ -204,7 +204,7 @@ func (t *Tracker) Close(ctx context.Context) error {
 // its first click has waited FlushInterval, one transaction per batch.
 func (t *Tracker) write() {
 	defer close(t.done)
-	batch := make([]store.Click, 0, t.cfg.BatchSize)
+	batch := make([]nashra.Click, 0, t.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	flush := func() {
@@ -220,7 +220,7 @@ func (t *Tracker) write() {
 		case c := <-t.queue:
 			batch = append(batch, c)
 			if len(batch) == 1 {
-				timer.Reset(t.cfg.FlushInterval)
+				timer.Reset(t.cfg.FlushInterval.D())
 			}
 			if len(batch) >= t.cfg.BatchSize {
 				flush()
@@ -244,7 +244,7 @@ func (t *Tracker) write() {
 	}
 }
 
-func (t *Tracker) flush(batch []store.Click) {
+func (t *Tracker) flush(batch []nashra.Click) {
 	// Not the request's context, nor the service's: a batch already taken
 	// should be written even while shutting down.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -6,33 +6,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 // openStore opens a migrated store in a temporary folder, with one article
 // in section news.
 func openStore(t testing.TB) (*store.DB, int64) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "nashra.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := db.SaveItems(ctx, "news", []store.Article{{GUID: "g1", Link: articleURL, Title: "خبر"}}, time.Now(),
-		func(fresh []*store.Article) { fresh[0].State = store.StateNew })
+	db := sqlitetest.Open(t, nashra.Section{Slug: "news", Name: "أخبار"})
+	res, err := db.SaveItems(context.Background(), "news", []nashra.Article{{GUID: "g1", Link: articleURL, Title: "خبر"}}, time.Now(),
+		func(fresh []*nashra.Article) { fresh[0].State = nashra.ArticleNew })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +36,9 @@ func openStore(t testing.TB) (*store.DB, int64) {
 // counted.
 func TestClickCounting(t *testing.T) {
 	db, id := openStore(t)
-	h := newHarness(t, TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, db)
-	tg := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram})
-	mail := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumEmail, SubscriberID: 9})
+	h := newHarness(t, tracking(func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }), db)
+	tg := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram})
+	mail := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumEmail, SubscriberID: 9})
 	click := func(method, path, peer, ua string, header ...string) {
 		t.Helper()
 		r := httptest.NewRequest(method, path, nil)
@@ -94,7 +85,7 @@ func TestClickCounting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]store.MediumClicks{}
+	got := map[nashra.Medium]store.MediumClicks{}
 	for _, m := range byMedium {
 		got[m.Medium] = m
 	}
@@ -120,8 +111,8 @@ func TestClickCounting(t *testing.T) {
 // link counts its reader once from wherever it is opened.
 func TestOneClientCannotBeManyReaders(t *testing.T) {
 	db, id := openStore(t)
-	h := newHarness(t, TrackingConfig{Enabled: true, NetworkCap: 10}, db)
-	channel := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumChannel})
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.NetworkCap = 10 }), db)
+	channel := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumChannel})
 	click := func(path, peer, ua string) {
 		t.Helper()
 		r := httptest.NewRequest(http.MethodGet, path, nil)
@@ -136,7 +127,7 @@ func TestOneClientCannotBeManyReaders(t *testing.T) {
 	for i := range 30 {
 		click(channel, fmt.Sprintf("[2001:db8:7:%x::1]:4000", i), browserUA)
 	}
-	private := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram, ChatID: 1009})
+	private := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram, ChatID: 1009})
 	for i := range 50 {
 		click(private, fmt.Sprintf("198.51.%d.7:4000", i), fmt.Sprintf("Telegram-Android/11.%d", i))
 	}
@@ -157,8 +148,8 @@ func TestOneClientCannotBeManyReaders(t *testing.T) {
 // The same visitor is a new reader the next day: the key rotates daily.
 func TestVisitorIsUniquePerDay(t *testing.T) {
 	db, id := openStore(t)
-	h := newHarness(t, TrackingConfig{Enabled: true}, db)
-	path := "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumWeb})
+	h := newHarness(t, tracking(nil), db)
+	path := "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumWeb})
 	h.get(path)
 	h.get(path)
 	h.now = h.now.Add(24 * time.Hour)
@@ -189,9 +180,9 @@ func TestVisitorIsUniquePerDay(t *testing.T) {
 // link within ScannerWindow of its sending are not counted.
 func TestEmailScannerWindow(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, ScannerWindow: 30 * time.Second}, st)
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.ScannerWindow = config.Duration(30 * time.Second) }), st)
 	sent := h.now.Add(-5 * time.Second)
-	early := "/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumEmail, SubscriberID: 1, SentAt: sent})
+	early := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumEmail, SubscriberID: 1, SentAt: sent})
 	if w := h.get(early); w.Code != http.StatusFound {
 		t.Fatalf("scanner click = %d, want a redirect all the same", w.Code)
 	}
@@ -210,8 +201,8 @@ func TestEmailScannerWindow(t *testing.T) {
 // counted.
 func TestTrackingOffStillRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{}, st)
-	if w := h.get("/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumChannel})); w.Code != http.StatusFound {
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.Enabled = false }), st)
+	if w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumChannel})); w.Code != http.StatusFound {
 		t.Fatalf("= %d", w.Code)
 	}
 	h.flush()
@@ -223,8 +214,8 @@ func TestTrackingOffStillRedirects(t *testing.T) {
 // A full buffer drops the count, never the reader.
 func TestFullBufferDropsCountsNotRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, Buffer: 2}, st)
-	path := "/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumTelegram})
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.Buffer = 2 }), st)
+	path := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	for i := range 5 {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.RemoteAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), 1).String()
@@ -245,10 +236,12 @@ func TestFullBufferDropsCountsNotRedirects(t *testing.T) {
 // once, the rest after FlushInterval.
 func TestClicksAreWrittenInBatches(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, BatchSize: 3, FlushInterval: 50 * time.Millisecond}, st)
+	h := newHarness(t, tracking(func(c *config.Config) {
+		c.Tracking.BatchSize, c.Tracking.FlushInterval = 3, config.Duration(50*time.Millisecond)
+	}), st)
 	h.tr.Start()
 	t.Cleanup(func() { h.tr.Close(context.Background()) })
-	path := "/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumTelegram})
+	path := "/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	for i := range 4 {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.RemoteAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), 1).String()

@@ -6,17 +6,20 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/templates"
 )
 
-// EmailSignup starts the email digest's double opt-in; *digest.Service
+// EmailSignup starts the email digest's double opt-in; *subscribers.Service
 // implements it.
 type EmailSignup interface {
 	// RequestSignup queues a confirmation for address with sections (all
@@ -30,21 +33,23 @@ type EmailSignup interface {
 	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
-// EmailStore is what the subscription pages read and change; *store.DB
-// implements it. The methods and their errors are documented there.
-type EmailStore interface {
-	EmailSubscriber(ctx context.Context, id int64) (store.EmailSubscriber, error)
-	ConfirmEmailSubscriber(ctx context.Context, id int64, now time.Time) (store.EmailSubscriber, error)
-	SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool, now time.Time) (store.EmailSubscriber, error)
-	UnsubscribeEmail(ctx context.Context, id int64, now time.Time) (store.EmailSubscriber, error)
-	Digests(ctx context.Context, limit int) ([]store.Digest, error)
+// EmailSubscribers are what the subscription pages read and change;
+// *subscribers.Service implements them, where they are documented. A
+// subscriber who does not exist is store.ErrNotFound.
+type EmailSubscribers interface {
+	EmailSubscriber(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
+	ConfirmEmail(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
+	// SetEmailPreferences keeps sections as chosen; choosing every section
+	// means those added later too.
+	SetEmailPreferences(ctx context.Context, id int64, sections []string, paused bool) (nashra.EmailSubscriber, error)
+	UnsubscribeEmail(ctx context.Context, id int64) (nashra.EmailSubscriber, error)
 }
 
-var _ EmailStore = (*store.DB)(nil)
-
-// DigestArchive renders a sent digest as a web page; *digest.Service
-// implements it.
+// DigestArchive lists the digests that went out and renders one as a web
+// page; *digest.Service implements it.
 type DigestArchive interface {
+	// Digests returns up to limit digests that went out, newest first.
+	Digests(ctx context.Context, limit int) ([]nashra.Digest, error)
 	// ArchivePage returns the page of a day's digest (YYYY-MM-DD), or
 	// store.ErrNotFound when no digest went out that day.
 	ArchivePage(ctx context.Context, day string) ([]byte, error)
@@ -52,25 +57,19 @@ type DigestArchive interface {
 
 // EmailOptions configure the email digest's pages.
 type EmailOptions struct {
-	// Site is the site's name (المعلومة); SiteURL its home page.
-	Site    string
-	SiteURL string
+	// Config gives the site's name and home page, when the digest comes
+	// (digest.time in site.timezone) and the trusted proxies, whose
+	// X-Forwarded-For names the client: the requester whose signups are
+	// limited.
+	Config *config.Config
 	// Sections are the configured sections, in their order.
-	Sections []subscribers.Section
-	// DigestTime ("07:00") and Location tell readers when the digest
-	// comes.
-	DigestTime string
-	Location   *time.Location
-	Signup     EmailSignup
-	Store      EmailStore
-	Archive    DigestArchive
+	Sections    []nashra.Section
+	Signup      EmailSignup
+	Subscribers EmailSubscribers
+	Archive     DigestArchive
 	// Tokens checks the links mailed to subscribers and signs the
 	// preference links the pages show.
-	Tokens *subscribers.ActionSigner
-	// TrustedProxies are the peers whose X-Forwarded-For is believed
-	// (NASHRA_TRUSTED_PROXIES): the client's address is the requester
-	// whose signups the digest limits.
-	TrustedProxies []netip.Prefix
+	Tokens *links.ActionSigner
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -91,13 +90,10 @@ func NewEmailPages(o EmailOptions) *EmailPages {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
 	return &EmailPages{o: o}
 }
 
-// The archive's paths; the others are subscribers.Action paths.
+// The archive's paths; the others are links.Action paths.
 const (
 	signupPath  = "/email"
 	archivePath = "/digest/"
@@ -107,12 +103,12 @@ const (
 func (p *EmailPages) Register(s *Server) {
 	s.Handle("GET "+signupPath, http.HandlerFunc(p.signupForm))
 	s.Handle("POST "+signupPath, http.HandlerFunc(p.signup))
-	s.Handle("GET "+subscribers.ActionConfirm.Path(), http.HandlerFunc(p.confirmPage))
-	s.Handle("POST "+subscribers.ActionConfirm.Path(), http.HandlerFunc(p.confirm))
-	s.Handle("GET "+subscribers.ActionPreferences.Path(), http.HandlerFunc(p.preferencesPage))
-	s.Handle("POST "+subscribers.ActionPreferences.Path(), http.HandlerFunc(p.savePreferences))
-	s.Handle("GET "+subscribers.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribePage))
-	s.Handle("POST "+subscribers.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribe))
+	s.Handle("GET "+links.ActionConfirm.Path(), http.HandlerFunc(p.confirmPage))
+	s.Handle("POST "+links.ActionConfirm.Path(), http.HandlerFunc(p.confirm))
+	s.Handle("GET "+links.ActionPreferences.Path(), http.HandlerFunc(p.preferencesPage))
+	s.Handle("POST "+links.ActionPreferences.Path(), http.HandlerFunc(p.savePreferences))
+	s.Handle("GET "+links.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribePage))
+	s.Handle("POST "+links.ActionUnsubscribe.Path(), http.HandlerFunc(p.unsubscribe))
 	s.Handle("GET "+archivePath+"{$}", http.HandlerFunc(p.archiveIndex))
 	s.Handle("GET "+archivePath+"{day}", http.HandlerFunc(p.archiveDay))
 }
@@ -146,16 +142,8 @@ type sectionChoice struct {
 type archived struct{ Subject, URL string }
 
 func (p *EmailPages) page(title string) page {
-	return page{Title: title, Site: p.o.Site, SiteURL: p.o.SiteURL, ArchiveURL: archivePath, DigestTime: p.o.DigestTime,
-		Zone: zone(p.o.Location)}
-}
-
-// zone names the digest's time zone as readers say it.
-func zone(loc *time.Location) string {
-	if loc.String() == "Asia/Baghdad" {
-		return "بغداد"
-	}
-	return loc.String()
+	return page{Title: title, Site: p.o.Config.Site.Name, SiteURL: p.o.Config.Site.URL, ArchiveURL: archivePath, DigestTime: p.o.Config.Digest.Time,
+		Zone: arabic.Zone(p.o.Config.Site.Location)}
 }
 
 // render writes a page. Token pages must not leak their URL: no referrer,
@@ -263,10 +251,7 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusBadRequest, "signup.html", d)
 		return
 	}
-	if len(chosen) == len(p.o.Sections) {
-		chosen = nil // every section, including those added later
-	}
-	err := p.o.Signup.RequestSignup(r.Context(), subscribers.Requester{IP: clientIP(r, p.o.TrustedProxies)}, address, chosen)
+	err := p.o.Signup.RequestSignup(r.Context(), subscribers.Requester{IP: clientIP(r, p.o.Config.TrustedProxies)}, address, chosen)
 	var problem interface{ AddressProblem() string }
 	switch {
 	case errors.Is(err, subscribers.ErrTooManySignups):
@@ -293,19 +278,19 @@ func (p *EmailPages) signup(w http.ResponseWriter, r *http.Request) {
 
 // subscriber checks a link's token and returns its subscriber; on failure
 // it has answered with a page saying why.
-func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action subscribers.Action, token string) (store.EmailSubscriber, bool) {
+func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action links.Action, token string) (nashra.EmailSubscriber, bool) {
 	id, err := p.o.Tokens.Verify(token, action, p.o.Now())
-	if errors.Is(err, subscribers.ErrTokenExpired) {
+	if errors.Is(err, links.ErrTokenExpired) {
 		p.message(w, http.StatusGone, "انتهت صلاحية الرابط", signupPath, txtSignupAgain,
 			"انتهت صلاحية رابط التأكيد. اشترك من جديد لتصلك رسالة تأكيد أخرى.")
-		return store.EmailSubscriber{}, false
+		return nashra.EmailSubscriber{}, false
 	}
-	var sub store.EmailSubscriber
+	var sub nashra.EmailSubscriber
 	if err == nil {
-		sub, err = p.o.Store.EmailSubscriber(r.Context(), id)
+		sub, err = p.o.Subscribers.EmailSubscriber(r.Context(), id)
 	}
 	switch {
-	case errors.Is(err, subscribers.ErrBadToken), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, links.ErrBadToken), errors.Is(err, store.ErrNotFound):
 		p.message(w, http.StatusBadRequest, "رابط غير صالح", signupPath, txtSignupAgain, txtBadLink)
 		return sub, false
 	case err != nil:
@@ -318,14 +303,14 @@ func (p *EmailPages) subscriber(w http.ResponseWriter, r *http.Request, action s
 
 // preferencesURL is the subscriber's preference center.
 func (p *EmailPages) preferencesURL(id int64) string {
-	return subscribers.ActionPreferences.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(subscribers.ActionPreferences, id, time.Time{}))
+	return links.ActionPreferences.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(links.ActionPreferences, id, time.Time{}))
 }
 
 // confirmPage shows a button: a GET never confirms, because mail scanners
 // open every link they see.
 func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, token)
+	sub, ok := p.subscriber(w, r, links.ActionConfirm, token)
 	if !ok {
 		return
 	}
@@ -333,12 +318,12 @@ func (p *EmailPages) confirmPage(w http.ResponseWriter, r *http.Request) {
 	case sub.Subscribed():
 		p.message(w, http.StatusOK, "اشتراكك مؤكَّد", p.preferencesURL(sub.ID), "تعديل التفضيلات",
 			"اشتراكك في النشرة اليومية مؤكَّد بالفعل، ولا حاجة إلى شيء آخر.")
-	case sub.State != store.EmailPending:
+	case sub.State != nashra.EmailPending:
 		p.message(w, http.StatusGone, "الرابط لم يعد صالحًا", signupPath, txtSignupAgain,
 			"هذا الرابط لم يعد صالحًا لأن الاشتراك أُلغي. يمكنك الاشتراك من جديد متى شئت.")
 	default:
 		d := p.page("تأكيد الاشتراك")
-		d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionConfirm.Path()
+		d.Address, d.Token, d.Action = sub.Address, token, links.ActionConfirm.Path()
 		p.render(w, http.StatusOK, "confirm.html", d)
 	}
 }
@@ -347,11 +332,11 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 	if !p.postForm(w, r) {
 		return
 	}
-	sub, ok := p.subscriber(w, r, subscribers.ActionConfirm, r.PostForm.Get("t"))
+	sub, ok := p.subscriber(w, r, links.ActionConfirm, r.PostForm.Get("t"))
 	if !ok {
 		return
 	}
-	sub, err := p.o.Store.ConfirmEmailSubscriber(r.Context(), sub.ID, p.o.Now())
+	sub, err := p.o.Subscribers.ConfirmEmail(r.Context(), sub.ID)
 	switch {
 	case err != nil:
 		p.o.Logger.Error("web: confirm email subscriber", "err", err)
@@ -362,18 +347,18 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.o.Logger.Info("web: email subscription confirmed", "subscriber_id", sub.ID)
 		p.message(w, http.StatusOK, "تم تأكيد اشتراكك", p.preferencesURL(sub.ID), "تعديل الأقسام أو إيقاف النشرة مؤقتًا",
-			"شكرًا لك. ستصلك نشرة "+p.o.Site+" كل يوم عند الساعة "+p.o.DigestTime+" بتوقيت "+zone(p.o.Location)+".")
+			"شكرًا لك. ستصلك نشرة "+p.o.Config.Site.Name+" كل يوم عند الساعة "+p.o.Config.Digest.Time+" "+arabic.Zone(p.o.Config.Site.Location)+".")
 	}
 }
 
 // preferencesForm shows the preference center with sections (nil: all)
 // ticked.
-func (p *EmailPages) preferencesForm(w http.ResponseWriter, status int, sub store.EmailSubscriber, sections []string, paused bool,
+func (p *EmailPages) preferencesForm(w http.ResponseWriter, status int, sub nashra.EmailSubscriber, sections []string, paused bool,
 	token, errText, notice string) {
 	d := p.page("تفضيلات النشرة")
-	d.Address, d.Token, d.Action = sub.Address, token, subscribers.ActionPreferences.Path()
+	d.Address, d.Token, d.Action = sub.Address, token, links.ActionPreferences.Path()
 	d.Sections, d.Paused, d.Error, d.Notice = p.choices(sections), paused, errText, notice
-	d.Link = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(subscribers.ActionUnsubscribe, sub.ID, time.Time{}))
+	d.Link = links.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(p.o.Tokens.Sign(links.ActionUnsubscribe, sub.ID, time.Time{}))
 	p.render(w, status, "preferences.html", d)
 }
 
@@ -384,13 +369,13 @@ func (p *EmailPages) notSubscribed(w http.ResponseWriter) {
 
 func (p *EmailPages) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
+	sub, ok := p.subscriber(w, r, links.ActionPreferences, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
 		p.notSubscribed(w)
 	default:
-		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == store.EmailPaused, token, "", "")
+		p.preferencesForm(w, http.StatusOK, sub, sub.Sections, sub.State == nashra.EmailPaused, token, "", "")
 	}
 }
 
@@ -399,7 +384,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PostForm.Get("t")
-	sub, ok := p.subscriber(w, r, subscribers.ActionPreferences, token)
+	sub, ok := p.subscriber(w, r, links.ActionPreferences, token)
 	if !ok {
 		return
 	}
@@ -414,10 +399,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 			txtChooseSection+" لإيقاف النشرة كلها استعمل الإيقاف المؤقت أو إلغاء الاشتراك.", "")
 		return
 	}
-	if len(chosen) == len(p.o.Sections) {
-		chosen = nil
-	}
-	sub, err := p.o.Store.SetEmailPreferences(r.Context(), sub.ID, chosen, paused, p.o.Now())
+	sub, err := p.o.Subscribers.SetEmailPreferences(r.Context(), sub.ID, chosen, paused)
 	if err != nil {
 		p.o.Logger.Error("web: save email preferences", "err", err)
 		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
@@ -434,7 +416,7 @@ func (p *EmailPages) savePreferences(w http.ResponseWriter, r *http.Request) {
 // mail client's RFC 8058 one-click POST.
 func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	token := linkToken(r)
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, token)
+	sub, ok := p.subscriber(w, r, links.ActionUnsubscribe, token)
 	switch {
 	case !ok:
 	case !sub.Subscribed():
@@ -442,7 +424,7 @@ func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	default:
 		d := p.page("إلغاء الاشتراك")
 		d.Address, d.Link = sub.Address, p.preferencesURL(sub.ID)
-		d.Action = subscribers.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(token)
+		d.Action = links.ActionUnsubscribe.Path() + "?t=" + url.QueryEscape(token)
 		p.render(w, http.StatusOK, "unsubscribe.html", d)
 	}
 }
@@ -451,22 +433,22 @@ func (p *EmailPages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // the body says List-Unsubscribe=One-Click, and nothing else is asked, so
 // the body is not even read.
 func (p *EmailPages) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	sub, ok := p.subscriber(w, r, subscribers.ActionUnsubscribe, linkToken(r))
+	sub, ok := p.subscriber(w, r, links.ActionUnsubscribe, linkToken(r))
 	if !ok {
 		return
 	}
-	if _, err := p.o.Store.UnsubscribeEmail(r.Context(), sub.ID, p.o.Now()); err != nil {
+	if _, err := p.o.Subscribers.UnsubscribeEmail(r.Context(), sub.ID); err != nil {
 		p.o.Logger.Error("web: unsubscribe email subscriber", "err", err)
 		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)
 		return
 	}
 	p.o.Logger.Info("web: email subscriber unsubscribed", "subscriber_id", sub.ID)
 	p.message(w, http.StatusOK, "أُلغي اشتراكك", signupPath, "غيّرت رأيك؟ اشترك من جديد",
-		"لن تصلك نشرة "+p.o.Site+" بعد الآن على هذا العنوان.")
+		"لن تصلك نشرة "+p.o.Config.Site.Name+" بعد الآن على هذا العنوان.")
 }
 
 func (p *EmailPages) archiveIndex(w http.ResponseWriter, r *http.Request) {
-	list, err := p.o.Store.Digests(r.Context(), 90)
+	list, err := p.o.Archive.Digests(r.Context(), 90)
 	if err != nil {
 		p.o.Logger.Error("web: list digests", "err", err)
 		p.message(w, http.StatusInternalServerError, "خطأ مؤقت", "", "", txtFailed)

@@ -14,64 +14,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
-
-// TrackingConfig configures tracked links (/r/<token>). The zero value of
-// each field means its default.
-type TrackingConfig struct {
-	// Enabled counts clicks. Off, /r/ still redirects the tokens sent
-	// before, counting nothing, and links are sent untracked (see
-	// subscribers.NewLinks).
-	Enabled bool
-	// TrustedProxies are the peers whose X-Forwarded-For is believed
-	// (NASHRA_TRUSTED_PROXIES); any other peer is the client itself.
-	TrustedProxies []netip.Prefix
-	// ScannerWindow: a click on an email link this soon after the email
-	// was composed is a mail security scanner's, not a reader's. Default
-	// 60s: the stamp is taken before the message waits in SMTP queues, and
-	// scanners open every link as the message arrives.
-	ScannerWindow time.Duration
-	// Buffer is how many clicks may wait to be written; past it clicks are
-	// still redirected but not counted. Default 50,000 (about 6 MB): the
-	// writer waits for the store's one write connection, which a
-	// 100,000-row fan-out holds for about a second.
-	Buffer int
-	// BatchSize is the most clicks written in one transaction. Default
-	// 10,000: what arrives while a fan-out holds the store goes in one go.
-	BatchSize int
-	// FlushInterval is the longest a click waits before its batch is
-	// written. Default 1s.
-	FlushInterval time.Duration
-	// CacheSize is how many article links are kept in memory, so that the
-	// redirect does not read the store. Default 10,000.
-	CacheSize int
-	// NetworkCap is how many anonymous readers (of channel, group and web
-	// links) one source network — an IPv4 /24, an IPv6 /48 — counts for
-	// on one article in one day; new readers past it are counted as
-	// capped, not stored. Default 10.
-	NetworkCap int
-}
-
-func (c TrackingConfig) withDefaults() TrackingConfig {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&c.Buffer, 50_000)
-	def(&c.BatchSize, 10_000)
-	def(&c.CacheSize, 10_000)
-	def(&c.NetworkCap, 10)
-	if c.ScannerWindow <= 0 {
-		c.ScannerWindow = time.Minute
-	}
-	if c.FlushInterval <= 0 {
-		c.FlushInterval = time.Second
-	}
-	return c
-}
 
 // TrackingStore is what tracked links need from the store.
 type TrackingStore interface {
@@ -80,15 +27,16 @@ type TrackingStore interface {
 	ArticleLink(ctx context.Context, id int64) (string, error)
 	// RecordClicks stores a batch of clicks in one transaction, counting
 	// at most perNetwork anonymous readers per network, article and day.
-	RecordClicks(ctx context.Context, cs []store.Click, perNetwork int) (store.ClickResult, error)
+	RecordClicks(ctx context.Context, cs []nashra.Click, perNetwork int) (store.ClickResult, error)
 }
 
 // Tracker serves tracked links: it checks the token, redirects to the
 // article's stored link and hands the click to a single writer that stores
 // clicks in batches. The target is never taken from the request.
 type Tracker struct {
-	cfg     TrackingConfig
-	signer  *subscribers.Signer
+	cfg     config.Tracking
+	proxies []netip.Prefix // NASHRA_TRUSTED_PROXIES
+	signer  *links.Signer
 	visitor *visitorKeys
 	st      TrackingStore
 	links   *linkCache
@@ -96,7 +44,7 @@ type Tracker struct {
 	now     func() time.Time
 	m       trackerMetrics
 
-	queue     chan store.Click
+	queue     chan nashra.Click
 	stop      chan struct{}
 	done      chan struct{}
 	startOnce sync.Once
@@ -117,19 +65,21 @@ func WithTrackerMetrics(reg prometheus.Registerer) TrackerOption {
 	return func(t *Tracker) { t.m.register(reg) }
 }
 
-// NewTracker returns a tracker checking tokens signed with secret (the
-// same secret as the subscribers.Signer that made them) and reading links
-// from st. Start begins writing clicks; Close stops.
-func NewTracker(cfg TrackingConfig, secret []byte, st TrackingStore, opts ...TrackerOption) (*Tracker, error) {
-	signer, err := subscribers.NewSigner(secret)
+// NewTracker returns a tracker, configured by cfg's tracking section and
+// trusted proxies, checking tokens signed with secret (the same secret as
+// the links.Signer that made them) and reading links from st. Start begins
+// writing clicks; Close stops. With tracking off, /r/ still redirects the
+// tokens sent before, counting nothing.
+func NewTracker(cfg *config.Config, secret []byte, st TrackingStore, opts ...TrackerOption) (*Tracker, error) {
+	signer, err := links.NewSigner(secret)
 	if err != nil {
 		return nil, fmt.Errorf("tracked links: %w", err)
 	}
-	cfg = cfg.withDefaults()
+	tc := cfg.Tracking
 	t := &Tracker{
-		cfg: cfg, signer: signer, visitor: newVisitorKeys(secret), st: st,
-		links: newLinkCache(cfg.CacheSize), log: slog.Default(), now: time.Now, m: newTrackerMetrics(),
-		queue: make(chan store.Click, cfg.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
+		cfg: tc, proxies: cfg.TrustedProxies, signer: signer, visitor: newVisitorKeys(secret), st: st,
+		links: newLinkCache(tc.CacheSize), log: slog.Default(), now: time.Now, m: newTrackerMetrics(),
+		queue: make(chan nashra.Click, tc.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(t)

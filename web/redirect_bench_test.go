@@ -20,8 +20,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // BenchmarkRedirect measures /r/<token> over loopback: a real store, a
@@ -48,16 +50,16 @@ func BenchmarkRedirect(b *testing.B) {
 	if _, err := db.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{{Slug: "news", Name: "أخبار"}}); err != nil {
+	if _, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار"}}); err != nil {
 		b.Fatal(err)
 	}
-	var items []store.Article
+	var items []nashra.Article
 	for i := range 200 {
-		items = append(items, store.Article{GUID: fmt.Sprint("bench-", i), Link: fmt.Sprintf("%s?i=%d", articleURL, i), Title: "خبر"})
+		items = append(items, nashra.Article{GUID: fmt.Sprint("bench-", i), Link: fmt.Sprintf("%s?i=%d", articleURL, i), Title: "خبر"})
 	}
-	res, err := db.SaveItems(ctx, "news", items, time.Now(), func(fresh []*store.Article) {
+	res, err := db.SaveItems(ctx, "news", items, time.Now(), func(fresh []*nashra.Article) {
 		for _, a := range fresh {
-			a.State = store.StateHanded
+			a.State = nashra.ArticleHanded
 		}
 	})
 	if err != nil {
@@ -66,7 +68,7 @@ func BenchmarkRedirect(b *testing.B) {
 	seedReaders(b, path, 100_000)
 
 	log := slog.New(slog.DiscardHandler)
-	tr, err := NewTracker(TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+	tr, err := NewTracker(tracking(func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }),
 		[]byte(testSecret), db, WithTrackerLogger(log))
 	if err != nil {
 		b.Fatal(err)
@@ -79,11 +81,11 @@ func BenchmarkRedirect(b *testing.B) {
 	tr.Start()
 	defer func() { srv.Shutdown(ctx); tr.Close(ctx) }()
 
-	signer, _ := subscribers.NewSigner([]byte(testSecret))
+	signer, _ := links.NewSigner([]byte(testSecret))
 	base := "http://" + srv.Addrs()[0].String() + "/r/"
 	var urls []string
 	for _, id := range res.New {
-		urls = append(urls, base+signer.Sign(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram}))
+		urls = append(urls, base+signer.Sign(links.Link{ArticleID: id, Medium: nashra.MediumTelegram}))
 	}
 	workers := 4
 	if v, err := strconv.Atoi(os.Getenv("NASHRA_BENCH_CLIENTS")); err == nil && v > 0 {
@@ -151,14 +153,14 @@ func BenchmarkRedirect(b *testing.B) {
 					return
 				default:
 				}
-				r, err := db.SaveItems(ctx, "news", []store.Article{{GUID: fmt.Sprint("push-", i),
+				r, err := db.SaveItems(ctx, "news", []nashra.Article{{GUID: fmt.Sprint("push-", i),
 					Link: fmt.Sprintf("%s?push=%d", articleURL, i), Title: "عاجل"}}, time.Now(),
-					func(fresh []*store.Article) { fresh[0].State = store.StateNew })
+					func(fresh []*nashra.Article) { fresh[0].State = nashra.ArticleNew })
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				f, err := db.HandOn(ctx, store.FanOut{ArticleID: r.New[0], State: store.DeliveryPending, Now: time.Now()})
+				f, err := db.HandOn(ctx, store.FanOut{ArticleID: r.New[0], State: nashra.DeliveryPending, Now: time.Now()})
 				if err != nil || f.Chats != 100_000 {
 					b.Errorf("fan-out: %+v %v", f, err)
 					return

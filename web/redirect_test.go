@@ -14,8 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 const testSecret = "nashra test secret"
@@ -25,7 +27,7 @@ type fakeLinks struct {
 	mu      sync.Mutex
 	links   map[int64]string
 	lookups int
-	clicks  []store.Click
+	clicks  []nashra.Click
 }
 
 func (f *fakeLinks) ArticleLink(_ context.Context, id int64) (string, error) {
@@ -39,17 +41,17 @@ func (f *fakeLinks) ArticleLink(_ context.Context, id int64) (string, error) {
 	return link, nil
 }
 
-func (f *fakeLinks) RecordClicks(_ context.Context, cs []store.Click, _ int) (store.ClickResult, error) {
+func (f *fakeLinks) RecordClicks(_ context.Context, cs []nashra.Click, _ int) (store.ClickResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.clicks = append(f.clicks, cs...)
 	return store.ClickResult{Unique: len(cs)}, nil
 }
 
-func (f *fakeLinks) recorded() []store.Click {
+func (f *fakeLinks) recorded() []nashra.Click {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]store.Click(nil), f.clicks...)
+	return append([]nashra.Click(nil), f.clicks...)
 }
 
 // trackerHarness routes requests through a Server's mux to a Tracker, as
@@ -58,11 +60,21 @@ type trackerHarness struct {
 	t      *testing.T
 	srv    *Server
 	tr     *Tracker
-	signer *subscribers.Signer
+	signer *links.Signer
 	now    time.Time
 }
 
-func newHarness(t *testing.T, cfg TrackingConfig, st TrackingStore) *trackerHarness {
+// tracking is the default configuration, changed by set when it is not
+// nil.
+func tracking(set func(c *config.Config)) *config.Config {
+	c := config.Defaults()
+	if set != nil {
+		set(c)
+	}
+	return c
+}
+
+func newHarness(t *testing.T, cfg *config.Config, st TrackingStore) *trackerHarness {
 	t.Helper()
 	h := &trackerHarness{t: t, now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	tr, err := NewTracker(cfg, []byte(testSecret), st, WithTrackerLogger(slog.New(slog.DiscardHandler)),
@@ -73,13 +85,13 @@ func newHarness(t *testing.T, cfg TrackingConfig, st TrackingStore) *trackerHarn
 	h.tr = tr
 	h.srv = New(Options{Store: &fakeStore{}, Gatherer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 	tr.Register(h.srv)
-	if h.signer, err = subscribers.NewSigner([]byte(testSecret)); err != nil {
+	if h.signer, err = links.NewSigner([]byte(testSecret)); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-func (h *trackerHarness) token(l subscribers.Link) string { return h.signer.Sign(l) }
+func (h *trackerHarness) token(l links.Link) string { return h.signer.Sign(l) }
 
 func (h *trackerHarness) do(r *http.Request) *httptest.ResponseRecorder {
 	if _, set := r.Header["User-Agent"]; !set {
@@ -122,8 +134,8 @@ func counterValue(t testing.TB, c prometheus.Collector) float64 {
 
 func TestRedirectToStoredLink(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
-	w := h.get("/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumChannel}))
+	h := newHarness(t, tracking(nil), st)
+	w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumChannel}))
 	if w.Code != http.StatusFound || w.Header().Get("Location") != articleURL {
 		t.Fatalf("GET = %d Location %q", w.Code, w.Header().Get("Location"))
 	}
@@ -131,11 +143,11 @@ func TestRedirectToStoredLink(t *testing.T) {
 		t.Errorf("Cache-Control = %q", cc)
 	}
 	// An article that is gone: a valid token, but nowhere to go.
-	w = h.get("/r/" + h.token(subscribers.Link{ArticleID: 7, Medium: subscribers.MediumChannel}))
+	w = h.get("/r/" + h.token(links.Link{ArticleID: 7, Medium: nashra.MediumChannel}))
 	if w.Code != http.StatusNotFound || w.Header().Get("Location") != "" {
 		t.Fatalf("unknown article = %d Location %q", w.Code, w.Header().Get("Location"))
 	}
-	w = h.do(httptest.NewRequest(http.MethodPost, "/r/"+h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumWeb}), nil))
+	w = h.do(httptest.NewRequest(http.MethodPost, "/r/"+h.token(links.Link{ArticleID: 42, Medium: nashra.MediumWeb}), nil))
 	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Location") != "" {
 		t.Fatalf("POST = %d Location %q", w.Code, w.Header().Get("Location"))
 	}
@@ -145,11 +157,11 @@ func TestRedirectToStoredLink(t *testing.T) {
 // 404 with no Location, and counts nothing.
 func TestTamperedTokensGoNowhere(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL, 43: articleURL + "x"}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
+	h := newHarness(t, tracking(nil), st)
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for _, l := range []subscribers.Link{
-		{ArticleID: 42, Medium: subscribers.MediumTelegram},
-		{ArticleID: 42, Medium: subscribers.MediumEmail, SubscriberID: 3, SentAt: time.Unix(1_700_000_000, 0)},
+	for _, l := range []links.Link{
+		{ArticleID: 42, Medium: nashra.MediumTelegram},
+		{ArticleID: 42, Medium: nashra.MediumEmail, SubscriberID: 3, SentAt: time.Unix(1_700_000_000, 0)},
 	} {
 		tok := h.token(l)
 		for i := range len(tok) {
@@ -179,10 +191,10 @@ func TestTamperedTokensGoNowhere(t *testing.T) {
 }
 
 // A token signed when the format was made still redirects: channel posts
-// stay readable for years. (The same token is checked in subscribers.)
+// stay readable for years. (The same token is checked in links.)
 func TestOldTokenStillRedirects(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{75535: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
+	h := newHarness(t, tracking(nil), st)
 	h.now = time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)
 	w := h.get("/r/A4_OBEvd1pw2-80C")
 	if w.Code != http.StatusFound || w.Header().Get("Location") != articleURL {
@@ -194,8 +206,8 @@ func TestOldTokenStillRedirects(t *testing.T) {
 // changes where a tracked link goes.
 func TestNoURLFromTheRequestIsFollowed(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: articleURL}}
-	h := newHarness(t, TrackingConfig{Enabled: true, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}, st)
-	tok := h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumTelegram})
+	h := newHarness(t, tracking(func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }), st)
+	tok := h.token(links.Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	const evil = "https://evil.example/phish"
 	for _, tc := range []struct {
 		name   string
@@ -255,8 +267,8 @@ func TestNoURLFromTheRequestIsFollowed(t *testing.T) {
 // A link stored as something other than a web URL is never followed.
 func TestNonWebStoredLinkIsRefused(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{42: "javascript:alert(1)"}}
-	h := newHarness(t, TrackingConfig{Enabled: true}, st)
-	w := h.get("/r/" + h.token(subscribers.Link{ArticleID: 42, Medium: subscribers.MediumWeb}))
+	h := newHarness(t, tracking(nil), st)
+	w := h.get("/r/" + h.token(links.Link{ArticleID: 42, Medium: nashra.MediumWeb}))
 	if w.Code != http.StatusNotFound || w.Header().Get("Location") != "" {
 		t.Fatalf("%d Location %q", w.Code, w.Header().Get("Location"))
 	}
@@ -264,9 +276,9 @@ func TestNonWebStoredLinkIsRefused(t *testing.T) {
 
 func TestLinksAreCached(t *testing.T) {
 	st := &fakeLinks{links: map[int64]string{1: articleURL + "1", 2: articleURL + "2", 3: articleURL + "3"}}
-	h := newHarness(t, TrackingConfig{Enabled: true, CacheSize: 2}, st)
+	h := newHarness(t, tracking(func(c *config.Config) { c.Tracking.CacheSize = 2 }), st)
 	path := func(id int64) string {
-		return "/r/" + h.token(subscribers.Link{ArticleID: id, Medium: subscribers.MediumTelegram})
+		return "/r/" + h.token(links.Link{ArticleID: id, Medium: nashra.MediumTelegram})
 	}
 	for range 5 {
 		h.get(path(1))

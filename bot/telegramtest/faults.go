@@ -36,6 +36,10 @@ type Fault struct {
 	// fault answers, as when Telegram accepted a message but the answer was
 	// lost: the case that makes senders send twice.
 	Processed bool
+	// PauseBot makes a 429 start a bot-wide retry_after of RetryAfter
+	// seconds, as Telegram's global limit does: a message sent to any chat
+	// before it has passed is a violation (see Stats.Violations).
+	PauseBot bool
 }
 
 // ServerError is Telegram's own 500 answer.
@@ -60,6 +64,17 @@ func Hang() Fault { return Fault{Hang: true} }
 func FloodWait(retryAfter int) Fault {
 	return Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter,
 		Description: "Too Many Requests: retry after " + strconv.Itoa(retryAfter)}
+}
+
+// BotFloodWait is a 429 from the bot-wide limit, whichever chat the call
+// was for: like FloodWait, but the whole bot must then rest retry_after
+// seconds, and every message sent before is a violation. It is what another
+// process sharing the token, or a limit lower than documented, looks like
+// to nashra.
+func BotFloodWait(retryAfter int) Fault {
+	f := FloodWait(retryAfter)
+	f.PauseBot = true
+	return f
 }
 
 type faultRule struct {
@@ -154,6 +169,11 @@ func (s *Server) serveFault(w http.ResponseWriter, req *request, h handler, f *F
 			writeJSON(w, http.StatusOK, response{Ok: true, Result: result})
 		}
 		return
+	}
+	if f.PauseBot {
+		s.mu.Lock()
+		s.pauseBot(req.flag("allow_paid_broadcast"), req.at(s), time.Duration(f.RetryAfter)*time.Second)
+		s.mu.Unlock()
 	}
 	status := cmp.Or(f.Status, http.StatusInternalServerError)
 	if f.Body != "" {

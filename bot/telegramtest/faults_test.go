@@ -51,7 +51,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestHangAndProcessed(t *testing.T) {
-	srv, bot := newBot(t)
+	srv, bot := newBot(t, telegramtest.WithLimits(telegramtest.Limits{}))
 	u := srv.AddUser(tgbotapi.User{})
 	bot.Client = &http.Client{Timeout: 200 * time.Millisecond}
 

@@ -3,23 +3,54 @@ package telegramtest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
+// Model is how the fake counts the bot-wide limit. Telegram does not
+// publish its algorithm; the two models are the plausible readings of "about
+// 30 messages per second", and code meant for Telegram should pass both.
+type Model int
+
+const (
+	// SlidingWindow, the strict model and the default: at most
+	// GlobalPerSecond messages arrive within any one second, with nothing on
+	// top; a private chat is a token bucket of PrivatePerSecond with
+	// PrivateBurst (1 in DefaultLimits); a group or channel a sliding 60 s
+	// window.
+	SlidingWindow Model = iota
+	// TokenBucket: the bot-wide limit is a token bucket of GlobalPerSecond
+	// holding GlobalBurst, which lets a full second's worth go at once after
+	// a quiet moment; private chats and groups as in SlidingWindow.
+	TokenBucket
+)
+
+func (m Model) String() string {
+	if m == TokenBucket {
+		return "token bucket"
+	}
+	return "sliding window"
+}
+
 // Limits are the flood limits the fake enforces for the bot. Every message
 // counts: send*, copyMessage and edit*; getters, deleteMessage,
-// sendChatAction and answerCallbackQuery do not. A zero rate lifts that
-// limit, so Limits{} turns flood control off.
+// sendChatAction and answerCallbackQuery do not. A message counts at the
+// instant it arrives: when the fake received the request plus the latency
+// (see WithLatency). A zero rate lifts that limit, so Limits{} turns flood
+// control off.
 type Limits struct {
-	// GlobalPerSecond and GlobalBurst bound messages over all chats with a
-	// token bucket (Telegram: about 30 per second). A burst below 1 counts
-	// as 1, here and for PrivateBurst.
+	// Model says how GlobalPerSecond and PaidPerSecond are counted.
+	Model Model
+	// GlobalPerSecond bounds messages over all chats (Telegram: about 30
+	// per second). GlobalBurst is the token bucket's size in the
+	// TokenBucket model; a burst below 1 counts as 1, here and for
+	// PrivateBurst.
 	GlobalPerSecond float64
 	GlobalBurst     int
 	// PaidPerSecond replaces GlobalPerSecond for messages sent with
 	// allow_paid_broadcast=true, and for all messages while
-	// SetPaidBroadcast(true) is on (Telegram: up to 1000 per second). Its
-	// burst is one second's worth.
+	// SetPaidBroadcast(true) is on (Telegram: up to 1000 per second). In the
+	// TokenBucket model its burst is one second's worth.
 	PaidPerSecond float64
 	// PrivatePerSecond and PrivateBurst bound messages to one private chat
 	// with a token bucket (Telegram: 1 per second, short bursts tolerated).
@@ -34,17 +65,29 @@ type Limits struct {
 	Penalty time.Duration
 }
 
-// DefaultLimits returns Telegram's documented limits.
+// DefaultLimits returns Telegram's documented limits under the strictest
+// plausible reading: the SlidingWindow model, and no burst into a private
+// chat.
 func DefaultLimits() Limits {
 	return Limits{
+		Model:            SlidingWindow,
 		GlobalPerSecond:  30,
 		GlobalBurst:      30,
 		PaidPerSecond:    1000,
 		PrivatePerSecond: 1,
-		PrivateBurst:     3,
+		PrivateBurst:     1,
 		GroupPerMinute:   20,
 		Penalty:          time.Second,
 	}
+}
+
+// BucketLimits returns Telegram's documented limits read as token buckets:
+// a second's worth of messages may go at once bot-wide, three into a
+// private chat.
+func BucketLimits() Limits {
+	l := DefaultLimits()
+	l.Model, l.PrivateBurst = TokenBucket, 3
+	return l
 }
 
 // Stats counts calls and flood-limit violations. Stats returns a copy.
@@ -60,9 +103,10 @@ type Stats struct {
 	GlobalViolations int
 	// ChatViolations counts messages refused by a chat's limit, by chat id.
 	ChatViolations map[int64]int
-	// PenaltyViolations counts the 429s (already in the counts above) for
-	// messages sent while a retry_after was still running.
-	PenaltyViolations int
+	// Violations counts the messages sent into a scope (the bot, a chat)
+	// whose retry_after was still running: each got a 429, already counted
+	// above, and made the wait longer. Code that obeys retry_after has none.
+	Violations int
 	// MaxRetryAfter is the largest retry_after answered, in seconds.
 	MaxRetryAfter int
 }
@@ -114,11 +158,13 @@ type chatFlood struct {
 	tokens float64
 	last   time.Time
 	filled bool        // the bucket has been initialised (full)
-	window []time.Time // accepted messages in the last minute, oldest first
+	window []time.Time // accepted messages of the last span, in time order
 	until  time.Time   // no message before this time
 }
 
 // bucketWait returns how long until the token bucket has a token (0: now).
+// Messages may be admitted slightly out of their arrival order (their
+// latencies differ); the bucket does not run backwards.
 func (f *chatFlood) bucketWait(now time.Time, rate float64, burst int) time.Duration {
 	capacity := float64(max(burst, 1))
 	if !f.filled {
@@ -134,26 +180,81 @@ func (f *chatFlood) bucketWait(now time.Time, rate float64, burst int) time.Dura
 	return time.Duration((1 - f.tokens) / rate * float64(time.Second))
 }
 
-// windowWait returns how long until the sliding window has room (0: now).
-func (f *chatFlood) windowWait(now time.Time, limit int) time.Duration {
-	for len(f.window) > 0 && !now.Before(f.window[0].Add(time.Minute)) {
-		f.window = f.window[1:]
+// windowWait returns how long until a message arriving at now fits the
+// sliding window: at most limit messages in any span, a window (x−span, x].
+// Messages may be admitted slightly out of arrival order (their latencies
+// differ), so every window that would hold now is checked: those ending at
+// now and at each later message before now+span.
+func (f *chatFlood) windowWait(now time.Time, span time.Duration, limit int) time.Duration {
+	// Keep two spans behind the newest message: one admitted late may
+	// still fall among them.
+	if n := len(f.window); n > 0 {
+		horizon := later(now, f.window[n-1]).Add(-2 * span)
+		f.window = f.window[f.after(horizon):]
 	}
-	if len(f.window) < limit {
-		return 0
+	for i, end := f.after(now), now; ; i++ {
+		first := f.after(end.Add(-span))
+		if f.after(end)-first >= limit {
+			// Room comes when the oldest message of that window leaves it.
+			return f.window[first].Add(span).Sub(now)
+		}
+		if i == len(f.window) || !f.window[i].Before(now.Add(span)) {
+			return 0
+		}
+		end = f.window[i]
 	}
-	return f.window[0].Add(time.Minute).Sub(now)
 }
 
-// admit applies the flood limits to one message into c and either takes
-// the message into account or returns the 429 answer. s.mu must be held.
+// after returns the index of the first message in the window after t.
+func (f *chatFlood) after(t time.Time) int {
+	i, _ := slices.BinarySearchFunc(f.window, t, func(e, t time.Time) int {
+		if e.After(t) {
+			return 1
+		}
+		return -1
+	})
+	return i
+}
+
+// record adds an accepted message to the window, in time order.
+func (f *chatFlood) record(at time.Time) {
+	f.window = slices.Insert(f.window, f.after(at), at)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// globalScope returns the bot-wide scope a message counts in, its rate and
+// its burst.
+func (s *Server) globalScope(paid bool) (*chatFlood, float64, int) {
+	l := s.limits
+	if paid || s.paid {
+		return &s.flood.paid, l.PaidPerSecond, int(math.Ceil(l.PaidPerSecond))
+	}
+	return &s.flood.global, l.GlobalPerSecond, l.GlobalBurst
+}
+
+// globalWait applies the bot-wide model: how long until a message arriving
+// at now may go (0: now).
+func (s *Server) globalWait(f *chatFlood, rate float64, burst int, now time.Time) time.Duration {
+	if s.limits.Model == TokenBucket {
+		return f.bucketWait(now, rate, burst)
+	}
+	// GlobalPerSecond = 2.5 is two messages in any 0.8 s.
+	n := max(1, int(rate))
+	return f.windowWait(now, time.Duration(float64(n)/rate*float64(time.Second)), n)
+}
+
+// admit applies the flood limits to one message into c arriving at now
+// and either takes the message into account or returns the 429 answer.
+// s.mu must be held.
 func (s *Server) admit(c *chat, paid bool, now time.Time) *apiError {
 	l := s.limits
-	global, rate, burst := &s.flood.global, l.GlobalPerSecond, l.GlobalBurst
-	if paid || s.paid {
-		global, rate = &s.flood.paid, l.PaidPerSecond
-		burst = int(math.Ceil(rate))
-	}
+	global, rate, burst := s.globalScope(paid)
 	local := s.flood.chats[c.info.ID]
 	if local == nil {
 		local = &chatFlood{}
@@ -170,19 +271,19 @@ func (s *Server) admit(c *chat, paid bool, now time.Time) *apiError {
 	// penalty either.
 	if globalOn && now.Before(global.until) {
 		global.until = global.until.Add(l.Penalty)
-		s.stats.PenaltyViolations++
+		s.stats.Violations++
 		return s.tooMany(0, global.until.Sub(now))
 	}
 	if (privateOn || groupOn) && now.Before(local.until) {
 		local.until = local.until.Add(l.Penalty)
-		s.stats.PenaltyViolations++
+		s.stats.Violations++
 		return s.tooMany(c.info.ID, local.until.Sub(now))
 	}
 
 	// Check every scope before taking from any, so a refused message
 	// costs nothing.
 	if globalOn {
-		if d := global.bucketWait(now, rate, burst); d > 0 {
+		if d := s.globalWait(global, rate, burst, now); d > 0 {
 			global.until = now.Add(roundUp(d))
 			return s.tooMany(0, global.until.Sub(now))
 		}
@@ -194,22 +295,33 @@ func (s *Server) admit(c *chat, paid bool, now time.Time) *apiError {
 		}
 	}
 	if groupOn {
-		if d := local.windowWait(now, l.GroupPerMinute); d > 0 {
+		if d := local.windowWait(now, time.Minute, l.GroupPerMinute); d > 0 {
 			local.until = now.Add(roundUp(d))
 			return s.tooMany(c.info.ID, local.until.Sub(now))
 		}
 	}
 
 	if globalOn {
-		global.tokens--
+		if l.Model == TokenBucket {
+			global.tokens--
+		} else {
+			global.record(now)
+		}
 	}
 	if privateOn {
 		local.tokens--
 	}
 	if groupOn {
-		local.window = append(local.window, now)
+		local.record(now)
 	}
 	return nil
+}
+
+// pauseBot starts a bot-wide retry_after of d from now, as Telegram's
+// global limit does; see BotFloodWait.
+func (s *Server) pauseBot(paid bool, now time.Time, d time.Duration) {
+	global, _, _ := s.globalScope(paid)
+	global.until = later(global.until, now.Add(d))
 }
 
 // tooMany counts a violation of the scope chatID (0: bot-wide) and builds

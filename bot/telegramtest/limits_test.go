@@ -39,7 +39,7 @@ func TestPrivateChatLimit(t *testing.T) {
 		t.Fatalf("ignoring retry_after: %+v", e)
 	}
 	st := srv.Stats()
-	if st.ChatViolations[u.ID] != 2 || st.PenaltyViolations != 1 || st.TooManyRequests != 2 || st.GlobalViolations != 0 || st.MaxRetryAfter != 2 {
+	if st.ChatViolations[u.ID] != 2 || st.Violations != 1 || st.TooManyRequests != 2 || st.GlobalViolations != 0 || st.MaxRetryAfter != 2 {
 		t.Errorf("stats = %+v", st)
 	}
 
@@ -53,7 +53,7 @@ func TestPrivateChatLimit(t *testing.T) {
 }
 
 func TestPrivateBurstAndOtherChats(t *testing.T) {
-	srv, bot := newBot(t, fixedClock())
+	srv, bot := newBot(t, fixedClock(), telegramtest.WithLimits(telegramtest.BucketLimits()))
 	a := srv.AddUser(tgbotapi.User{})
 	b := srv.AddUser(tgbotapi.User{})
 	for i := range 3 {
@@ -143,6 +143,78 @@ func TestGlobalLimitAndPaidBroadcast(t *testing.T) {
 			t.Fatalf("limits lifted: %v", err)
 		}
 	}
+}
+
+// The two models of the bot-wide limit differ after a full second's worth:
+// a token bucket refills continuously, a sliding window only lets the next
+// message through once the oldest is a second old.
+func TestGlobalModels(t *testing.T) {
+	for _, model := range []telegramtest.Model{telegramtest.SlidingWindow, telegramtest.TokenBucket} {
+		t.Run(model.String(), func(t *testing.T) {
+			l := telegramtest.DefaultLimits()
+			l.Model, l.GlobalPerSecond, l.GlobalBurst = model, 5, 5
+			srv, bot := newBot(t, fixedClock(), telegramtest.WithLimits(l))
+			send := func() error {
+				_, err := bot.Send(tgbotapi.NewMessage(srv.AddUser(tgbotapi.User{}).ID, "x"))
+				return err
+			}
+			for range 5 {
+				if err := send(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv.Advance(500 * time.Millisecond)
+			err := send()
+			if model == telegramtest.TokenBucket {
+				if err != nil {
+					t.Fatalf("half a second later the bucket holds 2.5 tokens: %v", err)
+				}
+				return
+			}
+			if e := apiError(t, err); e.Code != 429 || e.RetryAfter != 1 {
+				t.Fatalf("6th message within a second: %+v", e)
+			}
+			// Waiting out the retry_after (1 s from the refusal) is enough,
+			// and a message exactly a second after the first five shares
+			// no window with them.
+			srv.Advance(time.Second)
+			for i := range 5 {
+				if err := send(); err != nil {
+					t.Fatalf("message %d of the next second: %v", i+1, err)
+				}
+			}
+			if st := srv.Stats(); st.GlobalViolations != 1 || st.Violations != 0 {
+				t.Errorf("stats = %+v", st)
+			}
+		})
+	}
+}
+
+// A 429 from the bot-wide limit, for whichever chat, pauses the whole bot:
+// any message before retry_after has passed is a violation.
+func TestBotFloodWait(t *testing.T) {
+	srv, bot := newBot(t, fixedClock())
+	a, b := srv.AddUser(tgbotapi.User{}), srv.AddUser(tgbotapi.User{})
+	srv.FailNextInChat(a.ID, 1, telegramtest.BotFloodWait(3))
+	if e := apiError(t, sendErr(bot, a.ID)); e.Code != 429 || e.RetryAfter != 3 {
+		t.Fatalf("the injected 429: %+v", e)
+	}
+	srv.Advance(2 * time.Second)
+	if e := apiError(t, sendErr(bot, b.ID)); e.Code != 429 || e.RetryAfter != 2 {
+		t.Fatalf("another chat inside the bot's retry_after: %+v", e)
+	}
+	if st := srv.Stats(); st.Violations != 1 || st.GlobalViolations != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+	srv.Advance(2 * time.Second)
+	if err := sendErr(bot, b.ID); err != nil {
+		t.Errorf("after the retry_after and its penalty: %v", err)
+	}
+}
+
+func sendErr(bot *tgbotapi.BotAPI, chatID int64) error {
+	_, err := bot.Send(tgbotapi.NewMessage(chatID, "x"))
+	return err
 }
 
 // TestConcurrentBroadcast sends from many goroutines, as the dispatcher and

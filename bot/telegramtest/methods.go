@@ -198,7 +198,7 @@ func (s *Server) deliver(c *chat, method string, req *request, p sendParams, msg
 			return nil, badRequest("message to be replied not found")
 		}
 	}
-	now := s.now()
+	now := req.at(s)
 	if e := s.admit(c, req.flag("allow_paid_broadcast"), now); e != nil {
 		return nil, e
 	}
@@ -377,11 +377,11 @@ func (s *Server) editTarget(req *request) (*chat, *storedMessage, *apiError) {
 
 // edit applies the flood limits to an edit and, if they let it through,
 // applies it to the message and its record. s.mu must be held.
-func (s *Server) edit(c *chat, m *storedMessage, method string, next wireMessage, content Content) (any, *apiError) {
+func (s *Server) edit(req *request, c *chat, m *storedMessage, method string, next wireMessage, content Content) (any, *apiError) {
 	if sameContent(m.msg, next) {
 		return nil, badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
 	}
-	now := s.now()
+	now := req.at(s)
 	if e := s.admit(c, false, now); e != nil {
 		return nil, e
 	}
@@ -448,7 +448,7 @@ func editMessageText(s *Server, req *request) (any, *apiError) {
 	if preview != nil {
 		next.LinkPreviewOptions = preview
 	}
-	return s.edit(c, m, "editMessageText", next, text.content(mk))
+	return s.edit(req, c, m, "editMessageText", next, text.content(mk))
 }
 
 func editMessageCaption(s *Server, req *request) (any, *apiError) {
@@ -471,7 +471,7 @@ func editMessageCaption(s *Server, req *request) (any, *apiError) {
 	}
 	next := m.msg
 	next.Caption, next.CaptionEntities, next.ReplyMarkup = caption.plain, caption.entities, mk.inlineRaw()
-	return s.edit(c, m, "editMessageCaption", next, caption.content(mk))
+	return s.edit(req, c, m, "editMessageCaption", next, caption.content(mk))
 }
 
 func editMessageReplyMarkup(s *Server, req *request) (any, *apiError) {
@@ -489,7 +489,7 @@ func editMessageReplyMarkup(s *Server, req *request) (any, *apiError) {
 	next.ReplyMarkup = mk.inlineRaw()
 	content := m.record.Current()
 	content.ReplyMarkup, content.Keyboard = mk.raw, mk.inline
-	return s.edit(c, m, "editMessageReplyMarkup", next, content)
+	return s.edit(req, c, m, "editMessageReplyMarkup", next, content)
 }
 
 func deleteMessage(s *Server, req *request) (any, *apiError) {

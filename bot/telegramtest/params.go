@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -21,9 +22,10 @@ const maxRequestBody = 50<<20 + 1<<20
 // request is one API call with its parameters, gathered from the query
 // string and from the body in any of the encodings Telegram accepts.
 type request struct {
-	ctx    context.Context
-	params map[string]string
-	files  map[string]*upload // multipart file parts by field name
+	ctx     context.Context
+	params  map[string]string
+	files   map[string]*upload // multipart file parts by field name
+	arrived time.Time          // when it reached "Telegram": received plus latency
 }
 
 // upload is a file sent in a multipart/form-data body.
@@ -169,4 +171,13 @@ func (req *request) fileRef(name string) (*upload, string) {
 func isURL(v string) bool {
 	u, err := url.Parse(v)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// at returns when the request arrived, for the flood limits; s.mu must be
+// held.
+func (req *request) at(s *Server) time.Time {
+	if req.arrived.IsZero() {
+		return s.now()
+	}
+	return req.arrived
 }

@@ -114,7 +114,8 @@ func WithLimits(l Limits) Option {
 }
 
 // WithLatency delays every API call by a random time in [min, max], as a
-// distant server would; see SetLatency.
+// distant server would: the call arrives (and counts against the flood
+// limits) that long after the fake received it; see SetLatency.
 func WithLatency(min, max time.Duration) Option {
 	return func(s *Server) { s.latencyMin, s.latencyMax = min, max }
 }
@@ -242,7 +243,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	if !s.sleep(req, s.latency()) {
+	// The request arrives, and counts against the flood limits, after the
+	// latency drawn for it, whenever the fake gets round to handling it.
+	latency := s.latency()
+	req.arrived = s.Now().Add(latency)
+	if !s.sleep(req, latency) {
 		return
 	}
 	if f := s.takeFault(m.name, req); f != nil {

@@ -74,7 +74,7 @@ func TestGetMeAtConstruction(t *testing.T) {
 }
 
 func TestWireFormat(t *testing.T) {
-	srv, _ := newBot(t)
+	srv, _ := newBot(t, telegramtest.WithLimits(telegramtest.Limits{}))
 	u := srv.AddUser(tgbotapi.User{FirstName: "Ali"})
 
 	status, body := rawCall(t, srv, srv.Token(), "noSuchMethod", "application/json", "{}")

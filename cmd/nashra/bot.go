@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
@@ -16,10 +18,9 @@ import (
 // which needs the Sender, while the bot itself needs the engine as its
 // Outbox: build this, then the engine, then call newBot.
 type telegram struct {
-	api      *bot.API
-	render   *bot.Renderer
-	sender   *bot.Sender
-	sections *subscribers.Catalog
+	api    *bot.API
+	render *bot.Renderer
+	sender *bot.Sender
 }
 
 // newTelegram builds the Bot API client, the post renderer and the Sender
@@ -29,15 +30,9 @@ func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *teleg
 	if cfg.Telegram.Token == "" {
 		return nil
 	}
-	sections := catalog(cfg)
 	api := bot.NewAPI(cfg.Telegram.Token, cfg.Telegram.API, bot.NewHTTPClient())
-	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, sections, link)
-	return &telegram{
-		api:      api,
-		render:   render,
-		sender:   bot.NewSender(api, render, bot.WithSenderLogger(log)),
-		sections: sections,
-	}
+	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), link)
+	return &telegram{api: api, render: render, sender: bot.NewSender(api, render, bot.WithSenderLogger(log))}
 }
 
 // newBot builds the bot on top of the delivery engine (its Outbox); opts
@@ -45,31 +40,24 @@ func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *teleg
 // result with Run(ctx); in webhook mode mount WebhookHandler() at
 // WebhookPath() on the web server. The webhook's secret is derived from
 // nashra's secret, so it survives restarts.
-func (t *telegram) newBot(cfg *config.Config, db *store.DB, outbox bot.Outbox, secret []byte, log *slog.Logger, opts ...bot.Option) *bot.Bot {
-	bc := bot.Config{
-		Site:          cfg.Site.Name,
-		Location:      cfg.Site.Location,
-		DigestTime:    cfg.Digest.Time,
-		Admins:        cfg.Admins,
-		Sections:      t.sections,
-		WebhookURL:    cfg.Telegram.WebhookURL,
-		WebhookSecret: bot.WebhookSecret(secret),
-	}
-	return bot.New(bc, t.api, t.render, db, outbox, append([]bot.Option{bot.WithLogger(log)}, opts...)...)
+func (t *telegram) newBot(cfg *config.Config, db *store.DB, subs *subscribers.Service, outbox bot.Outbox, secret []byte, log *slog.Logger,
+	opts ...bot.Option) *bot.Bot {
+	opts = append([]bot.Option{bot.WithLogger(log), bot.WithWebhookSecret(bot.WebhookSecret(secret))}, opts...)
+	return bot.New(cfg, t.api, t.render, db, subs, outbox, opts...)
 }
 
 // articleLinks returns nashra's secret and the builder of the (tracked)
 // article links signed with it.
-func articleLinks(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, *subscribers.Links, error) {
+func articleLinks(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte, *links.Builder, error) {
 	secret, err := masterSecret(ctx, cfg, db)
 	if err != nil {
 		return nil, nil, err
 	}
-	signer, err := subscribers.NewSigner(secret)
+	signer, err := links.NewSigner(secret)
 	if err != nil {
 		return nil, nil, err
 	}
-	return secret, subscribers.NewLinks(cfg.BaseURL, signer, cfg.Tracking.Enabled), nil
+	return secret, links.NewBuilder(cfg.BaseURL, signer, cfg.Tracking.Enabled), nil
 }
 
 // masterSecret is the key every signed link and derived secret comes from:
@@ -90,10 +78,4 @@ func masterSecret(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte
 }
 
 // catalog is the configured sections as readers name them.
-func catalog(cfg *config.Config) *subscribers.Catalog {
-	secs := make([]subscribers.Section, len(cfg.Sections))
-	for i, s := range cfg.Sections {
-		secs[i] = subscribers.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases}
-	}
-	return subscribers.NewCatalog(secs)
-}
+func catalog(cfg *config.Config) *nashra.Catalog { return nashra.NewCatalog(siteSections(cfg)) }

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 // consoleSender stands in for Telegram when there is no token: it prints
@@ -62,8 +62,8 @@ func (c *consoleSender) Reply(ctx context.Context, r delivery.Reply) (delivery.S
 	return c.print(r.ChatID, false, text), nil
 }
 
-func (c *consoleSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a store.Article) error {
-	c.print(t.ChatID, true, "(edited) "+bot.Visible(c.render.Post(a, bot.MediumChannel, bot.MaxText)))
+func (c *consoleSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a nashra.Article) error {
+	c.print(t.ChatID, true, "(edited) "+bot.Visible(c.render.Post(a, nashra.MediumChannel, bot.MaxText)))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
@@ -58,7 +59,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err := seedDemo(ctx, db, cfg.Sections); err != nil {
 		return err
 	}
-	p, err := feeds.NewPoller(db, feedsConfig(cfg), nil, log)
+	p, err := feeds.NewPoller(db, cfg, nil, log)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintln(w, "\n3. The delivery engine fans them out: one post per article to each section's channel, and one")
 	fmt.Fprintln(w, "   message listing them for the reader (no Telegram token, so here is what Telegram would get):")
 	sender := &consoleSender{w: w, render: bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), nil), names: names}
-	engine, err := delivery.New(deliveryConfig(cfg), db, sender, nil, log, nil)
+	engine, err := delivery.New(cfg, "", db, sender, nil, log, nil)
 	if err != nil {
 		return err
 	}
@@ -103,10 +104,10 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 // quiet hours so that the demo shows the same thing at any hour.
 func seedDemo(ctx context.Context, db *store.DB, sections []config.Section) error {
 	now := time.Now()
-	if _, _, err := db.TouchChat(ctx, store.Chat{ID: demoReader, Kind: store.ChatPrivate, Language: "ar"}, now); err != nil {
+	if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: demoReader, Kind: nashra.ChatPrivate, Language: "ar"}, now); err != nil {
 		return err
 	}
-	settings := store.DefaultSettings
+	settings := nashra.DefaultChatSettings
 	settings.QuietStart, settings.QuietEnd = 0, 0
 	if err := db.SetChatSettings(ctx, demoReader, settings, now); err != nil {
 		return err
@@ -130,15 +131,15 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if _, err := db.ConfirmEmailSubscriber(ctx, id, now); err != nil {
 		return err
 	}
-	secret, links, err := articleLinks(ctx, cfg, db)
+	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
-	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, db, secret, links, ranker, nil, log, nil)
+	d, err := newDigest(cfg, "", db, nil, secret, tracked, ranker, nil, log, nil)
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if err != nil {
 		return err
 	}
-	outbox := digestConfig(cfg).OutboxDir
+	outbox := cfg.MailDir()
 	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
 	fmt.Fprintf(w, "   «%s»: %d email(s); open the .eml files in %s with any mail client.\n", sent.Subject, sent.Emails, outbox)
 	for _, f := range files {
@@ -169,7 +170,7 @@ func drain(ctx context.Context, db *store.DB, engine *delivery.Engine) error {
 	ctl := delivery.NewControls(db, nil)
 	for ctx.Err() == nil {
 		time.Sleep(200 * time.Millisecond)
-		fresh, err := db.ArticlesInState(ctx, store.StateNew, 1)
+		fresh, err := db.ArticlesInState(ctx, nashra.ArticleNew, 1)
 		if err != nil {
 			return err
 		}

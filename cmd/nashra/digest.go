@@ -12,68 +12,44 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
-// The digest is the bot's /email, the signup form's and the archive's.
-var (
-	_ bot.EmailSignup   = (*digest.Service)(nil)
-	_ web.EmailSignup   = (*digest.Service)(nil)
-	_ web.DigestArchive = (*digest.Service)(nil)
-)
-
 // newDigest builds the daily digest on an open store with nashra's
-// secret; links makes the article links, telegram may be nil (no Telegram
-// digest).
-func newDigest(cfg *config.Config, db *store.DB, secret []byte, links digest.Links, ranker digest.Ranker,
-	telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
-	tokens, err := subscribers.NewActionSigner(secret)
+// secret, holding its sender's lease as holder (empty: a holder of its
+// own); tracked makes the article links, telegram may be nil (no Telegram
+// digest), subs says what Telegram readers follow.
+func newDigest(cfg *config.Config, holder string, db *store.DB, subs digest.Subscribers, secret []byte, tracked digest.Links,
+	ranker digest.Ranker, telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
+	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
-	return digest.New(digestConfig(cfg), digest.Deps{
-		Store: db, Ranker: ranker, Links: links, Tokens: tokens,
-		Sections: catalog(cfg).Sections(), Telegram: telegram, Log: log, Registerer: reg,
+	return digest.New(cfg, digest.Deps{
+		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens, Sections: catalog(cfg),
+		Telegram: telegram, Subscribers: subs, Log: log, Registerer: reg, Holder: holder,
 	})
 }
 
 // emailPages builds the email digest's pages (signup, confirmation,
-// preferences, unsubscribe, archive) on the digest; mount them with
-// Register.
-func emailPages(cfg *config.Config, db *store.DB, d *digest.Service, secret []byte, log *slog.Logger) (*web.EmailPages, error) {
-	tokens, err := subscribers.NewActionSigner(secret)
+// preferences, unsubscribe on the subscribers; the archive on the digest);
+// mount them with Register.
+func emailPages(cfg *config.Config, subs *subscribers.Service, d *digest.Service, secret []byte, log *slog.Logger) (*web.EmailPages, error) {
+	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
 	}
 	return web.NewEmailPages(web.EmailOptions{
-		Site: cfg.Site.Name, SiteURL: cfg.Site.URL, Sections: catalog(cfg).Sections(),
-		DigestTime: cfg.Digest.Time, Location: cfg.Site.Location,
-		Signup: d, Store: db, Archive: d, Tokens: tokens, TrustedProxies: cfg.TrustedProxies, Logger: log,
+		Config: cfg, Sections: siteSections(cfg), Signup: subs, Subscribers: subs, Archive: d, Tokens: tokens, Logger: log,
 	}), nil
-}
-
-// digestConfig hands the digest its part of the configuration; the rest
-// keeps digest.DefaultConfig's value. The
-// .eml outbox sits beside the SQLite file: data/outbox by default.
-func digestConfig(cfg *config.Config) digest.Config {
-	d := digest.DefaultConfig()
-	d.Site, d.SiteURL, d.BaseURL, d.Location = cfg.Site.Name, cfg.Site.URL, cfg.BaseURL, cfg.Site.Location
-	d.Time, d.CutoffHour, d.PerSection = cfg.Digest.Time, cfg.Digest.CutoffHour, cfg.Digest.PerSection
-	e := cfg.Email
-	d.From, d.Domain, d.SMTPURL = e.From, e.Domain, cfg.SMTPURL
-	d.Concurrency, d.RatePerSecond, d.BounceThreshold, d.PauseCooldown = e.Concurrency, e.RatePerSecond, e.BounceThreshold, e.PauseCooldown.D()
-	d.DKIM = digest.DKIM{Domain: e.DKIM.Domain, Selector: e.DKIM.Selector, KeyFile: e.DKIM.KeyFile}
-	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:"); ok {
-		d.OutboxDir = filepath.Join(filepath.Dir(strings.TrimPrefix(path, "//")), "outbox")
-	}
-	return d
 }
 
 // storeOutbox queues the Telegram digest in the store's reply lane, where
@@ -130,7 +106,7 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -138,11 +114,11 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if cfg.Telegram.Token != "" {
 		tg = storeOutbox{db}
 	}
-	secret, links, err := articleLinks(ctx, cfg, db)
+	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, db, secret, links, ranker, tg, log, nil)
+	d, err := newDigest(cfg, "", db, subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log)), secret, tracked, ranker, tg, log, nil)
 	if err != nil {
 		return err
 	}
@@ -166,9 +142,9 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	switch got.State {
-	case store.DigestEmpty:
+	case nashra.DigestEmpty:
 		fmt.Fprintf(env.stdout, "%s: no new articles in the window: no digest that day\n", got.Day)
-	case store.DigestMissed:
+	case nashra.DigestMissed:
 		fmt.Fprintf(env.stdout, "%s: the digest was missed (not started before the cut-off)\n", got.Day)
 	default:
 		counts, err := db.SendCounts(ctx, got.ID)
@@ -177,8 +153,8 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		e, t := counts[store.SendEmail], counts[store.SendTelegram]
 		fmt.Fprintf(env.stdout, "%s: %s — emails: %d sent, %d bounced, %d failed, %d with nothing new; Telegram readers: %d queued\n",
-			got.Day, got.Subject, e[store.DeliverySent], e[store.DeliveryBounced], e[store.DeliveryDead]+e[store.DeliveryStale],
-			e[store.DeliveryCancelled], t[store.DeliverySent])
+			got.Day, got.Subject, e[nashra.DeliverySent], e[nashra.DeliveryBounced], e[nashra.DeliveryDead]+e[nashra.DeliveryStale],
+			e[nashra.DeliveryCancelled], t[nashra.DeliverySent])
 	}
 	return nil
 }

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -52,9 +54,9 @@ func TestDigestCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if _, err := db.ImportEmailSubscribers(context.Background(), []store.EmailSubscriber{
-		{Address: "a@example.org", State: store.EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
-		{Address: "b@example.org", State: store.EmailActive, Sections: []string{"video"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+	if _, err := db.ImportEmailSubscribers(context.Background(), []nashra.EmailSubscriber{
+		{Address: "a@example.org", State: nashra.EmailActive, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
+		{Address: "b@example.org", State: nashra.EmailActive, Sections: []string{"video"}, CreatedAt: now, UpdatedAt: now, RequestedAt: now},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -105,16 +107,16 @@ func TestEmailPagesWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ranker, err := ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log))
+	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDigest(cfg, db, secret, nil, ranker, nil, log, nil)
+	d, err := newDigest(cfg, "", db, nil, secret, nil, ranker, nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	pages, err := emailPages(cfg, db, d, secret, log)
+	pages, err := emailPages(cfg, subscribers.New(cfg, db, catalog(cfg), subscribers.WithMailQueued(d.Notify)), d, secret, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestEmailPagesWiring(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "تحقق من بريدك") {
 		t.Fatalf("signup: %s\n%s", resp.Status, body)
 	}
-	if counts, _ := db.CountEmailSubscribers(ctx); counts[store.EmailPending] != 1 {
+	if counts, _ := db.CountEmailSubscribers(ctx); counts[nashra.EmailPending] != 1 {
 		t.Fatalf("subscribers %v", counts)
 	}
 }

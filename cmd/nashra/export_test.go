@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/storetest"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Moving up and back: a store that has been running, with readers, an
@@ -40,7 +41,7 @@ func TestExportImportKeepsOldLinksWorking(t *testing.T) {
 	}
 	waitFor(t, func() bool { n, _ := m.db.CountArticles(ctx); return n == len(demo.Initial) })
 	now := time.Now()
-	m.db.TouchChat(ctx, store.Chat{ID: 42, Kind: store.ChatPrivate}, now)
+	m.db.TouchChat(ctx, nashra.Chat{ID: 42, Kind: nashra.ChatPrivate}, now)
 	m.db.Subscribe(ctx, 42, []string{"news"}, now)
 	subID, _, err := m.db.RequestEmailSignup(ctx, store.SignupRequest{Address: "qari@example.org", Now: now, Limit: 3, Window: time.Hour})
 	if err != nil {
@@ -56,11 +57,11 @@ func TestExportImportKeepsOldLinksWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := subscribers.NewSigner(secret)
-	tracked := subscribers.NewLinks(cfg.BaseURL, signer, true).Email(arts[0], subID, now.Add(-time.Hour))
+	signer, _ := links.NewSigner(secret)
+	tracked := links.NewBuilder(cfg.BaseURL, signer, true).Email(arts[0], subID, now.Add(-time.Hour))
 	_, token, _ := strings.Cut(tracked, "/r/")
-	actions, _ := subscribers.NewActionSigner(secret)
-	unsubscribe := actions.Sign(subscribers.ActionUnsubscribe, subID, time.Time{})
+	actions, _ := links.NewActionSigner(secret)
+	unsubscribe := actions.Sign(links.ActionUnsubscribe, subID, time.Time{})
 	if err := m.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +127,12 @@ func TestExportImportKeepsOldLinksWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	actions2, _ := subscribers.NewActionSigner(secret2)
-	id, err := actions2.Verify(unsubscribe, subscribers.ActionUnsubscribe, time.Now())
+	actions2, _ := links.NewActionSigner(secret2)
+	id, err := actions2.Verify(unsubscribe, links.ActionUnsubscribe, time.Now())
 	if err != nil || id != subID {
 		t.Fatalf("old unsubscribe link: subscriber %d, %v", id, err)
 	}
-	if s, err := m.db.EmailSubscriber(ctx, id); err != nil || s.Address != "qari@example.org" || s.State != store.EmailActive {
+	if s, err := m.db.EmailSubscriber(ctx, id); err != nil || s.Address != "qari@example.org" || s.State != nashra.EmailActive {
 		t.Errorf("the subscriber behind the old link: %+v, %v", s, err)
 	}
 	if subs, _ := m.db.Subscriptions(ctx, 42); len(subs) != 1 {

@@ -15,6 +15,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/store"
@@ -154,14 +155,14 @@ func TestFailoverOnPostgres(t *testing.T) {
 	now := time.Now()
 	for id := int64(1); id <= readers; id++ {
 		tg.AddUser(tgbotapi.User{ID: id, FirstName: "قارئ"})
-		if _, _, err := db.TouchChat(ctx, store.Chat{ID: id, Kind: store.ChatPrivate}, now); err != nil {
+		if _, _, err := db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate}, now); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.Subscribe(ctx, id, slugs, now); err != nil {
 			t.Fatal(err)
 		}
 		// Quiet hours would hold the push until morning.
-		s := store.DefaultSettings
+		s := nashra.DefaultChatSettings
 		s.QuietStart, s.QuietEnd = 0, 0
 		if err := db.SetChatSettings(ctx, id, s, now); err != nil {
 			t.Fatal(err)
@@ -183,7 +184,7 @@ func TestFailoverOnPostgres(t *testing.T) {
 	}
 	var links []string
 	for _, art := range fresh {
-		if art.State == store.StateSeen {
+		if art.State == nashra.ArticleSeen {
 			t.Fatalf("the poll stored %q as seen, not news", art.Title)
 		}
 		links = append(links, art.Link)
@@ -191,7 +192,7 @@ func TestFailoverOnPostgres(t *testing.T) {
 
 	// Kill the process that sends, mid-push.
 	eventually(t, 30*time.Second, "the push to start", func() bool { return len(tg.SentAll()) >= 100 })
-	d, err := db.DispatcherState(ctx, "telegram")
+	d, err := db.Lease(ctx, "telegram")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,12 +22,13 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/feeds/websub/websubtest"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 // hugeBody is a 100 MB multipart/form-data body made as it is read, so
@@ -143,15 +144,15 @@ func TestHugeBodiesOnEveryRouteKeepMemorySmall(t *testing.T) {
 	if err != nil || len(arts) == 0 {
 		t.Fatalf("articles: %v %v", arts, err)
 	}
-	signer, _ := subscribers.NewSigner([]byte(secret))
-	actions, _ := subscribers.NewActionSigner([]byte(secret))
-	token := signer.Sign(subscribers.Link{ArticleID: arts[0].ID, Medium: subscribers.MediumChannel})
-	unsub := actions.Sign(subscribers.ActionUnsubscribe, 1, time.Time{})
+	signer, _ := links.NewSigner([]byte(secret))
+	actions, _ := links.NewActionSigner([]byte(secret))
+	token := signer.Sign(links.Link{ArticleID: arts[0].ID, Medium: nashra.MediumChannel})
+	unsub := actions.Sign(links.ActionUnsubscribe, 1, time.Time{})
 	var callback string
 	eventually(t, 30*time.Second, "a verified WebSub subscription", func() bool {
 		subs, _ := db.WebSubSubscriptions(ctx)
 		for _, s := range subs {
-			if s.State == store.WebSubActive {
+			if s.State == nashra.WebSubActive {
 				callback = "/websub/" + s.Callback
 			}
 		}
@@ -291,7 +292,13 @@ func TestOneSignupBudgetForTheBotAndTheWeb(t *testing.T) {
 	for i := range asked {
 		tg.PushMessage(telegramtest.Incoming{From: reader.ID, Text: fmt.Sprintf("/email victim%d@example.org", i)})
 	}
-	eventually(t, 30*time.Second, "an answer to every /email", func() bool { return len(tg.Sent(reader.ID)) == asked })
+	// Answers to one chat's /email merge while they wait (the newest wins),
+	// so the reader hears at most one answer per request and the last one
+	// is the refusal of the newest.
+	eventually(t, 30*time.Second, "the newest /email answered", func() bool {
+		msgs := tg.Sent(reader.ID)
+		return len(msgs) > 0 && strings.Contains(msgs[len(msgs)-1].Plain, "مرات كثيرة")
+	})
 	var sent, refused int
 	for _, msg := range tg.Sent(reader.ID) {
 		switch {
@@ -301,8 +308,8 @@ func TestOneSignupBudgetForTheBotAndTheWeb(t *testing.T) {
 			refused++
 		}
 	}
-	if sent != 3 || refused != asked-3 {
-		t.Fatalf("answers: %d confirmations promised, %d refusals; want 3 and %d", sent, refused, asked-3)
+	if sent > 3 || refused == 0 || sent+refused > asked {
+		t.Fatalf("answers: %d confirmations promised, %d refusals; want at most 3, and refusals", sent, refused)
 	}
 	eventually(t, 15*time.Second, "three confirmations written", func() bool {
 		return len(confirmations(t, vars["NASHRA_DATABASE_URL"])) == 3

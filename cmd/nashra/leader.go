@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -18,19 +14,6 @@ import (
 // Telegram dispatcher's.
 const leaderLease = "leader"
 
-// leaseDuration is how long the leader's lease, and the dispatcher's under
-// it, last unrenewed: after a crash another instance takes over within it.
-const leaseDuration = 10 * time.Second
-
-// instanceName names this process in the store's leases: host, pid and a
-// random suffix, so that a restarted process is a new holder.
-func instanceName() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
-
 // errNotLeader is what the scheduler hears from a follower: the job is
 // skipped here, the leader runs it.
 var errNotLeader = errors.New("not the leader")
@@ -38,8 +21,8 @@ var errNotLeader = errors.New("not the leader")
 // leaseStore is the store's lease, the one mechanism every "only one
 // instance at a time" in nashra uses.
 type leaseStore interface {
-	AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error)
-	ReleaseDispatcher(ctx context.Context, name, holder string) error
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 // leader makes one instance of those sharing a store the leader, the one
@@ -82,7 +65,7 @@ func (l *leader) Run(ctx context.Context) {
 				l.follow("shutting down")
 				l.working.Wait()
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				if err := l.st.ReleaseDispatcher(rctx, leaderLease, l.holder); err != nil {
+				if err := l.st.ReleaseLease(rctx, leaderLease, l.holder); err != nil {
 					l.log.Error("cannot give the leader's lease back; another instance waits for it to run out", "err", err)
 				}
 				cancel()
@@ -99,7 +82,7 @@ func (l *leader) Run(ctx context.Context) {
 func (l *leader) step(ctx context.Context) time.Duration {
 	renew := l.ttl / 3
 	now := time.Now()
-	d, _, err := l.st.AcquireDispatcher(ctx, leaderLease, l.holder, now, now.Add(l.ttl))
+	d, _, err := l.st.AcquireLease(ctx, leaderLease, l.holder, now, now.Add(l.ttl))
 	switch {
 	case ctx.Err() != nil:
 	case err != nil:
@@ -110,12 +93,12 @@ func (l *leader) step(ctx context.Context) time.Duration {
 			l.follow("the leader's lease runs out unrenewed")
 		}
 	case d.Holder == l.holder:
-		l.lead(d.LeaseUntil)
+		l.lead(d.Until)
 	default:
 		if l.leading() {
 			l.follow("another instance took the lease: " + d.Holder)
 		}
-		return min(renew, max(d.LeaseUntil.Sub(now), 100*time.Millisecond))
+		return min(renew, max(d.Until.Sub(now), 100*time.Millisecond))
 	}
 	return renew
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 // cuttable is a store whose connection can be cut, as a network partition
@@ -22,18 +22,18 @@ type cuttable struct {
 
 var errCut = errors.New("connection cut")
 
-func (c *cuttable) AcquireDispatcher(ctx context.Context, name, holder string, now, until time.Time) (store.Dispatcher, string, error) {
+func (c *cuttable) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error) {
 	if c.cut.Load() {
-		return store.Dispatcher{}, "", errCut
+		return store.Lease{}, "", errCut
 	}
-	return c.leaseStore.AcquireDispatcher(ctx, name, holder, now, until)
+	return c.leaseStore.AcquireLease(ctx, name, holder, now, until)
 }
 
-func (c *cuttable) ReleaseDispatcher(ctx context.Context, name, holder string) error {
+func (c *cuttable) ReleaseLease(ctx context.Context, name, holder string) error {
 	if c.cut.Load() {
 		return errCut
 	}
-	return c.leaseStore.ReleaseDispatcher(ctx, name, holder)
+	return c.leaseStore.ReleaseLease(ctx, name, holder)
 }
 
 // instance is a leader with the work it leads, counted.
@@ -69,14 +69,7 @@ func startInstance(t *testing.T, db *store.DB, name string, ttl time.Duration) *
 func (in *instance) leads() bool { return in.l.IsLeader(context.Background()) == nil }
 
 func TestLeaderHandsOver(t *testing.T) {
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	const ttl = 900 * time.Millisecond
 	a := startInstance(t, db, "a", ttl)
 	waitFor(t, a.leads)

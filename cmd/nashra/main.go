@@ -16,7 +16,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-	_ "time/tzdata" // Asia/Baghdad on machines and images without a zoneinfo database
 
 	"github.com/almaalouma/nashra/config"
 )

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/store"
@@ -90,14 +91,14 @@ func TestEndToEndPollThenNewArticles(t *testing.T) {
 		return err == nil && n == len(demo.Initial)
 	})
 	// The first poll of each feed is a baseline: nothing is news.
-	if as, _ := m.db.ArticlesInState(ctx, store.StateNew, 100); len(as) != 0 {
+	if as, _ := m.db.ArticlesInState(ctx, nashra.ArticleNew, 100); len(as) != 0 {
 		t.Fatalf("%d articles new after the first poll", len(as))
 	}
 	site.Publish(time.Now(), demo.Fresh...)
 	if _, err := m.poller.PollAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fresh, _ := m.db.ArticlesInState(ctx, store.StateNew, 100)
+	fresh, _ := m.db.ArticlesInState(ctx, nashra.ArticleNew, 100)
 	if len(fresh) != len(demo.Fresh) {
 		t.Fatalf("%d new articles, want %d", len(fresh), len(demo.Fresh))
 	}

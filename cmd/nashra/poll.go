@@ -21,7 +21,7 @@ func cmdPoll(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer db.Close()
 	// A one-off poll has nobody to scrape its metrics.
-	p, err := feeds.NewPoller(db, feedsConfig(cfg), nil, slog.New(slog.DiscardHandler))
+	p, err := feeds.NewPoller(db, cfg, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

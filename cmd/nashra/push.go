@@ -20,13 +20,7 @@ import (
 // ping, when a secret is set.
 func (m *Main) wirePush(cfg *config.Config, log *slog.Logger) error {
 	if cfg.WebSub.Enabled {
-		sub, err := websub.New(m.db, m.poller, websub.Config{
-			BaseURL:      cfg.BaseURL,
-			Lease:        cfg.WebSub.Lease.D(),
-			MaxBodyBytes: cfg.Poll.MaxBodyBytes,
-			Timeout:      cfg.Poll.Timeout.D(),
-			UserAgent:    userAgent(),
-		}, m.reg, log)
+		sub, err := websub.New(m.db, m.poller, cfg, m.reg, log)
 		if err != nil {
 			return err
 		}
@@ -41,11 +35,7 @@ func (m *Main) wirePush(cfg *config.Config, log *slog.Logger) error {
 		}))
 	}
 	if cfg.Hooks.PublishSecret != "" {
-		h, err := ping.New(m.db, m.poller, ping.Config{
-			Secret:        cfg.Hooks.PublishSecret,
-			RatePerSecond: cfg.Hooks.RatePerSecond,
-			Burst:         cfg.Hooks.Burst,
-		}, m.reg, log)
+		h, err := ping.New(m.db, m.poller, cfg, m.reg, log)
 		if err != nil {
 			return err
 		}

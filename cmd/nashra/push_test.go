@@ -16,12 +16,12 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/feeds/ping"
 	"github.com/almaalouma/nashra/feeds/websub/websubtest"
-	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/storetest"
 )
 
@@ -142,7 +142,7 @@ func newPushWorld(t *testing.T, withHub bool, adjust func(*config.Config)) *push
 			subs, _ := w.m.db.WebSubSubscriptions(ctx)
 			active := 0
 			for _, s := range subs {
-				if s.State == store.WebSubActive && s.Pending == "" {
+				if s.State == nashra.WebSubActive && s.Pending == "" {
 					active++
 				}
 			}
@@ -152,7 +152,7 @@ func newPushWorld(t *testing.T, withHub bool, adjust func(*config.Config)) *push
 	return w
 }
 
-func feedsOf(w *pushWorld) []store.Feed {
+func feedsOf(w *pushWorld) []nashra.Feed {
 	f, _ := w.m.db.Feeds(context.Background())
 	return f
 }
@@ -263,7 +263,7 @@ func TestEndToEndForgedPushRefused(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	if as, _ := w.m.db.ArticlesInState(ctx, store.StateNew, 10); len(as) != 0 {
+	if as, _ := w.m.db.ArticlesInState(ctx, nashra.ArticleNew, 10); len(as) != 0 {
 		t.Errorf("forged requests stored %d articles", len(as))
 	}
 }
@@ -305,7 +305,7 @@ func TestPushOnTwoInstances(t *testing.T) {
 		subs, _ := a.db.WebSubSubscriptions(ctx)
 		active := 0
 		for _, s := range subs {
-			if s.State == store.WebSubActive {
+			if s.State == nashra.WebSubActive {
 				active++
 			}
 		}

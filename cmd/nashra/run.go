@@ -22,6 +22,7 @@ import (
 	"github.com/almaalouma/nashra/feeds/websub"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -41,6 +42,7 @@ type Main struct {
 	// the scheduled jobs and talks to Telegram; every instance serves the
 	// web.
 	leader *leader
+	subs   *subscribers.Service
 	digest *digest.Service
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
@@ -64,10 +66,10 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		}
 	}()
 	m := &Main{cfg: cfg, log: log, db: db, reg: prometheus.NewRegistry()}
-	instance := instanceName()
-	m.leader = newLeader(db, instance, leaseDuration, log)
+	instance := store.NewHolder()
+	m.leader = newLeader(db, instance, cfg.LeaseDuration.D(), log)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if m.poller, err = feeds.NewPoller(db, feedsConfig(cfg), m.reg, log); err != nil {
+	if m.poller, err = feeds.NewPoller(db, cfg, m.reg, log); err != nil {
 		return nil, err
 	}
 	m.web = web.New(web.Options{Addr: cfg.HTTPAddr, MetricsAddr: cfg.MetricsAddr, Store: db, Gatherer: m.reg, Logger: log})
@@ -75,50 +77,47 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 
-	secret, links, err := articleLinks(ctx, cfg, db)
+	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return nil, err
 	}
-	m.tracker, err = web.NewTracker(web.TrackingConfig{
-		Enabled:        cfg.Tracking.Enabled,
-		TrustedProxies: cfg.TrustedProxies,
-		ScannerWindow:  cfg.Tracking.ScannerWindow.D(),
-		NetworkCap:     cfg.Tracking.NetworkCap,
-	}, secret, db, web.WithTrackerLogger(log), web.WithTrackerMetrics(m.reg))
+	m.tracker, err = web.NewTracker(cfg, secret, db, web.WithTrackerLogger(log), web.WithTrackerMetrics(m.reg))
 	if err != nil {
 		return nil, err
 	}
 	m.tracker.Register(m.web)
-	if m.ranker, err = ranking.New(rankingConfig(cfg), db, ranking.WithLogger(log)); err != nil {
+	if m.ranker, err = ranking.New(cfg, db, ranking.WithLogger(log)); err != nil {
 		return nil, err
 	}
 
-	tg := newTelegram(cfg, log, links.Post)
+	tg := newTelegram(cfg, log, tracked.Post)
 	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
 	if tg != nil {
-		dc := deliveryConfig(cfg)
-		dc.Instance, dc.LeaseDuration = instance, leaseDuration
-		if m.engine, err = delivery.New(dc, db, tg.sender, nil, log, m.reg); err != nil {
+		if m.engine, err = delivery.New(cfg, instance, db, tg.sender, nil, log, m.reg); err != nil {
 			return nil, err
 		}
 		outbox = m.engine
 		m.poller.OnNew = m.engine.Notify
 	}
-	if m.digest, err = newDigest(cfg, db, secret, links, m.ranker, outbox, log, m.reg); err != nil {
+	// A signup's mail wakes the digest's sender, built next: signups
+	// only come once the parts run.
+	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log),
+		subscribers.WithMailQueued(func() { m.digest.Notify() }))
+	if m.digest, err = newDigest(cfg, instance, db, m.subs, secret, tracked, m.ranker, outbox, log, m.reg); err != nil {
 		return nil, err
 	}
-	pages, err := emailPages(cfg, db, m.digest, secret, log)
+	pages, err := emailPages(cfg, m.subs, m.digest, secret, log)
 	if err != nil {
 		return nil, err
 	}
 	pages.Register(m.web)
 	if tg != nil {
 		opts := []bot.Option{bot.WithControls(m.engine), bot.WithRanking(m.ranker),
-			bot.WithEmailSignup(m.digest), bot.WithDigest(m.digest), bot.WithLeadership(m.leader)}
+			bot.WithEmailSignup(m.subs), bot.WithDigest(m.digest), bot.WithLeadership(m.leader)}
 		if m.websub != nil {
 			opts = append(opts, bot.WithFeeding(m.websub))
 		}
-		m.bot = tg.newBot(cfg, db, m.engine, secret, log, opts...)
+		m.bot = tg.newBot(cfg, db, m.subs, m.engine, secret, log, opts...)
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}
@@ -126,64 +125,8 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	return m, nil
 }
 
-// rankingConfig hands the ranking its part of the configuration.
-func rankingConfig(cfg *config.Config) ranking.Config {
-	r := cfg.Ranking
-	rc := ranking.Config{
-		Window:    r.Window.D(),
-		HalfLife:  r.HalfLife.D(),
-		SiteBoost: r.SiteBoost,
-		Retention: cfg.Tracking.Retention.D(),
-		PurgeAt:   r.PurgeAt,
-	}
-	if r.SiteBoost >= 0 {
-		rc.Site = ranking.SiteConfig{URL: cfg.Site.URL, Selector: r.SiteSelector, Interval: r.SiteInterval.D(), UserAgent: userAgent()}
-	}
-	return rc
-}
-
 // userAgent names nashra to the site it reads.
 func userAgent() string { return "nashra/" + version + " (+https://github.com/almaalouma/nashra)" }
-
-// deliveryConfig hands the delivery engine its part of the configuration.
-func deliveryConfig(cfg *config.Config) delivery.Config {
-	d := delivery.DefaultConfig()
-	l, c := cfg.Telegram.Limits, cfg.Delivery
-	d.GlobalPerSecond, d.ChatPerSecond, d.GroupPerMinute = l.GlobalPerSecond, l.ChatPerSecond, l.GroupPerMinute
-	d.Concurrency = c.Concurrency
-	d.StaleAfter = c.StaleAfter.D()
-	d.MaxAttempts = c.MaxAttempts
-	d.BreakingCategories = c.BreakingCategories
-	d.NeverPush = cfg.Poll.ExcludeCategories
-	d.BundleMax = c.BundleMax
-	d.CorrectionWindow = c.CorrectionWindow.D()
-	d.EditReaders = c.EditReaders
-	d.Retention = c.Retention.D()
-	d.Location = cfg.Site.Location
-	return d
-}
-
-// feedsConfig hands the poller its part of the configuration.
-func feedsConfig(cfg *config.Config) feeds.Config {
-	p := cfg.Poll
-	return feeds.Config{
-		Interval:          p.Interval.D(),
-		MinInterval:       p.MinInterval.D(),
-		MaxInterval:       p.MaxInterval.D(),
-		PushInterval:      p.PushInterval.D(),
-		OnDemandGap:       p.OnDemandGap.D(),
-		Timeout:           p.Timeout.D(),
-		MaxBodyBytes:      p.MaxBodyBytes,
-		Workers:           p.Workers,
-		UserAgent:         userAgent(),
-		StaleAfter:        p.StaleAfter.D(),
-		FailingAlertAfter: p.FailingAlertAfter.D(),
-		ExcludeCategories: p.ExcludeCategories,
-		GenericAuthors:    p.GenericAuthors,
-		FloodGuard:        feeds.FloodGuard{MinItems: p.FloodGuard.MinItems, Action: p.FloodGuard.Action, Latest: p.FloodGuard.Latest},
-		LegacyCharset:     cfg.Site.LegacyCharset,
-	}
-}
 
 // Start starts the web server and the scheduler.
 func (m *Main) Start(ctx context.Context) error {
@@ -210,6 +153,9 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	if err := m.digest.Register(sched); err != nil {
+		return err
+	}
+	if err := m.subs.Register(sched); err != nil {
 		return err
 	}
 	m.tracker.Start()

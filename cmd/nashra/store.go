@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
@@ -26,7 +27,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	} else if n > 0 {
 		log.Info("migrations applied", "count", n)
 	}
-	dormant, err := db.SyncSections(ctx, sectionSpecs(cfg))
+	dormant, err := db.SyncSections(ctx, siteSections(cfg))
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -35,10 +36,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 		log.Warn("section no longer configured: its subscribers are kept, dormant", "section", slug)
 	}
 	// The YAML mapping seeds the store; /link and /unlink changes stay.
-	var channels []store.ChannelLink
+	var channels []nashra.ChannelLink
 	for _, s := range cfg.Sections {
 		for _, ch := range s.Channels {
-			channels = append(channels, store.ChannelLink{Section: s.Slug, Channel: ch, Source: store.SourceConfig})
+			channels = append(channels, nashra.ChannelLink{Section: s.Slug, Channel: ch, Source: nashra.SourceConfig})
 		}
 	}
 	if err := db.SeedChannels(ctx, channels, time.Now()); err != nil {
@@ -48,12 +49,13 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	return db, nil
 }
 
-func sectionSpecs(cfg *config.Config) []store.SectionSpec {
-	specs := make([]store.SectionSpec, len(cfg.Sections))
+// siteSections are the configured sections as the other parts know them.
+func siteSections(cfg *config.Config) []nashra.Section {
+	out := make([]nashra.Section, len(cfg.Sections))
 	for i, s := range cfg.Sections {
-		specs[i] = store.SectionSpec{Slug: s.Slug, Name: s.Name, Feeds: s.FeedURLs()}
+		out[i] = nashra.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases, Feeds: s.FeedURLs()}
 	}
-	return specs
+	return out
 }
 
 // loadConfig loads the configuration and the logger every command uses.
@@ -62,6 +64,7 @@ func loadConfig(env *cliEnv) (*config.Config, *slog.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.UserAgent = userAgent()
 	return cfg, newLogger(cfg, env.stderr), nil
 }
 
@@ -153,7 +156,7 @@ func cmdSections(ctx context.Context, env *cliEnv, args []string) error {
 			}
 		}
 		state, from := "active", source
-		if !s.Active {
+		if s.Dormant {
 			state, from = "dormant", "store (no longer configured)"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, state,

@@ -9,10 +9,10 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
-	"github.com/almaalouma/nashra/store"
 )
 
 // The whole path with Telegram on: a reader subscribes through the bot, the
@@ -72,7 +72,7 @@ func TestEndToEndTelegram(t *testing.T) {
 		t.Errorf("tracked link: %d → %q", resp.StatusCode, loc)
 	}
 	// Every new article was handed on, and nothing broke Telegram's rules.
-	waitFor(t, func() bool { as, _ := m.db.ArticlesInState(ctx, store.StateNew, 10); return len(as) == 0 })
+	waitFor(t, func() bool { as, _ := m.db.ArticlesInState(ctx, nashra.ArticleNew, 10); return len(as) == 0 })
 	if st := tg.Stats(); st.TooManyRequests != 0 || st.GlobalViolations != 0 {
 		t.Errorf("fake Bot API saw 429s or violations: %+v", st)
 	}

@@ -23,8 +23,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/feeds"
-	"github.com/almaalouma/nashra/store"
 )
 
 // Route is the pattern the handler is served at.
@@ -40,7 +41,7 @@ const maxBody = 64 << 10
 // Store is what the handler needs of the store; *store.DB implements it.
 type Store interface {
 	// Feeds lists the active feeds.
-	Feeds(ctx context.Context) ([]store.Feed, error)
+	Feeds(ctx context.Context) ([]nashra.Feed, error)
 	// RecordPing counts a ping that asked for a feed at now.
 	RecordPing(ctx context.Context, feedID int64, now time.Time) error
 }
@@ -50,20 +51,6 @@ type Poller interface {
 	// PollSoon asks for a poll of a configured feed outside its schedule
 	// and reports whether the ask added one.
 	PollSoon(id int64, t feeds.Trigger) bool
-}
-
-// Config configures the handler. Zero fields take their defaults but
-// Secret, which is required.
-type Config struct {
-	// Secret is the key the site signs its pings with.
-	Secret string
-	// RatePerSecond and Burst bound the pings taken, whoever signs them;
-	// defaults 20 and 200.
-	RatePerSecond float64
-	Burst         int
-	// MaxSkew is how far a ping's time may be from nashra's clock: a
-	// captured ping cannot be replayed later than that; default 5m.
-	MaxSkew time.Duration
 }
 
 // Ping is the body of a publish ping, as JSON.
@@ -92,27 +79,19 @@ type Handler struct {
 
 	store   Store
 	poller  Poller
-	cfg     Config
+	cfg     config.Hooks
 	log     *slog.Logger
 	limit   *bucket
 	pings   *prometheus.CounterVec
 	refusal throttle
 }
 
-// New returns the handler. Its metrics are registered on reg unless it is
-// nil; logger nil means slog.Default().
-func New(st Store, p Poller, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Handler, error) {
-	if cfg.Secret == "" {
+// New returns the handler, configured by cfg's hooks section, which must
+// have a secret. Its metrics are registered on reg unless it is nil;
+// logger nil means slog.Default().
+func New(st Store, p Poller, cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (*Handler, error) {
+	if cfg.Hooks.PublishSecret == "" {
 		return nil, errors.New("publish ping: no secret")
-	}
-	if cfg.RatePerSecond <= 0 {
-		cfg.RatePerSecond = 20
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = 200
-	}
-	if cfg.MaxSkew <= 0 {
-		cfg.MaxSkew = 5 * time.Minute
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -121,9 +100,9 @@ func New(st Store, p Poller, cfg Config, reg prometheus.Registerer, logger *slog
 		Now:    time.Now,
 		store:  st,
 		poller: p,
-		cfg:    cfg,
+		cfg:    cfg.Hooks,
 		log:    logger.With("part", "publish ping"),
-		limit:  &bucket{rate: cfg.RatePerSecond, burst: float64(cfg.Burst), tokens: float64(cfg.Burst)},
+		limit:  &bucket{rate: cfg.Hooks.RatePerSecond, burst: float64(cfg.Hooks.Burst), tokens: float64(cfg.Hooks.Burst)},
 		pings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nashra_publish_pings_total",
 			Help: "Publish pings by outcome: accepted, coalesced (every feed named already had a poll asked), bad_signature, stale, bad_request, unknown_target, too_large, rate_limited.",
@@ -164,7 +143,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "bad_request", "unreadable body")
 		return
 	}
-	if got := r.Header.Get(SignatureHeader); !hmac.Equal([]byte(got), []byte(Sign(h.cfg.Secret, body))) {
+	if got := r.Header.Get(SignatureHeader); !hmac.Equal([]byte(got), []byte(Sign(h.cfg.PublishSecret, body))) {
 		refuse(http.StatusForbidden, "bad_signature", "missing or bad "+SignatureHeader)
 		return
 	}
@@ -173,7 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "bad_request", "body is not a ping: "+err.Error())
 		return
 	}
-	if skew := now.Sub(time.Unix(p.Time, 0)); skew > h.cfg.MaxSkew || skew < -h.cfg.MaxSkew {
+	if skew := now.Sub(time.Unix(p.Time, 0)); skew > h.cfg.MaxSkew.D() || skew < -h.cfg.MaxSkew.D() {
 		refuse(http.StatusForbidden, "stale", fmt.Sprintf("ping time is %s from nashra's clock (at most %s)", skew.Round(time.Second), h.cfg.MaxSkew))
 		return
 	}
@@ -222,17 +201,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // choose returns the configured feeds a ping names (all when it names
 // none) and the names that matched nothing.
-func choose(fs []store.Feed, p Ping) (targets []store.Feed, ignored []string) {
+func choose(fs []nashra.Feed, p Ping) (targets []nashra.Feed, ignored []string) {
 	if len(p.Sections) == 0 && len(p.Feeds) == 0 {
 		return fs, nil
 	}
 	for _, name := range p.Sections {
-		if !slices.ContainsFunc(fs, func(f store.Feed) bool { return f.SectionSlug == name }) {
+		if !slices.ContainsFunc(fs, func(f nashra.Feed) bool { return f.SectionSlug == name }) {
 			ignored = append(ignored, name)
 		}
 	}
 	for _, u := range p.Feeds {
-		if !slices.ContainsFunc(fs, func(f store.Feed) bool { return f.URL == u }) {
+		if !slices.ContainsFunc(fs, func(f nashra.Feed) bool { return f.URL == u }) {
 			ignored = append(ignored, u)
 		}
 	}

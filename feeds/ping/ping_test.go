@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,8 +19,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 )
 
 const secret = "a-secret-of-the-site-0123456789"
@@ -90,38 +92,39 @@ type rig struct {
 	hits    atomic.Int32
 }
 
-func newRig(t *testing.T, cfg Config) *rig {
+// newRig starts the rig on the default configuration with the publish
+// secret set, changed by adjust unless it is nil; polls asked of a feed
+// are a millisecond apart at least.
+func newRig(t *testing.T, adjust func(*config.Config)) *rig {
 	t.Helper()
-	return newRigPolling(t, cfg, func(fc *feeds.Config) { fc.OnDemandGap = time.Millisecond })
+	return newRigPolling(t, func(c *config.Config) {
+		c.Poll.OnDemandGap = config.Duration(time.Millisecond)
+		if adjust != nil {
+			adjust(c)
+		}
+	})
 }
 
-// newRigPolling is newRig with the poller's configuration adjusted.
-func newRigPolling(t *testing.T, cfg Config, adjust func(*feeds.Config)) *rig {
+// newRigPolling is newRig with the poller's gap between asked polls left
+// at its default.
+func newRigPolling(t *testing.T, adjust func(*config.Config)) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{site: newSite(t), reg: prometheus.NewRegistry()}
 	r.outside = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { r.hits.Add(1) }))
 	t.Cleanup(r.outside.Close)
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SyncSections(ctx, []store.SectionSpec{
-		{Slug: "news", Name: "أخبار", Feeds: []string{r.site.URL + "/news/"}},
-		{Slug: "reports", Name: "تقارير", Feeds: []string{r.site.URL + "/reports/"}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t,
+		nashra.Section{Slug: "news", Name: "أخبار", Feeds: []string{r.site.URL + "/news/"}},
+		nashra.Section{Slug: "reports", Name: "تقارير", Feeds: []string{r.site.URL + "/reports/"}})
 	r.db = db
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	fc := feeds.DefaultConfig()
-	fc.Timeout = time.Minute // a poll held while a thousand pings come must not time out
-	adjust(&fc)
-	p, err := feeds.NewPoller(db, fc, r.reg, log)
+	cfg := config.Defaults()
+	cfg.Poll.Timeout = config.Duration(time.Minute) // a poll held while a thousand pings come must not time out
+	cfg.Hooks.PublishSecret = secret
+	if adjust != nil {
+		adjust(cfg)
+	}
+	p, err := feeds.NewPoller(db, cfg, r.reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +135,6 @@ func newRigPolling(t *testing.T, cfg Config, adjust func(*feeds.Config)) *rig {
 	var served sync.WaitGroup
 	served.Go(func() { p.Serve(runCtx) })
 	t.Cleanup(func() { cancel(); served.Wait() })
-	cfg.Secret = secret
 	if r.h, err = New(db, p, cfg, r.reg, log); err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +146,9 @@ func newRigPolling(t *testing.T, cfg Config, adjust func(*feeds.Config)) *rig {
 	r.site.fetches.Store(0)
 	return r
 }
+
+// liftRate takes every ping, however many come.
+func liftRate(c *config.Config) { c.Hooks.RatePerSecond, c.Hooks.Burst = 1e6, 1e6 }
 
 // send posts body signed with key ("" for none) and returns the status
 // and the answer.
@@ -193,7 +198,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // A signed ping naming a section polls that section's feed now, and the
 // article it published is stored as new; a ping naming nothing polls all.
 func TestPingPollsTheNamedFeeds(t *testing.T) {
-	r := newRig(t, Config{})
+	r := newRig(t, nil)
 	r.site.publish("news", "عاجل: خبر")
 	code, answer, _ := r.send(t, ping(Ping{Sections: []string{"news", "uncategorized"}, Post: json.RawMessage("42")}), secret)
 	if code != http.StatusAccepted || !strings.Contains(answer, r.site.URL+"/news/") || !strings.Contains(answer, `"ignored":["uncategorized"]`) {
@@ -220,7 +225,7 @@ func TestPingPollsTheNamedFeeds(t *testing.T) {
 // Pings nobody may send, or that name what nashra does not follow: each
 // refused with its status; nothing is fetched, nothing stored.
 func TestBadPingsRefused(t *testing.T) {
-	r := newRig(t, Config{})
+	r := newRig(t, nil)
 	r.site.publish("news", "خبر")
 	old := ping(Ping{Time: time.Now().Add(-10 * time.Minute).Unix()})
 	future := ping(Ping{Time: time.Now().Add(10 * time.Minute).Unix()})
@@ -256,7 +261,7 @@ func TestBadPingsRefused(t *testing.T) {
 // A thousand pings while a poll of the feed runs: the poll runs alone,
 // one more follows it, and no ping is lost.
 func TestPingFloodCoalesces(t *testing.T) {
-	r := newRig(t, Config{RatePerSecond: 1e6, Burst: 1e6})
+	r := newRig(t, liftRate)
 	hold := make(chan struct{})
 	r.site.mu.Lock()
 	r.site.hold = hold
@@ -298,7 +303,7 @@ func TestPingFloodCoalesces(t *testing.T) {
 
 // Past the rate, pings are refused with 429 and Retry-After.
 func TestPingRateLimited(t *testing.T) {
-	r := newRig(t, Config{RatePerSecond: 1, Burst: 3})
+	r := newRig(t, func(c *config.Config) { c.Hooks.RatePerSecond, c.Hooks.Burst = 1, 3 })
 	var codes []int
 	for range 5 {
 		code, _, h := r.send(t, ping(Ping{Sections: []string{"news"}}), secret)
@@ -328,14 +333,14 @@ func TestLoadPingFlood(t *testing.T) {
 		fmt.Sscan(v, &seconds)
 	}
 	for _, c := range []struct {
-		name string
-		cfg  Config
+		name   string
+		adjust func(*config.Config)
 	}{
-		{"default limits", Config{}},
-		{"rate lifted", Config{RatePerSecond: 1e6, Burst: 1e6}},
+		{"default limits", nil},
+		{"rate lifted", liftRate},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := newRigPolling(t, c.cfg, func(*feeds.Config) {})
+			r := newRigPolling(t, c.adjust)
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			const rate = 1000
 			total := rate * seconds

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/store"
 )
@@ -15,7 +16,7 @@ const maxLease = 366 * 24 * time.Hour
 
 // ServeHTTP answers a hub at a callback URL: GET is a verification of
 // intent (or the hub's denial), POST a content distribution. The web
-// server's cap on this route's body must be at least Config.MaxBodyBytes.
+// server's cap on this route's body must be at least poll.max_body_bytes.
 func (s *Subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
@@ -55,7 +56,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request) {
 	now := s.Now()
 	var ok bool
 	switch mode {
-	case store.ModeSubscribe:
+	case nashra.HubSubscribe:
 		lease, perr := strconv.Atoi(q.Get("hub.lease_seconds"))
 		if challenge == "" || perr != nil || lease <= 0 {
 			refuse("no challenge or no valid hub.lease_seconds")
@@ -66,7 +67,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request) {
 		if ok {
 			log.Info("websub subscription verified", "feed_id", sub.FeedID, "lease_seconds", lease)
 		}
-	case store.ModeUnsubscribe:
+	case nashra.HubUnsubscribe:
 		if challenge == "" {
 			refuse("no challenge")
 			return
@@ -81,7 +82,7 @@ func (s *Subscriber) verify(w http.ResponseWriter, r *http.Request) {
 		if ok {
 			log.Warn("websub subscription denied by the hub", "feed_id", sub.FeedID, "reason", reason)
 			challenge = ""
-			if sub.State == store.WebSubActive {
+			if sub.State == nashra.WebSubActive {
 				// No longer pushed: the feed goes back on the normal interval.
 				s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
 			}
@@ -122,7 +123,7 @@ func (s *Subscriber) distribute(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, why, code)
 	}
-	if r.ContentLength > s.cfg.MaxBodyBytes {
+	if r.ContentLength > s.maxBody {
 		refuse(http.StatusRequestEntityTooLarge, "too_large", "body larger than the largest feed taken")
 		return
 	}
@@ -147,7 +148,7 @@ func (s *Subscriber) distribute(w http.ResponseWriter, r *http.Request) {
 		log.Error("read websub subscription", "err", err)
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
-	case sub.State != store.WebSubActive:
+	case sub.State != nashra.WebSubActive:
 		refuse(http.StatusGone, "unknown", "subscription not active: "+sub.State)
 		return
 	}
@@ -164,7 +165,7 @@ func (s *Subscriber) distribute(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusForbidden, "bad_signature", "signed with "+sig.method+" after "+sub.Signature)
 		return
 	}
-	switch err := sig.verify(r.Body, sub.Secret, s.cfg.MaxBodyBytes); {
+	switch err := sig.verify(r.Body, sub.Secret, s.maxBody); {
 	case errors.Is(err, errTooLarge):
 		refuse(http.StatusRequestEntityTooLarge, "too_large", "body larger than the largest feed taken")
 		return
@@ -206,7 +207,7 @@ func short(cb string) string { return cb[:min(len(cb), 8)] }
 // label bounds a metric label to the modes the recommendation names.
 func label(mode string) string {
 	switch mode {
-	case store.ModeSubscribe, store.ModeUnsubscribe, "denied":
+	case nashra.HubSubscribe, nashra.HubUnsubscribe, "denied":
 		return mode
 	}
 	return "other"

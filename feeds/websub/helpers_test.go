@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,9 +13,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/feeds/websub/websubtest"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
 	"github.com/almaalouma/nashra/web"
 )
 
@@ -93,32 +95,28 @@ type rig struct {
 	site   *site
 	base   string // nashra's URL
 	reg    *prometheus.Registry
-	feed   store.Feed
+	feed   nashra.Feed
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 }
 
 // newRig starts nashra on a site whose feed names hub in its Link headers.
-func newRig(t *testing.T, adjust func(*Config)) *rig {
+func newRig(t *testing.T, adjust func(*config.Config)) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{hub: websubtest.NewHub(), site: newSite(t), reg: prometheus.NewRegistry()}
 	t.Cleanup(r.hub.Close)
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	r.db = db
 	r.setFeeds(t, r.site.feedURL())
 	r.site.setLinks(http.Header{"Link": {fmt.Sprintf(`<%s>; rel="hub", <%s>; rel="self"`, r.hub.URL(), r.site.feedURL())}}, "")
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	fc := feeds.DefaultConfig()
-	fc.OnDemandGap = 10 * time.Millisecond
-	if r.poller, err = feeds.NewPoller(db, fc, r.reg, log); err != nil {
+	cfg := config.Defaults()
+	cfg.Poll.OnDemandGap = config.Duration(10 * time.Millisecond)
+	cfg.WebSub.MissedGrace = config.Duration(200 * time.Millisecond)
+	cfg.WebSub.VerifyWithin = config.Duration(2 * time.Second)
+	var err error
+	if r.poller, err = feeds.NewPoller(db, cfg, r.reg, log); err != nil {
 		t.Fatal(err)
 	}
 	srv := web.New(web.Options{Addr: "127.0.0.1:0", Store: db, Gatherer: r.reg, Logger: log})
@@ -128,9 +126,9 @@ func newRig(t *testing.T, adjust func(*Config)) *rig {
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	r.base = "http://" + srv.Addrs()[0].String()
-	cfg := Config{BaseURL: r.base, MissedGrace: 200 * time.Millisecond, VerifyWithin: 2 * time.Second}
+	cfg.BaseURL = r.base
 	if adjust != nil {
-		adjust(&cfg)
+		adjust(cfg)
 	}
 	if r.sub, err = New(db, r.poller, cfg, r.reg, log); err != nil {
 		t.Fatal(err)
@@ -154,22 +152,22 @@ func (r *rig) stop() {
 // setFeeds configures one section, news, with the feeds given.
 func (r *rig) setFeeds(t *testing.T, urls ...string) {
 	t.Helper()
-	if _, err := r.db.SyncSections(context.Background(), []store.SectionSpec{{Slug: "news", Name: "أخبار", Feeds: urls}}); err != nil {
+	if _, err := r.db.SyncSections(context.Background(), []nashra.Section{{Slug: "news", Name: "أخبار", Feeds: urls}}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // subscribed polls the feed once (its baseline, where its hub is found)
 // and waits until the hub holds nashra's verified subscription.
-func (r *rig) subscribed(t *testing.T) store.WebSubSubscription {
+func (r *rig) subscribed(t *testing.T) nashra.WebSubSubscription {
 	t.Helper()
 	if _, err := r.poller.PollAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var sub store.WebSubSubscription
+	var sub nashra.WebSubSubscription
 	waitFor(t, "an active subscription", func() bool {
 		subs, _ := r.db.WebSubSubscriptions(context.Background())
-		if len(subs) != 1 || subs[0].State != store.WebSubActive || subs[0].Pending != "" {
+		if len(subs) != 1 || subs[0].State != nashra.WebSubActive || subs[0].Pending != "" {
 			return false
 		}
 		sub = subs[0]

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 // How a feed hears of new articles, the values of Status.By.
@@ -19,7 +19,7 @@ const (
 
 // Status is how one feed is fed now.
 type Status struct {
-	Feed store.Feed
+	Feed nashra.Feed
 	// By is FedByPush, FedByPing or FedByPoll.
 	By string
 	// Hub is the hub the feed names, "" when none.
@@ -39,9 +39,9 @@ type Status struct {
 
 // StatusStore is what Statuses reads; *store.DB implements it.
 type StatusStore interface {
-	Feeds(ctx context.Context) ([]store.Feed, error)
-	FeedPushes(ctx context.Context) ([]store.FeedPush, error)
-	WebSubSubscriptions(ctx context.Context) ([]store.WebSubSubscription, error)
+	Feeds(ctx context.Context) ([]nashra.Feed, error)
+	FeedPushes(ctx context.Context) ([]nashra.FeedPush, error)
+	WebSubSubscriptions(ctx context.Context) ([]nashra.WebSubSubscription, error)
 }
 
 // Statuses says how each active feed is fed at now.
@@ -58,7 +58,7 @@ func Statuses(ctx context.Context, st StatusStore, now time.Time) ([]Status, err
 	if err != nil {
 		return nil, err
 	}
-	byFeed := map[int64]store.FeedPush{}
+	byFeed := map[int64]nashra.FeedPush{}
 	for _, p := range pushes {
 		byFeed[p.FeedID] = p
 	}
@@ -85,9 +85,9 @@ func Statuses(ctx context.Context, st StatusStore, now time.Time) ([]Status, err
 }
 
 // subState names a subscription's state as an operator reads it.
-func subState(s store.WebSubSubscription, now time.Time) string {
+func subState(s nashra.WebSubSubscription, now time.Time) string {
 	switch {
-	case s.State != store.WebSubActive:
+	case s.State != nashra.WebSubActive:
 		return s.State
 	case !now.Before(s.LeaseUntil):
 		return "lapsed"

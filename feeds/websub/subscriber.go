@@ -27,8 +27,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/feeds"
-	"github.com/almaalouma/nashra/store"
 )
 
 // Store is what the subscriber needs of the store; *store.DB implements
@@ -36,13 +37,13 @@ import (
 // WebSubSubscription (store.ErrNotFound) and WebSubPushed
 // (store.ErrReplay).
 type Store interface {
-	Feeds(ctx context.Context) ([]store.Feed, error)
-	FeedPushes(ctx context.Context) ([]store.FeedPush, error)
+	Feeds(ctx context.Context) ([]nashra.Feed, error)
+	FeedPushes(ctx context.Context) ([]nashra.FeedPush, error)
 	SaveFeedHub(ctx context.Context, feedID int64, hub, topic string, now time.Time) (bool, error)
 	FeedPushing(ctx context.Context, feedID int64, now time.Time) (bool, error)
-	WebSubSubscriptions(ctx context.Context) ([]store.WebSubSubscription, error)
-	WebSubSubscription(ctx context.Context, callback string) (store.WebSubSubscription, error)
-	CreateWebSubSubscription(ctx context.Context, s store.WebSubSubscription) error
+	WebSubSubscriptions(ctx context.Context) ([]nashra.WebSubSubscription, error)
+	WebSubSubscription(ctx context.Context, callback string) (nashra.WebSubSubscription, error)
+	CreateWebSubSubscription(ctx context.Context, s nashra.WebSubSubscription) error
 	WebSubRequested(ctx context.Context, callback, mode string, now time.Time) error
 	WebSubFailed(ctx context.Context, callback, why string, next time.Time) error
 	VerifyWebSub(ctx context.Context, callback, mode, topic string, leaseSeconds int, now time.Time) (bool, error)
@@ -58,51 +59,6 @@ type Poller interface {
 	// PollSoon asks for a poll of a configured feed outside its schedule
 	// and reports whether the ask added one.
 	PollSoon(id int64, t feeds.Trigger) bool
-}
-
-// Config is what the subscriber needs to know. Zero fields take their
-// defaults but BaseURL.
-type Config struct {
-	// BaseURL is nashra's public URL: callbacks are BaseURL/websub/<id>.
-	BaseURL string
-	// Lease is the lease asked of hubs, which decide; default 168h.
-	Lease time.Duration
-	// MaxBodyBytes bounds a content distribution: a hub sends the whole
-	// feed, so it is the poller's own bound on a feed; default 10 MiB.
-	MaxBodyBytes int64
-	// Timeout bounds a request to a hub; default 10s.
-	Timeout time.Duration
-	// VerifyWithin is how long a hub may take to verify a request before
-	// it is asked again; default 5m.
-	VerifyWithin time.Duration
-	// MissedGrace is how long after a scheduled poll found articles the
-	// hub had not announced its push may still come before the hub is
-	// judged silent; default 3m.
-	MissedGrace time.Duration
-	// UserAgent names nashra to hubs.
-	UserAgent string
-}
-
-func (c Config) withDefaults() Config {
-	if c.Lease <= 0 {
-		c.Lease = 168 * time.Hour
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 10 << 20
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = 10 * time.Second
-	}
-	if c.VerifyWithin <= 0 {
-		c.VerifyWithin = 5 * time.Minute
-	}
-	if c.MissedGrace <= 0 {
-		c.MissedGrace = 3 * time.Minute
-	}
-	if c.UserAgent == "" {
-		c.UserAgent = "nashra"
-	}
-	return c
 }
 
 // Route is the pattern of the callback route, for the web server.
@@ -122,13 +78,19 @@ type Subscriber struct {
 	// Now is the subscriber's clock: time.Now unless a test sets another.
 	Now func() time.Time
 
-	store   Store
-	poller  Poller
-	cfg     Config
-	client  *http.Client
-	log     *slog.Logger
-	metrics *metrics
-	kick    chan struct{}
+	store  Store
+	poller Poller
+	cfg    config.WebSub
+	// baseURL is nashra's public URL: callbacks are baseURL/websub/<id>.
+	baseURL string
+	// maxBody bounds a content distribution: a hub sends the whole feed,
+	// so it is the poller's own bound on a feed.
+	maxBody   int64
+	userAgent string
+	client    *http.Client
+	log       *slog.Logger
+	metrics   *metrics
+	kick      chan struct{}
 
 	mu     sync.Mutex
 	hubs   map[int64]Discovery // what each feed named, as last saved
@@ -139,23 +101,26 @@ type Subscriber struct {
 var _ feeds.Push = (*Subscriber)(nil)
 
 // New returns a subscriber of the feeds in st that has p poll them when a
-// hub says they changed. Metrics are registered on reg unless it is nil;
-// logger nil means slog.Default().
-func New(st Store, p Poller, cfg Config, reg prometheus.Registerer, logger *slog.Logger) (*Subscriber, error) {
+// hub says they changed, configured by cfg's websub section, the base URL,
+// the poll's timeout and bound on a feed, and the user agent. Metrics are
+// registered on reg unless it is nil; logger nil means slog.Default().
+func New(st Store, p Poller, cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (*Subscriber, error) {
 	if _, err := url.Parse(cfg.BaseURL); err != nil || !strings.HasPrefix(cfg.BaseURL, "http") {
 		return nil, fmt.Errorf("websub: base URL %q: want an http(s) URL", cfg.BaseURL)
 	}
-	cfg = cfg.withDefaults()
 	if logger == nil {
 		logger = slog.Default()
 	}
 	s := &Subscriber{
-		Now:    time.Now,
-		store:  st,
-		poller: p,
-		cfg:    cfg,
+		Now:       time.Now,
+		store:     st,
+		poller:    p,
+		cfg:       cfg.WebSub,
+		baseURL:   cfg.BaseURL,
+		maxBody:   cfg.Poll.MaxBodyBytes,
+		userAgent: cfg.UserAgent,
 		// Redirects of a hub are followed; 307 and 308 keep the POST.
-		client: &http.Client{Timeout: cfg.Timeout},
+		client: &http.Client{Timeout: cfg.Poll.Timeout.D()},
 		log:    logger.With("part", "websub"),
 		kick:   make(chan struct{}, 1),
 		hubs:   make(map[int64]Discovery),
@@ -172,7 +137,7 @@ func New(st Store, p Poller, cfg Config, reg prometheus.Registerer, logger *slog
 
 // Fetched finds the hub a feed's answer names and records it when it
 // changed, for Maintain to subscribe.
-func (s *Subscriber) Fetched(ctx context.Context, f store.Feed, header http.Header, body []byte, final *url.URL) {
+func (s *Subscriber) Fetched(ctx context.Context, f nashra.Feed, header http.Header, body []byte, final *url.URL) {
 	d := Discover(header, body, header.Get("Content-Type"), final)
 	if d.Hub == "" {
 		d.Self = ""
@@ -200,7 +165,7 @@ func (s *Subscriber) Fetched(ctx context.Context, f store.Feed, header http.Head
 }
 
 // Pushing reports whether a hub pushes the feed's updates at now.
-func (s *Subscriber) Pushing(ctx context.Context, f store.Feed, now time.Time) bool {
+func (s *Subscriber) Pushing(ctx context.Context, f nashra.Feed, now time.Time) bool {
 	ok, err := s.store.FeedPushing(ctx, f.ID, now)
 	if err != nil {
 		s.log.Error("read push state", "feed_id", f.ID, "err", err)
@@ -210,9 +175,9 @@ func (s *Subscriber) Pushing(ctx context.Context, f store.Feed, now time.Time) b
 
 // Missed records that a poll started at now, not asked by a push (the
 // schedule's, a publish ping's), found articles; unless a push came since
-// now or comes within Config.MissedGrace, Maintain judges the hub
+// now or comes within config.WebSub.MissedGrace, Maintain judges the hub
 // silent.
-func (s *Subscriber) Missed(ctx context.Context, f store.Feed, now time.Time) {
+func (s *Subscriber) Missed(ctx context.Context, f nashra.Feed, now time.Time) {
 	if !s.Pushing(ctx, f, now) {
 		return
 	}
@@ -268,7 +233,7 @@ func (s *Subscriber) step(ctx context.Context) time.Duration {
 		return idle
 	}
 	// What each configured feed should be subscribed to.
-	want := map[int64]store.FeedPush{}
+	want := map[int64]nashra.FeedPush{}
 	for _, p := range pushes {
 		want[p.FeedID] = p
 	}
@@ -286,7 +251,7 @@ func (s *Subscriber) step(ctx context.Context) time.Duration {
 	covered := map[int64]bool{}
 	for _, sub := range subs {
 		w, ok := want[sub.FeedID]
-		if active[sub.FeedID] && ok && w.Hub == sub.Hub && w.Topic == sub.Topic && sub.State != store.WebSubUnsubscribing {
+		if active[sub.FeedID] && ok && w.Hub == sub.Hub && w.Topic == sub.Topic && sub.State != nashra.WebSubUnsubscribing {
 			covered[sub.FeedID] = true
 			soon(s.manage(ctx, sub, now))
 		} else {
@@ -305,14 +270,14 @@ func (s *Subscriber) step(ctx context.Context) time.Duration {
 // elsewhere cannot call a loopback address back (a development run on
 // the defaults), so nashra does not ask it to.
 func (s *Subscriber) canCallBack(hub string) bool {
-	if !loopback(s.cfg.BaseURL) || loopback(hub) {
+	if !loopback(s.baseURL) || loopback(hub) {
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.warned[hub] {
 		s.warned[hub] = true
-		s.log.Warn("not subscribing: the hub cannot reach a loopback NASHRA_BASE_URL; set the public URL", "hub", hub, "base_url", s.cfg.BaseURL)
+		s.log.Warn("not subscribing: the hub cannot reach a loopback NASHRA_BASE_URL; set the public URL", "hub", hub, "base_url", s.baseURL)
 	}
 	return false
 }
@@ -333,32 +298,32 @@ func loopback(raw string) bool {
 
 // subscribe creates the subscription of a feed to the hub it names and
 // asks the hub for it.
-func (s *Subscriber) subscribe(ctx context.Context, f store.Feed, w store.FeedPush, now time.Time) time.Time {
-	sub := store.WebSubSubscription{
+func (s *Subscriber) subscribe(ctx context.Context, f nashra.Feed, w nashra.FeedPush, now time.Time) time.Time {
+	sub := nashra.WebSubSubscription{
 		Callback:  randomHex(16),
 		FeedID:    f.ID,
 		Hub:       w.Hub,
 		Topic:     w.Topic,
 		Secret:    randomHex(32),
-		State:     store.WebSubRequested,
+		State:     nashra.WebSubRequested,
 		CreatedAt: now,
 	}
 	if err := s.store.CreateWebSubSubscription(ctx, sub); err != nil {
 		s.logErr(ctx, "create websub subscription", err)
 		return now.Add(time.Minute)
 	}
-	return s.request(ctx, sub, store.ModeSubscribe, now)
+	return s.request(ctx, sub, nashra.HubSubscribe, now)
 }
 
 // manage keeps a wanted subscription alive: it notices a lapse or a
 // silent hub (and has the feed polled at once, which puts it back on the
 // normal interval), asks again what was refused or never verified, renews
 // before the lease ends, and returns when it next needs a look.
-func (s *Subscriber) manage(ctx context.Context, sub store.WebSubSubscription, now time.Time) time.Time {
+func (s *Subscriber) manage(ctx context.Context, sub nashra.WebSubSubscription, now time.Time) time.Time {
 	log := s.log.With("feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic)
 	var next time.Time // when the subscription's state changes by itself
 	resubscribe := false
-	if sub.State == store.WebSubActive {
+	if sub.State == nashra.WebSubActive {
 		if now.Before(sub.LeaseUntil) {
 			next = sub.LeaseUntil
 			s.lapse(sub.Callback, false)
@@ -367,7 +332,7 @@ func (s *Subscriber) manage(ctx context.Context, sub store.WebSubSubscription, n
 			s.poller.PollSoon(sub.FeedID, feeds.TriggerLapse)
 		}
 		if !sub.MissedAt.IsZero() && sub.SilentSince.IsZero() {
-			if judge := sub.MissedAt.Add(s.cfg.MissedGrace); now.Before(judge) {
+			if judge := sub.MissedAt.Add(s.cfg.MissedGrace.D()); now.Before(judge) {
 				next = earliest(next, judge)
 			} else {
 				log.Warn("hub stopped delivering: polls tighten, and the subscription is asked again", "missed_at", sub.MissedAt)
@@ -382,19 +347,19 @@ func (s *Subscriber) manage(ctx context.Context, sub store.WebSubSubscription, n
 	}
 	switch {
 	case sub.Pending != "":
-		if deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin); now.Before(deadline) {
+		if deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin.D()); now.Before(deadline) {
 			return earliest(next, deadline)
 		}
 		return earliest(next, s.fail(ctx, sub, "the hub did not verify the request within "+s.cfg.VerifyWithin.String(), now))
 	case !resubscribe && now.Before(sub.NextAttemptAt):
 		return earliest(next, sub.NextAttemptAt)
-	case resubscribe || sub.State != store.WebSubActive || !now.Before(sub.LeaseUntil):
-		return earliest(next, s.request(ctx, sub, store.ModeSubscribe, now))
+	case resubscribe || sub.State != nashra.WebSubActive || !now.Before(sub.LeaseUntil):
+		return earliest(next, s.request(ctx, sub, nashra.HubSubscribe, now))
 	}
 	if renew := sub.LeaseUntil.Add(-renewBefore(time.Duration(sub.LeaseSeconds) * time.Second)); now.Before(renew) {
 		return earliest(next, renew)
 	}
-	return earliest(next, s.request(ctx, sub, store.ModeSubscribe, now))
+	return earliest(next, s.request(ctx, sub, nashra.HubSubscribe, now))
 }
 
 // lapse records whether a subscription's lease has lapsed and reports
@@ -427,16 +392,16 @@ func renewBefore(lease time.Duration) time.Duration {
 
 // retire ends a subscription no longer wanted: its feed left the
 // configuration, or names another hub or topic, or none.
-func (s *Subscriber) retire(ctx context.Context, sub store.WebSubSubscription, now time.Time) time.Time {
+func (s *Subscriber) retire(ctx context.Context, sub nashra.WebSubSubscription, now time.Time) time.Time {
 	const giveUp = 3
 	switch {
-	case sub.State == store.WebSubRequested || sub.State == store.WebSubDenied:
+	case sub.State == nashra.WebSubRequested || sub.State == nashra.WebSubDenied:
 		// The hub holds nothing to end; its late verification will be
 		// refused.
 		s.forget(ctx, sub, "never verified")
 		return time.Time{}
-	case sub.Pending == store.ModeUnsubscribe:
-		deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin)
+	case sub.Pending == nashra.HubUnsubscribe:
+		deadline := sub.RequestedAt.Add(s.cfg.VerifyWithin.D())
 		if now.Before(deadline) {
 			return deadline
 		}
@@ -445,17 +410,17 @@ func (s *Subscriber) retire(ctx context.Context, sub store.WebSubSubscription, n
 			return time.Time{}
 		}
 		return s.fail(ctx, sub, "the hub did not verify the unsubscription within "+s.cfg.VerifyWithin.String(), now)
-	case sub.State == store.WebSubUnsubscribing && sub.Attempts >= giveUp:
+	case sub.State == nashra.WebSubUnsubscribing && sub.Attempts >= giveUp:
 		s.forget(ctx, sub, "the hub refused to unsubscribe; its lease will lapse")
 		return time.Time{}
 	case now.Before(sub.NextAttemptAt):
 		return sub.NextAttemptAt
 	}
-	return s.request(ctx, sub, store.ModeUnsubscribe, now)
+	return s.request(ctx, sub, nashra.HubUnsubscribe, now)
 }
 
 // forget deletes a subscription.
-func (s *Subscriber) forget(ctx context.Context, sub store.WebSubSubscription, why string) {
+func (s *Subscriber) forget(ctx context.Context, sub nashra.WebSubSubscription, why string) {
 	if err := s.store.DeleteWebSubSubscription(ctx, sub.Callback); err != nil {
 		s.logErr(ctx, "delete websub subscription", err)
 		return
@@ -465,7 +430,7 @@ func (s *Subscriber) forget(ctx context.Context, sub store.WebSubSubscription, w
 
 // request asks the hub to subscribe or unsubscribe, recording first that
 // the request awaits verification: a hub may verify before it answers.
-func (s *Subscriber) request(ctx context.Context, sub store.WebSubSubscription, mode string, now time.Time) time.Time {
+func (s *Subscriber) request(ctx context.Context, sub nashra.WebSubSubscription, mode string, now time.Time) time.Time {
 	if err := s.store.WebSubRequested(ctx, sub.Callback, mode, now); err != nil {
 		s.logErr(ctx, "record websub request", err)
 		return now.Add(time.Minute)
@@ -475,9 +440,9 @@ func (s *Subscriber) request(ctx context.Context, sub store.WebSubSubscription, 
 		"hub.topic":    {sub.Topic},
 		"hub.callback": {s.CallbackURL(sub.Callback)},
 	}
-	if mode == store.ModeSubscribe {
+	if mode == nashra.HubSubscribe {
 		form.Set("hub.secret", sub.Secret)
-		form.Set("hub.lease_seconds", strconv.Itoa(int(s.cfg.Lease/time.Second)))
+		form.Set("hub.lease_seconds", strconv.Itoa(int(s.cfg.Lease.D()/time.Second)))
 	}
 	err := s.post(ctx, sub.Hub, form)
 	s.metrics.requests.WithLabelValues(mode, result(err)).Inc()
@@ -485,7 +450,7 @@ func (s *Subscriber) request(ctx context.Context, sub store.WebSubSubscription, 
 		return s.fail(ctx, sub, fmt.Sprintf("%s request: %v", mode, err), now)
 	}
 	s.log.Info("websub request sent", "mode", mode, "feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic)
-	return now.Add(s.cfg.VerifyWithin)
+	return now.Add(s.cfg.VerifyWithin.D())
 }
 
 // post sends a form to a hub; any answer but 2xx is an error.
@@ -495,7 +460,7 @@ func (s *Subscriber) post(ctx context.Context, hub string, form url.Values) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", s.cfg.UserAgent)
+	req.Header.Set("User-Agent", s.userAgent)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return err
@@ -510,7 +475,7 @@ func (s *Subscriber) post(ctx context.Context, hub string, form url.Values) erro
 
 // fail records a failed request and returns when to try again: a minute
 // after the first failure, doubling up to maxBackoff.
-func (s *Subscriber) fail(ctx context.Context, sub store.WebSubSubscription, why string, now time.Time) time.Time {
+func (s *Subscriber) fail(ctx context.Context, sub nashra.WebSubSubscription, why string, now time.Time) time.Time {
 	next := now.Add(backoff(sub.Attempts))
 	s.log.Warn("websub request failed", "feed_id", sub.FeedID, "hub", sub.Hub, "topic", sub.Topic,
 		"attempts", sub.Attempts+1, "retry_at", next, "why", why)
@@ -534,7 +499,7 @@ func backoff(attempts int) time.Duration {
 
 // CallbackURL is the URL a hub calls for the subscription of callback.
 func (s *Subscriber) CallbackURL(callback string) string {
-	return strings.TrimRight(s.cfg.BaseURL, "/") + "/websub/" + callback
+	return strings.TrimRight(s.baseURL, "/") + "/websub/" + callback
 }
 
 func (s *Subscriber) logErr(ctx context.Context, what string, err error) {

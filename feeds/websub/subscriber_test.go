@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/feeds/websub/websubtest"
-	"github.com/almaalouma/nashra/store"
 )
 
 // The whole dance against the strict hub (websub.rocks 100 and 300): the
@@ -49,7 +50,7 @@ func TestSubscribeVerifyAndPush(t *testing.T) {
 	before := r.site.fetchCount()
 	r.hub.Publish(r.site.feedURL())
 	waitFor(t, "the pushed article", func() bool { return r.articles(t) == 2 })
-	as, _ := r.db.ArticlesInState(ctx, store.StateNew, 10)
+	as, _ := r.db.ArticlesInState(ctx, nashra.ArticleNew, 10)
 	if len(as) != 1 || as[0].Title != "عاجل: خبر جديد" {
 		t.Fatalf("new articles %+v", as)
 	}
@@ -162,7 +163,7 @@ func TestLapsedLeaseTightensPolls(t *testing.T) {
 			if len(subs) != 1 || subs[0].LastError == "" {
 				t.Errorf("the hub's failure is not recorded: %+v", subs)
 			}
-			if how == "denied" && (subs[0].State != store.WebSubDenied || !strings.Contains(subs[0].LastError, "maintenance")) {
+			if how == "denied" && (subs[0].State != nashra.WebSubDenied || !strings.Contains(subs[0].LastError, "maintenance")) {
 				t.Errorf("denial not recorded: %+v", subs[0])
 			}
 		})
@@ -212,7 +213,7 @@ func TestSilentHubIsNoticed(t *testing.T) {
 // A push that races a scheduled poll (the poll finds the article first,
 // the push comes a moment later) does not make the hub look silent.
 func TestPushAfterThePollIsNoMiss(t *testing.T) {
-	r := newRig(t, func(c *Config) { c.MissedGrace = 2 * time.Second })
+	r := newRig(t, func(c *config.Config) { c.WebSub.MissedGrace = config.Duration(2 * time.Second) })
 	ctx := context.Background()
 	sub := r.subscribed(t)
 	r.site.publish("خبر")
@@ -262,7 +263,7 @@ func TestNewHubReplacesTheOld(t *testing.T) {
 	waitFor(t, "the move to the new hub", func() bool {
 		subs, _ := r.db.WebSubSubscriptions(context.Background())
 		return len(r.hub.Subscriptions()) == 0 && len(second.Subscriptions()) == 1 &&
-			len(subs) == 1 && subs[0].Hub == second.URL() && subs[0].State == store.WebSubActive
+			len(subs) == 1 && subs[0].Hub == second.URL() && subs[0].State == nashra.WebSubActive
 	})
 }
 
@@ -373,7 +374,7 @@ func TestForgedRequestsRefused(t *testing.T) {
 		t.Errorf("%d articles stored by forged requests", r.articles(t))
 	}
 	s, _ := r.db.WebSubSubscription(ctx, sub.Callback)
-	if s.State != store.WebSubActive || s.Pushes != 0 || s.LeaseSeconds == 999999 {
+	if s.State != nashra.WebSubActive || s.Pushes != 0 || s.LeaseSeconds == 999999 {
 		t.Errorf("the subscription changed: %+v", s)
 	}
 	if n := r.counter(t, "nashra_websub_deliveries_total", map[string]string{"outcome": "bad_signature"}); n != 3 {

@@ -17,10 +17,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 func main() {
@@ -31,16 +32,17 @@ func main() {
 }
 
 func run() error {
-	cfg := delivery.DefaultConfig()
+	cfg := config.Defaults()
 	dbPath := flag.String("db", "", "SQLite file, migrated and seeded")
 	endpoint := flag.String("api", "", "Bot API endpoint in the client library's format")
 	token := flag.String("token", "", "bot token")
 	hwm := flag.String("hwm", "", "file to write VmHWM (peak resident kB) into, every second and at exit")
-	flag.Float64Var(&cfg.GlobalPerSecond, "rate", cfg.GlobalPerSecond, "messages per second in total")
-	flag.Float64Var(&cfg.ChatPerSecond, "chat-rate", cfg.ChatPerSecond, "messages per second into a private chat")
-	flag.Float64Var(&cfg.GroupPerMinute, "group-rate", cfg.GroupPerMinute, "messages per minute into a group or channel")
-	flag.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "sends in flight")
-	flag.DurationVar(&cfg.LeaseDuration, "lease", cfg.LeaseDuration, "dispatcher lease")
+	l := &cfg.Telegram.Limits
+	flag.Float64Var(&l.GlobalPerSecond, "rate", l.GlobalPerSecond, "messages per second in total")
+	flag.Float64Var(&l.ChatPerSecond, "chat-rate", l.ChatPerSecond, "messages per second into a private chat")
+	flag.Float64Var(&l.GroupPerMinute, "group-rate", l.GroupPerMinute, "messages per minute into a group or channel")
+	flag.IntVar(&cfg.Delivery.Concurrency, "concurrency", cfg.Delivery.Concurrency, "sends in flight")
+	flag.DurationVar((*time.Duration)(&cfg.LeaseDuration), "lease", cfg.LeaseDuration.D(), "dispatcher lease")
 	verbose := flag.Bool("v", false, "log at info level")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
@@ -62,9 +64,9 @@ func run() error {
 		return err
 	}
 	api := bot.NewAPI(*token, *endpoint, nil)
-	catalog := subscribers.NewCatalog([]subscribers.Section{{Slug: "news", Name: "أخبار"}})
-	snd := bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Location, catalog, nil), bot.WithSenderLogger(log))
-	eng, err := delivery.New(cfg, db, snd, nil, log, nil)
+	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
+	snd := bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Site.Location, catalog, nil), bot.WithSenderLogger(log))
+	eng, err := delivery.New(cfg, "", db, snd, nil, log, nil)
 	if err != nil {
 		return err
 	}

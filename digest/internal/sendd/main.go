@@ -11,10 +11,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/digest"
+	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/subscribers"
 )
 
 func main() {
@@ -42,15 +44,16 @@ func run(dbPath, smtpAddr, start, day string) error {
 		return err
 	}
 	defer db.Close()
-	cfg := digest.DefaultConfig()
-	cfg.BaseURL, cfg.From = "https://nashra.example.org", "نشرة المعلومة <digest@almaalouma.example>"
-	cfg.SMTPURL, cfg.RatePerSecond, cfg.LeaseDuration = "smtp://"+smtpAddr, 0, 2*time.Second
+	cfg := config.Defaults()
+	cfg.BaseURL, cfg.Email.From = "https://nashra.example.org", "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.SMTPURL, cfg.Email.RatePerSecond, cfg.LeaseDuration = "smtp://"+smtpAddr, 0, config.Duration(2*time.Second)
+	cfg.Ranking.SiteBoost = -1 // the site's list is never read here
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	r, err := ranking.New(ranking.Config{}, db, ranking.WithClock(now), ranking.WithLogger(log))
+	r, err := ranking.New(cfg, db, ranking.WithClock(now), ranking.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	tokens, err := subscribers.NewActionSigner([]byte("test secret"))
+	tokens, err := links.NewActionSigner([]byte("test secret"))
 	if err != nil {
 		return err
 	}
@@ -58,11 +61,11 @@ func run(dbPath, smtpAddr, start, day string) error {
 	if err != nil {
 		return err
 	}
-	var sections []subscribers.Section
+	var sections []nashra.Section
 	for _, s := range secs {
-		sections = append(sections, subscribers.Section{Slug: s.Slug, Name: s.Name})
+		sections = append(sections, nashra.Section{Slug: s.Slug, Name: s.Name})
 	}
-	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: sections, Now: now, Log: log})
+	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: nashra.NewCatalog(sections), Now: now, Log: log})
 	if err != nil {
 		return err
 	}
@@ -70,7 +73,7 @@ func run(dbPath, smtpAddr, start, day string) error {
 	if day == "" {
 		return s.Run(ctx)
 	}
-	at, err := time.ParseInLocation("2006-01-02", day, cfg.Location)
+	at, err := time.ParseInLocation("2006-01-02", day, cfg.Site.Location)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
-package subscribers
+package nashra
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCatalogMatchesWhatReadersType(t *testing.T) {
 	c := NewCatalog([]Section{
@@ -35,5 +38,14 @@ func TestCatalogMatchesWhatReadersType(t *testing.T) {
 	}
 	if got := c.Names([]string{"news", "translation"}); got != "أخبار، ترجمة" {
 		t.Errorf("Names = %q", got)
+	}
+	if got := c.Among([]string{"translation", "gone", "news"}); strings.Join(got, ",") != "news,translation" {
+		t.Errorf("Among = %v, want news and translation in the catalog's order", got)
+	}
+	if got := c.Among(nil); len(got) != 3 {
+		t.Errorf("Among(nil) = %v, want every section", got)
+	}
+	if got := c.Among([]string{"gone"}); len(got) != 3 {
+		t.Errorf("Among(sections all gone) = %v, want every section", got)
 	}
 }

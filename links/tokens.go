@@ -1,4 +1,4 @@
-package subscribers
+package links
 
 import (
 	"crypto/hmac"
@@ -6,56 +6,38 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"strings"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
-// Medium says where a tracked link was shown, for the counts by medium.
-type Medium byte
+// mediumCodes number the media in tokens. The values are part of every
+// token ever sent: never renumber them.
+var mediumCodes = [...]nashra.Medium{1: nashra.MediumTelegram, 2: nashra.MediumChannel, 3: nashra.MediumEmail, 4: nashra.MediumWeb}
 
-// The media of tracked links. The values are part of every token ever sent:
-// never renumber them.
-const (
-	// MediumTelegram: posts to readers and groups.
-	MediumTelegram Medium = 1
-	// MediumChannel: posts to channels.
-	MediumChannel Medium = 2
-	// MediumEmail: the email digest.
-	MediumEmail Medium = 3
-	// MediumWeb: nashra's own pages (the digest archive).
-	MediumWeb Medium = 4
-)
-
-var mediumNames = [...]string{MediumTelegram: "telegram", MediumChannel: "channel", MediumEmail: "email", MediumWeb: "web"}
-
-// String returns the medium's name as it is stored and configured:
-// telegram, channel, email or web.
-func (m Medium) String() string {
-	if !m.valid() {
-		return "unknown"
-	}
-	return mediumNames[m]
-}
-
-func (m Medium) valid() bool { return m >= MediumTelegram && m <= MediumWeb }
-
-// ParseMedium returns the medium named name (as String writes it).
-func ParseMedium(name string) (Medium, bool) {
-	for m, n := range mediumNames {
-		if n != "" && n == name {
-			return Medium(m), true
+// code returns m's number in tokens, 0 for a medium that has none.
+func code(m nashra.Medium) byte {
+	for c, name := range mediumCodes {
+		if name != "" && name == m {
+			return byte(c)
 		}
 	}
-	return 0, false
+	return 0
+}
+
+// medium returns the medium numbered c, "" when none is.
+func medium(c byte) nashra.Medium {
+	if int(c) >= len(mediumCodes) {
+		return ""
+	}
+	return mediumCodes[c]
 }
 
 // Link is what a tracked link's token says: which article, shown where and,
 // when it is personal, to whom (and for email, when).
 type Link struct {
 	ArticleID int64
-	Medium    Medium
+	Medium    nashra.Medium
 	// SubscriberID is the email subscriber the link was mailed to, 0 when
 	// the link is not personal.
 	SubscriberID int64
@@ -125,12 +107,13 @@ func DeriveKey(secret []byte, purpose string) []byte {
 // chat with another medium than telegram, or both a subscriber and a chat:
 // those are programming errors, and such a token could never be read back.
 func (s *Signer) Sign(l Link) string {
-	if !l.Medium.valid() || l.ArticleID <= 0 || l.SubscriberID < 0 || l.ChatID < 0 ||
-		l.ChatID != 0 && (l.Medium != MediumTelegram || l.SubscriberID != 0) {
+	c := code(l.Medium)
+	if c == 0 || l.ArticleID <= 0 || l.SubscriberID < 0 || l.ChatID < 0 ||
+		l.ChatID != 0 && (l.Medium != nashra.MediumTelegram || l.SubscriberID != 0) {
 		panic("link tokens: cannot sign an invalid link")
 	}
 	b := make([]byte, 1, maxTokenBytes)
-	b[0] = byte(l.Medium)
+	b[0] = c
 	b = binary.AppendUvarint(b, uint64(l.ArticleID))
 	if reader := max(l.SubscriberID, l.ChatID); reader != 0 {
 		b[0] |= flagSub
@@ -161,8 +144,8 @@ func (s *Signer) Verify(token string) (Link, error) {
 	// Signed by us, so well formed unless the format changed: still check,
 	// as a reader of an unknown future version must not guess.
 	flags := body[0]
-	l := Link{Medium: Medium(flags & mediumMask)}
-	if flags&flagVerMask != 0 || !l.Medium.valid() {
+	l := Link{Medium: medium(flags & mediumMask)}
+	if flags&flagVerMask != 0 || l.Medium == "" {
 		return Link{}, ErrBadToken
 	}
 	rest := body[1:]
@@ -180,7 +163,7 @@ func (s *Signer) Verify(token string) (Link, error) {
 	}
 	if flags&flagSub != 0 {
 		reader := &l.SubscriberID
-		if l.Medium == MediumTelegram {
+		if l.Medium == nashra.MediumTelegram {
 			reader = &l.ChatID
 		}
 		if *reader, ok = next(); !ok {
@@ -204,56 +187,4 @@ func (s *Signer) mac(body []byte) []byte {
 	m := hmac.New(sha256.New, s.key)
 	m.Write(body)
 	return m.Sum(nil)[:macLen]
-}
-
-// Links builds the links nashra sends: tracked through /r/<token> on the
-// public base URL, or the article's own link when tracking is off.
-type Links struct {
-	base    string
-	signer  *Signer
-	enabled bool
-}
-
-// NewLinks returns a link builder for the public base URL (NASHRA_BASE_URL).
-// With enabled false every link goes straight to the site; tokens already
-// sent keep redirecting all the same.
-func NewLinks(base string, signer *Signer, enabled bool) *Links {
-	return &Links{base: strings.TrimRight(base, "/"), signer: signer, enabled: enabled}
-}
-
-// Article returns the link to a shown in medium ("telegram", "channel",
-// "email", "web") to whoever reads there. An unknown medium gets the
-// article's own link rather than a count under the wrong name.
-func (l *Links) Article(a store.Article, medium string) string {
-	m, ok := ParseMedium(medium)
-	if !ok {
-		return a.Link
-	}
-	return l.Tracked(a, Link{ArticleID: a.ID, Medium: m})
-}
-
-// Post returns the link to a in a Telegram message in medium ("telegram"
-// or "channel"): personal when chat is a private chat's id (above 0, as
-// Telegram numbers users), so that its reader's clicks count once. It is
-// the bot's LinkFunc.
-func (l *Links) Post(a store.Article, medium string, chat int64) string {
-	if chat <= 0 || medium != MediumTelegram.String() {
-		return l.Article(a, medium)
-	}
-	return l.Tracked(a, Link{ArticleID: a.ID, Medium: MediumTelegram, ChatID: chat})
-}
-
-// Email returns the link to a in the email sent at sentAt to subscriber
-// subscriberID (0 when the message is not personal).
-func (l *Links) Email(a store.Article, subscriberID int64, sentAt time.Time) string {
-	return l.Tracked(a, Link{ArticleID: a.ID, Medium: MediumEmail, SubscriberID: subscriberID, SentAt: sentAt})
-}
-
-// Tracked returns the tracked link for link, which must name a; a.Link when
-// tracking is off or a was never stored.
-func (l *Links) Tracked(a store.Article, link Link) string {
-	if !l.enabled || a.ID <= 0 {
-		return a.Link
-	}
-	return l.base + "/r/" + l.signer.Sign(link)
 }

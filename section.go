@@ -1,18 +1,26 @@
-// Package subscribers knows who follows what: the site's sections as
-// readers name them, readers, groups and channels and their sections.
-package subscribers
+package nashra
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/almaalouma/nashra/arabic"
 )
 
-// Section is a section as readers see it.
+// Section is one of the site's sections: what readers call it and where
+// its articles come from.
 type Section struct {
-	Slug    string
-	Name    string
+	Slug string
+	// Name is the Arabic name readers know it by: أخبار.
+	Name string
+	// Aliases are other names readers type for it, such as انفوغرافيك for
+	// إنفوجرافيك.
 	Aliases []string
+	// Feeds are the feeds its articles come from.
+	Feeds []string
+	// Dormant marks a section the store keeps that left the configuration:
+	// its subscribers are kept, in case it comes back.
+	Dormant bool
 }
 
 // Catalog resolves what readers type — a slug, the Arabic name or an alias,
@@ -68,6 +76,23 @@ func (c *Catalog) Get(slug string) (Section, bool) {
 		}
 	}
 	return Section{}, false
+}
+
+// Among returns the slugs of the sections among chosen (every section
+// when chosen is empty), in the catalog's order. Slugs of sections no
+// longer in the catalog drop out; when none is left, every section is
+// returned, so that a subscriber whose sections all left still gets news.
+func (c *Catalog) Among(chosen []string) []string {
+	out := make([]string, 0, len(c.sections))
+	for _, s := range c.sections {
+		if len(chosen) == 0 || slices.Contains(chosen, s.Slug) {
+			out = append(out, s.Slug)
+		}
+	}
+	if len(out) == 0 && len(chosen) > 0 {
+		return c.Among(nil)
+	}
+	return out
 }
 
 // Names returns the Arabic names of slugs joined with the Arabic comma, for

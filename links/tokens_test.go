@@ -1,4 +1,4 @@
-package subscribers
+package links
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra"
 )
 
 func newSigner(t *testing.T, secret string) *Signer {
@@ -20,12 +20,12 @@ func newSigner(t *testing.T, secret string) *Signer {
 
 // sampleLinks are links of every kind: each medium, personal and not.
 var sampleLinks = []Link{
-	{ArticleID: 1, Medium: MediumTelegram},
-	{ArticleID: 123456, Medium: MediumChannel},
-	{ArticleID: 99, Medium: MediumEmail, SubscriberID: 100000, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
-	{ArticleID: 1 << 40, Medium: MediumWeb},
-	{ArticleID: 5, Medium: MediumEmail, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
-	{ArticleID: 5, Medium: MediumTelegram, ChatID: 7_000_000_000}, // a private chat's
+	{ArticleID: 1, Medium: nashra.MediumTelegram},
+	{ArticleID: 123456, Medium: nashra.MediumChannel},
+	{ArticleID: 99, Medium: nashra.MediumEmail, SubscriberID: 100000, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
+	{ArticleID: 1 << 40, Medium: nashra.MediumWeb},
+	{ArticleID: 5, Medium: nashra.MediumEmail, SentAt: time.Date(2026, 11, 28, 7, 0, 12, 0, time.UTC)},
+	{ArticleID: 5, Medium: nashra.MediumTelegram, ChatID: 7_000_000_000}, // a private chat's
 }
 
 func TestTokenRoundTrip(t *testing.T) {
@@ -41,20 +41,20 @@ func TestTokenRoundTrip(t *testing.T) {
 			t.Errorf("token %q is not URL-safe", tok)
 		}
 	}
-	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumTelegram}); len(tok) > 16 {
+	if tok := s.Sign(Link{ArticleID: 123456, Medium: nashra.MediumTelegram}); len(tok) > 16 {
 		t.Errorf("a Telegram token is %d characters, want at most 16", len(tok))
 	}
-	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumEmail, SubscriberID: 100000, SentAt: sent}); len(tok) > 30 {
+	if tok := s.Sign(Link{ArticleID: 123456, Medium: nashra.MediumEmail, SubscriberID: 100000, SentAt: sent}); len(tok) > 30 {
 		t.Errorf("an email token is %d characters, want at most 30", len(tok))
 	}
-	if tok := s.Sign(Link{ArticleID: 123456, Medium: MediumTelegram, ChatID: 7_000_000_000}); len(tok) > 23 {
+	if tok := s.Sign(Link{ArticleID: 123456, Medium: nashra.MediumTelegram, ChatID: 7_000_000_000}); len(tok) > 23 {
 		t.Errorf("a private chat's token is %d characters, want at most 23", len(tok))
 	}
 	// A chat belongs to Telegram alone, and a link to one reader only.
 	for _, l := range []Link{
-		{ArticleID: 1, Medium: MediumChannel, ChatID: 5},
-		{ArticleID: 1, Medium: MediumTelegram, ChatID: 5, SubscriberID: 5},
-		{ArticleID: 1, Medium: MediumTelegram, ChatID: -5},
+		{ArticleID: 1, Medium: nashra.MediumChannel, ChatID: 5},
+		{ArticleID: 1, Medium: nashra.MediumTelegram, ChatID: 5, SubscriberID: 5},
+		{ArticleID: 1, Medium: nashra.MediumTelegram, ChatID: -5},
 	} {
 		func() {
 			defer func() {
@@ -73,8 +73,8 @@ func TestTamperedTokensAreRefused(t *testing.T) {
 	s := newSigner(t, "secret")
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=.~%/+ "
 	for _, l := range []Link{
-		{ArticleID: 42, Medium: MediumTelegram},
-		{ArticleID: 42, Medium: MediumEmail, SubscriberID: 7, SentAt: time.Unix(1_800_000_000, 0)},
+		{ArticleID: 42, Medium: nashra.MediumTelegram},
+		{ArticleID: 42, Medium: nashra.MediumEmail, SubscriberID: 7, SentAt: time.Unix(1_800_000_000, 0)},
 	} {
 		tok := s.Sign(l)
 		for i := range len(tok) {
@@ -97,7 +97,7 @@ func TestTamperedTokensAreRefused(t *testing.T) {
 			}
 		}
 	}
-	tok := s.Sign(Link{ArticleID: 42, Medium: MediumTelegram})
+	tok := s.Sign(Link{ArticleID: 42, Medium: nashra.MediumTelegram})
 	if _, err := newSigner(t, "another secret").Verify(tok); !errors.Is(err, ErrBadToken) {
 		t.Fatal("a token signed with another secret was accepted")
 	}
@@ -114,21 +114,21 @@ func TestOldTokenStillReads(t *testing.T) {
 	s := newSigner(t, "nashra test secret")
 	const old = "A4_OBEvd1pw2-80C"
 	l, err := s.Verify(old)
-	if err != nil || l != (Link{ArticleID: 75535, Medium: MediumEmail}) {
+	if err != nil || l != (Link{ArticleID: 75535, Medium: nashra.MediumEmail}) {
 		t.Fatalf("Verify(%q) = %+v, %v", old, l, err)
 	}
 }
 
 func TestLinks(t *testing.T) {
 	s := newSigner(t, "secret")
-	a := store.Article{ID: 42, Link: "https://almaalouma.net/اخبار/"}
-	on := NewLinks("https://nashra.example/", s, true)
+	a := nashra.Article{ID: 42, Link: "https://almaalouma.net/اخبار/"}
+	on := NewBuilder("https://nashra.example/", s, true)
 	got := on.Article(a, "telegram")
 	tok, ok := strings.CutPrefix(got, "https://nashra.example/r/")
 	if !ok {
 		t.Fatalf("tracked link = %q", got)
 	}
-	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: MediumTelegram}) {
+	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: nashra.MediumTelegram}) {
 		t.Fatalf("token of the tracked link: %+v %v", l, err)
 	}
 	if got := on.Article(a, "fax"); got != a.Link {
@@ -136,37 +136,49 @@ func TestLinks(t *testing.T) {
 	}
 	sent := time.Unix(1_800_000_000, 0).UTC()
 	tok, _ = strings.CutPrefix(on.Email(a, 9, sent), "https://nashra.example/r/")
-	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: MediumEmail, SubscriberID: 9, SentAt: sent}) {
+	if l, err := s.Verify(tok); err != nil || l != (Link{ArticleID: 42, Medium: nashra.MediumEmail, SubscriberID: 9, SentAt: sent}) {
 		t.Fatalf("email token: %+v %v", l, err)
 	}
 	for _, tc := range []struct {
-		medium string
+		medium nashra.Medium
 		chat   int64
 		want   Link
 	}{
-		{"telegram", 1009, Link{ArticleID: 42, Medium: MediumTelegram, ChatID: 1009}},
-		{"telegram", 0, Link{ArticleID: 42, Medium: MediumTelegram}},
-		{"telegram", -1001234567890, Link{ArticleID: 42, Medium: MediumTelegram}}, // a group: anonymous
-		{"channel", 1009, Link{ArticleID: 42, Medium: MediumChannel}},
+		{"telegram", 1009, Link{ArticleID: 42, Medium: nashra.MediumTelegram, ChatID: 1009}},
+		{"telegram", 0, Link{ArticleID: 42, Medium: nashra.MediumTelegram}},
+		{"telegram", -1001234567890, Link{ArticleID: 42, Medium: nashra.MediumTelegram}}, // a group: anonymous
+		{"channel", 1009, Link{ArticleID: 42, Medium: nashra.MediumChannel}},
 	} {
 		tok, _ = strings.CutPrefix(on.Post(a, tc.medium, tc.chat), "https://nashra.example/r/")
 		if l, err := s.Verify(tok); err != nil || l != tc.want {
 			t.Errorf("Post(%s, %d): %+v %v, want %+v", tc.medium, tc.chat, l, err, tc.want)
 		}
 	}
-	off := NewLinks("https://nashra.example", s, false)
+	off := NewBuilder("https://nashra.example", s, false)
 	if got := off.Article(a, "channel"); got != a.Link {
 		t.Errorf("tracking off: %q, want %q", got, a.Link)
 	}
 }
 
-func TestMediumNames(t *testing.T) {
-	for _, m := range []Medium{MediumTelegram, MediumChannel, MediumEmail, MediumWeb} {
-		if got, ok := ParseMedium(m.String()); !ok || got != m {
-			t.Errorf("ParseMedium(%q) = %v, %v", m.String(), got, ok)
+// Every medium has its own number in tokens, and a link shown in one is
+// counted in it.
+func TestEveryMediumHasItsCode(t *testing.T) {
+	s := newSigner(t, "secret")
+	seen := map[string]nashra.Medium{}
+	for _, m := range []nashra.Medium{nashra.MediumTelegram, nashra.MediumChannel, nashra.MediumEmail, nashra.MediumWeb} {
+		tok := s.Sign(Link{ArticleID: 1, Medium: m})
+		if other, dup := seen[tok]; dup {
+			t.Errorf("%s and %s sign to the same token", m, other)
+		}
+		seen[tok] = m
+		if l, err := s.Verify(tok); err != nil || l.Medium != m {
+			t.Errorf("medium %s reads back as %+v, %v", m, l, err)
 		}
 	}
-	if _, ok := ParseMedium(""); ok {
-		t.Error(`ParseMedium("") succeeded`)
-	}
+	defer func() {
+		if recover() == nil {
+			t.Error("signing a link of an unknown medium did not panic")
+		}
+	}()
+	s.Sign(Link{ArticleID: 1, Medium: "fax"})
 }

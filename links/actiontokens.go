@@ -1,4 +1,4 @@
-package subscribers
+package links
 
 import (
 	"crypto/hmac"
