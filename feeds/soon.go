@@ -36,7 +36,7 @@ type Push interface {
 	// the URL answered after redirects.
 	Fetched(ctx context.Context, f nashra.Feed, header http.Header, body []byte, final *url.URL)
 	// Pushing reports whether a hub pushes the feed's updates at now: the
-	// feed is then polled every Config.PushInterval only, as a safety net.
+	// feed is then polled every poll.push_interval only, as a safety net.
 	Pushing(ctx context.Context, f nashra.Feed, now time.Time) bool
 	// Missed is told that a poll started at now, not asked by a push,
 	// found articles: while the feed is pushed, its hub may have stopped
@@ -53,7 +53,7 @@ type flight struct {
 	queued  bool
 	trigger Trigger
 	// notBefore spaces the polls asked outside the schedule:
-	// Config.OnDemandGap after the start of the feed's last poll.
+	// poll.on_demand_gap after the start of the feed's last poll.
 	notBefore time.Time
 	// landed is when the feed's last poll ended.
 	landed time.Time
@@ -61,7 +61,7 @@ type flight struct {
 
 // PollSoon asks for a poll of feed id outside its schedule, for the
 // reason t: at once when none of it runs, else right after the one
-// running, and never sooner than Config.OnDemandGap after the feed's last
+// running, and never sooner than poll.on_demand_gap after the feed's last
 // poll started. Asks made before that poll starts are one: it reports
 // whether this ask added a poll. Serve runs the polls; the caller must
 // name configured feeds only.
@@ -87,7 +87,7 @@ func (p *Poller) PollSoon(id int64, t Trigger) bool {
 	return true
 }
 
-// Serve runs the polls PollSoon asks for, Config.Workers at a time, until
+// Serve runs the polls PollSoon asks for, poll.workers at a time, until
 // ctx ends; then it waits for those running.
 func (p *Poller) Serve(ctx context.Context) {
 	sem := make(chan struct{}, p.cfg.Workers)
