@@ -134,6 +134,18 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	} else {
 		fmt.Fprintf(&sb, "آخر جلب للمصادر: %s\n", arabic.DateTime(lastPoll, b.cfg.Site.Location))
 	}
+	if b.feeding != nil {
+		byHow, lastPush, err := b.feeding.Feeding(ctx)
+		if err != nil {
+			r.log(b.log).Warn("feeding stats", "err", err)
+		} else {
+			fmt.Fprintf(&sb, "وصول الجديد: دفع فوري من المحور %d · إشعار النشر %d · الجلب الدوري وحده %d\n",
+				byHow["push"], byHow["ping"], byHow["poll"])
+			if !lastPush.IsZero() {
+				fmt.Fprintf(&sb, "آخر دفع من المحور: %s\n", arabic.DateTime(lastPush, b.cfg.Site.Location))
+			}
+		}
+	}
 	if b.ranking != nil {
 		clicks, err := b.ranking.Stats(ctx, 5)
 		if err != nil {

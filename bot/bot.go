@@ -86,6 +86,14 @@ type EmailSignup interface {
 	RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error
 }
 
+// Feeding says how the feeds hear of new articles, for admins' /stats.
+type Feeding interface {
+	// Feeding counts the active feeds by how they are fed now: "push" (a
+	// hub pushes), "ping" (the site's publish pings) or "poll" (polling
+	// only); and returns when the last push came, zero when none did.
+	Feeding(ctx context.Context) (byHow map[string]int, lastPush time.Time, err error)
+}
+
 // Leadership says when this instance leads those sharing its store: only
 // the leader may call getUpdates (Telegram answers a second poller with 409
 // Conflict).
@@ -117,6 +125,9 @@ func WithEmailSignup(e EmailSignup) Option { return func(b *Bot) { b.email = e }
 // webhook. Without it this instance always does.
 func WithLeadership(l Leadership) Option { return func(b *Bot) { b.leadership = l } }
 
+// WithFeeding lets /stats say how the feeds are fed.
+func WithFeeding(f Feeding) Option { return func(b *Bot) { b.feeding = f } }
+
 // WithWebhookSecret sets the secret Telegram is asked to send with every
 // webhook call, and the webhook handler checks in
 // X-Telegram-Bot-Api-Secret-Token; see WebhookSecret.
@@ -144,6 +155,7 @@ type Bot struct {
 	ranking       Ranking
 	digest        Digest
 	email         EmailSignup
+	feeding       Feeding
 	// leadership is nil when this instance is the only one.
 	leadership Leadership
 	log        *slog.Logger

@@ -828,3 +828,20 @@ func TestAdminSendsDigestNow(t *testing.T) {
 		t.Errorf("a reader triggered the digest: %q", got)
 	}
 }
+
+// fakeFeeding says how the feeds are fed, as the WebSub subscriber would.
+type fakeFeeding struct{ last time.Time }
+
+func (f fakeFeeding) Feeding(context.Context) (map[string]int, time.Time, error) {
+	return map[string]int{"push": 5, "ping": 1, "poll": 1}, f.last, nil
+}
+
+// /stats says how the feeds hear of new articles, and the last push.
+func TestStatsShowFeeding(t *testing.T) {
+	last := time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC)
+	h := newHarness(t, withBotOption(bot.WithFeeding(fakeFeeding{last: last})))
+	h.start()
+	h.user(adminID)
+	mustContain(t, h.reply(adminID, "/stats").Plain,
+		"دفع فوري من المحور 5 · إشعار النشر 1 · الجلب الدوري وحده 1", "آخر دفع من المحور: 4 كانون الأول 2026 12:30")
+}

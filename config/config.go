@@ -42,6 +42,8 @@ type Config struct {
 	Ranking  Ranking   `yaml:"ranking"`
 	Digest   Digest    `yaml:"digest"`
 	Email    Email     `yaml:"email"`
+	WebSub   WebSub    `yaml:"websub"`
+	Hooks    Hooks     `yaml:"hooks"`
 
 	// From the environment only.
 	DatabaseURL    string         `yaml:"-"`
@@ -103,9 +105,15 @@ func (s Section) FeedURLs() []string {
 
 // Poll configures the feed poller.
 type Poll struct {
-	Interval          Duration `yaml:"interval"`
-	MinInterval       Duration `yaml:"min_interval"`
-	MaxInterval       Duration `yaml:"max_interval"`
+	Interval    Duration `yaml:"interval"`
+	MinInterval Duration `yaml:"min_interval"`
+	MaxInterval Duration `yaml:"max_interval"`
+	// PushInterval replaces Interval for a feed whose hub pushes its
+	// updates: polls are then the safety net.
+	PushInterval Duration `yaml:"push_interval"`
+	// OnDemandGap is the least time between the start of a feed's poll
+	// and a poll of it asked by a push or a publish ping.
+	OnDemandGap       Duration `yaml:"on_demand_gap"`
 	Timeout           Duration `yaml:"timeout"`
 	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
 	Workers           int      `yaml:"workers"`
@@ -366,6 +374,37 @@ func (e Email) MessageDomain() string {
 	return a.Address[strings.LastIndexByte(a.Address, '@')+1:]
 }
 
+// WebSub configures the subscriber to the hubs the feeds name.
+type WebSub struct {
+	// Enabled subscribes to the hub a feed names; off, feeds are polled
+	// (and pinged) only.
+	Enabled bool `yaml:"enabled"`
+	// Lease is the lease asked of hubs; the hub decides.
+	Lease Duration `yaml:"lease"`
+
+	// VerifyWithin is how long a hub may take to verify a request before
+	// it is asked again.
+	VerifyWithin Duration `yaml:"-"`
+	// MissedGrace is how long after a poll no push asked for found
+	// articles the hub had not announced its push may still come before
+	// the hub is judged silent.
+	MissedGrace Duration `yaml:"-"`
+}
+
+// Hooks configures the site's publish ping, POST /hooks/publish.
+type Hooks struct {
+	// PublishSecret is the key the site signs its pings with; empty turns
+	// the route off. NASHRA_PUBLISH_SECRET (or _FILE) wins over the file.
+	PublishSecret string `yaml:"publish_secret"`
+	// RatePerSecond and Burst bound the pings taken.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	Burst         int     `yaml:"burst"`
+
+	// MaxSkew is how far a ping's time may be from nashra's clock: a
+	// captured ping cannot be replayed later than that.
+	MaxSkew Duration `yaml:"-"`
+}
+
 // DKIM signs the digest when selector and key_file are set.
 type DKIM struct {
 	Domain   string `yaml:"domain"`
@@ -510,6 +549,9 @@ func (c *Config) follow(set keySet) {
 	if !set["poll.max_interval"] {
 		p.MaxInterval = max(p.MaxInterval, p.Interval)
 	}
+	if !set["poll.push_interval"] {
+		p.PushInterval = max(p.PushInterval, p.Interval)
+	}
 	if !set["delivery.retention"] {
 		d.Retention = max(d.Retention, d.CorrectionWindow, d.StaleAfter)
 	}
@@ -545,7 +587,7 @@ func (s keySet) namedString(key, v string) string {
 }
 
 // secretVars may come from NAME_FILE, for Docker and Kubernetes secrets.
-var secretVars = []string{"NASHRA_DATABASE_URL", "NASHRA_TELEGRAM_TOKEN", "NASHRA_SMTP_URL", "NASHRA_SECRET"}
+var secretVars = []string{"NASHRA_DATABASE_URL", "NASHRA_TELEGRAM_TOKEN", "NASHRA_SMTP_URL", "NASHRA_SECRET", "NASHRA_PUBLISH_SECRET"}
 
 func (c *Config) fromEnv(getenv Getenv) error {
 	get := func(name string) (string, error) {
@@ -580,6 +622,7 @@ func (c *Config) fromEnv(getenv Getenv) error {
 		{"NASHRA_SECRET", &c.Secret},
 		{"NASHRA_LOG_FORMAT", &c.LogFormat},
 		{"NASHRA_METRICS_ADDR", &c.MetricsAddr},
+		{"NASHRA_PUBLISH_SECRET", &c.Hooks.PublishSecret},
 	} {
 		v, err := get(e.name)
 		if err != nil {
@@ -680,6 +723,16 @@ func (c *Config) validate(set keySet) error {
 	} else if (e.DKIM.Selector == "") != (e.DKIM.KeyFile == "") {
 		return problem("email.dkim", "set both selector and key_file, or neither")
 	}
+	if c.WebSub.Lease.D() < time.Minute {
+		return problem("websub.lease", "must be at least 1m, got %s", c.WebSub.Lease.D())
+	}
+	if h := c.Hooks; h.PublishSecret != "" && len(h.PublishSecret) < 16 {
+		return problem("hooks.publish_secret", "must be at least 16 characters, got %d", len(h.PublishSecret))
+	} else if h.RatePerSecond <= 0 {
+		return problem("hooks.rate_per_second", "must be greater than 0, got %v", h.RatePerSecond)
+	} else if h.Burst < 1 {
+		return problem("hooks.burst", "must be at least 1, got %d", h.Burst)
+	}
 	if _, err := mail.ParseAddress(c.Email.From); err != nil {
 		return problem("email.from", "want an address such as \"نشرة المعلومة <digest@example.org>\", got %q", c.Email.From)
 	}
@@ -736,6 +789,12 @@ func (c *Config) validatePoll(set keySet) error {
 	}
 	if p.MaxInterval.D() < p.Interval.D() {
 		return problem("poll.max_interval", "must be at least %s, got %s", set.named("poll.interval", p.Interval), p.MaxInterval.D())
+	}
+	if p.PushInterval.D() < p.Interval.D() {
+		return problem("poll.push_interval", "must be at least %s, got %s", set.named("poll.interval", p.Interval), p.PushInterval.D())
+	}
+	if p.OnDemandGap.D() < 0 || p.OnDemandGap.D() > p.MinInterval.D() {
+		return problem("poll.on_demand_gap", "must be between 0 and %s, got %s", set.named("poll.min_interval", p.MinInterval), p.OnDemandGap.D())
 	}
 	if p.Timeout.D() <= 0 {
 		return problem("poll.timeout", "must be greater than 0")

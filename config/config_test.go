@@ -98,6 +98,13 @@ func TestSecretFromFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "NASHRA_TELEGRAM_TOKEN") {
 		t.Errorf("both forms: err = %v", err)
 	}
+	// The publish ping's secret too, and the environment wins over the file.
+	p = writeFile(t, "0123456789abcdef-from-file\n")
+	cfg, err = Load(env(map[string]string{"NASHRA_PUBLISH_SECRET_FILE": p,
+		"NASHRA_CONFIG": writeFile(t, "hooks:\n  publish_secret: 0123456789abcdef-in-yaml\n")}))
+	if err != nil || cfg.Hooks.PublishSecret != "0123456789abcdef-from-file" {
+		t.Errorf("publish secret = %q, %v", cfg.Hooks.PublishSecret, err)
+	}
 }
 
 func TestInvalidConfigNamesKey(t *testing.T) {
@@ -122,6 +129,12 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{yaml: "telegram:\n  limits:\n    chat_per_second: 0\n", key: "telegram.limits.chat_per_second"},
 		{yaml: "telegram:\n  limits:\n    window_margin: 2s\n", key: "telegram.limits.window_margin"},
 		{yaml: "delivery:\n  retention: 1h\n", key: "delivery.retention"},
+		{yaml: "poll:\n  push_interval: 1m\n", key: "poll.push_interval"},
+		{yaml: "poll:\n  on_demand_gap: 2m\n", key: "poll.on_demand_gap"},
+		{yaml: "websub:\n  lease: 10s\n", key: "websub.lease"},
+		{yaml: "hooks:\n  publish_secret: short\n", key: "hooks.publish_secret"},
+		{yaml: "hooks:\n  rate_per_second: 0\n", key: "hooks.rate_per_second"},
+		{env: "NASHRA_PUBLISH_SECRET=tooshort", key: "hooks.publish_secret"},
 		{env: "NASHRA_LOG_FORMAT=xml", key: "NASHRA_LOG_FORMAT"},
 		{env: "NASHRA_ADMINS=12,abc", key: "NASHRA_ADMINS"},
 		{env: "NASHRA_DATABASE_URL=mysql://x", key: "NASHRA_DATABASE_URL"},

@@ -31,6 +31,7 @@ type Site struct {
 	mu        sync.Mutex
 	published map[string][]published // by section slug, newest last
 	next      int
+	hub       string // the WebSub hub the feeds name, as WordPress's WebSub plugin does
 }
 
 type published struct {
@@ -65,6 +66,14 @@ func (s *Site) FeedURL(section string) string {
 	return s.srv.URL + "/category/" + section + "/feed/"
 }
 
+// SetHub makes every feed name hub in its Link headers, with the feed's own
+// URL as its rel="self".
+func (s *Site) SetHub(hub string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hub = hub
+}
+
 // Close stops the server.
 func (s *Site) Close() { s.srv.Close() }
 
@@ -91,7 +100,12 @@ func (s *Site) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	items := append([]published(nil), s.published[section]...)
+	hub := s.hub
 	s.mu.Unlock()
+	if hub != "" {
+		w.Header().Add("Link", "<"+hub+`>; rel="hub"`)
+		w.Header().Add("Link", "<"+s.FeedURL(section)+`>; rel="self"`)
+	}
 	w.Header().Set("Content-Type", "application/rss+xml; charset=UTF-8")
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">

@@ -39,6 +39,7 @@ type response struct {
 	contentType  string
 	etag         string
 	lastModified string
+	header       http.Header
 	url          *url.URL // after redirects: relative links resolve against it
 	hints        hints
 }
@@ -95,6 +96,7 @@ func (p *Poller) fetch(ctx context.Context, f nashra.Feed, now time.Time) (*resp
 		contentType:  resp.Header.Get("Content-Type"),
 		etag:         resp.Header.Get("ETag"),
 		lastModified: resp.Header.Get("Last-Modified"),
+		header:       resp.Header,
 		url:          resp.Request.URL,
 	}
 	switch code := resp.StatusCode; {

@@ -22,6 +22,7 @@ type metrics struct {
 	duration prometheus.Histogram
 	delay    prometheus.Histogram // first seen − published
 	stale    prometheus.Gauge
+	onDemand *prometheus.CounterVec // polls asked outside the schedule, by trigger and outcome
 }
 
 // newMetrics creates the collectors and registers them on reg, unless reg
@@ -58,6 +59,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "nashra_feeds_stale",
 			Help: "Feeds that answer but have had nothing new for longer than the stale threshold.",
 		}),
+		onDemand: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nashra_feed_polls_asked_total",
+			Help: "Polls asked outside the schedule, by trigger (push, ping, lapse) and outcome: queued, or coalesced into one already queued.",
+		}, []string{"trigger", "outcome"}),
 	}
 	for _, r := range []string{resultOK, resultNotModified, resultError} {
 		m.polls.WithLabelValues(r)
@@ -65,7 +70,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.polls, m.errors, m.articles, m.refused, m.duration, m.delay, m.stale} {
+	for _, c := range []prometheus.Collector{m.polls, m.errors, m.articles, m.refused, m.duration, m.delay, m.stale, m.onDemand} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register feed metrics: %w", err)
 		}

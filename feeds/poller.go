@@ -40,6 +40,8 @@ import (
 type Store interface {
 	// Feeds lists the active feeds.
 	Feeds(ctx context.Context) ([]nashra.Feed, error)
+	// Feed returns the feed with the given id, or store.ErrNotFound.
+	Feed(ctx context.Context, id int64) (nashra.Feed, error)
 	// DueFeeds lists up to limit active feeds whose next check is at or
 	// before now, the most overdue first.
 	DueFeeds(ctx context.Context, now time.Time, limit int) ([]nashra.Feed, error)
@@ -73,6 +75,9 @@ type Poller struct {
 	// OnNew, when set, is called after a poll stored new articles, so that
 	// the delivery engine hands them on at once instead of at its next look.
 	OnNew func()
+	// Push, when set, sees the feeds' answers for their hubs and relaxes
+	// the schedule of the feeds a hub pushes.
+	Push Push
 
 	store     Store
 	cfg       config.Poll
@@ -88,6 +93,8 @@ type Poller struct {
 	stale        map[int64]bool            // feeds found stale at their last success
 	failingSince map[int64]time.Time       // first failure seen of feeds that never succeeded
 	undecodable  map[int64]map[string]bool // GUIDs of the items each feed holds back, the admins told
+	flights      map[int64]*flight         // by feed id
+	wake         chan struct{}             // tells Serve a poll was asked or ended
 }
 
 // NewPoller returns a poller of the feeds in st, configured by cfg's poll
@@ -116,6 +123,8 @@ func NewPoller(st Store, cfg *config.Config, reg prometheus.Registerer, logger *
 		stale:        make(map[int64]bool),
 		failingSince: make(map[int64]time.Time),
 		undecodable:  make(map[int64]map[string]bool),
+		flights:      make(map[int64]*flight),
+		wake:         make(chan struct{}, 1),
 	}, nil
 }
 
@@ -165,21 +174,23 @@ func (r Result) StatusText() string {
 // at a time, and returns what each poll did. It returns early, with the
 // results so far and the context's error, when ctx is done.
 func (p *Poller) PollDue(ctx context.Context) ([]Result, error) {
+	read := time.Now()
 	fs, err := p.store.DueFeeds(ctx, p.Now(), dueLimit)
 	if err != nil {
 		return nil, fmt.Errorf("poll due feeds: %w", err)
 	}
-	return p.pollFeeds(ctx, fs)
+	return p.pollFeeds(ctx, fs, read, TriggerSchedule)
 }
 
 // PollAll polls every active feed now, whatever its schedule, as the
 // "nashra poll" command does.
 func (p *Poller) PollAll(ctx context.Context) ([]Result, error) {
+	read := time.Now()
 	fs, err := p.store.Feeds(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("poll all feeds: %w", err)
 	}
-	return p.pollFeeds(ctx, fs)
+	return p.pollFeeds(ctx, fs, read, TriggerAll)
 }
 
 // tick is how often the scheduled job asks the store what is due: often,
@@ -208,8 +219,12 @@ func (p *Poller) Register(s gocron.Scheduler) (gocron.Job, error) {
 	return j, nil
 }
 
-// pollFeeds polls fs with a bounded pool of workers.
-func (p *Poller) pollFeeds(ctx context.Context, fs []nashra.Feed) ([]Result, error) {
+// pollFeeds polls fs, read from the store at read, with a bounded pool of
+// workers. A feed whose poll runs already is skipped on the schedule (that
+// poll is its check), and otherwise polled after it; a feed polled since
+// read is read again, so that no poll starts from a state another saved
+// over.
+func (p *Poller) pollFeeds(ctx context.Context, fs []nashra.Feed, read time.Time, t Trigger) ([]Result, error) {
 	results := make([]Result, len(fs))
 	polled := make([]bool, len(fs))
 	jobs := make(chan int)
@@ -217,8 +232,21 @@ func (p *Poller) pollFeeds(ctx context.Context, fs []nashra.Feed) ([]Result, err
 	for range min(p.cfg.Workers, len(fs)) {
 		wg.Go(func() {
 			for i := range jobs {
-				results[i] = p.pollFeed(ctx, fs[i])
+				ok, stale := p.claim(ctx, fs[i].ID, t != TriggerSchedule, read)
+				if !ok {
+					continue
+				}
+				if stale {
+					f, err := p.store.Feed(ctx, fs[i].ID)
+					if err != nil || !f.Active {
+						p.land(fs[i].ID)
+						continue
+					}
+					fs[i] = f
+				}
+				results[i] = p.pollFeed(ctx, fs[i], t)
 				polled[i] = true
+				p.land(fs[i].ID)
 			}
 		})
 	}
@@ -246,11 +274,12 @@ send:
 	return out, ctx.Err()
 }
 
-// pollFeed fetches one feed, stores its items and saves its new state.
-func (p *Poller) pollFeed(ctx context.Context, f nashra.Feed) Result {
+// pollFeed fetches one feed, stores its items and saves its new state;
+// the caller has claimed it.
+func (p *Poller) pollFeed(ctx context.Context, f nashra.Feed, t Trigger) Result {
 	started := time.Now()
 	now := p.Now()
-	log := p.log.With("feed_id", f.ID, "feed_url", f.URL, "section", f.SectionSlug)
+	log := p.log.With("feed_id", f.ID, "feed_url", f.URL, "section", f.SectionSlug, "trigger", t)
 	res := Result{FeedID: f.ID, FeedURL: f.URL, Section: f.SectionSlug, Baseline: f.BaselinedAt.IsZero()}
 
 	r, err := p.fetch(ctx, f, now)
@@ -262,7 +291,13 @@ func (p *Poller) pollFeed(ctx context.Context, f nashra.Feed) Result {
 		reason = fetchFailure(err)
 		err = fmt.Errorf("fetch feed %d: %w", f.ID, err)
 	} else if r.status != http.StatusNotModified {
+		if p.Push != nil {
+			p.Push.Fetched(ctx, f, r.header, r.body, r.url)
+		}
 		reason, err = p.ingest(ctx, f, r, now, &res, log)
+		if err == nil && t != TriggerPush && !res.Baseline && res.New+res.Held+res.Excluded > 0 && p.Push != nil {
+			p.Push.Missed(ctx, f, now)
+		}
 	}
 	res.Duration = time.Since(started)
 	if err != nil && ctx.Err() != nil {
@@ -437,7 +472,12 @@ func (p *Poller) record(ctx context.Context, f nashra.Feed, r *response, res *Re
 			f.LastNewAt = now
 		}
 	}
-	f.NextCheckAt = nextCheck(p.cfg, now, f.ErrorCount, h, rand.Float64())
+	cfg := p.cfg
+	if f.ErrorCount == 0 && p.Push != nil && p.Push.Pushing(ctx, f, now) {
+		// A hub announces what is new: polls are the safety net only.
+		cfg.Interval, cfg.MaxInterval = cfg.PushInterval, max(cfg.MaxInterval, cfg.PushInterval)
+	}
+	f.NextCheckAt = nextCheck(cfg, now, f.ErrorCount, h, rand.Float64())
 	res.NextCheckAt = f.NextCheckAt
 	if err := p.store.UpdateFeedState(ctx, f); err != nil {
 		log.Error("save feed state", "err", err)

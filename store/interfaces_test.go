@@ -4,6 +4,8 @@ import (
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
+	"github.com/almaalouma/nashra/feeds/ping"
+	"github.com/almaalouma/nashra/feeds/websub"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -15,6 +17,9 @@ import (
 // package, as the store cannot import the parts that use it.
 var (
 	_ feeds.Store           = (*store.DB)(nil)
+	_ websub.Store          = (*store.DB)(nil)
+	_ websub.StatusStore    = (*store.DB)(nil)
+	_ ping.Store            = (*store.DB)(nil)
 	_ delivery.Store        = (*store.DB)(nil)
 	_ delivery.ControlStore = (*store.DB)(nil)
 	_ digest.Store          = (*store.DB)(nil)

@@ -41,11 +41,12 @@ type Server struct {
 	mux     *http.ServeMux
 	servers []*http.Server
 	addrs   []net.Addr
+	limits  map[string]int64 // body caps of the routes that take more than maxBodyBytes, by pattern
 }
 
 // New builds the server; Start listens.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), limits: map[string]int64{}}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	metrics := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError)})
@@ -58,9 +59,26 @@ func New(opts Options) *Server {
 // Handle adds a route to the main server; call it before Start.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
+// HandleLarge adds a route whose POST bodies may reach maxBody bytes
+// rather than the usual cap; call it before Start.
+func (s *Server) HandleLarge(pattern string, h http.Handler, maxBody int64) {
+	s.mux.Handle(pattern, h)
+	s.limits[pattern] = maxBody
+}
+
 // handler is what the main listener serves: the routes, behind the cap on
 // bodies.
-func (s *Server) handler() http.Handler { return limitBodies(s.mux) }
+func (s *Server) handler() http.Handler { return limitBodies(s.mux, s.bodyLimit) }
+
+// bodyLimit is the cap on the body of a POST to r's route.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	if len(s.limits) > 0 {
+		if _, pattern := s.mux.Handler(r); s.limits[pattern] > 0 {
+			return s.limits[pattern]
+		}
+	}
+	return maxBodyBytes
+}
 
 // Start listens on the configured addresses and serves in the background.
 func (s *Server) Start() error {
@@ -92,7 +110,7 @@ func (s *Server) Start() error {
 	if s.opts.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
-		if err := listen(s.opts.MetricsAddr, limitBodies(mux)); err != nil {
+		if err := listen(s.opts.MetricsAddr, limitBodies(mux, nil)); err != nil {
 			s.Shutdown(context.Background())
 			return err
 		}
@@ -113,19 +131,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// maxBodyBytes bounds the body of any request: the largest nashra takes is
-// a Telegram update (the webhook allows 1 MB), and forms cap theirs far
-// lower themselves.
+// maxBodyBytes bounds the body of any request but those of the routes
+// added with HandleLarge: the largest nashra takes otherwise is a Telegram
+// update (the webhook allows 1 MB), and forms cap theirs far lower
+// themselves.
 const maxBodyBytes = 1 << 20
 
 // limitBodies caps every request's body before any handler, or the
 // standard library's form parsing on its behalf, can read it: only a POST
-// may carry a body, at most maxBodyBytes. A body declared too large is
-// refused before a byte of it is read, and the connection closed; one sent
-// without a length is cut where it passes the cap.
-func limitBodies(next http.Handler) http.Handler {
+// may carry a body, at most maxBodyBytes or what limitOf (when not nil)
+// says of its route. A body declared too large is refused before a byte of
+// it is read, and the connection closed; one sent without a length is cut
+// where it passes the cap.
+func limitBodies(next http.Handler, limitOf func(*http.Request) int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(maxBodyBytes)
+		if limitOf != nil {
+			limit = limitOf(r)
+		}
 		if r.Method != http.MethodPost {
 			limit = 0
 		}

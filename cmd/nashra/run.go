@@ -19,6 +19,7 @@ import (
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
+	"github.com/almaalouma/nashra/feeds/websub"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -46,6 +47,8 @@ type Main struct {
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
 	bot    *bot.Bot
+	// websub is nil when websub.enabled is off.
+	websub *websub.Subscriber
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -70,6 +73,9 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 	m.web = web.New(web.Options{Addr: cfg.HTTPAddr, MetricsAddr: cfg.MetricsAddr, Store: db, Gatherer: m.reg, Logger: log})
+	if err := m.wirePush(cfg, log); err != nil {
+		return nil, err
+	}
 
 	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
@@ -106,8 +112,12 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	}
 	pages.Register(m.web)
 	if tg != nil {
-		m.bot = tg.newBot(cfg, db, m.subs, m.engine, secret, log, bot.WithControls(m.engine), bot.WithRanking(m.ranker),
-			bot.WithEmailSignup(m.subs), bot.WithDigest(m.digest), bot.WithLeadership(m.leader))
+		opts := []bot.Option{bot.WithControls(m.engine), bot.WithRanking(m.ranker),
+			bot.WithEmailSignup(m.subs), bot.WithDigest(m.digest), bot.WithLeadership(m.leader)}
+		if m.websub != nil {
+			opts = append(opts, bot.WithFeeding(m.websub))
+		}
+		m.bot = tg.newBot(cfg, db, m.subs, m.engine, secret, log, opts...)
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}
@@ -149,6 +159,7 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	m.tracker.Start()
+	m.startPush(runCtx)
 	// The email sender holds its own lease in the store, so every instance
 	// may run it: one sends, the others wait to take over.
 	m.wg.Go(func() {

@@ -162,7 +162,11 @@ func cmdSections(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, state,
 			cmp.Or(strings.Join(c.FeedURLs(), ", "), "-"), cmp.Or(channels[s.Slug], "-"), from)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout)
+	return printFeeding(ctx, env.stdout, db, cfg, time.Now())
 }
 
 // sectionChannels describes the channel mapping in force for `nashra
