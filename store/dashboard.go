@@ -125,59 +125,65 @@ func (db *DB) RevokeSessions(ctx context.Context, admin int64, now time.Time) (i
 	return int(n), nil
 }
 
-// AudienceDay is one UTC day of readers coming and going in one scope: a
+// AudienceHour is one hour of readers coming and going in one scope: a
 // medium (private, group, channel, email) or "section:<slug>".
-type AudienceDay struct {
-	Day                    int64 // days since the Unix epoch
+type AudienceHour struct {
+	Hour                   int64 // hours since the Unix epoch
 	Scope                  string
 	Joins, Leaves, Bounces int
 }
 
-// AudienceDays returns the days from fromDay on, in day order.
-func (db *DB) AudienceDays(ctx context.Context, fromDay int64) ([]AudienceDay, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT day, scope, joins, leaves, bounces FROM audience_days
-		WHERE day >= ? ORDER BY day, scope`, fromDay)
+// AudienceHours returns the hours from since on, in time order.
+func (db *DB) AudienceHours(ctx context.Context, since time.Time) ([]AudienceHour, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT hour, scope, joins, leaves, bounces FROM audience_hours
+		WHERE hour >= ? ORDER BY hour, scope`, since.UnixMilli()/hourMillis)
 	if err != nil {
-		return nil, fmt.Errorf("audience days: %w", err)
+		return nil, fmt.Errorf("audience hours: %w", err)
 	}
 	defer rows.Close()
-	var out []AudienceDay
+	var out []AudienceHour
 	for rows.Next() {
-		var d AudienceDay
-		if err := rows.Scan(&d.Day, &d.Scope, &d.Joins, &d.Leaves, &d.Bounces); err != nil {
-			return nil, fmt.Errorf("audience days: %w", err)
+		var h AudienceHour
+		if err := rows.Scan(&h.Hour, &h.Scope, &h.Joins, &h.Leaves, &h.Bounces); err != nil {
+			return nil, fmt.Errorf("audience hours: %w", err)
 		}
-		out = append(out, d)
+		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audience days: %w", err)
+		return nil, fmt.Errorf("audience hours: %w", err)
 	}
 	return out, nil
 }
 
-// DeliveryDays returns, per UTC day from fromDay on, how many deliveries
+// hourMillis is one hour in Unix milliseconds: the counters' unit.
+const hourMillis = 60 * 60 * 1000
+
+// HourStart returns the start of an hour of the counters.
+func HourStart(hour int64) time.Time { return time.UnixMilli(hour * hourMillis).UTC() }
+
+// DeliveryHours returns, per hour from since on, how many deliveries
 // reached each final state (sent, dead, stale, cancelled, retracted).
-func (db *DB) DeliveryDays(ctx context.Context, fromDay int64) (map[int64]map[nashra.DeliveryState]int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT day, state, n FROM delivery_days WHERE day >= ?`, fromDay)
+func (db *DB) DeliveryHours(ctx context.Context, since time.Time) (map[int64]map[nashra.DeliveryState]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT hour, state, n FROM delivery_hours WHERE hour >= ?`, since.UnixMilli()/hourMillis)
 	if err != nil {
-		return nil, fmt.Errorf("delivery days: %w", err)
+		return nil, fmt.Errorf("delivery hours: %w", err)
 	}
 	defer rows.Close()
 	out := map[int64]map[nashra.DeliveryState]int{}
 	for rows.Next() {
-		var day int64
+		var hour int64
 		var state nashra.DeliveryState
 		var n int
-		if err := rows.Scan(&day, &state, &n); err != nil {
-			return nil, fmt.Errorf("delivery days: %w", err)
+		if err := rows.Scan(&hour, &state, &n); err != nil {
+			return nil, fmt.Errorf("delivery hours: %w", err)
 		}
-		if out[day] == nil {
-			out[day] = map[nashra.DeliveryState]int{}
+		if out[hour] == nil {
+			out[hour] = map[nashra.DeliveryState]int{}
 		}
-		out[day][state] = n
+		out[hour][state] = n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("delivery days: %w", err)
+		return nil, fmt.Errorf("delivery hours: %w", err)
 	}
 	return out, nil
 }

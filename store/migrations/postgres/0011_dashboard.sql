@@ -21,23 +21,23 @@ CREATE TABLE dashboard_sessions (
 CREATE INDEX dashboard_sessions_admin ON dashboard_sessions (admin_id);
 CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
 
-CREATE TABLE audience_days (
-    day     INTEGER NOT NULL,
+CREATE TABLE audience_hours (
+    hour    INTEGER NOT NULL,
     scope   TEXT NOT NULL,
     joins   INTEGER NOT NULL DEFAULT 0,
     leaves  INTEGER NOT NULL DEFAULT 0,
     bounces INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, scope)
+    PRIMARY KEY (hour, scope)
 );
 
-CREATE FUNCTION nashra_audience(d BIGINT, s TEXT, j INTEGER, l INTEGER, b INTEGER) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO audience_days (day, scope, joins, leaves, bounces) VALUES (d, s, j, l, b)
-    ON CONFLICT (day, scope) DO UPDATE SET joins = audience_days.joins + excluded.joins,
-        leaves = audience_days.leaves + excluded.leaves, bounces = audience_days.bounces + excluded.bounces;
+CREATE FUNCTION nashra_audience(h BIGINT, s TEXT, j INTEGER, l INTEGER, b INTEGER) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO audience_hours (hour, scope, joins, leaves, bounces) VALUES (h, s, j, l, b)
+    ON CONFLICT (hour, scope) DO UPDATE SET joins = audience_hours.joins + excluded.joins,
+        leaves = audience_hours.leaves + excluded.leaves, bounces = audience_hours.bounces + excluded.bounces;
 $$;
 
-CREATE FUNCTION nashra_today() RETURNS BIGINT LANGUAGE sql AS $$
-    SELECT (EXTRACT(EPOCH FROM now()) / 86400)::bigint;
+CREATE FUNCTION nashra_hour() RETURNS BIGINT LANGUAGE sql AS $$
+    SELECT (EXTRACT(EPOCH FROM now()) / 3600)::bigint;
 $$;
 
 CREATE FUNCTION nashra_medium(kind TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
@@ -47,12 +47,12 @@ $$;
 CREATE FUNCTION nashra_chats_audience() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM nashra_audience(NEW.created_at / 86400000, nashra_medium(NEW.kind), 1, 0, 0);
+        PERFORM nashra_audience(NEW.created_at / 3600000, nashra_medium(NEW.kind), 1, 0, 0);
     ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM nashra_audience(NEW.updated_at / 86400000, nashra_medium(NEW.kind),
+        PERFORM nashra_audience(NEW.updated_at / 3600000, nashra_medium(NEW.kind),
             (NEW.active = 1)::int, (NEW.active = 0)::int, 0);
     ELSE
-        PERFORM nashra_audience(nashra_today(), nashra_medium(OLD.kind), 0, 1, 0);
+        PERFORM nashra_audience(nashra_hour(), nashra_medium(OLD.kind), 0, 1, 0);
     END IF;
     RETURN NULL;
 END $$;
@@ -66,9 +66,9 @@ CREATE TRIGGER chats_left AFTER DELETE ON chats FOR EACH ROW WHEN (OLD.active = 
 CREATE FUNCTION nashra_subscriptions_audience() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM nashra_audience(NEW.created_at / 86400000, 'section:' || NEW.section_slug, 1, 0, 0);
+        PERFORM nashra_audience(NEW.created_at / 3600000, 'section:' || NEW.section_slug, 1, 0, 0);
     ELSE
-        PERFORM nashra_audience(nashra_today(), 'section:' || OLD.section_slug, 0, 1, 0);
+        PERFORM nashra_audience(nashra_hour(), 'section:' || OLD.section_slug, 0, 1, 0);
     END IF;
     RETURN NULL;
 END $$;
@@ -80,12 +80,12 @@ CREATE TRIGGER subscriptions_left AFTER DELETE ON subscriptions FOR EACH ROW
 CREATE FUNCTION nashra_email_audience() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM nashra_audience(NEW.created_at / 86400000, 'email', 1, 0, 0);
+        PERFORM nashra_audience(NEW.created_at / 3600000, 'email', 1, 0, 0);
     ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM nashra_audience(NEW.updated_at / 86400000, 'email', (NEW.state = 'active')::int,
+        PERFORM nashra_audience(NEW.updated_at / 3600000, 'email', (NEW.state = 'active')::int,
             (NEW.state = 'unsubscribed')::int, (NEW.state = 'bounced')::int);
     ELSE
-        PERFORM nashra_audience(nashra_today(), 'email', 0, 1, 0);
+        PERFORM nashra_audience(nashra_hour(), 'email', 0, 1, 0);
     END IF;
     RETURN NULL;
 END $$;
@@ -107,11 +107,11 @@ CREATE TABLE article_deliveries (
     first_sent_at BIGINT,
     last_sent_at  BIGINT
 );
-CREATE TABLE delivery_days (
-    day   INTEGER NOT NULL,
+CREATE TABLE delivery_hours (
+    hour  INTEGER NOT NULL,
     state TEXT NOT NULL,
     n     INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, state)
+    PRIMARY KEY (hour, state)
 );
 
 CREATE FUNCTION nashra_deliveries_final() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -127,9 +127,9 @@ BEGIN
         retracted = article_deliveries.retracted + excluded.retracted,
         first_sent_at = LEAST(article_deliveries.first_sent_at, excluded.first_sent_at),
         last_sent_at = GREATEST(article_deliveries.last_sent_at, excluded.last_sent_at);
-    INSERT INTO delivery_days (day, state, n)
-    VALUES (COALESCE(NEW.sent_at / 86400000, nashra_today()), NEW.state, 1)
-    ON CONFLICT (day, state) DO UPDATE SET n = delivery_days.n + 1;
+    INSERT INTO delivery_hours (hour, state, n)
+    VALUES (COALESCE(NEW.sent_at / 3600000, nashra_hour()), NEW.state, 1)
+    ON CONFLICT (hour, state) DO UPDATE SET n = delivery_hours.n + 1;
     RETURN NULL;
 END $$;
 CREATE TRIGGER deliveries_final AFTER UPDATE OF state ON deliveries FOR EACH ROW
@@ -162,26 +162,26 @@ CREATE TABLE channel_members (
 
 CREATE INDEX click_days_article ON click_days (article_id, medium);
 
-INSERT INTO audience_days (day, scope, joins)
-SELECT created_at / 86400000, nashra_medium(kind), COUNT(*) FROM chats GROUP BY 1, 2;
-INSERT INTO audience_days (day, scope, joins)
-SELECT created_at / 86400000, 'section:' || section_slug, COUNT(*) FROM subscriptions GROUP BY 1, 2;
-INSERT INTO audience_days (day, scope, joins)
-SELECT COALESCE(confirmed_at, created_at) / 86400000, 'email', COUNT(*) FROM email_subscribers
+INSERT INTO audience_hours (hour, scope, joins)
+SELECT created_at / 3600000, nashra_medium(kind), COUNT(*) FROM chats GROUP BY 1, 2;
+INSERT INTO audience_hours (hour, scope, joins)
+SELECT created_at / 3600000, 'section:' || section_slug, COUNT(*) FROM subscriptions GROUP BY 1, 2;
+INSERT INTO audience_hours (hour, scope, joins)
+SELECT COALESCE(confirmed_at, created_at) / 3600000, 'email', COUNT(*) FROM email_subscribers
 WHERE state IN ('active', 'paused', 'unsubscribed', 'bounced') GROUP BY 1
-ON CONFLICT (day, scope) DO UPDATE SET joins = audience_days.joins + excluded.joins;
-INSERT INTO audience_days (day, scope, leaves, bounces)
-SELECT updated_at / 86400000, 'email', COUNT(*) FILTER (WHERE state = 'unsubscribed'), COUNT(*) FILTER (WHERE state = 'bounced')
+ON CONFLICT (hour, scope) DO UPDATE SET joins = audience_hours.joins + excluded.joins;
+INSERT INTO audience_hours (hour, scope, leaves, bounces)
+SELECT updated_at / 3600000, 'email', COUNT(*) FILTER (WHERE state = 'unsubscribed'), COUNT(*) FILTER (WHERE state = 'bounced')
 FROM email_subscribers WHERE state IN ('unsubscribed', 'bounced') GROUP BY 1
-ON CONFLICT (day, scope) DO UPDATE SET leaves = audience_days.leaves + excluded.leaves,
-    bounces = audience_days.bounces + excluded.bounces;
+ON CONFLICT (hour, scope) DO UPDATE SET leaves = audience_hours.leaves + excluded.leaves,
+    bounces = audience_hours.bounces + excluded.bounces;
 INSERT INTO article_deliveries (article_id, sent, dead, stale, cancelled, retracted, first_sent_at, last_sent_at)
 SELECT article_id, COUNT(*) FILTER (WHERE state = 'sent'), COUNT(*) FILTER (WHERE state = 'dead'),
        COUNT(*) FILTER (WHERE state = 'stale'), COUNT(*) FILTER (WHERE state = 'cancelled'),
        COUNT(*) FILTER (WHERE state = 'retracted'), MIN(sent_at), MAX(sent_at)
 FROM deliveries WHERE state IN ('sent', 'dead', 'stale', 'cancelled', 'retracted') GROUP BY article_id;
-INSERT INTO delivery_days (day, state, n)
-SELECT COALESCE(sent_at, created_at) / 86400000, state, COUNT(*) FROM deliveries
+INSERT INTO delivery_hours (hour, state, n)
+SELECT COALESCE(sent_at, created_at) / 3600000, state, COUNT(*) FROM deliveries
 WHERE state IN ('sent', 'dead', 'stale', 'cancelled', 'retracted') GROUP BY 1, 2;
 INSERT INTO digest_sends (digest_id, medium, state, n)
 SELECT digest_id, medium, state, COUNT(*) FROM send_log
