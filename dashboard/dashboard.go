@@ -34,24 +34,23 @@ type Options struct {
 	// Ranking ranks the most-followed articles, as /top does.
 	Ranking Ranking
 	// Email is the email digest's sender (its circuit breaker).
-	Email Email
-	// Feeding says how each feed is fed.
-	Feeding Feeding
-	Logger  *slog.Logger
+	Email  Email
+	Logger *slog.Logger
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
 }
 
 // Dashboard serves the dashboard's pages and signs admins in.
 type Dashboard struct {
-	opts   Options
-	cfg    *config.Config
-	st     Store
-	log    *slog.Logger
-	now    func() time.Time
-	admins map[int64]bool
-	secure bool // the base URL is https: the cookie is Secure
-	titles *titleIndex
+	opts     Options
+	cfg      *config.Config
+	st       Store
+	log      *slog.Logger
+	now      func() time.Time
+	admins   map[int64]bool
+	secure   bool // the base URL is https: the cookie is Secure
+	titles   *titleIndex
+	rankings rankCache
 }
 
 // New builds the dashboard.

@@ -51,7 +51,7 @@ var (
 )
 
 var dashboardPages = sync.OnceValue(func() map[string]*htmltemplate.Template {
-	layout := htmltemplate.Must(htmltemplate.New("layout").Funcs(funcs).Funcs(dashboardFuncs).ParseFS(files, "dashboard/layout.html"))
+	layout := htmltemplate.Must(htmltemplate.New("layout").Funcs(funcs).Funcs(dashboardFuncs).ParseFS(files, "dashboard/layout.html", "dashboard/parts/*.html"))
 	pages, err := fs.Glob(files, "dashboard/*.html")
 	if err != nil {
 		panic(err)
@@ -68,24 +68,25 @@ var dashboardPages = sync.OnceValue(func() map[string]*htmltemplate.Template {
 })
 
 // dashboardFuncs are the helpers of the dashboard's pages.
-var dashboardFuncs = htmltemplate.FuncMap{
-	// num writes an integer with Western digits grouped by thousands.
-	"num": func(n int) string {
-		s := strconv.Itoa(n)
-		neg := strings.HasPrefix(s, "-")
-		s = strings.TrimPrefix(s, "-")
-		var b strings.Builder
-		for i, c := range s {
-			if i > 0 && (len(s)-i)%3 == 0 {
-				b.WriteByte(',')
-			}
-			b.WriteRune(c)
+var dashboardFuncs = htmltemplate.FuncMap{"num": Number}
+
+// Number writes an integer with Western digits grouped by thousands, as
+// the site writes figures.
+func Number(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
 		}
-		if neg {
-			return "-" + b.String()
-		}
-		return b.String()
-	},
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // DashboardPage returns the editors' dashboard page name ("overview.html",
