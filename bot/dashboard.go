@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"html"
 )
 
 // cmdDashboard answers an admin, in private, with a one-time link to the
@@ -16,7 +17,7 @@ func (b *Bot) cmdDashboard(ctx context.Context, r *request) error {
 		return err
 	}
 	r.log(b.log).Info("dashboard sign-in link given to admin")
-	return b.reply(ctx, r, fmt.Sprintf(txtDashboardLink, escape(link), escape(link)), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtDashboardLink, html.EscapeString(link), html.EscapeString(link)), nil)
 }
 
 // cmdLogoutAll ends every dashboard session of the admin who asks.

@@ -101,6 +101,22 @@ func linkRefusal(err error) (status int, title, text string) {
 
 var errNotAdmin = errors.New("not an admin")
 
+// refusalOutcome names why a link signed nobody in, for the metrics; ""
+// when err is not a refusal but a failure.
+func refusalOutcome(err error) string {
+	switch {
+	case errors.Is(err, store.ErrLinkUsed):
+		return "used"
+	case errors.Is(err, store.ErrLinkExpired):
+		return "expired"
+	case errors.Is(err, store.ErrNotFound):
+		return "unknown"
+	case errors.Is(err, errNotAdmin):
+		return "not_admin"
+	}
+	return ""
+}
+
 // signInPage shows what a link will do, and a button that does it: a link
 // preview or a scanner opening the link must not use it up.
 func (d *Dashboard) signInPage(w http.ResponseWriter, r *http.Request) {
@@ -129,8 +145,8 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		err = errNotAdmin
 	}
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrLinkUsed) || errors.Is(err, store.ErrLinkExpired) ||
-			errors.Is(err, errNotAdmin) {
+		if outcome := refusalOutcome(err); outcome != "" {
+			d.metrics.signIns.WithLabelValues(outcome).Inc()
 			d.log.Warn("dashboard: sign-in refused", "reason", err)
 			status, title, text := linkRefusal(err)
 			d.message(w, r, status, title, text)
@@ -144,6 +160,7 @@ func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
+	d.metrics.signIns.WithLabelValues("ok").Inc()
 	d.log.Info("dashboard: admin signed in", "user_id", admin)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: sess, Path: "/dashboard/", MaxAge: int(SessionTTL.Seconds()),
 		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteStrictMode})

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/templates"
 )
@@ -34,8 +36,10 @@ type Options struct {
 	// Ranking ranks the most-followed articles, as /top does.
 	Ranking Ranking
 	// Email is the email digest's sender (its circuit breaker).
-	Email  Email
-	Logger *slog.Logger
+	Email Email
+	// Registry, when set, gets the dashboard's metrics.
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
 }
@@ -51,6 +55,7 @@ type Dashboard struct {
 	secure   bool // the base URL is https: the cookie is Secure
 	titles   *titleIndex
 	rankings rankCache
+	metrics  *metrics
 }
 
 // New builds the dashboard.
@@ -67,6 +72,7 @@ func New(opts Options) *Dashboard {
 	}
 	d.secure = len(opts.Config.BaseURL) >= 8 && opts.Config.BaseURL[:8] == "https://"
 	d.titles = newTitleIndex(opts.Store)
+	d.metrics = newMetrics(d, opts.Registry)
 	return d
 }
 

@@ -123,7 +123,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	}
 	guard := feeds.NewFloodGuard(db, notify)
 	m.dashboard = dashboard.New(dashboard.Options{Config: cfg, Store: db, Delivery: controls, FloodGuard: guard,
-		Ranking: m.ranker, Email: m.digest, Logger: log})
+		Ranking: m.ranker, Email: m.digest, Registry: m.reg, Logger: log})
 	m.dashboard.Register(m.web)
 	if tg != nil {
 		opts := []bot.Option{bot.WithControls(m.engine), bot.WithRanking(m.ranker),
