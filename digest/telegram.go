@@ -150,6 +150,7 @@ func (s *Service) renderTelegram(ctx context.Context, d nashra.Digest, picks nas
 	add("<b>"+html.EscapeString(head)+"</b>\n", head+"\n")
 	lead, err := s.st.Article(ctx, picks.Lead)
 	switch {
+	case err == nil && lead.Retracted():
 	case err == nil:
 		m, t := link(lead)
 		label := labelOf(picks.MostFollowed) + ": "
@@ -165,7 +166,7 @@ sections:
 		}
 		for _, id := range sp.Articles {
 			a, err := s.st.Article(ctx, id)
-			if errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) || err == nil && a.Retracted() {
 				continue
 			}
 			if err != nil {
