@@ -56,8 +56,14 @@ type Delivery struct {
 	ID        int64
 	ArticleID int64
 	ChatID    int64
-	Kind      ChatKind
-	Lane      Lane
+	// ThreadID is the forum topic the post goes to, 0 outside topics.
+	ThreadID int64
+	Kind     ChatKind
+	Lane     Lane
+	// Reason is why a chat that does not follow the article's sections
+	// gets it: the phrase it follows, or '#' and the tag; empty for a
+	// section's post.
+	Reason    string
 	State     DeliveryState
 	CreatedAt time.Time
 	// DueAt is when the reader wants it; staleness counts from here.

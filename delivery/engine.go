@@ -37,6 +37,9 @@ type Engine struct {
 	holder   string
 	breaking map[string]bool
 	never    map[string]bool
+	// followers, when set, names the chats that follow an article's
+	// keywords and tags, and those that mute it.
+	followers Followers
 
 	// articleWake and replyWake carry Notify and EnqueueReply to the running
 	// dispatcher; a pending wake-up is enough, so they hold one.
@@ -104,6 +107,20 @@ func carries(a nashra.Article, set map[string]bool) bool {
 	}
 	return false
 }
+
+// Followers says who follows an article beyond its sections;
+// *subscribers.Service implements it.
+type Followers interface {
+	// Followers returns the chats (and forum topics) an article goes to
+	// because of the keywords and tags they follow, with the reason for
+	// each, and those that mute a phrase of it. It does no I/O.
+	Followers(a nashra.Article) ([]store.FollowDelivery, []store.Topic)
+}
+
+// SetFollowers makes the fan-out deliver articles to the chats f says
+// follow them by keyword or tag, and drop them from the section pushes of
+// the chats that mute them. Call it before Run.
+func (e *Engine) SetFollowers(f Followers) { e.followers = f }
 
 // Notify tells the engine articles were stored or revised: new ones are
 // handed on and corrections queued at once. Without it new articles are

@@ -237,6 +237,9 @@ func (s *session) handOnArticle(a nashra.Article, now time.Time) {
 		f.State = nashra.DeliveryStale
 	}
 	start := time.Now()
+	if s.e.followers != nil {
+		f.Follows, f.Muted = s.e.followers.Followers(a)
+	}
 	res, err := s.e.st.HandOn(s.ctx, f)
 	if err != nil {
 		log.Error("cannot hand an article on", "err", err)
@@ -245,12 +248,12 @@ func (s *session) handOnArticle(a nashra.Article, now time.Time) {
 	if !res.Handed {
 		return
 	}
-	s.e.m.fanOut.Add(float64(res.Channels + res.Chats))
+	s.e.m.fanOut.Add(float64(res.Channels + res.Chats + res.Followed))
 	if f.State == nashra.DeliveryStale {
-		s.e.m.stale.Add(float64(res.Channels + res.Chats))
+		s.e.m.stale.Add(float64(res.Channels + res.Chats + res.Followed))
 	}
 	log.Info("article handed on", "breaking", f.Breaking, "state", f.State, "channels", res.Channels, "chats", res.Chats,
-		"took", time.Since(start).Round(time.Millisecond))
+		"followed", res.Followed, "muted", res.Muted, "took", time.Since(start).Round(time.Millisecond))
 	if len(res.Unresolved) > 0 {
 		log.Warn("channels without a known id got nothing; the bot resolves them", "channels", res.Unresolved)
 	}

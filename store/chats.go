@@ -140,12 +140,21 @@ func (db *DB) moveChat(ctx context.Context, from, to int64, now time.Time) error
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM chats WHERE id = ?`, to).Scan(&n); err != nil {
 			return err
 		}
+		for _, id := range []int64{from, to} {
+			if err := logFollowChange(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
 		if n == 0 {
 			_, err := tx.ExecContext(ctx, `UPDATE chats SET id = ?, kind = 'supergroup', updated_at = ? WHERE id = ?`, to, now.UnixMilli(), from)
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (chat_id, section_slug, created_at)
 			SELECT ?, section_slug, created_at FROM subscriptions WHERE chat_id = ? ON CONFLICT DO NOTHING`, to, from); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO follows (chat_id, thread_id, kind, key, phrase, created_at)
+			SELECT ?, thread_id, kind, key, phrase, created_at FROM follows WHERE chat_id = ? ON CONFLICT DO NOTHING`, to, from); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM chats WHERE id = ?`, from)
@@ -155,7 +164,15 @@ func (db *DB) moveChat(ctx context.Context, from, to int64, now time.Time) error
 
 // DeleteChat forgets a chat and everything kept about it.
 func (db *DB) DeleteChat(ctx context.Context, id int64) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM chats WHERE id = ?`, id); err != nil {
+	// The change's time only says when the log may forget it.
+	now := time.Now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM chats WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return logFollowChange(ctx, tx, id, now)
+	})
+	if err != nil {
 		return fmt.Errorf("delete chat %d: %w", id, err)
 	}
 	return nil

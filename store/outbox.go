@@ -20,7 +20,8 @@ const settled = `state <> 'pending' AND `
 
 const deliveryColumns = `d.id, d.article_id, d.chat_id, d.kind, d.lane, d.state, d.created_at, d.due_at, d.not_before,
 	d.plain, d.attempts, d.error_kind, d.last_error, d.message_id, d.caption, d.bundled, d.sent_at, d.sent_revision, d.todo,
-	c.mode, c.quiet_start, c.quiet_end, c.quiet_mode, c.digest, c.breaking_sound, c.bundle, COALESCE(c.active, 1)`
+	d.thread_id, d.reason, c.mode, c.quiet_start, c.quiet_end, c.quiet_mode, c.digest, c.breaking_sound, c.bundle,
+	COALESCE(c.active, 1)`
 
 // deliveryFrom joins the chat's settings; channels may have no chat row.
 const deliveryFrom = ` FROM deliveries d LEFT JOIN chats c ON c.id = d.chat_id `
@@ -34,7 +35,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (nashra.Delivery, error) 
 	var digest, breakingSound, bundle sql.NullBool
 	err := row.Scan(&d.ID, &d.ArticleID, &d.ChatID, &d.Kind, &d.Lane, &d.State, &created, &due, &notBefore,
 		&d.Plain, &d.Attempts, &d.ErrorKind, &d.LastError, &msgID, &d.Caption, &d.Bundled, ms(&d.SentAt), &d.SentRevision, &d.Todo,
-		&mode, &quietStart, &quietEnd, &quietMode, &digest, &breakingSound, &bundle, &d.ChatActive)
+		&d.ThreadID, &d.Reason, &mode, &quietStart, &quietEnd, &quietMode, &digest, &breakingSound, &bundle, &d.ChatActive)
 	if err != nil {
 		return d, err
 	}
@@ -74,6 +75,26 @@ type FanOut struct {
 	// sent.
 	State nashra.DeliveryState
 	Now   time.Time
+	// Follows are the chats that follow one of the article's keywords or
+	// tags; those that get it for its sections anyway keep their section
+	// row.
+	Follows []FollowDelivery
+	// Muted are the chats, in a forum topic or not, that mute a phrase of
+	// the article: their section rows are dropped.
+	Muted []Topic
+}
+
+// FollowDelivery is a chat an article goes to because of what it follows.
+type FollowDelivery struct {
+	ChatID, ThreadID int64
+	// Reason is what the post says it was sent for: the phrase followed, or
+	// the tag after '#'.
+	Reason string
+}
+
+// Topic is a chat, or a forum topic of it (ThreadID not 0).
+type Topic struct {
+	ChatID, ThreadID int64
 }
 
 // FanOutResult says what handing an article on did.
@@ -82,7 +103,12 @@ type FanOutResult struct {
 	// already, and nothing was done.
 	Handed   bool
 	Channels int
+	// Chats counts the rows of chats that follow the article's sections,
+	// less those Muted dropped; Followed those of chats that follow it by
+	// keyword or tag only.
 	Chats    int
+	Followed int
+	Muted    int
 	// Unresolved lists channels of the article's sections whose numeric id
 	// is not known yet; they got no row.
 	Unresolved []string
@@ -138,6 +164,18 @@ func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
 		}
 		n, _ = r.RowsAffected()
 		res.Chats = int(n)
+		if n > 0 {
+			if err := topicRows(ctx, tx, f.ArticleID); err != nil {
+				return fmt.Errorf("topics: %w", err)
+			}
+		}
+		if res.Muted, err = dropMuted(ctx, tx, f.ArticleID, f.Muted); err != nil {
+			return fmt.Errorf("mutes: %w", err)
+		}
+		res.Chats -= res.Muted
+		if res.Followed, err = insertFollowed(ctx, tx, f, breaking); err != nil {
+			return fmt.Errorf("follows: %w", err)
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l.channel FROM section_channels l
 			JOIN article_sections a ON a.section_slug = l.section_slug
 			WHERE a.article_id = ? AND l.removed = 0 AND l.chat_id IS NULL AND l.channel NOT LIKE '-100%'
@@ -158,8 +196,80 @@ func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
 	if err != nil {
 		return FanOutResult{}, fmt.Errorf("hand on article %d: %w", f.ArticleID, err)
 	}
-	db.analyzeAfter(ctx, "deliveries", res.Channels+res.Chats)
+	db.analyzeAfter(ctx, "deliveries", res.Channels+res.Chats+res.Followed)
 	return res, nil
+}
+
+// topicRows sends the section rows of chats that follow a section of the
+// article inside a forum topic to that topic. Few chats have topics: this
+// leaves the fan-out's one statement as fast as without them.
+func topicRows(ctx context.Context, tx *sql.Tx, articleID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET thread_id = (SELECT MIN(s.thread_id) FROM subscriptions s
+			JOIN article_sections a ON a.section_slug = s.section_slug
+			WHERE a.article_id = deliveries.article_id AND s.chat_id = deliveries.chat_id)
+		WHERE article_id = ? AND chat_id IN (SELECT s.chat_id FROM subscriptions s
+			JOIN article_sections a ON a.section_slug = s.section_slug WHERE a.article_id = ? AND s.thread_id <> 0)`,
+		articleID, articleID)
+	return err
+}
+
+// fanOutChunk is how many chats one statement of a fan-out names, well
+// under both databases' limits on parameters.
+const fanOutChunk = 500
+
+// dropMuted deletes the section rows of the chats and topics that mute the
+// article, and returns how many.
+func dropMuted(ctx context.Context, tx *sql.Tx, articleID int64, muted []Topic) (int, error) {
+	byThread := map[int64][]int64{}
+	for _, m := range muted {
+		byThread[m.ThreadID] = append(byThread[m.ThreadID], m.ChatID)
+	}
+	var dropped int
+	for thread, chats := range byThread {
+		for c := range slices.Chunk(chats, fanOutChunk) {
+			args := append([]any{articleID, thread}, anys(c)...)
+			r, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE article_id = ? AND thread_id = ? AND reason = ''
+				AND chat_id IN (`+placeholders(len(c))+`)`, args...)
+			if err != nil {
+				return dropped, err
+			}
+			n, _ := r.RowsAffected()
+			dropped += int(n)
+		}
+	}
+	return dropped, nil
+}
+
+// insertFollowed creates the rows of the chats that follow the article by
+// keyword or tag, active and not reading the digest only, and returns how
+// many it created: a chat that has a row already keeps it.
+func insertFollowed(ctx context.Context, tx *sql.Tx, f FanOut, breaking int) (int, error) {
+	now := f.Now.UnixMilli()
+	var added int
+	for c := range slices.Chunk(f.Follows, fanOutChunk) {
+		var values strings.Builder
+		args := []any{f.ArticleID, breaking, f.State, now, now, now}
+		for i, fd := range c {
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			values.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT))")
+			args = append(args, fd.ChatID, fd.ThreadID, fd.Reason)
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before,
+				thread_id, reason)
+			SELECT ?, c.id, c.kind, CASE WHEN ? = 1 THEN 1 WHEN c.kind = 'channel' THEN 2 WHEN c.kind = 'private' THEN 4 ELSE 3 END,
+				?, ?, ?, ?, v.column2, v.column3
+			FROM (VALUES `+values.String()+`) v JOIN chats c ON c.id = v.column1
+			WHERE c.active = 1 AND c.mode <> 'digest'
+			ON CONFLICT (article_id, chat_id) DO NOTHING`, args...)
+		if err != nil {
+			return added, err
+		}
+		n, _ := r.RowsAffected()
+		added += int(n)
+	}
+	return added, nil
 }
 
 // ClaimDeliveries leases up to limit due rows of lanes up to maxLane to

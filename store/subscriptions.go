@@ -11,12 +11,21 @@ import (
 // Subscribe adds sections to a chat's subscriptions and returns those that
 // were not there before.
 func (db *DB) Subscribe(ctx context.Context, chatID int64, slugs []string, now time.Time) ([]string, error) {
+	return db.SubscribeIn(ctx, chatID, 0, slugs, now)
+}
+
+// SubscribeIn adds sections to a chat's subscriptions in a forum topic
+// (threadID 0: outside topics) and returns those that were not there
+// before, or that went to another topic: a chat gets a section's posts in
+// one place.
+func (db *DB) SubscribeIn(ctx context.Context, chatID, threadID int64, slugs []string, now time.Time) ([]string, error) {
 	var added []string
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		added = added[:0]
 		for _, s := range slugs {
-			r, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (chat_id, section_slug, created_at) VALUES (?, ?, ?)
-				ON CONFLICT DO NOTHING`, chatID, s, now.UnixMilli())
+			r, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (chat_id, section_slug, created_at, thread_id) VALUES (?, ?, ?, ?)
+				ON CONFLICT (chat_id, section_slug) DO UPDATE SET thread_id = excluded.thread_id
+				WHERE subscriptions.thread_id <> excluded.thread_id`, chatID, s, now.UnixMilli(), threadID)
 			if err != nil {
 				return err
 			}

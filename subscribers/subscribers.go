@@ -9,6 +9,7 @@ package subscribers
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -29,6 +30,18 @@ type Store interface {
 	Subscribe(ctx context.Context, chatID int64, slugs []string, now time.Time) ([]string, error)
 	Unsubscribe(ctx context.Context, chatID int64, slugs []string) ([]string, error)
 	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
+	SubscribeIn(ctx context.Context, chatID, threadID int64, slugs []string, now time.Time) ([]string, error)
+
+	// Keywords, mutes and tags followed, and the log of their changes.
+	AddFollow(ctx context.Context, f nashra.Follow, limit int, now time.Time) (bool, error)
+	RemoveFollow(ctx context.Context, chatID, threadID int64, kind nashra.FollowKind, key string, now time.Time) (nashra.Follow, error)
+	RemoveFollowByID(ctx context.Context, chatID, id int64, now time.Time) (nashra.Follow, error)
+	RemoveTopicFollows(ctx context.Context, chatID, threadID int64, now time.Time) (int, error)
+	ChatFollows(ctx context.Context, chatID int64) ([]nashra.Follow, error)
+	AllFollows(ctx context.Context) iter.Seq2[nashra.Follow, error]
+	LastFollowChange(ctx context.Context) (int64, error)
+	FollowChanges(ctx context.Context, after int64, limit int) ([]int64, int64, error)
+	ForgetFollowChanges(ctx context.Context, before time.Time) (int, error)
 
 	// Channels and the sections mapped to them.
 	ChannelLinks(ctx context.Context) ([]nashra.ChannelLink, error)
@@ -55,6 +68,8 @@ type Service struct {
 	// queued is told when a signup queued a mail, so that the mail goes
 	// out at once rather than at the sender's next look.
 	queued func()
+	// follows is every chat's follows in memory, for the fan-out.
+	follows index
 }
 
 // Option changes how a Service is built.

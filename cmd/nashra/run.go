@@ -90,19 +90,20 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 
+	// A signup's mail wakes the digest's sender, built below: signups
+	// only come once the parts run.
+	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log),
+		subscribers.WithMailQueued(func() { m.digest.Notify() }))
 	tg := newTelegram(cfg, log, tracked.Post)
 	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
 	if tg != nil {
 		if m.engine, err = delivery.New(cfg, instance, db, tg.sender, nil, log, m.reg); err != nil {
 			return nil, err
 		}
+		m.engine.SetFollowers(m.subs)
 		outbox = m.engine
 		m.poller.OnNew = m.engine.Notify
 	}
-	// A signup's mail wakes the digest's sender, built next: signups
-	// only come once the parts run.
-	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log),
-		subscribers.WithMailQueued(func() { m.digest.Notify() }))
 	if m.digest, err = newDigest(cfg, instance, db, m.subs, secret, tracked, m.ranker, outbox, log, m.reg); err != nil {
 		return nil, err
 	}
@@ -169,6 +170,12 @@ func (m *Main) Start(ctx context.Context) error {
 	})
 	sched.Start()
 	if m.engine != nil {
+		// Every instance keeps the follows in memory: whichever leads
+		// fans out.
+		if err := m.subs.LoadFollows(runCtx); err != nil {
+			return err
+		}
+		m.wg.Go(func() { m.subs.RunFollowSync(runCtx, time.Second) })
 		m.wg.Go(func() {
 			m.leader.Lead(runCtx, func(ctx context.Context) {
 				if err := m.engine.Run(ctx); err != nil {

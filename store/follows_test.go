@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra"
+)
+
+func TestFollows(t *testing.T) { contract(t, testFollows) }
+
+func testFollows(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	db.TouchChat(ctx, nashra.Chat{ID: 1, Kind: nashra.ChatPrivate}, now)
+	db.TouchChat(ctx, nashra.Chat{ID: -100, Kind: nashra.ChatSupergroup}, now)
+	head, err := db.LastFollowChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	follow := func(chat, thread int64, kind nashra.FollowKind, key, phrase string) (bool, error) {
+		return db.AddFollow(ctx, nashra.Follow{ChatID: chat, ThreadID: thread, Kind: kind, Key: key, Phrase: phrase}, 3, now)
+	}
+	if added, err := follow(1, 0, nashra.FollowKeyword, "كهرباء", "الكهرباء"); !added || err != nil {
+		t.Fatalf("first follow: %v %v", added, err)
+	}
+	if added, err := follow(1, 0, nashra.FollowKeyword, "كهرباء", "كهرباء"); added || err != nil {
+		t.Fatalf("same key again: added=%v %v, want nothing added", added, err)
+	}
+	// The same key as a mute, and in a topic of the group, are other rules.
+	if added, err := follow(1, 0, nashra.FollowMute, "كهرباء", "كهرباء"); !added || err != nil {
+		t.Fatalf("mute: %v %v", added, err)
+	}
+	if _, err := follow(-100, 7, nashra.FollowKeyword, "كهرباء", "الكهرباء"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follow(-100, 0, nashra.FollowTag, "نفط", "النفط"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follow(1, 0, nashra.FollowTag, "نفط", "نفط"); err != nil {
+		t.Fatal(err)
+	}
+	// Three is the limit given: the fourth of chat 1 is refused.
+	if _, err := follow(1, 0, nashra.FollowKeyword, "موازنه", "الموازنة"); !errors.Is(err, ErrFollowLimit) {
+		t.Fatalf("past the limit: %v, want ErrFollowLimit", err)
+	}
+	if _, err := follow(99, 0, nashra.FollowKeyword, "موازنه", "الموازنة"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown chat: %v, want ErrNotFound", err)
+	}
+
+	fs, err := db.ChatFollows(ctx, 1)
+	if err != nil || len(fs) != 3 || fs[0].Phrase != "الكهرباء" || fs[0].Kind != nashra.FollowKeyword || fs[1].Kind != nashra.FollowMute {
+		t.Fatalf("chat 1 follows %+v %v", fs, err)
+	}
+	var all []string
+	for f, err := range db.AllFollows(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, fmt.Sprintf("%d/%d %s %s", f.ChatID, f.ThreadID, f.Kind, f.Phrase))
+	}
+	if len(all) != 5 {
+		t.Fatalf("all follows %q, want 5", all)
+	}
+
+	chats, last, err := db.FollowChanges(ctx, head, 100)
+	if err != nil || fmt.Sprint(chats) != "[1 -100]" || last <= head {
+		t.Fatalf("changes after %d: %v up to %d, %v; want chats 1 and -100 once each", head, chats, last, err)
+	}
+	if again, at, _ := db.FollowChanges(ctx, last, 100); len(again) != 0 || at != last {
+		t.Fatalf("changes after the last: %v %d", again, at)
+	}
+
+	top, err := db.TopFollows(ctx, nashra.FollowTag, 20)
+	if err != nil || len(top) != 1 || top[0].Chats != 2 {
+		t.Fatalf("top tags %+v %v, want نفط by 2 chats", top, err)
+	}
+
+	removed, err := db.RemoveFollow(ctx, 1, 0, nashra.FollowKeyword, "كهرباء", now)
+	if err != nil || removed.Phrase != "الكهرباء" {
+		t.Fatalf("remove: %+v %v", removed, err)
+	}
+	if _, err := db.RemoveFollow(ctx, 1, 0, nashra.FollowKeyword, "كهرباء", now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("remove twice: %v", err)
+	}
+	if _, err := db.RemoveFollowByID(ctx, 1, fs[1].ID+1000, now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("remove another's id: %v", err)
+	}
+	if f, err := db.RemoveFollowByID(ctx, 1, fs[1].ID, now); err != nil || f.Kind != nashra.FollowMute {
+		t.Fatalf("remove by id: %+v %v", f, err)
+	}
+	if chats, _, _ := db.FollowChanges(ctx, last, 100); fmt.Sprint(chats) != "[1]" {
+		t.Fatalf("changes after removals: %v", chats)
+	}
+
+	// A deleted topic takes its follows and sections with it, not the
+	// rest of the group's.
+	if _, err := db.SubscribeIn(ctx, -100, 7, []string{"news"}, now); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.RemoveTopicFollows(ctx, -100, 7, now); err != nil || n != 2 {
+		t.Fatalf("remove topic: %d %v, want its follow and its section", n, err)
+	}
+	if fs, _ := db.ChatFollows(ctx, -100); len(fs) != 1 || fs[0].Kind != nashra.FollowTag {
+		t.Fatalf("group follows after its topic went: %+v", fs)
+	}
+
+	// A group upgraded to a supergroup keeps its follows; a chat that
+	// leaves takes them along, and both changes are logged.
+	db.TouchChat(ctx, nashra.Chat{ID: -5, Kind: nashra.ChatGroup}, now)
+	follow(-5, 0, nashra.FollowKeyword, "نفط", "نفط")
+	before, _ := db.LastFollowChange(ctx)
+	if err := db.MoveChat(ctx, -5, -1005, now); err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ := db.ChatFollows(ctx, -1005); len(fs) != 1 {
+		t.Fatalf("moved chat's follows %+v", fs)
+	}
+	if err := db.DeleteChat(ctx, -1005); err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ := db.ChatFollows(ctx, -1005); len(fs) != 0 {
+		t.Fatalf("deleted chat's follows %+v", fs)
+	}
+	if chats, _, _ := db.FollowChanges(ctx, before, 100); fmt.Sprint(chats) != "[-5 -1005]" {
+		t.Fatalf("changes of the move and the deletion: %v", chats)
+	}
+	if n, err := db.ForgetFollowChanges(ctx, now.Add(time.Minute)); err != nil || n == 0 {
+		t.Fatalf("forget changes: %d %v", n, err)
+	}
+}
+
+func TestHandOnFollowsAndMutes(t *testing.T) { contract(t, testHandOnFollowsAndMutes) }
+
+func testHandOnFollowsAndMutes(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	for id := int64(1); id <= 5; id++ {
+		db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate}, now)
+	}
+	db.Subscribe(ctx, 1, []string{"news"}, now) // section and keyword: one row, the section's
+	db.Subscribe(ctx, 2, []string{"news"}, now) // mutes a phrase of it
+	db.SetChatActive(ctx, 4, false, "blocked", now)
+	db.TouchChat(ctx, nashra.Chat{ID: -100, Kind: nashra.ChatSupergroup}, now)
+	if _, err := db.SubscribeIn(ctx, -100, 9, []string{"news"}, now); err != nil {
+		t.Fatal(err)
+	}
+
+	id := newArticle(t, db, "news", "k1")
+	res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now,
+		Follows: []FollowDelivery{{ChatID: 1, Reason: "الكهرباء"}, {ChatID: 3, Reason: "#النفط"}, {ChatID: 4, Reason: "x"},
+			{ChatID: 77, Reason: "unknown chat"}},
+		Muted: []Topic{{ChatID: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Chats != 2 || res.Followed != 1 || res.Muted != 1 {
+		t.Fatalf("fan-out %+v: want chat 1 and the group by section, chat 3 by tag, chat 2 muted", res)
+	}
+	rows, _ := db.ArticleDeliveries(ctx, id)
+	got := map[int64]string{}
+	for _, d := range rows {
+		got[d.ChatID] = fmt.Sprintf("%d %q", d.ThreadID, d.Reason)
+	}
+	want := map[int64]string{1: `0 ""`, 3: `0 "#النفط"`, -100: `9 ""`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rows %v, want %v", got, want)
+	}
+
+	// Many followers at once go in several statements.
+	var many []FollowDelivery
+	for i := int64(1000); i < 1000+2*fanOutChunk+3; i++ {
+		many = append(many, FollowDelivery{ChatID: i, Reason: "نفط"})
+	}
+	seedChats(t, db, 1000, 1000+2*fanOutChunk+3)
+	id = newArticle(t, db, "articles", "k2")
+	res, err = db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now, Follows: many})
+	if err != nil || res.Followed != len(many) {
+		t.Fatalf("large keyword fan-out: %+v %v, want %d", res, err, len(many))
+	}
+}
+
+// seedChats creates private chats with ids from..to-1.
+func seedChats(t testing.TB, db *DB, from, to int64) {
+	t.Helper()
+	now := time.Now().UnixMilli()
+	if _, err := db.write.ExecContext(context.Background(), `WITH RECURSIVE seq(i) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+		INSERT INTO chats (id, kind, created_at, updated_at) SELECT i, 'private', ?, ? FROM seq`, from, to-1, now, now); err != nil {
+		t.Fatal(err)
+	}
+}
