@@ -12,9 +12,9 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // newsroom is the whole program against the sample site and the strict
