@@ -55,11 +55,11 @@ const (
 
 // Callback data of follows (see keyboards.go for the rest).
 const (
-	cbFollowAsk    = "fw"   // ask for a word to follow
-	cbUnfollow     = "uf:"  // + follow id: remove it
-	cbFollowTag    = "ft:"  // + article id + ":" + category index: follow that tag
-	cbLatestFollow = "lf:"  // + follow id: send what was published lately about it
-	cbLatestSec    = "ls:"  // + section slugs, comma-separated: send what was published lately in them
+	cbFollowAsk    = "fw"  // ask for a word to follow
+	cbUnfollow     = "uf:" // + follow id: remove it
+	cbFollowTag    = "ft:" // + article id + ":" + category index: follow that tag
+	cbLatestFollow = "lf:" // + follow id: send what was published lately about it
+	cbLatestSec    = "ls:" // + section slugs, comma-separated: send what was published lately in them
 	latestWindow   = 48 * time.Hour
 	latestCount    = 3
 )
