@@ -23,15 +23,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 const channelID = -1001234567890
@@ -123,19 +125,19 @@ func (w *world) addArticle(t *testing.T, guid string) int64 {
 }
 
 // sender returns the bot's real Sender talking to the fake.
-func (w *world) sender(log *slog.Logger, loc *time.Location) *bot.Sender {
-	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
+func (w *world) sender(log *slog.Logger, loc *time.Location) *telegram.Sender {
+	api := telegram.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
 	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
-	return bot.NewSender(api, bot.NewRenderer("المعلومة", loc, catalog, nil), bot.WithSenderLogger(log))
+	return telegram.NewSender(api, telegram.NewRenderer("المعلومة", loc, catalog, nil), telegram.WithSenderLogger(log))
 }
 
 // bot returns the real bot, handing its replies to eng; HandleUpdate
 // stands in for Telegram delivering readers' messages.
 func (w *world) bot(eng *delivery.Engine, loc *time.Location) *bot.Bot {
-	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
+	api := telegram.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
 	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
 	cfg := config.Defaults()
-	return bot.New(cfg, api, bot.NewRenderer("المعلومة", loc, catalog, nil), w.db, subscribers.New(cfg, w.db, catalog), eng,
+	return bot.New(cfg, api, telegram.NewRenderer("المعلومة", loc, catalog, nil), w.db, subscribers.New(cfg, w.db, catalog), eng,
 		bot.WithLogger(slog.New(slog.DiscardHandler)))
 }
 

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
@@ -68,7 +70,7 @@ func deliveryStats(stats map[string]int64) string {
 	}
 	slices.Sort(rest)
 	for _, k := range rest {
-		fmt.Fprintf(&sb, "• %s: %d\n", escape(k), stats[k])
+		fmt.Fprintf(&sb, "• %s: %d\n", telegram.Escape(k), stats[k])
 	}
 	return sb.String()
 }
@@ -86,11 +88,11 @@ func clickStats(s ranking.Stats) string {
 	}
 	sb.WriteString("<b>الأكثر متابعة (آخر 24 ساعة)</b>\n")
 	for i, a := range s.Top {
-		fmt.Fprintf(&sb, "%d. %s — %s\n", i+1, escape(cutWords(cleanLine(a.Title), 80)), arabic.Count(a.Uniques, nounClick))
+		fmt.Fprintf(&sb, "%d. %s — %s\n", i+1, telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 80)), arabic.Count(a.Uniques, nounClick))
 	}
 	sb.WriteString("<b>النقرات حسب الوسيلة</b>\n")
 	for _, m := range s.ByMedium {
-		fmt.Fprintf(&sb, "• %s: %d فريدة من %d", cmp.Or(mediumNames[m.Medium], escape(string(m.Medium))), m.Uniques, m.Clicks)
+		fmt.Fprintf(&sb, "• %s: %d فريدة من %d", cmp.Or(mediumNames[m.Medium], telegram.Escape(string(m.Medium))), m.Uniques, m.Clicks)
 		if m.Capped > 0 {
 			// New readers past their network's cap: one client posing as many.
 			fmt.Fprintf(&sb, "، و%d فوق حدّ الشبكة الواحدة لم تُحتسب", m.Capped)
@@ -126,7 +128,7 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	fmt.Fprintf(&sb, "المحادثات المتوقفة (حظر أو مغادرة): %d\n", counts.Inactive)
 	sb.WriteString("\n<b>المتابعات حسب القسم</b>\n")
 	for _, s := range b.sections.Sections() {
-		fmt.Fprintf(&sb, "• %s: %d\n", escape(s.Name), counts.BySection[s.Slug])
+		fmt.Fprintf(&sb, "• %s: %d\n", telegram.Escape(s.Name), counts.BySection[s.Slug])
 	}
 	fmt.Fprintf(&sb, "\nالمقالات المخزّنة: %s\n", arabic.Count(articles, arabic.Article))
 	if lastPoll.IsZero() {
@@ -182,7 +184,7 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 		if s, ok := b.sections.Get(f.SectionSlug); ok {
 			name = s.Name
 		}
-		fmt.Fprintf(&sb, "\n<b>%s</b> — <code>%s</code>\n", escape(name), escape(f.URL))
+		fmt.Fprintf(&sb, "\n<b>%s</b> — <code>%s</code>\n", telegram.Escape(name), telegram.Escape(f.URL))
 		switch {
 		case f.ErrorCount > 0:
 			since := f.LastErrorAt
@@ -190,7 +192,7 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 				since = f.LastSuccessAt
 			}
 			fmt.Fprintf(&sb, txtFeedFailing+"\n", arabic.DateTime(since, b.cfg.Site.Location), f.ErrorCount)
-			fmt.Fprintf(&sb, "آخر خطأ: <code>%s</code>\n", escape(cutWords(cleanLine(f.LastError), 300)))
+			fmt.Fprintf(&sb, "آخر خطأ: <code>%s</code>\n", telegram.Escape(telegram.Cut(telegram.CleanLine(f.LastError), 300)))
 		case f.LastSuccessAt.IsZero():
 			sb.WriteString(txtFeedNever + "\n")
 		default:
@@ -200,24 +202,7 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 			fmt.Fprintf(&sb, "آخر جديد: %s\n", arabic.DateTime(f.LastNewAt, b.cfg.Site.Location))
 		}
 	}
-	return b.reply(ctx, r, cutHTMLLines(sb.String(), MaxText), nil)
-}
-
-// cutHTMLLines keeps whole lines of a reply whose lines each close their
-// own tags, so that a long list is cut without breaking its markup.
-func cutHTMLLines(h string, limit int) string {
-	var out strings.Builder
-	n := 0
-	for line := range strings.SplitAfterSeq(h, "\n") {
-		l := utf16Len(Visible(line))
-		if n+l > limit-2 {
-			out.WriteString("…")
-			break
-		}
-		n += l
-		out.WriteString(line)
-	}
-	return strings.TrimRight(out.String(), "\n")
+	return b.reply(ctx, r, telegram.CutHTMLLines(sb.String(), telegram.MaxText), nil)
 }
 
 func (b *Bot) cmdBroadcast(ctx context.Context, r *request) error {
@@ -232,7 +217,7 @@ func (b *Bot) cmdBroadcast(ctx context.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	body := escape(cutWords(cleanText(text), MaxText-200))
+	body := telegram.Escape(telegram.Cut(telegram.CleanText(text), telegram.MaxText-200))
 	token := b.pending.add(pendingAction{kind: actBroadcast, admin: r.from.ID, html: body}, b.now())
 	return b.reply(ctx, r, fmt.Sprintf(txtBroadcastConfirm, arabic.Count(counts.ActiveReaders, nounReader), body), confirmKeyboard(token))
 }
@@ -269,7 +254,7 @@ func (b *Bot) cmdCancel(ctx context.Context, r *request) error {
 		return err
 	}
 	r.log(b.log).Info("article fan-out cancelled by admin", "article_id", a.ID, "cancelled", n)
-	return b.reply(ctx, r, fmt.Sprintf(txtCancelledArticle, escape(cleanLine(a.Title)), arabic.Count(n, nounDelivery)), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtCancelledArticle, telegram.Escape(telegram.CleanLine(a.Title)), arabic.Count(n, nounDelivery)), nil)
 }
 
 func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
@@ -277,7 +262,7 @@ func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
 	if !ok || err != nil {
 		return err
 	}
-	title := escape(cutWords(cleanLine(a.Title), 200))
+	title := telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 200))
 	token := b.pending.add(pendingAction{kind: actRetract, admin: r.from.ID, articleID: a.ID, html: title}, b.now())
 	return b.reply(ctx, r, fmt.Sprintf(txtRetractConfirm, title), confirmKeyboard(token))
 }
@@ -301,7 +286,7 @@ func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
 	}
 	fmt.Fprintf(&sb, txtHeldHead, count)
 	for _, a := range held {
-		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, escape(cutWords(cleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Site.Location))
+		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Site.Location))
 	}
 	return b.reply(ctx, r, sb.String(), nil)
 }
@@ -352,9 +337,9 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 	case d.State == nashra.DigestEmpty:
 		return b.reply(ctx, r, txtDigestEmpty, nil)
 	case !created:
-		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, escape(d.Subject), emails, chats), nil)
+		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, telegram.Escape(d.Subject), emails, chats), nil)
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtDigestQueued, escape(d.Subject), emails, chats), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtDigestQueued, telegram.Escape(d.Subject), emails, chats), nil)
 }
 
 // articleArg reads the article number of /cancel and /retract; when it
@@ -502,7 +487,7 @@ func (b *Bot) sendAlerts(ctx context.Context) error {
 		return err
 	}
 	for _, a := range alerts {
-		if err := b.notifyAdmins(ctx, fmt.Sprintf(txtAlert, escape(a.Message))); err != nil {
+		if err := b.notifyAdmins(ctx, fmt.Sprintf(txtAlert, telegram.Escape(a.Message))); err != nil {
 			return err
 		}
 		if err := b.db.MarkAlertSent(ctx, a.ID, b.now()); err != nil {

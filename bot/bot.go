@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
@@ -147,9 +149,9 @@ type Bot struct {
 	sections      *nashra.Catalog
 	subs          *subscribers.Service
 	webhookSecret string
-	api           *API
+	api           *telegram.API
 	db            *store.DB
-	render        *Renderer
+	render        *telegram.Renderer
 	outbox        Outbox
 	controls      Controls
 	ranking       Ranking
@@ -178,7 +180,7 @@ type botUser struct {
 // through subs, and it reads articles, feeds and figures from db. It does
 // no I/O: Run connects, seeds the channel mapping and starts receiving
 // updates.
-func New(cfg *config.Config, api *API, render *Renderer, db *store.DB, subs *subscribers.Service, outbox Outbox,
+func New(cfg *config.Config, api *telegram.API, render *telegram.Renderer, db *store.DB, subs *subscribers.Service, outbox Outbox,
 	opts ...Option) *Bot {
 	b := &Bot{
 		cfg: *cfg, sections: subs.Sections(), subs: subs, api: api, db: db, render: render, outbox: outbox,

@@ -17,10 +17,10 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 func TestReaderSubscribesByKeyboard(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
@@ -24,15 +26,15 @@ var channelRe = regexp.MustCompile(`^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100[0-9]{5,})
 func (b *Bot) checkChannel(ctx context.Context, l nashra.ChannelLink) (bool, error) {
 	chatID := l.ChatID
 	canPost := false
-	c, err := b.api.getChat(ctx, l.Channel)
+	c, err := b.api.Chat(ctx, l.Channel)
 	if err == nil {
 		chatID = c.ID
 		var m tgbotapi.ChatMember
-		m, err = b.api.getChatMember(ctx, strconv.FormatInt(c.ID, 10), b.me().id)
+		m, err = b.api.ChatMember(ctx, strconv.FormatInt(c.ID, 10), b.me().id)
 		canPost = err == nil && (m.IsCreator() || m.IsAdministrator() && m.CanPostMessages)
 	}
 	if err != nil {
-		if k := classify(err).Kind; k != delivery.ChatGone && k != delivery.Rejected {
+		if k := telegram.Classify(err).Kind; k != delivery.ChatGone && k != delivery.Rejected {
 			return false, fmt.Errorf("check channel %s: %w", l.Channel, err)
 		}
 	}
@@ -102,9 +104,9 @@ func (b *Bot) cmdChannels(ctx context.Context, r *request) error {
 		if s, ok := b.sections.Get(l.Section); ok {
 			name = s.Name
 		}
-		fmt.Fprintf(&sb, "\n• «%s» ← %s\n  %s · %s", escape(name), escape(l.Channel), state[l.Channel], from)
+		fmt.Fprintf(&sb, "\n• «%s» ← %s\n  %s · %s", telegram.Escape(name), telegram.Escape(l.Channel), state[l.Channel], from)
 	}
-	return b.reply(ctx, r, cutHTMLLines(sb.String(), MaxText), nil)
+	return b.reply(ctx, r, telegram.CutHTMLLines(sb.String(), telegram.MaxText), nil)
 }
 
 // linkArgs reads "@channel section"; when it cannot, it answers and
@@ -141,9 +143,9 @@ func (b *Bot) cmdLink(ctx context.Context, r *request) error {
 	case can:
 		status = txtChannelCanPost
 	default:
-		status = fmt.Sprintf(txtCantPostChannel, escape(channel))
+		status = fmt.Sprintf(txtCantPostChannel, telegram.Escape(channel))
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtLinked, escape(channel), b.sectionName(slug), status), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtLinked, telegram.Escape(channel), b.sectionName(slug), status), nil)
 }
 
 func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
@@ -156,18 +158,18 @@ func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
 		return err
 	}
 	if !existed {
-		return b.reply(ctx, r, fmt.Sprintf(txtNotLinked, escape(channel), b.sectionName(slug)), nil)
+		return b.reply(ctx, r, fmt.Sprintf(txtNotLinked, telegram.Escape(channel), b.sectionName(slug)), nil)
 	}
 	r.log(b.log).Info("channel unlinked by admin", "channel", channel, "section", slug)
-	return b.reply(ctx, r, fmt.Sprintf(txtUnlinked, escape(channel), b.sectionName(slug)), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtUnlinked, telegram.Escape(channel), b.sectionName(slug)), nil)
 }
 
 // sectionName is a section's Arabic name, escaped.
 func (b *Bot) sectionName(slug string) string {
 	if s, ok := b.sections.Get(slug); ok {
-		return escape(s.Name)
+		return telegram.Escape(s.Name)
 	}
-	return escape(slug)
+	return telegram.Escape(slug)
 }
 
 // onChannelMembership follows the bot's rights in a channel: made an
@@ -200,16 +202,16 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 			return err
 		}
 	}
-	name := escape(c.Title)
+	name := telegram.Escape(c.Title)
 	if c.UserName != "" {
-		name = "@" + escape(c.UserName)
+		name = "@" + telegram.Escape(c.UserName)
 	}
 	b.log.Info("telegram: channel rights changed", "chat_id", c.ID, "can_post", can)
 	switch {
 	case can && !could:
 		title := ""
 		if c.UserName != "" && c.Title != "" {
-			title = " (" + escape(c.Title) + ")"
+			title = " (" + telegram.Escape(c.Title) + ")"
 		}
 		next := fmt.Sprintf(txtChannelLinkHint, channelRef(c))
 		if len(sections) > 0 {
@@ -232,7 +234,7 @@ func sameChannel(l nashra.ChannelLink, c tgbotapi.Chat) bool {
 // channelRef is how an admin names a channel in /link.
 func channelRef(c tgbotapi.Chat) string {
 	if c.UserName != "" {
-		return "@" + escape(c.UserName)
+		return "@" + telegram.Escape(c.UserName)
 	}
 	return strconv.FormatInt(c.ID, 10)
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
@@ -132,13 +134,13 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
+		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, telegram.Escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
 	}
 	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
 		return err
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtWelcomeGroup, escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
+	return b.reply(ctx, r, fmt.Sprintf(txtWelcomeGroup, telegram.Escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
 }
 
 // deepLink follows a "تابع هذا القسم على تيليجرام" link from the site:
@@ -178,10 +180,10 @@ func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
 
 func (b *Bot) cmdSections(ctx context.Context, r *request) error {
 	var sb strings.Builder
-	sb.WriteString(fmt.Sprintf(txtSectionsHead, escape(b.cfg.Site.Name)))
+	sb.WriteString(fmt.Sprintf(txtSectionsHead, telegram.Escape(b.cfg.Site.Name)))
 	sb.WriteString("\n")
 	for _, s := range b.sections.Sections() {
-		sb.WriteString("\n• " + escape(s.Name) + " (<code>" + escape(s.Slug) + "</code>)")
+		sb.WriteString("\n• " + telegram.Escape(s.Name) + " (<code>" + telegram.Escape(s.Slug) + "</code>)")
 	}
 	sb.WriteString("\n\n" + txtSectionsFoot)
 	return b.reply(ctx, r, sb.String(), nil)
@@ -292,9 +294,9 @@ func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
 		if !ok {
 			return b.noMatch(ctx, r, r.args)
 		}
-		heading, slug = fmt.Sprintf(txtLatestHeadIn, escape(s.Name)), s.Slug
+		heading, slug = fmt.Sprintf(txtLatestHeadIn, telegram.Escape(s.Name)), s.Slug
 	}
-	as, err := b.db.LatestArticles(ctx, slug, maxBundle)
+	as, err := b.db.LatestArticles(ctx, slug, telegram.MaxList)
 	if err != nil {
 		return err
 	}
@@ -317,7 +319,7 @@ func (b *Bot) cmdTop(ctx context.Context, r *request) error {
 	if b.ranking == nil {
 		return b.reply(ctx, r, txtTopNotAvailable, nil)
 	}
-	as, mostFollowed, err := b.ranking.Top(ctx, "", maxBundle)
+	as, mostFollowed, err := b.ranking.Top(ctx, "", telegram.MaxList)
 	if err != nil {
 		return err
 	}
@@ -422,7 +424,7 @@ func (b *Bot) hint(ctx context.Context, m *tgbotapi.Message) error {
 		return nil
 	}
 	if s, ok := b.sections.Match(m.Text); ok {
-		return b.reply(ctx, r, fmt.Sprintf(txtHintSection, escape(s.Name), escape(s.Name)), nil)
+		return b.reply(ctx, r, fmt.Sprintf(txtHintSection, telegram.Escape(s.Name), telegram.Escape(s.Name)), nil)
 	}
 	return b.reply(ctx, r, txtHint, nil)
 }
@@ -463,19 +465,19 @@ func (b *Bot) noMatch(ctx context.Context, r *request, input string) error {
 	secs := b.sections.Sections()
 	names := make([]string, len(secs))
 	for i, s := range secs {
-		names[i] = escape(s.Name)
+		names[i] = telegram.Escape(s.Name)
 	}
 	example := ""
 	if len(secs) > 0 {
-		example = escape(secs[0].Name)
+		example = telegram.Escape(secs[0].Name)
 	}
-	input = cutWords(cleanLine(input), 40)
-	return b.reply(ctx, r, fmt.Sprintf(txtNoMatch, escape(input), strings.Join(names, "، "), example), nil)
+	input = telegram.Cut(telegram.CleanLine(input), 40)
+	return b.reply(ctx, r, fmt.Sprintf(txtNoMatch, telegram.Escape(input), strings.Join(names, "، "), example), nil)
 }
 
 // names returns the Arabic names of sections, HTML-escaped.
 func (b *Bot) names(slugs []string) string {
-	return escape(b.sections.Names(slugs))
+	return telegram.Escape(b.sections.Names(slugs))
 }
 
 // quoted returns section names in guillemets: «أخبار»، «مقالات».
@@ -483,7 +485,7 @@ func (b *Bot) quoted(slugs []string) string {
 	var out []string
 	for _, slug := range slugs {
 		if s, ok := b.sections.Get(slug); ok {
-			out = append(out, "«"+escape(s.Name)+"»")
+			out = append(out, "«"+telegram.Escape(s.Name)+"»")
 		}
 	}
 	return strings.Join(out, "، ")

@@ -61,7 +61,7 @@ func (b *Bot) canManage(ctx context.Context, chat *tgbotapi.Chat, from *tgbotapi
 	if admin, ok := b.members.get(chat.ID, from.ID, b.now()); ok {
 		return admin, nil
 	}
-	member, err := b.api.getChatMember(ctx, strconv.FormatInt(chat.ID, 10), from.ID)
+	member, err := b.api.ChatMember(ctx, strconv.FormatInt(chat.ID, 10), from.ID)
 	if err != nil {
 		return false, err
 	}

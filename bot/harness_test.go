@@ -10,17 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/sqlitetest"
 	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // adminID is the Telegram user configured as nashra's admin in tests.
@@ -55,7 +57,7 @@ func openStore(t testing.TB) *store.DB {
 type sendNow struct {
 	t      testing.TB
 	db     *store.DB
-	sender *bot.Sender
+	sender *telegram.Sender
 	mu     sync.Mutex
 	failed []error
 }
@@ -78,8 +80,8 @@ type harness struct {
 	t      *testing.T
 	tg     *telegramtest.Server
 	db     *store.DB
-	api    *bot.API
-	sender *bot.Sender
+	api    *telegram.API
+	sender *telegram.Sender
 	bot    *bot.Bot
 	outbox *sendNow
 	subs   *subscribers.Service
@@ -106,9 +108,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Cleanup(h.tg.Close)
 	h.db = openStore(t)
 	sections := catalog()
-	h.api = bot.NewAPI(h.tg.Token(), h.tg.Endpoint(), nil)
-	render := bot.NewRenderer("المعلومة", baghdad, sections, nil)
-	h.sender = bot.NewSender(h.api, render, bot.WithSenderLogger(quietLog()))
+	h.api = telegram.NewAPI(h.tg.Token(), h.tg.Endpoint(), nil)
+	render := telegram.NewRenderer("المعلومة", baghdad, sections, nil)
+	h.sender = telegram.NewSender(h.api, render, telegram.WithSenderLogger(quietLog()))
 	h.outbox = &sendNow{t: t, db: h.db, sender: h.sender}
 	h.cfg = config.Defaults()
 	h.cfg.Admins = []int64{adminID}

@@ -113,16 +113,6 @@ func confirmKeyboard(token string) *tgbotapi.InlineKeyboardMarkup {
 	return &kb
 }
 
-// readMoreKeyboard is a post's "اقرأ المزيد" URL button, nil when link is
-// not a web address (Telegram would refuse the whole message).
-func readMoreKeyboard(link string) *tgbotapi.InlineKeyboardMarkup {
-	if !isWebURL(link) {
-		return nil
-	}
-	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{tgbotapi.NewInlineKeyboardButtonURL(txtReadMore, link)})
-	return &kb
-}
-
 // clock writes minutes after midnight as "23:00".
 func clock(minutes int) string {
 	return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60)

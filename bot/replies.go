@@ -1,9 +1,10 @@
 package bot
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/almaalouma/nashra/telegram"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -25,20 +26,9 @@ const (
 	textBudgetWindow = 10 * time.Minute
 )
 
-// noPreview turns link previews off in replies: a list of links would
-// otherwise show the first one's preview.
-const noPreview = `{"is_disabled":true}`
-
 // textReply is a sendMessage in HTML with an optional inline keyboard.
 func textReply(chatID int64, html string, kb *tgbotapi.InlineKeyboardMarkup) delivery.Reply {
-	p := map[string]string{
-		"chat_id":              strconv.FormatInt(chatID, 10),
-		"text":                 html,
-		"parse_mode":           tgbotapi.ModeHTML,
-		"link_preview_options": noPreview,
-	}
-	setMarkup(p, kb)
-	return delivery.Reply{ChatID: chatID, Method: "sendMessage", Params: p}
+	return telegram.TextMessage(chatID, html, kb)
 }
 
 // quoting makes a reply in a group answer the command it follows, so that
@@ -56,7 +46,7 @@ func editMarkupReply(chatID int64, messageID int, kb *tgbotapi.InlineKeyboardMar
 		"chat_id":    strconv.FormatInt(chatID, 10),
 		"message_id": strconv.Itoa(messageID),
 	}
-	setMarkup(p, kb)
+	telegram.SetMarkup(p, kb)
 	return delivery.Reply{ChatID: chatID, Method: "editMessageReplyMarkup", Params: p, Merge: editMerge("markup", messageID)}
 }
 
@@ -72,9 +62,9 @@ func editTextReply(chatID int64, messageID int, html string, kb *tgbotapi.Inline
 		"message_id":           strconv.Itoa(messageID),
 		"text":                 html,
 		"parse_mode":           tgbotapi.ModeHTML,
-		"link_preview_options": noPreview,
+		"link_preview_options": telegram.NoPreview,
 	}
-	setMarkup(p, kb)
+	telegram.SetMarkup(p, kb)
 	return delivery.Reply{ChatID: chatID, Method: "editMessageText", Params: p, Merge: editMerge("text", messageID)}
 }
 
@@ -91,15 +81,4 @@ func answerReply(chatID int64, queryID, text string, alert bool) delivery.Reply 
 	// Of taps in quick succession, the last is answered; the others'
 	// buttons stop spinning on their own.
 	return delivery.Reply{ChatID: chatID, Method: "answerCallbackQuery", Params: p, Merge: "answer"}
-}
-
-func setMarkup(p map[string]string, kb *tgbotapi.InlineKeyboardMarkup) {
-	if kb == nil {
-		return
-	}
-	b, err := json.Marshal(kb)
-	if err != nil {
-		panic(err) // a keyboard of strings always marshals
-	}
-	p["reply_markup"] = string(b)
 }

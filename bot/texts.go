@@ -73,7 +73,6 @@ const (
 	txtButtonAdminsOnly  = "هذا الخيار لمشرفي المجموعة فقط."
 	txtButtonNotYours    = "هذا الزر ليس لك: لا يغيّره إلا صاحب المحادثة."
 	txtButtonExpired     = "انتهت صلاحية هذا الزر. أرسل الأمر من جديد."
-	txtReadMore          = "اقرأ المزيد"
 	txtSaved             = "تم الحفظ ✅"
 	txtGroupAddedWelcome = "شكرًا لإضافتي 🌷 يختار مشرفو المجموعة الأقسام التي تصل مقالاتها إلى هنا عبر /start أو <code>/subscribe أخبار</code>."
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
@@ -34,13 +36,13 @@ func (b *Bot) poll(ctx context.Context) error {
 	offset := 0
 	backoff := time.Second
 	for ctx.Err() == nil {
-		updates, err := b.api.getUpdates(ctx, offset, allowedUpdates)
+		updates, err := b.api.Updates(ctx, offset, allowedUpdates)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			wait := backoff
-			if se := classify(err); se.Kind == delivery.RateLimited && se.RetryAfter > 0 {
+			if se := telegram.Classify(err); se.Kind == delivery.RateLimited && se.RetryAfter > 0 {
 				wait = se.RetryAfter
 			} else {
 				backoff = nextBackoff(backoff, time.Minute)

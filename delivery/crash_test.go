@@ -15,7 +15,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // buildDeliverd builds the engine's stand-alone process once per test.

@@ -7,15 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // jitter is the spread of the latencies the engine's tests give the fake
@@ -60,10 +61,10 @@ func newFakeWorld(t *testing.T, limits telegramtest.Limits, latency time.Duratio
 }
 
 // sender is the bot's real Sender talking to the fake.
-func (w *fakeWorld) sender(cfg *config.Config) *bot.Sender {
-	api := bot.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
+func (w *fakeWorld) sender(cfg *config.Config) *telegram.Sender {
+	api := telegram.NewAPI(w.fake.Token(), w.fake.Endpoint(), nil)
 	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
-	return bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Site.Location, catalog, nil), bot.WithSenderLogger(slog.New(slog.DiscardHandler)))
+	return telegram.NewSender(api, telegram.NewRenderer("المعلومة", cfg.Site.Location, catalog, nil), telegram.WithSenderLogger(slog.New(slog.DiscardHandler)))
 }
 
 // A push with replies to readers, some to the same readers, a group and a

@@ -4,20 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"html"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/telegram"
 )
-
-// telegramLimit is Telegram's limit on a message's text, in UTF-16 code
-// units after its entities are parsed, less a margin.
-const telegramLimit = 4000
 
 // handTelegram hands the Telegram digest to the delivery engine: one
 // message per reader, paced at TelegramPerSecond because the engine sends
@@ -65,12 +58,7 @@ func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate 
 		return store.SendUpdate{Op: store.SendOpCancel, IDs: one, ErrorKind: "nothing_new", Error: "nothing new in the reader's sections"}
 	}
 	if err == nil {
-		err = s.telegram.EnqueueReply(ctx, delivery.Reply{ChatID: row.RecipientID, Method: "sendMessage", Params: map[string]string{
-			"chat_id":              strconv.FormatInt(row.RecipientID, 10),
-			"text":                 text,
-			"parse_mode":           "HTML",
-			"link_preview_options": `{"is_disabled":true}`,
-		}})
+		err = s.telegram.EnqueueReply(ctx, telegram.TextMessage(row.RecipientID, text, nil))
 	}
 	if err != nil {
 		attempt := row.Attempts + 1
@@ -120,49 +108,19 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	return b.String(), nil
 }
 
-// renderTelegram writes the digest as one Telegram message: the subject,
-// the lead story, then each section's titles as links, within Telegram's
-// length limit; what does not fit is left to the archive page, linked at
-// the end. Everything from a feed is escaped. The articles' links are
-// slots, filled for each chat: the length Telegram counts leaves them out.
+// renderTelegram renders the digest as one Telegram message. The
+// articles' links are slots, filled for each chat.
 func (s *Service) renderTelegram(ctx context.Context, d nashra.Digest, picks nashra.DigestPicks) (*rendered, error) {
-	const more = "النشرة كاملة على الموقع"
-	ph := newPlaceholders()
-	r := &rendered{subject: d.Subject}
-	var b strings.Builder
-	// visible counts the text Telegram counts: without the markup.
-	visible := utf16Len(more) + 2
-	add := func(markup, text string) bool {
-		n := utf16Len(text)
-		if visible+n > telegramLimit {
-			return false
-		}
-		visible += n
-		b.WriteString(markup)
-		return true
-	}
-	link := func(a nashra.Article) (markup, text string) {
-		t := clean(a.Title)
-		r.articles = append(r.articles, a)
-		return `<a href="` + ph.mark(len(r.articles)-1) + `">` + html.EscapeString(t) + `</a>`, t
-	}
-	head := "📰 " + d.Subject
-	add("<b>"+html.EscapeString(head)+"</b>\n", head+"\n")
+	m := telegram.Digest{Subject: d.Subject, LeadLabel: labelOf(picks.MostFollowed), ArchiveURL: s.archiveURL(d.Day)}
 	lead, err := s.st.Article(ctx, picks.Lead)
 	switch {
 	case err == nil:
-		m, t := link(lead)
-		label := labelOf(picks.MostFollowed) + ": "
-		add("\n"+html.EscapeString(label)+m+"\n", "\n"+label+t+"\n")
+		m.Lead = &lead
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
-sections:
 	for _, sp := range picks.Sections {
-		name := s.sectionName([]string{sp.Section}) + " — " + labelOf(sp.MostFollowed)
-		if !add("\n<b>"+html.EscapeString(name)+"</b>\n", "\n"+name+"\n") {
-			break
-		}
+		sec := telegram.DigestSection{Heading: s.sectionName([]string{sp.Section}) + " — " + labelOf(sp.MostFollowed)}
 		for _, id := range sp.Articles {
 			a, err := s.st.Article(ctx, id)
 			if errors.Is(err, store.ErrNotFound) {
@@ -171,17 +129,18 @@ sections:
 			if err != nil {
 				return nil, err
 			}
-			m, t := link(a)
-			if !add("• "+m+"\n", "• "+t+"\n") {
-				break sections
-			}
+			sec.Articles = append(sec.Articles, a)
 		}
+		m.Sections = append(m.Sections, sec)
 	}
-	b.WriteString("\n<a href=\"" + html.EscapeString(s.archiveURL(d.Day)) + "\">" + more + "</a>")
-	if r.html, err = ph.split(b.String()); err != nil {
+	ph := newPlaceholders()
+	r := &rendered{subject: d.Subject}
+	html := telegram.DigestMessage(m, func(a nashra.Article) string {
+		r.articles = append(r.articles, a)
+		return ph.mark(len(r.articles) - 1)
+	})
+	if r.html, err = ph.split(html); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
-
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }

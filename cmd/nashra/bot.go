@@ -12,27 +12,28 @@ import (
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/telegram"
 )
 
-// telegram holds the parts of the bot built before the delivery engine,
+// telegramParts holds the parts of the bot built before the delivery engine,
 // which needs the Sender, while the bot itself needs the engine as its
 // Outbox: build this, then the engine, then call newBot.
-type telegram struct {
-	api    *bot.API
-	render *bot.Renderer
-	sender *bot.Sender
+type telegramParts struct {
+	api    *telegram.API
+	render *telegram.Renderer
+	sender *telegram.Sender
 }
 
 // newTelegram builds the Bot API client, the post renderer and the Sender
 // the dispatcher uses; nil when no token is configured (Telegram off). It
 // does not call Telegram.
-func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *telegram {
+func newTelegram(cfg *config.Config, log *slog.Logger, link telegram.LinkFunc) *telegramParts {
 	if cfg.Telegram.Token == "" {
 		return nil
 	}
-	api := bot.NewAPI(cfg.Telegram.Token, cfg.Telegram.API, bot.NewHTTPClient())
-	render := bot.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), link)
-	return &telegram{api: api, render: render, sender: bot.NewSender(api, render, bot.WithSenderLogger(log))}
+	api := telegram.NewAPI(cfg.Telegram.Token, cfg.Telegram.API, telegram.NewHTTPClient())
+	render := telegram.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), link)
+	return &telegramParts{api: api, render: render, sender: telegram.NewSender(api, render, telegram.WithSenderLogger(log))}
 }
 
 // newBot builds the bot on top of the delivery engine (its Outbox); opts
@@ -40,7 +41,7 @@ func newTelegram(cfg *config.Config, log *slog.Logger, link bot.LinkFunc) *teleg
 // result with Run(ctx); in webhook mode mount WebhookHandler() at
 // WebhookPath() on the web server. The webhook's secret is derived from
 // nashra's secret, so it survives restarts.
-func (t *telegram) newBot(cfg *config.Config, db *store.DB, subs *subscribers.Service, outbox bot.Outbox, secret []byte, log *slog.Logger,
+func (t *telegramParts) newBot(cfg *config.Config, db *store.DB, subs *subscribers.Service, outbox bot.Outbox, secret []byte, log *slog.Logger,
 	opts ...bot.Option) *bot.Bot {
 	opts = append([]bot.Option{bot.WithLogger(log), bot.WithWebhookSecret(bot.WebhookSecret(secret))}, opts...)
 	return bot.New(cfg, t.api, t.render, db, subs, outbox, opts...)

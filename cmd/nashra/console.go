@@ -7,8 +7,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/delivery"
 )
 
@@ -16,7 +17,7 @@ import (
 // each message as a reader would see it, through the same renderer.
 type consoleSender struct {
 	w      io.Writer
-	render *bot.Renderer
+	render *telegram.Renderer
 	names  map[int64]string // chat id → what to call it on the console
 
 	mu   sync.Mutex
@@ -47,23 +48,23 @@ func (c *consoleSender) print(chatID int64, silent bool, text string) delivery.S
 }
 
 func (c *consoleSender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, error) {
-	medium, chat := bot.Audience(p.Target)
+	medium, chat := telegram.Audience(p.Target)
 	if len(p.Articles) == 1 {
-		return c.print(p.Target.ChatID, p.Target.Silent, bot.Visible(c.render.Post(p.Articles[0], medium, bot.MaxText))), nil
+		return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.Post(p.Articles[0], medium, telegram.MaxText))), nil
 	}
-	return c.print(p.Target.ChatID, p.Target.Silent, bot.Visible(c.render.Bundle(p.Articles, medium, chat))), nil
+	return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.Bundle(p.Articles, medium, chat))), nil
 }
 
 func (c *consoleSender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, error) {
 	text := r.Params["text"]
 	if r.Params["parse_mode"] == "HTML" {
-		text = bot.Visible(text)
+		text = telegram.Visible(text)
 	}
 	return c.print(r.ChatID, false, text), nil
 }
 
 func (c *consoleSender) Edit(ctx context.Context, t delivery.Target, messageID int, caption bool, a nashra.Article) error {
-	c.print(t.ChatID, true, "(edited) "+bot.Visible(c.render.Post(a, nashra.MediumChannel, bot.MaxText)))
+	c.print(t.ChatID, true, "(edited) "+telegram.Visible(c.render.Post(a, nashra.MediumChannel, telegram.MaxText)))
 	return nil
 }
 

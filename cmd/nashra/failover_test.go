@@ -16,10 +16,10 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/storetest"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // asNashra, set in a process's environment, makes the test binary nashra

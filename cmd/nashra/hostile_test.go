@@ -24,11 +24,11 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/feeds/websub/websubtest"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // hugeBody is a 100 MB multipart/form-data body made as it is read, so

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // TestLoadPublishToPost measures, over NASHRA_LOAD_PUBLISHES (100)

@@ -17,12 +17,12 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/feeds/ping"
 	"github.com/almaalouma/nashra/feeds/websub/websubtest"
 	"github.com/almaalouma/nashra/store/storetest"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 const publishSecret = "wordpress-and-nashra-share-this"

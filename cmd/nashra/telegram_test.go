@@ -10,9 +10,9 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // The whole path with Telegram on: a reader subscribes through the bot, the

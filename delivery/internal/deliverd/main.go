@@ -17,8 +17,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
@@ -63,9 +64,9 @@ func run() error {
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	api := bot.NewAPI(*token, *endpoint, nil)
+	api := telegram.NewAPI(*token, *endpoint, nil)
 	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
-	snd := bot.NewSender(api, bot.NewRenderer("المعلومة", cfg.Site.Location, catalog, nil), bot.WithSenderLogger(log))
+	snd := telegram.NewSender(api, telegram.NewRenderer("المعلومة", cfg.Site.Location, catalog, nil), telegram.WithSenderLogger(log))
 	eng, err := delivery.New(cfg, "", db, snd, nil, log, nil)
 	if err != nil {
 		return err

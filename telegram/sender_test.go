@@ -1,4 +1,4 @@
-package bot_test
+package telegram_test
 
 import (
 	"bytes"
@@ -12,25 +12,27 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot"
-	"github.com/almaalouma/nashra/bot/telegramtest"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // senderEnv is a Sender talking to the fake Telegram, with a site serving
 // images.
 type senderEnv struct {
 	tg     *telegramtest.Server
-	sender *bot.Sender
+	sender *telegram.Sender
 	site   *imageSite
 }
 
@@ -39,9 +41,9 @@ func newSenderEnv(t *testing.T) *senderEnv {
 	tg := telegramtest.NewServer(telegramtest.WithLimits(telegramtest.Limits{}))
 	t.Cleanup(tg.Close)
 	site := newImageSite(t)
-	api := bot.NewAPI(tg.Token(), tg.Endpoint(), nil)
-	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
-	return &senderEnv{tg: tg, site: site, sender: bot.NewSender(api, r, bot.WithSenderLogger(quietLog()), bot.WithImageClient(site.srv.Client()))}
+	api := telegram.NewAPI(tg.Token(), tg.Endpoint(), nil)
+	r := telegram.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	return &senderEnv{tg: tg, site: site, sender: telegram.NewSender(api, r, telegram.WithSenderLogger(quietLog()), telegram.WithImageClient(site.srv.Client()))}
 }
 
 // imageSite serves images at paths, and records the paths asked for.
@@ -102,7 +104,7 @@ func TestSendErrorKinds(t *testing.T) {
 	}
 	reply := func(chat int64, text string) error {
 		_, err := e.sender.Reply(ctx, delivery.Reply{ChatID: chat, Method: "sendMessage",
-			Params: map[string]string{"chat_id": itoa(chat), "text": text, "parse_mode": "HTML"}})
+			Params: map[string]string{"chat_id": strconv.FormatInt(chat, 10), "text": text, "parse_mode": "HTML"}})
 		return err
 	}
 	cases := []struct {
@@ -169,7 +171,7 @@ func TestTokenRedacted(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 	const token = "123456:SECRET-token-value"
-	api := bot.NewAPI(token, url+"/bot%s/%s", nil)
+	api := telegram.NewAPI(token, url+"/bot%s/%s", nil)
 	_, err := api.Me(context.Background())
 	if err == nil {
 		t.Fatal("no error from a closed server")
@@ -177,8 +179,8 @@ func TestTokenRedacted(t *testing.T) {
 	if strings.Contains(err.Error(), "SECRET") {
 		t.Fatalf("token in error: %v", err)
 	}
-	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
-	_, err = bot.NewSender(api, r).Post(context.Background(), delivery.Post{Target: privateTarget(1), Articles: []nashra.Article{siteArticle()}})
+	r := telegram.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	_, err = telegram.NewSender(api, r).Post(context.Background(), delivery.Post{Target: privateTarget(1), Articles: []nashra.Article{siteArticle()}})
 	var se *delivery.SendError
 	if !errors.As(err, &se) || se.Kind != delivery.Transient || strings.Contains(se.Error()+se.Reason, "SECRET") {
 		t.Fatalf("post through a closed server: %v", err)
@@ -215,8 +217,8 @@ func TestPrivateChatsGetTheirOwnLinks(t *testing.T) {
 	t.Cleanup(tg.Close)
 	signer, _ := links.NewSigner([]byte("secret"))
 	links := links.NewBuilder("https://nashra.example", signer, true)
-	sender := bot.NewSender(bot.NewAPI(tg.Token(), tg.Endpoint(), nil), bot.NewRenderer("المعلومة", baghdad, catalog(), links.Post),
-		bot.WithSenderLogger(quietLog()))
+	sender := telegram.NewSender(telegram.NewAPI(tg.Token(), tg.Endpoint(), nil), telegram.NewRenderer("المعلومة", baghdad, catalog(), links.Post),
+		telegram.WithSenderLogger(quietLog()))
 	a, b := siteArticle(), siteArticle()
 	b.ID, b.Title = 8, "خبر آخر"
 	reader := tg.AddUser(tgbotapi.User{}).ID

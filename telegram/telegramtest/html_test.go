@@ -6,7 +6,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 func TestParseHTML(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // fixedClock is a fake clock that only moves with Server.Advance, so the

@@ -12,7 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // newBot starts a fake server and a real client bound to it.

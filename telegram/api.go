@@ -1,4 +1,4 @@
-package bot
+package telegram
 
 import (
 	"bufio"
@@ -143,8 +143,8 @@ func (a *API) callInto(ctx context.Context, method string, params tgbotapi.Param
 	return nil
 }
 
-// getUpdates long-polls for updates after offset.
-func (a *API) getUpdates(ctx context.Context, offset int, allowed []string) ([]tgbotapi.Update, error) {
+// Updates long-polls for updates after offset.
+func (a *API) Updates(ctx context.Context, offset int, allowed []string) ([]tgbotapi.Update, error) {
 	ctx, cancel := context.WithTimeout(ctx, pollTimeout+15*time.Second)
 	defer cancel()
 	lib, err := a.with(ctx)
@@ -157,15 +157,15 @@ func (a *API) getUpdates(ctx context.Context, offset int, allowed []string) ([]t
 	return lib.GetUpdates(cfg)
 }
 
-// getChatMember returns a member's status in a chat (a user, or the bot).
-func (a *API) getChatMember(ctx context.Context, chat string, userID int64) (tgbotapi.ChatMember, error) {
+// ChatMember returns a member's status in a chat (a user, or the bot).
+func (a *API) ChatMember(ctx context.Context, chat string, userID int64) (tgbotapi.ChatMember, error) {
 	var m tgbotapi.ChatMember
 	err := a.callInto(ctx, "getChatMember", tgbotapi.Params{"chat_id": chat, "user_id": fmt.Sprint(userID)}, &m)
 	return m, err
 }
 
-// getChat resolves a chat, such as a channel's @username, to its id.
-func (a *API) getChat(ctx context.Context, chat string) (tgbotapi.Chat, error) {
+// Chat resolves a chat, such as a channel's @username, to its id.
+func (a *API) Chat(ctx context.Context, chat string) (tgbotapi.Chat, error) {
 	var c tgbotapi.Chat
 	err := a.callInto(ctx, "getChat", tgbotapi.Params{"chat_id": chat}, &c)
 	return c, err

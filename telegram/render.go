@@ -1,4 +1,4 @@
-package bot
+package telegram
 
 import (
 	"net/url"
@@ -60,14 +60,14 @@ func (r *Renderer) Link(a nashra.Article, medium nashra.Medium, chat int64) stri
 // (MaxCaption under a photo, MaxText alone). Only the summary, then the
 // title, are shortened, on a word boundary with "…".
 func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) string {
-	title := cleanLine(a.Title)
-	summary := cleanText(a.Summary)
+	title := CleanLine(a.Title)
+	summary := CleanText(a.Summary)
 	var foot []segment
 	if v := VideoLink(a.Content); v != "" {
 		foot = append(foot, seg("▶️ "), linkSeg("شاهد الفيديو", v), seg("\n"))
 	}
 	tags := r.hashtags(a.Sections)
-	author := cutWords(cleanLine(a.Author), 100)
+	author := Cut(CleanLine(a.Author), 100)
 	switch {
 	case tags != "" && author != "":
 		foot = append(foot, seg(tags+" · ✍️ "+author+"\n"))
@@ -87,26 +87,26 @@ func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) strin
 		if s == "" {
 			return 0
 		}
-		return utf16Len(rlm) + utf16Len(s) + 2
+		return Len(rlm) + Len(s) + 2
 	}
 	room := limit - segmentsLen(foot)
 	if part(title)+part(summary) > room {
 		if left := room - part(title) - part("x") + 1; left >= 40 {
-			summary = cutWords(summary, left)
+			summary = Cut(summary, left)
 		} else {
 			summary = ""
 		}
 	}
 	if part(title)+part(summary) > room {
-		title = cutWords(title, room-part(summary)-part("x")+1)
+		title = Cut(title, room-part(summary)-part("x")+1)
 	}
 
 	var b strings.Builder
 	if title != "" {
-		b.WriteString(rlm + "<b>" + escape(title) + "</b>\n\n")
+		b.WriteString(rlm + "<b>" + Escape(title) + "</b>\n\n")
 	}
 	if summary != "" {
-		b.WriteString(rlm + escape(summary) + "\n\n")
+		b.WriteString(rlm + Escape(summary) + "\n\n")
 	}
 	for _, s := range foot {
 		b.WriteString(s.html())
@@ -115,7 +115,7 @@ func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) strin
 	if out == "" {
 		// Telegram refuses an empty message; an article with nothing to
 		// show still names its site.
-		out = escape(r.site)
+		out = Escape(r.site)
 	}
 	return out
 }
@@ -129,14 +129,14 @@ func publishedAt(a nashra.Article) time.Time {
 	return a.PublishedAt
 }
 
-// maxBundle is how many titles a bundle or list shows; the rest are counted.
-const maxBundle = 5
+// MaxList is how many titles a bundle or list shows; the rest are counted.
+const MaxList = 5
 
 // Bundle renders several articles as one message listing their titles,
 // each a link: the form of a coalesced delivery, to chat (0 for a group or
 // a channel).
 func (r *Renderer) Bundle(as []nashra.Article, medium nashra.Medium, chat int64) string {
-	heading := "📰 <b>" + escape("جديد "+r.site) + "</b> — " + escape(arabic.Count(len(as), arabic.Article))
+	heading := "📰 <b>" + Escape("جديد "+r.site) + "</b> — " + Escape(arabic.Count(len(as), arabic.Article))
 	return r.List(heading, as, medium, chat, false)
 }
 
@@ -148,19 +148,19 @@ func (r *Renderer) List(heading string, as []nashra.Article, medium nashra.Mediu
 	var b strings.Builder
 	b.WriteString(heading)
 	b.WriteString("\n")
-	shown := min(len(as), maxBundle)
+	shown := min(len(as), MaxList)
 	for i, a := range as[:shown] {
 		b.WriteString("\n\u200f" + strconv.Itoa(i+1) + ". ")
-		b.WriteString(linkSeg(cutWords(cleanLine(a.Title), 300), r.link(a, medium, chat)).html())
+		b.WriteString(linkSeg(Cut(CleanLine(a.Title), 300), r.link(a, medium, chat)).html())
 		if tags := r.hashtags(a.Sections); tags != "" {
-			b.WriteString(" " + escape(tags))
+			b.WriteString(" " + Escape(tags))
 		}
 		if when := publishedAt(a); withDates && !when.IsZero() {
-			b.WriteString("\n\u200f🕒 " + escape(arabic.DateTime(when, r.loc)))
+			b.WriteString("\n\u200f🕒 " + Escape(arabic.DateTime(when, r.loc)))
 		}
 	}
 	if rest := len(as) - shown; rest > 0 {
-		b.WriteString("\n\n\u200f" + escape("… والمزيد على موقع "+r.site))
+		b.WriteString("\n\n\u200f" + Escape("… والمزيد على موقع "+r.site))
 	}
 	return b.String()
 }
@@ -201,7 +201,7 @@ func seg(text string) segment { return segment{text: text} }
 // linkSeg links text to href when href is a web address; otherwise the text
 // stands alone, since Telegram refuses other schemes.
 func linkSeg(text, href string) segment {
-	if !isWebURL(href) {
+	if !IsWebURL(href) {
 		return segment{text: text}
 	}
 	return segment{text: text, href: href}
@@ -209,29 +209,29 @@ func linkSeg(text, href string) segment {
 
 func (s segment) html() string {
 	if s.href == "" {
-		return escape(s.text)
+		return Escape(s.text)
 	}
-	return `<a href="` + escape(s.href) + `">` + escape(s.text) + `</a>`
+	return `<a href="` + Escape(s.href) + `">` + Escape(s.text) + `</a>`
 }
 
 func segmentsLen(ss []segment) int {
 	n := 0
 	for _, s := range ss {
-		n += utf16Len(s.text)
+		n += Len(s.text)
 	}
 	return n
 }
 
 // isWebURL reports whether s is an absolute http(s) URL, the only kind a
 // post links to.
-func isWebURL(s string) bool {
+func IsWebURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// escape makes text safe in Telegram HTML with the only named entities it
+// Escape makes text safe in Telegram HTML with the only named entities it
 // knows.
-var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace
+var Escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace
 
 // Visible returns the text Telegram shows for the bot's own HTML: what
 // a post becomes when it must go without markup.
@@ -252,7 +252,7 @@ func Visible(h string) string {
 }
 
 // utf16Len counts s as Telegram does: in UTF-16 code units.
-func utf16Len(s string) int {
+func Len(s string) int {
 	n := 0
 	for _, r := range s {
 		if r >= 0x10000 {
@@ -266,7 +266,7 @@ func utf16Len(s string) int {
 
 // cutWords shortens s to at most max UTF-16 units, as Telegram counts,
 // ending with "…" when it had to cut.
-func cutWords(s string, max int) string { return arabic.Cut(s, max, utf16Len) }
+func Cut(s string, max int) string { return arabic.Cut(s, max, Len) }
 
 // maxInput bounds the feed text a post looks at: far more than a message
 // holds, so that a runaway feed item costs no more than a normal one.
@@ -274,7 +274,7 @@ const maxInput = 32 << 10
 
 // cleanText makes feed text fit for a message: valid UTF-8, no control
 // characters, spaces collapsed, at most one empty line between paragraphs.
-func cleanText(s string) string {
+func CleanText(s string) string {
 	if len(s) > maxInput {
 		s = s[:maxInput] // a torn last rune is dropped just below
 	}
@@ -310,8 +310,8 @@ func cleanText(s string) string {
 }
 
 // cleanLine is cleanText on one line.
-func cleanLine(s string) string {
-	return strings.ReplaceAll(cleanText(s), "\n", " ")
+func CleanLine(s string) string {
+	return strings.ReplaceAll(CleanText(s), "\n", " ")
 }
 
 var youtubeRe = regexp.MustCompile(`(?i)https?://(?:www\.|m\.)?(?:youtube(?:-nocookie)?\.com/(?:watch\?(?:[^"'\s<>]*&(?:amp;)?)?v=|embed/|shorts/|live/)|youtu\.be/)([A-Za-z0-9_-]{11})`)

@@ -1,4 +1,4 @@
-package bot_test
+package telegram_test
 
 import (
 	"fmt"
@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/telegram"
+
 	"github.com/rivo/uniseg"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/bot"
-	"github.com/almaalouma/nashra/bot/telegramtest"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
 // siteArticle is the site's seed page, as the feed gives it.
@@ -42,7 +43,7 @@ func checkHTML(t testing.TB, h string, limit int) string {
 }
 
 func TestRenderPost(t *testing.T) {
-	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	r := telegram.NewRenderer("المعلومة", baghdad, catalog(), nil)
 	long := strings.Repeat("كلمة طويلة نسبيًا في ملخص المقال ", 200)
 	cases := []struct {
 		name  string
@@ -54,29 +55,29 @@ func TestRenderPost(t *testing.T) {
 		// cut: the summary must end on a whole word of long.
 		cut bool
 	}{
-		{name: "site style", limit: bot.MaxText,
+		{name: "site style", limit: telegram.MaxText,
 			want: []string{"التقارب الروسي–الأمريكي", "في ظل التغيرات", "#مقالات · ✍️ كاظم الطائي", "🕒 20 شباط 2025 15:30"},
 			html: []string{"<b>التقارب الروسي–الأمريكي: مصالح متبادلة أم تنازلات ستراتيجية ؟</b>"}},
-		{name: "feed text escaped", limit: bot.MaxCaption,
+		{name: "feed text escaped", limit: telegram.MaxCaption,
 			edit: func(a *nashra.Article) { a.Title = `<script>"x" & y</script>`; a.Summary = "a < b && c > d &nbsp;" },
 			want: []string{`<script>"x" & y</script>`, "a < b && c > d &nbsp;"},
 			html: []string{"&lt;script&gt;&quot;x&quot; &amp; y&lt;/script&gt;", "&amp;nbsp;"}},
-		{name: "section with spaces", limit: bot.MaxText,
+		{name: "section with spaces", limit: telegram.MaxText,
 			edit: func(a *nashra.Article) { a.Sections = []string{"news", "special"} },
 			want: []string{"#أخبار #تقارير_خاصة"}},
-		{name: "long summary cut in a caption", limit: bot.MaxCaption,
+		{name: "long summary cut in a caption", limit: telegram.MaxCaption,
 			edit: func(a *nashra.Article) { a.Summary = long },
 			want: []string{"كلمة طويلة", "…", "#مقالات"}, cut: true},
-		{name: "long summary cut in a text", limit: bot.MaxText,
+		{name: "long summary cut in a text", limit: telegram.MaxText,
 			edit: func(a *nashra.Article) { a.Summary = long },
 			want: []string{"…", "🕒 20 شباط 2025 15:30"}, cut: true},
-		{name: "emoji count twice", limit: bot.MaxCaption,
+		{name: "emoji count twice", limit: telegram.MaxCaption,
 			edit: func(a *nashra.Article) { a.Summary = strings.Repeat("😀", 2000) },
 			want: []string{"#مقالات"}},
-		{name: "no author, no date", limit: bot.MaxText,
+		{name: "no author, no date", limit: telegram.MaxText,
 			edit: func(a *nashra.Article) { a.Author, a.PublishedAt = "", time.Time{} },
 			not:  []string{"✍️", "🕒"}},
-		{name: "video", limit: bot.MaxText,
+		{name: "video", limit: telegram.MaxText,
 			edit: func(a *nashra.Article) {
 				a.Content = `<p>شاهد</p><iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ?feature=oembed"></iframe>`
 			},
@@ -84,7 +85,7 @@ func TestRenderPost(t *testing.T) {
 			html: []string{`<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">شاهد الفيديو</a>`}},
 	}
 	sections := append(catalog().Sections(), nashra.Section{Slug: "special", Name: "تقارير خاصة"})
-	r = bot.NewRenderer("المعلومة", baghdad, nashra.NewCatalog(sections), nil)
+	r = telegram.NewRenderer("المعلومة", baghdad, nashra.NewCatalog(sections), nil)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := siteArticle()
@@ -116,7 +117,7 @@ func TestRenderPost(t *testing.T) {
 // between grapheme clusters: no half emoji sequence, no lone half of a
 // flag before the "…".
 func TestPostCutOnGraphemes(t *testing.T) {
-	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	r := telegram.NewRenderer("المعلومة", baghdad, catalog(), nil)
 	for name, text := range map[string]string{
 		"ZWJ sequences":        strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 300),
 		"flags":                strings.Repeat("🇮🇶", 700),
@@ -130,7 +131,7 @@ func TestPostCutOnGraphemes(t *testing.T) {
 			} else {
 				a.Title = text
 			}
-			plain := checkHTML(t, r.Post(a, nashra.MediumChannel, bot.MaxCaption), bot.MaxCaption)
+			plain := checkHTML(t, r.Post(a, nashra.MediumChannel, telegram.MaxCaption), telegram.MaxCaption)
 			head, _, ok := strings.Cut(plain, "…")
 			if !ok {
 				t.Fatalf("%s in the %s: not cut: %q", name, field, plain)
@@ -158,7 +159,7 @@ func TestRenderBundleAndLinks(t *testing.T) {
 	tracked := func(a nashra.Article, medium nashra.Medium, chat int64) string {
 		return fmt.Sprintf("https://nashra.example/r/%s-%s-%d", medium, a.GUID, chat)
 	}
-	r := bot.NewRenderer("المعلومة", baghdad, catalog(), tracked)
+	r := telegram.NewRenderer("المعلومة", baghdad, catalog(), tracked)
 	var as []nashra.Article
 	for i, title := range []string{"أول", "ثان", "ثالث", strings.Repeat("طويل ", 500), "خامس", "سادس", "سابع"} {
 		a := siteArticle()
@@ -167,7 +168,7 @@ func TestRenderBundleAndLinks(t *testing.T) {
 		as = append(as, a)
 	}
 	h := r.Bundle(as, nashra.MediumChannel, 0)
-	plain := checkHTML(t, h, bot.MaxText)
+	plain := checkHTML(t, h, telegram.MaxText)
 	mustContain(t, plain, "جديد المعلومة", "7 مقالات", "1. أول", "5. خامس", "والمزيد على موقع المعلومة")
 	if strings.Contains(plain, "سادس") {
 		t.Error("a bundle lists more than five titles")
@@ -179,7 +180,7 @@ func TestRenderBundleAndLinks(t *testing.T) {
 
 	// Two articles: the dual; a private chat's links are its own.
 	dual := r.Bundle(as[:2], nashra.MediumTelegram, 1009)
-	mustContain(t, checkHTML(t, dual, bot.MaxText), "مقالتان")
+	mustContain(t, checkHTML(t, dual, telegram.MaxText), "مقالتان")
 	mustContain(t, dual, `<a href="https://nashra.example/r/telegram-b-1009">ثان</a>`)
 }
 
@@ -190,7 +191,7 @@ func TestHashtag(t *testing.T) {
 		"  أخبار  محلية ": "#أخبار_محلية",
 		"رأي، وتحليل":     "#رأي_وتحليل",
 	} {
-		if got := bot.Hashtag(in); got != want {
+		if got := telegram.Hashtag(in); got != want {
 			t.Errorf("Hashtag(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -203,7 +204,7 @@ func TestVideoLink(t *testing.T) {
 		`https://www.youtube.com/watch?feature=share&amp;v=abcdefghijk`:     "https://www.youtube.com/watch?v=abcdefghijk",
 		`<p>لا فيديو هنا</p>`:                                               "",
 	} {
-		if got := bot.VideoLink(in); got != want {
+		if got := telegram.VideoLink(in); got != want {
 			t.Errorf("VideoLink(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -224,7 +225,7 @@ func FuzzRender(f *testing.F) {
 	// Cut inside emoji sequences, flags and keycaps.
 	f.Add(strings.Repeat("👨\u200d👩\u200d👧\u200d👦", 120), strings.Repeat("🇮🇶", 700), strings.Repeat("🏳️\u200d🌈", 40))
 	f.Add("x"+strings.Repeat("🇮🇶", 300), "#\ufe0f\u20e3"+strings.Repeat("#\ufe0f\u20e3", 500), "")
-	r := bot.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	r := telegram.NewRenderer("المعلومة", baghdad, catalog(), nil)
 	f.Fuzz(func(t *testing.T, title, summary, author string) {
 		a := siteArticle()
 		a.Title, a.Summary, a.Author = title, summary, author
@@ -233,9 +234,9 @@ func FuzzRender(f *testing.F) {
 			html  string
 			limit int
 		}{
-			{r.Post(a, nashra.MediumChannel, bot.MaxCaption), bot.MaxCaption},
-			{r.Post(a, nashra.MediumTelegram, bot.MaxText), bot.MaxText},
-			{r.Bundle([]nashra.Article{a, a, a}, nashra.MediumTelegram, 0), bot.MaxText},
+			{r.Post(a, nashra.MediumChannel, telegram.MaxCaption), telegram.MaxCaption},
+			{r.Post(a, nashra.MediumTelegram, telegram.MaxText), telegram.MaxText},
+			{r.Bundle([]nashra.Article{a, a, a}, nashra.MediumTelegram, 0), telegram.MaxText},
 		} {
 			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
 				t.Fatalf("replacement character shown: %q", plain)

@@ -1,4 +1,4 @@
-package bot
+package telegram
 
 import (
 	"bytes"
@@ -70,10 +70,10 @@ func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Articl
 	}
 	params := s.base(p.Target)
 	setBody(params, "caption", s.render.Post(a, medium, MaxCaption), p.Plain)
-	setMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
 	if e.fileID != "" {
 		m, err := s.sendFile(ctx, e.kind, params, tgbotapi.FileID(e.fileID))
-		if err == nil || classify(err).Kind != delivery.Rejected {
+		if err == nil || Classify(err).Kind != delivery.Rejected {
 			return sentOf(m, err)
 		}
 		e.fileID = "" // Telegram forgot it: start again
@@ -91,11 +91,11 @@ func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Articl
 			e.fileID = fileIDOf(m, kindPhoto)
 			return sentOf(m, nil)
 		}
-		if classify(err).Kind != delivery.Rejected {
+		if Classify(err).Kind != delivery.Rejected {
 			return delivery.Sent{}, err
 		}
 		// Telegram could not fetch or read it: fetch it ourselves.
-		s.log.Info("telegram: photo by URL refused, uploading", "article_id", a.ID, "reason", classify(err).Reason)
+		s.log.Info("telegram: photo by URL refused, uploading", "article_id", a.ID, "reason", Classify(err).Reason)
 	}
 	data, err := s.images.download(ctx, src)
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Articl
 			e.fileID = fileIDOf(m, e.kind)
 			return sentOf(m, nil)
 		}
-		se := classify(err)
+		se := Classify(err)
 		switch {
 		case se.Kind != delivery.Rejected:
 			return delivery.Sent{}, err

@@ -1,4 +1,4 @@
-package bot
+package telegram
 
 import (
 	"context"
@@ -66,12 +66,12 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	if len(p.Articles) > 1 {
 		params := s.base(p.Target)
 		setBody(params, "text", s.render.Bundle(p.Articles, medium, chat), p.Plain)
-		params["link_preview_options"] = noPreview
+		params["link_preview_options"] = NoPreview
 		m, err := s.send(ctx, "sendMessage", params)
 		return delivery.Sent{MessageID: m.MessageID}, err
 	}
 	a := p.Articles[0]
-	if a.ImageURL != "" && VideoLink(a.Content) == "" && isWebURL(a.ImageURL) {
+	if a.ImageURL != "" && VideoLink(a.Content) == "" && IsWebURL(a.ImageURL) {
 		sent, err := s.postImage(ctx, p, a, medium, chat)
 		if !errors.Is(err, errImageUnusable) {
 			return sent, err
@@ -82,7 +82,7 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	params := s.base(p.Target)
 	setBody(params, "text", s.render.Post(a, medium, MaxText), p.Plain)
 	params["link_preview_options"] = previewOf(a)
-	setMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
 	m, err := s.send(ctx, "sendMessage", params)
 	return delivery.Sent{MessageID: m.MessageID}, err
 }
@@ -118,8 +118,8 @@ func previewOf(a nashra.Article) string {
 	if v := VideoLink(a.Content); v != "" {
 		u = v
 	}
-	if !isWebURL(u) {
-		return noPreview
+	if !IsWebURL(u) {
+		return NoPreview
 	}
 	b, _ := json.Marshal(struct {
 		URL string `json:"url"`
@@ -143,7 +143,7 @@ func (s *Sender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, er
 		if notModified(err) {
 			return delivery.Sent{}, nil // the same keyboard tapped twice
 		}
-		return delivery.Sent{}, classify(err)
+		return delivery.Sent{}, Classify(err)
 	}
 	var m struct {
 		MessageID int `json:"message_id"`
@@ -165,7 +165,7 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 		"message_id": strconv.Itoa(messageID),
 		"parse_mode": tgbotapi.ModeHTML,
 	}
-	setMarkup(p, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(p, readMoreKeyboard(s.render.Link(a, medium, chat)))
 	method := "editMessageText"
 	if caption {
 		method = "editMessageCaption"
@@ -175,7 +175,7 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 		p["link_preview_options"] = previewOf(a)
 	}
 	if _, err := s.call(ctx, method, p); err != nil && !notModified(err) {
-		return classify(err)
+		return Classify(err)
 	}
 	return nil
 }
@@ -185,7 +185,7 @@ func (s *Sender) Delete(ctx context.Context, chatID int64, messageID int) error 
 	_, err := s.call(ctx, "deleteMessage", tgbotapi.Params{
 		"chat_id": strconv.FormatInt(chatID, 10), "message_id": strconv.Itoa(messageID)})
 	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "message to delete not found") {
-		return classify(err)
+		return Classify(err)
 	}
 	return nil
 }
@@ -227,7 +227,7 @@ func (s *Sender) admit(ctx context.Context) (context.Context, func(), error) {
 
 func decodeSent(resp *tgbotapi.APIResponse, err error) (tgbotapi.Message, error) {
 	if err != nil {
-		return tgbotapi.Message{}, classify(err)
+		return tgbotapi.Message{}, Classify(err)
 	}
 	var m tgbotapi.Message
 	if err := json.Unmarshal(resp.Result, &m); err != nil {
@@ -240,9 +240,9 @@ func notModified(err error) bool {
 	return strings.Contains(err.Error(), "message is not modified")
 }
 
-// classify turns what Telegram (or the way to it) answered into the kind of
+// Classify turns what Telegram (or the way to it) answered into the kind of
 // failure the dispatcher acts on.
-func classify(err error) *delivery.SendError {
+func Classify(err error) *delivery.SendError {
 	var se *delivery.SendError
 	if errors.As(err, &se) {
 		return se
