@@ -15,6 +15,7 @@ import (
 	"github.com/almaalouma/nashra/keywords"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/telegram"
 )
 
 // What readers see of keyword follows, mutes and tags.
@@ -97,12 +98,12 @@ func (b *Bot) cmdUnfollow(ctx context.Context, r *request) error {
 		f, err = b.subs.Unfollow(ctx, r.chat.ID, r.thread, nashra.FollowTag, r.args)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return b.reply(ctx, r, fmt.Sprintf(txtNotFollowing, escape(r.args)), nil)
+		return b.reply(ctx, r, fmt.Sprintf(txtNotFollowing, telegram.Escape(r.args)), nil)
 	}
 	if err != nil {
 		return err
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtUnfollowed, escape(f.Phrase)), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtUnfollowed, telegram.Escape(f.Phrase)), nil)
 }
 
 func (b *Bot) cmdUnmute(ctx context.Context, r *request) error {
@@ -114,19 +115,19 @@ func (b *Bot) cmdUnmute(ctx context.Context, r *request) error {
 	}
 	f, err := b.subs.Unfollow(ctx, r.chat.ID, r.thread, nashra.FollowMute, r.args)
 	if errors.Is(err, store.ErrNotFound) {
-		return b.reply(ctx, r, fmt.Sprintf(txtNotMuting, escape(r.args)), nil)
+		return b.reply(ctx, r, fmt.Sprintf(txtNotMuting, telegram.Escape(r.args)), nil)
 	}
 	if err != nil {
 		return err
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtUnmuted, escape(f.Phrase)), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtUnmuted, telegram.Escape(f.Phrase)), nil)
 }
 
 // askWord asks for the phrase to follow. The question forces a reply, so
 // that the reader's answer comes back as a reply to it (isWordAnswer), on
 // whichever instance handles it.
 func (b *Bot) askWord(ctx context.Context, chatID, thread int64, replyTo int) error {
-	rep := textReply(chatID, escape(txtFollowAsk), nil)
+	rep := textReply(chatID, telegram.Escape(txtFollowAsk), nil)
 	rep.Params["reply_markup"] = `{"force_reply":true,"selective":true,"input_field_placeholder":"` + txtFollowAskHint + `"}`
 	rep.Merge = "follow-ask"
 	inTopic(rep.Params, thread)
@@ -159,7 +160,7 @@ func (b *Bot) follow(ctx context.Context, r *request, kind nashra.FollowKind, ph
 	if err != nil {
 		return err
 	}
-	shown := escape(f.Phrase)
+	shown := telegram.Escape(f.Phrase)
 	var text string
 	switch {
 	case !added && kind == nashra.FollowMute:
@@ -232,7 +233,7 @@ func (b *Bot) sendLatest(ctx context.Context, chatID, thread int64, f nashra.Fol
 	if len(as) == 0 {
 		return nil
 	}
-	return b.sendList(ctx, chatID, thread, fmt.Sprintf(txtLatestFirst, escape(f.Phrase)), as)
+	return b.sendList(ctx, chatID, thread, fmt.Sprintf(txtLatestFirst, telegram.Escape(f.Phrase)), as)
 }
 
 // sendLatestSections is sendLatest for sections just followed: the latest
@@ -258,7 +259,7 @@ func (b *Bot) sendLatestSections(ctx context.Context, chatID, thread int64, slug
 	slices.SortStableFunc(as, func(x, y nashra.Article) int { return y.FirstSeenAt.Compare(x.FirstSeenAt) })
 	heading := txtLatestFirstSecs
 	if len(slugs) == 1 {
-		heading = fmt.Sprintf(txtLatestFirstSec, escape(b.sectionName(slugs[0])))
+		heading = fmt.Sprintf(txtLatestFirstSec, telegram.Escape(b.sectionName(slugs[0])))
 	}
 	return b.sendList(ctx, chatID, thread, heading, as)
 }
@@ -339,13 +340,13 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 		shown := f.Phrase
 		switch f.Kind {
 		case nashra.FollowTag:
-			shown = Hashtag(f.Phrase)
-			tags = append(tags, escape(shown))
+			shown = telegram.Hashtag(f.Phrase)
+			tags = append(tags, telegram.Escape(shown))
 		case nashra.FollowMute:
 			shown = "🔇 " + f.Phrase
-			mutes = append(mutes, "«"+escape(f.Phrase)+"»")
+			mutes = append(mutes, "«"+telegram.Escape(f.Phrase)+"»")
 		default:
-			words = append(words, "«"+escape(f.Phrase)+"»")
+			words = append(words, "«"+telegram.Escape(f.Phrase)+"»")
 		}
 		row = append(row, button(fmt.Sprintf(btnRemoveFollow, shown), cbUnfollow+strconv.FormatInt(f.ID, 10)))
 		if len(row) == 2 {
@@ -476,7 +477,7 @@ func (b *Bot) followTag(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra
 	if err != nil {
 		return errors.Join(err, answer(txtError, true))
 	}
-	tag := Hashtag(f.Phrase)
+	tag := telegram.Hashtag(f.Phrase)
 	if !added {
 		return answer(fmt.Sprintf(txtFollowedBefore, tag), false)
 	}
