@@ -3,7 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
-	"html"
+	"github.com/almaalouma/nashra/telegram"
 )
 
 // cmdDashboard answers an admin, in private, with a one-time link to the
@@ -17,7 +17,7 @@ func (b *Bot) cmdDashboard(ctx context.Context, r *request) error {
 		return err
 	}
 	r.log(b.log).Info("dashboard sign-in link given to admin")
-	return b.reply(ctx, r, fmt.Sprintf(txtDashboardLink, html.EscapeString(link), html.EscapeString(link)), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtDashboardLink, telegram.Escape(link), telegram.Escape(link)), nil)
 }
 
 // cmdLogoutAll ends every dashboard session of the admin who asks.
