@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+
 	"github.com/almaalouma/nashra/telegram"
 )
 
