@@ -324,6 +324,13 @@ func (b *Bot) cmdTop(ctx context.Context, r *request) error {
 		return err
 	}
 	if len(as) == 0 {
+		// Nothing new in the ranking's window (after a fresh install, what
+		// the site already held is not today's news): the latest, said so.
+		if as, err = b.db.LatestArticles(ctx, "", telegram.MaxList); err != nil {
+			return err
+		}
+	}
+	if len(as) == 0 {
 		return b.reply(ctx, r, txtLatestNone, nil)
 	}
 	heading := txtTopLatestHead
