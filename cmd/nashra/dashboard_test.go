@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/internal/browsertest"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
@@ -32,13 +32,6 @@ const dashboardAdmin = 9001
 // it done; every page passes an accessibility check and is kept as a
 // screenshot in $NASHRA_ARTIFACTS.
 func TestDashboardInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is missing (CI is set, so this fails rather than skips): apt-get install chromium")
-		}
-		t.Skip("chromium is missing: apt-get install chromium")
-	}
 	site := demo.NewSite(time.Now())
 	defer site.Close()
 	tg := telegramtest.NewServer()
@@ -120,17 +113,8 @@ func TestDashboardInChromium(t *testing.T) {
 		return false
 	})
 
-	dir := artifactDir(t)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil { // starts the browser, without a timeout
-		t.Fatal(err)
-	}
+	dir := browsertest.Artifacts(t)
+	browser := browsertest.Start(t, 390, 844)
 	bctx, cancel := context.WithTimeout(browser, 3*time.Minute)
 	defer cancel()
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
@@ -269,19 +253,6 @@ func TestDashboardInChromium(t *testing.T) {
 	for _, s := range shots {
 		t.Logf("screenshot %s", s)
 	}
-}
-
-// artifactDir is where screenshots go: $NASHRA_ARTIFACTS, else a
-// temporary folder.
-func artifactDir(t *testing.T) string {
-	dir := os.Getenv("NASHRA_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // chartMarks counts, per chart, the marks drawn with a size.
