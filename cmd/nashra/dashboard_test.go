@@ -16,6 +16,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/internal/browsertest"
 	"github.com/almaalouma/nashra/store"
@@ -38,6 +39,8 @@ func TestDashboardInChromium(t *testing.T) {
 	defer tg.Close()
 	admin := tg.AddUser(tgbotapi.User{ID: dashboardAdmin, FirstName: "محرر", LanguageCode: "ar"})
 	reader := tg.AddUser(tgbotapi.User{FirstName: "قارئ", LanguageCode: "ar"})
+	channel := tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "أخبار المعلومة", UserName: "almaalouma_news"})
+	tg.SetSubscribers(channel.ID, 12345)
 	vars := demoEnv(t, site)
 	vars["NASHRA_TELEGRAM_TOKEN"] = tg.Token()
 	vars["NASHRA_TELEGRAM_API"] = tg.Endpoint()
@@ -46,9 +49,11 @@ func TestDashboardInChromium(t *testing.T) {
 	addr := freeAddr(t)
 	vars["NASHRA_HTTP_ADDR"], vars["NASHRA_BASE_URL"] = addr, "http://"+addr
 	ctx := context.Background()
-	m := startMain(t, vars, nil)
+	m := startMain(t, vars, func(cfg *config.Config) { cfg.Sections[0].Channels = []string{"@almaalouma_news"} }) // news
 	defer m.Close(ctx)
 	waitFor(t, func() bool { n, _ := m.db.CountArticles(ctx); return n == len(demo.Initial) })
+	// The bot checked its channel and asked Telegram how many read it.
+	waitFor(t, func() bool { c, _ := m.db.ChannelMembers(ctx); return c[channel.ID] == 12345 })
 
 	// A reader follows the news, gets the next article and opens it; two
 	// readers of the site sign up for the email digest.
@@ -178,7 +183,7 @@ func TestDashboardInChromium(t *testing.T) {
 	accessible("sign-in")
 	shot("signin", 390)
 	submit(`button[type="submit"]`)
-	if !strings.Contains(text(), "القرّاء حسب الوسيلة") {
+	if !strings.Contains(text(), "القرّاء حسب الوسيلة") || !strings.Contains(text(), "عدد مشتركي 12,345 من 1 قناة") {
 		t.Fatalf("after signing in:\n%s", text())
 	}
 	pages := []struct{ name, path string }{
