@@ -483,8 +483,10 @@ func (p *pendingActions) take(token string, admin int64, now time.Time) (pending
 	return a, true
 }
 
-// alertEvery is how often unsent alerts are looked for.
-const alertEvery = time.Minute
+// alertEvery is how often unsent alerts are looked for: an alert raised
+// anywhere (the poller, the engine, another instance) reaches the editors
+// within it. The look is one indexed query.
+const alertEvery = 5 * time.Second
 
 // alertLoop sends admins the alerts other parts raised (a feed failing, the
 // flood guard, dead deliveries, a channel lost), each once.

@@ -437,7 +437,8 @@ const (
 	OpEdited
 	// OpDeleted: a retraction deleted the message.
 	OpDeleted
-	// OpTodoRetry: the edit or delete is tried again after At.
+	// OpTodoRetry: the edit or delete is tried again after At, one
+	// attempt more (queuing an edit or a delete starts the count afresh).
 	OpTodoRetry
 	// OpTodoDrop: the edit or delete is given up, the error kept.
 	OpTodoDrop
@@ -603,7 +604,8 @@ func outboxSQL(u OutboxUpdate) (string, []any) {
 	case OpDeleted:
 		return `UPDATE deliveries SET todo = '', state = 'retracted', claimed_by = NULL, lease_until = NULL`, nil
 	case OpTodoRetry:
-		return `UPDATE deliveries SET error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = ?`, []any{u.ErrorKind, u.Error, at}
+		return `UPDATE deliveries SET attempts = attempts + 1, error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = ?`,
+			[]any{u.ErrorKind, u.Error, at}
 	case OpTodoDrop:
 		return `UPDATE deliveries SET todo = '', error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = NULL`,
 			[]any{u.ErrorKind, u.Error}

@@ -70,7 +70,7 @@ func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Articl
 	}
 	params := s.base(p.Target)
 	setBody(params, "caption", s.render.Post(a, medium, MaxCaption), p.Plain)
-	SetMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(params, readMoreKeyboard(s.render.Button(a), s.render.Link(a, medium, chat)))
 	if e.fileID != "" {
 		m, err := s.sendFile(ctx, e.kind, params, tgbotapi.FileID(e.fileID))
 		if err == nil || Classify(err).Kind != delivery.Rejected {

@@ -14,7 +14,7 @@ import (
 // otherwise show the first one's preview.
 const NoPreview = `{"is_disabled":true}`
 
-// readMore labels a post's button to the article.
+// readMore labels a post's button to an article that is read.
 const readMore = "اقرأ المزيد"
 
 // TextMessage is a sendMessage in HTML, without link previews, with an
@@ -44,13 +44,14 @@ func SetMarkup(p map[string]string, kb *tgbotapi.InlineKeyboardMarkup) {
 	p["reply_markup"] = string(b)
 }
 
-// readMoreKeyboard is a post's "اقرأ المزيد" URL button, nil when link is
-// not a web address (Telegram would refuse the whole message).
-func readMoreKeyboard(link string) *tgbotapi.InlineKeyboardMarkup {
+// readMoreKeyboard is a post's URL button to its article, labelled as
+// Renderer.Button says; nil when link is not a web address (Telegram would
+// refuse the whole message).
+func readMoreKeyboard(label, link string) *tgbotapi.InlineKeyboardMarkup {
 	if !IsWebURL(link) {
 		return nil
 	}
-	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{tgbotapi.NewInlineKeyboardButtonURL(readMore, link)})
+	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{tgbotapi.NewInlineKeyboardButtonURL(label, link)})
 	return &kb
 }
 

@@ -82,7 +82,7 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	params := s.base(p.Target)
 	setBody(params, "text", s.render.Post(a, medium, MaxText), p.Plain)
 	params["link_preview_options"] = previewOf(a)
-	SetMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(params, readMoreKeyboard(s.render.Button(a), s.render.Link(a, medium, chat)))
 	m, err := s.send(ctx, "sendMessage", params)
 	return delivery.Sent{MessageID: m.MessageID}, err
 }
@@ -165,7 +165,7 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 		"message_id": strconv.Itoa(messageID),
 		"parse_mode": tgbotapi.ModeHTML,
 	}
-	SetMarkup(p, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(p, readMoreKeyboard(s.render.Button(a), s.render.Link(a, medium, chat)))
 	method := "editMessageText"
 	if caption {
 		method = "editMessageCaption"
