@@ -45,7 +45,7 @@ var commands map[string]command
 // admins' private chats.
 var (
 	menu      = []string{"start", "subscribe", "unsubscribe", "mysubs", "follow", "follows", "mute", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
-	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release", "senddigest"}
+	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release", "senddigest", "dashboard", "logout_all"}
 )
 
 func init() {
@@ -82,8 +82,10 @@ func init() {
 		"channels":   {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},
 		// Editors, and a channel's own administrators for their channel
 		// (checked by the command).
-		"link":   {(*Bot).cmdLink, anyone, "ربط قناة بقسم"},
-		"unlink": {(*Bot).cmdUnlink, anyone, "فك ربط قناة بقسم"},
+		"link":       {(*Bot).cmdLink, anyone, "ربط قناة بقسم"},
+		"unlink":     {(*Bot).cmdUnlink, anyone, "فك ربط قناة بقسم"},
+		"dashboard":  {(*Bot).cmdDashboard, admin, "رابط الدخول إلى لوحة التحرير"},
+		"logout_all": {(*Bot).cmdLogoutAll, admin, "الخروج من لوحة التحرير في كل المتصفحات"},
 	}
 }
 
