@@ -347,6 +347,8 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 	switch {
 	case d.State == nashra.DigestEmpty:
 		return b.reply(ctx, r, txtDigestEmpty, nil)
+	case d.State == nashra.DigestMissed:
+		return b.reply(ctx, r, fmt.Sprintf(txtDigestMissed, b.cfg.Digest.Time), nil)
 	case !created:
 		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, telegram.Escape(d.Subject), emails, chats), nil)
 	}

@@ -227,3 +227,8 @@ const (
 	txtOwnerUnlinked  = "📣 فكّ %s، مشرفُ القناة %s، ربطَها بقسم «%s»."
 	txtAddedToChannel = "شكرًا لإضافتي إلى %s 🌷 لتصلها منشورات قسم، أرسل هنا: <code>/link %s القسم</code>، مثل: <code>/link %s أخبار</code>"
 )
+
+// The digest, as the editors hear of it.
+const (
+	txtDigestMissed = "فات موعد نشرة اليوم (%s) والبوت متوقف، فلم تُرسل ولن تُرسل متأخرة؛ تصل نشرة الغد في موعدها."
+)

@@ -1,11 +1,11 @@
 package bot
 
 import (
-	"fmt"
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
