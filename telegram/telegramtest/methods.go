@@ -39,6 +39,10 @@ var methods = func() map[string]method {
 		"getChatMember":          getChatMember,
 		"getChatMemberCount":     getChatMemberCount,
 		"getChatAdministrators":  getChatAdministrators,
+		"setMyDescription":       setMyDescription,
+		"getMyDescription":       getMyDescription,
+		"setMyShortDescription":  setMyShortDescription,
+		"getMyShortDescription":  getMyShortDescription,
 	}
 	m := make(map[string]method, len(byName))
 	for name, fn := range byName {
