@@ -12,6 +12,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/keywords"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -49,6 +50,9 @@ const (
 	txtLatestFirstSec  = "<b>آخر ما نُشر في «%s»</b>"
 	txtLatestFirstSecs = "<b>آخر ما نُشر في أقسامك</b>"
 	txtLatestOffer     = "أرسل آخر ما نُشر"
+	txtStatsFollows    = "\n<b>الكلمات الأكثر متابعة</b>\n"
+	txtStatsNoFollows  = "\nلا يتابع أحد كلمة بعد.\n"
+	txtStatsFollowed   = "وصلت بسبب كلمة أو وسم في آخر 24 ساعة: %s\n"
 	btnFollowWord      = "➕ تابع كلمة"
 	btnRemoveFollow    = "✖ %s"
 )
@@ -480,4 +484,34 @@ func (b *Bot) followTag(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra
 		return answer(fmt.Sprintf(txtFollowedBefore, tag), false)
 	}
 	return answer(fmt.Sprintf(txtTagFollowed, tag), false)
+}
+
+// followStats writes the most followed keywords and tags and how many
+// articles they brought in the last day, for admins' /stats.
+func (b *Bot) followStats(ctx context.Context, sb *strings.Builder) error {
+	words, err := b.db.TopFollows(ctx, nashra.FollowKeyword, 20)
+	if err != nil {
+		return err
+	}
+	tags, err := b.db.TopFollows(ctx, nashra.FollowTag, 10)
+	if err != nil {
+		return err
+	}
+	if len(words)+len(tags) == 0 {
+		sb.WriteString(txtStatsNoFollows)
+		return nil
+	}
+	sb.WriteString(txtStatsFollows)
+	for i, w := range words {
+		fmt.Fprintf(sb, "%d. «%s» — %s\n", i+1, telegram.Escape(w.Phrase), arabic.Count(w.Chats, nounReader))
+	}
+	for _, t := range tags {
+		fmt.Fprintf(sb, "• %s — %s\n", telegram.Escape(telegram.Hashtag(t.Phrase)), arabic.Count(t.Chats, nounReader))
+	}
+	n, err := b.db.FollowedDeliveries(ctx, b.now().Add(-24*time.Hour))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(sb, txtStatsFollowed, arabic.Count(n, arabic.Article))
+	return nil
 }

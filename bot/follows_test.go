@@ -313,6 +313,15 @@ func TestKeywordFanOut(t *testing.T) {
 		t.Errorf("the reader of the section and the keyword got %q: want both articles once, no why-line", p)
 	}
 
+	// Admins see the most followed words and what they brought.
+	h.user(adminID)
+	waitFor(t, "the sends stored", func() bool {
+		n, _ := h.db.FollowedDeliveries(h.ctx, time.Now().Add(-time.Hour))
+		return n == 1
+	})
+	mustContain(t, h.reply(adminID, "/stats").Plain, "الكلمات الأكثر متابعة", "1. «الكهرباء» — قارئان",
+		"وصلت بسبب كلمة أو وسم في آخر 24 ساعة: مقال واحد")
+
 	ans := h.press(telegramtest.Callback{From: byWord, MessageID: got.MessageID, Data: tagButton})
 	mustContain(t, ans.Text, "ستصلك الأخبار الموسومة بـ #الكهرباء")
 	if h.follows(byWord) != "follow:الكهرباء tag:الكهرباء" {

@@ -94,6 +94,9 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	// only come once the parts run.
 	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log),
 		subscribers.WithMailQueued(func() { m.digest.Notify() }))
+	if err := m.subs.RegisterMetrics(m.reg); err != nil {
+		return nil, err
+	}
 	tg := newTelegram(cfg, log, tracked.Post)
 	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
 	if tg != nil {
