@@ -450,6 +450,13 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 	if q.kind != nashra.ChatChannel {
 		n = min(len(q.rows), s.e.cfg.BundleMax)
 	}
+	// A bundle goes to one forum topic: it stops at a row for another.
+	for i := 1; i < n; i++ {
+		if q.rows[i].ThreadID != q.rows[0].ThreadID {
+			n = i
+			break
+		}
+	}
 	rows := slices.Clone(q.rows[:n])
 	q.rows = q.rows[n:]
 	j := &job{kind: jobPost, chatID: q.id, chatKind: q.kind, prio: p, rows: rows, silent: silent}

@@ -122,6 +122,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 			opts = append(opts, bot.WithFeeding(m.websub))
 		}
 		m.bot = tg.newBot(cfg, db, m.subs, m.engine, secret, log, opts...)
+		m.engine.SetTopicGone(m.bot.TopicGone)
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}
