@@ -406,7 +406,9 @@ func TestForumTopics(t *testing.T) {
 	}
 	publish("t1", "جلسة البرلمان اليوم", "news")
 	publish("t2", "محطات الكهرباء الجديدة", "reports")
-	waitFor(t, "the topics' posts", func() bool { return len(posted("جلسة البرلمان")) == 1 && len(posted("محطات الكهرباء")) == 1 })
+	waitFor(t, "the topics' posts", func() bool {
+		return len(posted("جلسة البرلمان")) == 1 && len(posted("محطات الكهرباء")) == 1
+	})
 	if th := posted("جلسة البرلمان"); th[0] != news {
 		t.Errorf("the section's post went to thread %d, want the news topic %d", th[0], news)
 	}
