@@ -942,9 +942,11 @@ func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, e
 }
 
 // DeadDeliveries returns the limit most recent dead rows, for admins.
+// The dead rows are found in deliveries_state and sorted (+d.id): walking
+// the table backwards by id for a few dead rows reads all the others.
 func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]nashra.Delivery, error) {
 	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state <> 'pending' AND d.state = 'dead'
-		ORDER BY d.id DESC LIMIT ?`, limit)
+		ORDER BY +d.id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dead deliveries: %w", err)
 	}

@@ -168,6 +168,14 @@ func (a *API) ChatMember(ctx context.Context, chat string, userID int64) (tgbota
 	return m, err
 }
 
+// MemberCount returns how many members a chat has: a channel's
+// subscribers.
+func (a *API) MemberCount(ctx context.Context, chat string) (int, error) {
+	var n int
+	err := a.callInto(ctx, "getChatMemberCount", tgbotapi.Params{"chat_id": chat}, &n)
+	return n, err
+}
+
 // Chat resolves a chat, such as a channel's @username, to its id.
 func (a *API) Chat(ctx context.Context, chat string) (tgbotapi.Chat, error) {
 	var c tgbotapi.Chat

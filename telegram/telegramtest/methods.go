@@ -37,6 +37,7 @@ var methods = func() map[string]method {
 		"deleteMyCommands":       deleteMyCommands,
 		"getChat":                getChat,
 		"getChatMember":          getChatMember,
+		"getChatMemberCount":     getChatMemberCount,
 		"getChatAdministrators":  getChatAdministrators,
 		"setMyDescription":       setMyDescription,
 		"getMyDescription":       getMyDescription,
