@@ -191,7 +191,6 @@ func (p *Poller) floodMessage(f nashra.Feed, n int, fg config.FloodGuard) string
 		p.sectionName(f), arabic.Count(n, arabic.Item), did)
 }
 
-
 // Counted units of time, in the genitive that follows "منذ".
 var (
 	minutes = arabic.Noun{Zero: "أي دقيقة", One: "دقيقة واحدة", Two: "دقيقتين", Few: "{n} دقائق", Many: "{n} دقيقة", Other: "{n} دقيقة"}

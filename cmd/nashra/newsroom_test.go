@@ -373,7 +373,9 @@ func TestNewsroomBreakingNews(t *testing.T) {
 	n.site.Publish(now.Add(-time.Minute), demo.Fresh[0]) // «عاجل: مجلس النواب يصوت…», tagged عاجل
 	n.poll()
 
-	waitFor(t, func() bool { return len(n.posts(awake, before[awake])) == 4 && len(n.posts(n.channel, before[n.channel])) == 4 })
+	waitFor(t, func() bool {
+		return len(n.posts(awake, before[awake])) == 4 && len(n.posts(n.channel, before[n.channel])) == 4
+	})
 	for _, c := range []int64{awake, n.channel} {
 		ps := n.posts(c, before[c])
 		if !strings.HasPrefix(ps[0].Plain, "\u200f🔴 عاجل") || !strings.Contains(ps[0].Plain, "مجلس النواب") {
@@ -385,7 +387,9 @@ func TestNewsroomBreakingNews(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, func() bool { return len(n.posts(sleeper, before[sleeper])) == 1 && len(n.posts(ringer, before[ringer])) == 1 })
+	waitFor(t, func() bool {
+		return len(n.posts(sleeper, before[sleeper])) == 1 && len(n.posts(ringer, before[ringer])) == 1
+	})
 	time.Sleep(300 * time.Millisecond) // the rest waits for the morning
 	s, r := n.posts(sleeper, before[sleeper]), n.posts(ringer, before[ringer])
 	if len(s) != 1 || !strings.Contains(s[0].Plain, "🔴 عاجل") || !s[0].DisableNotification {
