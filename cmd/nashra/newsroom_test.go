@@ -486,6 +486,9 @@ func TestNewsroomSummariesAndButtons(t *testing.T) {
 	n.poll()
 	waitFor(t, func() bool { return len(n.tg.Sent(n.channel)) == 2 })
 	news, video := n.tg.Sent(n.channel)[0], n.tg.Sent(n.channel)[1]
+	if strings.Contains(news.Plain, "#فيديو") {
+		news, video = video, news
+	}
 	if !strings.Contains(news.Plain, "إلى عزل النظام.") || strings.Contains(news.Plain, "إلا") {
 		t.Errorf("the summary ends on a particle:\n%s", news.Plain)
 	}
