@@ -14,6 +14,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/telegram"
 )
 
 // maxUpdateBytes bounds a webhook request body; updates are a few KB.
@@ -72,7 +73,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
-		var u tgbotapi.Update
+		var u telegram.Update
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxUpdateBytes)).Decode(&u); err != nil {
 			http.Error(w, "bad update", http.StatusBadRequest)
 			return

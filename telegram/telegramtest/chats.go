@@ -32,6 +32,7 @@ type chat struct {
 	migratedTo  int64
 	lastMsgID   int
 	messages    map[int]*storedMessage
+	topics      map[int64]*topic // forum topics by thread id
 }
 
 // storedMessage is a message in a chat, the bot's or a user's.
