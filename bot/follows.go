@@ -521,10 +521,10 @@ func (b *Bot) followStats(ctx context.Context, sb *strings.Builder) error {
 	}
 	sb.WriteString(txtStatsFollows)
 	for i, w := range words {
-		fmt.Fprintf(sb, "%d. «%s» — %s\n", i+1, telegram.Escape(w.Phrase), arabic.Count(w.Chats, nounReader))
+		fmt.Fprintf(sb, "%d. «%s» — %s\n", i+1, telegram.Escape(w.Phrase), arabic.Count(w.Chats, plural.Reader))
 	}
 	for _, t := range tags {
-		fmt.Fprintf(sb, "• %s — %s\n", telegram.Escape(telegram.Hashtag(t.Phrase)), arabic.Count(t.Chats, nounReader))
+		fmt.Fprintf(sb, "• %s — %s\n", telegram.Escape(telegram.Hashtag(t.Phrase)), arabic.Count(t.Chats, plural.Reader))
 	}
 	n, err := b.db.FollowedDeliveries(ctx, b.now().Add(-24*time.Hour))
 	if err != nil {
