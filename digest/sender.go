@@ -13,7 +13,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
-	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -417,7 +417,7 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 		s.alert(log, "email_dead", fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %s؛ آخر خطأ: %s", arabic.Count(attempt, attempts), reason))
 		return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: reason}
 	}
-	at := s.now().Add(delivery.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))
+	at := s.now().Add(outbox.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))
 	s.m.messages.WithLabelValues("email", "retried").Inc()
 	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
 	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}

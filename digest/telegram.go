@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/telegram"
 )
@@ -67,7 +67,7 @@ func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate 
 			return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: err.Error()}
 		}
 		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(),
-			At: s.now().Add(delivery.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))}
+			At: s.now().Add(outbox.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))}
 	}
 	s.m.messages.WithLabelValues("telegram", "sent").Inc()
 	return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
