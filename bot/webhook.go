@@ -13,6 +13,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/outbox"
 )
 
 // maxUpdateBytes bounds a webhook request body; updates are a few KB.
@@ -43,7 +44,7 @@ func (b *Bot) setWebhook(ctx context.Context) {
 			return
 		}
 		b.log.Warn("telegram: setWebhook failed, retrying", "err", err, "in", backoff)
-		if !sleep(ctx, backoff) {
+		if !outbox.Sleep(ctx, backoff) {
 			return
 		}
 		backoff = nextBackoff(backoff, 5*time.Minute)

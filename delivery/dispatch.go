@@ -249,17 +249,10 @@ func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store
 			continue
 		}
 		q := s.chat(sc.ChatID, "")
-		q.nextAt = later(sc.NextAt, sc.PausedUntil)
+		q.nextAt = outbox.Later(sc.NextAt, sc.PausedUntil)
 		s.place(q, now)
 	}
 	return s
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 func b2f(b bool) float64 {
@@ -534,7 +527,7 @@ func (s *session) finish(j *job, now time.Time) {
 	case effRateLimited:
 		// The worker paused everything already; the chat rests too.
 		s.requeue(q, j)
-		q.nextAt = later(q.nextAt, j.end.Add(j.retryAfter))
+		q.nextAt = outbox.Later(q.nextAt, j.end.Add(j.retryAfter))
 	case effDone:
 		if j.spaced() {
 			q.nextAt = j.end.Add(s.interval(q.kind))

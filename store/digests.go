@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/almaalouma/nashra"
@@ -280,9 +281,15 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 		if len(claim) == 0 {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE send_log SET state = 'claimed', claimed_by = ?, lease_until = ? WHERE id IN (`+
-			placeholders(len(claim))+`)`, append([]any{holder, leaseUntil.UnixMilli()}, anys(claim)...)...)
-		return err
+		// Only rows still pending are taken: on PostgreSQL a cancel may
+		// commit between the read above and this write.
+		claimed, err := int64s(ctx, tx, `UPDATE send_log SET state = 'claimed', claimed_by = ?, lease_until = ? WHERE id IN (`+
+			placeholders(len(claim))+`) AND state = 'pending' RETURNING id`, append([]any{holder, leaseUntil.UnixMilli()}, anys(claim)...)...)
+		if err != nil || len(claimed) == len(out) {
+			return err
+		}
+		out = slices.DeleteFunc(out, func(s Send) bool { return !slices.Contains(claimed, s.ID) })
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim %s sends: %w", medium, err)

@@ -302,9 +302,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, holder string, maxLane nashra
 			slices.Sort(ids)
 			ids = slices.Compact(ids)
 		}
+		// Only rows still pending are taken: on PostgreSQL an editor's
+		// cancel may commit between the reads above and this write.
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'claimed', claimed_by = ?, lease_until = ?
-			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
+		if ids, err = int64s(ctx, tx, `UPDATE deliveries SET state = 'claimed', claimed_by = ?, lease_until = ?
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'pending' RETURNING id`, args...); err != nil || len(ids) == 0 {
 			return err
 		}
 		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`)
@@ -334,8 +336,8 @@ func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, n
 			return err
 		}
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`,
-			args...); err != nil {
+		if ids, err = int64s(ctx, tx, `UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)
+			AND todo <> '' AND claimed_by IS NULL RETURNING id`, args...); err != nil || len(ids) == 0 {
 			return err
 		}
 		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`) ORDER BY d.id`,

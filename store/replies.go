@@ -94,9 +94,11 @@ func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit in
 		if err != nil || len(ids) == 0 {
 			return err
 		}
+		// Only replies still pending are taken: one superseded or
+		// cancelled meanwhile stays so.
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
-		if _, err := tx.ExecContext(ctx, `UPDATE delivery_replies SET state = 'claimed', claimed_by = ?, lease_until = ?
-			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
+		if ids, err = int64s(ctx, tx, `UPDATE delivery_replies SET state = 'claimed', claimed_by = ?, lease_until = ?
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'pending' RETURNING id`, args...); err != nil || len(ids) == 0 {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, chat_id, lane, method, params, merge_key, created_at, attempts FROM delivery_replies
