@@ -41,4 +41,20 @@ type Article struct {
 	RevisedAt time.Time
 	State     ArticleState
 	Sections  []string
+	// RetractedAt is when an editor retracted it, zero when not: a
+	// retracted article is in no list, ranking, digest or archive, and
+	// its tracked link shows a notice instead of the site.
+	RetractedAt time.Time
+}
+
+// Retracted reports whether an editor retracted the article.
+func (a Article) Retracted() bool { return !a.RetractedAt.IsZero() }
+
+// NewsTime is when the article became news: its publication time as the
+// site gives it, else when nashra first saw it. Lists order by it.
+func (a Article) NewsTime() time.Time {
+	if a.PublishedAt.IsZero() {
+		return a.FirstSeenAt
+	}
+	return a.PublishedAt
 }

@@ -50,11 +50,33 @@ type ChatSettings struct {
 	QuietMode  string // QuietHold or QuietSilent
 	// Digest is true when the chat also wants the daily digest in Telegram.
 	Digest bool
+	// BreakingSound makes breaking news ring even in quiet hours; without
+	// it breaking news comes at once then too, silently.
+	BreakingSound bool
+	// Bundle lets a flood of waiting news (more than BundleOver items)
+	// come as one list; without it every item comes as a full post.
+	Bundle bool
 }
 
-// DefaultChatSettings are a new chat's: instant news, quiet from 23:00 to
-// 07:00, held until morning.
-var DefaultChatSettings = ChatSettings{Mode: ModeInstant, QuietStart: 23 * 60, QuietEnd: 7 * 60, QuietMode: QuietHold}
+// BundleOver is how many waiting items still come as full posts, one after
+// another: a few seconds apart at Telegram's pace, which beats a bare list
+// of titles. Only more than that is a flood worth one list.
+const BundleOver = 3
+
+// DefaultChatSettings are a new reader's: instant news, quiet from 23:00 to
+// 07:00, held until morning, floods bundled.
+var DefaultChatSettings = ChatSettings{Mode: ModeInstant, QuietStart: 23 * 60, QuietEnd: 7 * 60, QuietMode: QuietHold, Bundle: true}
+
+// DefaultSettings are a new chat's settings by its kind: a group or a
+// channel is read by many people at every hour, so it has no quiet hours
+// unless its administrators set them.
+func DefaultSettings(kind ChatKind) ChatSettings {
+	s := DefaultChatSettings
+	if kind != ChatPrivate {
+		s.QuietStart, s.QuietEnd = 0, 0
+	}
+	return s
+}
 
 // Quiet reports whether t falls in the chat's quiet hours, counted in loc,
 // the site's time zone.

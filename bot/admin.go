@@ -124,7 +124,12 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	var sb strings.Builder
 	sb.WriteString(txtStatsHead + "\n\n")
 	fmt.Fprintf(&sb, "القرّاء: %s (النشطون: %d)\n", arabic.Count(counts.Readers, nounReader), counts.ActiveReaders)
-	fmt.Fprintf(&sb, "المجموعات: %s · القنوات: %s\n", arabic.Count(counts.Groups, nounGroup), arabic.Count(counts.Channels, nounChannel))
+	links, err := b.subs.ChannelLinks(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(&sb, "المجموعات: %s · القنوات المرتبطة: %s\n", arabic.Count(counts.Groups, nounGroup),
+		arabic.Count(linkedChannels(links), nounChannel))
 	fmt.Fprintf(&sb, "المحادثات المتوقفة (حظر أو مغادرة): %d\n", counts.Inactive)
 	sb.WriteString("\n<b>المتابعات حسب القسم</b>\n")
 	for _, s := range b.sections.Sections() {
@@ -167,6 +172,20 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 		}
 	}
 	return b.reply(ctx, r, strings.TrimRight(sb.String(), "\n"), nil)
+}
+
+// linkedChannels counts the channels that carry at least one section,
+// whether or not Telegram has told the bot about them yet.
+func linkedChannels(links []nashra.ChannelLink) int {
+	seen := map[string]bool{}
+	for _, l := range links {
+		key := strings.ToLower(l.Channel)
+		if l.ChatID != 0 {
+			key = strconv.FormatInt(l.ChatID, 10)
+		}
+		seen[key] = true
+	}
+	return len(seen)
 }
 
 func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
@@ -219,7 +238,8 @@ func (b *Bot) cmdBroadcast(ctx context.Context, r *request) error {
 	}
 	body := telegram.Escape(telegram.Cut(telegram.CleanText(text), telegram.MaxText-200))
 	token := b.pending.add(pendingAction{kind: actBroadcast, admin: r.from.ID, html: body}, b.now())
-	return b.reply(ctx, r, fmt.Sprintf(txtBroadcastConfirm, arabic.Count(counts.ActiveReaders, nounReader), body), confirmKeyboard(token))
+	return b.reply(ctx, r, fmt.Sprintf(txtBroadcastConfirm, arabic.Count(counts.ActiveReaders, nounReader), txtBroadcastHeader+"\n\n"+body),
+		confirmKeyboard(token))
 }
 
 func (b *Bot) cmdPause(ctx context.Context, r *request) error {
@@ -385,7 +405,12 @@ func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	log := b.log.With("chat_id", chat.ID, "user_id", q.From.ID)
 	switch act.kind {
 	case actBroadcast:
-		n, err := b.controls.Broadcast(ctx, textReply(0, act.html, nil))
+		msg := textReply(0, txtBroadcastHeader+"\n\n"+act.html, nil)
+		if nashra.DefaultChatSettings.Quiet(b.now(), b.cfg.Site.Location) {
+			// Most readers sleep: the message waits in their chats, unheard.
+			msg.Params["disable_notification"] = "true"
+		}
+		n, err := b.controls.Broadcast(ctx, msg)
 		if err != nil {
 			return errors.Join(err, done(txtError))
 		}

@@ -257,7 +257,7 @@ func TestCallbackFromAnotherUserRefused(t *testing.T) {
 	if !ans.ShowAlert || !strings.Contains(ans.Text, "لمشرفي المجموعة") {
 		t.Errorf("a member's settings tap answered %+v", ans)
 	}
-	if c, err := h.db.Chat(h.ctx, group); err != nil || c.Settings != nashra.DefaultChatSettings {
+	if c, err := h.db.Chat(h.ctx, group); err != nil || c.Settings != nashra.DefaultSettings(nashra.ChatSupergroup) {
 		t.Errorf("a member's tap changed the group's settings: %+v, %v", c.Settings, err)
 	}
 	h.press(telegramtest.Callback{ChatID: group, From: owner, MessageID: gs.MessageID, Data: "set:qoff"})
@@ -394,7 +394,7 @@ func TestSettingsButtons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := nashra.ChatSettings{Mode: nashra.ModeHourly, QuietStart: 22 * 60, QuietEnd: 8 * 60, QuietMode: nashra.QuietSilent}
+	want := nashra.ChatSettings{Mode: nashra.ModeHourly, QuietStart: 22 * 60, QuietEnd: 8 * 60, QuietMode: nashra.QuietSilent, Bundle: true}
 	if c.Settings != want {
 		t.Errorf("settings = %+v, want %+v", c.Settings, want)
 	}
@@ -633,7 +633,8 @@ func TestEditorsControls(t *testing.T) {
 	}
 	bc = h.reply(adminID, "/broadcast تحديث مهم")
 	h.press(telegramtest.Callback{From: adminID, MessageID: bc.MessageID, Data: keyWith(bc.Keyboard, "ok:")})
-	if len(controls.broadcast) != 1 || controls.broadcast[0].Params["text"] != "تحديث مهم" || controls.broadcast[0].Method != "sendMessage" {
+	if len(controls.broadcast) != 1 || controls.broadcast[0].Params["text"] != "<b>📣 من أسرة التحرير</b>\n\nتحديث مهم" ||
+		controls.broadcast[0].Method != "sendMessage" {
 		t.Fatalf("broadcast = %+v", controls.broadcast)
 	}
 	// A confirmation button works once.
@@ -844,4 +845,29 @@ func TestStatsShowFeeding(t *testing.T) {
 	h.user(adminID)
 	mustContain(t, h.reply(adminID, "/stats").Plain,
 		"دفع فوري من المحور 5 · إشعار النشر 1 · الجلب الدوري وحده 1", "آخر دفع من المحور: 4 كانون الأول 2026 12:30")
+}
+
+// TestBroadcastAtNight: an editors' message carries its header, and sent
+// at 02:00 it reaches readers without a sound; by day it rings.
+func TestBroadcastAtNight(t *testing.T) {
+	for _, c := range []struct {
+		hour   int
+		silent bool
+	}{{2, true}, {14, false}} {
+		controls := &fakeControls{}
+		at := time.Date(2026, 12, 4, c.hour, 0, 0, 0, baghdad)
+		h := newHarness(t, withBotOption(bot.WithControls(controls)), withBotOption(bot.WithClock(func() time.Time { return at })))
+		h.start()
+		bc := h.reply(adminID, "/broadcast توقف البث المباشر الليلة للصيانة")
+		mustContain(t, bc.Plain, "📣 من أسرة التحرير", "توقف البث المباشر")
+		h.press(telegramtest.Callback{From: adminID, MessageID: bc.MessageID, Data: keyWith(bc.Keyboard, "ok:")})
+		if len(controls.broadcast) != 1 {
+			t.Fatalf("%02d:00: broadcast = %+v", c.hour, controls.broadcast)
+		}
+		p := controls.broadcast[0].Params
+		mustContain(t, p["text"], "<b>📣 من أسرة التحرير</b>")
+		if got := p["disable_notification"] == "true"; got != c.silent {
+			t.Errorf("%02d:00: disable_notification = %q, want silent %v", c.hour, p["disable_notification"], c.silent)
+		}
+	}
 }

@@ -132,6 +132,25 @@ func (b *Bot) cmdLink(ctx context.Context, r *request) error {
 	if !ok || err != nil {
 		return err
 	}
+	c, err := b.api.Chat(ctx, channel)
+	if err != nil {
+		if k := telegram.Classify(err).Kind; k == delivery.ChatGone || k == delivery.Rejected {
+			return b.reply(ctx, r, fmt.Sprintf(txtNoSuchChannel, telegram.Escape(channel)), nil)
+		}
+		return err
+	}
+	if c.Type != "channel" {
+		return b.reply(ctx, r, fmt.Sprintf(txtNotAChannel, telegram.Escape(channel)), nil)
+	}
+	links, err := b.subs.ChannelLinks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.Section == slug && (strings.EqualFold(l.Channel, channel) || sameChannel(l, c)) {
+			return b.reply(ctx, r, fmt.Sprintf(txtAlreadyLinked, telegram.Escape(channel), b.sectionName(slug)), nil)
+		}
+	}
 	if err := b.subs.LinkChannel(ctx, slug, channel); err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ var commands map[string]command
 // menu is the order of the command menu; adminMenu follows it in the
 // admins' private chats.
 var (
-	menu      = []string{"start", "subscribe", "unsubscribe", "mysubs", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
+	menu      = []string{"start", "subscribe", "unsubscribe", "mysubs", "follow", "follows", "mute", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
 	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release", "senddigest"}
 )
 
@@ -57,6 +57,11 @@ func init() {
 		"subscribe":   {(*Bot).cmdSubscribe, anyone, "متابعة قسم"},
 		"unsubscribe": {(*Bot).cmdUnsubscribe, anyone, "إلغاء متابعة قسم"},
 		"mysubs":      {(*Bot).cmdMySubs, anyone, "الأقسام التي تتابعها"},
+		"follow":      {(*Bot).cmdFollow, anyone, "متابعة كلمة أو عبارة"},
+		"unfollow":    {(*Bot).cmdUnfollow, anyone, "إلغاء متابعة كلمة"},
+		"follows":     {(*Bot).cmdFollows, anyone, "الكلمات والوسوم التي تتابعها"},
+		"mute":        {(*Bot).cmdMute, anyone, "استبعاد كلمة من أخبار أقسامك"},
+		"unmute":      {(*Bot).cmdUnmute, anyone, "إلغاء استبعاد كلمة"},
 		"latest":      {(*Bot).cmdLatest, anyone, "أحدث المقالات"},
 		"top":         {(*Bot).cmdTop, anyone, "الأكثر متابعة اليوم"},
 		"digest":      {(*Bot).cmdDigest, anyone, "النشرة اليومية في تيليجرام"},
@@ -198,7 +203,7 @@ func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
 	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
 		return err
 	}
-	added, err := b.subs.Subscribe(ctx, r.chat.ID, slugs)
+	added, err := b.subs.SubscribeIn(ctx, r.chat.ID, r.thread, slugs)
 	if err != nil {
 		return err
 	}
@@ -206,7 +211,7 @@ func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
 		if len(added) == 0 {
 			return b.reply(ctx, r, txtAllFollowed, nil)
 		}
-		return b.reply(ctx, r, fmt.Sprintf(txtSubscribedAll, arabic.Count(len(slugs), nounSection)), nil)
+		return b.firstSections(ctx, r, fmt.Sprintf(txtSubscribedAll, arabic.Count(len(slugs), nounSection)), added)
 	}
 	var lines []string
 	if len(added) > 0 {
@@ -215,7 +220,7 @@ func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
 	if had := without(slugs, added); len(had) > 0 {
 		lines = append(lines, fmt.Sprintf(txtAlreadyFollowed, b.quoted(had)))
 	}
-	return b.reply(ctx, r, strings.Join(lines, "\n"), nil)
+	return b.firstSections(ctx, r, strings.Join(lines, "\n"), added)
 }
 
 func (b *Bot) cmdUnsubscribe(ctx context.Context, r *request) error {
@@ -317,6 +322,13 @@ func (b *Bot) cmdTop(ctx context.Context, r *request) error {
 	as, mostFollowed, err := b.ranking.Top(ctx, "", telegram.MaxList)
 	if err != nil {
 		return err
+	}
+	if len(as) == 0 {
+		// Nothing new in the ranking's window (after a fresh install, what
+		// the site already held is not today's news): the latest, said so.
+		if as, err = b.db.LatestArticles(ctx, "", telegram.MaxList); err != nil {
+			return err
+		}
 	}
 	if len(as) == 0 {
 		return b.reply(ctx, r, txtLatestNone, nil)

@@ -189,7 +189,7 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 		return answer("", false)
 	case strings.HasPrefix(data, cbConfirm), strings.HasPrefix(data, cbDecline):
 		return b.onConfirm(ctx, q)
-	case strings.HasPrefix(data, cbSection), strings.HasPrefix(data, cbSettings):
+	case strings.HasPrefix(data, cbSection), strings.HasPrefix(data, cbSettings), isFollowCallback(data):
 	default:
 		return answer(txtButtonExpired, false)
 	}
@@ -211,6 +211,9 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	}
 	if slug, ok := strings.CutPrefix(data, cbSection); ok {
 		return b.toggleSection(ctx, q, stored, slug)
+	}
+	if isFollowCallback(data) {
+		return b.onFollowCallback(ctx, q, stored)
 	}
 	s, known := applySetting(stored.Settings, data[len(cbSettings):])
 	if !known {
@@ -256,5 +259,13 @@ func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c na
 	if err := answer(text, false); err != nil {
 		return err
 	}
-	return b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.sections, subs)))
+	if err := b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.sections, subs))); err != nil {
+		return err
+	}
+	if c.Kind == nashra.ChatPrivate && len(subs) == 1 && subs[0] == slug {
+		// A reader's first section: what was published in it lately, so
+		// that the chat is not empty.
+		return b.sendLatestSections(ctx, c.ID, 0, subs)
+	}
+	return nil
 }

@@ -95,7 +95,7 @@ func settingsKeyboard(s nashra.ChatSettings) *tgbotapi.InlineKeyboardMarkup {
 	} else {
 		rows = append(rows, []tgbotapi.InlineKeyboardButton{button(btnQuietOn, cbSettings+setQuietOn)})
 	}
-	digest := "☑️ " + btnDigest
+	digest := "⬜ " + btnDigest
 	if s.Digest {
 		digest = "✅ " + btnDigest
 	}

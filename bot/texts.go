@@ -82,6 +82,9 @@ const (
 		"/subscribe — متابعة قسم، مثل: <code>/subscribe أخبار</code>\n" +
 		"/unsubscribe — إلغاء متابعة قسم، أو <code>/unsubscribe all</code> للجميع\n" +
 		"/mysubs — الأقسام التي تتابعها\n" +
+		"/follow — متابعة كلمة أو عبارة في كل الأقسام، مثل: <code>/follow الكهرباء</code>\n" +
+		"/follows — ما تتابعه من كلمات ووسوم، مع أزرار الحذف\n" +
+		"/mute — استبعاد ما يذكر كلمة من أخبار أقسامك، مثل: <code>/mute رياضة</code>\n" +
 		"/latest — أحدث المقالات، ويمكن ذكر قسم: <code>/latest تقارير</code>\n" +
 		"/top — الأكثر متابعة اليوم\n" +
 		"/digest — النشرة اليومية في تيليجرام (تفعيل أو إيقاف)\n" +
@@ -99,6 +102,8 @@ const (
 		"/pause و/resume — إيقاف إرسال المقالات واستئنافه\n" +
 		"<code>/cancel رقم</code> — إلغاء ما تبقّى من إرسال مقال\n" +
 		"<code>/retract رقم</code> — سحب مقال وحذف رسائله بعد التأكيد\n" +
+		"/held — ما أوقفه حارس الإغراق، و<code>/release رقم</code> أو <code>/release all</code> لإطلاقه\n" +
+		"/senddigest — بناء نشرة اليوم وإرسالها الآن\n" +
 		"تظهر أرقام المقالات في آخر /latest."
 )
 
@@ -137,6 +142,9 @@ const (
 	txtFromRuntime     = "أُضيف من البوت"
 	txtLinkUsage       = "الصيغة: <code>/link @channel القسم</code> أو <code>/unlink @channel القسم</code>"
 	txtBadChannel      = "اكتب القناة باسمها ‎@username أو بمعرّفها الرقمي ‎-100…"
+	txtNoSuchChannel   = "لم أجد هذه القناة: %s. تأكد من اسمها، وأضفني إليها مشرفًا ثم أعد المحاولة."
+	txtNotAChannel     = "%s ليست قناة. تُربط بالأقسام القنوات وحدها؛ أما المجموعات فيختار مشرفوها أقسامها عبر /start."
+	txtAlreadyLinked   = "%s مرتبطة بقسم «%s» من قبل، ولم يتغير شيء."
 	txtLinked          = "تم ربط %s بقسم «%s». %s"
 	txtUnlinked        = "تم فك ربط %s بقسم «%s»."
 	txtNotLinked       = "%s غير مرتبطة بقسم «%s»."
@@ -154,6 +162,7 @@ const (
 	txtFeedNever    = "⏳ لم يُجلب بعد"
 	txtNotAvailable = "هذا الإجراء غير متاح بعد في محرك الإرسال."
 
+	txtBroadcastHeader  = "<b>📣 من أسرة التحرير</b>"
 	txtBroadcastUsage   = "اكتب نص الرسالة بعد الأمر: <code>/broadcast النص</code>"
 	txtBroadcastConfirm = "<b>رسالة إلى جميع القرّاء</b> (%s):\n\n%s\n\nهل أرسلها؟"
 	txtBroadcastQueued  = "📣 بدأ إرسال الرسالة إلى %s."
@@ -167,7 +176,7 @@ const (
 	txtNotHeld          = "المقال رقم %d ليس موقوفًا."
 	txtDigestQueued     = "📨 بُنيت نشرة اليوم «%s» وهي في طريقها إلى %s و%s."
 	txtDigestExists     = "نشرة اليوم موجودة من قبل: «%s» (%s بالبريد، %s في تيليجرام)."
-	txtDigestEmpty      = "لا مقالات جديدة في آخر 24 ساعة، فلا نشرة اليوم."
+	txtDigestEmpty      = "لا جديد في آخر 24 ساعة، فلا نشرة اليوم."
 	txtRetractConfirm   = "سيُسحب المقال «%s» وتُحذف رسائله المرسلة حيث يسمح تيليجرام بذلك. هل أتابع؟"
 	txtRetracted        = "🗑 سُحب المقال «%s»: سيُحذف %s."
 	txtCancelledArticle = "⏹ أُلغي ما تبقّى من إرسال المقال «%s»: %s."

@@ -122,6 +122,16 @@ type request struct {
 	args string
 	// addressed is true for "/cmd@bot", which is certainly meant for us.
 	addressed bool
+	// thread is the forum topic the message was sent in, 0 outside topics.
+	thread int64
+}
+
+// msgID is the request's message, 0 when there is none.
+func (r *request) msgID() int {
+	if r.msg == nil {
+		return 0
+	}
+	return r.msg.MessageID
 }
 
 func (r *request) private() bool { return r.chat.Type == "private" }
@@ -155,6 +165,10 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message) error {
 	}
 	if m.Chat.Type == "channel" {
 		return nil
+	}
+	if b.isWordAnswer(m) {
+		r := &request{chat: m.Chat, msg: m, from: m.From, cmd: "follow", args: strings.TrimSpace(m.Text)}
+		return b.command(ctx, r)
 	}
 	cmd, at, args, ok := parseCommand(m.Text)
 	if !ok {

@@ -66,7 +66,8 @@ func (c *Controls) CancelArticle(ctx context.Context, articleID int64) (int, err
 // the article is deleted whole. Messages older than the window stay, and
 // the log says how many.
 func (c *Controls) Retract(ctx context.Context, articleID int64) (int, error) {
-	r, err := c.st.RetractArticle(ctx, articleID, "editor", c.now().Add(-deleteWindow))
+	now := c.now()
+	r, err := c.st.RetractArticle(ctx, articleID, "editor", now, now.Add(-deleteWindow))
 	if err != nil {
 		return 0, err
 	}

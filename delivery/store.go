@@ -14,7 +14,7 @@ type ControlStore interface {
 	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
 	Lease(ctx context.Context, name string) (store.Lease, error)
 	CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error)
-	RetractArticle(ctx context.Context, articleID int64, by string, deletableSince time.Time) (store.Retraction, error)
+	RetractArticle(ctx context.Context, articleID int64, by string, now, deletableSince time.Time) (store.Retraction, error)
 	CountOutbox(ctx context.Context, since time.Time) (store.OutboxCounts, error)
 	DeadDeliveries(ctx context.Context, limit int) ([]nashra.Delivery, error)
 }

@@ -150,8 +150,8 @@ func (s *Service) Digests(ctx context.Context, limit int) ([]nashra.Digest, erro
 }
 
 // ArchivePage returns the web page of a day's digest (YYYY-MM-DD), the
-// "view in browser" target; store.ErrNotFound when no digest went out
-// that day.
+// "view in browser" target, without the articles retracted since;
+// store.ErrNotFound when no digest went out that day.
 func (s *Service) ArchivePage(ctx context.Context, day string) ([]byte, error) {
 	d, err := s.st.Digest(ctx, day)
 	if err != nil {
@@ -160,11 +160,9 @@ func (s *Service) ArchivePage(ctx context.Context, day string) ([]byte, error) {
 	if d.State != nashra.DigestSending && d.State != nashra.DigestSent {
 		return nil, store.ErrNotFound
 	}
-	v, err := s.editions.get(editionKey{digest: d.ID, sections: "web"}, func() (any, error) { return s.renderWeb(ctx, d) })
-	if err != nil {
-		return nil, err
-	}
-	return v.([]byte), nil
+	// Rendered at every request, not kept: an article retracted since
+	// must leave the page at once.
+	return s.renderWeb(ctx, d)
 }
 
 // ErrNothingNew is returned by Preview when the window holds no article.

@@ -207,8 +207,8 @@ func (s *Service) edition(ctx context.Context, d nashra.Digest, picks nashra.Dig
 	count := 0
 	get := func(id int64) (nashra.Article, bool, error) {
 		a, err := s.st.Article(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return a, false, nil // deleted since it was picked
+		if errors.Is(err, store.ErrNotFound) || err == nil && a.Retracted() {
+			return a, false, nil // deleted or retracted since it was picked
 		}
 		return a, err == nil, err
 	}

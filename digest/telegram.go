@@ -114,6 +114,7 @@ func (s *Service) renderTelegram(ctx context.Context, d nashra.Digest, picks nas
 	m := telegram.Digest{Subject: d.Subject, LeadLabel: labelOf(picks.MostFollowed), ArchiveURL: s.archiveURL(d.Day)}
 	lead, err := s.st.Article(ctx, picks.Lead)
 	switch {
+	case err == nil && lead.Retracted():
 	case err == nil:
 		m.Lead = &lead
 	case !errors.Is(err, store.ErrNotFound):
@@ -123,7 +124,7 @@ func (s *Service) renderTelegram(ctx context.Context, d nashra.Digest, picks nas
 		sec := telegram.DigestSection{Heading: s.sectionName([]string{sp.Section}) + " — " + labelOf(sp.MostFollowed)}
 		for _, id := range sp.Articles {
 			a, err := s.st.Article(ctx, id)
-			if errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) || err == nil && a.Retracted() {
 				continue
 			}
 			if err != nil {

@@ -33,7 +33,7 @@ type params struct {
 // of the hour of the click, or of its day once the rows are purged), with
 // listed = 1 when the site's own "الأكثر متابعة" block named the article
 // during the window. A fresh unique click is worth 1 and half that after
-// halfLife. Equal scores go newest first (first seen), then by id, highest
+// halfLife. Equal scores go newest first (published, then first seen), then by id, highest
 // first: articles without any signal are simply the latest. The second
 // result says whether any candidate had a signal, that is whether the order
 // may be called most-followed.
@@ -73,7 +73,8 @@ func rank(cands []store.Candidate, clicks []store.ClickBucket, listed []int64, n
 		}
 	}
 	slices.SortStableFunc(es, func(a, b entry) int {
-		return cmp.Or(cmp.Compare(b.score, a.score), b.FirstSeenAt.Compare(a.FirstSeenAt), cmp.Compare(b.ID, a.ID))
+		return cmp.Or(cmp.Compare(b.score, a.score), b.NewsTime.Compare(a.NewsTime), b.FirstSeenAt.Compare(a.FirstSeenAt),
+			cmp.Compare(b.ID, a.ID))
 	})
 	return es, signals
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -33,14 +34,14 @@ func (e ItemError) Error() string { return fmt.Sprintf("item %q: %v", e.GUID, e.
 func (e ItemError) Unwrap() error { return e.Err }
 
 const articleColumns = `id, guid, link, title, summary, content, image_url, author, categories,
-	published_at, updated_at, first_seen_at, revision, revised_at, state`
+	published_at, updated_at, first_seen_at, revision, revised_at, state, retracted_at`
 
 func scanArticle(row interface{ Scan(...any) error }) (nashra.Article, error) {
 	var a nashra.Article
 	var cats string
 	var seen int64
 	err := row.Scan(&a.ID, &a.GUID, &a.Link, &a.Title, &a.Summary, &a.Content, &a.ImageURL, &a.Author, &cats,
-		ms(&a.PublishedAt), ms(&a.UpdatedAt), &seen, &a.Revision, ms(&a.RevisedAt), &a.State)
+		ms(&a.PublishedAt), ms(&a.UpdatedAt), &seen, &a.Revision, ms(&a.RevisedAt), &a.State, ms(&a.RetractedAt))
 	if err != nil {
 		return a, err
 	}
@@ -206,6 +207,13 @@ func storeItems(ctx context.Context, tx *sql.Tx, section string, now time.Time, 
 	if err != nil {
 		return err
 	}
+	// Ids in order of publication, oldest first: everything downstream
+	// that sends a burst in id order (a channel's timeline above all) then
+	// tells the news in the order it happened. Feeds list newest first.
+	// Writers still meet on rows in one order, as the order is total.
+	slices.SortStableFunc(fresh, func(a, b *saving) int {
+		return cmp.Or(a.item.NewsTime().Compare(b.item.NewsTime()), strings.Compare(a.item.GUID, b.item.GUID))
+	})
 	const cols, chunk = 12, 200
 	ids := make(map[string]int64, len(fresh))
 	for part := range slices.Chunk(fresh, chunk) {
@@ -435,20 +443,26 @@ func (db *DB) Article(ctx context.Context, id int64) (nashra.Article, error) {
 	return as[0], nil
 }
 
-// LatestArticles returns the limit most recently seen articles, of one
-// section when section is not empty, newest first.
+// newsOrder orders articles newest first by when they became news: their
+// publication time, else when first seen (see nashra.Article.NewsTime),
+// then first seen. After a fresh install every article shares one first
+// sighting, so first seen alone would list them in no meaningful order.
+const newsOrder = ` ORDER BY COALESCE(published_at, first_seen_at) DESC, first_seen_at DESC, id DESC `
+
+// LatestArticles returns the limit latest articles, of one section when
+// section is not empty, newest first by publication time (see newsOrder).
+// Retracted articles are left out.
 func (db *DB) LatestArticles(ctx context.Context, section string, limit int) ([]nashra.Article, error) {
 	var (
 		as  []nashra.Article
 		err error
 	)
 	if section == "" {
-		as, err = db.queryArticles(ctx, `SELECT `+articleColumns+` FROM articles
-			ORDER BY first_seen_at DESC, id DESC LIMIT ?`, limit)
+		as, err = db.queryArticles(ctx, `SELECT `+articleColumns+` FROM articles WHERE retracted_at IS NULL`+
+			newsOrder+`LIMIT ?`, limit)
 	} else {
-		as, err = db.queryArticles(ctx, `SELECT `+articleColumns+` FROM articles
-			WHERE id IN (SELECT article_id FROM article_sections WHERE section_slug = ?)
-			ORDER BY first_seen_at DESC, id DESC LIMIT ?`, section, limit)
+		as, err = db.queryArticles(ctx, `SELECT `+articleColumns+` FROM articles WHERE retracted_at IS NULL
+			AND id IN (SELECT article_id FROM article_sections WHERE section_slug = ?)`+newsOrder+`LIMIT ?`, section, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("latest articles: %w", err)

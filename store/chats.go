@@ -11,13 +11,13 @@ import (
 )
 
 const chatColumns = `id, kind, title, username, language, active, inactive_reason, mode, quiet_start, quiet_end,
-	quiet_mode, digest, created_at, updated_at`
+	quiet_mode, digest, breaking_sound, bundle, created_at, updated_at`
 
 func scanChat(row interface{ Scan(...any) error }) (nashra.Chat, error) {
 	var c nashra.Chat
 	err := row.Scan(&c.ID, &c.Kind, &c.Title, &c.Username, &c.Language, &c.Active, &c.InactiveReason,
 		&c.Settings.Mode, &c.Settings.QuietStart, &c.Settings.QuietEnd, &c.Settings.QuietMode, &c.Settings.Digest,
-		ms(&c.CreatedAt), ms(&c.UpdatedAt))
+		&c.Settings.BreakingSound, &c.Settings.Bundle, ms(&c.CreatedAt), ms(&c.UpdatedAt))
 	return c, err
 }
 
@@ -30,10 +30,10 @@ func (db *DB) TouchChat(ctx context.Context, c nashra.Chat, now time.Time) (nash
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// The insert itself says whether the chat is new: of several
 		// updates from one new chat handled at once, one creates it.
-		s := nashra.DefaultChatSettings
+		s := nashra.DefaultSettings(c.Kind)
 		r, err := tx.ExecContext(ctx, `INSERT INTO chats (id, kind, title, username, language, mode, quiet_start, quiet_end,
-			quiet_mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-			c.ID, c.Kind, c.Title, c.Username, c.Language, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode,
+			quiet_mode, bundle, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			c.ID, c.Kind, c.Title, c.Username, c.Language, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode, s.Bundle,
 			now.UnixMilli(), now.UnixMilli())
 		if err != nil {
 			return err
@@ -74,8 +74,8 @@ func (db *DB) Chat(ctx context.Context, id int64) (nashra.Chat, error) {
 func (db *DB) SetChatSettings(ctx context.Context, id int64, s nashra.ChatSettings, now time.Time) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var old nashra.ChatSettings
-		err := tx.QueryRowContext(ctx, `SELECT mode, quiet_start, quiet_end, quiet_mode FROM chats WHERE id = ?`, id).
-			Scan(&old.Mode, &old.QuietStart, &old.QuietEnd, &old.QuietMode)
+		err := tx.QueryRowContext(ctx, `SELECT mode, quiet_start, quiet_end, quiet_mode, breaking_sound, bundle FROM chats WHERE id = ?`, id).
+			Scan(&old.Mode, &old.QuietStart, &old.QuietEnd, &old.QuietMode, &old.BreakingSound, &old.Bundle)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -83,10 +83,11 @@ func (db *DB) SetChatSettings(ctx context.Context, id int64, s nashra.ChatSettin
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE chats SET mode = ?, quiet_start = ?, quiet_end = ?, quiet_mode = ?, digest = ?,
-			updated_at = ? WHERE id = ?`, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode, s.Digest, now.UnixMilli(), id); err != nil {
+			breaking_sound = ?, bundle = ?, updated_at = ? WHERE id = ?`, s.Mode, s.QuietStart, s.QuietEnd, s.QuietMode, s.Digest,
+			s.BreakingSound, s.Bundle, now.UnixMilli(), id); err != nil {
 			return err
 		}
-		old.Digest = s.Digest
+		old.Digest, old.BreakingSound, old.Bundle = s.Digest, s.BreakingSound, s.Bundle
 		if old == s {
 			return nil
 		}

@@ -30,16 +30,21 @@ type ClickResult struct {
 	Unique, Repeat, Capped int
 }
 
-// ArticleLink returns the stored link of article id, or ErrNotFound. It is
-// the only target a tracked link ever redirects to.
+// ArticleLink returns the stored link of article id, ErrNotFound, or
+// ErrRetracted when an editor retracted it. It is the only target a
+// tracked link ever redirects to.
 func (db *DB) ArticleLink(ctx context.Context, id int64) (string, error) {
 	var link string
-	err := db.read.QueryRowContext(ctx, `SELECT link FROM articles WHERE id = ?`, id).Scan(&link)
+	var retracted sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT link, retracted_at FROM articles WHERE id = ?`, id).Scan(&link, &retracted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
 	if err != nil {
 		return "", fmt.Errorf("read link of article %d: %w", id, err)
+	}
+	if retracted.Valid {
+		return "", ErrRetracted
 	}
 	return link, nil
 }
@@ -453,23 +458,29 @@ type Candidate struct {
 	ID          int64
 	Link        string
 	FirstSeenAt time.Time
-	Sections    []string
+	// NewsTime is its publication time, else FirstSeenAt.
+	NewsTime time.Time
+	Sections []string
 }
 
 // RankCandidates returns the articles first seen in [since, until), of one
-// section when section is not empty, newest first. Articles excluded from
-// pushes or held by the flood guard are left out: what is not pushed is not
-// promoted either.
+// section when section is not empty, newest first by publication time.
+// Articles excluded from pushes or held by the flood guard are left out:
+// what is not pushed is not promoted either; so are retracted ones, and
+// those a feed's first poll found (state seen): what the site held before
+// nashra started is not today's news, however many share that sighting.
 func (db *DB) RankCandidates(ctx context.Context, section string, since, until time.Time) ([]Candidate, error) {
-	where := `a.first_seen_at >= ? AND a.first_seen_at < ? AND a.state NOT IN ('excluded', 'held')`
+	where := `a.first_seen_at >= ? AND a.first_seen_at < ? AND a.state NOT IN ('excluded', 'held', 'seen')
+		AND a.retracted_at IS NULL`
 	args := []any{since.UnixMilli(), until.UnixMilli()}
 	if section != "" {
 		where += ` AND a.id IN (SELECT article_id FROM article_sections WHERE section_slug = ?)`
 		args = append(args, section)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT a.id, a.link, a.first_seen_at, COALESCE(s.section_slug, '')
+	rows, err := db.read.QueryContext(ctx, `SELECT a.id, a.link, a.first_seen_at, COALESCE(a.published_at, a.first_seen_at),
+		COALESCE(s.section_slug, '')
 		FROM articles a LEFT JOIN article_sections s ON s.article_id = a.id LEFT JOIN sections c ON c.slug = s.section_slug
-		WHERE `+where+` ORDER BY a.first_seen_at DESC, a.id DESC, c.position`, args...)
+		WHERE `+where+` ORDER BY COALESCE(a.published_at, a.first_seen_at) DESC, a.first_seen_at DESC, a.id DESC, c.position`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("rank candidates: %w", err)
 	}
@@ -478,7 +489,7 @@ func (db *DB) RankCandidates(ctx context.Context, section string, since, until t
 	for rows.Next() {
 		var c Candidate
 		var slug string
-		if err := rows.Scan(&c.ID, &c.Link, ms(&c.FirstSeenAt), &slug); err != nil {
+		if err := rows.Scan(&c.ID, &c.Link, ms(&c.FirstSeenAt), ms(&c.NewsTime), &slug); err != nil {
 			return nil, fmt.Errorf("rank candidates: %w", err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != c.ID {

@@ -255,3 +255,67 @@ func testSiteMostFollowed(t *testing.T, db *DB) {
 		t.Fatalf("replaced list = %v", ids)
 	}
 }
+
+func TestNewsListsByPublication(t *testing.T) { contract(t, testNewsListsByPublication) }
+
+// testNewsListsByPublication: what a first poll found (seen) is no
+// candidate of the day's ranking, a retracted article is in no list, and
+// lists go by publication time, not by when nashra first saw the articles.
+func testNewsListsByPublication(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	day := func(d int) time.Time { return now.AddDate(0, 0, d).Truncate(time.Second) }
+	// One poll: the feed lists the newest first, all share one first sighting.
+	items := []nashra.Article{
+		{GUID: "g1", Link: "https://a.example/1", Title: "الأحدث", PublishedAt: day(0)},
+		{GUID: "g2", Link: "https://a.example/2", Title: "الأقدم", PublishedAt: day(-4)},
+		{GUID: "g3", Link: "https://a.example/3", Title: "الأوسط", PublishedAt: day(-2)},
+	}
+	seen := func(state nashra.ArticleState) func([]*nashra.Article) {
+		return func(fresh []*nashra.Article) {
+			for _, a := range fresh {
+				a.State = state
+			}
+		}
+	}
+	if _, err := db.SaveItems(ctx, "news", items, now, seen(nashra.ArticleSeen)); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := db.LatestArticles(ctx, "news", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, a := range latest {
+		titles = append(titles, a.Title)
+	}
+	if !slices.Equal(titles, []string{"الأحدث", "الأوسط", "الأقدم"}) {
+		t.Errorf("latest = %v, want by publication, newest first", titles)
+	}
+	// Ids follow publication too, oldest first, for what sends in id order.
+	if !(latest[2].ID < latest[1].ID && latest[1].ID < latest[0].ID) {
+		t.Errorf("ids %d %d %d do not follow publication", latest[2].ID, latest[1].ID, latest[0].ID)
+	}
+	if c, err := db.RankCandidates(ctx, "", now.Add(-time.Hour), now.Add(time.Minute)); err != nil || len(c) != 0 {
+		t.Fatalf("what the first poll found is ranked: %+v, %v", c, err)
+	}
+
+	fresh := newArticle(t, db, "news", "n1")
+	other := newArticle(t, db, "news", "n2")
+	if _, err := db.RetractArticle(ctx, fresh, "editor", now, now.Add(-47*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.RankCandidates(ctx, "", now.Add(-time.Hour), now.Add(time.Minute))
+	if err != nil || len(c) != 1 || c[0].ID != other {
+		t.Fatalf("candidates = %+v, %v; want only %d, not the retracted %d", c, err, other, fresh)
+	}
+	if latest, err = db.LatestArticles(ctx, "", 10); err != nil || slices.ContainsFunc(latest, func(a nashra.Article) bool { return a.ID == fresh }) {
+		t.Errorf("latest lists the retracted article: %v", err)
+	}
+	if a, err := db.Article(ctx, fresh); err != nil || !a.Retracted() {
+		t.Errorf("article = %+v, %v; want retracted", a.RetractedAt, err)
+	}
+	if _, err := db.ArticleLink(ctx, fresh); !errors.Is(err, ErrRetracted) {
+		t.Errorf("link of a retracted article: %v, want ErrRetracted", err)
+	}
+}

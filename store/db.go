@@ -28,6 +28,10 @@ import (
 // ErrNotFound is returned when the row asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrRetracted is returned for an article an editor retracted, where its
+// link or text was asked for to be shown.
+var ErrRetracted = errors.New("retracted")
+
 //go:embed migrations
 var migrations embed.FS
 

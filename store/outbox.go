@@ -20,7 +20,8 @@ const settled = `state <> 'pending' AND `
 
 const deliveryColumns = `d.id, d.article_id, d.chat_id, d.kind, d.lane, d.state, d.created_at, d.due_at, d.not_before,
 	d.plain, d.attempts, d.error_kind, d.last_error, d.message_id, d.caption, d.bundled, d.sent_at, d.sent_revision, d.todo,
-	d.thread_id, d.reason, c.mode, c.quiet_start, c.quiet_end, c.quiet_mode, c.digest, COALESCE(c.active, 1)`
+	d.thread_id, d.reason, c.mode, c.quiet_start, c.quiet_end, c.quiet_mode, c.digest, c.breaking_sound, c.bundle,
+	COALESCE(c.active, 1)`
 
 // deliveryFrom joins the chat's settings; channels may have no chat row.
 const deliveryFrom = ` FROM deliveries d LEFT JOIN chats c ON c.id = d.chat_id `
@@ -31,10 +32,10 @@ func scanDelivery(row interface{ Scan(...any) error }) (nashra.Delivery, error) 
 	var msgID sql.NullInt64
 	var mode, quietMode sql.NullString
 	var quietStart, quietEnd sql.NullInt64
-	var digest sql.NullBool
+	var digest, breakingSound, bundle sql.NullBool
 	err := row.Scan(&d.ID, &d.ArticleID, &d.ChatID, &d.Kind, &d.Lane, &d.State, &created, &due, &notBefore,
 		&d.Plain, &d.Attempts, &d.ErrorKind, &d.LastError, &msgID, &d.Caption, &d.Bundled, ms(&d.SentAt), &d.SentRevision, &d.Todo,
-		&d.ThreadID, &d.Reason, &mode, &quietStart, &quietEnd, &quietMode, &digest, &d.ChatActive)
+		&d.ThreadID, &d.Reason, &mode, &quietStart, &quietEnd, &quietMode, &digest, &breakingSound, &bundle, &d.ChatActive)
 	if err != nil {
 		return d, err
 	}
@@ -42,7 +43,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (nashra.Delivery, error) 
 	d.MessageID = int(msgID.Int64)
 	if mode.Valid {
 		d.Settings = &nashra.ChatSettings{Mode: mode.String, QuietStart: int(quietStart.Int64), QuietEnd: int(quietEnd.Int64),
-			QuietMode: quietMode.String, Digest: digest.Bool}
+			QuietMode: quietMode.String, Digest: digest.Bool, BreakingSound: breakingSound.Bool, Bundle: bundle.Bool}
 	}
 	return d, nil
 }
@@ -747,14 +748,19 @@ type Retraction struct {
 	TooOld    int // messages sent before the deletion window: they stay
 }
 
-// RetractArticle cancels what remains of an article's fan-out and queues
-// the deletion of the messages sent after deletableSince (Telegram allows
-// deleting for 48 hours). A row in flight is marked so that its message is
-// deleted once its send is recorded.
-func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, deletableSince time.Time) (Retraction, error) {
+// RetractArticle marks an article retracted at now (it leaves every list,
+// the ranking, the digest and its archive), cancels what remains of its
+// fan-out and queues the deletion of the messages sent after
+// deletableSince (Telegram allows deleting for 48 hours). A row in flight
+// is marked so that its message is deleted once its send is recorded.
+func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, now, deletableSince time.Time) (Retraction, error) {
 	var res Retraction
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res = Retraction{}
+		if _, err := tx.ExecContext(ctx, `UPDATE articles SET retracted_at = ? WHERE id = ? AND retracted_at IS NULL`,
+			now.UnixMilli(), articleID); err != nil {
+			return err
+		}
 		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'retracted', last_error = ?
 			WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, "retracted by "+by, articleID)
 		if err != nil {

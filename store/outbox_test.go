@@ -238,7 +238,7 @@ func testRetractAndCorrections(t *testing.T, db *DB) {
 		t.Errorf("a corrected post was queued again")
 	}
 
-	r, err := db.RetractArticle(ctx, id, "editor", now.Add(-47*time.Hour))
+	r, err := db.RetractArticle(ctx, id, "editor", now, now.Add(-47*time.Hour))
 	if err != nil || r.Deleting != 2 || r.Cancelled != 0 {
 		t.Fatalf("retract %+v %v", r, err)
 	}

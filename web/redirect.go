@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/templates"
 )
 
 // TrackingStore is what tracked links need from the store.
@@ -35,6 +37,7 @@ type TrackingStore interface {
 // clicks in batches. The target is never taken from the request.
 type Tracker struct {
 	cfg     config.Tracking
+	site    config.Site
 	proxies []netip.Prefix // NASHRA_TRUSTED_PROXIES
 	signer  *links.Signer
 	visitor *visitorKeys
@@ -77,7 +80,7 @@ func NewTracker(cfg *config.Config, secret []byte, st TrackingStore, opts ...Tra
 	}
 	tc := cfg.Tracking
 	t := &Tracker{
-		cfg: tc, proxies: cfg.TrustedProxies, signer: signer, visitor: newVisitorKeys(secret), st: st,
+		cfg: tc, site: cfg.Site, proxies: cfg.TrustedProxies, signer: signer, visitor: newVisitorKeys(secret), st: st,
 		links: newLinkCache(tc.CacheSize), log: slog.Default(), now: time.Now, m: newTrackerMetrics(),
 		queue: make(chan nashra.Click, tc.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -105,6 +108,10 @@ func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.m.redirects.WithLabelValues("not_found").Inc()
 		http.NotFound(w, r)
 		return
+	case errors.Is(err, store.ErrRetracted):
+		t.m.redirects.WithLabelValues("retracted").Inc()
+		t.retracted(w)
+		return
 	case err != nil:
 		t.m.redirects.WithLabelValues("error").Inc()
 		t.log.Error("tracked link: read article link", "article_id", link.ArticleID, "err", err)
@@ -122,10 +129,42 @@ func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.count(r, link)
 }
 
-// target returns the stored link of an article, from memory when it can:
-// links never change once stored.
+// retracted answers the link of an article an editor retracted: a short
+// page saying so, 410 Gone, instead of the article.
+func (t *Tracker) retracted(w http.ResponseWriter) {
+	var b bytes.Buffer
+	d := page{Title: txtRetractedTitle, Site: t.site.Name, SiteURL: t.site.URL, ArchiveURL: archivePath, Paragraphs: []string{txtRetractedBody},
+		Link: t.site.URL, LinkText: fmt.Sprintf(txtRetractedLink, t.site.Name)}
+	if err := templates.WebPage("message.html").ExecuteTemplate(&b, "layout", d); err != nil {
+		t.log.Error("tracked link: render the retraction notice", "err", err)
+		http.Error(w, txtRetractedTitle, http.StatusGone)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Robots-Tag", "noindex")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.WriteHeader(http.StatusGone)
+	w.Write(b.Bytes())
+}
+
+// What a reader sees on the link of a retracted article.
+const (
+	txtRetractedTitle = "سُحب هذا المقال"
+	txtRetractedBody  = "سحبت أسرة التحرير هذه المادة بعد نشرها، فلم تعد متاحة. نعتذر عن ذلك."
+	txtRetractedLink  = "إلى الصفحة الرئيسية لموقع %s"
+)
+
+// linkTTL bounds how long a link is served from memory: a retraction, made
+// on any instance, reaches every instance's links within it.
+const linkTTL = time.Minute
+
+// target returns the stored link of an article, from memory when it has
+// read it within linkTTL.
 func (t *Tracker) target(ctx context.Context, id int64) (string, error) {
-	if link, ok := t.links.get(id); ok {
+	if link, ok := t.links.get(id, t.now()); ok {
 		return link, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -139,7 +178,7 @@ func (t *Tracker) target(ctx context.Context, id int64) (string, error) {
 	if !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://") {
 		return "", fmt.Errorf("article %d has no web link: %w", id, store.ErrNotFound)
 	}
-	t.links.add(id, link)
+	t.links.add(id, link, t.now())
 	return link, nil
 }
 
@@ -154,31 +193,33 @@ type linkCache struct {
 type cachedLink struct {
 	id   int64
 	link string
+	at   time.Time // when read from the store
 }
 
 func newLinkCache(max int) *linkCache {
 	return &linkCache{max: max, order: list.New(), byID: make(map[int64]*list.Element, max)}
 }
 
-func (c *linkCache) get(id int64) (string, bool) {
+func (c *linkCache) get(id int64, now time.Time) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byID[id]
-	if !ok {
+	if !ok || now.Sub(e.Value.(cachedLink).at) > linkTTL {
 		return "", false
 	}
 	c.order.MoveToFront(e)
 	return e.Value.(cachedLink).link, true
 }
 
-func (c *linkCache) add(id int64, link string) {
+func (c *linkCache) add(id int64, link string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byID[id]; ok {
+		e.Value = cachedLink{id, link, now}
 		c.order.MoveToFront(e)
 		return
 	}
-	c.byID[id] = c.order.PushFront(cachedLink{id, link})
+	c.byID[id] = c.order.PushFront(cachedLink{id, link, now})
 	if c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)

@@ -28,6 +28,13 @@ func TestDigestCommand(t *testing.T) {
 	if code, _, errOut := runCLI(t, vars, "poll"); code != 0 {
 		t.Fatalf("poll: %d %s", code, errOut)
 	}
+	// What the first poll found was already on the site: the digest holds
+	// what was published since.
+	site.Publish(time.Now(), append(demo.Fresh, demo.Item{Section: "video", Title: "فيديو: افتتاح جسر جديد في البصرة",
+		Body: "جولة مصورة.", Tags: []string{"فيديو"}})...)
+	if code, _, errOut := runCLI(t, vars, "poll"); code != 0 {
+		t.Fatalf("second poll: %d %s", code, errOut)
+	}
 
 	code, out, errOut := runCLI(t, vars, "digest", "preview", "--sections", "news,مقالات")
 	if code != 0 || !strings.Contains(out, "نشرة المعلومة — ") || !strings.Contains(out, "أخبار") {

@@ -1,0 +1,220 @@
+package bot_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/telegram/telegramtest"
+)
+
+// saveArticle stores an article of section first seen at seen, as pushed.
+func (h *harness) saveArticle(section, guid, title string, seen time.Time, cats ...string) int64 {
+	h.t.Helper()
+	res, err := h.db.SaveItems(h.ctx, section, []nashra.Article{{GUID: guid, Link: "https://almaalouma.net/?p=" + guid,
+		Title: title, Categories: cats, PublishedAt: seen}}, seen, func(fresh []*nashra.Article) {
+		for _, a := range fresh {
+			a.State = nashra.ArticleHanded
+		}
+	})
+	if err != nil || len(res.New) != 1 {
+		h.t.Fatalf("save %s: %+v %v", guid, res, err)
+	}
+	return res.New[0]
+}
+
+func (h *harness) follows(chatID int64) string {
+	h.t.Helper()
+	fs, err := h.db.ChatFollows(h.ctx, chatID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s:%s", f.Kind, f.Phrase))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestFollowKeyword(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(3001)
+	now := time.Now()
+	h.saveArticle("news", "k1", "انقطاع التيار: وزارة الكهرباء تعد بحلول", now.Add(-3*time.Hour))
+	h.saveArticle("news", "k2", "انفطار أنبوب ماء في الكرادة", now.Add(-2*time.Hour))
+	h.saveArticle("reports", "k3", "محطات كهربائية جديدة في البصرة", now.Add(-time.Hour))
+	h.saveArticle("news", "k4", "الكهرباء قبل ثلاثة أيام", now.Add(-72*time.Hour))
+
+	got := h.say(telegramtest.Incoming{From: reader, Text: "/follow الكهرباء"})
+	if len(got) != 2 {
+		t.Fatalf("/follow: %d messages %q, want the answer and the latest", len(got), plains(got))
+	}
+	mustContain(t, got[0].Plain, "ستصلك الأخبار التي تذكر «الكهرباء»")
+	latest := got[1].Plain
+	mustContain(t, latest, "آخر ما نُشر عن «الكهرباء»", "محطات كهربائية", "وزارة الكهرباء")
+	if strings.Contains(latest, "انفطار") || strings.Contains(latest, "قبل ثلاثة أيام") {
+		t.Errorf("the latest lists an article that does not match or is older than two days: %s", latest)
+	}
+	if strings.Index(latest, "محطات كهربائية") > strings.Index(latest, "وزارة الكهرباء") {
+		t.Errorf("the latest is not newest first: %s", latest)
+	}
+	if h.follows(reader) != "follow:الكهرباء" {
+		t.Fatalf("follows %q", h.follows(reader))
+	}
+
+	mustContain(t, h.reply(reader, "/follow كهرباء").Plain, "أنت تتابع «كهرباء» من قبل")
+	mustContain(t, h.reply(reader, "/follow و").Plain, "الكلمة قصيرة جدًا")
+	mustContain(t, h.reply(reader, "/mute").Plain, "اكتب ما تريد استبعاده")
+	mustContain(t, h.reply(reader, "/mute رياضة").Plain, "لن تصلك من أقسامك الأخبار التي تذكر «رياضة»")
+	mustContain(t, h.reply(reader, "/unfollow النفط").Plain, "لا تتابع «النفط»")
+
+	list := h.reply(reader, "/follows")
+	mustContain(t, list.Plain, "ما تتابعه", "الكلمات: «الكهرباء»", "المستبعدة من الأقسام: «رياضة»")
+	kb := buttons(list.Keyboard)
+	var remove string
+	for data, text := range kb {
+		if text == "✖ الكهرباء" {
+			remove = data
+		}
+	}
+	if remove == "" || kb["fw"] != "➕ تابع كلمة" {
+		t.Fatalf("/follows keyboard %v: want a remove button per follow and «تابع كلمة»", kb)
+	}
+	ans := h.press(telegramtest.Callback{From: reader, MessageID: list.MessageID, Data: remove})
+	mustContain(t, ans.Text, "حُذفت «الكهرباء»")
+	if h.follows(reader) != "mute:رياضة" {
+		t.Fatalf("follows after the remove button: %q", h.follows(reader))
+	}
+	edited := h.tg.Sent(reader)
+	current := edited[len(edited)-1].Current()
+	for _, r := range edited {
+		if r.MessageID == list.MessageID {
+			current = r.Current()
+		}
+	}
+	if strings.Contains(current.Plain, "الكهرباء") {
+		t.Errorf("the list still shows what was removed: %s", current.Plain)
+	}
+	// A second tap on the stale button removes nothing more.
+	mustContain(t, h.press(telegramtest.Callback{From: reader, MessageID: list.MessageID, Data: remove}).Text, "حُذفت من قبل")
+
+	mustContain(t, h.reply(reader, "/unmute رياضة").Plain, "لم تعد «رياضة» مستبعدة")
+	if h.follows(reader) != "" {
+		t.Fatalf("follows after /unmute: %q", h.follows(reader))
+	}
+}
+
+// TestFollowButtonAsksForTheWord: «تابع كلمة» asks for the word, and the
+// reader's answer to that question is the phrase followed.
+func TestFollowButtonAsksForTheWord(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(3002)
+	list := h.reply(reader, "/follows")
+	mustContain(t, list.Plain, "لا تتابع أي كلمة بعد")
+	h.press(telegramtest.Callback{From: reader, MessageID: list.MessageID, Data: "fw"})
+	sent := h.tg.Sent(reader)
+	ask := sent[len(sent)-1]
+	mustContain(t, ask.Plain, "اكتب الكلمة أو العبارة التي تريد متابعتها")
+	if !strings.Contains(ask.Params["reply_markup"], `"force_reply":true`) {
+		t.Fatalf("the question does not ask for a reply: %v", ask.Params["reply_markup"])
+	}
+	got := h.say(telegramtest.Incoming{From: reader, Text: "أسعار النفط", ReplyToMessageID: ask.MessageID})
+	if len(got) == 0 {
+		t.Fatal("no answer to the word")
+	}
+	mustContain(t, got[0].Plain, "ستصلك الأخبار التي تذكر «أسعار النفط»")
+	if h.follows(reader) != "follow:أسعار النفط" {
+		t.Fatalf("follows %q", h.follows(reader))
+	}
+	// Plain text that answers nothing is no follow.
+	mustContain(t, h.reply(reader, "الدولار").Plain, "/")
+	if h.follows(reader) != "follow:أسعار النفط" {
+		t.Fatalf("plain text followed: %q", h.follows(reader))
+	}
+}
+
+func TestFollowLimit(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(3003)
+	h.reply(reader, "/mute رياضة") // the chat exists
+	for i := range 49 {
+		if _, _, err := h.subs.Follow(h.ctx, reader, 0, nashra.FollowKeyword, fmt.Sprintf("word%c%c", 'a'+i/26, 'a'+i%26)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustContain(t, h.reply(reader, "/follow الكهرباء").Plain, "بلغت الحد: 50")
+}
+
+func TestGroupFollowsByAdminsOnly(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	owner, member := h.user(3101), h.user(3102)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "أخبار البصرة"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: member}, Status: "member"})
+	h.saveArticle("news", "g1", "أزمة الكهرباء في البصرة", time.Now().Add(-time.Hour))
+
+	got := h.say(telegramtest.Incoming{ChatID: group, From: member, Text: "/follow الكهرباء"})
+	if len(got) != 1 || h.follows(group) != "" {
+		t.Fatalf("a member followed: %q, follows %q", plains(got), h.follows(group))
+	}
+	mustContain(t, got[0].Plain, "لمشرفيها فقط")
+
+	got = h.say(telegramtest.Incoming{ChatID: group, From: owner, Text: "/follow الكهرباء"})
+	if len(got) != 1 {
+		t.Fatalf("the admin's /follow: %q, want one answer and no list unasked", plains(got))
+	}
+	mustContain(t, got[0].Plain, "ستصل إلى هنا الأخبار التي تذكر «الكهرباء»")
+	var offer string
+	for data, text := range buttons(got[0].Keyboard) {
+		if text == "أرسل آخر ما نُشر" {
+			offer = data
+		}
+	}
+	if offer == "" {
+		t.Fatalf("no offer of the latest: %v", buttons(got[0].Keyboard))
+	}
+	ans := h.press(telegramtest.Callback{ChatID: group, From: member, MessageID: got[0].MessageID, Data: offer})
+	mustContain(t, ans.Text, "لمشرفي المجموعة فقط")
+	before := len(h.tg.Sent(group))
+	h.press(telegramtest.Callback{ChatID: group, From: owner, MessageID: got[0].MessageID, Data: offer})
+	sent := h.tg.Sent(group)[before:]
+	if len(sent) != 1 {
+		t.Fatalf("after the admin asked: %q, want the latest once", plains(sent))
+	}
+	mustContain(t, sent[0].Plain, "آخر ما نُشر عن «الكهرباء»", "أزمة الكهرباء في البصرة")
+	if kb := buttons(h.tg.Sent(group)[before-1].Current().Keyboard); len(kb) != 0 {
+		t.Errorf("the offer is still there after it was taken: %v", kb)
+	}
+}
+
+// TestSubscribeSendsTheLatest: a reader who follows a section gets its
+// latest articles of the last two days in one message, after the answer.
+func TestSubscribeSendsTheLatest(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(3201)
+	now := time.Now()
+	for i := range 5 {
+		h.saveArticle("reports", fmt.Sprint("r", i), fmt.Sprintf("تقرير رقم %d", i), now.Add(-time.Duration(5-i)*time.Hour))
+	}
+	got := h.say(telegramtest.Incoming{From: reader, Text: "/subscribe تقارير"})
+	if len(got) != 2 {
+		t.Fatalf("/subscribe: %q, want the answer and the latest", plains(got))
+	}
+	mustContain(t, got[1].Plain, "آخر ما نُشر في «تقارير»", "تقرير رقم 4", "تقرير رقم 3", "تقرير رقم 2")
+	if strings.Contains(got[1].Plain, "تقرير رقم 1") {
+		t.Errorf("more than three articles: %s", got[1].Plain)
+	}
+	// Already followed: no second list.
+	if got := h.say(telegramtest.Incoming{From: reader, Text: "/subscribe تقارير"}); len(got) != 1 {
+		t.Fatalf("second /subscribe: %q", plains(got))
+	}
+}
