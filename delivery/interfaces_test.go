@@ -6,10 +6,11 @@ import (
 	"github.com/almaalouma/nashra/digest"
 )
 
-// The bot's replies and editors' controls, and the Telegram digest, go
-// through the engine.
-var (
-	_ bot.Outbox    = (*delivery.Engine)(nil)
-	_ bot.Controls  = (*delivery.Engine)(nil)
-	_ digest.Outbox = (*delivery.Engine)(nil)
-)
+// The bot's replies and the editors' controls go through the engine.
+var _ interface {
+	bot.Outbox
+	bot.Controls
+} = (*delivery.Engine)(nil)
+
+// So does the Telegram digest.
+var _ digest.Outbox = (*delivery.Engine)(nil)
