@@ -283,13 +283,18 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 		}
 		// Only rows still pending are taken: on PostgreSQL a cancel may
 		// commit between the read above and this write.
-		claimed, err := int64s(ctx, tx, `UPDATE send_log SET state = 'claimed', claimed_by = ?, lease_until = ? WHERE id IN (`+
-			placeholders(len(claim))+`) AND state = 'pending' RETURNING id`, append([]any{holder, leaseUntil.UnixMilli()}, anys(claim)...)...)
-		if err != nil || len(claimed) == len(out) {
+		r, err := tx.ExecContext(ctx, `UPDATE send_log SET state = 'claimed', claimed_by = ?, lease_until = ? WHERE id IN (`+
+			placeholders(len(claim))+`) AND state = 'pending'`, append([]any{holder, leaseUntil.UnixMilli()}, anys(claim)...)...)
+		if err != nil {
 			return err
 		}
+		if n, err := r.RowsAffected(); err != nil || int(n) == len(claim) {
+			return err
+		}
+		claimed, err := int64s(ctx, tx, `SELECT id FROM send_log WHERE id IN (`+placeholders(len(claim))+`)
+			AND state = 'claimed' AND claimed_by = ?`, append(anys(claim), holder)...)
 		out = slices.DeleteFunc(out, func(s Send) bool { return !slices.Contains(claimed, s.ID) })
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim %s sends: %w", medium, err)

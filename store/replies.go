@@ -97,12 +97,12 @@ func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit in
 		// Only replies still pending are taken: one superseded or
 		// cancelled meanwhile stays so.
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
-		if ids, err = int64s(ctx, tx, `UPDATE delivery_replies SET state = 'claimed', claimed_by = ?, lease_until = ?
-			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'pending' RETURNING id`, args...); err != nil || len(ids) == 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE delivery_replies SET state = 'claimed', claimed_by = ?, lease_until = ?
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'pending'`, args...); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, chat_id, lane, method, params, merge_key, created_at, attempts FROM delivery_replies
-			WHERE id IN (`+placeholders(len(ids))+`) ORDER BY lane, id`, anys(ids)...)
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'claimed' AND claimed_by = ? ORDER BY lane, id`, append(anys(ids), holder)...)
 		if err != nil {
 			return err
 		}
