@@ -291,7 +291,7 @@ func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
 const maxHeldShown = 20
 
 func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
-	held, err := b.db.ArticlesInState(ctx, nashra.ArticleHeld, maxHeldShown+1)
+	held, err := b.held.Held(ctx, maxHeldShown+1)
 	if err != nil {
 		return err
 	}
@@ -315,24 +315,15 @@ func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
 // pushes them like any new article.
 func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 	arg := strings.TrimPrefix(strings.TrimSpace(r.args), "#")
-	var ids []int64
-	switch {
-	case isAll(arg):
-		held, err := b.db.ArticlesInState(ctx, nashra.ArticleHeld, 10000)
-		if err != nil {
-			return err
-		}
-		for _, a := range held {
-			ids = append(ids, a.ID)
-		}
-	default:
+	var ids []int64 // nil: all
+	if !isAll(arg) {
 		id, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil || id <= 0 {
 			return b.reply(ctx, r, txtReleaseUsage, nil)
 		}
 		ids = []int64{id}
 	}
-	n, err := b.db.SetArticleState(ctx, ids, nashra.ArticleHeld, nashra.ArticleNew)
+	n, err := b.held.Release(ctx, ids)
 	if err != nil {
 		return err
 	}

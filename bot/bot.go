@@ -23,6 +23,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -97,6 +98,27 @@ type Feeding interface {
 	Feeding(ctx context.Context) (byHow map[string]int, lastPush time.Time, err error)
 }
 
+// HeldArticles are the flood guard's controls; *feeds.FloodGuard
+// implements them, and the dashboard uses the same.
+type HeldArticles interface {
+	// Held returns up to limit held articles, oldest first.
+	Held(ctx context.Context, limit int) ([]nashra.Article, error)
+	// Release hands held articles on to the delivery engine (all when ids
+	// is nil) and returns how many were still held.
+	Release(ctx context.Context, ids []int64) (int, error)
+}
+
+// Dashboard signs admins in to the web dashboard; *dashboard.Dashboard
+// implements it.
+type Dashboard interface {
+	// SignInLink returns a one-time link that signs admin in, valid for a
+	// few minutes.
+	SignInLink(ctx context.Context, admin int64) (string, error)
+	// SignOutAll ends every session of admin and the links not used yet;
+	// it returns how many sessions it ended.
+	SignOutAll(ctx context.Context, admin int64) (int, error)
+}
+
 // Leadership says when this instance leads those sharing its store: only
 // the leader may call getUpdates (Telegram answers a second poller with 409
 // Conflict).
@@ -136,6 +158,15 @@ func WithFeeding(f Feeding) Option { return func(b *Bot) { b.feeding = f } }
 // X-Telegram-Bot-Api-Secret-Token; see WebhookSecret.
 func WithWebhookSecret(secret string) Option { return func(b *Bot) { b.webhookSecret = secret } }
 
+// WithFloodGuard gives /held and /release the flood guard's controls;
+// without it they work on the store alone, and a release waits for the
+// delivery engine's next look.
+func WithFloodGuard(g HeldArticles) Option { return func(b *Bot) { b.held = g } }
+
+// WithDashboard lets admins sign in to the web dashboard with /dashboard
+// and sign out everywhere with /logout_all.
+func WithDashboard(d Dashboard) Option { return func(b *Bot) { b.dashboard = d } }
+
 // WithLogger sets the logger (slog.Default otherwise).
 func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.log = l } }
 
@@ -159,6 +190,8 @@ type Bot struct {
 	digest        Digest
 	email         EmailSignup
 	feeding       Feeding
+	held          HeldArticles
+	dashboard     Dashboard
 	// leadership is nil when this instance is the only one.
 	leadership Leadership
 	log        *slog.Logger
@@ -188,6 +221,7 @@ func New(cfg *config.Config, api *telegram.API, render *telegram.Renderer, db *s
 		log: slog.Default(), now: time.Now, admins: map[int64]bool{},
 		members: newMemberCache(2 * time.Minute),
 		pending: newPendingActions(time.Hour),
+		held:    feeds.NewFloodGuard(db, nil),
 	}
 	for _, id := range cfg.Admins {
 		b.admins[id] = true

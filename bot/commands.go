@@ -45,7 +45,7 @@ var commands map[string]command
 // admins' private chats.
 var (
 	menu      = []string{"start", "subscribe", "unsubscribe", "mysubs", "follow", "follows", "mute", "latest", "top", "digest", "settings", "sections", "email", "stop", "help"}
-	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release", "senddigest"}
+	adminMenu = []string{"stats", "feeds", "channels", "link", "unlink", "broadcast", "pause", "resume", "cancel", "retract", "held", "release", "senddigest", "dashboard", "logout_all"}
 )
 
 func init() {
@@ -82,6 +82,8 @@ func init() {
 		"channels":   {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},
 		"link":       {(*Bot).cmdLink, admin, "ربط قناة بقسم"},
 		"unlink":     {(*Bot).cmdUnlink, admin, "فك ربط قناة بقسم"},
+		"dashboard":  {(*Bot).cmdDashboard, admin, "رابط الدخول إلى لوحة التحرير"},
+		"logout_all": {(*Bot).cmdLogoutAll, admin, "الخروج من لوحة التحرير في كل المتصفحات"},
 	}
 }
 

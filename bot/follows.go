@@ -51,14 +51,12 @@ const (
 	txtLatestOffer     = "أرسل آخر ما نُشر"
 	btnFollowWord      = "➕ تابع كلمة"
 	btnRemoveFollow    = "✖ %s"
-	btnFollowTagPrefix = "تابع "
 )
 
 // Callback data of follows (see keyboards.go for the rest).
 const (
 	cbFollowAsk    = "fw"  // ask for a word to follow
 	cbUnfollow     = "uf:" // + follow id: remove it
-	cbFollowTag    = "ft:" // + article id + ":" + category index: follow that tag
 	cbLatestFollow = "lf:" // + follow id: send what was published lately about it
 	cbLatestSec    = "ls:" // + section slugs, comma-separated: send what was published lately in them
 	latestWindow   = 48 * time.Hour
@@ -380,7 +378,7 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 
 // isFollowCallback reports whether data is one of the follows' buttons.
 func isFollowCallback(data string) bool {
-	for _, p := range []string{cbUnfollow, cbFollowTag, cbLatestFollow, cbLatestSec} {
+	for _, p := range []string{cbUnfollow, telegram.CallbackFollowTag, cbLatestFollow, cbLatestSec} {
 		if strings.HasPrefix(data, p) {
 			return true
 		}
@@ -419,8 +417,8 @@ func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c
 		}
 		html, kb := b.followsList(fs, c.Kind == nashra.ChatPrivate)
 		return b.enqueue(ctx, editTextReply(c.ID, q.Message.MessageID, html, kb))
-	case strings.HasPrefix(data, cbFollowTag):
-		return b.followTag(ctx, q, c, strings.TrimPrefix(data, cbFollowTag))
+	case strings.HasPrefix(data, telegram.CallbackFollowTag):
+		return b.followTag(ctx, q, c, strings.TrimPrefix(data, telegram.CallbackFollowTag))
 	case strings.HasPrefix(data, cbLatestFollow):
 		id, _ := strconv.ParseInt(strings.TrimPrefix(data, cbLatestFollow), 10, 64)
 		fs, err := b.subs.Follows(ctx, c.ID)

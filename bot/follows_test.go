@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
@@ -216,5 +218,104 @@ func TestSubscribeSendsTheLatest(t *testing.T) {
 	// Already followed: no second list.
 	if got := h.say(telegramtest.Incoming{From: reader, Text: "/subscribe تقارير"}); len(got) != 1 {
 		t.Fatalf("second /subscribe: %q", plains(got))
+	}
+}
+
+// TestKeywordFanOut runs the delivery engine with the real sender against
+// the strict fake: an article reaches a chat once, by section or keyword;
+// a keyword's reader is told why and offered the article's tags; a mute
+// drops an article from a chat's section pushes.
+func TestKeywordFanOut(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	if err := h.subs.LoadFollows(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	byWord, muting, both := h.user(3301), h.user(3302), h.user(3303)
+	h.reply(byWord, "/follow الكهرباء")
+	h.reply(muting, "/mute رياضة")
+	h.say(telegramtest.Incoming{From: muting, Text: "/subscribe أخبار"})
+	h.say(telegramtest.Incoming{From: both, Text: "/subscribe أخبار"})
+	h.reply(both, "/follow كهرباء")
+	noQuiet := nashra.DefaultChatSettings
+	noQuiet.QuietStart, noQuiet.QuietEnd = 0, 0
+	for _, c := range []int64{byWord, muting, both} {
+		if err := h.subs.SetChatSettings(h.ctx, c, noQuiet); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := map[int64]int{}
+	for _, c := range []int64{byWord, muting, both} {
+		before[c] = len(h.tg.Sent(c))
+	}
+
+	save := func(guid, title string, cats ...string) int64 {
+		res, err := h.db.SaveItems(h.ctx, "news", []nashra.Article{{GUID: guid, Link: "https://almaalouma.net/?p=" + guid,
+			Title: title, Categories: cats}}, time.Now(), func(fresh []*nashra.Article) {
+			for _, a := range fresh {
+				a.State = nashra.ArticleNew
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.New[0]
+	}
+	power := save("p1", "انقطاع واسع وبالكهرباء في البصرة", "الكهرباء", "أخبار")
+	save("p2", "نتائج مباريات الدوري الممتاز", "رياضة")
+
+	eng, err := delivery.New(h.cfg, "", h.db, h.sender, nil, quietLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.SetFollowers(h.subs)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eng.Notify()
+
+	// The engine sends the replies queued in the store too, which the
+	// harness sent already: posts are the messages that carry the section.
+	posts := func(c int64) []telegramtest.Record {
+		var out []telegramtest.Record
+		for _, r := range h.tg.Sent(c)[before[c]:] {
+			if strings.Contains(r.Plain, "#أخبار") {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	waitFor(t, "the pushes", func() bool { return len(posts(byWord)) == 1 && len(posts(muting)) == 1 && len(posts(both)) == 1 })
+	time.Sleep(200 * time.Millisecond) // nothing more comes
+	if n := len(posts(byWord)); n != 1 {
+		t.Fatalf("the keyword's reader got %d posts: %q", n, plains(posts(byWord)))
+	}
+	got := posts(byWord)[0]
+	mustContain(t, got.Plain, "انقطاع واسع", "لأنك تتابع: الكهرباء")
+	var tagButton string
+	for data, text := range buttons(got.Keyboard) {
+		if text == "تابع #الكهرباء" {
+			tagButton = data
+		}
+		if strings.Contains(text, "أخبار") {
+			t.Errorf("a section offered as a tag: %q", text)
+		}
+	}
+	if tagButton != fmt.Sprintf("ft:%d:0", power) {
+		t.Fatalf("tag buttons %v", buttons(got.Keyboard))
+	}
+	if m := posts(muting); len(m) != 1 || !strings.Contains(m[0].Plain, "انقطاع واسع") || strings.Contains(m[0].Plain, "لأنك تتابع") {
+		t.Fatalf("the muting reader got %q: want the electricity by section, not the sports, no why-line", plains(m))
+	}
+	if p := posts(both)[0].Plain; strings.Count(p, "انقطاع واسع") != 1 || !strings.Contains(p, "نتائج مباريات") ||
+		strings.Contains(p, "لأنك تتابع") {
+		t.Errorf("the reader of the section and the keyword got %q: want both articles once, no why-line", p)
+	}
+
+	ans := h.press(telegramtest.Callback{From: byWord, MessageID: got.MessageID, Data: tagButton})
+	mustContain(t, ans.Text, "ستصلك الأخبار الموسومة بـ #الكهرباء")
+	if h.follows(byWord) != "follow:الكهرباء tag:الكهرباء" {
+		t.Fatalf("follows after the tag button: %q", h.follows(byWord))
 	}
 }

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 )
@@ -12,5 +13,9 @@ var _ interface {
 	bot.Controls
 } = (*delivery.Engine)(nil)
 
-// So does the Telegram digest.
-var _ digest.Outbox = (*delivery.Engine)(nil)
+// So do the Telegram digest and the dashboard's controls.
+var (
+	_ digest.Outbox      = (*delivery.Engine)(nil)
+	_ dashboard.Delivery = (*delivery.Engine)(nil)
+	_ dashboard.Delivery = (*delivery.Controls)(nil)
+)

@@ -24,6 +24,7 @@ type metrics struct {
 	stale       prometheus.Counter
 	dead        prometheus.Counter
 	fanOut      prometheus.Counter
+	followed    prometheus.Counter
 	sendSeconds prometheus.Histogram
 }
 
@@ -56,9 +57,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Rows and replies given up."}),
 		fanOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_fanout_rows_total",
 			Help: "Outbox rows created by handing articles on."}),
+		followed: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_followed_sent_total",
+			Help: "Articles delivered because of a keyword or tag followed, to chats that do not follow their section."}),
 		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "nashra_delivery_send_seconds",
 			Help: "Duration of calls to Telegram.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
 	}
 	return m, outbox.Register(reg, "delivery", m.depth, m.held, m.staleRows, m.deadRows, m.paused, m.leader, m.sent,
-		m.errors, m.rateLimited, m.globalPause, m.violations, m.stale, m.dead, m.fanOut, m.sendSeconds)
+		m.errors, m.rateLimited, m.globalPause, m.violations, m.stale, m.dead, m.fanOut, m.followed, m.sendSeconds)
 }

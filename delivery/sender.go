@@ -19,6 +19,12 @@ type Target struct {
 	Kind   nashra.ChatKind
 	// Silent sends without a notification sound (quiet hours, "silent").
 	Silent bool
+	// ThreadID is the forum topic of the chat the message goes to, 0
+	// outside topics.
+	ThreadID int64
+	// Reason is why the chat gets a post it does not follow the section
+	// of: the phrase it follows, or '#' and the tag; empty otherwise.
+	Reason string
 }
 
 // Post asks for articles to be posted to one chat: one article is a full

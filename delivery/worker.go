@@ -128,6 +128,14 @@ func (s *session) execute(j *job) error {
 		j.end = s.e.now()
 	}()
 	target := Target{ChatID: j.chatID, Kind: j.chatKind, Silent: j.silent}
+	if len(j.rows) > 0 {
+		// A chat's rows share its topic but for a chat following
+		// sections in several topics; a bundle goes to the first's.
+		target.ThreadID = j.rows[0].ThreadID
+		if len(j.rows) == 1 {
+			target.Reason = j.rows[0].Reason
+		}
+	}
 	switch j.kind {
 	case jobPost:
 		ids := make([]int64, len(j.rows))
@@ -261,6 +269,11 @@ func (s *session) succeeded(j *job) ([]store.OutboxUpdate, []store.Scope) {
 	case jobPost:
 		u = store.OutboxUpdate{Op: store.OpSent, IDs: j.ids(), MessageID: j.sent.MessageID, Caption: j.sent.Caption,
 			Revision: j.revision, At: j.end}
+		for _, r := range j.rows {
+			if r.Reason != "" {
+				s.e.m.followed.Inc()
+			}
+		}
 	case jobReply:
 		u = store.OutboxUpdate{Op: store.OpReplySent, IDs: j.ids(), MessageID: j.sent.MessageID, At: j.end}
 	case jobEdit:

@@ -2,6 +2,7 @@ package digest_test
 
 import (
 	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/web"
 )
@@ -10,4 +11,5 @@ import (
 var (
 	_ bot.Digest        = (*digest.Service)(nil)
 	_ web.DigestArchive = (*digest.Service)(nil)
+	_ dashboard.Email   = (*digest.Service)(nil)
 )

@@ -1,6 +1,8 @@
 package feeds_test
 
 import (
+	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/feeds/ping"
 	"github.com/almaalouma/nashra/feeds/websub"
@@ -10,6 +12,8 @@ import (
 // the implementation, in an external test package, as feeds cannot import
 // the packages that use it.
 var (
-	_ websub.Poller = (*feeds.Poller)(nil)
-	_ ping.Poller   = (*feeds.Poller)(nil)
+	_ websub.Poller        = (*feeds.Poller)(nil)
+	_ ping.Poller          = (*feeds.Poller)(nil)
+	_ dashboard.FloodGuard = (*feeds.FloodGuard)(nil)
+	_ bot.HeldArticles     = (*feeds.FloodGuard)(nil)
 )

@@ -2,6 +2,7 @@ package ranking_test
 
 import (
 	"github.com/almaalouma/nashra/bot"
+	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/ranking"
 )
@@ -9,6 +10,7 @@ import (
 // The bot's /top and /stats and the digest's picks take the Ranker as it
 // is.
 var (
-	_ bot.Ranking   = (*ranking.Ranker)(nil)
-	_ digest.Ranker = (*ranking.Ranker)(nil)
+	_ bot.Ranking       = (*ranking.Ranker)(nil)
+	_ digest.Ranker     = (*ranking.Ranker)(nil)
+	_ dashboard.Ranking = (*ranking.Ranker)(nil)
 )

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
@@ -27,4 +28,5 @@ var (
 	_ subscribers.Store     = (*store.DB)(nil)
 	_ web.TrackingStore     = (*store.DB)(nil)
 	_ web.Store             = (*store.DB)(nil)
+	_ dashboard.Store       = (*store.DB)(nil)
 )

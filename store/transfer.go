@@ -195,12 +195,65 @@ func (db *DB) Import(ctx context.Context, r io.Reader) (TransferCounts, error) {
 	err = db.tryTx(ctx, func(tx *sql.Tx) error {
 		in := &importer{tx: tx, dec: json.NewDecoder(bufio.NewReaderSize(r, 1<<16)), counts: &c}
 		in.dec.UseNumber()
-		return in.run(ctx, db, byName)
+		restore, err := db.suspendTriggers(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := in.run(ctx, db, byName); err != nil {
+			return err
+		}
+		return restore()
 	})
 	if err != nil {
 		return TransferCounts{}, fmt.Errorf("import: %w", err)
 	}
 	return c, nil
+}
+
+// suspendTriggers turns the schema's triggers off within tx and returns
+// what turns them on again. They keep counters (the dashboard's daily
+// figures) of rows as they are written; an import copies both the rows and
+// the counters as they were, and counting the rows again would double them.
+func (db *DB) suspendTriggers(ctx context.Context, tx *sql.Tx) (restore func() error, err error) {
+	if db.dialect == postgresDialect {
+		tables, err := texts(ctx, tx, `SELECT DISTINCT event_object_table FROM information_schema.triggers
+			WHERE trigger_schema = current_schema() ORDER BY 1`)
+		if err != nil {
+			return nil, fmt.Errorf("read the triggers: %w", err)
+		}
+		alter := func(what string) error {
+			for _, t := range tables {
+				if _, err := tx.ExecContext(ctx, `ALTER TABLE `+quoteName(t)+` `+what+` TRIGGER USER`); err != nil {
+					return fmt.Errorf("%s triggers of %s: %w", strings.ToLower(what), t, err)
+				}
+			}
+			return nil
+		}
+		return func() error { return alter("ENABLE") }, alter("DISABLE")
+	}
+	// SQLite cannot turn a trigger off: it is dropped and made again, in
+	// the same transaction.
+	names, err := texts(ctx, tx, `SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("read the triggers: %w", err)
+	}
+	defs := make([]string, len(names))
+	for i, n := range names {
+		if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?`, n).Scan(&defs[i]); err != nil {
+			return nil, fmt.Errorf("read trigger %s: %w", n, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+quoteName(n)); err != nil {
+			return nil, fmt.Errorf("drop trigger %s: %w", n, err)
+		}
+	}
+	return func() error {
+		for i, def := range defs {
+			if _, err := tx.ExecContext(ctx, def); err != nil {
+				return fmt.Errorf("restore trigger %s: %w", names[i], err)
+			}
+		}
+		return nil
+	}, nil
 }
 
 // importer reads an export line by line and inserts its rows in batches.

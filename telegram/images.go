@@ -69,8 +69,8 @@ func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Articl
 		return delivery.Sent{}, errImageUnusable
 	}
 	params := s.base(p.Target)
-	setBody(params, "caption", s.render.Post(a, medium, MaxCaption), p.Plain)
-	SetMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	setBody(params, "caption", s.render.PostFor(a, medium, MaxCaption, p.Target.Reason), p.Plain)
+	SetMarkup(params, s.postKeyboard(a, medium, chat))
 	if e.fileID != "" {
 		m, err := s.sendFile(ctx, e.kind, params, tgbotapi.FileID(e.fileID))
 		if err == nil || Classify(err).Kind != delivery.Rejected {

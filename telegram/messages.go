@@ -7,6 +7,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 )
 
@@ -14,8 +15,12 @@ import (
 // otherwise show the first one's preview.
 const NoPreview = `{"is_disabled":true}`
 
-// readMore labels a post's button to the article.
-const readMore = "اقرأ المزيد"
+// readMore labels a post's button to the article; followTag starts a tag
+// button's label.
+const (
+	readMore  = "اقرأ المزيد"
+	followTag = "تابع "
+)
 
 // TextMessage is a sendMessage in HTML, without link previews, with an
 // optional inline keyboard: the form of the bot's replies and of the
@@ -52,6 +57,55 @@ func readMoreKeyboard(link string) *tgbotapi.InlineKeyboardMarkup {
 	}
 	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{tgbotapi.NewInlineKeyboardButtonURL(readMore, link)})
 	return &kb
+}
+
+// Tag buttons under a reader's copy of a post: "تابع #الكهرباء" follows the
+// article's category. The callback data names the article and the
+// category's place in it, never the tag itself, which may pass Telegram's
+// 64 bytes.
+const (
+	// CallbackFollowTag starts the data of a tag button; the article's id,
+	// ':' and the category's index follow.
+	CallbackFollowTag = "ft:"
+	maxTagButtons     = 4
+	maxTagButtonLen   = 40 // UTF-16 units of the tag on a button
+)
+
+// postKeyboard is a post's keyboard: "اقرأ المزيد", and in a reader's own
+// chat a button to follow each of the article's categories that is not a
+// section.
+func (s *Sender) postKeyboard(a nashra.Article, medium nashra.Medium, chat int64) *tgbotapi.InlineKeyboardMarkup {
+	kb := readMoreKeyboard(s.render.Link(a, medium, chat))
+	if chat == 0 || a.ID == 0 {
+		return kb
+	}
+	var row []tgbotapi.InlineKeyboardButton
+	var rows [][]tgbotapi.InlineKeyboardButton
+	n := 0
+	for i, c := range a.Categories {
+		tag := Hashtag(c)
+		if tag == "#" || Len(tag) > maxTagButtonLen || s.render.isSection(c) {
+			continue
+		}
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData(followTag+tag, CallbackFollowTag+strconv.FormatInt(a.ID, 10)+":"+strconv.Itoa(i)))
+		if len(row) == 2 {
+			rows, row = append(rows, row), nil
+		}
+		if n++; n == maxTagButtons {
+			break
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return kb
+	}
+	if kb == nil {
+		kb = &tgbotapi.InlineKeyboardMarkup{}
+	}
+	kb.InlineKeyboard = append(kb.InlineKeyboard, rows...)
+	return kb
 }
 
 // CutHTMLLines keeps whole lines of a message whose lines each close their

@@ -60,9 +60,19 @@ func (r *Renderer) Link(a nashra.Article, medium nashra.Medium, chat int64) stri
 // (MaxCaption under a photo, MaxText alone). Only the summary, then the
 // title, are shortened, on a word boundary with "…".
 func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) string {
+	return r.PostFor(a, medium, limit, "")
+}
+
+// PostFor is Post for a chat that gets a because of what it follows:
+// reason, the phrase followed or '#' and the tag, is said in one line,
+// "لأنك تتابع: الكهرباء".
+func (r *Renderer) PostFor(a nashra.Article, medium nashra.Medium, limit int, reason string) string {
 	title := CleanLine(a.Title)
 	summary := CleanText(a.Summary)
 	var foot []segment
+	if why := whyLine(reason); why != "" {
+		foot = append(foot, seg(why+"\n"))
+	}
 	if v := VideoLink(a.Content); v != "" {
 		foot = append(foot, seg("▶️ "), linkSeg("شاهد الفيديو", v), seg("\n"))
 	}
@@ -118,6 +128,28 @@ func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) strin
 		out = Escape(r.site)
 	}
 	return out
+}
+
+// isSection reports whether a category is the name of a section, which a
+// reader follows as a section rather than as a tag.
+func (r *Renderer) isSection(category string) bool {
+	if r.sections == nil {
+		return false
+	}
+	_, ok := r.sections.Match(category)
+	return ok
+}
+
+// whyLine says why a chat got a post it does not follow the section of.
+func whyLine(reason string) string {
+	if tag, ok := strings.CutPrefix(reason, "#"); ok {
+		reason = Hashtag(tag)
+	}
+	reason = Cut(CleanLine(reason), 100)
+	if reason == "" {
+		return ""
+	}
+	return "🔔 لأنك تتابع: " + reason
 }
 
 // publishedAt is when the site says a was published, else when nashra

@@ -81,9 +81,9 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 		s.log.Warn("telegram: image unusable, posting text", "article_id", a.ID, "chat_id", p.Target.ChatID, "image_url", a.ImageURL)
 	}
 	params := s.base(p.Target)
-	setBody(params, "text", s.render.Post(a, medium, MaxText), p.Plain)
+	setBody(params, "text", s.render.PostFor(a, medium, MaxText, p.Target.Reason), p.Plain)
 	params["link_preview_options"] = previewOf(a)
-	SetMarkup(params, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(params, s.postKeyboard(a, medium, chat))
 	m, err := s.send(ctx, "sendMessage", params)
 	return delivery.Sent{MessageID: m.MessageID}, err
 }
@@ -131,6 +131,9 @@ func previewOf(a nashra.Article) string {
 // base returns the parameters every post has.
 func (s *Sender) base(t delivery.Target) tgbotapi.Params {
 	p := tgbotapi.Params{"chat_id": strconv.FormatInt(t.ChatID, 10), "parse_mode": tgbotapi.ModeHTML}
+	if t.ThreadID != 0 {
+		p["message_thread_id"] = strconv.FormatInt(t.ThreadID, 10)
+	}
 	if t.Silent {
 		p["disable_notification"] = "true"
 	}
@@ -166,13 +169,13 @@ func (s *Sender) Edit(ctx context.Context, t delivery.Target, messageID int, cap
 		"message_id": strconv.Itoa(messageID),
 		"parse_mode": tgbotapi.ModeHTML,
 	}
-	SetMarkup(p, readMoreKeyboard(s.render.Link(a, medium, chat)))
+	SetMarkup(p, s.postKeyboard(a, medium, chat))
 	method := "editMessageText"
 	if caption {
 		method = "editMessageCaption"
-		p["caption"] = s.render.Post(a, medium, MaxCaption)
+		p["caption"] = s.render.PostFor(a, medium, MaxCaption, t.Reason)
 	} else {
-		p["text"] = s.render.Post(a, medium, MaxText)
+		p["text"] = s.render.PostFor(a, medium, MaxText, t.Reason)
 		p["link_preview_options"] = previewOf(a)
 	}
 	if _, err := s.call(ctx, method, p); err != nil && !notModified(err) {

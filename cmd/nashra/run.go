@@ -16,6 +16,7 @@ import (
 
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
@@ -48,7 +49,8 @@ type Main struct {
 	engine *delivery.Engine
 	bot    *bot.Bot
 	// websub is nil when websub.enabled is off.
-	websub *websub.Subscriber
+	websub    *websub.Subscriber
+	dashboard *dashboard.Dashboard
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -112,9 +114,21 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 	pages.Register(m.web)
+	// The editors' dashboard works without Telegram too (admins then sign
+	// in on another instance's link): its controls act on the store.
+	var notify func()
+	var controls dashboard.Delivery = delivery.NewControls(db, nil)
+	if m.engine != nil {
+		notify, controls = m.engine.Notify, m.engine
+	}
+	guard := feeds.NewFloodGuard(db, notify)
+	m.dashboard = dashboard.New(dashboard.Options{Config: cfg, Store: db, Delivery: controls, FloodGuard: guard,
+		Ranking: m.ranker, Email: m.digest, Registry: m.reg, Logger: log})
+	m.dashboard.Register(m.web)
 	if tg != nil {
 		opts := []bot.Option{bot.WithControls(m.engine), bot.WithRanking(m.ranker),
-			bot.WithEmailSignup(m.subs), bot.WithDigest(m.digest), bot.WithLeadership(m.leader)}
+			bot.WithEmailSignup(m.subs), bot.WithDigest(m.digest), bot.WithLeadership(m.leader),
+			bot.WithFloodGuard(guard), bot.WithDashboard(m.dashboard)}
 		if m.websub != nil {
 			opts = append(opts, bot.WithFeeding(m.websub))
 		}
