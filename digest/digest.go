@@ -55,8 +55,7 @@ type Store interface {
 
 	// The sender's lease and the circuit breaker's pause, kept like the
 	// delivery dispatcher's; and the admins' alerts.
-	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
-	ReleaseLease(ctx context.Context, name, holder string) error
+	outbox.LeaseStore
 	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
 	Lease(ctx context.Context, name string) (store.Lease, error)
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
