@@ -347,6 +347,8 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 	switch {
 	case d.State == nashra.DigestEmpty:
 		return b.reply(ctx, r, txtDigestEmpty, nil)
+	case d.State == nashra.DigestMissed:
+		return b.reply(ctx, r, fmt.Sprintf(txtDigestMissed, b.cfg.Digest.Time), nil)
 	case !created:
 		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, telegram.Escape(d.Subject), emails, chats), nil)
 	}
@@ -377,11 +379,15 @@ func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	answer := func(text string) error { return b.enqueue(ctx, answerReply(chat.ID, q.ID, text, false)) }
 	yes := strings.HasPrefix(q.Data, cbConfirm)
 	token := strings.TrimPrefix(strings.TrimPrefix(q.Data, cbConfirm), cbDecline)
-	if chat.Type != "private" || q.From == nil || !b.isAdmin(q.From.ID) {
+	if q.From == nil {
 		return answer(txtButtonExpired)
 	}
 	act, ok := b.pending.take(token, q.From.ID, b.now())
-	if !ok {
+	switch {
+	case !ok:
+		return answer(txtButtonExpired)
+	case act.kind == actStop && act.chatID != chat.ID,
+		act.kind != actStop && (chat.Type != "private" || !b.isAdmin(q.From.ID)):
 		return answer(txtButtonExpired)
 	}
 	if err := answer(""); err != nil {
@@ -391,6 +397,9 @@ func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 		return b.enqueue(ctx, editTextReply(chat.ID, q.Message.MessageID, html, nil))
 	}
 	if !yes {
+		if act.kind == actStop {
+			return done(txtStopKept)
+		}
 		return done(txtCancelled)
 	}
 	log := b.log.With("chat_id", chat.ID, "user_id", q.From.ID)
@@ -407,6 +416,12 @@ func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 		}
 		log.Info("broadcast queued by admin", "readers", n)
 		return done(fmt.Sprintf(txtBroadcastQueued, arabic.Count(n, nounReader)))
+	case actStop:
+		text, err := b.stop(ctx, chat)
+		if err != nil {
+			return errors.Join(err, done(txtError))
+		}
+		return done(text)
 	case actRetract:
 		n, err := b.controls.Retract(ctx, act.articleID)
 		if err != nil {
@@ -423,15 +438,19 @@ type actionKind int
 const (
 	actBroadcast actionKind = iota + 1
 	actRetract
+	actStop
 )
 
-// pendingAction waits for an admin's confirmation. Pending actions live
-// in memory: after a restart the admin simply sends the command again.
+// pendingAction waits for the confirmation of the user who asked (an
+// editor; for /stop, a reader or a group's administrator). Pending
+// actions live in memory: after a restart the command is simply sent
+// again.
 type pendingAction struct {
 	kind      actionKind
-	admin     int64
+	admin     int64 // the user who asked, and alone may confirm
 	html      string
 	articleID int64
+	chatID    int64 // of /stop: the chat to forget
 	created   time.Time
 }
 
@@ -474,8 +493,10 @@ func (p *pendingActions) take(token string, admin int64, now time.Time) (pending
 	return a, true
 }
 
-// alertEvery is how often unsent alerts are looked for.
-const alertEvery = time.Minute
+// alertEvery is how often unsent alerts are looked for: an alert raised
+// anywhere (the poller, the engine, another instance) reaches the editors
+// within it. The look is one indexed query.
+const alertEvery = 5 * time.Second
 
 // alertLoop sends admins the alerts other parts raised (a feed failing, the
 // flood guard, dead deliveries, a channel lost), each once.

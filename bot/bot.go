@@ -258,6 +258,9 @@ func (b *Bot) lead(ctx context.Context) error {
 	if err := b.setCommands(ctx); err != nil {
 		b.log.Warn("telegram: publish commands", "err", err)
 	}
+	if err := b.setProfile(ctx); err != nil {
+		b.log.Warn("telegram: set the bot's description", "err", err)
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { b.checkChannels(ctx) })
 	wg.Go(func() { b.alertLoop(ctx) })

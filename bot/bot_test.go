@@ -31,9 +31,10 @@ func TestReaderSubscribesByKeyboard(t *testing.T) {
 	welcome := h.reply(reader, "/start")
 	mustContain(t, welcome.Plain, "أهلًا بك", "المعلومة")
 	kb := buttons(welcome.Keyboard)
-	if kb["sec:news"] != "أخبار" || len(kb) != 7 {
-		t.Fatalf("keyboard = %v, want the seven sections, none checked", kb)
+	if kb["sec:news"] != "أخبار" || len(kb) != 8 || kb["set:qoff:w"] != "🔔 أريد الأخبار ليلًا أيضًا" {
+		t.Fatalf("keyboard = %v, want the seven sections, none checked, and the quiet hours' button", kb)
 	}
+	mustContain(t, welcome.Plain, "ساعات الهدوء عندك من 23:00 إلى 07:00 بتوقيت بغداد")
 
 	ans := h.press(telegramtest.Callback{From: reader, MessageID: welcome.MessageID, Data: "sec:news"})
 	mustContain(t, ans.Text, "«أخبار»")
@@ -289,8 +290,17 @@ func TestStopDeletesData(t *testing.T) {
 	if _, err := h.db.Chat(h.ctx, reader); err != nil {
 		t.Fatal(err)
 	}
-	got := h.reply(reader, "/stop")
-	mustContain(t, got.Plain, "حذف بياناتك")
+	// Asked first: declined, nothing changes.
+	ask := h.reply(reader, "/stop")
+	mustContain(t, ask.Plain, "هل أتابع؟")
+	h.press(telegramtest.Callback{From: reader, MessageID: ask.MessageID, Data: keyWith(ask.Keyboard, "no:")})
+	mustContain(t, h.tg.Sent(reader)[len(h.tg.Sent(reader))-1].Current().Plain, "لم يتغير شيء")
+	if subs := h.subscriptions(reader); len(subs) != 2 {
+		t.Fatalf("declined /stop changed the subscriptions: %v", subs)
+	}
+	ask = h.reply(reader, "/stop")
+	h.press(telegramtest.Callback{From: reader, MessageID: ask.MessageID, Data: keyWith(ask.Keyboard, "ok:")})
+	mustContain(t, h.tg.Sent(reader)[len(h.tg.Sent(reader))-1].Current().Plain, "حذف بياناتك")
 	if _, err := h.db.Chat(h.ctx, reader); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("chat still stored after /stop: %v", err)
 	}
@@ -332,7 +342,7 @@ func TestAdminCommandsRefusedToOthers(t *testing.T) {
 	h.start()
 	reader := h.user(1006)
 	unknown := h.reply(reader, "/nosuchcommand").Plain
-	for _, cmd := range []string{"/stats", "/feeds", "/broadcast مرحبا", "/pause", "/resume", "/cancel 1", "/retract 1", "/channels", "/link @news_ch أخبار", "/unlink @news_ch أخبار"} {
+	for _, cmd := range []string{"/stats", "/feeds", "/broadcast مرحبا", "/pause", "/resume", "/cancel 1", "/retract 1", "/channels"} {
 		if got := h.reply(reader, cmd).Plain; got != unknown {
 			t.Errorf("%s by a reader answered %q, want the unknown-command answer %q", cmd, got, unknown)
 		}
@@ -340,9 +350,11 @@ func TestAdminCommandsRefusedToOthers(t *testing.T) {
 	// An admin, but in a group: the same.
 	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "مجموعة"}).ID
 	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: adminID}, Status: "creator"})
-	got := h.say(telegramtest.Incoming{ChatID: group, From: adminID, Text: "/stats@nashra_test_bot"})
-	if len(got) != 1 || got[0].Plain != unknown {
-		t.Errorf("/stats in a group answered %v", plains(got))
+	for _, cmd := range []string{"/stats@nashra_test_bot", "/link@nashra_test_bot @news_ch أخبار"} {
+		got := h.say(telegramtest.Incoming{ChatID: group, From: adminID, Text: cmd})
+		if len(got) != 1 || got[0].Plain != unknown {
+			t.Errorf("%s in a group answered %v", cmd, plains(got))
+		}
 	}
 
 	stats := h.reply(adminID, "/stats").Plain
@@ -869,5 +881,47 @@ func TestBroadcastAtNight(t *testing.T) {
 		if got := p["disable_notification"] == "true"; got != c.silent {
 			t.Errorf("%02d:00: disable_notification = %q, want silent %v", c.hour, p["disable_notification"], c.silent)
 		}
+	}
+}
+
+// TestBotProfile: the screen before /start explains the bot in Arabic,
+// within Telegram's limits, which the fake enforces.
+func TestBotProfile(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	waitFor(t, "description set", func() bool { return h.tg.Description("") != "" && h.tg.ShortDescription("") != "" })
+	mustContain(t, h.tg.Description(""), "بوت وكالة المعلومة الإخبارية", "أخبار، مقالات، إنفوجرافيك", "العاجل", "/stop")
+	mustContain(t, h.tg.ShortDescription(""), "المعلومة")
+	if n := telegramtest.UTF16Len(h.tg.ShortDescription("")); n > 120 {
+		t.Errorf("short description of %d units", n)
+	}
+}
+
+// TestChannelOwnerLinks: a channel's own administrator links it and
+// unlinks it from a private chat, checked with getChatMember, and the
+// editors are told; someone who does not administer it cannot.
+func TestChannelOwnerLinks(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	owner, stranger := h.user(3001), h.user(3002)
+	ch := h.tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "قناتي", UserName: "my_news_ch"}).ID
+	h.tg.SetMember(ch, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.tg.SetBotMember(ch, tgbotapi.ChatMember{Status: "member"})
+
+	// Not yet an administrator: Telegram hides the channel's members.
+	mustContain(t, h.reply(owner, "/link @my_news_ch أخبار").Plain, "أضفني أولًا إلى @my_news_ch مشرفًا")
+	h.tg.SetBotMember(ch, tgbotapi.ChatMember{Status: "administrator", CanPostMessages: true})
+	mustContain(t, h.reply(stranger, "/link @my_news_ch أخبار").Plain, "لست مشرفًا في @my_news_ch")
+	before := len(h.tg.Sent(adminID))
+	mustContain(t, h.reply(owner, "/link @my_news_ch أخبار").Plain, "تم ربط @my_news_ch بقسم «أخبار»", "يمكن النشر")
+	links, err := h.db.ChannelLinks(h.ctx)
+	if err != nil || len(links) != 1 || links[0].Channel != "@my_news_ch" || links[0].Section != "news" {
+		t.Fatalf("links = %+v, %v", links, err)
+	}
+	waitFor(t, "editors told", func() bool { return len(h.tg.Sent(adminID)) > before })
+	mustContain(t, h.tg.Sent(adminID)[before].Plain, "مشرفُ القناة @my_news_ch، قناتَه بقسم «أخبار»", "/unlink @my_news_ch أخبار")
+	mustContain(t, h.reply(owner, "/unlink @my_news_ch أخبار").Plain, "تم فك ربط @my_news_ch")
+	if links, _ := h.db.ChannelLinks(h.ctx); len(links) != 0 {
+		t.Errorf("links after unlink = %+v", links)
 	}
 }

@@ -45,7 +45,8 @@ func (b *Bot) checkChannel(ctx context.Context, l nashra.ChannelLink) (bool, err
 }
 
 // checkChannels checks every mapped channel once at start, and alerts the
-// admins about those the bot cannot post to.
+// admins about those the bot cannot post to, unless the last check knew it
+// already: one alert per change, not one per restart.
 func (b *Bot) checkChannels(ctx context.Context) {
 	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
@@ -64,9 +65,11 @@ func (b *Bot) checkChannels(ctx context.Context) {
 			b.log.Warn("telegram: check channel", "channel", l.Channel, "err", err)
 		case !ok:
 			b.log.Warn("telegram: cannot post to channel", "channel", l.Channel)
+			if l.CanPost != nil && !*l.CanPost {
+				continue // told when it changed
+			}
 			if _, err := b.db.RaiseAlert(ctx, nashra.Alert{Kind: "channel_cannot_post", Subject: l.Channel,
-				Message:   fmt.Sprintf("لا أستطيع النشر في %s: أضفني إلى القناة مشرفًا بصلاحية النشر.", l.Channel),
-				CreatedAt: b.now()}); err != nil {
+				Message: fmt.Sprintf(txtCantPostChannel, l.Channel), CreatedAt: b.now()}); err != nil {
 				b.log.Warn("raise alert", "err", err)
 			}
 		}
@@ -127,20 +130,62 @@ func (b *Bot) linkArgs(ctx context.Context, r *request) (channel, slug string, o
 	return channel, s.Slug, true, nil
 }
 
-func (b *Bot) cmdLink(ctx context.Context, r *request) error {
-	channel, slug, ok, err := b.linkArgs(ctx, r)
-	if !ok || err != nil {
-		return err
+// channelArgs reads "@channel section" of /link and /unlink and finds the
+// channel. An editor may name any channel; anyone else, in a private chat,
+// only a channel they administer, as Telegram says (getChatMember). When
+// the request may not go on, it answers and reports ok false.
+func (b *Bot) channelArgs(ctx context.Context, r *request) (c tgbotapi.Chat, channel, slug string, editor, ok bool, err error) {
+	editor = r.private() && r.from != nil && b.isAdmin(r.from.ID)
+	if !editor && (!r.private() || r.from == nil) {
+		if !r.addressed && !r.private() {
+			return c, "", "", false, false, nil
+		}
+		return c, "", "", false, false, b.reply(ctx, r, txtUnknownCommand, nil)
 	}
-	c, err := b.api.Chat(ctx, channel)
+	if channel, slug, ok, err = b.linkArgs(ctx, r); !ok || err != nil {
+		return c, "", "", editor, false, err
+	}
+	c, err = b.api.Chat(ctx, channel)
 	if err != nil {
 		if k := telegram.Classify(err).Kind; k == delivery.ChatGone || k == delivery.Rejected {
-			return b.reply(ctx, r, fmt.Sprintf(txtNoSuchChannel, telegram.Escape(channel)), nil)
+			return c, "", "", editor, false, b.reply(ctx, r, fmt.Sprintf(txtNoSuchChannel, telegram.Escape(channel)), nil)
 		}
-		return err
+		return c, "", "", editor, false, err
 	}
 	if c.Type != "channel" {
-		return b.reply(ctx, r, fmt.Sprintf(txtNotAChannel, telegram.Escape(channel)), nil)
+		return c, "", "", editor, false, b.reply(ctx, r, fmt.Sprintf(txtNotAChannel, telegram.Escape(channel)), nil)
+	}
+	if editor {
+		return c, channel, slug, true, true, nil
+	}
+	m, err := b.api.ChatMember(ctx, strconv.FormatInt(c.ID, 10), r.from.ID)
+	switch {
+	case err != nil && telegram.Classify(err).Kind == delivery.Rejected:
+		// Telegram shows a channel's members to its administrators only:
+		// the bot is not one yet.
+		return c, "", "", false, false, b.reply(ctx, r, fmt.Sprintf(txtAddMeFirst, telegram.Escape(channel)), nil)
+	case err != nil:
+		return c, "", "", false, false, err
+	case !m.IsCreator() && !m.IsAdministrator():
+		return c, "", "", false, false, b.reply(ctx, r, fmt.Sprintf(txtNotYourChannel, telegram.Escape(channel)), nil)
+	}
+	return c, channel, slug, false, true, nil
+}
+
+// byWhom names the user of a request for the editors: their name and
+// @username, escaped.
+func byWhom(u *tgbotapi.User) string {
+	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if u.UserName != "" {
+		name += " (@" + u.UserName + ")"
+	}
+	return telegram.Escape(telegram.CleanLine(name))
+}
+
+func (b *Bot) cmdLink(ctx context.Context, r *request) error {
+	c, channel, slug, editor, ok, err := b.channelArgs(ctx, r)
+	if !ok || err != nil {
+		return err
 	}
 	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
@@ -154,7 +199,7 @@ func (b *Bot) cmdLink(ctx context.Context, r *request) error {
 	if err := b.subs.LinkChannel(ctx, slug, channel); err != nil {
 		return err
 	}
-	r.log(b.log).Info("channel linked by admin", "channel", channel, "section", slug)
+	r.log(b.log).Info("channel linked", "channel", channel, "section", slug, "by_editor", editor)
 	status := txtChannelUnknown
 	switch can, err := b.checkChannel(ctx, nashra.ChannelLink{Section: slug, Channel: channel}); {
 	case err != nil:
@@ -164,11 +209,30 @@ func (b *Bot) cmdLink(ctx context.Context, r *request) error {
 	default:
 		status = fmt.Sprintf(txtCantPostChannel, telegram.Escape(channel))
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtLinked, telegram.Escape(channel), b.sectionName(slug), status), nil)
+	if err := b.reply(ctx, r, fmt.Sprintf(txtLinked, telegram.Escape(channel), b.sectionName(slug), status), nil); err != nil {
+		return err
+	}
+	if editor {
+		return nil
+	}
+	// The editors learn of every channel that carries the agency's name.
+	return b.notifyAdmins(ctx, fmt.Sprintf(txtOwnerLinked, byWhom(r.from), telegram.Escape(channel), b.sectionName(slug),
+		telegram.Escape(channel), b.sectionName(slug)))
 }
 
 func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
-	channel, slug, ok, err := b.linkArgs(ctx, r)
+	var (
+		channel, slug string
+		ok            bool
+		err           error
+	)
+	// An editor may unlink a channel Telegram no longer knows.
+	editor := r.private() && r.from != nil && b.isAdmin(r.from.ID)
+	if editor {
+		channel, slug, ok, err = b.linkArgs(ctx, r)
+	} else {
+		_, channel, slug, _, ok, err = b.channelArgs(ctx, r)
+	}
 	if !ok || err != nil {
 		return err
 	}
@@ -179,8 +243,14 @@ func (b *Bot) cmdUnlink(ctx context.Context, r *request) error {
 	if !existed {
 		return b.reply(ctx, r, fmt.Sprintf(txtNotLinked, telegram.Escape(channel), b.sectionName(slug)), nil)
 	}
-	r.log(b.log).Info("channel unlinked by admin", "channel", channel, "section", slug)
-	return b.reply(ctx, r, fmt.Sprintf(txtUnlinked, telegram.Escape(channel), b.sectionName(slug)), nil)
+	r.log(b.log).Info("channel unlinked", "channel", channel, "section", slug, "by_editor", editor)
+	if err := b.reply(ctx, r, fmt.Sprintf(txtUnlinked, telegram.Escape(channel), b.sectionName(slug)), nil); err != nil {
+		return err
+	}
+	if editor {
+		return nil
+	}
+	return b.notifyAdmins(ctx, fmt.Sprintf(txtOwnerUnlinked, byWhom(r.from), telegram.Escape(channel), b.sectionName(slug)))
 }
 
 // sectionName is a section's Arabic name, escaped.
@@ -235,12 +305,30 @@ func (b *Bot) onChannelMembership(ctx context.Context, u *tgbotapi.ChatMemberUpd
 		next := fmt.Sprintf(txtChannelLinkHint, channelRef(c))
 		if len(sections) > 0 {
 			next = fmt.Sprintf(txtChannelLinkedTo, b.quoted(sections))
+		} else if err := b.thankOwner(ctx, u.From, c); err != nil {
+			return err
 		}
 		return b.notifyAdmins(ctx, fmt.Sprintf(txtBotAdminChannel, name, title, next))
 	case !can && could && len(sections) > 0:
 		return b.notifyAdmins(ctx, fmt.Sprintf(txtChannelLost, name, b.quoted(sections)))
 	}
 	return nil
+}
+
+// thankOwner tells the administrator who made the bot an administrator
+// of their channel how to link it, in their private chat with the bot if
+// they have one (the bot cannot write first).
+func (b *Bot) thankOwner(ctx context.Context, owner tgbotapi.User, c tgbotapi.Chat) error {
+	if b.isAdmin(owner.ID) {
+		return nil // the editors' notice says it
+	}
+	if known, err := b.subs.Chat(ctx, owner.ID); errors.Is(err, store.ErrNotFound) || err == nil && !known.Active {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	ref := channelRef(c)
+	return b.send(ctx, owner.ID, fmt.Sprintf(txtAddedToChannel, ref, ref, ref), nil)
 }
 
 // sameChannel reports whether a mapping names a chat, by id or by

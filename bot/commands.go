@@ -80,8 +80,10 @@ func init() {
 		"release":    {(*Bot).cmdRelease, admin, "إطلاق مقال موقوف للإرسال"},
 		"senddigest": {(*Bot).cmdSendDigest, admin, "إرسال نشرة اليوم الآن"},
 		"channels":   {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},
-		"link":       {(*Bot).cmdLink, admin, "ربط قناة بقسم"},
-		"unlink":     {(*Bot).cmdUnlink, admin, "فك ربط قناة بقسم"},
+		// Editors, and a channel's own administrators for their channel
+		// (checked by the command).
+		"link":       {(*Bot).cmdLink, anyone, "ربط قناة بقسم"},
+		"unlink":     {(*Bot).cmdUnlink, anyone, "فك ربط قناة بقسم"},
 		"dashboard":  {(*Bot).cmdDashboard, admin, "رابط الدخول إلى لوحة التحرير"},
 		"logout_all": {(*Bot).cmdLogoutAll, admin, "الخروج من لوحة التحرير في كل المتصفحات"},
 	}
@@ -136,7 +138,8 @@ func (b *Bot) cmdStart(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		return b.reply(ctx, r, fmt.Sprintf(txtWelcome, telegram.Escape(b.cfg.Site.Name)), sectionsKeyboard(b.sections, subs))
+		text := fmt.Sprintf(txtWelcome, telegram.Escape(b.cfg.Site.Name)) + b.quietNote(c.Settings) + "\n\n" + txtChooseFirst
+		return b.reply(ctx, r, text, welcomeKeyboard(b.sections, subs, c.Settings))
 	}
 	subs, err := b.subs.Subscriptions(ctx, r.chat.ID)
 	if err != nil {
@@ -155,7 +158,8 @@ func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
-	if _, err := b.ensureChat(ctx, r.chat, r.from); err != nil {
+	c, err := b.ensureChat(ctx, r.chat, r.from)
+	if err != nil {
 		return err
 	}
 	if _, err := b.subs.Subscribe(ctx, r.chat.ID, []string{s.Slug}); err != nil {
@@ -165,8 +169,26 @@ func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
 	if err != nil {
 		return err
 	}
-	text := fmt.Sprintf(txtSubscribed, b.quoted([]string{s.Slug})) + "\n\n" + txtChooseSections
-	return b.reply(ctx, r, text, sectionsKeyboard(b.sections, subs))
+	if !r.private() {
+		text := fmt.Sprintf(txtGroupSubscribed, b.quoted([]string{s.Slug})) + "\n\n" + txtChooseSectionsGroup
+		return b.reply(ctx, r, text, sectionsKeyboard(b.sections, subs))
+	}
+	text := fmt.Sprintf(txtSubscribed, b.quoted([]string{s.Slug})) + b.quietNote(c.Settings) + "\n\n" + txtChooseSections
+	return b.reply(ctx, r, text, welcomeKeyboard(b.sections, subs, c.Settings))
+}
+
+// quietNote tells a reader about their quiet hours, which hold news back
+// or silence it at night: a promise of news "as it is published" must not
+// hide them. Empty without quiet hours.
+func (b *Bot) quietNote(s nashra.ChatSettings) string {
+	if s.QuietStart == s.QuietEnd {
+		return ""
+	}
+	what := txtQuietHoldNote
+	if s.QuietMode == nashra.QuietSilent {
+		what = txtQuietSilentNote
+	}
+	return "\n\n" + fmt.Sprintf(txtQuietNote, clock(s.QuietStart), clock(s.QuietEnd), arabic.Zone(b.cfg.Site.Location), what)
 }
 
 func (b *Bot) cmdHelp(ctx context.Context, r *request) error {
@@ -411,15 +433,29 @@ func (b *Bot) cmdStop(ctx context.Context, r *request) error {
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
-	if err := b.subs.ForgetChat(ctx, r.chat.ID); err != nil {
-		return err
+	if r.from == nil {
+		return nil // an anonymous administrator cannot press the button
 	}
-	b.members.forgetChat(r.chat.ID)
-	r.log(b.log).Info("chat stopped and deleted")
-	if r.private() {
-		return b.reply(ctx, r, txtStopped, nil)
+	// Everything goes, so it is asked first; the one who asked confirms.
+	token := b.pending.add(pendingAction{kind: actStop, admin: r.from.ID, chatID: r.chat.ID}, b.now())
+	text := txtStopConfirm
+	if !r.private() {
+		text = txtStopConfirmGroup
 	}
-	return b.reply(ctx, r, txtStoppedGroup, nil)
+	return b.reply(ctx, r, text, stopKeyboard(token))
+}
+
+// stop forgets a chat, as its confirmed /stop asks.
+func (b *Bot) stop(ctx context.Context, chat *tgbotapi.Chat) (string, error) {
+	if err := b.subs.ForgetChat(ctx, chat.ID); err != nil {
+		return "", err
+	}
+	b.members.forgetChat(chat.ID)
+	b.log.Info("chat stopped and deleted", "chat_id", chat.ID)
+	if chat.Type == "private" {
+		return txtStopped, nil
+	}
+	return txtStoppedGroup, nil
 }
 
 // hint answers a plain message in a private chat: a section's name gets a

@@ -164,6 +164,15 @@ func (b *Bot) onMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) e
 		}
 		if !was {
 			b.log.Info("telegram: added to group", "chat_id", c.ID, "user_id", u.From.ID)
+			// A group that had the bot before keeps what it followed: say
+			// so, rather than resume it silently.
+			subs, err := b.subs.Subscriptions(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			if len(subs) > 0 {
+				return b.send(ctx, c.ID, fmt.Sprintf(txtGroupWelcomeBack, b.quoted(subs)), nil)
+			}
 			return b.send(ctx, c.ID, txtGroupAddedWelcome, nil)
 		}
 		return nil
@@ -215,14 +224,29 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	if isFollowCallback(data) {
 		return b.onFollowCallback(ctx, q, stored)
 	}
-	s, known := applySetting(stored.Settings, data[len(cbSettings):])
+	op := data[len(cbSettings):]
+	s, known := applySetting(stored.Settings, op)
 	if !known {
 		return answer(txtButtonExpired, false)
 	}
 	if err := b.subs.SetChatSettings(ctx, chat.ID, s); err != nil {
 		return errors.Join(err, answer(txtError, true))
 	}
-	if err := answer(txtSaved, false); err != nil {
+	if op == setQuietOffHere {
+		subs, err := b.subs.Subscriptions(ctx, chat.ID)
+		if err != nil {
+			return errors.Join(err, answer(txtError, true))
+		}
+		if err := answer(txtQuietOffHere, true); err != nil {
+			return err
+		}
+		return b.enqueue(ctx, editMarkupReply(chat.ID, q.Message.MessageID, welcomeKeyboard(b.sections, subs, s)))
+	}
+	notice, alert := txtSaved, false
+	if stored.Settings.Mode == nashra.ModeDigest && s.Mode == nashra.ModeInstant && op == setDigest {
+		notice, alert = txtDigestOffInstant, true
+	}
+	if err := answer(notice, alert); err != nil {
 		return err
 	}
 	return b.enqueue(ctx, editMarkupReply(chat.ID, q.Message.MessageID, settingsKeyboard(s)))
@@ -259,7 +283,11 @@ func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c na
 	if err := answer(text, false); err != nil {
 		return err
 	}
-	if err := b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, sectionsKeyboard(b.sections, subs))); err != nil {
+	kb := sectionsKeyboard(b.sections, subs)
+	if c.Kind == nashra.ChatPrivate {
+		kb = welcomeKeyboard(b.sections, subs, c.Settings)
+	}
+	if err := b.enqueue(ctx, editMarkupReply(c.ID, q.Message.MessageID, kb)); err != nil {
 		return err
 	}
 	if c.Kind == nashra.ChatPrivate && len(subs) == 1 && subs[0] == slug {

@@ -33,6 +33,12 @@ const (
 	setEndDown    = "qe:-"
 	setEndUp      = "qe:+"
 	setDigest     = "d"
+	// setQuietOffHere turns quiet hours off from the welcome, whose
+	// keyboard of sections stays.
+	setQuietOffHere = "qoff:w"
+	// setBreakingSound and setBundle toggle those choices.
+	setBreakingSound = "bs"
+	setBundle        = "b"
 )
 
 func button(text, data string) tgbotapi.InlineKeyboardButton {
@@ -95,13 +101,42 @@ func settingsKeyboard(s nashra.ChatSettings) *tgbotapi.InlineKeyboardMarkup {
 	} else {
 		rows = append(rows, []tgbotapi.InlineKeyboardButton{button(btnQuietOn, cbSettings+setQuietOn)})
 	}
-	digest := "⬜ " + btnDigest
-	if s.Digest {
-		digest = "✅ " + btnDigest
+	if s.QuietStart != s.QuietEnd {
+		rows = append(rows, []tgbotapi.InlineKeyboardButton{button(toggle(s.BreakingSound, btnBreakingSound), cbSettings+setBreakingSound)})
 	}
-	rows = append(rows, []tgbotapi.InlineKeyboardButton{button(digest, cbSettings+setDigest)})
+	rows = append(rows,
+		[]tgbotapi.InlineKeyboardButton{button(toggle(s.Bundle, btnBundle), cbSettings+setBundle)},
+		[]tgbotapi.InlineKeyboardButton{button(toggle(s.Digest, btnDigest), cbSettings+setDigest)})
 	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
 	return &kb
+}
+
+// stopKeyboard asks a reader, or a group's administrator, to confirm /stop.
+func stopKeyboard(token string) *tgbotapi.InlineKeyboardMarkup {
+	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{
+		button(btnStop, cbConfirm+token),
+		button(btnCancel, cbDecline+token),
+	})
+	return &kb
+}
+
+// toggle shows an option that is on or off: ✅ or ⬜.
+func toggle(on bool, text string) string {
+	if on {
+		return "✅ " + text
+	}
+	return "⬜ " + text
+}
+
+// welcomeKeyboard is the keyboard of sections a reader sees on /start,
+// with, while the reader has quiet hours, the one tap that turns them off.
+func welcomeKeyboard(cat *nashra.Catalog, followed []string, s nashra.ChatSettings) *tgbotapi.InlineKeyboardMarkup {
+	kb := sectionsKeyboard(cat, followed)
+	if s.QuietStart != s.QuietEnd {
+		kb.InlineKeyboard = append(kb.InlineKeyboard,
+			[]tgbotapi.InlineKeyboardButton{button(btnNightToo, cbSettings+setQuietOffHere)})
+	}
+	return kb
 }
 
 // confirmKeyboard asks an admin to confirm a pending action.
@@ -137,8 +172,12 @@ func applySetting(s nashra.ChatSettings, op string) (nashra.ChatSettings, bool) 
 		}
 	case setHold, setSilent:
 		s.QuietMode = op[2:]
-	case setQuietOff:
+	case setQuietOff, setQuietOffHere:
 		s.QuietStart, s.QuietEnd = 0, 0
+	case setBreakingSound:
+		s.BreakingSound = !s.BreakingSound
+	case setBundle:
+		s.Bundle = !s.Bundle
 	case setQuietOn:
 		s.QuietStart, s.QuietEnd = nashra.DefaultChatSettings.QuietStart, nashra.DefaultChatSettings.QuietEnd
 	case setStartDown:
@@ -151,6 +190,10 @@ func applySetting(s nashra.ChatSettings, op string) (nashra.ChatSettings, bool) 
 		s.QuietEnd = step(s.QuietEnd, hour, s.QuietStart)
 	case setDigest:
 		s.Digest = !s.Digest
+		if !s.Digest && s.Mode == nashra.ModeDigest {
+			// "The digest only" without the digest would be nothing at all.
+			s.Mode = nashra.ModeInstant
+		}
 	default:
 		return s, false
 	}

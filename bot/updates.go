@@ -15,6 +15,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
 )
 
 // allowedUpdates are the kinds of update the bot asks Telegram for.
@@ -166,6 +167,11 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message) error {
 	if m.Chat.Type == "channel" {
 		return nil
 	}
+	if m.Chat.Type == "private" {
+		if err := b.reactivate(ctx, m.Chat.ID); err != nil {
+			return err
+		}
+	}
 	if b.isWordAnswer(m) {
 		r := &request{chat: m.Chat, msg: m, from: m.From, cmd: "follow", args: strings.TrimSpace(m.Text)}
 		return b.command(ctx, r)
@@ -191,6 +197,23 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message) error {
 		return fmt.Errorf("/%s: %w", cmd, err)
 	}
 	return nil
+}
+
+// reactivate marks a reader's chat active again when they write to the
+// bot: whoever writes has unblocked it, whatever update Telegram sent or
+// lost on the way.
+func (b *Bot) reactivate(ctx context.Context, chatID int64) error {
+	c, err := b.subs.Chat(ctx, chatID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case c.Active:
+		return nil
+	}
+	b.log.Info("telegram: reader back", "chat_id", chatID)
+	return b.subs.SetChatActive(ctx, chatID, true, "")
 }
 
 // parseCommand splits "/cmd@bot args" into its parts. It reads the text

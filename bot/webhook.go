@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -108,6 +109,26 @@ func (b *Bot) setCommands(ctx context.Context) error {
 		if _, err := b.api.Call(ctx, "setMyCommands", p); err != nil {
 			// An admin who never opened a chat with the bot: no menu yet.
 			b.log.Info("telegram: admin command menu", "user_id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// setProfile sets the bot's description, which an empty chat shows before
+// /start, and its short description, on its profile and in shared links,
+// in Arabic for everyone; the site's name is in both.
+func (b *Bot) setProfile(ctx context.Context) error {
+	site := b.cfg.Site.Name
+	var slugs []string
+	for _, s := range b.sections.Sections() {
+		slugs = append(slugs, s.Slug)
+	}
+	for method, p := range map[string]tgbotapi.Params{
+		"setMyDescription":      {"description": fmt.Sprintf(txtBotDescription, site, b.sections.Names(slugs), site)},
+		"setMyShortDescription": {"short_description": fmt.Sprintf(txtBotShortDescription, site)},
+	} {
+		if _, err := b.api.Call(ctx, method, p); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
 		}
 	}
 	return nil

@@ -426,10 +426,7 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 	if len(q.rows) == 0 {
 		return nil
 	}
-	n := 1
-	if q.kind != nashra.ChatChannel {
-		n = min(len(q.rows), s.e.cfg.BundleMax)
-	}
+	n := bundleSize(q.kind, q.rows, s.e.cfg.BundleMax)
 	rows := slices.Clone(q.rows[:n])
 	q.rows = q.rows[n:]
 	j := &job{kind: jobPost, chatID: q.id, chatKind: q.kind, prio: p, rows: rows, silent: silent}
@@ -437,6 +434,28 @@ func (s *session) build(q *chatQ, answer bool, now time.Time) *job {
 		j.plain = j.plain || r.Plain
 	}
 	return j
+}
+
+// bundleSize is how many of a chat's waiting rows, in lane order, go as
+// the next message. Breaking news goes alone, as a full post; so does
+// everything to a channel, whose timeline is its readers' feed. A reader
+// who takes the hourly bundle gets the hour's news as one list; others
+// get full posts, a few seconds apart, until more than
+// nashra.BundleOver wait: only such a flood becomes one list, and only
+// for a reader who left bundling on.
+func bundleSize(kind nashra.ChatKind, rows []nashra.Delivery, max int) int {
+	if kind == nashra.ChatChannel || rows[0].Lane == nashra.LaneBreaking {
+		return 1
+	}
+	// Rows go in lane order: past a breaking one, none is breaking.
+	n, s := len(rows), rows[0].Settings
+	switch {
+	case s != nil && s.Mode == nashra.ModeHourly:
+	case s != nil && s.Bundle && n > nashra.BundleOver:
+	default:
+		return 1
+	}
+	return min(n, max)
 }
 
 // replyJob sends a reply or broadcast taken from the chat's queue, unless
@@ -469,7 +488,7 @@ func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
 		if r.Kind == nashra.ChatChannel {
 			settings = nil
 		}
-		switch until, sil := when(settings, r.CreatedAt, now, loc); {
+		switch until, sil := when(settings, r.CreatedAt, now, loc, r.Lane == nashra.LaneBreaking); {
 		case now.Sub(r.DueAt) > staleAfter:
 			stale = append(stale, r.ID)
 		case !r.ChatActive || (r.Kind != nashra.ChatChannel && r.Settings == nil):

@@ -9,10 +9,15 @@ import (
 // when decides, by a reader's choices, whether a row created at created may
 // go at now: hold is the time to hold it until (zero: now), and silent says
 // to send it without a sound. Rows for channels, or chats whose settings
-// are unknown, go at once.
-func when(s *nashra.ChatSettings, created, now time.Time, loc *time.Location) (hold time.Time, silent bool) {
+// are unknown, go at once. Breaking news is never held, by the hourly
+// bundle or quiet hours: in quiet hours it comes silently, unless the
+// reader asked for its sound.
+func when(s *nashra.ChatSettings, created, now time.Time, loc *time.Location, breaking bool) (hold time.Time, silent bool) {
 	if s == nil {
 		return time.Time{}, false
+	}
+	if breaking {
+		return time.Time{}, s.Quiet(now, loc) && !s.BreakingSound
 	}
 	at := now
 	if s.Mode == nashra.ModeHourly {

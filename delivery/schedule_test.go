@@ -41,7 +41,7 @@ func TestWhenFollowsReadersChoices(t *testing.T) {
 		{"hourly slot reached inside quiet hours", &hourly, at(22, 40), at(23, 0), at(7, 0).AddDate(0, 0, 1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, s := when(tc.s, tc.created, tc.now, bg)
+			h, s := when(tc.s, tc.created, tc.now, bg, false)
 			if !h.Equal(tc.wantHold) || s != tc.wantSilent {
 				t.Errorf("when = %v, silent %v; want %v, %v", h, s, tc.wantHold, tc.wantSilent)
 			}

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
@@ -226,7 +229,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		return s.giveUp(ctx, log, j, se), nil
 	}
 	attempt := j.attempts() + 1
-	if attempt >= s.e.cfg.MaxAttempts {
+	if attempt >= s.e.cfg.MaxAttempts || s.tooLate(j) {
 		return s.giveUp(ctx, log, j, se), nil
 	}
 	at := j.end.Add(outbox.Backoff(attempt, s.e.cfg.RetryBase.D(), s.e.cfg.RetryMax.D()))
@@ -297,15 +300,51 @@ func (s *session) giveUp(ctx context.Context, log *slog.Logger, j *job, se *Send
 	case jobReply:
 		op = store.OpReplyDead
 	case jobEdit, jobDelete:
+		s.workGivenUp(ctx, log, j, se)
 		return []store.OutboxUpdate{{Op: store.OpTodoDrop, IDs: j.ids(), Todo: j.rows[0].Todo, ErrorKind: se.Kind.String(), Error: se.Reason}}
 	}
 	s.e.m.dead.Add(float64(j.items()))
 	log.Error("delivery given up", "method", s.method(j), "kind", se.Kind.String(), "reason", se.Reason, "rows", j.items())
 	if _, err := s.e.st.RaiseAlert(ctx, nashra.Alert{Kind: "deliveries_dead", Subject: dispatcherName,
-		Message: "رسائل تعذّر إرسالها نهائيًا؛ راجع /stats", CreatedAt: s.e.now()}); err != nil {
+		Message: txtDeadRows, CreatedAt: s.e.now()}); err != nil {
 		log.Error("cannot raise the alert about dead deliveries", "err", err)
 	}
 	return []store.OutboxUpdate{{Op: op, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}
+}
+
+// tooLate reports whether an edit or a delete that failed is past its
+// window: a correction's (delivery.correction_window after the send),
+// or Telegram's for deleting a message. Trying again after it would only
+// hammer Telegram.
+func (s *session) tooLate(j *job) bool {
+	now, sent := s.e.now(), j.rows[0].SentAt
+	switch j.kind {
+	case jobEdit:
+		return now.After(sent.Add(s.e.cfg.CorrectionWindow.D()))
+	case jobDelete:
+		return now.After(sent.Add(deleteWindow))
+	}
+	return false
+}
+
+// workGivenUp tells the editors that a correction or a retraction could
+// not reach a message, once per article and kind of work while they have
+// not read it.
+func (s *session) workGivenUp(ctx context.Context, log *slog.Logger, j *job, se *SendError) {
+	d := j.rows[0]
+	log.Error("correction given up", "todo", d.Todo, "attempts", d.Attempts+1, "kind", se.Kind.String(), "reason", se.Reason)
+	title := strconv.FormatInt(d.ArticleID, 10)
+	if a, err := s.e.st.Article(ctx, d.ArticleID); err == nil {
+		title = "«" + arabic.Cut(strings.Join(strings.Fields(a.Title), " "), 120, utf8.RuneCountInString) + "»"
+	}
+	msg := fmt.Sprintf(txtEditGivenUp, title, errorNames[se.Kind])
+	if d.Todo == nashra.TodoDelete {
+		msg = fmt.Sprintf(txtDeleteGivenUp, title, errorNames[se.Kind])
+	}
+	if _, err := s.e.st.RaiseAlert(ctx, nashra.Alert{Kind: "work_given_up_" + d.Todo, Subject: strconv.FormatInt(d.ArticleID, 10),
+		Message: msg, CreatedAt: s.e.now()}); err != nil {
+		log.Error("cannot raise the alert about a correction given up", "err", err)
+	}
 }
 
 // dropWork ends an edit or delete whose chat went away; rows and replies
@@ -327,7 +366,7 @@ func (s *session) chatGone(ctx context.Context, log *slog.Logger, j *job, reason
 			log.Error("cannot mark the channel unwritable", "err", err)
 		}
 		if _, err := s.e.st.RaiseAlert(ctx, nashra.Alert{Kind: "channel_unwritable", Subject: strconv.FormatInt(j.chatID, 10),
-			Message: fmt.Sprintf("تعذّر النشر في القناة %d: %s", j.chatID, reason), CreatedAt: now}); err != nil {
+			Message: fmt.Sprintf(txtChannelFailed, j.chatID, errorNames[ChatGone]), CreatedAt: now}); err != nil {
 			log.Error("cannot raise the alert about a channel", "err", err)
 		}
 	}

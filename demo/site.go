@@ -84,6 +84,20 @@ func (s *Site) Publish(at time.Time, items ...Item) {
 	}
 }
 
+// Retitle changes the title of the published item titled old, as an
+// editor correcting it on the site would.
+func (s *Site) Retitle(old, title string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, items := range s.published {
+		for i := range items {
+			if items[i].Title == old {
+				items[i].Title = title
+			}
+		}
+	}
+}
+
 func (s *Site) publish(it Item, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

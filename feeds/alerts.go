@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/almaalouma/nashra"
@@ -19,7 +20,39 @@ const (
 	AlertRefused     = "feed_items_refused"
 	AlertUnparsable  = "feed_unparsable"
 	AlertUndecodable = "feed_undecodable"
+	AlertRecovered   = "feed_recovered"
 )
+
+// sectionName is the Arabic name of a feed's section, as editors know it.
+func (p *Poller) sectionName(f nashra.Feed) string {
+	if n := p.names[f.SectionSlug]; n != "" {
+		return n
+	}
+	return f.SectionSlug
+}
+
+// whatFailed says in Arabic why a feed's poll failed, from the error the
+// poll stored; the technical text stays in /feeds and the log.
+func whatFailed(lastError string) string {
+	e := strings.ToLower(lastError)
+	switch {
+	case strings.Contains(e, "not a feed"), strings.Contains(e, "parse"), strings.Contains(e, "decode"), strings.Contains(e, "xml"):
+		return "ما يجيب به الموقع ليس خلاصة تُقرأ"
+	case strings.Contains(e, "http 5"):
+		return "الموقع يجيب بخطأ في خادمه (" + strings.TrimSpace(e[strings.Index(e, "http ")+5:][:3]) + ")"
+	case strings.Contains(e, "http 4"):
+		return "الموقع لا يقدّم الخلاصة على عنوانها (" + strings.TrimSpace(e[strings.Index(e, "http ")+5:][:3]) + ")"
+	case strings.Contains(e, "timeout"), strings.Contains(e, "deadline"):
+		return "الموقع لا يجيب في المهلة"
+	case strings.Contains(e, "no such host"), strings.Contains(e, "refused"), strings.Contains(e, "reset"), strings.Contains(e, "eof"):
+		return "تعذّر الاتصال بالموقع"
+	case strings.Contains(e, "too large"):
+		return "الخلاصة أكبر من الحد المسموح"
+	case strings.Contains(e, "store"):
+		return "قاعدة البيانات رفضت بعض المواد"
+	}
+	return "خطأ تقني"
+}
 
 // checkHealth raises the stale and failing alerts of a feed polled at now;
 // before and after are its state around the poll, reason the step a failed
@@ -30,6 +63,7 @@ const (
 // The stale gauge is kept here too.
 func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, reason string, now time.Time, log *slog.Logger) {
 	p.mu.Lock()
+	firstFailure := p.failingSince[after.ID]
 	if after.ErrorCount == 0 {
 		delete(p.failingSince, after.ID)
 	} else if _, ok := p.failingSince[after.ID]; !ok {
@@ -39,8 +73,8 @@ func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, rea
 	p.mu.Unlock()
 
 	if after.ErrorCount > 0 && before.ErrorCount == 0 && !before.LastSuccessAt.IsZero() && reason == "parse" {
-		msg := fmt.Sprintf("خلاصة قسم «%s» (%s) كانت سليمة وصارت لا تُقرأ، فلا يُخزَّن منها شيء: %s",
-			after.SectionSlug, after.URL, after.LastError)
+		msg := fmt.Sprintf("⚠️ خلاصة قسم «%s» كانت سليمة وصارت لا تُقرأ، فلا يصل منها جديد: %s. التفاصيل في /feeds.",
+			p.sectionName(after), whatFailed(after.LastError))
 		p.raise(ctx, AlertUnparsable, after, msg, now, log)
 	}
 	if after.ErrorCount > 0 {
@@ -51,16 +85,26 @@ func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, rea
 			start = failingSince
 		}
 		if crossed(start, before.CheckedAt, now, p.cfg.FailingAlertAfter.D()) {
-			msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تفشل منذ %s: %s",
-				after.SectionSlug, after.URL, arabicDuration(now.Sub(start)), after.LastError)
+			msg := fmt.Sprintf("⚠️ لا يصل جديد قسم «%s» منذ %s: %s. التفاصيل في /feeds، وسأخبرك حين يعود.",
+				p.sectionName(after), arabicDuration(now.Sub(start)), whatFailed(after.LastError))
 			p.raise(ctx, AlertFailing, after, msg, now, log)
 		}
 		return
 	}
 
+	// Back after failing long enough to have been reported.
+	down := before.LastSuccessAt
+	if down.IsZero() {
+		down = firstFailure
+	}
+	if before.ErrorCount > 0 && !down.IsZero() && before.CheckedAt.Sub(down) >= p.cfg.FailingAlertAfter.D() {
+		msg := fmt.Sprintf("✅ عاد قسم «%s» يصل جديده بعد انقطاع دام %s.", p.sectionName(after), arabicDuration(now.Sub(down)))
+		p.raise(ctx, AlertRecovered, after, msg, now, log)
+	}
+
 	if refusing(after) && !refusing(before) {
-		msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تعمل، لكن قاعدة البيانات رفضت بعض موادها فلم تُحفظ، وستُعاد محاولة حفظها في كل جلب: %s",
-			after.SectionSlug, after.URL, after.LastError)
+		msg := fmt.Sprintf("⚠️ خلاصة قسم «%s» تعمل، لكن قاعدة البيانات رفضت بعض موادها فلم تُحفظ، وستُعاد محاولة حفظها في كل جلب. التفاصيل في /feeds.",
+			p.sectionName(after))
 		p.raise(ctx, AlertRefused, after, msg, now, log)
 	}
 
@@ -79,8 +123,8 @@ func (p *Poller) checkHealth(ctx context.Context, before, after nashra.Feed, rea
 	p.metrics.stale.Set(float64(len(p.stale)))
 	p.mu.Unlock()
 	if stale && crossed(quiet, before.LastSuccessAt, now, p.cfg.StaleAfter.D()) {
-		msg := fmt.Sprintf("خلاصة قسم «%s» (%s) تجيب ولكن بلا جديد منذ %s.",
-			after.SectionSlug, after.URL, arabicDuration(now.Sub(quiet)))
+		msg := fmt.Sprintf("خلاصة قسم «%s» تجيب، لكن لا جديد فيها منذ %s. تحقق من النشر على الموقع، أو من /feeds.",
+			p.sectionName(after), arabicDuration(now.Sub(quiet)))
 		p.raise(ctx, AlertStale, after, msg, now, log)
 	}
 }
@@ -113,8 +157,8 @@ func (p *Poller) holdUndecodable(ctx context.Context, f nashra.Feed, held []nash
 		return
 	}
 	log.Warn("items held back: text not decodable", "items", len(fresh), "first", fresh[0].Link)
-	msg := fmt.Sprintf("خلاصة قسم «%s» (%s): حُجز عن القرّاء ما تعذّر فكّ ترميز نصّه (%s)، ويُعاد فحصه مع كل جلب حتى يصلحه الموقع. أوله: %s",
-		f.SectionSlug, f.URL, arabic.Count(len(fresh), arabic.Article), fresh[0].Link)
+	msg := fmt.Sprintf("⚠️ في خلاصة قسم «%s» %s تعذّرت قراءة حروفها، فحُجزت عن القرّاء ويُعاد فحصها مع كل جلب حتى يصلحها الموقع. أولها: %s",
+		p.sectionName(f), arabic.Count(len(fresh), material), fresh[0].Link)
 	p.raise(ctx, AlertUndecodable, f, msg, now, log)
 }
 
@@ -133,19 +177,22 @@ func (p *Poller) raise(ctx context.Context, kind string, f nashra.Feed, msg stri
 }
 
 // floodMessage tells the admins what the flood guard did with n items.
-func floodMessage(f nashra.Feed, n int, fg config.FloodGuard) string {
+func (p *Poller) floodMessage(f nashra.Feed, n int, fg config.FloodGuard) string {
 	var did string
 	switch fg.Action {
 	case config.FloodLatest:
-		did = fmt.Sprintf("أُرسل أحدث %d منها وعُدّ الباقي مقروءًا.", min(fg.Latest, n))
+		did = fmt.Sprintf("فأُرسل أحدثها (%s) وعُدّ الباقي مقروءًا.", arabic.Count(min(fg.Latest, n), material))
 	case config.FloodPush:
-		did = "أُرسلت كلها كالمعتاد."
+		did = "فأُرسلت كلها كالمعتاد."
 	default:
-		did = "حُجزت كلها بانتظار قرار المشرف."
+		did = "فأوقفتُها كلها عن الإرسال حتى تقرر: راجعها في /held، وأطلق ما يستحق بـ /release."
 	}
-	return fmt.Sprintf("حارس الإغراق: خلاصة قسم «%s» (%s) أتت دفعةً واحدة بـ%s كلها جديدة؛ %s",
-		f.SectionSlug, f.URL, arabic.Count(n, arabic.Article), did)
+	return fmt.Sprintf("🛑 وصلت من قسم «%s» دفعة واحدة من %s كلها جديد، وهذا يوحي بخلل في الموقع لا بأخبار، %s",
+		p.sectionName(f), arabic.Count(n, material), did)
 }
+
+// material counts what a feed carries, whatever its section: «مادة».
+var material = arabic.Noun{One: "مادة واحدة", Two: "مادتان", Plural: "مواد", Many: "مادةً", Single: "مادة"}
 
 // Counted units of time, in the genitive that follows "منذ".
 var (

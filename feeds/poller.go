@@ -88,6 +88,7 @@ type Poller struct {
 	norm      normalizer
 	exclude   map[string]bool   // matchKey of cfg.ExcludeCategories
 	legacy    encoding.Encoding // the site's legacy charset
+	names     map[string]string // sections' Arabic names by slug, for the editors' alerts
 
 	mu           sync.Mutex
 	stale        map[int64]bool            // feeds found stale at their last success
@@ -109,7 +110,12 @@ func NewPoller(st Store, cfg *config.Config, reg prometheus.Registerer, logger *
 		logger = slog.Default()
 	}
 	legacy, _ := charset.Lookup(cfg.Site.LegacyCharset)
+	names := make(map[string]string, len(cfg.Sections))
+	for _, s := range cfg.Sections {
+		names[s.Slug] = s.Name
+	}
 	return &Poller{
+		names:        names,
 		Now:          time.Now,
 		store:        st,
 		cfg:          cfg.Poll,
@@ -364,7 +370,7 @@ func (p *Poller) ingest(ctx context.Context, f nashra.Feed, r *response, now tim
 		}
 	}
 	if flooded {
-		msg := floodMessage(f, len(fresh), p.cfg.FloodGuard)
+		msg := p.floodMessage(f, len(fresh), p.cfg.FloodGuard)
 		p.raise(ctx, AlertFloodGuard, f, msg, now, log)
 	}
 	return "", nil

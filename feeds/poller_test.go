@@ -208,9 +208,9 @@ func TestFloodGuard(t *testing.T) {
 		newN, heldN, seenN int
 		says               string
 	}{
-		{config.FloodHold, 0, 6, 1, "حُجزت كلها"},
-		{config.FloodLatest, 3, 0, 4, "أُرسل أحدث 3 منها"},
-		{config.FloodPush, 6, 0, 1, "أُرسلت كلها"},
+		{config.FloodHold, 0, 6, 1, "راجعها في /held، وأطلق ما يستحق بـ /release"},
+		{config.FloodLatest, 3, 0, 4, "فأُرسل أحدثها (3 مواد)"},
+		{config.FloodPush, 6, 0, 1, "فأُرسلت كلها"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.action, func(t *testing.T) {
@@ -253,7 +253,7 @@ func TestFloodGuard(t *testing.T) {
 			}
 			a := alerts[0]
 			if a.Kind != AlertFloodGuard || a.Subject != s.URL+"/feed" || !strings.Contains(a.Message, tt.says) ||
-				!strings.Contains(a.Message, "7 مقالات") {
+				!strings.Contains(a.Message, "قسم «أخبار» دفعة واحدة من 7 مواد") {
 				t.Errorf("alert %+v", a)
 			}
 		})
@@ -334,7 +334,7 @@ func TestStaleAlert(t *testing.T) {
 			t.Errorf("at +%s: gauge %v, want %v", step.at, g, step.gauge)
 		}
 	}
-	if a := spy.raised[0]; a.Kind != AlertStale || !strings.Contains(a.Message, "بلا جديد منذ ساعتين") {
+	if a := spy.raised[0]; a.Kind != AlertStale || !strings.Contains(a.Message, "لا جديد فيها منذ ساعتين") {
 		t.Errorf("alert %+v", a)
 	}
 
@@ -379,12 +379,25 @@ func TestFailingAlert(t *testing.T) {
 				}
 			}
 			a := spy.raised[0]
-			if a.Kind != AlertFailing || a.Subject != s.URL+"/feed" || !strings.Contains(a.Message, "http 502 Bad Gateway") ||
-				!strings.Contains(a.Message, "تفشل منذ ساعة واحدة") {
+			if a.Kind != AlertFailing || a.Subject != s.URL+"/feed" || strings.Contains(a.Message, "Bad Gateway") ||
+				!strings.Contains(a.Message, "لا يصل جديد قسم «أخبار» منذ ساعة واحدة: الموقع يجيب بخطأ في خادمه (502)") ||
+				!strings.Contains(a.Message, "/feeds") {
 				t.Errorf("alert %+v", a)
 			}
 			if f := onlyFeed(t, spy.DB); f.ErrorCount < 4 {
 				t.Errorf("error count %d", f.ErrorCount)
+			}
+			// Back: the editors are told, once, when they were told it failed.
+			s.serve("/feed", "application/rss+xml", rss(news(1, 1)...))
+			for range 2 {
+				clk.t = clk.t.Add(5 * time.Minute)
+				pollOne(t, p)
+			}
+			if got := spy.kinds(); !slices.Equal(got, []string{AlertFailing, AlertRecovered}) {
+				t.Fatalf("alerts %v, want the failure then the recovery", got)
+			}
+			if m := spy.raised[1].Message; !strings.Contains(m, "عاد قسم «أخبار» يصل جديده بعد انقطاع دام") {
+				t.Errorf("recovery %q", m)
 			}
 		})
 	}

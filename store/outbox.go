@@ -439,7 +439,8 @@ const (
 	OpEdited
 	// OpDeleted: a retraction deleted the message.
 	OpDeleted
-	// OpTodoRetry: the edit or delete is tried again after At.
+	// OpTodoRetry: the edit or delete is tried again after At, one
+	// attempt more (queuing an edit or a delete starts the count afresh).
 	OpTodoRetry
 	// OpTodoDrop: the edit or delete is given up, the error kept.
 	OpTodoDrop
@@ -605,7 +606,8 @@ func outboxSQL(u OutboxUpdate) (string, []any) {
 	case OpDeleted:
 		return `UPDATE deliveries SET todo = '', state = 'retracted', claimed_by = NULL, lease_until = NULL`, nil
 	case OpTodoRetry:
-		return `UPDATE deliveries SET error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = ?`, []any{u.ErrorKind, u.Error, at}
+		return `UPDATE deliveries SET attempts = attempts + 1, error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = ?`,
+			[]any{u.ErrorKind, u.Error, at}
 	case OpTodoDrop:
 		return `UPDATE deliveries SET todo = '', error_kind = ?, last_error = ?, claimed_by = NULL, lease_until = NULL`,
 			[]any{u.ErrorKind, u.Error}
@@ -786,7 +788,9 @@ func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, no
 
 // MarkCorrections queues an edit of every single-article message, sent
 // since sentSince into a chat of one of kinds, whose article was revised
-// since revisedSince after the message went out; it returns how many.
+// since revisedSince after the message went out; it returns how many. A
+// chat that stopped (/stop deleted it) or blocked the bot is left alone:
+// its old messages are no longer nashra's to touch.
 func (db *DB) MarkCorrections(ctx context.Context, revisedSince, sentSince time.Time, kinds []nashra.ChatKind) (int, error) {
 	if len(kinds) == 0 {
 		return 0, nil
@@ -808,6 +812,7 @@ func (db *DB) MarkCorrections(ctx context.Context, revisedSince, sentSince time.
 			r, err := tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'edit', attempts = 0
 				WHERE article_id = ? AND state = 'sent' AND todo = '' AND bundled = 0 AND message_id IS NOT NULL AND sent_at >= ?
 				AND sent_revision < (SELECT a.revision FROM articles a WHERE a.id = ?)
+				AND (kind = 'channel' OR chat_id IN (SELECT c.id FROM chats c WHERE c.active = 1))
 				AND kind IN (`+placeholders(len(kinds))+`)`, append([]any{id, sentSince.UnixMilli(), id}, kindArgs...)...)
 			if err != nil {
 				return err

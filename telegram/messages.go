@@ -15,7 +15,7 @@ import (
 // otherwise show the first one's preview.
 const NoPreview = `{"is_disabled":true}`
 
-// readMore labels a post's button to the article; followTag starts a tag
+// readMore labels a post's button to an article that is read; followTag starts a tag
 // button's label.
 const (
 	readMore  = "اقرأ المزيد"
@@ -49,13 +49,14 @@ func SetMarkup(p map[string]string, kb *tgbotapi.InlineKeyboardMarkup) {
 	p["reply_markup"] = string(b)
 }
 
-// readMoreKeyboard is a post's "اقرأ المزيد" URL button, nil when link is
-// not a web address (Telegram would refuse the whole message).
-func readMoreKeyboard(link string) *tgbotapi.InlineKeyboardMarkup {
+// readMoreKeyboard is a post's URL button to its article, labelled as
+// Renderer.Button says; nil when link is not a web address (Telegram would
+// refuse the whole message).
+func readMoreKeyboard(label, link string) *tgbotapi.InlineKeyboardMarkup {
 	if !IsWebURL(link) {
 		return nil
 	}
-	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{tgbotapi.NewInlineKeyboardButtonURL(readMore, link)})
+	kb := tgbotapi.NewInlineKeyboardMarkup([]tgbotapi.InlineKeyboardButton{tgbotapi.NewInlineKeyboardButtonURL(label, link)})
 	return &kb
 }
 
@@ -75,7 +76,7 @@ const (
 // chat a button to follow each of the article's categories that is not a
 // section.
 func (s *Sender) postKeyboard(a nashra.Article, medium nashra.Medium, chat int64) *tgbotapi.InlineKeyboardMarkup {
-	kb := readMoreKeyboard(s.render.Link(a, medium, chat))
+	kb := readMoreKeyboard(s.render.Button(a), s.render.Link(a, medium, chat))
 	if chat == 0 || a.ID == 0 {
 		return kb
 	}

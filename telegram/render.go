@@ -35,19 +35,64 @@ type Renderer struct {
 	loc      *time.Location
 	sections *nashra.Catalog
 	link     LinkFunc
+	breaking map[string]bool // categories, normalised
+}
+
+// RenderOption changes how a Renderer is built.
+type RenderOption func(*Renderer)
+
+// WithBreaking names the categories (delivery.breaking_categories) whose
+// articles are breaking news: their posts open with «🔴 عاجل».
+func WithBreaking(categories []string) RenderOption {
+	return func(r *Renderer) {
+		for _, c := range categories {
+			r.breaking[arabic.Normalize(c)] = true
+		}
+	}
 }
 
 // NewRenderer returns a renderer for the site named site, writing dates in
 // loc and hashtags with the catalog's Arabic section names. link may be nil
 // for ArticleLink.
-func NewRenderer(site string, loc *time.Location, sections *nashra.Catalog, link LinkFunc) *Renderer {
+func NewRenderer(site string, loc *time.Location, sections *nashra.Catalog, link LinkFunc, opts ...RenderOption) *Renderer {
 	if link == nil {
 		link = ArticleLink
 	}
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Renderer{site: site, loc: loc, sections: sections, link: link}
+	r := &Renderer{site: site, loc: loc, sections: sections, link: link, breaking: map[string]bool{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// Breaking reports whether a is breaking news.
+func (r *Renderer) Breaking(a nashra.Article) bool {
+	for _, c := range a.Categories {
+		if r.breaking[arabic.Normalize(c)] {
+			return true
+		}
+	}
+	return false
+}
+
+// breakingLabel opens the post of breaking news.
+const breakingLabel = "🔴 عاجل"
+
+// Button labels the button of a post to its article, by what it leads to:
+// a video is watched, a cartoon looked at, the rest read.
+func (r *Renderer) Button(a nashra.Article) string {
+	for _, slug := range a.Sections {
+		switch slug {
+		case "video":
+			return "شاهد الفيديو"
+		case "caricature":
+			return "شاهد الكاريكاتير"
+		}
+	}
+	return readMore
 }
 
 // Link returns the link to show for a in medium, in the private chat chat
@@ -99,19 +144,25 @@ func (r *Renderer) PostFor(a nashra.Article, medium nashra.Medium, limit int, re
 		}
 		return Len(rlm) + Len(s) + 2
 	}
-	room := limit - segmentsLen(foot)
-	if part(title)+part(summary) > room {
-		if left := room - part(title) - part("x") + 1; left >= 40 {
-			summary = Cut(summary, left)
-		} else {
-			summary = ""
-		}
+	var head string
+	if r.Breaking(a) {
+		head = breakingLabel
+	}
+	room := limit - segmentsLen(foot) - part(head)
+	// A summary the site cut itself ("… إلا […]") ends at its last whole
+	// sentence too, whatever the room.
+	summary = arabic.CutSentence(summary, max(room-part(title)-part("x")+1, 0), Len)
+	if part(title)+part(summary) > room || summary != "" && Len(summary) < 40 && strings.HasSuffix(summary, "…") {
+		summary = ""
 	}
 	if part(title)+part(summary) > room {
 		title = Cut(title, room-part(summary)-part("x")+1)
 	}
 
 	var b strings.Builder
+	if head != "" {
+		b.WriteString(rlm + "<b>" + Escape(head) + "</b>\n\n")
+	}
 	if title != "" {
 		b.WriteString(rlm + "<b>" + Escape(title) + "</b>\n\n")
 	}

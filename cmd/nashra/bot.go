@@ -32,7 +32,7 @@ func newTelegram(cfg *config.Config, log *slog.Logger, link telegram.LinkFunc) *
 		return nil
 	}
 	api := telegram.NewAPI(cfg.Telegram.Token, cfg.Telegram.API, telegram.NewHTTPClient())
-	render := telegram.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), link)
+	render := telegram.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), link, telegram.WithBreaking(cfg.Delivery.BreakingCategories))
 	return &telegramParts{api: api, render: render, sender: telegram.NewSender(api, render, telegram.WithSenderLogger(log))}
 }
 

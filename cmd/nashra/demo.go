@@ -82,7 +82,8 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 
 	fmt.Fprintln(w, "\n3. The delivery engine fans them out: one post per article to each section's channel, and one")
 	fmt.Fprintln(w, "   message listing them for the reader (no Telegram token, so here is what Telegram would get):")
-	sender := &consoleSender{w: w, render: telegram.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), nil), names: names}
+	sender := &consoleSender{w: w, render: telegram.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog(cfg), nil,
+		telegram.WithBreaking(cfg.Delivery.BreakingCategories)), names: names}
 	engine, err := delivery.New(cfg, "", db, sender, nil, log, nil)
 	if err != nil {
 		return err

@@ -169,7 +169,7 @@ func TestNewsroomLatestByPublication(t *testing.T) {
 	}
 	// Nor the digest's.
 	d := n.ask(n.editor, "/senddigest")
-	if !strings.Contains(d.Plain, "لا جديد") {
+	if !strings.Contains(d.Plain, "لا جديد") && !strings.Contains(d.Plain, "فات موعد نشرة اليوم") {
 		t.Errorf("/senddigest after a fresh install: %s", d.Plain)
 	}
 }
@@ -210,7 +210,9 @@ func TestNewsroomRetraction(t *testing.T) {
 			t.Errorf("%s still lists the retracted article:\n%s", cmd, got.Plain)
 		}
 	}
-	if d := n.ask(n.editor, "/senddigest"); strings.Contains(d.Plain, "سيُسحب") || !strings.Contains(d.Plain, "لا جديد") {
+	// Depending on the hour the test runs, today's digest is still to
+	// build or was missed at start: either way without the article.
+	if d := n.ask(n.editor, "/senddigest"); strings.Contains(d.Plain, "سيُسحب") || strings.Contains(d.Plain, "«»") {
 		t.Errorf("the digest would carry the retracted article: %s", d.Plain)
 	}
 

@@ -337,10 +337,18 @@ func getChatMember(s *Server, req *request) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if !req.has("user_id") {
+		return nil, badRequest("user_id is empty")
+	}
 	uid := req.int("user_id")
 	switch {
+	case uid <= 0:
+		return nil, badRequest("invalid user_id specified")
 	case uid == s.bot.ID:
 		return memberJSON(c.bot, s.bot, c.info.Type), nil
+	case c.info.Type == "channel" && c.bot.Status != "administrator" && c.bot.Status != "creator":
+		// Only a channel's administrators may see who else is in it.
+		return nil, badRequest("member list is inaccessible")
 	case s.users[uid] == nil:
 		return nil, badRequest("user not found")
 	case c.info.Type == "private":

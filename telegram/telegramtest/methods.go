@@ -38,6 +38,10 @@ var methods = func() map[string]method {
 		"getChat":                getChat,
 		"getChatMember":          getChatMember,
 		"getChatAdministrators":  getChatAdministrators,
+		"setMyDescription":       setMyDescription,
+		"getMyDescription":       getMyDescription,
+		"setMyShortDescription":  setMyShortDescription,
+		"getMyShortDescription":  getMyShortDescription,
 	}
 	m := make(map[string]method, len(byName))
 	for name, fn := range byName {

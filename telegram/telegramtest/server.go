@@ -78,6 +78,7 @@ type Server struct {
 	callbacks  map[string]*callbackState
 	answers    []CallbackAnswer
 	commands   map[string][]tgbotapi.BotCommand
+	profile    map[string]string // setMyDescription and setMyShortDescription, by kind and language
 	records    []*Record
 }
 
@@ -144,6 +145,7 @@ func NewServer(opts ...Option) *Server {
 		badURLs:   map[string]string{},
 		callbacks: map[string]*callbackState{},
 		commands:  map[string][]tgbotapi.BotCommand{},
+		profile:   map[string]string{},
 		stats:     Stats{Calls: map[string]int{}, ChatViolations: map[int64]int{}},
 		flood:     floodState{chats: map[int64]*chatFlood{}},
 		updates:   newUpdateQueue(),
