@@ -142,10 +142,10 @@ func (w *world) bot(eng *delivery.Engine, loc *time.Location) *bot.Bot {
 }
 
 // message is a reader's private message, as Telegram delivers it.
-func message(updateID int, from int64, text string) tgbotapi.Update {
+func message(updateID int, from int64, text string) telegram.Update {
 	user := &tgbotapi.User{ID: from, FirstName: "قارئ", LanguageCode: "ar"}
-	return tgbotapi.Update{UpdateID: updateID, Message: &tgbotapi.Message{MessageID: updateID, From: user,
-		Chat: &tgbotapi.Chat{ID: from, Type: "private"}, Date: int(time.Now().Unix()), Text: text}}
+	return telegram.Update{Update: tgbotapi.Update{UpdateID: updateID, Message: &tgbotapi.Message{MessageID: updateID, From: user,
+		Chat: &tgbotapi.Chat{ID: from, Type: "private"}, Date: int(time.Now().Unix()), Text: text}}}
 }
 
 // run starts the engine in this process.

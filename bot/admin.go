@@ -135,6 +135,9 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	for _, s := range b.sections.Sections() {
 		fmt.Fprintf(&sb, "• %s: %d\n", telegram.Escape(s.Name), counts.BySection[s.Slug])
 	}
+	if err := b.followStats(ctx, &sb); err != nil {
+		return err
+	}
 	fmt.Fprintf(&sb, "\nالمقالات المخزّنة: %s\n", arabic.Count(articles, arabic.Article))
 	if lastPoll.IsZero() {
 		sb.WriteString("آخر جلب للمصادر: لم يحدث بعد\n")

@@ -20,6 +20,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
+	"github.com/almaalouma/nashra/telegram"
 	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
@@ -713,7 +714,7 @@ func TestUpdateNeverHandledTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := h.bot.HandleUpdate(h.ctx, u); err != nil {
+		if err := h.bot.HandleUpdate(h.ctx, telegram.Update{Update: u}); err != nil {
 			t.Fatal(err)
 		}
 	}

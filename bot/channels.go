@@ -41,6 +41,14 @@ func (b *Bot) checkChannel(ctx context.Context, l nashra.ChannelLink) (bool, err
 	if err := b.subs.SetChannelState(ctx, l.Channel, chatID, canPost); err != nil {
 		return false, err
 	}
+	if canPost {
+		// The dashboard shows the channels' readers beside the bot's own.
+		if n, err := b.api.MemberCount(ctx, strconv.FormatInt(chatID, 10)); err != nil {
+			b.log.Warn("telegram: count channel subscribers", "channel", l.Channel, "err", err)
+		} else if err := b.db.SetChannelMembers(ctx, chatID, n, b.now()); err != nil {
+			return false, err
+		}
+	}
 	return canPost, nil
 }
 

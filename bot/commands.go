@@ -109,6 +109,7 @@ func (b *Bot) command(ctx context.Context, r *request) error {
 func (b *Bot) reply(ctx context.Context, r *request, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
 	rep := textReply(r.chat.ID, html, kb)
 	rep.Merge = cmp.Or(r.cmd, mergeText)
+	inTopic(rep.Params, r.thread)
 	if !r.private() && r.msg != nil {
 		rep = quoting(rep, r.msg.MessageID)
 	}

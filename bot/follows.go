@@ -12,6 +12,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/keywords"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -49,6 +50,9 @@ const (
 	txtLatestFirstSec  = "<b>آخر ما نُشر في «%s»</b>"
 	txtLatestFirstSecs = "<b>آخر ما نُشر في أقسامك</b>"
 	txtLatestOffer     = "أرسل آخر ما نُشر"
+	txtStatsFollows    = "\n<b>الكلمات الأكثر متابعة</b>\n"
+	txtStatsNoFollows  = "\nلا يتابع أحد كلمة بعد.\n"
+	txtStatsFollowed   = "وصلت بسبب كلمة أو وسم في آخر 24 ساعة: %s\n"
 	btnFollowWord      = "➕ تابع كلمة"
 	btnRemoveFollow    = "✖ %s"
 )
@@ -388,7 +392,7 @@ func isFollowCallback(data string) bool {
 
 // onFollowCallback handles the follows' buttons, pressed by someone who
 // may change the chat's follows.
-func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat) error {
+func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, thread int64) error {
 	answer := func(text string, alert bool) error {
 		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
 	}
@@ -398,7 +402,7 @@ func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c
 		if err := answer("", false); err != nil {
 			return err
 		}
-		return b.askWord(ctx, c.ID, 0, 0)
+		return b.askWord(ctx, c.ID, thread, 0)
 	case strings.HasPrefix(data, cbUnfollow):
 		id, _ := strconv.ParseInt(strings.TrimPrefix(data, cbUnfollow), 10, 64)
 		f, err := b.subs.UnfollowID(ctx, c.ID, id)
@@ -418,7 +422,7 @@ func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c
 		html, kb := b.followsList(fs, c.Kind == nashra.ChatPrivate)
 		return b.enqueue(ctx, editTextReply(c.ID, q.Message.MessageID, html, kb))
 	case strings.HasPrefix(data, telegram.CallbackFollowTag):
-		return b.followTag(ctx, q, c, strings.TrimPrefix(data, telegram.CallbackFollowTag))
+		return b.followTag(ctx, q, c, thread, strings.TrimPrefix(data, telegram.CallbackFollowTag))
 	case strings.HasPrefix(data, cbLatestFollow):
 		id, _ := strconv.ParseInt(strings.TrimPrefix(data, cbLatestFollow), 10, 64)
 		fs, err := b.subs.Follows(ctx, c.ID)
@@ -433,7 +437,7 @@ func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c
 		return answer(txtFollowGone, false)
 	default:
 		slugs := strings.Split(strings.TrimPrefix(data, cbLatestSec), ",")
-		return b.latestOnce(ctx, q, c, func() error { return b.sendLatestSections(ctx, c.ID, 0, slugs) })
+		return b.latestOnce(ctx, q, c, func() error { return b.sendLatestSections(ctx, c.ID, thread, slugs) })
 	}
 }
 
@@ -451,7 +455,7 @@ func (b *Bot) latestOnce(ctx context.Context, q *tgbotapi.CallbackQuery, c nashr
 
 // followTag follows the tag a button under a post names: the article's
 // category at that index.
-func (b *Bot) followTag(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, arg string) error {
+func (b *Bot) followTag(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, thread int64, arg string) error {
 	answer := func(text string, alert bool) error {
 		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
 	}
@@ -468,7 +472,7 @@ func (b *Bot) followTag(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra
 	if err != nil {
 		return errors.Join(err, answer(txtError, true))
 	}
-	f, added, err := b.subs.Follow(ctx, c.ID, 0, nashra.FollowTag, a.Categories[i])
+	f, added, err := b.subs.Follow(ctx, c.ID, thread, nashra.FollowTag, a.Categories[i])
 	if text, refused := followRefusal(err); refused {
 		return answer(text, true)
 	}
@@ -480,4 +484,64 @@ func (b *Bot) followTag(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra
 		return answer(fmt.Sprintf(txtFollowedBefore, tag), false)
 	}
 	return answer(fmt.Sprintf(txtTagFollowed, tag), false)
+}
+
+// followStats writes the most followed keywords and tags and how many
+// articles they brought in the last day, for admins' /stats.
+func (b *Bot) followStats(ctx context.Context, sb *strings.Builder) error {
+	words, err := b.db.TopFollows(ctx, nashra.FollowKeyword, 20)
+	if err != nil {
+		return err
+	}
+	tags, err := b.db.TopFollows(ctx, nashra.FollowTag, 10)
+	if err != nil {
+		return err
+	}
+	if len(words)+len(tags) == 0 {
+		sb.WriteString(txtStatsNoFollows)
+		return nil
+	}
+	sb.WriteString(txtStatsFollows)
+	for i, w := range words {
+		fmt.Fprintf(sb, "%d. «%s» — %s\n", i+1, telegram.Escape(w.Phrase), arabic.Count(w.Chats, nounReader))
+	}
+	for _, t := range tags {
+		fmt.Fprintf(sb, "• %s — %s\n", telegram.Escape(telegram.Hashtag(t.Phrase)), arabic.Count(t.Chats, nounReader))
+	}
+	n, err := b.db.FollowedDeliveries(ctx, b.now().Add(-24*time.Hour))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(sb, txtStatsFollowed, arabic.Count(n, arabic.Article))
+	return nil
+}
+
+// What a group's admins are told when its forum topic can no longer take
+// posts.
+const (
+	txtTopicClosed  = "⚠️ أُغلق الموضوع الذي كانت تصل إليه أخبار <b>%s</b> في هذه المجموعة، فأوقفتُ النشر فيه وألغيت ما كان يتابعه. ليعود النشر، يرسل أحد المشرفين /subscribe أو /follow داخل موضوع مفتوح."
+	txtTopicDeleted = "⚠️ حُذف الموضوع الذي كانت تصل إليه أخبار <b>%s</b> في هذه المجموعة، فألغيت ما كان يتابعه. ليعود النشر، يرسل أحد المشرفين /subscribe أو /follow داخل موضوع آخر."
+)
+
+// TopicGone forgets what a forum topic followed once Telegram refused a
+// post in it, deleted or closed (reason is Telegram's description), and
+// tells the group in its general topic, once.
+func (b *Bot) TopicGone(ctx context.Context, chatID, threadID int64, reason string) {
+	log := b.log.With("chat_id", chatID, "thread_id", threadID)
+	n, err := b.subs.ForgetTopic(ctx, chatID, threadID)
+	if err != nil {
+		log.Error("telegram: forget a gone topic", "err", err)
+		return
+	}
+	if n == 0 {
+		return // told already, at the topic's first refused post
+	}
+	text := txtTopicDeleted
+	if strings.Contains(strings.ToLower(reason), "closed") {
+		text = txtTopicClosed
+	}
+	log.Info("telegram: forum topic gone: its follows forgotten", "follows", n, "reason", reason)
+	if err := b.enqueue(ctx, textReply(chatID, fmt.Sprintf(text, telegram.Escape(b.cfg.Site.Name)), nil)); err != nil {
+		log.Error("telegram: tell a group its topic is gone", "err", err)
+	}
 }

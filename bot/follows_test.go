@@ -11,6 +11,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
@@ -27,6 +28,38 @@ func (h *harness) saveArticle(section, guid, title string, seen time.Time, cats 
 		h.t.Fatalf("save %s: %+v %v", guid, res, err)
 	}
 	return res.New[0]
+}
+
+// startEngine runs the delivery engine with the real sender, the
+// subscribers' follows and the bot's word on gone topics, and limits that
+// let a group take a message a tenth of a second. The replies the harness
+// sent already are marked sent first, so that the engine does not send
+// them again.
+func (h *harness) startEngine() *delivery.Engine {
+	h.t.Helper()
+	now := time.Now()
+	replies, err := h.db.ClaimReplies(h.ctx, "test", 10, 1000, now, now.Add(time.Minute))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, r := range replies {
+		if err := h.db.UpdateOutbox(h.ctx, "test", []store.OutboxUpdate{{Op: store.OpReplySent, IDs: []int64{r.ID}, At: now}}, nil); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	cfg := *h.cfg
+	cfg.Telegram.Limits.GroupPerMinute = 600
+	eng, err := delivery.New(&cfg, "", h.db, h.sender, nil, quietLog(), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	eng.SetFollowers(h.subs)
+	eng.SetTopicGone(h.bot.TopicGone)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	h.t.Cleanup(func() { cancel(); <-done })
+	return eng
 }
 
 func (h *harness) follows(chatID int64) string {
@@ -264,19 +297,9 @@ func TestKeywordFanOut(t *testing.T) {
 	power := save("p1", "انقطاع واسع وبالكهرباء في البصرة", "الكهرباء", "أخبار")
 	save("p2", "نتائج مباريات الدوري الممتاز", "رياضة")
 
-	eng, err := delivery.New(h.cfg, "", h.db, h.sender, nil, quietLog(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.SetFollowers(h.subs)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- eng.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	eng.Notify()
+	h.startEngine().Notify()
 
-	// The engine sends the replies queued in the store too, which the
-	// harness sent already: posts are the messages that carry the section.
+	// Posts are the messages that carry the section.
 	posts := func(c int64) []telegramtest.Record {
 		var out []telegramtest.Record
 		for _, r := range h.tg.Sent(c)[before[c]:] {
@@ -314,9 +337,107 @@ func TestKeywordFanOut(t *testing.T) {
 		t.Errorf("the reader of the section and the keyword got %q: want both articles once, no why-line", p)
 	}
 
+	// Admins see the most followed words and what they brought.
+	h.user(adminID)
+	waitFor(t, "the sends stored", func() bool {
+		n, _ := h.db.FollowedDeliveries(h.ctx, time.Now().Add(-time.Hour))
+		return n == 1
+	})
+	mustContain(t, h.reply(adminID, "/stats").Plain, "الكلمات الأكثر متابعة", "1. «الكهرباء» — قارئان",
+		"وصلت بسبب كلمة أو وسم في آخر 24 ساعة: مقال واحد")
+
 	ans := h.press(telegramtest.Callback{From: byWord, MessageID: got.MessageID, Data: tagButton})
 	mustContain(t, ans.Text, "ستصلك الأخبار الموسومة بـ #الكهرباء")
 	if h.follows(byWord) != "follow:الكهرباء tag:الكهرباء" {
 		t.Fatalf("follows after the tag button: %q", h.follows(byWord))
+	}
+}
+
+// TestForumTopics: in a supergroup with topics, what an admin follows
+// inside a topic is posted to that topic; a topic deleted or closed is
+// found from Telegram's refusal, its follows are dropped and the group is
+// told in its general topic.
+func TestForumTopics(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	if err := h.subs.LoadFollows(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner := h.user(3401)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "منتدى البصرة"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	news := h.tg.AddTopic(group, "الأخبار")
+	power := h.tg.AddTopic(group, "الكهرباء")
+
+	got := h.say(telegramtest.Incoming{ChatID: group, From: owner, Thread: news, Text: "/subscribe أخبار"})
+	if len(got) != 1 || got[0].ThreadID != news {
+		t.Fatalf("answer to /subscribe in a topic: %+v, want one in the topic", got)
+	}
+	got = h.say(telegramtest.Incoming{ChatID: group, From: owner, Thread: power, Text: "/follow الكهرباء"})
+	if len(got) != 1 || got[0].ThreadID != power {
+		t.Fatalf("answer to /follow in a topic: %+v", got)
+	}
+	noQuiet := nashra.DefaultChatSettings
+	noQuiet.QuietStart, noQuiet.QuietEnd = 0, 0
+	if err := h.subs.SetChatSettings(h.ctx, group, noQuiet); err != nil {
+		t.Fatal(err)
+	}
+
+	eng := h.startEngine()
+
+	publish := func(guid, title, section string) {
+		res, err := h.db.SaveItems(h.ctx, section, []nashra.Article{{GUID: guid, Link: "https://almaalouma.net/?p=" + guid,
+			Title: title}}, time.Now(), func(fresh []*nashra.Article) {
+			for _, a := range fresh {
+				a.State = nashra.ArticleNew
+			}
+		})
+		if err != nil || len(res.New) != 1 {
+			t.Fatal(res, err)
+		}
+		eng.Notify()
+	}
+	posted := func(title string) (threads []int64) {
+		for _, r := range h.tg.Sent(group) {
+			if strings.Contains(r.Plain, title) && strings.Contains(r.Plain, "🕒") {
+				threads = append(threads, r.ThreadID)
+			}
+		}
+		return threads
+	}
+	publish("t1", "جلسة البرلمان اليوم", "news")
+	publish("t2", "محطات الكهرباء الجديدة", "reports")
+	waitFor(t, "the topics' posts", func() bool {
+		return len(posted("جلسة البرلمان")) == 1 && len(posted("محطات الكهرباء")) == 1
+	})
+	if th := posted("جلسة البرلمان"); th[0] != news {
+		t.Errorf("the section's post went to thread %d, want the news topic %d", th[0], news)
+	}
+	if th := posted("محطات الكهرباء"); th[0] != power {
+		t.Errorf("the keyword's post went to thread %d, want the electricity topic %d", th[0], power)
+	}
+
+	told := func(words string) bool {
+		for _, r := range h.tg.Sent(group) {
+			if strings.Contains(r.Plain, words) && r.ThreadID == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	h.tg.DeleteTopic(group, news)
+	h.tg.CloseTopic(group, power)
+	publish("t3", "جلسة ثانية للبرلمان", "news")
+	waitFor(t, "the group told of its deleted topic", func() bool { return told("حُذف الموضوع الذي كانت تصل إليه أخبار") })
+	publish("t4", "انقطاع الكهرباء مجددًا", "reports")
+	waitFor(t, "the group told of its closed topic", func() bool { return told("أُغلق الموضوع الذي كانت تصل إليه أخبار") })
+	if subs := h.subscriptions(group); len(subs) != 0 {
+		t.Errorf("the deleted topic's sections are still followed: %v", subs)
+	}
+	if f := h.follows(group); f != "" {
+		t.Errorf("the closed topic's follows are still there: %q", f)
+	}
+	if n := len(posted("جلسة ثانية")) + len(posted("انقطاع الكهرباء")); n != 0 {
+		t.Errorf("%d posts reached gone topics", n)
 	}
 }

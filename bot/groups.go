@@ -182,9 +182,10 @@ func (b *Bot) onMembership(ctx context.Context, u *tgbotapi.ChatMemberUpdated) e
 	return nil
 }
 
-// onCallback handles a tap on an inline button. Every callback query is
+// onCallback handles a tap on an inline button under a message in forum
+// topic thread (0 outside topics). Every callback query is
 // answered, or the reader's client shows a spinner for a long while.
-func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
+func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery, thread int64) error {
 	if q.Message == nil || q.Message.Chat == nil {
 		return b.enqueue(ctx, answerReply(0, q.ID, txtButtonExpired, false))
 	}
@@ -222,7 +223,7 @@ func (b *Bot) onCallback(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 		return b.toggleSection(ctx, q, stored, slug)
 	}
 	if isFollowCallback(data) {
-		return b.onFollowCallback(ctx, q, stored)
+		return b.onFollowCallback(ctx, q, stored, thread)
 	}
 	op := data[len(cbSettings):]
 	s, known := applySetting(stored.Settings, op)

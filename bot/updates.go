@@ -71,7 +71,7 @@ func (b *Bot) poll(ctx context.Context) error {
 // webhook retry, a restart). It returns an error only when the update could
 // not be claimed, so that the caller offers it again; failures while
 // handling are logged and answered.
-func (b *Bot) HandleUpdate(ctx context.Context, u tgbotapi.Update) error {
+func (b *Bot) HandleUpdate(ctx context.Context, u telegram.Update) error {
 	fresh, err := b.db.ClaimUpdate(ctx, u.UpdateID, b.now())
 	if err != nil {
 		return err
@@ -82,14 +82,14 @@ func (b *Bot) HandleUpdate(ctx context.Context, u tgbotapi.Update) error {
 	log := b.log.With("update_id", u.UpdateID)
 	switch {
 	case u.Message != nil:
-		err = b.onMessage(ctx, u.Message)
+		err = b.onMessage(ctx, u.Message, u.Thread)
 	case u.CallbackQuery != nil:
-		err = b.onCallback(ctx, u.CallbackQuery)
+		err = b.onCallback(ctx, u.CallbackQuery, u.Thread)
 	case u.MyChatMember != nil:
 		err = b.onMembership(ctx, u.MyChatMember)
 	}
 	if err != nil {
-		log.Error("telegram: handle update", "chat_id", chatOf(u), "user_id", userOf(u), "err", err)
+		log.Error("telegram: handle update", "chat_id", chatOf(u.Update), "user_id", userOf(u.Update), "err", err)
 	}
 	return nil
 }
@@ -154,7 +154,9 @@ func (r *request) log(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message) error {
+// onMessage handles a message, sent in forum topic thread (0 outside
+// topics).
+func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message, thread int64) error {
 	if m.Chat == nil {
 		return nil
 	}
@@ -173,7 +175,7 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message) error {
 		}
 	}
 	if b.isWordAnswer(m) {
-		r := &request{chat: m.Chat, msg: m, from: m.From, cmd: "follow", args: strings.TrimSpace(m.Text)}
+		r := &request{chat: m.Chat, msg: m, from: m.From, cmd: "follow", args: strings.TrimSpace(m.Text), thread: thread}
 		return b.command(ctx, r)
 	}
 	cmd, at, args, ok := parseCommand(m.Text)
@@ -186,7 +188,7 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message) error {
 	if at != "" && !strings.EqualFold(at, b.me().username) {
 		return nil // addressed to another bot
 	}
-	r := &request{chat: m.Chat, msg: m, from: m.From, cmd: cmd, args: args, addressed: at != ""}
+	r := &request{chat: m.Chat, msg: m, from: m.From, cmd: cmd, args: args, addressed: at != "", thread: thread}
 	err := b.command(ctx, r)
 	if err != nil {
 		// Tell the reader something went wrong rather than leaving them

@@ -15,6 +15,7 @@ import (
 
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/outbox"
+	"github.com/almaalouma/nashra/telegram"
 )
 
 // maxUpdateBytes bounds a webhook request body; updates are a few KB.
@@ -73,7 +74,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
-		var u tgbotapi.Update
+		var u telegram.Update
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxUpdateBytes)).Decode(&u); err != nil {
 			http.Error(w, "bad update", http.StatusBadRequest)
 			return

@@ -63,13 +63,16 @@ type articlesData struct {
 // rankSize is how many places of the most-followed ranking are shown.
 const rankSize = 50
 
-// rankCache keeps the ranking for a little while: it reads every click of
-// the window, and it changes slowly.
+// rankCache keeps the ranking: it reads every click of the window, which
+// takes a second at millions of clicks, and it changes slowly. A page
+// served after rankTTL gets the ranking kept and has it read again in
+// the background; only the first page after a start waits for it.
 type rankCache struct {
-	mu     sync.Mutex
-	at     time.Time
-	places map[int64]int
-	ranked bool
+	mu         sync.Mutex
+	at         time.Time
+	places     map[int64]int
+	ranked     bool
+	refreshing bool
 }
 
 const rankTTL = time.Minute
@@ -80,12 +83,35 @@ func (d *Dashboard) ranks(ctx context.Context) (map[int64]int, bool, error) {
 	}
 	c := &d.rankings
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := d.now()
-	if c.places != nil && now.Sub(c.at) < rankTTL {
-		return c.places, c.ranked, nil
+	places, ranked, at := c.places, c.ranked, c.at
+	stale := places != nil && d.now().Sub(at) >= rankTTL && !c.refreshing
+	if stale {
+		c.refreshing = true
 	}
+	c.mu.Unlock()
+	if places == nil {
+		return d.rank(ctx)
+	}
+	if stale {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ctxTimeout)
+			defer cancel()
+			if _, _, err := d.rank(ctx); err != nil {
+				d.log.Warn("dashboard: ranking", "err", err)
+			}
+		}()
+	}
+	return places, ranked, nil
+}
+
+// rank reads the ranking and keeps it; the lock is not held meanwhile, so
+// that pages are not kept waiting by a refresh.
+func (d *Dashboard) rank(ctx context.Context) (map[int64]int, bool, error) {
 	res, err := d.opts.Ranking.Rank(ctx, "", time.Time{}, rankSize)
+	c := &d.rankings
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
 	if err != nil {
 		return nil, false, err
 	}
@@ -93,7 +119,7 @@ func (d *Dashboard) ranks(ctx context.Context) (map[int64]int, bool, error) {
 	for i, a := range res.Articles {
 		c.places[a.ID] = i + 1
 	}
-	c.at, c.ranked = now, res.MostFollowed
+	c.at, c.ranked = d.now(), res.MostFollowed
 	return c.places, c.ranked, nil
 }
 

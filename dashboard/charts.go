@@ -39,13 +39,15 @@ type columnChart struct {
 	Series          []series
 }
 
+// The charts' drawing units: a phone shows them at about three quarters of
+// their size, a desktop at one and a half (see svg.chart in the layout).
 const (
-	chartW     = 720
-	chartH     = 230
-	chartRight = 46 // the value axis, on the right
-	chartLeft  = 8
+	chartW     = 480
+	chartH     = 200
+	chartRight = 44 // the value axis, on the right
+	chartLeft  = 6
 	chartTop   = 12
-	chartBot   = 28 // the labels
+	chartBot   = 26 // the labels
 )
 
 func (c columnChart) SVG() template.HTML {
@@ -110,8 +112,18 @@ func (c columnChart) SVG() template.HTML {
 			fmt.Fprintf(&b, `<rect class="mark" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" data-v="%d"><title>%s — %s: %s</title></rect>`,
 				x, y, barW, h, s.Color, v, esc(label), esc(s.Name), num(v))
 		}
-		if i%every == 0 || i == n-1 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" direction="ltr">%s</text>`, x+barW/2, chartH-8, esc(label))
+		// Every few labels, and the last (today) unless it would meet
+		// the one before it.
+		if i%every == 0 && n-1-i >= every/2+1 || i == n-1 {
+			// The labels at either end stay within the chart.
+			anchor, at := "middle", x+barW/2
+			switch {
+			case i == n-1 && n > 1:
+				anchor, at = "start", x
+			case i == 0 && n > 1:
+				anchor, at = "end", x+barW
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s" direction="ltr">%s</text>`, at, chartH-8, anchor, esc(label))
 		}
 	}
 	b.WriteString(`</svg>`)
@@ -152,8 +164,8 @@ type barChart struct {
 
 const (
 	barRow    = 30
-	barLabelW = 190
-	barValueW = 150
+	barLabelW = 150
+	barValueW = 120
 )
 
 func (c barChart) SVG() template.HTML {
@@ -185,7 +197,8 @@ func (c barChart) SVG() template.HTML {
 		if br.Note != "" {
 			value += " " + br.Note
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" direction="rtl">%s</text>`, right-w-6, y+15, esc(value))
+		// Right to left, the start of a text is its right end.
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="start" direction="rtl">%s</text>`, right-w-6, y+15, esc(value))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -219,73 +219,54 @@ var noticeText = map[string]string{
 	"no-service": "هذا التحكم لا يعمل على هذه النسخة.",
 }
 
+// action is one of the editors' controls on an article.
+type action struct {
+	run func(ctx context.Context, id int64) (int, error)
+	// done names the notice shown after it; none the one shown when it
+	// changed nothing ("" for done's).
+	done, none string
+}
+
 // heldAction releases or drops one held article: the flood guard's
 // controls, the same as the bot's.
 func (d *Dashboard) heldAction(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		d.notFound(w, r)
-		return
-	}
-	if d.opts.FloodGuard == nil {
+	g := d.opts.FloodGuard
+	if g == nil {
 		d.done(w, r, "/dashboard/delivery", "no-service")
 		return
 	}
-	ctx, cancel := d.ctx(r)
-	defer cancel()
-	s, _ := sessionOf(r.Context())
-	var n int
-	var done string
-	switch r.PathValue("action") {
-	case "release":
-		n, err = d.opts.FloodGuard.Release(ctx, []int64{id})
-		done = "released"
-	case "drop":
-		n, err = d.opts.FloodGuard.Drop(ctx, []int64{id})
-		done = "dropped"
-	default:
-		d.notFound(w, r)
-		return
-	}
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	if n == 0 {
-		done = "not-held"
-	}
-	d.log.Info("dashboard: held article decided", "user_id", s.admin, "article_id", id, "action", r.PathValue("action"), "changed", n)
-	d.done(w, r, "/dashboard/delivery", done)
+	d.act(w, r, map[string]action{
+		"release": {run: func(ctx context.Context, id int64) (int, error) { return g.Release(ctx, []int64{id}) }, done: "released", none: "not-held"},
+		"drop":    {run: func(ctx context.Context, id int64) (int, error) { return g.Drop(ctx, []int64{id}) }, done: "dropped", none: "not-held"},
+	})
 }
 
 // articleAction cancels or retracts an article's pushes: the delivery
 // engine's controls, the same as the bot's /cancel and /retract.
 func (d *Dashboard) articleAction(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		d.notFound(w, r)
+	e := d.opts.Delivery
+	if e == nil {
+		d.done(w, r, "/dashboard/delivery", "no-service")
 		return
 	}
-	if d.opts.Delivery == nil {
-		d.done(w, r, "/dashboard/delivery", "no-service")
+	d.act(w, r, map[string]action{
+		"cancel":  {run: e.CancelArticle, done: "cancelled"},
+		"retract": {run: e.Retract, done: "retracted"},
+	})
+}
+
+// act runs the action the path names on the article it names, logs who
+// did it, and sends the browser back to the delivery page.
+func (d *Dashboard) act(w http.ResponseWriter, r *http.Request, actions map[string]action) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	a, ok := actions[r.PathValue("action")]
+	if err != nil || id <= 0 || !ok {
+		d.notFound(w, r)
 		return
 	}
 	ctx, cancel := d.ctx(r)
 	defer cancel()
-	s, _ := sessionOf(r.Context())
-	var n int
-	var done string
-	switch r.PathValue("action") {
-	case "cancel":
-		n, err = d.opts.Delivery.CancelArticle(ctx, id)
-		done = "cancelled"
-	case "retract":
-		n, err = d.opts.Delivery.Retract(ctx, id)
-		done = "retracted"
-	default:
-		d.notFound(w, r)
-		return
-	}
+	n, err := a.run(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		d.notFound(w, r)
 		return
@@ -294,7 +275,12 @@ func (d *Dashboard) articleAction(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
-	d.log.Info("dashboard: article pushes changed", "user_id", s.admin, "article_id", id, "action", r.PathValue("action"), "rows", n)
+	s, _ := sessionOf(r.Context())
+	d.log.Info("dashboard: editor's control", "user_id", s.admin, "article_id", id, "action", r.PathValue("action"), "changed", n)
+	done := a.done
+	if n == 0 && a.none != "" {
+		done = a.none
+	}
 	d.done(w, r, "/dashboard/delivery", done)
 }
 

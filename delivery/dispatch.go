@@ -455,7 +455,14 @@ func bundleSize(kind nashra.ChatKind, rows []nashra.Delivery, max int) int {
 	default:
 		return 1
 	}
-	return min(n, max)
+	n = min(n, max)
+	// A bundle goes to one forum topic: it stops at a row for another.
+	for i := 1; i < n; i++ {
+		if rows[i].ThreadID != rows[0].ThreadID {
+			return i
+		}
+	}
+	return n
 }
 
 // replyJob sends a reply or broadcast taken from the chat's queue, unless

@@ -40,6 +40,9 @@ type Engine struct {
 	// followers, when set, names the chats that follow an article's
 	// keywords and tags, and those that mute it.
 	followers Followers
+	// topicGone, when set, is told of a forum topic Telegram refused a
+	// post in.
+	topicGone func(ctx context.Context, chatID, threadID int64, reason string)
 
 	// articleWake and replyWake carry Notify and EnqueueReply to the running
 	// dispatcher; a pending wake-up is enough, so they hold one.
@@ -124,6 +127,13 @@ type Followers interface {
 // follow them by keyword or tag, and drop them from the section pushes of
 // the chats that mute them. Call it before Run.
 func (e *Engine) SetFollowers(f Followers) { e.followers = f }
+
+// SetTopicGone sets what is told when Telegram refuses a post because its
+// forum topic was deleted or closed: reason is Telegram's description.
+// Call it before Run.
+func (e *Engine) SetTopicGone(f func(ctx context.Context, chatID, threadID int64, reason string)) {
+	e.topicGone = f
+}
 
 // Notify tells the engine articles were stored or revised: new ones are
 // handed on and corrections queued at once. Without it new articles are

@@ -98,6 +98,9 @@ const (
 	BadMarkup
 	// Rejected: any other permanent refusal (a 400 for this message).
 	Rejected
+	// TopicGone: the forum topic the post went to was deleted or closed:
+	// the post is given up and the topic's subscriptions with it.
+	TopicGone
 )
 
 func (k ErrorKind) String() string {
@@ -112,6 +115,8 @@ func (k ErrorKind) String() string {
 		return "migrated"
 	case BadMarkup:
 		return "bad_markup"
+	case TopicGone:
+		return "topic_gone"
 	default:
 		return "rejected"
 	}

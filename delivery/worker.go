@@ -132,8 +132,7 @@ func (s *session) execute(j *job) error {
 	}()
 	target := Target{ChatID: j.chatID, Kind: j.chatKind, Silent: j.silent}
 	if len(j.rows) > 0 {
-		// A chat's rows share its topic but for a chat following
-		// sections in several topics; a bundle goes to the first's.
+		// A bundle's rows share their forum topic (see build).
 		target.ThreadID = j.rows[0].ThreadID
 		if len(j.rows) == 1 {
 			target.Reason = j.rows[0].Reason
@@ -222,6 +221,13 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		log.Error("bug: telegram refused the HTML", "method", s.method(j), "plain", j.plain, "reason", se.Reason)
 		if j.kind == jobPost && !j.plain {
 			return []store.OutboxUpdate{{Op: store.OpPlain, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}, nil
+		}
+		return s.giveUp(ctx, log, j, se), nil
+	case TopicGone:
+		if j.kind == jobPost && s.e.topicGone != nil {
+			thread := j.rows[0].ThreadID
+			log.Warn("the forum topic is closed or gone", "thread_id", thread, "reason", se.Reason)
+			s.e.topicGone(ctx, j.chatID, thread, se.Reason)
 		}
 		return s.giveUp(ctx, log, j, se), nil
 	case Rejected:

@@ -12,26 +12,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/internal/browsertest"
 )
-
-// artifacts is where the browser test keeps its screenshots:
-// $NASHRA_ARTIFACTS, else a temporary folder.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("NASHRA_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // A reader signs up in real headless Chromium, confirms through the link
 // Mailpit received, changes preferences and unsubscribes; each page is
 // kept as a screenshot, and each step is checked in the store.
 func TestBrowserSignupConfirmPreferencesUnsubscribe(t *testing.T) {
-	chromium := need(t, "/usr/bin/chromium", "apt-get install chromium")
+	browser := browsertest.Start(t, 414, 896)
 	mp := startMailpit(t)
 	h := newHarness(t)
 	late := h.startPages()
@@ -54,17 +42,7 @@ func TestBrowserSignupConfirmPreferencesUnsubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := artifacts(t)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(414, 896))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil { // starts the browser, without a timeout
-		t.Fatal(err)
-	}
+	dir := browsertest.Artifacts(t)
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
 

@@ -185,34 +185,68 @@ type ChatCounts struct {
 	BySection map[string]int
 }
 
-// CountChats returns the chat figures for /stats.
+// CountChats returns the chat figures for /stats and the dashboard. It
+// reads only indexes: the chats by kind and state, the subscriptions by
+// section, less those of the few inactive chats (a join of every
+// subscription with its chat reads a row per subscription).
 func (db *DB) CountChats(ctx context.Context) (ChatCounts, error) {
 	c := ChatCounts{BySection: map[string]int{}}
-	err := db.read.QueryRowContext(ctx, `SELECT
-		COALESCE(SUM(CASE WHEN kind = 'private' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN kind = 'private' AND active = 1 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN active = 0 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN kind IN ('group', 'supergroup') AND active = 1 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN kind = 'channel' AND active = 1 THEN 1 ELSE 0 END), 0)
-		FROM chats`).Scan(&c.Readers, &c.ActiveReaders, &c.Inactive, &c.Groups, &c.Channels)
+	rows, err := db.read.QueryContext(ctx, `SELECT kind, active, COUNT(*) FROM chats GROUP BY kind, active`)
 	if err != nil {
 		return c, fmt.Errorf("count chats: %w", err)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT s.section_slug, COUNT(*) FROM subscriptions s
-		JOIN chats c ON c.id = s.chat_id WHERE c.active = 1 GROUP BY s.section_slug`)
-	if err != nil {
-		return c, fmt.Errorf("count subscriptions: %w", err)
-	}
 	defer rows.Close()
 	for rows.Next() {
-		var slug string
+		var kind nashra.ChatKind
+		var active bool
 		var n int
-		if err := rows.Scan(&slug, &n); err != nil {
-			return c, fmt.Errorf("count subscriptions: %w", err)
+		if err := rows.Scan(&kind, &active, &n); err != nil {
+			return c, fmt.Errorf("count chats: %w", err)
 		}
-		c.BySection[slug] = n
+		switch {
+		case !active:
+			c.Inactive += n
+		case kind == nashra.ChatGroup || kind == nashra.ChatSupergroup:
+			c.Groups += n
+		case kind == nashra.ChatChannel:
+			c.Channels += n
+		}
+		if kind == nashra.ChatPrivate {
+			c.Readers += n
+			if active {
+				c.ActiveReaders += n
+			}
+		}
 	}
-	return c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("count chats: %w", err)
+	}
+	rows.Close()
+	count := func(sign int, query string) error {
+		rows, err := db.read.QueryContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("count subscriptions: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var slug string
+			var n int
+			if err := rows.Scan(&slug, &n); err != nil {
+				return fmt.Errorf("count subscriptions: %w", err)
+			}
+			c.BySection[slug] += sign * n
+		}
+		return rows.Err()
+	}
+	if err := count(1, `SELECT section_slug, COUNT(*) FROM subscriptions GROUP BY section_slug`); err != nil {
+		return c, err
+	}
+	// CROSS JOIN keeps SQLite's order: the inactive chats first, found in
+	// chats_kind, then their subscriptions.
+	err = count(-1, `SELECT s.section_slug, COUNT(*) FROM chats c CROSS JOIN subscriptions s
+		WHERE s.chat_id = c.id AND c.kind IN ('private', 'group', 'supergroup', 'channel') AND c.active = 0
+		GROUP BY s.section_slug`)
+	return c, err
 }
 
 func mustAffect(r sql.Result, id int64) error {

@@ -295,3 +295,14 @@ func (db *DB) TopFollows(ctx context.Context, kind nashra.FollowKind, limit int)
 	}
 	return out, rows.Err()
 }
+
+// FollowedDeliveries counts the articles sent since since to chats that
+// got them because of a keyword or tag they follow, not their sections.
+func (db *DB) FollowedDeliveries(ctx context.Context, since time.Time) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries
+		WHERE sent_at IS NOT NULL AND sent_at >= ? AND reason <> ''`, since.UnixMilli()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count followed deliveries: %w", err)
+	}
+	return n, nil
+}

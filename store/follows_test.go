@@ -171,6 +171,20 @@ func testHandOnFollowsAndMutes(t *testing.T, db *DB) {
 		t.Fatalf("rows %v, want %v", got, want)
 	}
 
+	if n, err := db.FollowedDeliveries(ctx, now.Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("followed deliveries before any send: %d %v", n, err)
+	}
+	for _, d := range rows {
+		if d.ChatID == 3 {
+			if err := db.UpdateOutbox(ctx, "", []OutboxUpdate{{Op: OpSent, IDs: []int64{d.ID}, MessageID: 1, At: now}}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, err := db.FollowedDeliveries(ctx, now.Add(-time.Hour)); err != nil || n != 1 {
+		t.Fatalf("followed deliveries after chat 3's send: %d %v", n, err)
+	}
+
 	// Many followers at once go in several statements.
 	var many []FollowDelivery
 	for i := int64(1000); i < 1000+2*fanOutChunk+3; i++ {

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -173,7 +175,7 @@ func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
 			return fmt.Errorf("mutes: %w", err)
 		}
 		res.Chats -= res.Muted
-		if res.Followed, err = insertFollowed(ctx, tx, f, breaking); err != nil {
+		if res.Followed, err = db.insertFollowed(ctx, tx, f, breaking); err != nil {
 			return fmt.Errorf("follows: %w", err)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l.channel FROM section_channels l
@@ -213,9 +215,10 @@ func topicRows(ctx context.Context, tx *sql.Tx, articleID int64) error {
 	return err
 }
 
-// fanOutChunk is how many chats one statement of a fan-out names, well
-// under both databases' limits on parameters.
-const fanOutChunk = 500
+// fanOutChunk is how many chats one statement of a fan-out names: the
+// mutes' are parameters, under both databases' limits (32,766 on SQLite,
+// 65,535 on PostgreSQL); the follows' one JSON parameter.
+const fanOutChunk = 10_000
 
 // dropMuted deletes the section rows of the chats and topics that mute the
 // article, and returns how many.
@@ -242,27 +245,39 @@ func dropMuted(ctx context.Context, tx *sql.Tx, articleID int64, muted []Topic) 
 
 // insertFollowed creates the rows of the chats that follow the article by
 // keyword or tag, active and not reading the digest only, and returns how
-// many it created: a chat that has a row already keeps it.
-func insertFollowed(ctx context.Context, tx *sql.Tx, f FanOut, breaking int) (int, error) {
+// many it created: a chat that has a row already keeps it. The chats go in
+// as one JSON parameter per chunk: a VALUES list of thousands of rows
+// costs SQLite more to parse than to insert.
+func (db *DB) insertFollowed(ctx context.Context, tx *sql.Tx, f FanOut, breaking int) (int, error) {
 	now := f.Now.UnixMilli()
 	var added int
-	for c := range slices.Chunk(f.Follows, fanOutChunk) {
-		var values strings.Builder
-		args := []any{f.ArticleID, breaking, f.State, now, now, now}
+	// In the order of the chats' ids, the lookups and the index entries
+	// written walk their B-trees in order.
+	follows := slices.SortedFunc(slices.Values(f.Follows), func(a, b FollowDelivery) int { return cmp.Compare(a.ChatID, b.ChatID) })
+	// Each element is [chat id, thread id, reason].
+	from := `json_each(?) j CROSS JOIN chats c WHERE c.id = json_extract(j.value, '$[0]')`
+	thread, reason := `json_extract(j.value, '$[1]')`, `json_extract(j.value, '$[2]')`
+	if db.dialect == postgresDialect {
+		from = `jsonb_array_elements(CAST(? AS jsonb)) j CROSS JOIN chats c WHERE c.id = CAST(j.value->>0 AS BIGINT)`
+		thread, reason = `CAST(j.value->>1 AS BIGINT)`, `j.value->>2`
+	}
+	for c := range slices.Chunk(follows, fanOutChunk) {
+		list := make([][3]any, len(c))
 		for i, fd := range c {
-			if i > 0 {
-				values.WriteString(", ")
-			}
-			values.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT))")
-			args = append(args, fd.ChatID, fd.ThreadID, fd.Reason)
+			list[i] = [3]any{fd.ChatID, fd.ThreadID, fd.Reason}
 		}
+		js, err := json.Marshal(list)
+		if err != nil {
+			return added, err
+		}
+		// CROSS JOIN keeps SQLite from walking every chat for each
+		// element: the chats are looked up by id, one per element.
 		r, err := tx.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before,
 				thread_id, reason)
 			SELECT ?, c.id, c.kind, CASE WHEN ? = 1 THEN 1 WHEN c.kind = 'channel' THEN 2 WHEN c.kind = 'private' THEN 4 ELSE 3 END,
-				?, ?, ?, ?, v.column2, v.column3
-			FROM (VALUES `+values.String()+`) v JOIN chats c ON c.id = v.column1
-			WHERE c.active = 1 AND c.mode <> 'digest'
-			ON CONFLICT (article_id, chat_id) DO NOTHING`, args...)
+				?, ?, ?, ?, `+thread+`, `+reason+`
+			FROM `+from+` AND c.active = 1 AND c.mode <> 'digest'
+			ON CONFLICT (article_id, chat_id) DO NOTHING`, f.ArticleID, breaking, f.State, now, now, now, string(js))
 		if err != nil {
 			return added, err
 		}
@@ -929,9 +944,11 @@ func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, e
 }
 
 // DeadDeliveries returns the limit most recent dead rows, for admins.
+// The dead rows are found in deliveries_state and sorted (+d.id): walking
+// the table backwards by id for a few dead rows reads all the others.
 func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]nashra.Delivery, error) {
 	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state <> 'pending' AND d.state = 'dead'
-		ORDER BY d.id DESC LIMIT ?`, limit)
+		ORDER BY +d.id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dead deliveries: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/keywords"
 	"github.com/almaalouma/nashra/store"
@@ -146,11 +148,12 @@ func (s *Service) reloadChat(ctx context.Context, chatID int64) error {
 }
 
 // RunFollowSync keeps the index in step with the store every interval
-// until ctx ends, and forgets changes every instance has read.
+// until ctx ends, forgets changes every instance has read, and refreshes
+// the follows' metrics each minute.
 func (s *Service) RunFollowSync(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	lastForget := time.Time{}
+	var lastForget, lastGauge time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -160,13 +163,64 @@ func (s *Service) RunFollowSync(ctx context.Context, interval time.Duration) {
 		if err := s.SyncFollows(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("cannot read the changes of follows", "err", err)
 		}
-		if now := s.now(); now.Sub(lastForget) > time.Hour {
+		now := s.now()
+		if now.Sub(lastForget) > time.Hour {
 			lastForget = now
 			if _, err := s.st.ForgetFollowChanges(ctx, now.Add(-followChangesKept)); err != nil && ctx.Err() == nil {
 				s.log.Error("cannot forget old changes of follows", "err", err)
 			}
 		}
+		if s.metrics != nil && now.Sub(lastGauge) > time.Minute {
+			lastGauge = now
+			if err := s.gaugeFollows(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("cannot count the follows", "err", err)
+			}
+		}
 	}
+}
+
+// followMetrics are the follows' Prometheus series, read from the store
+// each minute so that a scrape never queries it.
+type followMetrics struct {
+	top   *prometheus.GaugeVec
+	rules prometheus.Gauge
+}
+
+// RegisterMetrics registers the follows' series on reg:
+// nashra_keyword_followers, chats following each of the 20 most followed
+// keywords, and nashra_follow_rules, the rules in the in-memory index.
+func (s *Service) RegisterMetrics(reg prometheus.Registerer) error {
+	m := &followMetrics{
+		top: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "nashra_keyword_followers",
+			Help: "Chats following each of the 20 most followed keywords."}, []string{"keyword"}),
+		rules: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_follow_rules",
+			Help: "Keywords, mutes and tags followed, as held in memory for the fan-out."}),
+	}
+	for _, c := range []prometheus.Collector{m.top, m.rules} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register follow metrics: %w", err)
+		}
+	}
+	s.metrics = m
+	return nil
+}
+
+func (s *Service) gaugeFollows(ctx context.Context) error {
+	top, err := s.st.TopFollows(ctx, nashra.FollowKeyword, 20)
+	if err != nil {
+		return err
+	}
+	s.metrics.top.Reset()
+	for _, c := range top {
+		s.metrics.top.WithLabelValues(c.Phrase).Set(float64(c.Chats))
+	}
+	s.follows.mu.Lock()
+	ix := s.follows.ix
+	s.follows.mu.Unlock()
+	if ix != nil {
+		s.metrics.rules.Set(float64(ix.Len()))
+	}
+	return nil
 }
 
 // Follow makes a chat, or one of its forum topics (threadID), follow or

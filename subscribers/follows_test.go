@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
@@ -129,5 +132,42 @@ func TestMatchingRecentArticles(t *testing.T) {
 	}
 	if got := Matching(nashra.FollowTag, "#طاقة", as); len(got) != 1 || got[0].ID != 3 {
 		t.Fatalf("matching a tag: %v", got)
+	}
+}
+
+func TestFollowMetrics(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	if err := f.s.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.LoadFollows(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{1, 2} {
+		f.s.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate})
+		f.s.Follow(ctx, id, 0, nashra.FollowKeyword, "الكهرباء")
+	}
+	f.s.Follow(ctx, 1, 0, nashra.FollowMute, "رياضة")
+	if err := f.s.gaugeFollows(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			got = append(got, fmt.Sprintf("%s{%s} %g", mf.GetName(), strings.Join(labels, ","), m.GetGauge().GetValue()))
+		}
+	}
+	if want := "nashra_follow_rules{} 3|nashra_keyword_followers{keyword=الكهرباء} 2"; strings.Join(got, "|") != want {
+		t.Fatalf("metrics %q, want %q", got, want)
 	}
 }

@@ -42,6 +42,7 @@ type Store interface {
 	LastFollowChange(ctx context.Context) (int64, error)
 	FollowChanges(ctx context.Context, after int64, limit int) ([]int64, int64, error)
 	ForgetFollowChanges(ctx context.Context, before time.Time) (int, error)
+	TopFollows(ctx context.Context, kind nashra.FollowKind, limit int) ([]store.FollowCount, error)
 
 	// Channels and the sections mapped to them.
 	ChannelLinks(ctx context.Context) ([]nashra.ChannelLink, error)
@@ -70,6 +71,7 @@ type Service struct {
 	queued func()
 	// follows is every chat's follows in memory, for the fan-out.
 	follows index
+	metrics *followMetrics // nil until RegisterMetrics
 }
 
 // Option changes how a Service is built.

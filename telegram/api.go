@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,18 +144,21 @@ func (a *API) callInto(ctx context.Context, method string, params tgbotapi.Param
 	return nil
 }
 
-// Updates long-polls for updates after offset.
-func (a *API) Updates(ctx context.Context, offset int, allowed []string) ([]tgbotapi.Update, error) {
+// Updates long-polls for updates after offset. It decodes them itself:
+// the library's GetUpdates would drop their forum topics.
+func (a *API) Updates(ctx context.Context, offset int, allowed []string) ([]Update, error) {
 	ctx, cancel := context.WithTimeout(ctx, pollTimeout+15*time.Second)
 	defer cancel()
-	lib, err := a.with(ctx)
-	if err != nil {
+	params := tgbotapi.Params{"timeout": strconv.Itoa(int(pollTimeout / time.Second))}
+	params.AddNonZero("offset", offset)
+	if err := params.AddInterface("allowed_updates", allowed); err != nil {
 		return nil, err
 	}
-	cfg := tgbotapi.NewUpdate(offset)
-	cfg.Timeout = int(pollTimeout / time.Second)
-	cfg.AllowedUpdates = allowed
-	return lib.GetUpdates(cfg)
+	var out []Update
+	if err := a.callInto(ctx, "getUpdates", params, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ChatMember returns a member's status in a chat (a user, or the bot).
@@ -162,6 +166,14 @@ func (a *API) ChatMember(ctx context.Context, chat string, userID int64) (tgbota
 	var m tgbotapi.ChatMember
 	err := a.callInto(ctx, "getChatMember", tgbotapi.Params{"chat_id": chat, "user_id": fmt.Sprint(userID)}, &m)
 	return m, err
+}
+
+// MemberCount returns how many members a chat has: a channel's
+// subscribers.
+func (a *API) MemberCount(ctx context.Context, chat string) (int, error) {
+	var n int
+	err := a.callInto(ctx, "getChatMemberCount", tgbotapi.Params{"chat_id": chat}, &n)
+	return n, err
 }
 
 // Chat resolves a chat, such as a channel's @username, to its id.

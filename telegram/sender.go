@@ -269,6 +269,9 @@ func Classify(err error) *delivery.SendError {
 			e.Kind, e.MigrateTo = delivery.Migrated, te.MigrateToChatID
 		case strings.Contains(desc, "can't parse entities"):
 			e.Kind = delivery.BadMarkup
+		case strings.Contains(desc, "message thread not found"), strings.Contains(desc, "topic_closed"),
+			strings.Contains(desc, "topic_deleted"):
+			e.Kind = delivery.TopicGone
 		case code == http.StatusForbidden, code == http.StatusBadRequest && chatGone(desc):
 			e.Kind = delivery.ChatGone
 		case code == http.StatusBadRequest:

@@ -96,6 +96,9 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	// only come once the parts run.
 	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log),
 		subscribers.WithMailQueued(func() { m.digest.Notify() }))
+	if err := m.subs.RegisterMetrics(m.reg); err != nil {
+		return nil, err
+	}
 	tg := newTelegram(cfg, log, tracked.Post)
 	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
 	if tg != nil {
@@ -133,6 +136,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 			opts = append(opts, bot.WithFeeding(m.websub))
 		}
 		m.bot = tg.newBot(cfg, db, m.subs, m.engine, secret, log, opts...)
+		m.engine.SetTopicGone(m.bot.TopicGone)
 		if cfg.Telegram.WebhookURL != "" {
 			m.web.Handle(m.bot.WebhookPath(), m.bot.WebhookHandler())
 		}

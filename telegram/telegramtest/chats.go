@@ -23,12 +23,16 @@ type user struct {
 // chat is a chat the fake knows. A private chat exists once its user has
 // started the bot; its id is the user's id.
 type chat struct {
-	info       wireChat
-	bot        tgbotapi.ChatMember // the bot's membership; "kicked" in a private chat means blocked
-	members    map[int64]tgbotapi.ChatMember
-	migratedTo int64
-	lastMsgID  int
-	messages   map[int]*storedMessage
+	info    wireChat
+	bot     tgbotapi.ChatMember // the bot's membership; "kicked" in a private chat means blocked
+	members map[int64]tgbotapi.ChatMember
+	// subscribers is what getChatMemberCount answers for a channel, whose
+	// subscribers the fake does not model one by one; 0: count members.
+	subscribers int
+	migratedTo  int64
+	lastMsgID   int
+	messages    map[int]*storedMessage
+	topics      map[int64]*topic // forum topics by thread id
 }
 
 // storedMessage is a message in a chat, the bot's or a user's.
@@ -140,6 +144,14 @@ func (s *Server) SetMember(chatID int64, m tgbotapi.ChatMember) {
 	}
 	m.User = nil // the user registry owns the profile
 	c.members[uid] = m
+}
+
+// SetSubscribers sets how many subscribers getChatMemberCount reports for
+// a channel (or any chat), in place of the members the fake knows.
+func (s *Server) SetSubscribers(chatID int64, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustChat("SetSubscribers", chatID).subscribers = n
 }
 
 // SetBotMember sets the bot's own membership in a chat without any update:
@@ -328,6 +340,27 @@ func getChat(s *Server, req *request) (any, *apiError) {
 		}
 	}
 	return c.info, nil
+}
+
+// getChatMemberCount answers for a chat the bot may see: the subscribers
+// set, else the members it knows, the bot included.
+func getChatMemberCount(s *Server, req *request) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, e := s.reachableChat(req.str("chat_id"))
+	if e != nil {
+		return nil, e
+	}
+	if c.subscribers > 0 {
+		return c.subscribers, nil
+	}
+	n := 1
+	for _, m := range c.members {
+		if m.Status != "left" && m.Status != "kicked" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func getChatMember(s *Server, req *request) (any, *apiError) {

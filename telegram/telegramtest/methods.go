@@ -37,6 +37,7 @@ var methods = func() map[string]method {
 		"deleteMyCommands":       deleteMyCommands,
 		"getChat":                getChat,
 		"getChatMember":          getChatMember,
+		"getChatMemberCount":     getChatMemberCount,
 		"getChatAdministrators":  getChatAdministrators,
 		"setMyDescription":       setMyDescription,
 		"getMyDescription":       getMyDescription,
@@ -194,6 +195,12 @@ func (s *Server) reachableChat(chatID string) (*chat, *apiError) {
 // deliver applies the flood limits to a validated message and, if they let
 // it through, stores and records it. s.mu must be held.
 func (s *Server) deliver(c *chat, method string, req *request, p sendParams, msg wireMessage, content Content, fileID string) (*storedMessage, *apiError) {
+	if thread := req.int("message_thread_id"); thread != 0 {
+		if e := c.postable(thread); e != nil {
+			return nil, e
+		}
+		msg.MessageThreadID, msg.IsTopicMessage = thread, true
+	}
 	if p.replyTo != 0 {
 		if m := c.messages[p.replyTo]; m != nil && !m.deleted {
 			reply := m.msg
@@ -223,6 +230,7 @@ func (s *Server) deliver(c *chat, method string, req *request, p sendParams, msg
 		LinkPreviewOptions:    p.preview,
 		AllowPaidBroadcast:    req.flag("allow_paid_broadcast"),
 		ReplyToMessageID:      p.replyTo,
+		ThreadID:              msg.MessageThreadID,
 		Params:                params,
 	}
 	m := s.store(c, msg, rec)

@@ -26,6 +26,8 @@ type Record struct {
 	LinkPreviewOptions json.RawMessage
 	AllowPaidBroadcast bool
 	ReplyToMessageID   int
+	// ThreadID is the forum topic the message went to, 0 outside topics.
+	ThreadID int64
 	// Params holds every parameter as received (uploaded files excluded).
 	Params map[string]string
 	// Edits are the successful edit* calls on the message, in order.

@@ -351,6 +351,9 @@ type Incoming struct {
 	Entities []tgbotapi.MessageEntity
 	// ReplyToMessageID makes the message a reply to one in the same chat.
 	ReplyToMessageID int
+	// Thread sends the message in that forum topic of the chat, which must
+	// be open (see AddTopic).
+	Thread int64
 }
 
 // PushMessage queues the update a new message makes: "message" in private
@@ -382,6 +385,12 @@ func (s *Server) PushMessage(in Incoming) tgbotapi.Update {
 	}
 	for _, e := range in.Entities {
 		msg.Entities = append(msg.Entities, entity{Type: e.Type, Offset: e.Offset, Length: e.Length, URL: e.URL, Language: e.Language})
+	}
+	if in.Thread != 0 {
+		if e := c.postable(in.Thread); e != nil {
+			panic(fmt.Sprintf("telegramtest: PushMessage: %s (chat %d, thread %d)", e.description, chatID, in.Thread))
+		}
+		msg.MessageThreadID, msg.IsTopicMessage = in.Thread, true
 	}
 	if in.ReplyToMessageID != 0 {
 		m := c.messages[in.ReplyToMessageID]

@@ -1,0 +1,152 @@
+package keywords
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/store/sqlitetest"
+)
+
+// BenchmarkMatchFanOut is the whole cost of one new article for the
+// follows, as nashra pays it: the population's 100,000 readers and
+// 300,000 rules stored in a SQLite file, the index built from the store's
+// stream as at start; then per article the match and the one transaction
+// that hands it on and writes a row per reader it matched (store.HandOn),
+// the readers' sends excluded. It reports the heap the index holds, the
+// rows written per article, the time of the match and of the write, and
+// how the heap grew over the articles.
+func BenchmarkMatchFanOut(b *testing.B) {
+	p, _ := benchPopulation(b)
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "nashra.db")
+	db := sqlitetest.OpenAt(b, path, nashra.Section{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/feed/"}})
+	seedFollows(b, path, p.rules)
+
+	before := heapInUse()
+	ix, err := buildFromStore(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	held := heapInUse() - before
+
+	var rows int
+	var matching, writing time.Duration
+	i := 0
+	grownFrom := heapInUse()
+	for b.Loop() {
+		a := p.articles[i%len(p.articles)]
+		b.StopTimer()
+		id := saveNew(b, db, fmt.Sprint("fan-", i), a)
+		b.StartTimer()
+		start := time.Now()
+		res := ix.Match(a)
+		f := store.FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: time.Now(),
+			Follows: make([]store.FollowDelivery, len(res.Follows))}
+		for j, m := range res.Follows {
+			f.Follows[j] = store.FollowDelivery{ChatID: m.Owner.Chat, ThreadID: m.Owner.Topic, Reason: m.Phrase}
+		}
+		for _, o := range res.Muted {
+			f.Muted = append(f.Muted, store.Topic{ChatID: o.Chat, ThreadID: o.Topic})
+		}
+		matched := time.Now()
+		out, err := db.HandOn(ctx, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		writing += time.Since(matched)
+		matching += matched.Sub(start)
+		rows += out.Followed
+		i++
+	}
+	b.StopTimer()
+	grown := int64(heapInUse()) - int64(grownFrom)
+	ix.Len()
+	b.ReportMetric(float64(held)/(1<<20), "MB-index")
+	b.ReportMetric(float64(rows)/float64(i), "rows/article")
+	b.ReportMetric(float64(matching.Microseconds())/1000/float64(i), "ms-match")
+	b.ReportMetric(float64(writing.Microseconds())/1000/float64(i), "ms-write")
+	b.ReportMetric(float64(grown)/(1<<10), "KB-heap-growth")
+}
+
+// buildFromStore builds the index from the store's stream of follows, as
+// the subscribers do at start.
+func buildFromStore(ctx context.Context, db *store.DB) (*Index, error) {
+	kinds := map[nashra.FollowKind]Kind{nashra.FollowKeyword: Follow, nashra.FollowMute: Mute, nashra.FollowTag: Tag}
+	return Build(func(yield func(Rule, error) bool) {
+		for f, err := range db.AllFollows(ctx) {
+			if !yield(Rule{Owner: Owner{Chat: f.ChatID, Topic: f.ThreadID}, Kind: kinds[f.Kind], Phrase: f.Phrase}, err) {
+				return
+			}
+		}
+	}, nil)
+}
+
+// seedFollows writes the population's chats and rules into the SQLite
+// file at path in one transaction: a follow at a time through the store
+// would take minutes.
+func seedFollows(b *testing.B, path string, rules []Rule) {
+	b.Helper()
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	chat, err := tx.Prepare(`INSERT INTO chats (id, kind, created_at, updated_at) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	follow, err := tx.Prepare(`INSERT INTO follows (chat_id, thread_id, kind, key, phrase, created_at) VALUES (?, ?, ?, ?, ?, 0)
+		ON CONFLICT DO NOTHING`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := map[Kind]nashra.FollowKind{Follow: nashra.FollowKeyword, Mute: nashra.FollowMute, Tag: nashra.FollowTag}
+	for _, r := range rules {
+		kind := nashra.ChatPrivate
+		if r.Owner.Chat < 0 {
+			kind = nashra.ChatSupergroup
+		}
+		if _, err := chat.Exec(r.Owner.Chat, kind); err != nil {
+			b.Fatal(err)
+		}
+		key, err := Key(r.Kind, r.Phrase)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := follow.Exec(r.Owner.Chat, r.Owner.Topic, names[r.Kind], key, r.Phrase); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := conn.Exec(`ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// saveNew stores a as a new article of the section news.
+func saveNew(b *testing.B, db *store.DB, guid string, a Article) int64 {
+	b.Helper()
+	res, err := db.SaveItems(context.Background(), "news", []nashra.Article{{GUID: guid, Link: "https://a.example/" + guid,
+		Title: a.Title, Summary: a.Summary, Categories: a.Categories}}, time.Now(), func(fresh []*nashra.Article) {
+		for _, f := range fresh {
+			f.State = nashra.ArticleNew
+		}
+	})
+	if err != nil || len(res.New) != 1 {
+		b.Fatalf("save article: %+v %v", res, err)
+	}
+	return res.New[0]
+}
