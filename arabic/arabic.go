@@ -104,36 +104,3 @@ func DateTime(t time.Time, loc *time.Location) string {
 	t = t.In(loc)
 	return Date(t, loc) + " " + t.Format("15:04")
 }
-
-// Noun holds the forms an Arabic count needs. Arabic distinguishes one, two,
-// three to ten (plural), and eleven and above (singular accusative).
-type Noun struct {
-	One    string // مقال واحد
-	Two    string // مقالتان
-	Plural string // مقالات, used for 3–10
-	Many   string // مقالًا, used for 11–99
-	Single string // مقال, used for 100, 1000, … and 0
-}
-
-// Article is the noun the bot and the digest count most.
-var Article = Noun{One: "مقال واحد", Two: "مقالتان", Plural: "مقالات", Many: "مقالًا", Single: "مقال"}
-
-// Count renders n with the form of noun that Arabic grammar asks for:
-// "مقال واحد", "مقالتان", "3 مقالات", "11 مقالًا", "100 مقال".
-func Count(n int, noun Noun) string {
-	num := strconv.Itoa(n)
-	switch r := n % 100; {
-	case n == 0:
-		return "لا " + noun.Single
-	case n == 1:
-		return noun.One
-	case n == 2:
-		return noun.Two
-	case r >= 3 && r <= 10:
-		return num + " " + noun.Plural
-	case r >= 11 && r <= 99:
-		return num + " " + noun.Many
-	default: // 100, 101, 102, 200, …: the counted noun follows in the genitive singular
-		return num + " " + noun.Single
-	}
-}

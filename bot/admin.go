@@ -33,7 +33,7 @@ var statLabels = []struct{ key, label string }{
 	{"pending_groups", "رسائل المجموعات في الانتظار"},
 	{"pending_private", "رسائل القرّاء في الانتظار"},
 	{"pending_broadcast", "رسائل البث في الانتظار"},
-	{"held", "مؤجَّل (ساعات الهدوء، الحزمة الساعية، إعادة المحاولة)"},
+	{"held", "مؤجَّل (ساعات الهدوء، نشرة كل ساعة، إعادة المحاولة)"},
 	{"sent_last_hour", "أُرسل في الساعة الأخيرة"},
 	{"sent", "أُرسل منذ التشغيل"},
 	{"rate_limited", "ردود 429 من تيليجرام"},
@@ -138,7 +138,7 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	if err := b.followStats(ctx, &sb); err != nil {
 		return err
 	}
-	fmt.Fprintf(&sb, "\nالمقالات المخزّنة: %s\n", arabic.Count(articles, arabic.Article))
+	fmt.Fprintf(&sb, "\nالمواد المخزّنة: %s\n", arabic.Count(articles, arabic.Item))
 	if lastPoll.IsZero() {
 		sb.WriteString("آخر جلب للمصادر: لم يحدث بعد\n")
 	} else {
@@ -302,7 +302,7 @@ func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
 		return b.reply(ctx, r, txtHeldNone, nil)
 	}
 	var sb strings.Builder
-	count := arabic.Count(len(held), arabic.Article)
+	count := arabic.Count(len(held), arabic.Item)
 	if len(held) > maxHeldShown {
 		count = "أكثر من " + strconv.Itoa(maxHeldShown)
 		held = held[:maxHeldShown]
@@ -334,7 +334,7 @@ func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 		return b.reply(ctx, r, fmt.Sprintf(txtNotHeld, ids[0]), nil)
 	}
 	r.log(b.log).Info("held articles released by admin", "released", n)
-	return b.reply(ctx, r, fmt.Sprintf(txtReleased, arabic.Count(n, arabic.Article)), nil)
+	return b.reply(ctx, r, msgReleased.Format(n), nil)
 }
 
 func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {

@@ -812,17 +812,17 @@ func TestHeldArticlesReleasedByAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, h.reply(adminID, "/held").Plain, "أوقفها حارس الإغراق", "3 مقالات", "خبر موقوف 0", "خبر موقوف 2")
-	mustContain(t, h.reply(adminID, fmt.Sprintf("/release %d", res.New[0])).Plain, "مقال واحد")
+	mustContain(t, h.reply(adminID, "/held").Plain, "مواد أوقفتُها عن الإرسال", "(3 مواد)", "خبر موقوف 0", "خبر موقوف 2")
+	mustContain(t, h.reply(adminID, fmt.Sprintf("/release %d", res.New[0])).Plain, "أُطلقت مادة واحدة للإرسال")
 	mustContain(t, h.reply(adminID, fmt.Sprintf("/release %d", res.New[0])).Plain, "ليس موقوفًا")
-	mustContain(t, h.reply(adminID, "/release all").Plain, "مقالتان")
+	mustContain(t, h.reply(adminID, "/release all").Plain, "أُطلقت مادتان للإرسال")
 	if held, _ := h.db.ArticlesInState(h.ctx, nashra.ArticleHeld, 10); len(held) != 0 {
 		t.Errorf("%d articles still held", len(held))
 	}
 	if fresh, _ := h.db.ArticlesInState(h.ctx, nashra.ArticleNew, 10); len(fresh) != 3 {
 		t.Errorf("%d articles handed to delivery, want 3", len(fresh))
 	}
-	mustContain(t, h.reply(adminID, "/held").Plain, "لا مقالات موقوفة")
+	mustContain(t, h.reply(adminID, "/held").Plain, "لا شيء موقوفًا")
 }
 
 type fakeDigest struct{ d nashra.Digest }

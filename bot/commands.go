@@ -76,7 +76,7 @@ func init() {
 		"resume":     {(*Bot).cmdResume, admin, "استئناف إرسال المقالات"},
 		"cancel":     {(*Bot).cmdCancel, admin, "إلغاء ما تبقّى من إرسال مقال"},
 		"retract":    {(*Bot).cmdRetract, admin, "سحب مقال وحذف رسائله"},
-		"held":       {(*Bot).cmdHeld, admin, "المقالات التي أوقفها حارس الإغراق"},
+		"held":       {(*Bot).cmdHeld, admin, "المواد الموقوفة عن الإرسال"},
 		"release":    {(*Bot).cmdRelease, admin, "إطلاق مقال موقوف للإرسال"},
 		"senddigest": {(*Bot).cmdSendDigest, admin, "إرسال نشرة اليوم الآن"},
 		"channels":   {(*Bot).cmdChannels, admin, "القنوات المرتبطة بالأقسام"},

@@ -7,14 +7,14 @@ import "github.com/almaalouma/nashra/arabic"
 
 // Nouns the bot counts, with the forms Arabic grammar asks for.
 var (
-	nounSection  = arabic.Noun{One: "قسم واحد", Two: "قسمان", Plural: "أقسام", Many: "قسمًا", Single: "قسم"}
-	nounReader   = arabic.Noun{One: "قارئ واحد", Two: "قارئان", Plural: "قرّاء", Many: "قارئًا", Single: "قارئ"}
-	nounGroup    = arabic.Noun{One: "مجموعة واحدة", Two: "مجموعتان", Plural: "مجموعات", Many: "مجموعةً", Single: "مجموعة"}
-	nounChannel  = arabic.Noun{One: "قناة واحدة", Two: "قناتان", Plural: "قنوات", Many: "قناةً", Single: "قناة"}
-	nounEmail    = arabic.Noun{One: "عنوان بريدي واحد", Two: "عنوانان بريديان", Plural: "عناوين بريدية", Many: "عنوانًا بريديًا", Single: "عنوان بريدي"}
-	nounClick    = arabic.Noun{One: "نقرة واحدة", Two: "نقرتان", Plural: "نقرات", Many: "نقرةً", Single: "نقرة"}
-	nounMessage  = arabic.Noun{One: "رسالة واحدة", Two: "رسالتان", Plural: "رسائل", Many: "رسالةً", Single: "رسالة"}
-	nounDelivery = arabic.Noun{One: "إرسال واحد", Two: "إرسالان", Plural: "إرسالات", Many: "إرسالًا", Single: "إرسال"}
+	nounSection  = arabic.Noun{Zero: "أي قسم", One: "قسم واحد", Two: "قسمان", Few: "{n} أقسام", Many: "{n} قسمًا", Other: "{n} قسم"}
+	nounReader   = arabic.Noun{Zero: "أي قارئ", One: "قارئ واحد", Two: "قارئان", Few: "{n} قرّاء", Many: "{n} قارئًا", Other: "{n} قارئ"}
+	nounGroup    = arabic.Noun{Zero: "أي مجموعة", One: "مجموعة واحدة", Two: "مجموعتان", Few: "{n} مجموعات", Many: "{n} مجموعةً", Other: "{n} مجموعة"}
+	nounChannel  = arabic.Noun{Zero: "أي قناة", One: "قناة واحدة", Two: "قناتان", Few: "{n} قنوات", Many: "{n} قناةً", Other: "{n} قناة"}
+	nounEmail    = arabic.Noun{Zero: "أي عنوان بريدي", One: "عنوان بريدي واحد", Two: "عنوانان بريديان", Few: "{n} عناوين بريدية", Many: "{n} عنوانًا بريديًا", Other: "{n} عنوان بريدي"}
+	nounClick    = arabic.Noun{Zero: "أي نقرة", One: "نقرة واحدة", Two: "نقرتان", Few: "{n} نقرات", Many: "{n} نقرةً", Other: "{n} نقرة"}
+	nounMessage  = arabic.Noun{Zero: "أي رسالة", One: "رسالة واحدة", Two: "رسالتان", Few: "{n} رسائل", Many: "{n} رسالةً", Other: "{n} رسالة"}
+	nounDelivery = arabic.Noun{Zero: "أي إرسال", One: "إرسال واحد", Two: "إرسالان", Few: "{n} إرسالات", Many: "{n} إرسالًا", Other: "{n} إرسال"}
 )
 
 const (
@@ -112,7 +112,7 @@ const (
 		"/pause و/resume — إيقاف إرسال المقالات واستئنافه\n" +
 		"<code>/cancel رقم</code> — إلغاء ما تبقّى من إرسال مقال\n" +
 		"<code>/retract رقم</code> — سحب مقال وحذف رسائله بعد التأكيد\n" +
-		"/held — ما أوقفه حارس الإغراق، و<code>/release رقم</code> أو <code>/release all</code> لإطلاقه\n" +
+		"/held — المواد الموقوفة عن الإرسال لأنها وصلت دفعةً واحدة، و<code>/release رقم</code> أو <code>/release all</code> لإطلاقها\n" +
 		"/senddigest — بناء نشرة اليوم وإرسالها الآن\n" +
 		"تظهر أرقام المقالات في آخر /latest."
 )
@@ -179,10 +179,9 @@ const (
 	txtCancelled        = "أُلغي الطلب."
 	txtArticleUsage     = "اكتب رقم المقال بعد الأمر، مثل: <code>/%s 123</code>"
 	txtArticleNotFound  = "لا يوجد مقال بالرقم %d."
-	txtHeldNone         = "لا مقالات موقوفة: حارس الإغراق لم يوقف شيئًا."
-	txtHeldHead         = "<b>مقالات أوقفها حارس الإغراق</b> (%s)\nلم تُرسَل لأحد. أطلق ما يستحق الإرسال بـ <code>/release رقم</code> أو <code>/release all</code>؛ وما لا يُطلق يبقى محفوظًا دون إرسال.\n"
+	txtHeldNone         = "لا شيء موقوفًا: لم تصل دفعة مريبة من المواد."
+	txtHeldHead         = "<b>مواد أوقفتُها عن الإرسال</b> (%s)\nوصلت دفعةً واحدة كبيرة، فلم تُرسل لأحد. أطلق ما يستحق بـ <code>/release رقم</code> أو <code>/release all</code>؛ وما لا تطلقه يبقى محفوظًا دون إرسال.\n"
 	txtReleaseUsage     = "اكتب رقم المقال الموقوف بعد الأمر، مثل: <code>/release 123</code>، أو <code>/release all</code> لإطلاقها كلها."
-	txtReleased         = "▶️ أُطلق للإرسال: %s."
 	txtNotHeld          = "المقال رقم %d ليس موقوفًا."
 	txtDashboardLink    = "🔐 <b>لوحة التحرير</b>\n<a href=\"%s\">افتح اللوحة</a>\n<code>%s</code>\n\nالرابط لك وحدك، يصلح مرة واحدة خلال 10 دقائق. لا تُعِد توجيهه. للخروج من كل المتصفحات: /logout_all"
 	txtLoggedOutAll     = "🔒 خرجت من لوحة التحرير في كل المتصفحات (الجلسات المنتهية: %d)، وبطلت روابط الدخول التي لم تُستعمل."
@@ -231,4 +230,16 @@ const (
 // The digest, as the editors hear of it.
 const (
 	txtDigestMissed = "فات موعد نشرة اليوم (%s) والبوت متوقف، فلم تُرسل ولن تُرسل متأخرة؛ تصل نشرة الغد في موعدها."
+)
+
+// Counted messages: every form a whole sentence, zero included.
+var (
+	msgReleased = arabic.Forms{
+		Zero:  "لم يكن شيء منها موقوفًا، فلم يُطلق شيء.",
+		One:   "▶️ أُطلقت مادة واحدة للإرسال.",
+		Two:   "▶️ أُطلقت مادتان للإرسال.",
+		Few:   "▶️ أُطلقت {n} مواد للإرسال.",
+		Many:  "▶️ أُطلقت {n} مادةً للإرسال.",
+		Other: "▶️ أُطلقت {n} مادة للإرسال.",
+	}
 )

@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/almaalouma/nashra"
@@ -184,7 +186,9 @@ func (s *session) renewed(d store.Lease) {
 	}
 }
 
-// handOn fans out the articles waiting in state new, oldest first.
+// handOn fans out the articles waiting in state new, oldest first, but
+// breaking news before the rest: its rows must exist before the others'
+// are claimed, or a burst would reach readers ahead of it.
 func (s *session) handOn(now time.Time) {
 	const page = 50
 	for s.ctx.Err() == nil {
@@ -193,6 +197,9 @@ func (s *session) handOn(now time.Time) {
 			s.e.log.Error("cannot read new articles", "err", err)
 			return
 		}
+		slices.SortStableFunc(as, func(a, b nashra.Article) int {
+			return cmp.Compare(b2i(carries(b, s.e.breaking)), b2i(carries(a, s.e.breaking)))
+		})
 		for _, a := range as {
 			s.handOnArticle(a, now)
 		}
@@ -303,4 +310,11 @@ func (s *session) compact(now time.Time) {
 	if total > 0 {
 		s.e.log.Info("outbox compacted", "rows", total)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

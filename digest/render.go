@@ -32,7 +32,7 @@ const (
 
 // hours is the noun of a number of hours after a preposition or in an
 // annexation ("في آخر 24 ساعة", "بعد ساعتين"): the dual is genitive.
-var hours = arabic.Noun{One: "ساعة واحدة", Two: "ساعتين", Plural: "ساعات", Many: "ساعة", Single: "ساعة"}
+var hours = arabic.Noun{Zero: "أي ساعة", One: "ساعة واحدة", Two: "ساعتين", Few: "{n} ساعات", Many: "{n} ساعة", Other: "{n} ساعة"}
 
 // edition is what the digest templates show.
 type edition struct {
@@ -240,7 +240,7 @@ func (s *Service) edition(ctx context.Context, d nashra.Digest, picks nashra.Dig
 		}
 	}
 	window := max(1, int(d.WindowEnd.Sub(d.WindowStart).Round(time.Hour)/time.Hour))
-	ed.Intro = fmt.Sprintf("أبرز ما نشرته %s في آخر %s: %s.", s.cfg.Site.Name, arabic.Count(window, hours), arabic.Count(count, arabic.Article))
+	ed.Intro = fmt.Sprintf("أبرز ما نشرته %s في آخر %s: %s.", s.cfg.Site.Name, arabic.Count(window, hours), arabic.Count(count, arabic.Item))
 	return ed, nil
 }
 

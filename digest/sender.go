@@ -367,7 +367,7 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 }
 
 // attempts is the noun of the alert about dead mails, after "بعد".
-var attempts = arabic.Noun{One: "محاولة واحدة", Two: "محاولتين", Plural: "محاولات", Many: "محاولة", Single: "محاولة"}
+var attempts = arabic.Noun{Zero: "أي محاولة", One: "محاولة واحدة", Two: "محاولتين", Few: "{n} محاولات", Many: "{n} محاولة", Other: "{n} محاولة"}
 
 // tripBreaker pauses the whole send and alerts the admins, once per batch.
 func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker, cause error) {

@@ -158,7 +158,7 @@ func (p *Poller) holdUndecodable(ctx context.Context, f nashra.Feed, held []nash
 	}
 	log.Warn("items held back: text not decodable", "items", len(fresh), "first", fresh[0].Link)
 	msg := fmt.Sprintf("⚠️ في خلاصة قسم «%s» %s تعذّرت قراءة حروفها، فحُجزت عن القرّاء ويُعاد فحصها مع كل جلب حتى يصلحها الموقع. أولها: %s",
-		p.sectionName(f), arabic.Count(len(fresh), material), fresh[0].Link)
+		p.sectionName(f), arabic.Count(len(fresh), arabic.Item), fresh[0].Link)
 	p.raise(ctx, AlertUndecodable, f, msg, now, log)
 }
 
@@ -181,24 +181,21 @@ func (p *Poller) floodMessage(f nashra.Feed, n int, fg config.FloodGuard) string
 	var did string
 	switch fg.Action {
 	case config.FloodLatest:
-		did = fmt.Sprintf("فأُرسل أحدثها (%s) وعُدّ الباقي مقروءًا.", arabic.Count(min(fg.Latest, n), material))
+		did = fmt.Sprintf("فأُرسل أحدثها (%s) وعُدّ الباقي مقروءًا.", arabic.Count(min(fg.Latest, n), arabic.Item))
 	case config.FloodPush:
 		did = "فأُرسلت كلها كالمعتاد."
 	default:
 		did = "فأوقفتُها كلها عن الإرسال حتى تقرر: راجعها في /held، وأطلق ما يستحق بـ /release."
 	}
 	return fmt.Sprintf("🛑 وصلت من قسم «%s» دفعة واحدة من %s كلها جديد، وهذا يوحي بخلل في الموقع لا بأخبار، %s",
-		p.sectionName(f), arabic.Count(n, material), did)
+		p.sectionName(f), arabic.Count(n, arabic.Item), did)
 }
-
-// material counts what a feed carries, whatever its section: «مادة».
-var material = arabic.Noun{One: "مادة واحدة", Two: "مادتان", Plural: "مواد", Many: "مادةً", Single: "مادة"}
 
 // Counted units of time, in the genitive that follows "منذ".
 var (
-	minutes = arabic.Noun{One: "دقيقة واحدة", Two: "دقيقتين", Plural: "دقائق", Many: "دقيقة", Single: "دقيقة"}
-	hours   = arabic.Noun{One: "ساعة واحدة", Two: "ساعتين", Plural: "ساعات", Many: "ساعة", Single: "ساعة"}
-	days    = arabic.Noun{One: "يوم واحد", Two: "يومين", Plural: "أيام", Many: "يومًا", Single: "يوم"}
+	minutes = arabic.Noun{Zero: "أي دقيقة", One: "دقيقة واحدة", Two: "دقيقتين", Few: "{n} دقائق", Many: "{n} دقيقة", Other: "{n} دقيقة"}
+	hours   = arabic.Noun{Zero: "أي ساعة", One: "ساعة واحدة", Two: "ساعتين", Few: "{n} ساعات", Many: "{n} ساعة", Other: "{n} ساعة"}
+	days    = arabic.Noun{Zero: "أي يوم", One: "يوم واحد", Two: "يومين", Few: "{n} أيام", Many: "{n} يومًا", Other: "{n} يوم"}
 )
 
 // arabicDuration says d in the largest whole unit: "3 ساعات", "يومين".

@@ -72,8 +72,9 @@ type Poller struct {
 	// Now is the poller's clock: time.Now unless a test sets another
 	// before the first poll.
 	Now func() time.Time
-	// OnNew, when set, is called after a poll stored new articles, so that
-	// the delivery engine hands them on at once instead of at its next look.
+	// OnNew, when set, is called after a poll stored new or revised
+	// articles, so that the delivery engine hands them on, or corrects
+	// what it sent, at once instead of at its next look.
 	OnNew func()
 	// Push, when set, sees the feeds' answers for their hubs and relaxes
 	// the schedule of the feeds a hub pushes.
@@ -271,7 +272,8 @@ send:
 	for i, r := range results {
 		if polled[i] {
 			out = append(out, r)
-			fresh = fresh || r.New > 0
+			// A revision too: the engine corrects sent posts at once.
+			fresh = fresh || r.New > 0 || r.Updated > 0
 		}
 	}
 	if fresh && p.OnNew != nil {

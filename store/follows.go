@@ -71,24 +71,9 @@ func (db *DB) AddFollow(ctx context.Context, f nashra.Follow, limit int, now tim
 // RemoveFollow removes the chat's follow of that kind and key in that
 // topic and returns it; ErrNotFound when there was none.
 func (db *DB) RemoveFollow(ctx context.Context, chatID, threadID int64, kind nashra.FollowKind, key string, now time.Time) (nashra.Follow, error) {
-	var f nashra.Follow
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		f, err = scanFollow(tx.QueryRowContext(ctx, `SELECT `+followColumns+` FROM follows
-			WHERE chat_id = ? AND thread_id = ? AND kind = ? AND key = ?`, chatID, threadID, kind, key))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE id = ?`, f.ID); err != nil {
-			return err
-		}
-		return logFollowChange(ctx, tx, chatID, now)
-	})
+	f, err := db.removeFollow(ctx, chatID, now, `chat_id = ? AND thread_id = ? AND kind = ? AND key = ?`, chatID, threadID, kind, key)
 	if err != nil {
-		return nashra.Follow{}, fmt.Errorf("remove follow of chat %d: %w", chatID, err)
+		return f, fmt.Errorf("remove follow of chat %d: %w", chatID, err)
 	}
 	return f, nil
 }
@@ -96,10 +81,19 @@ func (db *DB) RemoveFollow(ctx context.Context, chatID, threadID int64, kind nas
 // RemoveFollowByID removes follow id if it is the chat's, and returns it;
 // ErrNotFound when the chat has no such follow.
 func (db *DB) RemoveFollowByID(ctx context.Context, chatID, id int64, now time.Time) (nashra.Follow, error) {
+	f, err := db.removeFollow(ctx, chatID, now, `id = ? AND chat_id = ?`, id, chatID)
+	if err != nil {
+		return f, fmt.Errorf("remove follow %d of chat %d: %w", id, chatID, err)
+	}
+	return f, nil
+}
+
+// removeFollow deletes the chat's one follow where says and returns it.
+func (db *DB) removeFollow(ctx context.Context, chatID int64, now time.Time, where string, args ...any) (nashra.Follow, error) {
 	var f nashra.Follow
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		f, err = scanFollow(tx.QueryRowContext(ctx, `SELECT `+followColumns+` FROM follows WHERE id = ? AND chat_id = ?`, id, chatID))
+		f, err = scanFollow(tx.QueryRowContext(ctx, `SELECT `+followColumns+` FROM follows WHERE `+where, args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -112,7 +106,7 @@ func (db *DB) RemoveFollowByID(ctx context.Context, chatID, id int64, now time.T
 		return logFollowChange(ctx, tx, chatID, now)
 	})
 	if err != nil {
-		return nashra.Follow{}, fmt.Errorf("remove follow %d of chat %d: %w", id, chatID, err)
+		return nashra.Follow{}, err
 	}
 	return f, nil
 }

@@ -3,6 +3,7 @@ package telegram
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,8 +220,30 @@ const MaxList = 5
 // each a link: the form of a coalesced delivery, to chat (0 for a group or
 // a channel).
 func (r *Renderer) Bundle(as []nashra.Article, medium nashra.Medium, chat int64) string {
-	heading := "📰 <b>" + Escape("جديد "+r.site) + "</b> — " + Escape(arabic.Count(len(as), arabic.Article))
+	heading := "📰 <b>" + Escape("جديد "+r.site) + "</b> — " + Escape(CountOf(as))
 	return r.List(heading, as, medium, chat, false)
+}
+
+// CountOf counts articles as what they are: news as «أخبار», the
+// opinion section's pieces as «مقالات», anything else or a mix as «مواد».
+func CountOf(as []nashra.Article) string {
+	noun := arabic.Item
+	switch {
+	case allIn(as, "news"):
+		noun = arabic.News
+	case allIn(as, "articles"):
+		noun = arabic.Article
+	}
+	return arabic.Count(len(as), noun)
+}
+
+func allIn(as []nashra.Article, section string) bool {
+	for _, a := range as {
+		if !slices.Contains(a.Sections, section) {
+			return false
+		}
+	}
+	return len(as) > 0
 }
 
 // List renders articles as a numbered list under heading (HTML), each

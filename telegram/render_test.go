@@ -180,7 +180,7 @@ func TestRenderBundleAndLinks(t *testing.T) {
 
 	// Two articles: the dual; a private chat's links are its own.
 	dual := r.Bundle(as[:2], nashra.MediumTelegram, 1009)
-	mustContain(t, checkHTML(t, dual, telegram.MaxText), "مقالتان")
+	mustContain(t, checkHTML(t, dual, telegram.MaxText), "مقالان")
 	mustContain(t, dual, `<a href="https://nashra.example/r/telegram-b-1009">ثان</a>`)
 }
 

@@ -379,7 +379,7 @@ func TestBundleEditDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := e.tg.Sent(ch)[0]
-	mustContain(t, rec.Plain, "مقالتان", "1. التقارب", "2. عنوان ثان")
+	mustContain(t, rec.Plain, "مقالان", "1. التقارب", "2. عنوان ثان")
 
 	one, err := e.sender.Post(ctx, delivery.Post{Target: target, Articles: []nashra.Article{a}})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
 	"github.com/almaalouma/nashra/telegram/telegramtest"
@@ -65,7 +66,12 @@ func newNewsroom(t *testing.T, adjust func(*config.Config), seed ...demo.Item) *
 	// A channel gets posts once the bot has learnt its numeric id.
 	waitFor(t, func() bool {
 		links, _ := n.m.db.ChannelLinks(n.ctx)
-		return len(links) == 1 && links[0].ChatID == n.channel
+		for _, l := range links {
+			if l.ChatID != n.channel {
+				return false
+			}
+		}
+		return len(links) > 0
 	})
 	return n
 }
@@ -302,5 +308,197 @@ func TestNewsroomEditorsDetails(t *testing.T) {
 		if strings.Contains(got, "حاول مرة أخرى بعد قليل") {
 			t.Errorf("/email %s: %s", addr, got)
 		}
+	}
+}
+
+// reader starts the bot in a private chat with a deep link to news and
+// returns the reader's id; settings, when not nil, change theirs after.
+func (n *newsroom) reader(change func(*nashra.ChatSettings)) int64 {
+	n.t.Helper()
+	id := n.tg.AddUser(tgbotapi.User{FirstName: "قارئ", LanguageCode: "ar"}).ID
+	n.ask(id, "/start sec_news")
+	if change != nil {
+		c, err := n.m.db.Chat(n.ctx, id)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		change(&c.Settings)
+		if err := n.m.db.SetChatSettings(n.ctx, id, c.Settings, time.Now()); err != nil {
+			n.t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// posts returns what the bot posted to a chat since the first n
+// messages: the articles, not the answers to commands.
+func (n *newsroom) posts(chat int64, after int) []telegramtest.Record {
+	var out []telegramtest.Record
+	for _, r := range n.tg.Sent(chat)[after:] {
+		if strings.Contains(r.Plain, "#أخبار") || strings.Contains(r.Plain, "جديد المعلومة") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// quietNow are quiet hours that hold news now, whatever the hour the test
+// runs.
+func quietNow(s *nashra.ChatSettings) {
+	now := time.Now().In(config.Defaults().Site.Location)
+	m := now.Hour()*60 + now.Minute()
+	s.QuietStart, s.QuietEnd, s.QuietMode = (m+1440-60)%1440, (m+120)%1440, nashra.QuietHold
+}
+
+var plainNews = []demo.Item{
+	{Section: "news", Title: "افتتاح جسر جديد في البصرة", Body: "نص.", Tags: []string{"أخبار"}},
+	{Section: "news", Title: "انطلاق معرض بغداد للكتاب", Body: "نص.", Tags: []string{"أخبار"}},
+	{Section: "news", Title: "أمطار غزيرة في نينوى", Body: "نص.", Tags: []string{"أخبار"}},
+}
+
+// Row: breaking news goes alone, first, as a full post labelled «🔴 عاجل»,
+// never in a list; in quiet hours it still comes, silently, unless the
+// reader asked for its sound.
+func TestNewsroomBreakingNews(t *testing.T) {
+	n := newNewsroom(t, nil)
+	sleeper := n.reader(quietNow)
+	ringer := n.reader(func(s *nashra.ChatSettings) { quietNow(s); s.BreakingSound = true })
+	awake := n.reader(nil)
+	before := map[int64]int{}
+	for _, c := range []int64{sleeper, ringer, awake, n.channel} {
+		before[c] = len(n.tg.Sent(c))
+	}
+	now := time.Now()
+	n.site.Publish(now.Add(-3*time.Minute), plainNews...)
+	n.site.Publish(now.Add(-time.Minute), demo.Fresh[0]) // «عاجل: مجلس النواب يصوت…», tagged عاجل
+	n.poll()
+
+	waitFor(t, func() bool {
+		return len(n.posts(awake, before[awake])) == 4 && len(n.posts(n.channel, before[n.channel])) == 4
+	})
+	for _, c := range []int64{awake, n.channel} {
+		ps := n.posts(c, before[c])
+		if !strings.HasPrefix(ps[0].Plain, "\u200f🔴 عاجل") || !strings.Contains(ps[0].Plain, "مجلس النواب") {
+			t.Errorf("chat %d: the first post is not the breaking news, labelled:\n%s", c, ps[0].Plain)
+		}
+		for _, p := range ps {
+			if strings.Contains(p.Plain, "جديد المعلومة") {
+				t.Errorf("chat %d got a list:\n%s", c, p.Plain)
+			}
+		}
+	}
+	waitFor(t, func() bool {
+		return len(n.posts(sleeper, before[sleeper])) == 1 && len(n.posts(ringer, before[ringer])) == 1
+	})
+	time.Sleep(300 * time.Millisecond) // the rest waits for the morning
+	s, r := n.posts(sleeper, before[sleeper]), n.posts(ringer, before[ringer])
+	if len(s) != 1 || !strings.Contains(s[0].Plain, "🔴 عاجل") || !s[0].DisableNotification {
+		t.Errorf("in quiet hours: %d posts, silent %v, want the breaking news alone, silently", len(s), len(s) > 0 && s[0].DisableNotification)
+	}
+	if len(r) != 1 || r[0].DisableNotification {
+		t.Errorf("a reader who wants its sound: %d posts, silent %v", len(r), len(r) > 0 && r[0].DisableNotification)
+	}
+}
+
+// Row: a few waiting articles come as full posts; only a flood becomes a
+// list, and only for a reader who leaves bundling on.
+func TestNewsroomBundlesOnlyFloods(t *testing.T) {
+	n := newNewsroom(t, func(cfg *config.Config) { cfg.Poll.FloodGuard.MinItems = 100 })
+	bundler := n.reader(nil)
+	unbundled := n.reader(func(s *nashra.ChatSettings) { s.Bundle = false })
+	b0, u0 := len(n.tg.Sent(bundler)), len(n.tg.Sent(unbundled))
+	now := time.Now()
+	n.site.Publish(now.Add(-time.Minute), plainNews[:2]...)
+	n.poll()
+	waitFor(t, func() bool { return len(n.posts(bundler, b0)) == 2 })
+	for _, p := range n.posts(bundler, b0) {
+		if strings.Contains(p.Plain, "جديد المعلومة") {
+			t.Errorf("two articles became a list:\n%s", p.Plain)
+		}
+	}
+	b0, u0 = len(n.tg.Sent(bundler)), len(n.tg.Sent(unbundled))
+	var flood []demo.Item
+	for i := range 5 {
+		flood = append(flood, demo.Item{Section: "news", Title: "خبر من الدفعة رقم " + strconv.Itoa(i+1), Body: "نص.", Tags: []string{"أخبار"}})
+	}
+	n.site.Publish(now, flood...)
+	n.poll()
+	waitFor(t, func() bool { return len(n.posts(unbundled, u0)) == 5 })
+	waitFor(t, func() bool { return len(n.posts(bundler, b0)) >= 1 })
+	time.Sleep(300 * time.Millisecond)
+	if ps := n.posts(bundler, b0); len(ps) != 1 || !strings.Contains(ps[0].Plain, "5 أخبار") {
+		t.Errorf("a flood of five, bundling on: %d messages:\n%s", len(ps), strings.Join(plainsOf(ps), "\n---\n"))
+	}
+}
+
+func plainsOf(rs []telegramtest.Record) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Plain)
+	}
+	return out
+}
+
+// Row: a correction that Telegram keeps refusing is tried max_attempts
+// times with backoff, then given up, and the editors are told.
+func TestNewsroomCorrectionGivesUp(t *testing.T) {
+	n := newNewsroom(t, func(cfg *config.Config) {
+		cfg.Delivery.MaxAttempts = 3
+		cfg.Delivery.RetryBase = config.Duration(50 * time.Millisecond)
+		cfg.Delivery.RetryMax = config.Duration(200 * time.Millisecond)
+	})
+	n.site.Publish(time.Now(), plainNews[0])
+	n.poll()
+	waitFor(t, func() bool { return len(n.tg.Sent(n.channel)) == 1 })
+	n.tg.FailNext("editMessageText", 1000, telegramtest.ServerError())
+	n.site.Retitle(plainNews[0].Title, "افتتاح جسر جديد في البصرة اليوم")
+	before := len(n.tg.Sent(n.editor))
+	n.poll()
+	waitFor(t, func() bool {
+		for _, r := range n.tg.Sent(n.editor)[before:] {
+			if strings.Contains(r.Plain, "تعذّر تصحيح رسائل المقال «افتتاح جسر جديد في البصرة اليوم»") {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(time.Second) // no further try
+	if calls := n.tg.Stats().Calls["editMessageText"]; calls != 3 {
+		t.Errorf("%d edits tried, want max_attempts (3)", calls)
+	}
+	for _, r := range n.tg.Sent(n.editor)[before:] {
+		if strings.Contains(r.Plain, "Internal Server Error") {
+			t.Errorf("an English error reached the editors: %s", r.Plain)
+		}
+	}
+}
+
+// Row: a summary ends on a whole sentence, never on a particle the site's
+// excerpt left hanging, and a video's button says «شاهد الفيديو».
+func TestNewsroomSummariesAndButtons(t *testing.T) {
+	n := newNewsroom(t, func(cfg *config.Config) {
+		cfg.Sections[3].Channels = []string{"@almaalouma_news"} // video too
+	})
+	n.site.Publish(time.Now(), demo.Item{Section: "news", Title: "الموقف الأمريكي من سوريا",
+		Body: "لطالما سعت الولايات المتحدة إلى عزل النظام. إلا […]", Tags: []string{"أخبار"}})
+	n.site.Publish(time.Now().Add(time.Second), demo.Item{Section: "video", Title: "جولة مصورة في الموصل القديمة",
+		Body: "جولة في أزقة المدينة القديمة بعد إعمارها.", Tags: []string{"فيديو"}})
+	n.poll()
+	waitFor(t, func() bool { return len(n.tg.Sent(n.channel)) == 2 })
+	news, video := n.tg.Sent(n.channel)[0], n.tg.Sent(n.channel)[1]
+	if strings.Contains(news.Plain, "#فيديو") {
+		news, video = video, news
+	}
+	if !strings.Contains(news.Plain, "إلى عزل النظام.") || strings.Contains(news.Plain, "إلا") {
+		t.Errorf("the summary ends on a particle:\n%s", news.Plain)
+	}
+	label := func(r telegramtest.Record) string {
+		if r.Keyboard == nil || len(r.Keyboard.InlineKeyboard) == 0 {
+			return ""
+		}
+		return r.Keyboard.InlineKeyboard[0][0].Text
+	}
+	if label(news) != "اقرأ المزيد" || label(video) != "شاهد الفيديو" {
+		t.Errorf("buttons: news %q, video %q", label(news), label(video))
 	}
 }
