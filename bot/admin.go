@@ -88,7 +88,7 @@ func clickStats(s ranking.Stats) string {
 	}
 	sb.WriteString("<b>الأكثر متابعة (آخر 24 ساعة)</b>\n")
 	for i, a := range s.Top {
-		fmt.Fprintf(&sb, "%d. %s — %s\n", i+1, telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 80)), arabic.Count(a.Uniques, nounClick))
+		fmt.Fprintf(&sb, "%d. %s — %s\n", i+1, telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 80)), arabic.Count(a.Uniques, plural.Click))
 	}
 	sb.WriteString("<b>النقرات حسب الوسيلة</b>\n")
 	for _, m := range s.ByMedium {
@@ -123,13 +123,12 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	}
 	var sb strings.Builder
 	sb.WriteString(txtStatsHead + "\n\n")
-	fmt.Fprintf(&sb, "القرّاء: %s (النشطون: %d)\n", arabic.Count(counts.Readers, nounReader), counts.ActiveReaders)
 	links, err := b.subs.ChannelLinks(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(&sb, "المجموعات: %s · القنوات المرتبطة: %s\n", arabic.Count(counts.Groups, nounGroup),
-		arabic.Count(linkedChannels(links), nounChannel))
+	sb.WriteString(plural.StatsReaders.Format(counts.Readers, strconv.Itoa(counts.ActiveReaders)) + "\n")
+	sb.WriteString(plural.StatsGroups.Format(counts.Groups) + " " + plural.StatsChannels.Format(linkedChannels(links)) + "\n")
 	fmt.Fprintf(&sb, "المحادثات المتوقفة (حظر أو مغادرة): %d\n", counts.Inactive)
 	sb.WriteString("\n<b>المتابعات حسب القسم</b>\n")
 	for _, s := range b.sections.Sections() {
@@ -138,7 +137,7 @@ func (b *Bot) cmdStats(ctx context.Context, r *request) error {
 	if err := b.followStats(ctx, &sb); err != nil {
 		return err
 	}
-	fmt.Fprintf(&sb, "\nالمواد المخزّنة: %s\n", arabic.Count(articles, arabic.Item))
+	sb.WriteString("\n" + plural.StatsStored.Format(articles) + "\n")
 	if lastPoll.IsZero() {
 		sb.WriteString("آخر جلب للمصادر: لم يحدث بعد\n")
 	} else {
@@ -241,7 +240,7 @@ func (b *Bot) cmdBroadcast(ctx context.Context, r *request) error {
 	}
 	body := telegram.Escape(telegram.Cut(telegram.CleanText(text), telegram.MaxText-200))
 	token := b.pending.add(pendingAction{kind: actBroadcast, admin: r.from.ID, html: body}, b.now())
-	return b.reply(ctx, r, fmt.Sprintf(txtBroadcastConfirm, arabic.Count(counts.ActiveReaders, nounReader), txtBroadcastHeader+"\n\n"+body),
+	return b.reply(ctx, r, plural.BroadcastConfirm.Format(counts.ActiveReaders, txtBroadcastHeader+"\n\n"+body),
 		confirmKeyboard(token))
 }
 
@@ -277,7 +276,7 @@ func (b *Bot) cmdCancel(ctx context.Context, r *request) error {
 		return err
 	}
 	r.log(b.log).Info("article fan-out cancelled by admin", "article_id", a.ID, "cancelled", n)
-	return b.reply(ctx, r, fmt.Sprintf(txtCancelledArticle, telegram.Escape(telegram.CleanLine(a.Title)), arabic.Count(n, nounDelivery)), nil)
+	return b.reply(ctx, r, plural.Cancelled.Format(n, telegram.Escape(telegram.CleanLine(a.Title))), nil)
 }
 
 func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
@@ -302,7 +301,7 @@ func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
 		return b.reply(ctx, r, txtHeldNone, nil)
 	}
 	var sb strings.Builder
-	count := arabic.Count(len(held), arabic.Item)
+	count := plural.Held.Format(len(held))
 	if len(held) > maxHeldShown {
 		count = "أكثر من " + strconv.Itoa(maxHeldShown)
 		held = held[:maxHeldShown]
@@ -334,7 +333,7 @@ func (b *Bot) cmdRelease(ctx context.Context, r *request) error {
 		return b.reply(ctx, r, fmt.Sprintf(txtNotHeld, ids[0]), nil)
 	}
 	r.log(b.log).Info("held articles released by admin", "released", n)
-	return b.reply(ctx, r, msgReleased.Format(n), nil)
+	return b.reply(ctx, r, plural.Released.Format(n), nil)
 }
 
 func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
@@ -346,16 +345,20 @@ func (b *Bot) cmdSendDigest(ctx context.Context, r *request) error {
 		return err
 	}
 	r.log(b.log).Info("digest built by admin", "day", d.Day, "created", created, "emails", d.Emails, "chats", d.Chats)
-	emails, chats := arabic.Count(d.Emails, nounEmail), arabic.Count(d.Chats, nounReader)
+	to := strings.Join(slices.DeleteFunc([]string{plural.DigestByMail.Format(d.Emails), plural.DigestInTelegram.Format(d.Chats)},
+		func(s string) bool { return s == "" }), " و")
+	if to == "" {
+		to = txtDigestNobody
+	}
 	switch {
 	case d.State == nashra.DigestEmpty:
 		return b.reply(ctx, r, txtDigestEmpty, nil)
 	case d.State == nashra.DigestMissed:
 		return b.reply(ctx, r, fmt.Sprintf(txtDigestMissed, b.cfg.Digest.Time), nil)
 	case !created:
-		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, telegram.Escape(d.Subject), emails, chats), nil)
+		return b.reply(ctx, r, fmt.Sprintf(txtDigestExists, telegram.Escape(d.Subject), to), nil)
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtDigestQueued, telegram.Escape(d.Subject), emails, chats), nil)
+	return b.reply(ctx, r, fmt.Sprintf(txtDigestQueued, telegram.Escape(d.Subject), to), nil)
 }
 
 // articleArg reads the article number of /cancel and /retract; when it
@@ -418,7 +421,7 @@ func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 			return errors.Join(err, done(txtError))
 		}
 		log.Info("broadcast queued by admin", "readers", n)
-		return done(fmt.Sprintf(txtBroadcastQueued, arabic.Count(n, nounReader)))
+		return done(plural.BroadcastQueued.Format(n))
 	case actStop:
 		text, err := b.stop(ctx, chat)
 		if err != nil {
@@ -431,7 +434,7 @@ func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 			return errors.Join(err, done(txtError))
 		}
 		log.Info("article retracted by admin", "article_id", act.articleID, "messages", n)
-		return done(fmt.Sprintf(txtRetracted, act.html, arabic.Count(n, nounMessage)))
+		return done(plural.Retracted.Format(n, act.html))
 	}
 	return nil
 }

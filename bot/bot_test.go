@@ -92,24 +92,24 @@ func TestSubscribeByCommand(t *testing.T) {
 
 	// Spelling variants and the article "ال" are matched.
 	got := h.reply(reader, "/subscribe الاخبار")
-	mustContain(t, got.Plain, "تمت متابعة: «أخبار»")
+	mustContain(t, got.Plain, "صرت تتابع قسم «أخبار»")
 	h.reply(reader, "/subscribe انفوغرافيك، تقرير")
 	if subs := h.subscriptions(reader); !slices.Equal(subs, []string{"news", "infographics", "reports"}) {
 		t.Fatalf("subscriptions = %v", subs)
 	}
 	got = h.reply(reader, "/subscribe news")
-	mustContain(t, got.Plain, "كانت متابعة «أخبار» مفعّلة من قبل")
+	mustContain(t, got.Plain, "أنت تتابع «أخبار» أصلًا")
 
 	got = h.reply(reader, "/subscribe رياضة")
 	mustContain(t, got.Plain, "لم أجد قسمًا باسم «رياضة»", "أخبار، مقالات، إنفوجرافيك، فيديو، كاريكاتير، تقارير، ترجمة")
 
 	got = h.reply(reader, "/mysubs")
-	mustContain(t, got.Plain, "3 أقسام", "أخبار، إنفوجرافيك، تقارير")
+	mustContain(t, got.Plain, "تتابع 3 أقسام", "«أخبار» و«إنفوجرافيك» و«تقارير»")
 
 	got = h.reply(reader, "/unsubscribe تقارير")
-	mustContain(t, got.Plain, "تم إلغاء متابعة: «تقارير»")
+	mustContain(t, got.Plain, "ألغيت متابعة «تقارير»")
 	got = h.reply(reader, "/unsubscribe all")
-	mustContain(t, got.Plain, "تم إلغاء متابعة كل الأقسام")
+	mustContain(t, got.Plain, "ألغيت متابعة الأقسام كلها")
 	if subs := h.subscriptions(reader); len(subs) != 0 {
 		t.Fatalf("subscriptions after /unsubscribe all = %v", subs)
 	}
@@ -128,16 +128,16 @@ func TestSubscribeAll(t *testing.T) {
 	reader := h.user(1005)
 	h.reply(reader, "/subscribe أخبار")
 	got := h.reply(reader, "/subscribe الكل")
-	mustContain(t, got.Plain, "تمت متابعة كل الأقسام (7 أقسام)")
+	mustContain(t, got.Plain, "صرت تتابع الأقسام كلها، وهي 7 أقسام")
 	if subs := h.subscriptions(reader); len(subs) != 7 {
 		t.Fatalf("subscriptions after /subscribe الكل = %v, want all seven", subs)
 	}
 	got = h.reply(reader, "/subscribe جميع الأقسام")
-	mustContain(t, got.Plain, "كانت متابعة كل الأقسام مفعّلة من قبل")
+	mustContain(t, got.Plain, "أنت تتابع الأقسام كلها أصلًا")
 	got = h.reply(reader, "/unsubscribe الكل")
-	mustContain(t, got.Plain, "تم إلغاء متابعة كل الأقسام")
+	mustContain(t, got.Plain, "ألغيت متابعة الأقسام كلها")
 	got = h.reply(reader, "/subscribe all")
-	mustContain(t, got.Plain, "تمت متابعة كل الأقسام")
+	mustContain(t, got.Plain, "صرت تتابع الأقسام كلها")
 }
 
 func TestArabicCounts(t *testing.T) {
@@ -145,9 +145,9 @@ func TestArabicCounts(t *testing.T) {
 	h.start()
 	reader := h.user(1004)
 	for _, c := range []struct{ add, want string }{
-		{"أخبار", "(قسم واحد)"},
-		{"مقالات", "(قسمان)"},
-		{"فيديو", "(3 أقسام)"},
+		{"أخبار", "تتابع قسمًا واحدًا: «أخبار»."},
+		{"مقالات", "تتابع قسمين: «أخبار» و«مقالات»."},
+		{"فيديو", "تتابع 3 أقسام: «أخبار» و«مقالات» و«فيديو»."},
 	} {
 		h.reply(reader, "/subscribe "+c.add)
 		mustContain(t, h.reply(reader, "/mysubs").Plain, c.want)
@@ -359,7 +359,7 @@ func TestAdminCommandsRefusedToOthers(t *testing.T) {
 	}
 
 	stats := h.reply(adminID, "/stats").Plain
-	mustContain(t, stats, "الإحصاءات", "القرّاء", "ردود في الانتظار: 4", "custom_figure: 9")
+	mustContain(t, stats, "الإحصاءات", "لا قرّاء بعد.", "لا مجموعات بعد. لا قنوات مرتبطة بالأقسام بعد.", "ردود في الانتظار: 4", "custom_figure: 9")
 }
 
 func TestPlainTextHint(t *testing.T) {
@@ -624,7 +624,7 @@ func TestEditorsControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := res.New[0]
-	mustContain(t, h.reply(adminID, "/cancel "+itoa(id)).Plain, "«خبر <عاجل>»", "11 إرسالًا")
+	mustContain(t, h.reply(adminID, "/cancel "+itoa(id)).Plain, "أُلغيت 11 رسالةً بقيت من إرسال «خبر <عاجل>»")
 
 	confirm := h.reply(adminID, "/retract "+itoa(id))
 	mustContain(t, confirm.Plain, "سيُسحب المقال")
@@ -635,10 +635,10 @@ func TestEditorsControls(t *testing.T) {
 	if !slices.Equal(controls.retracted, []int64{id}) {
 		t.Fatalf("retracted %v", controls.retracted)
 	}
-	mustContain(t, h.tg.Sent(adminID)[len(h.tg.Sent(adminID))-1].Current().Plain, "سُحب المقال", "رسالتان")
+	mustContain(t, h.tg.Sent(adminID)[len(h.tg.Sent(adminID))-1].Current().Plain, "سُحب المقال «خبر <عاجل>»: ستُحذف رسالتاه.")
 
 	bc := h.reply(adminID, "/broadcast <b>تحديث</b> مهم")
-	mustContain(t, bc.Plain, "رسالة إلى جميع القرّاء", "قارئ واحد", "<b>تحديث</b> مهم")
+	mustContain(t, bc.Plain, "رسالة إلى قارئ واحد", "📣 من أسرة التحرير", "<b>تحديث</b> مهم")
 	// Declined, then asked again and confirmed.
 	h.press(telegramtest.Callback{From: adminID, MessageID: bc.MessageID, Data: keyWith(bc.Keyboard, "no:")})
 	if len(controls.broadcast) != 0 {

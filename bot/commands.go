@@ -171,10 +171,10 @@ func (b *Bot) deepLink(ctx context.Context, r *request, slug string) error {
 		return err
 	}
 	if !r.private() {
-		text := fmt.Sprintf(txtGroupSubscribed, b.quoted([]string{s.Slug})) + "\n\n" + txtChooseSectionsGroup
+		text := plural.GroupFollowNow.Format(1, b.quoted([]string{s.Slug})) + "\n\n" + txtChooseSectionsGroup
 		return b.reply(ctx, r, text, sectionsKeyboard(b.sections, subs))
 	}
-	text := fmt.Sprintf(txtSubscribed, b.quoted([]string{s.Slug})) + b.quietNote(c.Settings) + "\n\n" + txtChooseSections
+	text := plural.FollowNow.Format(1, b.quoted([]string{s.Slug})) + b.quietNote(c.Settings) + "\n\n" + txtChooseSections
 	return b.reply(ctx, r, text, welcomeKeyboard(b.sections, subs, c.Settings))
 }
 
@@ -236,11 +236,15 @@ func (b *Bot) cmdSubscribe(ctx context.Context, r *request) error {
 		if len(added) == 0 {
 			return b.reply(ctx, r, txtAllFollowed, nil)
 		}
-		return b.firstSections(ctx, r, fmt.Sprintf(txtSubscribedAll, arabic.Count(len(slugs), nounSection)), added)
+		return b.firstSections(ctx, r, plural.FollowAll.Format(len(slugs)), added)
 	}
 	var lines []string
 	if len(added) > 0 {
-		lines = append(lines, fmt.Sprintf(txtSubscribed, b.quoted(added)))
+		follow := plural.FollowNow
+		if !r.private() {
+			follow = plural.GroupFollowNow
+		}
+		lines = append(lines, follow.Format(len(added), b.quoted(added)))
 	}
 	if had := without(slugs, added); len(had) > 0 {
 		lines = append(lines, fmt.Sprintf(txtAlreadyFollowed, b.quoted(had)))
@@ -301,15 +305,10 @@ func (b *Bot) cmdMySubs(ctx context.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(subs) == 0 && r.private():
-		return b.reply(ctx, r, txtMySubsNone, nil)
-	case len(subs) == 0:
-		return b.reply(ctx, r, txtGroupNone, nil)
-	case r.private():
-		return b.reply(ctx, r, fmt.Sprintf(txtMySubs, arabic.Count(len(subs), nounSection), b.names(subs)), nil)
+	if r.private() {
+		return b.reply(ctx, r, plural.MySubs.Format(len(subs), b.quoted(subs)), nil)
 	}
-	return b.reply(ctx, r, fmt.Sprintf(txtGroupSubs, arabic.Count(len(subs), nounSection), b.names(subs)), nil)
+	return b.reply(ctx, r, plural.GroupSubs.Format(len(subs), b.quoted(subs)), nil)
 }
 
 func (b *Bot) cmdLatest(ctx context.Context, r *request) error {
@@ -526,7 +525,8 @@ func (b *Bot) names(slugs []string) string {
 	return telegram.Escape(b.sections.Names(slugs))
 }
 
-// quoted returns section names in guillemets: «أخبار»، «مقالات».
+// quoted returns section names in guillemets, joined with «و» as Arabic
+// joins a list: «أخبار» و«مقالات» و«تقارير».
 func (b *Bot) quoted(slugs []string) string {
 	var out []string
 	for _, slug := range slugs {
@@ -534,7 +534,7 @@ func (b *Bot) quoted(slugs []string) string {
 			out = append(out, "«"+telegram.Escape(s.Name)+"»")
 		}
 	}
-	return strings.Join(out, "، ")
+	return strings.Join(out, " و")
 }
 
 // isAll reports whether a reader meant every section.

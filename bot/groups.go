@@ -273,7 +273,11 @@ func (b *Bot) toggleSection(ctx context.Context, q *tgbotapi.CallbackQuery, c na
 		text = fmt.Sprintf(txtUnsubscribed, "«"+sec.Name+"»")
 	} else {
 		_, err = b.subs.Subscribe(ctx, c.ID, []string{slug})
-		text = fmt.Sprintf(txtSubscribed, "«"+sec.Name+"»")
+		follow := plural.FollowNow
+		if c.Kind != nashra.ChatPrivate {
+			follow = plural.GroupFollowNow
+		}
+		text = follow.Format(1, "«"+sec.Name+"»")
 	}
 	if err != nil {
 		return errors.Join(err, answer(txtError, true))

@@ -2,20 +2,99 @@ package bot
 
 import "github.com/almaalouma/nashra/arabic"
 
-// What readers see, in Modern Standard Arabic. Texts are HTML-ready: those
-// with %s take values already escaped.
+// The bot's Arabic catalog: every word a reader or an editor sees from the
+// bot, in Modern Standard Arabic as a news editor writes it. Texts are
+// HTML-ready: those with %s take values already escaped. What counts
+// something is in plural, with a whole sentence for each of the CLDR
+// plural categories of Arabic (zero, one, two, few, many, other).
 
-// Nouns the bot counts, with the forms Arabic grammar asks for.
-var (
-	nounSection  = arabic.Noun{Zero: "أي قسم", One: "قسم واحد", Two: "قسمان", Few: "{n} أقسام", Many: "{n} قسمًا", Other: "{n} قسم"}
-	nounReader   = arabic.Noun{Zero: "أي قارئ", One: "قارئ واحد", Two: "قارئان", Few: "{n} قرّاء", Many: "{n} قارئًا", Other: "{n} قارئ"}
-	nounGroup    = arabic.Noun{Zero: "أي مجموعة", One: "مجموعة واحدة", Two: "مجموعتان", Few: "{n} مجموعات", Many: "{n} مجموعةً", Other: "{n} مجموعة"}
-	nounChannel  = arabic.Noun{Zero: "أي قناة", One: "قناة واحدة", Two: "قناتان", Few: "{n} قنوات", Many: "{n} قناةً", Other: "{n} قناة"}
-	nounEmail    = arabic.Noun{Zero: "أي عنوان بريدي", One: "عنوان بريدي واحد", Two: "عنوانان بريديان", Few: "{n} عناوين بريدية", Many: "{n} عنوانًا بريديًا", Other: "{n} عنوان بريدي"}
-	nounClick    = arabic.Noun{Zero: "أي نقرة", One: "نقرة واحدة", Two: "نقرتان", Few: "{n} نقرات", Many: "{n} نقرةً", Other: "{n} نقرة"}
-	nounMessage  = arabic.Noun{Zero: "أي رسالة", One: "رسالة واحدة", Two: "رسالتان", Few: "{n} رسائل", Many: "{n} رسالةً", Other: "{n} رسالة"}
-	nounDelivery = arabic.Noun{Zero: "أي إرسال", One: "إرسال واحد", Two: "إرسالان", Few: "{n} إرسالات", Many: "{n} إرسالًا", Other: "{n} إرسال"}
-)
+// plural holds the counted nouns and messages; TestPluralCatalog renders
+// each at 0, 1, 2, 3, 11 and 100. A field's args tag says how many string
+// arguments its forms take after the count.
+var plural = struct {
+	Section arabic.Forms `args:"0"`
+	Reader  arabic.Forms `args:"0"`
+	Click   arabic.Forms `args:"0"`
+
+	FollowNow      arabic.Forms `args:"1"` // the sections followed now, named
+	GroupFollowNow arabic.Forms `args:"1"`
+	MySubs         arabic.Forms `args:"1"`
+	GroupSubs      arabic.Forms `args:"1"`
+	FollowAll      arabic.Forms `args:"0"`
+
+	StatsReaders  arabic.Forms `args:"1"` // the active readers, a number
+	StatsGroups   arabic.Forms `args:"0"`
+	StatsChannels arabic.Forms `args:"0"`
+	StatsStored   arabic.Forms `args:"0"`
+
+	BroadcastConfirm arabic.Forms `args:"1"` // the message
+	BroadcastQueued  arabic.Forms `args:"0"`
+	Cancelled        arabic.Forms `args:"1"` // the article's title
+	Retracted        arabic.Forms `args:"1"`
+	Held             arabic.Forms `args:"0"`
+	Released         arabic.Forms `args:"0"`
+	DigestByMail     arabic.Forms `args:"0"`
+	DigestInTelegram arabic.Forms `args:"0"`
+}{
+	Section: arabic.Noun{Zero: "أي قسم", One: "قسم واحد", Two: "قسمان", Few: "{n} أقسام", Many: "{n} قسمًا", Other: "{n} قسم"},
+	Reader:  arabic.Noun{Zero: "أي قارئ", One: "قارئ واحد", Two: "قارئان", Few: "{n} قرّاء", Many: "{n} قارئًا", Other: "{n} قارئ"},
+	Click:   arabic.Noun{Zero: "أي نقرة", One: "نقرة واحدة", Two: "نقرتان", Few: "{n} نقرات", Many: "{n} نقرةً", Other: "{n} نقرة"},
+
+	FollowNow: arabic.Forms{Zero: "لم يتغير ما تتابعه.", One: "✅ صرت تتابع قسم %s.", Two: "✅ صرت تتابع قسمَي %s.",
+		Few: "✅ صرت تتابع {n} أقسام: %s.", Many: "✅ صرت تتابع {n} قسمًا: %s.", Other: "✅ صرت تتابع {n} قسم: %s."},
+	GroupFollowNow: arabic.Forms{Zero: "لم يتغير ما تتابعه المجموعة.", One: "✅ صارت هذه المجموعة تتابع قسم %s.",
+		Two: "✅ صارت هذه المجموعة تتابع قسمَي %s.", Few: "✅ صارت هذه المجموعة تتابع {n} أقسام: %s.",
+		Many: "✅ صارت هذه المجموعة تتابع {n} قسمًا: %s.", Other: "✅ صارت هذه المجموعة تتابع {n} قسم: %s."},
+	MySubs: arabic.Forms{Zero: "لا تتابع أي قسم بعد. اختر الأقسام عبر /start أو /subscribe.",
+		One: "تتابع قسمًا واحدًا: %s.", Two: "تتابع قسمين: %s.", Few: "تتابع {n} أقسام: %s.",
+		Many: "تتابع {n} قسمًا: %s.", Other: "تتابع {n} قسم: %s."},
+	GroupSubs: arabic.Forms{Zero: "لا تتابع هذه المجموعة أي قسم بعد. يختار مشرفوها أقسامها عبر /subscribe.",
+		One: "تتابع هذه المجموعة قسمًا واحدًا: %s.", Two: "تتابع هذه المجموعة قسمين: %s.",
+		Few: "تتابع هذه المجموعة {n} أقسام: %s.", Many: "تتابع هذه المجموعة {n} قسمًا: %s.",
+		Other: "تتابع هذه المجموعة {n} قسم: %s."},
+	FollowAll: arabic.Forms{Zero: "لا أقسام بعد.", One: "✅ صرت تتابع القسم الوحيد.", Two: "✅ صرت تتابع القسمين كليهما.",
+		Few: "✅ صرت تتابع الأقسام كلها، وهي {n} أقسام.", Many: "✅ صرت تتابع الأقسام كلها، وهي {n} قسمًا.",
+		Other: "✅ صرت تتابع الأقسام كلها، وهي {n} قسم."},
+
+	StatsReaders: arabic.Forms{Zero: "لا قرّاء بعد.", One: "القرّاء: قارئ واحد (النشطون منهم: %s).",
+		Two: "القرّاء: قارئان (النشطون منهم: %s).", Few: "القرّاء: {n} قرّاء (النشطون منهم: %s).",
+		Many: "القرّاء: {n} قارئًا (النشطون منهم: %s).", Other: "القرّاء: {n} قارئ (النشطون منهم: %s)."},
+	StatsGroups: arabic.Forms{Zero: "لا مجموعات بعد.", One: "المجموعات: مجموعة واحدة.", Two: "المجموعات: مجموعتان.",
+		Few: "المجموعات: {n} مجموعات.", Many: "المجموعات: {n} مجموعةً.", Other: "المجموعات: {n} مجموعة."},
+	StatsChannels: arabic.Forms{Zero: "لا قنوات مرتبطة بالأقسام بعد.", One: "القنوات المرتبطة: قناة واحدة.",
+		Two: "القنوات المرتبطة: قناتان.", Few: "القنوات المرتبطة: {n} قنوات.", Many: "القنوات المرتبطة: {n} قناةً.",
+		Other: "القنوات المرتبطة: {n} قناة."},
+	StatsStored: arabic.Forms{Zero: "لم تُخزَّن أي مادة بعد.", One: "المواد المخزّنة: مادة واحدة.", Two: "المواد المخزّنة: مادتان.",
+		Few: "المواد المخزّنة: {n} مواد.", Many: "المواد المخزّنة: {n} مادةً.", Other: "المواد المخزّنة: {n} مادة."},
+
+	BroadcastConfirm: arabic.Forms{
+		Zero:  "<b>لا قرّاء نشطون بعد</b>، فلن تصل هذه الرسالة إلى أحد:\n\n%s\n\nهل أرسلها مع ذلك؟",
+		One:   "<b>رسالة إلى قارئ واحد</b>:\n\n%s\n\nهل أرسلها؟",
+		Two:   "<b>رسالة إلى قارئَين</b>:\n\n%s\n\nهل أرسلها؟",
+		Few:   "<b>رسالة إلى {n} قرّاء</b>:\n\n%s\n\nهل أرسلها؟",
+		Many:  "<b>رسالة إلى {n} قارئًا</b>:\n\n%s\n\nهل أرسلها؟",
+		Other: "<b>رسالة إلى {n} قارئ</b>:\n\n%s\n\nهل أرسلها؟"},
+	BroadcastQueued: arabic.Forms{Zero: "لا قرّاء نشطون، فلم تُرسل الرسالة إلى أحد.",
+		One: "📣 بدأ إرسال الرسالة إلى قارئ واحد.", Two: "📣 بدأ إرسال الرسالة إلى قارئَين.",
+		Few: "📣 بدأ إرسال الرسالة إلى {n} قرّاء.", Many: "📣 بدأ إرسال الرسالة إلى {n} قارئًا.",
+		Other: "📣 بدأ إرسال الرسالة إلى {n} قارئ."},
+	Cancelled: arabic.Forms{Zero: "لم يبقَ من إرسال «%s» شيء يُلغى: وصل إلى الجميع أو أُلغي من قبل.",
+		One: "⏹ أُلغيت رسالة واحدة بقيت من إرسال «%s».", Two: "⏹ أُلغيت رسالتان بقيتا من إرسال «%s».",
+		Few: "⏹ أُلغيت {n} رسائل بقيت من إرسال «%s».", Many: "⏹ أُلغيت {n} رسالةً بقيت من إرسال «%s».",
+		Other: "⏹ أُلغيت {n} رسالة بقيت من إرسال «%s»."},
+	Retracted: arabic.Forms{Zero: "🗑 سُحب المقال «%s» من القوائم والأرشيف، ولا رسائل له يمكن حذفها.",
+		One: "🗑 سُحب المقال «%s»: ستُحذف رسالته الوحيدة.", Two: "🗑 سُحب المقال «%s»: ستُحذف رسالتاه.",
+		Few: "🗑 سُحب المقال «%s»: ستُحذف {n} رسائل.", Many: "🗑 سُحب المقال «%s»: ستُحذف {n} رسالةً.",
+		Other: "🗑 سُحب المقال «%s»: ستُحذف {n} رسالة."},
+	Held: arabic.Forms{Zero: "لا شيء موقوفًا", One: "مادة واحدة", Two: "مادتان", Few: "{n} مواد", Many: "{n} مادةً", Other: "{n} مادة"},
+	Released: arabic.Forms{Zero: "لم يكن شيء منها موقوفًا، فلم يُطلق شيء.", One: "▶️ أُطلقت مادة واحدة للإرسال.",
+		Two: "▶️ أُطلقت مادتان للإرسال.", Few: "▶️ أُطلقت {n} مواد للإرسال.", Many: "▶️ أُطلقت {n} مادةً للإرسال.",
+		Other: "▶️ أُطلقت {n} مادة للإرسال."},
+	DigestByMail: arabic.Forms{Zero: "", One: "إلى عنوان بريدي واحد", Two: "إلى عنوانين بريديين", Few: "إلى {n} عناوين بريدية",
+		Many: "إلى {n} عنوانًا بريديًا", Other: "إلى {n} عنوان بريدي"},
+	DigestInTelegram: arabic.Forms{Zero: "", One: "إلى قارئ واحد في تيليجرام", Two: "إلى قارئَين في تيليجرام",
+		Few: "إلى {n} قرّاء في تيليجرام", Many: "إلى {n} قارئًا في تيليجرام", Other: "إلى {n} قارئ في تيليجرام"},
+}
 
 const (
 	txtWelcome = "أهلًا بك في بوت <b>%s</b> 👋\n" +
@@ -29,27 +108,19 @@ const (
 	btnNightToo         = "🔔 أريد الأخبار ليلًا أيضًا"
 	btnBreakingSound    = "🔴 العاجل بصوت حتى في ساعات الهدوء"
 	btnBundle           = "📚 اجمع الأخبار في رسالة واحدة إذا تدفقت دفعة كبيرة"
-	txtGroupSubscribed  = "✅ صارت هذه المجموعة تتابع قسم %s."
 	txtWelcomeGroup     = "أهلًا بكم 👋 أنا بوت <b>%s</b>.\n" +
 		"يختار مشرفو المجموعة الأقسام التي تصل مقالاتها إلى هنا:"
-	txtChooseSections      = "اختر الأقسام التي تريد متابعتها (✅ = تتابعه):"
-	txtChooseSectionsGroup = "الأقسام التي تصل إلى هذه المجموعة (✅ = مفعّل). التغيير لمشرفي المجموعة:"
+	txtChooseSections      = "اختر الأقسام التي تريد متابعتها (✅ = قسم تتابعه):"
+	txtChooseSectionsGroup = "الأقسام التي تصل إلى هذه المجموعة (✅ = قسم تتابعه). يغيّرها مشرفو المجموعة:"
 
-	txtSubscribed      = "✅ تمت متابعة: %s."
-	txtAlreadyFollowed = "كانت متابعة %s مفعّلة من قبل."
-	txtUnsubscribed    = "تم إلغاء متابعة: %s."
-	txtNotFollowed     = "لم تكن متابعة %s مفعّلة."
-	txtSubscribedAll   = "✅ تمت متابعة كل الأقسام (%s)."
-	txtAllFollowed     = "كانت متابعة كل الأقسام مفعّلة من قبل."
-	txtUnsubscribedAll = "تم إلغاء متابعة كل الأقسام. يمكنك العودة متى شئت عبر /start."
+	txtAlreadyFollowed = "أنت تتابع %s أصلًا."
+	txtUnsubscribed    = "ألغيت متابعة %s."
+	txtNotFollowed     = "لم تكن تتابع %s."
+	txtAllFollowed     = "أنت تتابع الأقسام كلها أصلًا."
+	txtUnsubscribedAll = "ألغيت متابعة الأقسام كلها. تعود متى شئت عبر /start."
 	txtNothingToDrop   = "لا تتابع أي قسم حاليًا. اختر ما يهمك عبر /start."
 
 	txtNoMatch = "لم أجد قسمًا باسم «%s».\nالأقسام المتاحة: %s.\nمثال: <code>/subscribe %s</code>"
-
-	txtMySubs     = "الأقسام التي تتابعها (%s): %s."
-	txtMySubsNone = "لا تتابع أي قسم بعد. اختر الأقسام عبر /start أو /subscribe."
-	txtGroupSubs  = "الأقسام التي تتابعها هذه المجموعة (%s): %s."
-	txtGroupNone  = "لا تتابع هذه المجموعة أي قسم بعد. يمكن لمشرفيها الاختيار عبر /subscribe."
 
 	txtSectionsHead = "<b>أقسام %s</b>"
 	txtSectionsFoot = "للمتابعة: <code>/subscribe اسم القسم</code> أو اضغط /start."
@@ -172,28 +243,25 @@ const (
 	txtFeedNever    = "⏳ لم يُجلب بعد"
 	txtNotAvailable = "هذا الإجراء غير متاح بعد في محرك الإرسال."
 
-	txtBroadcastHeader  = "<b>📣 من أسرة التحرير</b>"
-	txtBroadcastUsage   = "اكتب نص الرسالة بعد الأمر: <code>/broadcast النص</code>"
-	txtBroadcastConfirm = "<b>رسالة إلى جميع القرّاء</b> (%s):\n\n%s\n\nهل أرسلها؟"
-	txtBroadcastQueued  = "📣 بدأ إرسال الرسالة إلى %s."
-	txtCancelled        = "أُلغي الطلب."
-	txtArticleUsage     = "اكتب رقم المقال بعد الأمر، مثل: <code>/%s 123</code>"
-	txtArticleNotFound  = "لا يوجد مقال بالرقم %d."
-	txtHeldNone         = "لا شيء موقوفًا: لم تصل دفعة مريبة من المواد."
-	txtHeldHead         = "<b>مواد أوقفتُها عن الإرسال</b> (%s)\nوصلت دفعةً واحدة كبيرة، فلم تُرسل لأحد. أطلق ما يستحق بـ <code>/release رقم</code> أو <code>/release all</code>؛ وما لا تطلقه يبقى محفوظًا دون إرسال.\n"
-	txtReleaseUsage     = "اكتب رقم المقال الموقوف بعد الأمر، مثل: <code>/release 123</code>، أو <code>/release all</code> لإطلاقها كلها."
-	txtNotHeld          = "المقال رقم %d ليس موقوفًا."
-	txtDashboardLink    = "🔐 <b>لوحة التحرير</b>\n<a href=\"%s\">افتح اللوحة</a>\n<code>%s</code>\n\nالرابط لك وحدك، يصلح مرة واحدة خلال 10 دقائق. لا تُعِد توجيهه. للخروج من كل المتصفحات: /logout_all"
-	txtLoggedOutAll     = "🔒 خرجت من لوحة التحرير في كل المتصفحات (الجلسات المنتهية: %d)، وبطلت روابط الدخول التي لم تُستعمل."
-	txtDigestQueued     = "📨 بُنيت نشرة اليوم «%s» وهي في طريقها إلى %s و%s."
-	txtDigestExists     = "نشرة اليوم موجودة من قبل: «%s» (%s بالبريد، %s في تيليجرام)."
-	txtDigestEmpty      = "لا جديد في آخر 24 ساعة، فلا نشرة اليوم."
-	txtRetractConfirm   = "سيُسحب المقال «%s» وتُحذف رسائله المرسلة حيث يسمح تيليجرام بذلك. هل أتابع؟"
-	txtRetracted        = "🗑 سُحب المقال «%s»: سيُحذف %s."
-	txtCancelledArticle = "⏹ أُلغي ما تبقّى من إرسال المقال «%s»: %s."
-	txtPaused           = "⏸ أُوقف إرسال المقالات مؤقتًا. الردود على القرّاء مستمرة. للاستئناف: /resume"
-	txtResumed          = "▶️ استُؤنف إرسال المقالات."
-	txtAlert            = "🔔 <b>تنبيه</b>\n%s"
+	txtBroadcastHeader = "<b>📣 من أسرة التحرير</b>"
+	txtBroadcastUsage  = "اكتب نص الرسالة بعد الأمر: <code>/broadcast النص</code>"
+	txtCancelled       = "أُلغي الطلب."
+	txtArticleUsage    = "اكتب رقم المقال بعد الأمر، مثل: <code>/%s 123</code>"
+	txtArticleNotFound = "لا يوجد مقال بالرقم %d."
+	txtHeldNone        = "لا شيء موقوفًا: لم تصل دفعة مريبة من المواد."
+	txtHeldHead        = "<b>مواد أوقفتُها عن الإرسال</b> (%s)\nوصلت دفعةً واحدة كبيرة، فلم تُرسل لأحد. أطلق ما يستحق بـ <code>/release رقم</code> أو <code>/release all</code>؛ وما لا تطلقه يبقى محفوظًا دون إرسال.\n"
+	txtReleaseUsage    = "اكتب رقم المقال الموقوف بعد الأمر، مثل: <code>/release 123</code>، أو <code>/release all</code> لإطلاقها كلها."
+	txtNotHeld         = "المقال رقم %d ليس موقوفًا."
+	txtDashboardLink   = "🔐 <b>لوحة التحرير</b>\n<a href=\"%s\">افتح اللوحة</a>\n<code>%s</code>\n\nالرابط لك وحدك، يصلح مرة واحدة خلال 10 دقائق. لا تُعِد توجيهه. للخروج من كل المتصفحات: /logout_all"
+	txtLoggedOutAll    = "🔒 خرجت من لوحة التحرير في كل المتصفحات (الجلسات المنتهية: %d)، وبطلت روابط الدخول التي لم تُستعمل."
+	txtDigestQueued    = "📨 بُنيت نشرة اليوم «%s»، وهي في طريقها %s."
+	txtDigestExists    = "نشرة اليوم موجودة من قبل: «%s»، أُرسلت %s."
+	txtDigestNobody    = "لكن لا مشتركين فيها بعد، فلن تصل إلى أحد"
+	txtDigestEmpty     = "لا جديد في آخر 24 ساعة، فلا نشرة اليوم."
+	txtRetractConfirm  = "سيُسحب المقال «%s» وتُحذف رسائله المرسلة حيث يسمح تيليجرام بذلك. هل أتابع؟"
+	txtPaused          = "⏸ أُوقف إرسال المقالات مؤقتًا. الردود على القرّاء مستمرة. للاستئناف: /resume"
+	txtResumed         = "▶️ استُؤنف إرسال المقالات."
+	txtAlert           = "🔔 <b>تنبيه</b>\n%s"
 )
 
 // Coming back, and leaving.
@@ -230,16 +298,4 @@ const (
 // The digest, as the editors hear of it.
 const (
 	txtDigestMissed = "فات موعد نشرة اليوم (%s) والبوت متوقف، فلم تُرسل ولن تُرسل متأخرة؛ تصل نشرة الغد في موعدها."
-)
-
-// Counted messages: every form a whole sentence, zero included.
-var (
-	msgReleased = arabic.Forms{
-		Zero:  "لم يكن شيء منها موقوفًا، فلم يُطلق شيء.",
-		One:   "▶️ أُطلقت مادة واحدة للإرسال.",
-		Two:   "▶️ أُطلقت مادتان للإرسال.",
-		Few:   "▶️ أُطلقت {n} مواد للإرسال.",
-		Many:  "▶️ أُطلقت {n} مادةً للإرسال.",
-		Other: "▶️ أُطلقت {n} مادة للإرسال.",
-	}
 )
