@@ -941,12 +941,13 @@ func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, e
 	return c, nil
 }
 
-// DeadDeliveries returns the limit most recent dead rows, for admins.
-// The dead rows are found in deliveries_state and sorted (+d.id): walking
-// the table backwards by id for a few dead rows reads all the others.
+// DeadDeliveries returns the limit dead rows last tried, for admins. They
+// are read in the order of deliveries_state (state, not_before), from its
+// end: walking the table backwards by id for a few dead rows reads all the
+// others, and sorting every dead row costs as much at a million rows.
 func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]nashra.Delivery, error) {
 	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state <> 'pending' AND d.state = 'dead'
-		ORDER BY +d.id DESC LIMIT ?`, limit)
+		ORDER BY d.not_before DESC, d.id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dead deliveries: %w", err)
 	}
