@@ -318,13 +318,15 @@ func (db *DB) ClaimDeliveries(ctx context.Context, holder string, maxLane nashra
 			slices.Sort(ids)
 			ids = slices.Compact(ids)
 		}
+		// Only rows still pending are taken: on PostgreSQL an editor's
+		// cancel may commit between the reads above and this write.
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'claimed', claimed_by = ?, lease_until = ?
-			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'pending'`, args...); err != nil {
 			return err
 		}
 		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`)
-			ORDER BY d.lane, d.article_id, d.id`, anys(ids)...)
+			AND d.state = 'claimed' AND d.claimed_by = ? ORDER BY d.lane, d.article_id, d.id`, append(anys(ids), holder)...)
 		return err
 	})
 	if err != nil {
@@ -350,12 +352,12 @@ func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, n
 			return err
 		}
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`,
-			args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)
+			AND todo <> '' AND claimed_by IS NULL`, args...); err != nil {
 			return err
 		}
-		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`) ORDER BY d.id`,
-			anys(ids)...)
+		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`)
+			AND d.claimed_by = ? ORDER BY d.id`, append(anys(ids), holder)...)
 		return err
 	})
 	if err != nil {
