@@ -1018,4 +1018,3 @@ func TestComingBack(t *testing.T) {
 	waitFor(t, "the owner told", func() bool { return len(h.tg.Sent(reader)) > before })
 	mustContain(t, h.tg.Sent(reader)[before].Plain, "شكرًا لإضافتي إلى @owner_ch", "/link @owner_ch أخبار")
 }
-
