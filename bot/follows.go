@@ -57,6 +57,13 @@ const (
 	btnRemoveFollow    = "✖ %s"
 )
 
+// mergeFollowAsk is the Merge of the question for a word to follow, by
+// which the reader's next message is known to answer it.
+const (
+	mergeFollowAsk = "follow-ask"
+	askWaits       = 10 * time.Minute
+)
+
 // Callback data of follows (see keyboards.go for the rest).
 const (
 	cbFollowAsk    = "fw"  // ask for a word to follow
@@ -131,7 +138,7 @@ func (b *Bot) cmdUnmute(ctx context.Context, r *request) error {
 func (b *Bot) askWord(ctx context.Context, chatID, thread int64, replyTo int) error {
 	rep := textReply(chatID, telegram.Escape(txtFollowAsk), nil)
 	rep.Params["reply_markup"] = `{"force_reply":true,"selective":true,"input_field_placeholder":"` + txtFollowAskHint + `"}`
-	rep.Merge = "follow-ask"
+	rep.Merge = mergeFollowAsk
 	inTopic(rep.Params, thread)
 	if replyTo != 0 {
 		rep = quoting(rep, replyTo)
@@ -145,6 +152,17 @@ func (b *Bot) isWordAnswer(m *tgbotapi.Message) bool {
 	q := m.ReplyToMessage
 	return q != nil && q.From != nil && q.From.ID == b.me().id && q.Text == txtFollowAsk &&
 		strings.TrimSpace(m.Text) != "" && !strings.HasPrefix(m.Text, "/")
+}
+
+// awaitsWord reports whether the bot's last answer in a reader's chat,
+// within askWaits, asked for a word to follow: the reader's next message
+// is the word, whether sent as a reply to the question or not.
+func (b *Bot) awaitsWord(ctx context.Context, m *tgbotapi.Message) (bool, error) {
+	if m.Chat.Type != "private" || strings.TrimSpace(m.Text) == "" || strings.HasPrefix(m.Text, "/") {
+		return false, nil
+	}
+	merge, err := b.db.LastReplyMerge(ctx, m.Chat.ID, b.now().Add(-askWaits))
+	return merge == mergeFollowAsk, err
 }
 
 // follow adds a follow or a mute of phrase for the request's chat and

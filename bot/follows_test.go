@@ -167,9 +167,20 @@ func TestFollowButtonAsksForTheWord(t *testing.T) {
 	if h.follows(reader) != "follow:أسعار النفط" {
 		t.Fatalf("follows %q", h.follows(reader))
 	}
+	// Asked again, a reader who types the word without replying to the
+	// question follows it too.
+	h.press(telegramtest.Callback{From: reader, MessageID: list.MessageID, Data: "fw"})
+	got = h.say(telegramtest.Incoming{From: reader, Text: "الموازنة"})
+	if len(got) == 0 {
+		t.Fatal("no answer to the word typed after the question")
+	}
+	mustContain(t, got[0].Plain, "ستصلك الأخبار التي تذكر «الموازنة»")
+	if h.follows(reader) != "follow:أسعار النفط follow:الموازنة" {
+		t.Fatalf("follows %q", h.follows(reader))
+	}
 	// Plain text that answers nothing is no follow.
 	mustContain(t, h.reply(reader, "الدولار").Plain, "/")
-	if h.follows(reader) != "follow:أسعار النفط" {
+	if h.follows(reader) != "follow:أسعار النفط follow:الموازنة" {
 		t.Fatalf("plain text followed: %q", h.follows(reader))
 	}
 }

@@ -173,7 +173,11 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message, thread int64) 
 			return err
 		}
 	}
-	if b.isWordAnswer(m) {
+	awaited, err := b.awaitsWord(ctx, m)
+	if err != nil {
+		return err
+	}
+	if awaited || b.isWordAnswer(m) {
 		r := &request{chat: m.Chat, msg: m, from: m.From, cmd: "follow", args: strings.TrimSpace(m.Text), thread: thread}
 		return b.command(ctx, r)
 	}
@@ -188,7 +192,7 @@ func (b *Bot) onMessage(ctx context.Context, m *tgbotapi.Message, thread int64) 
 		return nil // addressed to another bot
 	}
 	r := &request{chat: m.Chat, msg: m, from: m.From, cmd: cmd, args: args, addressed: at != "", thread: thread}
-	err := b.command(ctx, r)
+	err = b.command(ctx, r)
 	if err != nil {
 		// Tell the reader something went wrong rather than leaving them
 		// waiting; the error is logged by the caller.

@@ -207,3 +207,25 @@ func seedChats(t testing.TB, db *DB, from, to int64) {
 		t.Fatal(err)
 	}
 }
+
+func TestLastReplyMerge(t *testing.T) { contract(t, testLastReplyMerge) }
+
+func testLastReplyMerge(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	if m, err := db.LastReplyMerge(ctx, 1, now.Add(-time.Minute)); err != nil || m != "" {
+		t.Fatalf("no reply yet: %q %v", m, err)
+	}
+	for i, merge := range []string{"start", "follow-ask", ""} {
+		if _, err := db.EnqueueReply(ctx, QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{"text": "x"},
+			Merge: merge}, now.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, err := db.LastReplyMerge(ctx, 1, now.Add(-time.Minute)); err != nil || m != "follow-ask" {
+		t.Fatalf("last reply %q %v, want the question (replies without a merge key do not count)", m, err)
+	}
+	if m, _ := db.LastReplyMerge(ctx, 1, now.Add(time.Minute)); m != "" {
+		t.Fatalf("a reply older than since counted: %q", m)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -60,6 +61,23 @@ func (db *DB) CountReplies(ctx context.Context, chatID int64, merge string, sinc
 		return 0, fmt.Errorf("count replies to %d: %w", chatID, err)
 	}
 	return n, nil
+}
+
+// LastReplyMerge returns the merge key of the latest reply with one queued
+// for a chat since since, empty when there is none: what the bot said
+// last, such as a question it awaits the answer to.
+func (db *DB) LastReplyMerge(ctx context.Context, chatID int64, since time.Time) (string, error) {
+	var merge string
+	err := db.read.QueryRowContext(ctx, `SELECT merge_key FROM delivery_replies
+		WHERE chat_id = ? AND merge_key <> '' AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+		chatID, since.UnixMilli()).Scan(&merge)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("last reply to %d: %w", chatID, err)
+	}
+	return merge, nil
 }
 
 // EnqueueBroadcast queues one copy of a message for every active reader,
