@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/telegram"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -285,7 +286,7 @@ func (b *Bot) connect(ctx context.Context) error {
 			return nil
 		}
 		b.log.Warn("telegram: not reachable, retrying", "err", err, "in", backoff)
-		if !sleep(ctx, backoff) {
+		if !outbox.Sleep(ctx, backoff) {
 			return ctx.Err()
 		}
 		backoff = nextBackoff(backoff, 5*time.Minute)
@@ -321,18 +322,6 @@ func (b *Bot) notifyAdmins(ctx context.Context, html string) error {
 		errs = append(errs, b.send(ctx, id, html, nil))
 	}
 	return errors.Join(errs...)
-}
-
-// sleep waits d or until ctx ends, and reports whether it waited.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // nextBackoff doubles d up to limit, with jitter so that instances do not

@@ -35,7 +35,7 @@ const (
 	txtNotMuting       = "«%s» ليست مستبعدة. أرسل /follows لترى ما تستبعده."
 	txtFollowTooShort  = "الكلمة قصيرة جدًا: اكتب كلمة من حرفين على الأقل."
 	txtFollowTooLong   = "العبارة طويلة: حتى %d كلمات و%d حرف."
-	txtFollowTooMany   = "بلغت الحد: %d بين كلمات ووسوم ومستبعدات. احذف بعضها من /follows أولًا."
+	txtFollowTooMany   = "بلغتَ الحدّ الأقصى: %d بين الكلمات والوسوم والكلمات المستبعدة. احذف بعضها من /follows أولًا."
 	txtMuteUsage       = "اكتب ما تريد استبعاده بعد الأمر، مثل:\n<code>/mute رياضة</code>"
 	txtFollowsHead     = "<b>ما تتابعه</b>"
 	txtFollowsHeadGrp  = "<b>ما تتابعه هذه المجموعة</b>"

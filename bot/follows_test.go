@@ -195,7 +195,7 @@ func TestFollowLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustContain(t, h.reply(reader, "/follow الكهرباء").Plain, "بلغت الحد: 50")
+	mustContain(t, h.reply(reader, "/follow الكهرباء").Plain, "بلغتَ الحدّ الأقصى: 50 بين الكلمات والوسوم")
 }
 
 func TestGroupFollowsByAdminsOnly(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/telegram"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -49,7 +50,7 @@ func (b *Bot) poll(ctx context.Context) error {
 				backoff = nextBackoff(backoff, time.Minute)
 			}
 			b.log.Warn("telegram: getUpdates failed", "err", err, "retry_in", wait)
-			sleep(ctx, wait)
+			outbox.Sleep(ctx, wait)
 			continue
 		}
 		backoff = time.Second
@@ -57,7 +58,7 @@ func (b *Bot) poll(ctx context.Context) error {
 			if err := b.HandleUpdate(ctx, u); err != nil {
 				// Not claimed: fetch it again after a pause.
 				b.log.Error("telegram: claim update", "update_id", u.UpdateID, "err", err)
-				sleep(ctx, backoff)
+				outbox.Sleep(ctx, backoff)
 				break
 			}
 			offset = u.UpdateID + 1

@@ -14,6 +14,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/telegram"
 )
 
@@ -45,7 +46,7 @@ func (b *Bot) setWebhook(ctx context.Context) {
 			return
 		}
 		b.log.Warn("telegram: setWebhook failed, retrying", "err", err, "in", backoff)
-		if !sleep(ctx, backoff) {
+		if !outbox.Sleep(ctx, backoff) {
 			return
 		}
 		backoff = nextBackoff(backoff, 5*time.Minute)

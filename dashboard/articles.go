@@ -57,6 +57,7 @@ type articlesData struct {
 	Prev, Next string
 	Media      []string
 	Ranked     bool // the ranking had signals; false: "most followed" is only the latest
+	RankReady  bool // false while the ranking is read for the first time
 	RankSize   int
 }
 
@@ -64,63 +65,70 @@ type articlesData struct {
 const rankSize = 50
 
 // rankCache keeps the ranking: it reads every click of the window, which
-// takes a second at millions of clicks, and it changes slowly. A page
-// served after rankTTL gets the ranking kept and has it read again in
-// the background; only the first page after a start waits for it.
+// takes seconds at millions of clicks, and it changes slowly. It is read
+// in the background: a page waits for it at most rankWait, and after
+// rankTTL it is read again while pages show the one kept.
 type rankCache struct {
-	mu         sync.Mutex
-	at         time.Time
-	places     map[int64]int
-	ranked     bool
-	refreshing bool
+	mu     sync.Mutex
+	at     time.Time
+	places map[int64]int
+	ranked bool
+	// reading is closed when the reading in progress ends; nil when none
+	// is in progress.
+	reading chan struct{}
 }
 
-const rankTTL = time.Minute
+const (
+	rankTTL  = time.Minute
+	rankWait = 100 * time.Millisecond
+)
 
-func (d *Dashboard) ranks(ctx context.Context) (map[int64]int, bool, error) {
+// ranks returns the places in the most-followed ranking, by article, and
+// whether readers' signals ranked it; ok is false while it is being read
+// for the first time.
+func (d *Dashboard) ranks(ctx context.Context) (places map[int64]int, ranked, ok bool) {
 	if d.opts.Ranking == nil {
-		return nil, false, nil
+		return nil, false, true
 	}
 	c := &d.rankings
 	c.mu.Lock()
-	places, ranked, at := c.places, c.ranked, c.at
-	stale := places != nil && d.now().Sub(at) >= rankTTL && !c.refreshing
-	if stale {
-		c.refreshing = true
+	if c.reading == nil && (c.places == nil || d.now().Sub(c.at) >= rankTTL) {
+		c.reading = make(chan struct{})
+		go d.rank(context.WithoutCancel(ctx), c.reading)
 	}
+	reading, fresh := c.reading, c.places == nil
 	c.mu.Unlock()
-	if places == nil {
-		return d.rank(ctx)
+	if fresh {
+		select {
+		case <-reading:
+		case <-time.After(rankWait):
+		case <-ctx.Done():
+		}
 	}
-	if stale {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ctxTimeout)
-			defer cancel()
-			if _, _, err := d.rank(ctx); err != nil {
-				d.log.Warn("dashboard: ranking", "err", err)
-			}
-		}()
-	}
-	return places, ranked, nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.places, c.ranked, c.places != nil
 }
 
-// rank reads the ranking and keeps it; the lock is not held meanwhile, so
-// that pages are not kept waiting by a refresh.
-func (d *Dashboard) rank(ctx context.Context) (map[int64]int, bool, error) {
+// rank reads the ranking and keeps it, then closes done.
+func (d *Dashboard) rank(ctx context.Context, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	res, err := d.opts.Ranking.Rank(ctx, "", time.Time{}, rankSize)
 	c := &d.rankings
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.refreshing = false
+	defer close(done)
+	c.reading = nil
 	if err != nil {
-		return nil, false, err
+		d.log.Warn("dashboard: ranking", "err", err)
+		return
 	}
 	c.places = make(map[int64]int, len(res.Articles))
 	for i, a := range res.Articles {
 		c.places[a.ID] = i + 1
 	}
 	c.at, c.ranked = d.now(), res.MostFollowed
-	return c.places, c.ranked, nil
 }
 
 func (d *Dashboard) articles(w http.ResponseWriter, r *http.Request) {
@@ -150,12 +158,8 @@ func (d *Dashboard) articles(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
-	places, ranked, err := d.ranks(ctx)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	data.Ranked, data.Total = ranked, total
+	places, ranked, ok := d.ranks(ctx)
+	data.Ranked, data.RankReady, data.Total = ranked, ok, total
 	names := map[string]string{}
 	for _, s := range d.cfg.Sections {
 		names[s.Slug] = s.Name

@@ -15,23 +15,9 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/outbox/outboxtest"
 	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
-
-// buildDeliverd builds the engine's stand-alone process once per test.
-func buildDeliverd(t testing.TB) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go toolchain to build the helper process")
-	}
-	bin := filepath.Join(t.TempDir(), "deliverd")
-	out, err := exec.Command(gobin, "build", "-o", bin, "github.com/almaalouma/nashra/delivery/internal/deliverd").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build deliverd: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // deliverd is a running helper process.
 type deliverd struct {
@@ -111,7 +97,7 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a real process")
 	}
-	bin := buildDeliverd(t)
+	bin := outboxtest.Build(t, "github.com/almaalouma/nashra/delivery/internal/deliverd")
 	limits := telegramtest.DefaultLimits()
 	limits.GlobalPerSecond, limits.GlobalBurst = 250, 250
 	fake := telegramtest.NewServer(telegramtest.WithLimits(limits), telegramtest.WithLatency(5*time.Millisecond, 25*time.Millisecond))

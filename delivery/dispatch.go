@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -186,7 +187,7 @@ func (b claimBatch) newsSize() int {
 }
 
 // session is one term as the dispatcher. Its scheduler goroutine owns the
-// chats and heaps; the claimer feeds it, workers send, the acker stores
+// chats and heaps; the claimer feeds it, workers send, the writer stores
 // outcomes, the housekeeper renews the lease and does the periodic work.
 type session struct {
 	e      *Engine
@@ -210,15 +211,13 @@ type session struct {
 	queued   atomic.Int64
 	paused   atomic.Bool
 	leaseEnd atomic.Int64 // Unix nanoseconds
-	lost     atomic.Bool
 
 	jobs     chan *job
 	done     chan *job
 	intake   chan claimBatch
 	control  chan func()
 	needRows chan struct{}
-	refreshC chan struct{}
-	acker    *acker
+	out      *outbox.Writer[outcome]
 	articles *articleCache
 }
 
@@ -237,8 +236,7 @@ func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store
 		intake:   make(chan claimBatch),
 		control:  make(chan func()),
 		needRows: make(chan struct{}, 1),
-		refreshC: make(chan struct{}, 1),
-		acker:    &acker{st: e.st, holder: e.holder, log: e.log, in: make(chan ackReq, 1024), gather: e.cfg.Concurrency},
+		out:      outbox.NewWriter(e.storeOutcomes, e.cfg.Concurrency, e.log),
 		articles: &articleCache{st: e.st, ttl: 5 * time.Second, m: map[int64]cachedArticle{}},
 	}
 	s.paused.Store(d.Paused)
@@ -247,21 +245,14 @@ func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store
 	now := e.now()
 	for _, sc := range scopes {
 		if sc.ChatID == 0 {
-			e.lim.pause(sc.PausedUntil)
+			e.lim.Pause(sc.PausedUntil)
 			continue
 		}
 		q := s.chat(sc.ChatID, "")
-		q.nextAt = later(sc.NextAt, sc.PausedUntil)
+		q.nextAt = outbox.Later(sc.NextAt, sc.PausedUntil)
 		s.place(q, now)
 	}
 	return s
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 func b2f(b bool) float64 {
@@ -275,11 +266,6 @@ func b2f(b bool) float64 {
 // winds down: in-flight sends finish and are recorded, the rest of what was
 // claimed is given back.
 func (s *session) run() {
-	ackDone := make(chan struct{})
-	go func() {
-		s.acker.run()
-		close(ackDone)
-	}()
 	var workers, background sync.WaitGroup
 	for range s.e.cfg.Concurrency {
 		workers.Go(s.work)
@@ -291,20 +277,14 @@ func (s *session) run() {
 	workers.Wait()
 	s.cancel()
 	background.Wait()
-	close(s.acker.in)
-	<-ackDone
+	s.out.Close()
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 10*time.Second)
 	defer cancel()
-	if err := s.e.st.ReleaseClaims(ctx, s.e.holder); err != nil {
+	if err := s.e.st.ReleaseClaims(ctx, s.e.lease.Holder()); err != nil {
 		s.e.log.Error("cannot give back claimed rows; they wait for the lease to run out", "err", err)
 	}
-	if !s.lost.Load() {
-		if err := s.e.st.ReleaseLease(ctx, dispatcherName, s.e.holder); err != nil {
-			s.e.log.Error("cannot release the dispatcher's lease", "err", err)
-		}
-	}
-	s.e.log.Info("dispatcher stopped", "lost_lease", s.lost.Load())
+	s.e.log.Info("dispatcher stopped")
 }
 
 // schedule is the scheduler goroutine: it hands the most urgent sendable
@@ -346,7 +326,7 @@ func (s *session) nextWake(now time.Time) time.Duration {
 		at = s.waiting.qs[0].nextAt
 	}
 	if s.free > 0 && s.answers.Len()+s.news.Len() > 0 {
-		if next := s.e.lim.next(now).Add(-dispatchLead); next.Before(at) {
+		if next := s.e.lim.Next(now).Add(-outbox.DispatchLead); next.Before(at) {
 			at = next
 		}
 		if s.leaseEnding(now) {
@@ -377,19 +357,19 @@ func (s *session) dispatch(now time.Time) {
 		if h == nil {
 			break
 		}
-		ticket := s.e.lim.reserve(now)
+		ticket := s.e.lim.Reserve(now)
 		if ticket == 0 {
 			break
 		}
 		q := heap.Pop(h).(*chatQ)
 		j := s.build(q, h == &s.answers, now)
 		if j == nil {
-			s.e.lim.release(ticket)
+			s.e.lim.Release(ticket)
 			s.place(q, now)
 			continue
 		}
 		s.newsTurn = h == &s.answers
-		j.turn = &turn{lim: s.e.lim, ticket: ticket}
+		j.turn = s.e.lim.Turn(ticket)
 		q.busy = true
 		s.place(q, now)
 		s.free--
@@ -493,7 +473,7 @@ func (s *session) replyJob(q *chatQ, r store.QueuedReply, p int, staleAfter time
 			s.queued.Add(-1)
 		}
 		s.e.m.stale.Inc()
-		s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyStale, IDs: []int64{r.ID}}}, nil)
+		s.out.Submit(outcome{ups: []store.OutboxUpdate{{Op: store.OpReplyStale, IDs: []int64{r.ID}}}})
 		return nil
 	}
 	return &job{kind: jobReply, chatID: q.id, chatKind: q.kind, prio: p, reply: r}
@@ -555,7 +535,7 @@ func (s *session) triage(q *chatQ, now time.Time) (silent bool) {
 	for until, ids := range hold {
 		ups = append(ups, store.OutboxUpdate{Op: store.OpDefer, IDs: ids, At: until})
 	}
-	s.acker.submit(ups, nil)
+	s.out.Submit(outcome{ups: ups})
 	return silent
 }
 
@@ -573,7 +553,7 @@ func (s *session) finish(j *job, now time.Time) {
 	case effRateLimited:
 		// The worker paused everything already; the chat rests too.
 		s.requeue(q, j)
-		q.nextAt = later(q.nextAt, j.end.Add(j.retryAfter))
+		q.nextAt = outbox.Later(q.nextAt, j.end.Add(j.retryAfter))
 	case effDone:
 		if j.spaced() {
 			q.nextAt = j.end.Add(s.interval(q.kind))
@@ -662,8 +642,8 @@ func (s *session) take(b claimBatch, now time.Time) {
 		touched[q] = true
 	}
 	if len(superseded) > 0 {
-		s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyCancel, IDs: superseded, ErrorKind: "superseded",
-			Error: "a newer answer to the chat took its place"}}, nil)
+		s.out.Submit(outcome{ups: []store.OutboxUpdate{{Op: store.OpReplyCancel, IDs: superseded, ErrorKind: "superseded",
+			Error: "a newer answer to the chat took its place"}}})
 	}
 	for _, d := range b.work {
 		q := s.chat(d.ChatID, d.Kind)
@@ -694,7 +674,7 @@ func (s *session) release(rows []nashra.Delivery) {
 		ids[i] = r.ID
 	}
 	s.queued.Add(-int64(len(rows)))
-	s.acker.submit([]store.OutboxUpdate{{Op: store.OpRelease, IDs: ids}}, nil)
+	s.out.Submit(outcome{ups: []store.OutboxUpdate{{Op: store.OpRelease, IDs: ids}}})
 }
 
 // onScheduler runs f on the scheduler goroutine, unless the term is over.
@@ -744,10 +724,7 @@ func (s *session) releasePushes() {
 		}
 		if len(broadcasts) > 0 {
 			s.queued.Add(-int64(len(broadcasts)))
-			s.acker.submit([]store.OutboxUpdate{{Op: store.OpReplyRelease, IDs: broadcasts}}, nil)
+			s.out.Submit(outcome{ups: []store.OutboxUpdate{{Op: store.OpReplyRelease, IDs: broadcasts}}})
 		}
 	})
 }
-
-// refresh asks the housekeeper to read the dispatcher's row now.
-func (s *session) refresh() { wake(s.refreshC) }

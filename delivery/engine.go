@@ -15,6 +15,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/config"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -26,15 +27,14 @@ type Engine struct {
 	cfg      config.Delivery
 	limits   config.Limits
 	loc      *time.Location // the site's: quiet hours and hourly bundles are local
-	lease    time.Duration
+	lease    *outbox.Lease
 	st       Store
 	snd      Sender
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
 	controls *Controls
-	lim      *limiter
-	holder   string
+	lim      *outbox.Limiter
 	breaking map[string]bool
 	never    map[string]bool
 	// followers, when set, names the chats that follow an article's
@@ -79,19 +79,22 @@ func New(cfg *config.Config, holder string, st Store, snd Sender, now func() tim
 	if err != nil {
 		return nil, err
 	}
-	if holder == "" {
-		holder = store.NewHolder()
-	}
-	return &Engine{
-		cfg: cfg.Delivery, limits: cfg.Telegram.Limits, loc: cfg.Site.Location, lease: cfg.LeaseDuration.D(),
-		st: st, snd: snd, now: now, log: log.With("holder", holder), m: m,
-		controls: NewControls(st, now), lim: newLimiter(cfg.Telegram.Limits, now), holder: holder,
+	// The housekeeper's pace: the lease's row says whether the editors
+	// paused, which must take effect within a tick.
+	lease := outbox.NewLease(st, dispatcherName, holder, cfg.LeaseDuration.D(), now, log).
+		RenewEvery(min(time.Second, cfg.Delivery.HandOnInterval.D()))
+	e := &Engine{
+		cfg: cfg.Delivery, limits: cfg.Telegram.Limits, loc: cfg.Site.Location, lease: lease,
+		st: st, snd: snd, now: now, log: log.With("holder", lease.Holder()), m: m,
+		controls: NewControls(st, now), lim: outbox.NewLimiter(cfg.Telegram.Limits, now),
 		// The poller excludes the categories never pushed already; the
 		// fan-out checks again.
 		breaking: normalized(cfg.Delivery.BreakingCategories), never: normalized(cfg.Poll.ExcludeCategories),
 		articleWake: make(chan struct{}, 1), replyWake: make(chan struct{}, 1),
 		errs: map[string]int64{},
-	}, nil
+	}
+	lease.OnRenew(func(_ context.Context, d store.Lease) { e.withSession(func(s *session) { s.renewed(d) }) })
+	return e, nil
 }
 
 func normalized(list []string) map[string]bool {
@@ -178,7 +181,7 @@ func (e *Engine) Pause(ctx context.Context) error {
 		return err
 	}
 	e.log.Warn("pushes paused by an editor")
-	e.withSession(func(s *session) { s.refresh() })
+	e.lease.Refresh()
 	return nil
 }
 
@@ -188,7 +191,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 		return err
 	}
 	e.log.Warn("pushes resumed by an editor")
-	e.withSession(func(s *session) { s.refresh() })
+	e.lease.Refresh()
 	return nil
 }
 
@@ -273,41 +276,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.snd == nil {
 		return errors.New("delivery: no sender")
 	}
-	for ctx.Err() == nil {
-		now := e.now()
-		d, previous, err := e.st.AcquireLease(ctx, dispatcherName, e.holder, now, now.Add(e.lease))
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			e.log.Error("cannot reach the store for the dispatcher's lease", "err", err)
-			sleepCtx(ctx, e.lease/3)
-			continue
-		}
-		if d.Holder != e.holder {
-			e.log.Info("another instance dispatches; waiting", "dispatcher", d.Holder, "lease_until", d.Until)
-			sleepCtx(ctx, min(e.lease/3, max(d.Until.Sub(now), 100*time.Millisecond)))
-			continue
-		}
-		if err := e.lead(ctx, d, previous); err != nil {
+	e.lease.Hold(ctx, func(ctx context.Context, t outbox.Term) {
+		if err := e.lead(ctx, t); err != nil {
 			e.log.Error("dispatcher stopped", "err", err)
-			sleepCtx(ctx, time.Second)
 		}
-	}
+	})
 	return nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
 // lead runs one term as the dispatcher.
-func (e *Engine) lead(ctx context.Context, d store.Lease, previous string) error {
+func (e *Engine) lead(ctx context.Context, t outbox.Term) error {
 	// Whatever is claimed now was claimed by a holder whose lease ended:
 	// it is not sending any more.
 	if err := e.st.ReleaseClaims(ctx, ""); err != nil {
@@ -317,12 +295,12 @@ func (e *Engine) lead(ctx context.Context, d store.Lease, previous string) error
 	if err != nil {
 		return err
 	}
-	e.log.Info("dispatching", "previous", previous, "paused", d.Paused, "scopes", len(scopes))
-	if previous != "" && previous != e.holder {
+	e.log.Info("dispatching", "previous", t.Previous, "paused", t.Lease.Paused, "scopes", len(scopes))
+	if t.Previous != "" && t.Previous != e.lease.Holder() {
 		// Whoever sent before may have sent a full window's worth just now.
-		e.lim.fill(e.now())
+		e.lim.Fill(e.now())
 	}
-	s := newSession(ctx, e, d, scopes)
+	s := newSession(ctx, e, t.Lease, scopes)
 	e.mu.Lock()
 	e.running = s
 	e.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/sqlitetest"
 )
@@ -46,7 +47,7 @@ type fakeSender struct {
 // record makes one request, counted by the dispatcher's limit as a real
 // Sender's are.
 func (f *fakeSender) record(ctx context.Context, c call) (call, error) {
-	sent, err := delivery.Admit(ctx)
+	sent, err := outbox.Admit(ctx)
 	if err != nil {
 		return c, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -30,7 +31,7 @@ func (s *session) claim() {
 		for s.ctx.Err() == nil {
 			b, more, ok := s.claimOnce()
 			if !ok {
-				sleepCtx(s.ctx, time.Second)
+				outbox.Sleep(s.ctx, time.Second)
 				break
 			}
 			if b.size() > 0 {
@@ -52,8 +53,8 @@ func (s *session) claim() {
 // store answered.
 func (s *session) claimOnce() (b claimBatch, more, ok bool) {
 	now := s.e.now()
-	lease := now.Add(s.e.lease)
-	st, holder := s.e.st, s.e.holder
+	lease := now.Add(s.e.lease.TTL())
+	st, holder := s.e.st, s.e.lease.Holder()
 	var err error
 	if b.replies, err = st.ClaimReplies(s.ctx, holder, store.ReplyLane, replyBatch, now, lease); err != nil {
 		return s.claimFailed(b, err)
@@ -115,13 +116,12 @@ const (
 	compactChunk     = 5000
 )
 
-// housekeep is the housekeeper goroutine: every tick it renews the lease
-// (and learns whether the editors paused), makes held rows due and hands
-// new articles on; less often — or when Notify says articles changed — it
+// housekeep is the housekeeper goroutine: every tick it makes held rows
+// due and hands new articles on; less often — or when Notify says articles changed — it
 // queues corrections; less often still it renews the claims, refreshes the
 // gauges and compacts the outbox.
 func (s *session) housekeep() {
-	cfg, lease := s.e.cfg, s.e.lease
+	cfg, lease := s.e.cfg, s.e.lease.TTL()
 	tick := time.NewTicker(min(time.Second, cfg.HandOnInterval.D()))
 	defer tick.Stop()
 	start := s.e.now()
@@ -131,11 +131,8 @@ func (s *session) housekeep() {
 	notified := false
 	for {
 		now := s.e.now()
-		if !s.renew(now) {
-			return
-		}
 		if now.Sub(claimsRenewed) >= lease/3 {
-			if err := s.e.st.RenewClaims(s.ctx, s.e.holder, now.Add(lease)); err != nil {
+			if err := s.e.st.RenewClaims(s.ctx, s.e.lease.Holder(), now.Add(lease)); err != nil {
 				s.e.log.Error("cannot renew claims", "err", err)
 			} else {
 				claimsRenewed = now
@@ -170,30 +167,13 @@ func (s *session) housekeep() {
 		case <-tick.C:
 		case <-s.e.articleWake:
 			notified = true
-		case <-s.refreshC:
 		}
 	}
 }
 
-// renew extends the dispatcher's lease and reads the editors' pause; it
-// ends the term when another instance has taken over, or when the lease
-// ran out while the store was unreachable.
-func (s *session) renew(now time.Time) bool {
-	d, _, err := s.e.st.AcquireLease(s.ctx, dispatcherName, s.e.holder, now, now.Add(s.e.lease))
-	switch {
-	case err != nil && now.UnixNano() < s.leaseEnd.Load():
-		if s.ctx.Err() == nil {
-			s.e.log.Error("cannot renew the dispatcher's lease", "err", err)
-		}
-		return true
-	case err != nil || d.Holder != s.e.holder:
-		if s.ctx.Err() == nil {
-			s.e.log.Error("dispatcher's lease lost", "dispatcher", d.Holder, "err", err)
-			s.lost.Store(true)
-			s.cancel()
-		}
-		return false
-	}
+// renewed takes in the dispatcher's lease as renewed: how long it lasts,
+// and whether the editors paused the pushes.
+func (s *session) renewed(d store.Lease) {
 	s.leaseEnd.Store(d.Until.UnixNano())
 	if s.paused.Swap(d.Paused) != d.Paused {
 		s.e.m.paused.Set(b2f(d.Paused))
@@ -204,7 +184,6 @@ func (s *session) renew(now time.Time) bool {
 			wake(s.needRows)
 		}
 	}
-	return true
 }
 
 // handOn fans out the articles waiting in state new, oldest first, but
@@ -326,7 +305,7 @@ func (s *session) compact(now time.Time) {
 		if n < compactChunk {
 			break
 		}
-		sleepCtx(s.ctx, 50*time.Millisecond)
+		outbox.Sleep(s.ctx, 50*time.Millisecond)
 	}
 	if total > 0 {
 		s.e.log.Info("outbox compacted", "rows", total)

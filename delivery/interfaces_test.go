@@ -7,11 +7,14 @@ import (
 	"github.com/almaalouma/nashra/digest"
 )
 
-// The bot's replies and editors' controls, and the Telegram digest, go
-// through the engine.
+// The bot's replies and the editors' controls go through the engine.
+var _ interface {
+	bot.Outbox
+	bot.Controls
+} = (*delivery.Engine)(nil)
+
+// So do the Telegram digest and the dashboard's controls.
 var (
-	_ bot.Outbox         = (*delivery.Engine)(nil)
-	_ bot.Controls       = (*delivery.Engine)(nil)
 	_ digest.Outbox      = (*delivery.Engine)(nil)
 	_ dashboard.Delivery = (*delivery.Engine)(nil)
 	_ dashboard.Delivery = (*delivery.Controls)(nil)

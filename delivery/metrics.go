@@ -1,9 +1,9 @@
 package delivery
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/outbox"
 )
 
 // metrics are the engine's Prometheus series. Gauges read from the store
@@ -38,8 +38,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Rows dropped as stale, still kept in the store."}),
 		deadRows: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_dead_rows",
 			Help: "Rows given up after errors, still kept in the store."}),
-		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_paused",
-			Help: "1 while the editors have paused all pushes."}),
+		paused: outbox.PausedGauge("delivery", "1 while the editors have paused all pushes."),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_leader",
 			Help: "1 while this instance holds the dispatcher's lease."}),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_delivery_sent_total",
@@ -63,14 +62,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "nashra_delivery_send_seconds",
 			Help: "Duration of calls to Telegram.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.depth, m.held, m.staleRows, m.deadRows, m.paused, m.leader, m.sent,
-		m.errors, m.rateLimited, m.globalPause, m.violations, m.stale, m.dead, m.fanOut, m.followed, m.sendSeconds} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register delivery metrics: %w", err)
-		}
-	}
-	return m, nil
+	return m, outbox.Register(reg, "delivery", m.depth, m.held, m.staleRows, m.deadRows, m.paused, m.leader, m.sent,
+		m.errors, m.rateLimited, m.globalPause, m.violations, m.stale, m.dead, m.fanOut, m.followed, m.sendSeconds)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -53,6 +54,5 @@ type Store interface {
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 
 	// The dispatcher's lease.
-	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
-	ReleaseLease(ctx context.Context, name, holder string) error
+	outbox.LeaseStore
 }

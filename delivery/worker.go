@@ -14,6 +14,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -49,7 +50,7 @@ type job struct {
 	reply    store.QueuedReply
 	silent   bool
 	plain    bool
-	turn     *turn // its requests' places in the bot-wide limit
+	turn     *outbox.Turn // its requests' places in the bot-wide limit
 
 	// Set by the worker.
 	end        time.Time
@@ -109,7 +110,7 @@ func (s *session) work() {
 	for j := range s.jobs {
 		err := s.execute(j)
 		ups, scopes := s.conclude(j, err)
-		s.acker.commit(ups, scopes)
+		s.out.Commit(outcome{ups: ups, scopes: scopes})
 		s.done <- j
 	}
 }
@@ -121,12 +122,12 @@ func (s *session) work() {
 func (s *session) execute(j *job) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.e.cfg.SendTimeout.D())
 	defer cancel()
-	ctx = context.WithValue(ctx, turnKey{}, j.turn)
+	ctx = outbox.WithTurn(ctx, j.turn)
 	called := false
 	start := time.Now()
 	defer func() {
 		s.e.m.sendSeconds.Observe(time.Since(start).Seconds())
-		j.turn.settle(called)
+		j.turn.Settle(called)
 		j.end = s.e.now()
 	}()
 	target := Target{ChatID: j.chatID, Kind: j.chatKind, Silent: j.silent}
@@ -188,9 +189,9 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	if err == nil {
 		return s.succeeded(j)
 	}
-	if errors.Is(err, errPaused) {
+	if errors.Is(err, outbox.ErrPaused) {
 		// Not sent: the chat waits with everything else.
-		j.effect, j.retryAfter = effRateLimited, max(s.e.lim.pausedUntil().Sub(j.end), time.Second)
+		j.effect, j.retryAfter = effRateLimited, max(s.e.lim.PausedUntil().Sub(j.end), time.Second)
 		return nil, nil
 	}
 	var se *SendError
@@ -237,7 +238,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	if attempt >= s.e.cfg.MaxAttempts || s.tooLate(j) {
 		return s.giveUp(ctx, log, j, se), nil
 	}
-	at := j.end.Add(Backoff(attempt, s.e.cfg.RetryBase.D(), s.e.cfg.RetryMax.D()))
+	at := j.end.Add(outbox.Backoff(attempt, s.e.cfg.RetryBase.D(), s.e.cfg.RetryMax.D()))
 	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
 	u := store.OutboxUpdate{Op: store.OpRetry, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}
 	switch j.kind {
@@ -256,7 +257,7 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 // when the first 429 came back may reach Telegram inside its retry_after;
 // their 429s are counted as violations and lengthen the pause.
 func (s *session) rateLimited(log *slog.Logger, j *job) []store.Scope {
-	fresh, until := s.e.lim.rateLimited(j.end, j.retryAfter)
+	fresh, until := s.e.lim.RateLimited(j.end, j.retryAfter)
 	if fresh {
 		s.e.m.globalPause.Inc()
 		s.e.globalPause.Add(1)
@@ -415,97 +416,25 @@ func (s *session) method(j *job) string {
 	return "post"
 }
 
-// acker stores outcomes. Requests that arrive within a moment of each
-// other share one transaction, so a burst of finished sends costs one
-// commit.
-type acker struct {
-	st     Store
-	holder string
-	log    *slog.Logger
-	in     chan ackReq
-	gather int
-}
-
-type ackReq struct {
+// outcome is what the writer stores of a job, or of rows not sent: the
+// rows' updates and the limiter's state of the chat and of the bot.
+type outcome struct {
 	ups    []store.OutboxUpdate
 	scopes []store.Scope
-	done   chan struct{} // nil: nobody waits
 }
 
-// commit stores updates and waits until they are committed.
-func (a *acker) commit(ups []store.OutboxUpdate, scopes []store.Scope) {
-	done := make(chan struct{})
-	a.in <- ackReq{ups: ups, scopes: scopes, done: done}
-	<-done
-}
-
-// submit stores updates without waiting: they are about rows not sent.
-func (a *acker) submit(ups []store.OutboxUpdate, scopes []store.Scope) {
-	if len(ups) > 0 || len(scopes) > 0 {
-		a.in <- ackReq{ups: ups, scopes: scopes}
+// storeOutcomes writes a batch of outcomes in one transaction.
+func (e *Engine) storeOutcomes(ctx context.Context, batch []outcome) error {
+	var ups []store.OutboxUpdate
+	var scopes []store.Scope
+	for _, o := range batch {
+		ups = append(ups, o.ups...)
+		scopes = append(scopes, o.scopes...)
 	}
-}
-
-// gatherFor bounds how long the acker waits for more outcomes before it
-// commits: a commit costs far more than a row, and a worker waiting 2 ms
-// more for its acknowledgement costs nothing at Telegram's rates. Once
-// every worker waits (acker.gather requests), it commits at once.
-const gatherFor = 2 * time.Millisecond
-
-func (a *acker) run() {
-	timer := time.NewTimer(gatherFor)
-	defer timer.Stop()
-	for req := range a.in {
-		batch := []ackReq{req}
-		timer.Reset(gatherFor)
-	gather:
-		for len(batch) < a.gather {
-			select {
-			case r, ok := <-a.in:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			case <-timer.C:
-				break gather
-			}
-		}
-		var ups []store.OutboxUpdate
-		var scopes []store.Scope
-		for _, r := range batch {
-			ups = append(ups, r.ups...)
-			scopes = append(scopes, r.scopes...)
-		}
-		a.write(ups, scopes)
-		for _, r := range batch {
-			if r.done != nil {
-				close(r.done)
-			}
-		}
-	}
-}
-
-// write retries a failing store for about a minute and a half; after that
-// the outcomes are lost and those rows, still claimed, are sent again
-// after a restart.
-func (a *acker) write(ups []store.OutboxUpdate, scopes []store.Scope) {
 	if len(ups) == 0 && len(scopes) == 0 {
-		return
+		return nil
 	}
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := a.st.UpdateOutbox(ctx, a.holder, ups, scopes)
-		cancel()
-		if err == nil {
-			return
-		}
-		if attempt == 20 {
-			a.log.Error("outcomes lost: these rows may be sent again", "updates", len(ups), "err", err)
-			return
-		}
-		a.log.Warn("cannot store outcomes; retrying", "attempt", attempt+1, "err", err)
-		time.Sleep(min(100*time.Millisecond<<attempt, 5*time.Second))
-	}
+	return e.st.UpdateOutbox(ctx, e.lease.Holder(), ups, scopes)
 }
 
 // articleCache keeps articles for a few seconds: a fan-out sends the same

@@ -11,25 +11,9 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/digest/internal/smtpsink"
+	"github.com/almaalouma/nashra/outbox/outboxtest"
 	"github.com/almaalouma/nashra/store"
 )
-
-// buildSendd builds the stand-alone sender, without the race detector
-// whatever the test binary has: it is the process killed, not the one
-// checked.
-func buildSendd(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go toolchain to build the sender process")
-	}
-	bin := filepath.Join(t.TempDir(), "sendd")
-	out, err := exec.Command(gobin, "build", "-o", bin, "github.com/almaalouma/nashra/digest/internal/sendd").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build sendd: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // kill -9 during a 10,000-recipient send, then resume: every address gets
 // exactly one digest, apart from those in flight at the kill — sent, but
@@ -53,7 +37,7 @@ func TestKillDuringSendThenResume(t *testing.T) {
 		t.Fatalf("build: %+v, %v", d, err)
 	}
 
-	bin := buildSendd(t)
+	bin := outboxtest.Build(t, "github.com/almaalouma/nashra/digest/internal/sendd")
 	log, err := os.Create(filepath.Join(dir, "sendd.log"))
 	if err != nil {
 		t.Fatal(err)

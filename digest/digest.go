@@ -26,6 +26,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 )
@@ -54,8 +55,7 @@ type Store interface {
 
 	// The sender's lease and the circuit breaker's pause, kept like the
 	// delivery dispatcher's; and the admins' alerts.
-	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
-	ReleaseLease(ctx context.Context, name, holder string) error
+	outbox.LeaseStore
 	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
 	Lease(ctx context.Context, name string) (store.Lease, error)
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
@@ -141,6 +141,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
+	lease    *outbox.Lease
 	holder   string
 
 	composer  *composer
@@ -187,9 +188,9 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if s.m, err = newMetrics(deps.Registerer); err != nil {
 		return nil, err
 	}
-	if s.holder = deps.Holder; s.holder == "" {
-		s.holder = store.NewHolder()
-	}
+	s.lease = outbox.NewLease(deps.Store, senderName, deps.Holder, cfg.LeaseDuration.D(), s.now, s.log)
+	s.lease.OnRenew(s.renewed)
+	s.holder = s.lease.Holder()
 	if s.composer, err = newComposer(cfg); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,10 @@
 package digest
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/almaalouma/nashra/outbox"
+)
 
 type metrics struct {
 	messages *prometheus.CounterVec
@@ -16,17 +20,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			[]string{"medium", "result"}),
 		renders: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_digest_renders_total",
 			Help: "Digest editions rendered: one per distinct set of sections, not per message."}),
-		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_digest_paused",
-			Help: "1 while the circuit breaker holds the email send paused."}),
+		paused: outbox.PausedGauge("digest", "1 while the circuit breaker holds the email send paused."),
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "nashra_digest_queue",
 			Help: "Messages waiting to be sent (email) or handed to the delivery engine (telegram)."}, []string{"medium"}),
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.messages, m.renders, m.paused, m.queue} {
-			if err := reg.Register(c); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return m, nil
+	return m, outbox.Register(reg, "digest", m.messages, m.renders, m.paused, m.queue)
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
-	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -23,36 +23,13 @@ import (
 // flight finish (each bounded by SendTimeout), gives back what it had
 // claimed and the lease, and returns nil.
 func (s *Service) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
-		now := s.now()
-		d, previous, err := s.st.AcquireLease(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
-		switch {
-		case err != nil:
-			if ctx.Err() == nil {
-				s.log.Error("digest: cannot reach the store for the sender's lease", "err", err)
-			}
-			sleep(ctx, s.cfg.LeaseDuration.D()/3)
-		case d.Holder != s.holder:
-			sleep(ctx, min(s.cfg.LeaseDuration.D()/3, max(d.Until.Sub(now), 100*time.Millisecond)))
-		default:
-			s.lead(ctx, previous)
-		}
-	}
+	s.lease.Hold(ctx, s.lead)
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
 // lead serves one term as the sender.
-func (s *Service) lead(ctx context.Context, previous string) {
-	if previous != s.holder {
+func (s *Service) lead(ctx context.Context, t outbox.Term) {
+	if t.Previous != s.holder {
 		// Whatever is claimed was claimed by a holder whose lease ended.
 		for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
 			if err := s.st.ReleaseSendClaims(ctx, m, ""); err != nil {
@@ -60,15 +37,12 @@ func (s *Service) lead(ctx context.Context, previous string) {
 				return
 			}
 		}
-		s.log.Info("digest: sending", "holder", s.holder, "previous", previous)
+		s.log.Info("digest: sending", "holder", s.holder, "previous", t.Previous)
 	}
-	term, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() { s.keepLease(term, cancel) })
-	wg.Go(func() { s.sendEmails(term) })
+	wg.Go(func() { s.sendEmails(ctx) })
 	if s.telegram != nil {
-		wg.Go(func() { s.handTelegram(term) })
+		wg.Go(func() { s.handTelegram(ctx) })
 	}
 	wg.Wait()
 	bg, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -78,46 +52,16 @@ func (s *Service) lead(ctx context.Context, previous string) {
 			s.log.Error("digest: cannot give back claimed rows; they wait for the lease to end", "err", err)
 		}
 	}
-	if ctx.Err() != nil {
-		if err := s.st.ReleaseLease(bg, senderName, s.holder); err != nil {
-			s.log.Error("digest: cannot release the sender's lease", "err", err)
-		}
-	}
 }
 
-// keepLease renews the lease and the claims; when the lease is lost it
-// ends the term.
-func (s *Service) keepLease(ctx context.Context, end context.CancelFunc) {
-	t := time.NewTicker(s.cfg.LeaseDuration.D() / 3)
-	defer t.Stop()
-	until := s.now().Add(s.cfg.LeaseDuration.D())
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := s.now()
-		d, _, err := s.st.AcquireLease(ctx, senderName, s.holder, now, now.Add(s.cfg.LeaseDuration.D()))
-		switch {
-		case err == nil && d.Holder == s.holder:
-			until = d.Until
-			if err := s.st.RenewSendClaims(ctx, s.holder, until); err != nil && ctx.Err() == nil {
-				s.log.Warn("digest: cannot renew claims", "err", err)
-			}
-			for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
-				if n, err := s.st.OpenSends(ctx, m); err == nil {
-					s.m.queue.WithLabelValues(string(m)).Set(float64(n))
-				}
-			}
-		case err == nil:
-			s.log.Warn("digest: lost the sender's lease", "holder", d.Holder)
-			end()
-			return
-		case now.After(until.Add(-s.cfg.LeaseDuration.D() / 3)):
-			s.log.Error("digest: cannot renew the sender's lease; stopping", "err", err)
-			end()
-			return
+// renewed extends the claims with the lease, and refreshes the gauges.
+func (s *Service) renewed(ctx context.Context, d store.Lease) {
+	if err := s.st.RenewSendClaims(ctx, s.holder, d.Until); err != nil && ctx.Err() == nil {
+		s.log.Warn("digest: cannot renew claims", "err", err)
+	}
+	for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
+		if n, err := s.st.OpenSends(ctx, m); err == nil {
+			s.m.queue.WithLabelValues(string(m)).Set(float64(n))
 		}
 	}
 }
@@ -214,17 +158,16 @@ func (b *breaker) down() time.Duration { return time.Until(time.Unix(0, b.downUn
 
 // sendEmails claims due mails and sends them with Concurrency workers.
 func (s *Service) sendEmails(ctx context.Context) {
-	a := newAcker(s.st, s.holder, s.log)
-	go a.run()
-	defer a.close()
+	a := outbox.NewWriter(s.storeOutcomes, s.cfg.Email.Concurrency, s.log)
+	defer a.Close()
 	var b breaker
-	p := newPacer(s.cfg.Email.RatePerSecond)
+	p := outbox.NewPacer(s.cfg.Email.RatePerSecond)
 	jobs := make(chan store.Send)
 	var workers sync.WaitGroup
 	for range s.cfg.Email.Concurrency {
 		workers.Go(func() {
 			for row := range jobs {
-				a.commit(s.sendOne(ctx, row, p, &b))
+				a.Commit(s.sendOne(ctx, row, p, &b))
 			}
 		})
 	}
@@ -235,18 +178,18 @@ func (s *Service) sendEmails(ctx context.Context) {
 		d, err := s.st.Lease(ctx, senderName)
 		if err != nil {
 			s.log.Error("digest: cannot read whether sending is paused", "err", err)
-			sleep(ctx, time.Second)
+			outbox.Sleep(ctx, time.Second)
 			continue
 		}
 		s.m.paused.Set(b2f(d.Paused))
 		b.tripped.Store(false)
 		if wait := b.down(); wait > 0 {
-			sleep(ctx, wait)
+			outbox.Sleep(ctx, wait)
 			continue
 		}
 		if d.Paused {
 			if !s.probe(ctx, d, p, &b, a) {
-				sleep(ctx, 5*time.Second)
+				outbox.Sleep(ctx, 5*time.Second)
 			}
 			continue
 		}
@@ -256,7 +199,7 @@ func (s *Service) sendEmails(ctx context.Context) {
 			if ctx.Err() == nil {
 				s.log.Error("digest: cannot claim mails", "err", err)
 			}
-			sleep(ctx, time.Second)
+			outbox.Sleep(ctx, time.Second)
 			continue
 		}
 		if len(rows) == 0 {
@@ -265,7 +208,7 @@ func (s *Service) sendEmails(ctx context.Context) {
 		}
 		for i, row := range rows {
 			if b.tripped.Load() {
-				a.submit(store.SendUpdate{Op: store.SendOpRelease, IDs: ids(rows[i:])})
+				a.Submit(store.SendUpdate{Op: store.SendOpRelease, IDs: ids(rows[i:])})
 				break
 			}
 			select {
@@ -279,7 +222,7 @@ func (s *Service) sendEmails(ctx context.Context) {
 
 // probe sends one message while the send is paused, once the cool-down is
 // over: when it goes through, sending resumes. It reports whether it tried.
-func (s *Service) probe(ctx context.Context, d store.Lease, p *pacer, b *breaker, a *acker) bool {
+func (s *Service) probe(ctx context.Context, d store.Lease, p *outbox.Pacer, b *breaker, a *outbox.Writer[store.SendUpdate]) bool {
 	if s.cfg.Email.PauseCooldown.D() == 0 || s.now().Sub(d.PausedAt) < s.cfg.Email.PauseCooldown.D() {
 		return false
 	}
@@ -289,7 +232,7 @@ func (s *Service) probe(ctx context.Context, d store.Lease, p *pacer, b *breaker
 		return false
 	}
 	u := s.sendOne(ctx, rows[0], p, b)
-	a.commit(u)
+	a.Commit(u)
 	if u.Op != store.SendOpRelease {
 		if err := s.Resume(ctx); err != nil {
 			s.log.Error("digest: cannot resume sending", "err", err)
@@ -333,7 +276,7 @@ func b2f(b bool) float64 {
 
 // sendOne sends one mail and returns what to record. A send in flight at
 // shutdown is finished, bounded by SendTimeout, rather than abandoned.
-func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *breaker) store.SendUpdate {
+func (s *Service) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, b *breaker) store.SendUpdate {
 	log := s.log.With("send_id", row.ID, "subscriber_id", row.RecipientID, "kind", row.Kind, "digest_id", row.DigestID)
 	one := []int64{row.ID}
 	release := store.SendUpdate{Op: store.SendOpRelease, IDs: one}
@@ -355,7 +298,7 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *pacer, b *brea
 		return store.SendUpdate{Op: store.SendOpCancel, IDs: one, ErrorKind: "nothing_new",
 			Error: "nothing new in the reader's sections"}
 	}
-	if p.wait(ctx) != nil {
+	if p.Wait(ctx) != nil {
 		return release
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Email.SendTimeout.D())
@@ -417,7 +360,7 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 		s.alert(log, "email_dead", fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %s؛ آخر خطأ: %s", arabic.Count(attempt, attempts), reason))
 		return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: reason}
 	}
-	at := s.now().Add(delivery.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))
+	at := s.now().Add(outbox.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))
 	s.m.messages.WithLabelValues("email", "retried").Inc()
 	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
 	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}
@@ -453,148 +396,30 @@ func (s *Service) alert(log *slog.Logger, kind, message string) {
 	}
 }
 
-// pacer spaces messages to a rate; nil sends at once.
-type pacer struct {
-	mu    sync.Mutex
-	every time.Duration
-	next  time.Time
-}
-
-func newPacer(perSecond float64) *pacer {
-	if perSecond <= 0 {
-		return nil
-	}
-	return &pacer{every: time.Duration(float64(time.Second) / perSecond)}
-}
-
-// wait blocks until the next slot.
-func (p *pacer) wait(ctx context.Context) error {
-	if p == nil {
-		return ctx.Err()
-	}
-	p.mu.Lock()
-	now := time.Now()
-	at := p.next
-	if at.Before(now) {
-		at = now
-	}
-	p.next = at.Add(p.every)
-	p.mu.Unlock()
-	if d := at.Sub(now); d > 0 {
-		sleep(ctx, d)
-	}
-	return ctx.Err()
-}
-
-// acker stores outcomes. Requests that arrive while a transaction commits
-// share the next one, so a burst of finished sends costs one commit; a
-// worker waits for its outcome to be committed before it takes the next
-// message, so at most Concurrency sends can be lost to a kill -9 between
-// the server's answer and the store.
-type acker struct {
-	st     Store
-	holder string
-	log    *slog.Logger
-	in     chan ackReq
-	done   chan struct{}
-}
-
-type ackReq struct {
-	u    store.SendUpdate
-	done chan struct{} // nil: nobody waits
-}
-
-func newAcker(st Store, holder string, log *slog.Logger) *acker {
-	return &acker{st: st, holder: holder, log: log, in: make(chan ackReq, 64), done: make(chan struct{})}
-}
-
-// commit stores u and waits until it is committed.
-func (a *acker) commit(u store.SendUpdate) {
-	done := make(chan struct{})
-	a.in <- ackReq{u: u, done: done}
-	<-done
-}
-
-// submit stores u without waiting: it is about rows not sent.
-func (a *acker) submit(u store.SendUpdate) { a.in <- ackReq{u: u} }
-
-// close stops the acker once what was submitted is stored.
-func (a *acker) close() {
-	close(a.in)
-	<-a.done
-}
-
-func (a *acker) run() {
-	defer close(a.done)
-	for req := range a.in {
-		batch := []ackReq{req}
-	drain:
-		for len(batch) < 512 {
-			select {
-			case r, ok := <-a.in:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		a.write(merge(batch))
-		for _, r := range batch {
-			if r.done != nil {
-				close(r.done)
-			}
-		}
-	}
+// storeOutcomes writes a batch of outcomes in one transaction.
+func (s *Service) storeOutcomes(ctx context.Context, batch []store.SendUpdate) error {
+	return s.st.UpdateSends(ctx, s.holder, merge(batch))
 }
 
 // merge turns a batch into updates, the sent ones as one: a statement per
 // message is most of a commit's cost. They share the latest time, a few
 // milliseconds off at most.
-func merge(batch []ackReq) []store.SendUpdate {
+func merge(batch []store.SendUpdate) []store.SendUpdate {
 	ups := make([]store.SendUpdate, 0, len(batch))
 	sent := -1
-	for _, r := range batch {
+	for _, u := range batch {
 		switch {
-		case r.u.Op != store.SendOpSent:
-			ups = append(ups, r.u)
+		case u.Op != store.SendOpSent:
+			ups = append(ups, u)
 		case sent < 0:
 			sent = len(ups)
-			ups = append(ups, store.SendUpdate{Op: store.SendOpSent, IDs: slices.Clone(r.u.IDs), At: r.u.At})
+			ups = append(ups, store.SendUpdate{Op: store.SendOpSent, IDs: slices.Clone(u.IDs), At: u.At})
 		default:
-			ups[sent].IDs = append(ups[sent].IDs, r.u.IDs...)
-			ups[sent].At = later(ups[sent].At, r.u.At)
+			ups[sent].IDs = append(ups[sent].IDs, u.IDs...)
+			ups[sent].At = outbox.Later(ups[sent].At, u.At)
 		}
 	}
 	return ups
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-// write retries a failing store for about a minute; after that the
-// outcomes are lost and those rows, still claimed, are sent again once
-// their lease ends.
-func (a *acker) write(ups []store.SendUpdate) {
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := a.st.UpdateSends(ctx, a.holder, ups)
-		cancel()
-		if err == nil {
-			return
-		}
-		if attempt == 10 {
-			a.log.Error("digest: outcomes lost: these mails may be sent again", "updates", len(ups), "err", err)
-			return
-		}
-		a.log.Warn("digest: cannot store outcomes; retrying", "attempt", attempt+1, "err", err)
-		time.Sleep(min(100*time.Millisecond<<attempt, 5*time.Second))
-	}
 }
 
 // SendNow builds the digest of at's local day if it has none yet — at

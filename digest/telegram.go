@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/telegram"
 )
@@ -17,7 +17,7 @@ import (
 // them in the reply lane, before the fan-outs: readers' answers must not
 // wait behind thousands of digests.
 func (s *Service) handTelegram(ctx context.Context) {
-	p := newPacer(s.cfg.Digest.TelegramPerSecond)
+	p := outbox.NewPacer(s.cfg.Digest.TelegramPerSecond)
 	for ctx.Err() == nil {
 		now := s.now()
 		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration.D()))
@@ -25,7 +25,7 @@ func (s *Service) handTelegram(ctx context.Context) {
 			if ctx.Err() == nil {
 				s.log.Error("digest: cannot claim Telegram readers", "err", err)
 			}
-			sleep(ctx, time.Second)
+			outbox.Sleep(ctx, time.Second)
 			continue
 		}
 		if len(rows) == 0 {
@@ -33,7 +33,7 @@ func (s *Service) handTelegram(ctx context.Context) {
 			continue
 		}
 		for _, row := range rows {
-			if p.wait(ctx) != nil {
+			if p.Wait(ctx) != nil {
 				return // still claimed: given back when the term ends
 			}
 			u := s.handOne(ctx, row)
@@ -67,7 +67,7 @@ func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate 
 			return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: err.Error()}
 		}
 		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(),
-			At: s.now().Add(delivery.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))}
+			At: s.now().Add(outbox.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))}
 	}
 	s.m.messages.WithLabelValues("telegram", "sent").Inc()
 	return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}

@@ -13,13 +13,13 @@ import (
 	"github.com/almaalouma/nashra/links"
 )
 
-// outbox records what the digest queues for Telegram.
-type outbox struct {
+// replies records what the digest queues for Telegram.
+type replies struct {
 	mu      sync.Mutex
 	replies []delivery.Reply
 }
 
-func (o *outbox) EnqueueReply(_ context.Context, r delivery.Reply) error {
+func (o *replies) EnqueueReply(_ context.Context, r delivery.Reply) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.replies = append(o.replies, r)
@@ -57,7 +57,7 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ob := &outbox{}
+	ob := &replies{}
 	h.cfg.Digest.TelegramPerSecond = 1000
 	signer, _ := links.NewSigner([]byte("test secret"))
 	s := h.service(func(d *Deps) {

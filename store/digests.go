@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/almaalouma/nashra"
@@ -280,8 +281,19 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 		if len(claim) == 0 {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE send_log SET state = 'claimed', claimed_by = ?, lease_until = ? WHERE id IN (`+
-			placeholders(len(claim))+`)`, append([]any{holder, leaseUntil.UnixMilli()}, anys(claim)...)...)
+		// Only rows still pending are taken: on PostgreSQL a cancel may
+		// commit between the read above and this write.
+		r, err := tx.ExecContext(ctx, `UPDATE send_log SET state = 'claimed', claimed_by = ?, lease_until = ? WHERE id IN (`+
+			placeholders(len(claim))+`) AND state = 'pending'`, append([]any{holder, leaseUntil.UnixMilli()}, anys(claim)...)...)
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil || int(n) == len(claim) {
+			return err
+		}
+		claimed, err := int64s(ctx, tx, `SELECT id FROM send_log WHERE id IN (`+placeholders(len(claim))+`)
+			AND state = 'claimed' AND claimed_by = ?`, append(anys(claim), holder)...)
+		out = slices.DeleteFunc(out, func(s Send) bool { return !slices.Contains(claimed, s.ID) })
 		return err
 	})
 	if err != nil {

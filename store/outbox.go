@@ -318,13 +318,15 @@ func (db *DB) ClaimDeliveries(ctx context.Context, holder string, maxLane nashra
 			slices.Sort(ids)
 			ids = slices.Compact(ids)
 		}
+		// Only rows still pending are taken: on PostgreSQL an editor's
+		// cancel may commit between the reads above and this write.
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'claimed', claimed_by = ?, lease_until = ?
-			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'pending'`, args...); err != nil {
 			return err
 		}
 		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`)
-			ORDER BY d.lane, d.article_id, d.id`, anys(ids)...)
+			AND d.state = 'claimed' AND d.claimed_by = ? ORDER BY d.lane, d.article_id, d.id`, append(anys(ids), holder)...)
 		return err
 	})
 	if err != nil {
@@ -350,12 +352,12 @@ func (db *DB) ClaimDeliveryTodo(ctx context.Context, holder string, limit int, n
 			return err
 		}
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`,
-			args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)
+			AND todo <> '' AND claimed_by IS NULL`, args...); err != nil {
 			return err
 		}
-		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`) ORDER BY d.id`,
-			anys(ids)...)
+		out, err = queryDeliveries(ctx, tx, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.id IN (`+placeholders(len(ids))+`)
+			AND d.claimed_by = ? ORDER BY d.id`, append(anys(ids), holder)...)
 		return err
 	})
 	if err != nil {
@@ -941,12 +943,13 @@ func (db *DB) CountOutbox(ctx context.Context, since time.Time) (OutboxCounts, e
 	return c, nil
 }
 
-// DeadDeliveries returns the limit most recent dead rows, for admins.
-// The dead rows are found in deliveries_state and sorted (+d.id): walking
-// the table backwards by id for a few dead rows reads all the others.
+// DeadDeliveries returns the limit dead rows last tried, for admins. They
+// are read in the order of deliveries_state (state, not_before), from its
+// end: walking the table backwards by id for a few dead rows reads all the
+// others, and sorting every dead row costs as much at a million rows.
 func (db *DB) DeadDeliveries(ctx context.Context, limit int) ([]nashra.Delivery, error) {
 	out, err := queryDeliveries(ctx, db.read, `SELECT `+deliveryColumns+deliveryFrom+`WHERE d.state <> 'pending' AND d.state = 'dead'
-		ORDER BY +d.id DESC LIMIT ?`, limit)
+		ORDER BY d.not_before DESC, d.id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dead deliveries: %w", err)
 	}

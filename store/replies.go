@@ -112,13 +112,15 @@ func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit in
 		if err != nil || len(ids) == 0 {
 			return err
 		}
+		// Only replies still pending are taken: one superseded or
+		// cancelled meanwhile stays so.
 		args := append([]any{holder, leaseUntil.UnixMilli()}, anys(ids)...)
 		if _, err := tx.ExecContext(ctx, `UPDATE delivery_replies SET state = 'claimed', claimed_by = ?, lease_until = ?
-			WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'pending'`, args...); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, chat_id, lane, method, params, merge_key, created_at, attempts FROM delivery_replies
-			WHERE id IN (`+placeholders(len(ids))+`) ORDER BY lane, id`, anys(ids)...)
+			WHERE id IN (`+placeholders(len(ids))+`) AND state = 'claimed' AND claimed_by = ? ORDER BY lane, id`, append(anys(ids), holder)...)
 		if err != nil {
 			return err
 		}

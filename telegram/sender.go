@@ -16,6 +16,7 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/outbox"
 )
 
 // Sender sends posts and replies to Telegram for the delivery engine. It is
@@ -219,7 +220,7 @@ func (s *Sender) admit(ctx context.Context) (context.Context, func(), error) {
 	if _, err := s.api.connect(ctx); err != nil {
 		return nil, nil, err
 	}
-	sent, err := delivery.Admit(ctx)
+	sent, err := outbox.Admit(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -18,13 +19,6 @@ const leaderLease = "leader"
 // skipped here, the leader runs it.
 var errNotLeader = errors.New("not the leader")
 
-// leaseStore is the store's lease, the one mechanism every "only one
-// instance at a time" in nashra uses.
-type leaseStore interface {
-	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (store.Lease, string, error)
-	ReleaseLease(ctx context.Context, name, holder string) error
-}
-
 // leader makes one instance of those sharing a store the leader, the one
 // that polls the feeds, runs the scheduled jobs, dispatches to Telegram and
 // receives its updates by long polling: it holds the store's "leader" lease
@@ -32,10 +26,8 @@ type leaseStore interface {
 // It is the scheduler's elector (IsLeader) and runs the leader's
 // long-running work in terms (Lead).
 type leader struct {
-	st     leaseStore
-	holder string
-	ttl    time.Duration
-	log    *slog.Logger
+	lease *outbox.Lease
+	log   *slog.Logger
 
 	mu    sync.Mutex
 	until time.Time // the end of the lease held; zero while following
@@ -48,59 +40,34 @@ type leader struct {
 	working sync.WaitGroup
 }
 
-func newLeader(st leaseStore, holder string, ttl time.Duration, log *slog.Logger) *leader {
-	return &leader{st: st, holder: holder, ttl: ttl, log: log.With("holder", holder), changed: make(chan struct{})}
+func newLeader(st outbox.LeaseStore, holder string, ttl time.Duration, log *slog.Logger) *leader {
+	l := &leader{lease: outbox.NewLease(st, leaderLease, holder, ttl, nil, log), log: log.With("holder", holder),
+		changed: make(chan struct{})}
+	l.lease.OnRenew(func(_ context.Context, d store.Lease) { l.lead(d.Until) })
+	return l
 }
 
 // Run takes and renews the lease until ctx ends; then it ends the term,
 // waits for the Lead functions to return and gives the lease back, so that
 // another instance takes over at once.
 func (l *leader) Run(ctx context.Context) {
-	for {
-		t := time.NewTimer(l.step(ctx))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			if l.leading() {
-				l.follow("shutting down")
-				l.working.Wait()
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				if err := l.st.ReleaseLease(rctx, leaderLease, l.holder); err != nil {
-					l.log.Error("cannot give the leader's lease back; another instance waits for it to run out", "err", err)
-				}
-				cancel()
-			}
-			return
-		case <-t.C:
+	l.lease.Hold(ctx, func(term context.Context, _ outbox.Term) {
+		<-term.Done()
+		why := "the lease may be another instance's"
+		if ctx.Err() != nil {
+			why = "shutting down"
 		}
-	}
+		l.follow(why)
+		l.working.Wait()
+	})
 }
 
-// step takes or renews the lease once, starting or ending the term as it
-// turns out, and returns when to try again: a third of the lease while
-// leading, as soon as the leader's lease would end while following.
-func (l *leader) step(ctx context.Context) time.Duration {
-	renew := l.ttl / 3
-	now := time.Now()
-	d, _, err := l.st.AcquireLease(ctx, leaderLease, l.holder, now, now.Add(l.ttl))
-	switch {
-	case ctx.Err() != nil:
-	case err != nil:
-		l.log.Error("cannot renew the leader's lease", "err", err)
-		// Stop a renewal early, so that the work ends before another
-		// instance may take the lease.
-		if l.leading() && now.Add(2*renew).After(l.leaseEnd()) {
-			l.follow("the leader's lease runs out unrenewed")
-		}
-	case d.Holder == l.holder:
-		l.lead(d.Until)
-	default:
-		if l.leading() {
-			l.follow("another instance took the lease: " + d.Holder)
-		}
-		return min(renew, max(d.Until.Sub(now), 100*time.Millisecond))
+// started returns once whether this instance leads is known, or ctx ended.
+func (l *leader) started(ctx context.Context) {
+	select {
+	case <-l.lease.Tried():
+	case <-ctx.Done():
 	}
-	return renew
 }
 
 // lead records the lease held until until, starting a term if none runs.
@@ -129,18 +96,6 @@ func (l *leader) follow(why string) {
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.log.Warn("no longer leading", "why", why)
-}
-
-func (l *leader) leading() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.term != nil
-}
-
-func (l *leader) leaseEnd() time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.until
 }
 
 // IsLeader answers gocron's elector: nil while this instance holds a lease

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/sqlitetest"
 )
@@ -16,7 +17,7 @@ import (
 // cuttable is a store whose connection can be cut, as a network partition
 // would: the instance behind it can neither renew nor release its lease.
 type cuttable struct {
-	leaseStore
+	outbox.LeaseStore
 	cut atomic.Bool
 }
 
@@ -26,14 +27,14 @@ func (c *cuttable) AcquireLease(ctx context.Context, name, holder string, now, u
 	if c.cut.Load() {
 		return store.Lease{}, "", errCut
 	}
-	return c.leaseStore.AcquireLease(ctx, name, holder, now, until)
+	return c.LeaseStore.AcquireLease(ctx, name, holder, now, until)
 }
 
 func (c *cuttable) ReleaseLease(ctx context.Context, name, holder string) error {
 	if c.cut.Load() {
 		return errCut
 	}
-	return c.leaseStore.ReleaseLease(ctx, name, holder)
+	return c.LeaseStore.ReleaseLease(ctx, name, holder)
 }
 
 // instance is a leader with the work it leads, counted.
@@ -49,7 +50,7 @@ type instance struct {
 func startInstance(t *testing.T, db *store.DB, name string, ttl time.Duration) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{st: &cuttable{leaseStore: db}, stop: cancel, done: make(chan struct{})}
+	in := &instance{st: &cuttable{LeaseStore: db}, stop: cancel, done: make(chan struct{})}
 	in.l = newLeader(in.st, name, ttl, slog.New(slog.DiscardHandler))
 	var wg sync.WaitGroup
 	wg.Go(func() { in.l.Run(ctx) })

@@ -292,7 +292,7 @@ func TestPushOnTwoInstances(t *testing.T) {
 	vars["NASHRA_HTTP_ADDR"] = addrB
 	b := startMain(t, vars, nil)
 	defer b.Close(ctx)
-	if !a.leader.leading() || b.leader.leading() {
+	if !(a.leader.IsLeader(context.Background()) == nil) || (b.leader.IsLeader(context.Background()) == nil) {
 		t.Fatal("a should lead, b follow")
 	}
 	// The feeds name the hub once both instances answer.
@@ -327,7 +327,9 @@ func TestPushOnTwoInstances(t *testing.T) {
 	// 3-second leases: renewals go on after the leader stops.
 	closeA()
 	verified := hub.Verifications()
-	waitFor(t, func() bool { return b.leader.leading() && hub.Verifications() >= verified+sections })
+	waitFor(t, func() bool {
+		return (b.leader.IsLeader(context.Background()) == nil) && hub.Verifications() >= verified+sections
+	})
 	time.Sleep(4 * time.Second)
 	if subs := hub.Subscriptions(); len(subs) != sections {
 		t.Errorf("%d subscriptions in force after the failover", len(subs))

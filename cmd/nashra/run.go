@@ -156,8 +156,8 @@ func (m *Main) Start(ctx context.Context) error {
 	m.cancel = cancel
 	// Lead at once when no other instance does, so that the first poll,
 	// due at start, runs here.
-	m.leader.step(runCtx)
 	m.wg.Go(func() { m.leader.Run(runCtx) })
+	m.leader.started(runCtx)
 	// Jobs run on the leader only.
 	sched, err := gocron.NewScheduler(gocron.WithLocation(m.cfg.Site.Location), gocron.WithLogger(gocronLogger{m.log}),
 		gocron.WithDistributedElector(m.leader))

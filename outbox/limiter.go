@@ -1,4 +1,4 @@
-package delivery
+package outbox
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 )
 
-// limiter keeps the bot-wide limit and Telegram's pauses of the whole bot.
+// Limiter keeps the bot-wide limit and Telegram's pauses of the whole bot.
 //
 // Every request to Telegram counts — a post, each item of an album, a
 // reply, an edit, a delete, and each further try within one send (a photo
@@ -22,7 +22,7 @@ import (
 // The window is n/global_per_second plus telegram.limits.window_margin.
 // Telegram counts requests when they arrive: two made a window apart
 // arrive closer than that by the difference of their latencies, so the
-// margin is the jitter the limiter absorbs, and it costs its share of the
+// margin is the jitter the Limiter absorbs, and it costs its share of the
 // rate: 1 s / (1 s + 40 ms) is 0.96 of the limit.
 //
 // Within the window requests are also kept apart by three quarters of
@@ -35,9 +35,9 @@ import (
 // A request holds a place from its admission until it has gone out (a new
 // connection's handshake, an upload's body), and counts from then. Places
 // are handed out in order, as tickets: the scheduler takes one for a job's
-// first request shortly before it is free (dispatchLead), so that the
+// first request shortly before it is free (DispatchLead), so that the
 // worker builds the request meanwhile and makes it the moment it may.
-type limiter struct {
+type Limiter struct {
 	now     func() time.Time
 	n       int
 	window  time.Duration
@@ -50,23 +50,23 @@ type limiter struct {
 	until  time.Time   // Telegram's pause of the whole bot
 }
 
-// dispatchLead is how long before its place is free the scheduler may hand
+// DispatchLead is how long before its place is free the scheduler may hand
 // a job out. Building a post takes a few milliseconds, and every window
 // would lose them otherwise.
-const dispatchLead = 20 * time.Millisecond
+const DispatchLead = 20 * time.Millisecond
 
 // heldPoll is how often a request looks again when only places held by
 // earlier tickets, whose requests have not gone out yet, stand before it.
 const heldPoll = 5 * time.Millisecond
 
-func newLimiter(l config.Limits, now func() time.Time) *limiter {
+func NewLimiter(l config.Limits, now func() time.Time) *Limiter {
 	n := max(1, int(l.GlobalPerSecond))
 	window := time.Duration(float64(n)/l.GlobalPerSecond*float64(time.Second)) + l.WindowMargin.D()
-	return &limiter{now: now, n: n, window: window, spacing: window / time.Duration(n) * 3 / 4}
+	return &Limiter{now: now, n: n, window: window, spacing: window / time.Duration(n) * 3 / 4}
 }
 
 // prune forgets requests that left the window; l.mu must be held.
-func (l *limiter) prune(now time.Time) {
+func (l *Limiter) prune(now time.Time) {
 	i := 0
 	for i < len(l.log) && !l.log[i].After(now.Add(-l.window)) {
 		i++
@@ -78,7 +78,7 @@ func (l *limiter) prune(now time.Time) {
 // before it, as far as known now; l.mu must be held and the log pruned.
 // When places held and not gone yet stand in the way, that is a window
 // from now at the soonest, and known is false.
-func (l *limiter) freeAt(now time.Time, ahead int) (at time.Time, known bool) {
+func (l *Limiter) freeAt(now time.Time, ahead int) (at time.Time, known bool) {
 	at, known = now, true
 	switch k := len(l.log) + ahead + 1 - l.n; {
 	case k <= 0:
@@ -88,13 +88,13 @@ func (l *limiter) freeAt(now time.Time, ahead int) (at time.Time, known bool) {
 		at, known = now.Add(l.window), false
 	}
 	if len(l.log) > 0 {
-		at = later(at, l.log[len(l.log)-1].Add(l.spacing*time.Duration(ahead+1)))
+		at = Later(at, l.log[len(l.log)-1].Add(l.spacing*time.Duration(ahead+1)))
 	}
-	return later(at, l.until), known
+	return Later(at, l.until), known
 }
 
 // next returns when the place after those held is free.
-func (l *limiter) next(now time.Time) time.Time {
+func (l *Limiter) Next(now time.Time) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune(now)
@@ -102,34 +102,34 @@ func (l *limiter) next(now time.Time) time.Time {
 	return at
 }
 
-// reserve hands out the next place if it is free within dispatchLead; 0
+// reserve hands out the next place if it is free within DispatchLead; 0
 // when it is not.
-func (l *limiter) reserve(now time.Time) uint64 {
+func (l *Limiter) Reserve(now time.Time) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune(now)
-	if at, _ := l.freeAt(now, len(l.held)); at.After(now.Add(dispatchLead)) {
+	if at, _ := l.freeAt(now, len(l.held)); at.After(now.Add(DispatchLead)) {
 		return 0
 	}
 	return l.hand()
 }
 
 // hand adds a ticket after those held; l.mu must be held.
-func (l *limiter) hand() uint64 {
+func (l *Limiter) hand() uint64 {
 	l.ticket++
 	l.held = append(l.held, l.ticket)
 	return l.ticket
 }
 
-// errPaused is a request not made: Telegram's pause of the bot lasts
+// ErrPaused is a request not made: Telegram's pause of the bot lasts
 // beyond the time the send may take. The work waits for the pause in the
 // queue instead, with no attempt counted.
-var errPaused = errors.New("not sent: telegram's retry_after outlasts the send's time")
+var ErrPaused = errors.New("not sent: telegram's retry_after outlasts the send's time")
 
 // take waits until the request of ticket may go (0: a request without a
-// ticket, which gets the next one) and returns its ticket, or errPaused, or
+// ticket, which gets the next one) and returns its ticket, or ErrPaused, or
 // ctx's error.
-func (l *limiter) take(ctx context.Context, ticket uint64) (uint64, error) {
+func (l *Limiter) take(ctx context.Context, ticket uint64) (uint64, error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
@@ -150,13 +150,13 @@ func (l *limiter) take(ctx context.Context, ticket uint64) (uint64, error) {
 		l.mu.Unlock()
 		// The clock may be another than the context's, advancing alike.
 		if deadline, ok := ctx.Deadline(); ok && paused && at.Sub(now) > time.Until(deadline) {
-			return ticket, errPaused
+			return ticket, ErrPaused
 		}
 		wait := at.Sub(now)
 		if !known {
 			wait = heldPoll
 		}
-		if sleepCtx(ctx, wait); ctx.Err() != nil {
+		if !Sleep(ctx, wait) {
 			return ticket, ctx.Err()
 		}
 	}
@@ -164,7 +164,7 @@ func (l *limiter) take(ctx context.Context, ticket uint64) (uint64, error) {
 
 // made counts ticket's request at the instant it went, and frees the
 // place it held.
-func (l *limiter) made(ticket uint64) {
+func (l *Limiter) made(ticket uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.drop(ticket)
@@ -172,13 +172,13 @@ func (l *limiter) made(ticket uint64) {
 }
 
 // release gives back ticket's place: its request will not be made.
-func (l *limiter) release(ticket uint64) {
+func (l *Limiter) Release(ticket uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.drop(ticket)
 }
 
-func (l *limiter) drop(ticket uint64) {
+func (l *Limiter) drop(ticket uint64) {
 	if i := slices.Index(l.held, ticket); i >= 0 {
 		l.held = slices.Delete(l.held, i, i+1)
 	}
@@ -187,20 +187,20 @@ func (l *limiter) drop(ticket uint64) {
 // fill counts a full window's worth of requests made at at: a term taking
 // over from another holder does not know when that one last sent. That is
 // no request before a window has passed.
-func (l *limiter) fill(at time.Time) { l.pause(at.Add(l.window)) }
+func (l *Limiter) Fill(at time.Time) { l.Pause(at.Add(l.window)) }
 
 // pausedUntil returns the end of Telegram's latest pause of the bot.
-func (l *limiter) pausedUntil() time.Time {
+func (l *Limiter) PausedUntil() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.until
 }
 
 // pause keeps every request back until until, at least.
-func (l *limiter) pause(until time.Time) {
+func (l *Limiter) Pause(until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.until = later(l.until, until)
+	l.until = Later(l.until, until)
 }
 
 // rateLimited records a 429 answered at end and pauses every request for
@@ -208,22 +208,22 @@ func (l *limiter) pause(until time.Time) {
 // comes while one runs is for a request that went out before the first
 // answer was in and reached Telegram inside its retry_after: a violation,
 // which lengthens the pause, and its retry_after says by how much.
-func (l *limiter) rateLimited(end time.Time, retry time.Duration) (fresh bool, until time.Time) {
+func (l *Limiter) RateLimited(end time.Time, retry time.Duration) (fresh bool, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fresh = !end.Before(l.until)
-	l.until = later(l.until, end.Add(retry))
+	l.until = Later(l.until, end.Add(retry))
 	return fresh, l.until
 }
 
 // turnKey carries a job's turn in the context of its send.
 type turnKey struct{}
 
-// turn is a job's right to make requests to Telegram: the place the
+// Turn is a job's right to make requests to Telegram: the place the
 // scheduler reserved for the first, and the requests admitted and not yet
 // counted.
-type turn struct {
-	lim *limiter
+type Turn struct {
+	lim *Limiter
 
 	mu     sync.Mutex
 	ticket uint64 // the reserved place, until its request is admitted
@@ -239,7 +239,7 @@ type turn struct {
 // and sent does nothing. Admit returns ctx's error when ctx ends first.
 // sent may be called from any goroutine, more than once.
 func Admit(ctx context.Context) (sent func(), err error) {
-	t, _ := ctx.Value(turnKey{}).(*turn)
+	t, _ := ctx.Value(turnKey{}).(*Turn)
 	if t == nil {
 		return func() {}, nil
 	}
@@ -250,7 +250,7 @@ func Admit(ctx context.Context) (sent func(), err error) {
 	ticket, err = t.lim.take(ctx, ticket)
 	if err != nil {
 		if ticket != 0 {
-			t.lim.release(ticket)
+			t.lim.Release(ticket)
 		}
 		return nil, err
 	}
@@ -262,11 +262,20 @@ func Admit(ctx context.Context) (sent func(), err error) {
 	return sent, nil
 }
 
-// settle ends the turn after the send. An unused place is given back, or,
+// Turn gives a job the place ticket (from Reserve) for its first request.
+func (l *Limiter) Turn(ticket uint64) *Turn { return &Turn{lim: l, ticket: ticket} }
+
+// WithTurn returns a context whose sends make their requests in t: the
+// context a Sender is called with.
+func WithTurn(ctx context.Context, t *Turn) context.Context {
+	return context.WithValue(ctx, turnKey{}, t)
+}
+
+// Settle ends the turn after the send. An unused place is given back, or,
 // when the Sender was called and never admitted a request, counted now,
 // later than any request it made, which errs on the safe side; so are the
 // requests admitted and never said sent.
-func (t *turn) settle(called bool) {
+func (t *Turn) Settle(called bool) {
 	t.mu.Lock()
 	open, ticket := t.open, t.ticket
 	t.open, t.ticket = nil, 0
@@ -278,6 +287,6 @@ func (t *turn) settle(called bool) {
 	case ticket != 0 && called:
 		t.lim.made(ticket)
 	case ticket != 0:
-		t.lim.release(ticket)
+		t.lim.Release(ticket)
 	}
 }

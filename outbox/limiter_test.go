@@ -1,4 +1,4 @@
-package delivery
+package outbox
 
 import (
 	"context"
@@ -11,20 +11,20 @@ import (
 	"github.com/almaalouma/nashra/config"
 )
 
-// clock is a fake time source for the limiter.
+// clock is a fake time source for the Limiter.
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func testLimiter(rate float64, margin time.Duration) (*limiter, *clock) {
+func testLimiter(rate float64, margin time.Duration) (*Limiter, *clock) {
 	c := &clock{t: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
 	cfg := config.Defaults()
 	cfg.Telegram.Limits.GlobalPerSecond, cfg.Telegram.Limits.WindowMargin = rate, config.Duration(margin)
-	return newLimiter(cfg.Telegram.Limits, c.now), c
+	return NewLimiter(cfg.Telegram.Limits, c.now), c
 }
 
 // readyAt returns when ticket's request may go.
-func (l *limiter) readyAt(now time.Time, ticket uint64) time.Time {
+func (l *Limiter) readyAt(now time.Time, ticket uint64) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.prune(now)
@@ -34,9 +34,9 @@ func (l *limiter) readyAt(now time.Time, ticket uint64) time.Time {
 
 // send makes ticket's request once it may go, late by lateness, as a
 // worker would, and returns when it went.
-func send(t *testing.T, lim *limiter, c *clock, ticket uint64, lateness time.Duration) time.Time {
+func send(t *testing.T, lim *Limiter, c *clock, ticket uint64, lateness time.Duration) time.Time {
 	t.Helper()
-	c.t = later(c.t, lim.readyAt(c.t, ticket)).Add(lateness)
+	c.t = Later(c.t, lim.readyAt(c.t, ticket)).Add(lateness)
 	if _, err := lim.take(context.Background(), ticket); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func send(t *testing.T, lim *limiter, c *clock, ticket uint64, lateness time.Dur
 	return c.t
 }
 
-// Sent as fast as the limiter allows, by workers woken late at random, no
+// Sent as fast as the Limiter allows, by workers woken late at random, no
 // window of a second plus the margin ever holds more than the limit, and
 // the rate stays at the limit less the margin's share.
 func TestLimiterNeverExceedsTheWindow(t *testing.T) {
@@ -55,13 +55,13 @@ func TestLimiterNeverExceedsTheWindow(t *testing.T) {
 	var tickets []uint64 // handed out, not sent yet: up to 4 workers
 	for len(sent) < 3000 {
 		if len(tickets) < 4 {
-			if ticket := lim.reserve(c.t); ticket != 0 {
+			if ticket := lim.Reserve(c.t); ticket != 0 {
 				tickets = append(tickets, ticket)
 				continue
 			}
 			if len(tickets) == 0 {
 				// The scheduler sleeps until a place is near.
-				c.t = later(c.t, lim.next(c.t).Add(-dispatchLead)).Add(late())
+				c.t = Later(c.t, lim.Next(c.t).Add(-DispatchLead)).Add(late())
 				continue
 			}
 		}
@@ -96,7 +96,7 @@ func TestLimiterUnderShuffledWorkers(t *testing.T) {
 	for len(sent) < 2000 {
 		c.t = c.t.Add(time.Duration(rng.Int64N(int64(3 * time.Millisecond))))
 		if len(workers) < 8 {
-			if ticket := lim.reserve(c.t); ticket != 0 {
+			if ticket := lim.Reserve(c.t); ticket != 0 {
 				workers = append(workers, inFlight{ticket, c.t.Add(time.Duration(rng.Int64N(int64(60 * time.Millisecond))))})
 				continue
 			}
@@ -106,7 +106,7 @@ func TestLimiterUnderShuffledWorkers(t *testing.T) {
 		}
 		i := rng.IntN(len(workers))
 		w := workers[i]
-		if ready := later(lim.readyAt(c.t, w.ticket), w.goesAt); c.t.Before(ready) {
+		if ready := Later(lim.readyAt(c.t, w.ticket), w.goesAt); c.t.Before(ready) {
 			continue
 		}
 		if _, err := lim.take(ctx, w.ticket); err != nil {
@@ -116,7 +116,7 @@ func TestLimiterUnderShuffledWorkers(t *testing.T) {
 		case 0: // an upload: it goes out over 300 ms
 			c.t = c.t.Add(300 * time.Millisecond)
 		case 1: // given back: the article could not be read
-			lim.release(w.ticket)
+			lim.Release(w.ticket)
 			workers = slices.Delete(workers, i, i+1)
 			continue
 		}
@@ -124,7 +124,7 @@ func TestLimiterUnderShuffledWorkers(t *testing.T) {
 		sent = append(sent, c.t)
 		workers = slices.Delete(workers, i, i+1)
 		if rng.IntN(10) == 0 { // a second try within the same send
-			c.t = later(c.t, lim.next(c.t))
+			c.t = Later(c.t, lim.Next(c.t))
 			short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 			extra, err := lim.take(short, 0) // fails while other places held stand before it
 			cancel()
@@ -144,40 +144,40 @@ func TestLimiterUnderShuffledWorkers(t *testing.T) {
 
 // Places are handed out in order, no more than the window holds; their
 // requests go three quarters of the mean spacing apart at least; a place
-// given back is free again; a place is handed out dispatchLead before it
+// given back is free again; a place is handed out DispatchLead before it
 // is free, and its request waits for it.
 func TestLimiterHandsPlacesInOrder(t *testing.T) {
 	lim, c := testLimiter(3, 0)
 	t0 := c.t
 	var tickets []uint64
 	for i := range 3 {
-		ticket := lim.reserve(c.t)
+		ticket := lim.Reserve(c.t)
 		if ticket == 0 {
 			t.Fatalf("place %d refused", i+1)
 		}
 		tickets = append(tickets, ticket)
 	}
-	if lim.reserve(c.t) != 0 {
+	if lim.Reserve(c.t) != 0 {
 		t.Fatal("a fourth place in the same second")
 	}
 	first, second := send(t, lim, c, tickets[0], 0), send(t, lim, c, tickets[1], 0)
 	if gap := second.Sub(first); first != t0 || gap < 249*time.Millisecond || gap > 250*time.Millisecond {
 		t.Errorf("requests went at %v and %v, want 0s and 250ms", first.Sub(t0), second.Sub(t0))
 	}
-	lim.release(tickets[2])
-	last := lim.reserve(c.t.Add(250*time.Millisecond - dispatchLead))
+	lim.Release(tickets[2])
+	last := lim.Reserve(c.t.Add(250*time.Millisecond - DispatchLead))
 	if last == 0 {
 		t.Fatal("a place given back was not free again")
 	}
 	send(t, lim, c, last, 0)
 	// The next place is a second after the first request.
-	c.t = t0.Add(time.Second - dispatchLead)
-	ticket := lim.reserve(c.t)
+	c.t = t0.Add(time.Second - DispatchLead)
+	ticket := lim.Reserve(c.t)
 	if ticket == 0 {
 		t.Fatal("no place handed out ahead")
 	}
-	if at := lim.readyAt(c.t, ticket); at.Sub(c.t) != dispatchLead {
-		t.Errorf("the place handed out ahead is free in %v, want %v", at.Sub(c.t), dispatchLead)
+	if at := lim.readyAt(c.t, ticket); at.Sub(c.t) != DispatchLead {
+		t.Errorf("the place handed out ahead is free in %v, want %v", at.Sub(c.t), DispatchLead)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
@@ -192,28 +192,28 @@ func TestLimiterHandsPlacesInOrder(t *testing.T) {
 func TestLimiterPauses(t *testing.T) {
 	lim, c := testLimiter(30, 0)
 	t0 := c.t
-	fresh, until := lim.rateLimited(t0.Add(80*time.Millisecond), 2*time.Second)
+	fresh, until := lim.RateLimited(t0.Add(80*time.Millisecond), 2*time.Second)
 	if !fresh || until != t0.Add(2080*time.Millisecond) {
 		t.Fatalf("first 429: fresh %v, until %v", fresh, until.Sub(t0))
 	}
-	if lim.reserve(c.t) != 0 || lim.next(c.t) != until {
+	if lim.Reserve(c.t) != 0 || lim.Next(c.t) != until {
 		t.Fatal("a place during the pause")
 	}
-	fresh, until = lim.rateLimited(t0.Add(95*time.Millisecond), 3*time.Second)
+	fresh, until = lim.RateLimited(t0.Add(95*time.Millisecond), 3*time.Second)
 	if fresh || until != t0.Add(3095*time.Millisecond) {
 		t.Fatalf("second 429: fresh %v, until %v", fresh, until.Sub(t0))
 	}
 	// A request that would wait past its send's time limit is not made.
 	short, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := lim.take(short, 0); !errors.Is(err, errPaused) {
-		t.Errorf("a request waiting 3 s with 1 s to go: %v, want errPaused", err)
+	if _, err := lim.take(short, 0); !errors.Is(err, ErrPaused) {
+		t.Errorf("a request waiting 3 s with 1 s to go: %v, want ErrPaused", err)
 	}
 	c.t = until
-	if lim.reserve(c.t) == 0 {
+	if lim.Reserve(c.t) == 0 {
 		t.Fatal("no place once the pause is over")
 	}
-	if fresh, _ = lim.rateLimited(c.t.Add(50*time.Millisecond), time.Second); !fresh {
+	if fresh, _ = lim.RateLimited(c.t.Add(50*time.Millisecond), time.Second); !fresh {
 		t.Error("a later 429 is no new pause")
 	}
 }
@@ -228,11 +228,11 @@ func TestLimiterHoldsUntilSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.t = c.t.Add(3 * time.Second) // a slow upload
-	if lim.reserve(c.t) != 0 {
+	if lim.Reserve(c.t) != 0 {
 		t.Fatal("a place while the upload is still going out")
 	}
 	lim.made(ticket)
-	if next := lim.next(c.t); next != c.t.Add(time.Second) {
+	if next := lim.Next(c.t); next != c.t.Add(time.Second) {
 		t.Errorf("next place %v after it went, want 1s", next.Sub(c.t))
 	}
 }
@@ -240,11 +240,11 @@ func TestLimiterHoldsUntilSent(t *testing.T) {
 // A term taken over from another holder counts the window as full.
 func TestLimiterFill(t *testing.T) {
 	lim, c := testLimiter(30, 40*time.Millisecond)
-	lim.fill(c.t)
-	if lim.reserve(c.t) != 0 {
+	lim.Fill(c.t)
+	if lim.Reserve(c.t) != 0 {
 		t.Fatal("a place right after taking over")
 	}
-	if next := lim.next(c.t); next != c.t.Add(1040*time.Millisecond) {
+	if next := lim.Next(c.t); next != c.t.Add(1040*time.Millisecond) {
 		t.Errorf("next = %v, want a window later", next.Sub(c.t))
 	}
 }
