@@ -926,3 +926,95 @@ func TestChannelOwnerLinks(t *testing.T) {
 		t.Errorf("links after unlink = %+v", links)
 	}
 }
+
+// TestDigestOnlyNeverSilences: «يوميًا فقط» then the Telegram digest off
+// would leave a reader with nothing; news come as published instead, and
+// the reader is told why.
+func TestDigestOnlyNeverSilences(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1020)
+	msg := h.reply(reader, "/settings")
+	h.press(telegramtest.Callback{From: reader, MessageID: msg.MessageID, Data: "set:m:digest"})
+	ans := h.press(telegramtest.Callback{From: reader, MessageID: msg.MessageID, Data: "set:d"})
+	mustContain(t, ans.Text, "عادت الأخبار تصلك لحظة نشرها")
+	c, err := h.db.Chat(h.ctx, reader)
+	if err != nil || c.Settings.Mode != nashra.ModeInstant || c.Settings.Digest {
+		t.Errorf("settings = %+v, %v; want instant news without the digest", c.Settings, err)
+	}
+	if kb := buttons(h.tg.Sent(reader)[0].Current().Keyboard); !strings.HasPrefix(kb["set:d"], "⬜") || kb["set:m:instant"] != "✅ ⚡ فورًا" {
+		t.Errorf("keyboard after: %v", kb)
+	}
+}
+
+// TestQuietHoursAnnounced: a new reader hears of the default quiet hours
+// and ends them with one tap; a group has none unless it asks.
+func TestQuietHoursAnnounced(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	reader := h.user(1021)
+	welcome := h.reply(reader, "/start sec_news")
+	mustContain(t, welcome.Plain, "صرت تتابع قسم «أخبار»", "ساعات الهدوء عندك من 23:00 إلى 07:00 بتوقيت بغداد", "العاجل")
+	ans := h.press(telegramtest.Callback{From: reader, MessageID: welcome.MessageID, Data: "set:qoff:w"})
+	mustContain(t, ans.Text, "ألغيت ساعات الهدوء")
+	if c, _ := h.db.Chat(h.ctx, reader); c.Settings.QuietStart != c.Settings.QuietEnd {
+		t.Errorf("quiet hours still on: %+v", c.Settings)
+	}
+	if kb := buttons(h.tg.Sent(reader)[0].Current().Keyboard); kb["sec:news"] != "✅ أخبار" || kb["set:qoff:w"] != "" {
+		t.Errorf("the welcome's keyboard after the tap: %v", kb)
+	}
+
+	owner := h.user(2021)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "نادي القرّاء"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	got := h.say(telegramtest.Incoming{ChatID: group, From: owner, Text: "/start sec_news"})
+	mustContain(t, got[0].Plain, "صارت هذه المجموعة تتابع قسم «أخبار»")
+	if strings.Contains(got[0].Plain, "ساعات الهدوء") {
+		t.Errorf("a group told of quiet hours it does not have: %s", got[0].Plain)
+	}
+	if c, _ := h.db.Chat(h.ctx, group); c.Settings.QuietStart != c.Settings.QuietEnd {
+		t.Errorf("a new group has quiet hours: %+v", c.Settings)
+	}
+}
+
+// TestComingBack: a group that adds the bot again is told what it still
+// follows; a reader who blocked the bot and writes again is active at once;
+// a channel's owner who made the bot an administrator is told how to link.
+func TestComingBack(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	owner := h.user(2022)
+	group := h.tg.AddChat(tgbotapi.Chat{Type: "supergroup", Title: "أصدقاء المعلومة"}).ID
+	h.tg.SetMember(group, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.say(telegramtest.Incoming{ChatID: group, From: owner, Text: "/subscribe@nashra_test_bot أخبار، تقارير"})
+	h.tg.KickBot(group, owner)
+	h.handled()
+	before := len(h.tg.Sent(group))
+	h.tg.ChangeBotMember(group, owner, tgbotapi.ChatMember{Status: "member"})
+	h.handled()
+	sent := h.tg.Sent(group)[before:]
+	if len(sent) != 1 {
+		t.Fatalf("on coming back the group got %v", plains(sent))
+	}
+	mustContain(t, sent[0].Plain, "أهلًا من جديد", "«أخبار» و«تقارير»", "/stop")
+
+	reader := h.user(1022)
+	h.reply(reader, "/subscribe أخبار")
+	// A send refused once marked the reader inactive; the reader writes
+	// again, without any membership update.
+	if err := h.db.SetChatActive(h.ctx, reader, false, "blocked", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h.reply(reader, "/mysubs")
+	if c, _ := h.db.Chat(h.ctx, reader); !c.Active {
+		t.Error("a reader who wrote to the bot is still inactive")
+	}
+
+	ch := h.tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "قناتي", UserName: "owner_ch"}).ID
+	h.tg.SetBotMember(ch, tgbotapi.ChatMember{Status: "left"})
+	before = len(h.tg.Sent(reader))
+	h.tg.ChangeBotMember(ch, reader, tgbotapi.ChatMember{Status: "administrator", CanPostMessages: true})
+	h.handled()
+	waitFor(t, "the owner told", func() bool { return len(h.tg.Sent(reader)) > before })
+	mustContain(t, h.tg.Sent(reader)[before].Plain, "شكرًا لإضافتي إلى @owner_ch", "/link @owner_ch أخبار")
+}

@@ -237,6 +237,15 @@ func testRetractAndCorrections(t *testing.T, db *DB) {
 	if n, _ := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []nashra.ChatKind{nashra.ChatGroup}); n != 0 {
 		t.Errorf("a corrected post was queued again")
 	}
+	// A reader who stopped (/stop deleted the chat) is not edited, even
+	// when readers' copies are.
+	if err := db.DeleteChat(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	db.SaveItems(ctx, "news", []nashra.Article{item("r1", "https://a.example/r1", "عنوان مصحح ثانية")}, now.Add(2*time.Minute), nil)
+	if n, err := db.MarkCorrections(ctx, now, now.Add(-time.Hour), []nashra.ChatKind{nashra.ChatPrivate}); err != nil || n != 0 {
+		t.Errorf("a stopped reader's message queued for an edit: %d, %v", n, err)
+	}
 
 	r, err := db.RetractArticle(ctx, id, "editor", now, now.Add(-47*time.Hour))
 	if err != nil || r.Deleting != 2 || r.Cancelled != 0 {
