@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
 )
@@ -102,12 +104,19 @@ func (d *Dashboard) overviewData(ctx context.Context) (overviewData, error) {
 	now := d.now()
 	loc := d.cfg.Site.Location
 	midnight := startOfDay(now, loc)
-	chats, err := d.st.CountChats(ctx)
-	if err != nil {
-		return o, err
-	}
-	emails, err := d.st.CountEmailSubscribers(ctx)
-	if err != nil {
+	// The three counts that read the most, at once: each waits on its own
+	// reads, and the store has connections to spare.
+	var chats store.ChatCounts
+	var emails map[nashra.EmailState]int
+	var hours []store.AudienceHour
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { chats, err = d.st.CountChats(gctx); return err })
+	g.Go(func() (err error) { emails, err = d.st.CountEmailSubscribers(gctx); return err })
+	g.Go(func() (err error) {
+		hours, err = d.st.AudienceHours(gctx, startOfDay(now.AddDate(0, 0, -89), loc))
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return o, err
 	}
 	members, known, err := d.channelMembers(ctx)
@@ -144,10 +153,6 @@ func (d *Dashboard) overviewData(ctx context.Context) (overviewData, error) {
 
 	// Joins and leaves per local day, over 90 days.
 	d90 := lastDays(now, loc, 90)
-	hours, err := d.st.AudienceHours(ctx, startOfDay(now.AddDate(0, 0, -89), loc))
-	if err != nil {
-		return o, err
-	}
 	joins, leaves := make([]int, 90), make([]int, 90)
 	byScope := map[string]*moves{}
 	since30 := startOfDay(now.AddDate(0, 0, -29), loc)
