@@ -203,11 +203,13 @@ func attackEveryRoute(t *testing.T, size int64) attack {
 	var routes []route
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/r/" + token, "/r/forged", "/email",
 		"/email/confirm?t=x", "/email/preferences?t=x", "/email/unsubscribe?t=" + unsub, "/digest/", "/digest/2026-11-28",
-		"/telegram/webhook", "/nowhere", callback, "/websub/unknown", "/hooks/publish"} {
+		"/telegram/webhook", "/nowhere", callback, "/websub/unknown", "/hooks/publish",
+		"/dashboard/signin?t=x", "/dashboard/", "/dashboard/delivery/live"} {
 		routes = append(routes, route{method: http.MethodGet, path: path})
 	}
 	for _, path := range []string{"/email", "/email/confirm", "/email/preferences", "/email/unsubscribe?t=" + unsub,
-		"/telegram/webhook", "/healthz", "/nowhere", callback, "/websub/unknown", "/hooks/publish"} {
+		"/telegram/webhook", "/healthz", "/nowhere", callback, "/websub/unknown", "/hooks/publish",
+		"/dashboard/signin", "/dashboard/held/1/release"} {
 		routes = append(routes, route{method: http.MethodPost, path: path})
 	}
 	routes = append(routes, route{method: http.MethodPost, path: "/telegram/webhook", header: webhook},
