@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -18,10 +19,20 @@ func (f followedBy) Followers(nashra.Article) ([]store.FollowDelivery, []store.T
 
 // An article followed by more readers than one transaction writes reaches
 // every one of them once, with the reason on each row, alongside the
-// section's own subscribers.
+// section's own subscribers; so does one whose hand-on was the last thing
+// an instance did before it died, its lists not yet expanded.
 func TestLargeKeywordFanOutReachesEveryone(t *testing.T) {
+	for _, crashed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "running", true: "after a crash"}[crashed], func(t *testing.T) {
+			largeKeywordFanOut(t, crashed)
+		})
+	}
+}
+
+func largeKeywordFanOut(t *testing.T, crashed bool) {
 	path := filepath.Join(t.TempDir(), "n.db")
 	db := openStore(t, path)
+	ctx := context.Background()
 	addChats(t, db, nashra.ChatPrivate, 1, 5, nil)
 	const first, n = 100, 3500
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
@@ -39,12 +50,18 @@ func TestLargeKeywordFanOutReachesEveryone(t *testing.T) {
 	}
 	follows = append(follows, store.FollowDelivery{ChatID: 3, Reason: "الكهرباء"}) // a section's subscriber too
 
+	id := addArticle(t, db, "k1", time.Now())
+	if crashed {
+		f := store.FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: time.Now()}
+		f.Follows, f.Muted = follows.Followers(nashra.Article{})
+		if res, err := db.HandOn(ctx, f); err != nil || res.Deferred == 0 {
+			t.Fatalf("hand-on before the crash: %+v %v, want lists left to expand", res, err)
+		}
+	}
 	cfg := testConfig()
 	cfg.Telegram.Limits.GlobalPerSecond = 5000
 	snd := &fakeSender{}
-	r := start(t, db, snd, cfg)
-	r.eng.SetFollowers(follows)
-	id := addArticle(t, db, "k1", time.Now())
+	start(t, db, snd, cfg, func(e *delivery.Engine) { e.SetFollowers(follows) })
 	eventually(t, 60*time.Second, "every follower's post", func() bool { return len(snd.got()) == n+5 })
 	time.Sleep(200 * time.Millisecond) // nothing more should come
 	for chat, as := range snd.got() {
@@ -52,7 +69,7 @@ func TestLargeKeywordFanOutReachesEveryone(t *testing.T) {
 			t.Errorf("chat %d got %v, want article %d once", chat, as, id)
 		}
 	}
-	rows, err := db.ArticleDeliveries(context.Background(), id)
+	rows, err := db.ArticleDeliveries(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
