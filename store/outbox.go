@@ -529,21 +529,28 @@ func (db *DB) MoveChatDeliveries(ctx context.Context, from, to int64) (int, erro
 // claim, so that a send already on its way is still recorded.
 func (db *DB) CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error) {
 	var cancelled int
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'cancelled', last_error = ?
-			WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, "cancelled by "+by, articleID)
-		if err != nil {
-			return err
-		}
-		n, _ := r.RowsAffected()
-		listed, err := dropFanOutLists(ctx, tx, articleID)
-		cancelled = int(n) + listed
+	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+		cancelled, err = cancelArticle(ctx, tx, articleID, "cancelled", "cancelled by "+by)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("cancel article %d: %w", articleID, err)
 	}
 	return cancelled, nil
+}
+
+// cancelArticle cancels an article's rows not yet sent, as kind with note,
+// deletes its lists not yet expanded, and returns how many rows and listed
+// chats that was.
+func cancelArticle(ctx context.Context, tx *sql.Tx, articleID int64, kind, note string) (int, error) {
+	r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?
+		WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, kind, note, articleID)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := r.RowsAffected()
+	listed, err := dropFanOutLists(ctx, tx, articleID)
+	return int(n) + listed, err
 }
 
 // Retraction counts what retracting an article did.
@@ -566,23 +573,16 @@ func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, no
 			now.UnixMilli(), articleID); err != nil {
 			return err
 		}
-		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'retracted', last_error = ?
-			WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, "retracted by "+by, articleID)
-		if err != nil {
+		var err error
+		if res.Cancelled, err = cancelArticle(ctx, tx, articleID, "retracted", "retracted by "+by); err != nil {
 			return err
 		}
-		n, _ := r.RowsAffected()
-		listed, err := dropFanOutLists(ctx, tx, articleID)
-		if err != nil {
-			return err
-		}
-		res.Cancelled = int(n) + listed
-		r, err = tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'delete', claimed_by = NULL, lease_until = NULL, attempts = 0
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'delete', claimed_by = NULL, lease_until = NULL, attempts = 0
 			WHERE article_id = ? AND state = 'sent' AND message_id IS NOT NULL AND sent_at >= ?`, articleID, deletableSince.UnixMilli())
 		if err != nil {
 			return err
 		}
-		n, _ = r.RowsAffected()
+		n, _ := r.RowsAffected()
 		res.Deleting = int(n)
 		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE article_id = ? AND state = 'sent' AND sent_at < ?`,
 			articleID, deletableSince.UnixMilli()).Scan(&res.TooOld)
