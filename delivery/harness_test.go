@@ -217,7 +217,8 @@ type running struct {
 	done chan error
 }
 
-func start(t testing.TB, db *store.DB, snd delivery.Sender, cfg *config.Config) *running {
+// start runs an engine with cfg, set up first by each of setup.
+func start(t testing.TB, db *store.DB, snd delivery.Sender, cfg *config.Config, setup ...func(*delivery.Engine)) *running {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if testing.Verbose() {
@@ -226,6 +227,9 @@ func start(t testing.TB, db *store.DB, snd delivery.Sender, cfg *config.Config) 
 	eng, err := delivery.New(cfg, "", db, snd, nil, log, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(eng)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{eng: eng, stop: cancel, done: make(chan error, 1)}

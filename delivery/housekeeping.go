@@ -117,6 +117,7 @@ func (s *session) housekeep() {
 			wake(s.needRows)
 		}
 		s.handOn(now)
+		s.expand()
 		if cfg.CorrectionWindow > 0 && (notified || now.Sub(corrected) >= correctionsEvery) {
 			corrected = now
 			// Looking back a minute covers articles revised while their old
@@ -212,11 +213,32 @@ func (s *session) handOnArticle(a nashra.Article, now time.Time) {
 		s.e.m.stale.Add(float64(res.Channels + res.Chats + res.Followed))
 	}
 	log.Info("article handed on", "breaking", f.Breaking, "state", f.State, "channels", res.Channels, "chats", res.Chats,
-		"followed", res.Followed, "muted", res.Muted, "took", time.Since(start).Round(time.Millisecond))
+		"followed", res.Followed, "deferred", res.Deferred, "muted", res.Muted, "took", time.Since(start).Round(time.Millisecond))
 	if len(res.Unresolved) > 0 {
 		log.Warn("channels without a known id got nothing; the bot resolves them", "channels", res.Unresolved)
 	}
 	wake(s.needRows)
+}
+
+// expand writes the rows of the fan-outs stored as lists, one list per
+// transaction so that the claims and the replies get the store's writer in
+// between, and wakes the claimer after each.
+func (s *session) expand() {
+	for s.ctx.Err() == nil {
+		e, ok, err := s.e.st.ExpandFanOut(s.ctx)
+		if err != nil {
+			s.e.log.Error("cannot expand a fan-out", "err", err)
+			return
+		}
+		if !ok {
+			return
+		}
+		s.e.m.fanOut.Add(float64(e.Rows))
+		if e.State == nashra.DeliveryStale {
+			s.e.m.stale.Add(float64(e.Rows))
+		}
+		wake(s.needRows)
+	}
 }
 
 // correct queues the edits of posts whose article changed; it reports

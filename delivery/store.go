@@ -30,6 +30,7 @@ type Store interface {
 	Article(ctx context.Context, id int64) (nashra.Article, error)
 	SetArticleState(ctx context.Context, ids []int64, from, to nashra.ArticleState) (int, error)
 	HandOn(ctx context.Context, f store.FanOut) (store.FanOutResult, error)
+	ExpandFanOut(ctx context.Context) (store.Expanded, bool, error)
 
 	// The outbox and its claims.
 	ClaimDeliveries(ctx context.Context, holder string, maxLane nashra.Lane, limit int, leaseUntil time.Time) ([]nashra.Delivery, error)

@@ -185,16 +185,80 @@ func testHandOnFollowsAndMutes(t *testing.T, db *DB) {
 		t.Fatalf("followed deliveries after chat 3's send: %d %v", n, err)
 	}
 
-	// Many followers at once go in several statements.
+}
+
+func TestDeferredFanOut(t *testing.T) { contract(t, testDeferredFanOut) }
+
+// testDeferredFanOut hands on articles followed by more chats than one
+// transaction writes: every chat gets its row once the lists are expanded,
+// in the lists' order, and a cancel drops what was not expanded yet.
+func testDeferredFanOut(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	const first = 1000
+	total := fanOutInline + 2*fanOutList + 3
+	seedChats(t, db, first, first+int64(total))
 	var many []FollowDelivery
-	for i := int64(1000); i < 1000+2*fanOutChunk+3; i++ {
-		many = append(many, FollowDelivery{ChatID: i, Reason: "نفط"})
+	for i := first + int64(total) - 1; i >= first; i-- { // in no particular order
+		many = append(many, FollowDelivery{ChatID: i, Reason: "نفط \"خام\""})
 	}
-	seedChats(t, db, 1000, 1000+2*fanOutChunk+3)
-	id = newArticle(t, db, "articles", "k2")
-	res, err = db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now, Follows: many})
-	if err != nil || res.Followed != len(many) {
-		t.Fatalf("large keyword fan-out: %+v %v, want %d", res, err, len(many))
+	id := newArticle(t, db, "articles", "k2")
+	late := first + int64(total) - 2
+	// Chat late follows the article's section too, and chat late+1 leaves
+	// before its list is expanded.
+	if _, err := db.Subscribe(ctx, late, []string{"articles"}, now); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now, Follows: many})
+	if err != nil || res.Chats != 1 || res.Followed != fanOutInline || res.Deferred != total-fanOutInline {
+		t.Fatalf("hand-on of %d followers: %+v %v, want %d rows now and %d deferred", total, res, err, fanOutInline, total-fanOutInline)
+	}
+	if err := db.SetChatActive(ctx, late+1, false, "blocked", now); err != nil {
+		t.Fatal(err)
+	}
+	var lists []Expanded
+	for {
+		e, ok, err := db.ExpandFanOut(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		lists = append(lists, e)
+	}
+	want := []Expanded{{id, nashra.DeliveryPending, fanOutList}, {id, nashra.DeliveryPending, fanOutList}, {id, nashra.DeliveryPending, 1}}
+	if fmt.Sprint(lists) != fmt.Sprint(want) {
+		t.Fatalf("expanded %v, want %v (the last list's chats: one by section already, one gone)", lists, want)
+	}
+	rows, err := db.ArticleDeliveries(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byChat := map[int64]nashra.Delivery{}
+	for _, d := range rows {
+		if _, dup := byChat[d.ChatID]; dup {
+			t.Fatalf("chat %d has two rows", d.ChatID)
+		}
+		byChat[d.ChatID] = d
+	}
+	if len(byChat) != total-1 || byChat[late].Reason != "" || byChat[first].Reason != `نفط "خام"` {
+		t.Fatalf("%d chats got rows, want %d; the section's follower's reason %q, a follower's %q",
+			len(byChat), total-1, byChat[late].Reason, byChat[first].Reason)
+	}
+	if _, ok := byChat[late+1]; ok {
+		t.Fatal("a chat that left before its list was expanded got a row")
+	}
+
+	id = newArticle(t, db, "articles", "k3")
+	if res, err = db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now, Follows: many}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.CancelArticleDeliveries(ctx, id, "editor"); err != nil || n != res.Chats+res.Followed+res.Deferred {
+		t.Fatalf("cancelled %d %v, want the %d rows and the %d chats still listed", n, err, res.Chats+res.Followed, res.Deferred)
+	}
+	if e, ok, err := db.ExpandFanOut(ctx); ok || err != nil {
+		t.Fatalf("a cancelled article's list was expanded: %+v %v", e, err)
 	}
 }
 

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,226 +63,6 @@ func queryDeliveries(ctx context.Context, q querier, query string, args ...any) 
 		out = append(out, d)
 	}
 	return out, rows.Err()
-}
-
-// FanOut is an article handed to the delivery engine.
-type FanOut struct {
-	ArticleID int64
-	// Breaking puts every row in LaneBreaking.
-	Breaking bool
-	// State of the rows created: DeliveryPending, or DeliveryStale for an
-	// article too old to be news, whose rows are kept and counted but never
-	// sent.
-	State nashra.DeliveryState
-	Now   time.Time
-	// Follows are the chats that follow one of the article's keywords or
-	// tags; those that get it for its sections anyway keep their section
-	// row.
-	Follows []FollowDelivery
-	// Muted are the chats, in a forum topic or not, that mute a phrase of
-	// the article: their section rows are dropped.
-	Muted []Topic
-}
-
-// FollowDelivery is a chat an article goes to because of what it follows.
-type FollowDelivery struct {
-	ChatID, ThreadID int64
-	// Reason is what the post says it was sent for: the phrase followed, or
-	// the tag after '#'.
-	Reason string
-}
-
-// Topic is a chat, or a forum topic of it (ThreadID not 0).
-type Topic struct {
-	ChatID, ThreadID int64
-}
-
-// FanOutResult says what handing an article on did.
-type FanOutResult struct {
-	// Handed is false when the article was not new: someone handed it on
-	// already, and nothing was done.
-	Handed   bool
-	Channels int
-	// Chats counts the rows of chats that follow the article's sections,
-	// less those Muted dropped; Followed those of chats that follow it by
-	// keyword or tag only.
-	Chats    int
-	Followed int
-	Muted    int
-	// Unresolved lists channels of the article's sections whose numeric id
-	// is not known yet; they got no row.
-	Unresolved []string
-}
-
-// HandOn moves a new article to "handed" and creates its outbox rows in the
-// same transaction, so that a crash loses neither: one row per channel
-// mapped to one of its sections, then one per active chat subscribed to one
-// of them, except readers who take the daily digest only. Each is one
-// set-based INSERT … SELECT; an article that is no longer new is left alone,
-// and a row that exists already is kept as it is.
-func (db *DB) HandOn(ctx context.Context, f FanOut) (FanOutResult, error) {
-	var res FanOutResult
-	now := f.Now.UnixMilli()
-	breaking := 0
-	if f.Breaking {
-		breaking = 1
-	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res = FanOutResult{}
-		r, err := tx.ExecContext(ctx, `UPDATE articles SET state = 'handed' WHERE id = ? AND state = 'new'`, f.ArticleID)
-		if err != nil {
-			return err
-		}
-		if n, err := r.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		res.Handed = true
-		// Channels first: in the breaking lane, ids break ties.
-		r, err = tx.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before)
-			SELECT ?, ch.chat_id, 'channel', CASE WHEN ? = 1 THEN 1 ELSE 2 END, ?, ?, ?, ?
-			FROM (SELECT DISTINCT COALESCE(l.chat_id, CASE WHEN l.channel LIKE '-100%' THEN CAST(l.channel AS BIGINT) END) AS chat_id
-				FROM section_channels l JOIN article_sections a ON a.section_slug = l.section_slug
-				WHERE a.article_id = ? AND l.removed = 0 AND COALESCE(l.can_post, 1) = 1) ch
-			WHERE ch.chat_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.id = ch.chat_id AND c.active = 0)
-			ON CONFLICT (article_id, chat_id) DO NOTHING`,
-			f.ArticleID, breaking, f.State, now, now, now, f.ArticleID)
-		if err != nil {
-			return fmt.Errorf("channels: %w", err)
-		}
-		n, _ := r.RowsAffected()
-		res.Channels = int(n)
-		r, err = tx.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before)
-			SELECT ?, c.id, c.kind, CASE WHEN ? = 1 THEN 1 WHEN c.kind = 'channel' THEN 2 WHEN c.kind = 'private' THEN 4 ELSE 3 END,
-				?, ?, ?, ?
-			FROM chats c
-			WHERE c.active = 1 AND c.mode <> 'digest' AND c.id IN (SELECT s.chat_id FROM subscriptions s
-				JOIN article_sections a ON a.section_slug = s.section_slug WHERE a.article_id = ?)
-			ON CONFLICT (article_id, chat_id) DO NOTHING`,
-			f.ArticleID, breaking, f.State, now, now, now, f.ArticleID)
-		if err != nil {
-			return fmt.Errorf("subscribers: %w", err)
-		}
-		n, _ = r.RowsAffected()
-		res.Chats = int(n)
-		if n > 0 {
-			if err := topicRows(ctx, tx, f.ArticleID); err != nil {
-				return fmt.Errorf("topics: %w", err)
-			}
-		}
-		if res.Muted, err = dropMuted(ctx, tx, f.ArticleID, f.Muted); err != nil {
-			return fmt.Errorf("mutes: %w", err)
-		}
-		res.Chats -= res.Muted
-		if res.Followed, err = db.insertFollowed(ctx, tx, f, breaking); err != nil {
-			return fmt.Errorf("follows: %w", err)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l.channel FROM section_channels l
-			JOIN article_sections a ON a.section_slug = l.section_slug
-			WHERE a.article_id = ? AND l.removed = 0 AND l.chat_id IS NULL AND l.channel NOT LIKE '-100%'
-			ORDER BY l.channel`, f.ArticleID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ch string
-			if err := rows.Scan(&ch); err != nil {
-				return err
-			}
-			res.Unresolved = append(res.Unresolved, ch)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return FanOutResult{}, fmt.Errorf("hand on article %d: %w", f.ArticleID, err)
-	}
-	db.analyzeAfter(ctx, "deliveries", res.Channels+res.Chats+res.Followed)
-	return res, nil
-}
-
-// topicRows sends the section rows of chats that follow a section of the
-// article inside a forum topic to that topic. Few chats have topics: this
-// leaves the fan-out's one statement as fast as without them.
-func topicRows(ctx context.Context, tx *sql.Tx, articleID int64) error {
-	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET thread_id = (SELECT MIN(s.thread_id) FROM subscriptions s
-			JOIN article_sections a ON a.section_slug = s.section_slug
-			WHERE a.article_id = deliveries.article_id AND s.chat_id = deliveries.chat_id)
-		WHERE article_id = ? AND chat_id IN (SELECT s.chat_id FROM subscriptions s
-			JOIN article_sections a ON a.section_slug = s.section_slug WHERE a.article_id = ? AND s.thread_id <> 0)`,
-		articleID, articleID)
-	return err
-}
-
-// fanOutChunk is how many chats one statement of a fan-out names: the
-// mutes' are parameters, under both databases' limits (32,766 on SQLite,
-// 65,535 on PostgreSQL); the follows' one JSON parameter.
-const fanOutChunk = 10_000
-
-// dropMuted deletes the section rows of the chats and topics that mute the
-// article, and returns how many.
-func dropMuted(ctx context.Context, tx *sql.Tx, articleID int64, muted []Topic) (int, error) {
-	byThread := map[int64][]int64{}
-	for _, m := range muted {
-		byThread[m.ThreadID] = append(byThread[m.ThreadID], m.ChatID)
-	}
-	var dropped int
-	for thread, chats := range byThread {
-		for c := range slices.Chunk(chats, fanOutChunk) {
-			args := append([]any{articleID, thread}, anys(c)...)
-			r, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE article_id = ? AND thread_id = ? AND reason = ''
-				AND chat_id IN (`+placeholders(len(c))+`)`, args...)
-			if err != nil {
-				return dropped, err
-			}
-			n, _ := r.RowsAffected()
-			dropped += int(n)
-		}
-	}
-	return dropped, nil
-}
-
-// insertFollowed creates the rows of the chats that follow the article by
-// keyword or tag, active and not reading the digest only, and returns how
-// many it created: a chat that has a row already keeps it. The chats go in
-// as one JSON parameter per chunk: a VALUES list of thousands of rows
-// costs SQLite more to parse than to insert.
-func (db *DB) insertFollowed(ctx context.Context, tx *sql.Tx, f FanOut, breaking int) (int, error) {
-	now := f.Now.UnixMilli()
-	var added int
-	// In the order of the chats' ids, the lookups and the index entries
-	// written walk their B-trees in order.
-	follows := slices.SortedFunc(slices.Values(f.Follows), func(a, b FollowDelivery) int { return cmp.Compare(a.ChatID, b.ChatID) })
-	// Each element is [chat id, thread id, reason].
-	from := `json_each(?) j CROSS JOIN chats c WHERE c.id = json_extract(j.value, '$[0]')`
-	thread, reason := `json_extract(j.value, '$[1]')`, `json_extract(j.value, '$[2]')`
-	if db.dialect == postgresDialect {
-		from = `jsonb_array_elements(CAST(? AS jsonb)) j CROSS JOIN chats c WHERE c.id = CAST(j.value->>0 AS BIGINT)`
-		thread, reason = `CAST(j.value->>1 AS BIGINT)`, `j.value->>2`
-	}
-	for c := range slices.Chunk(follows, fanOutChunk) {
-		list := make([][3]any, len(c))
-		for i, fd := range c {
-			list[i] = [3]any{fd.ChatID, fd.ThreadID, fd.Reason}
-		}
-		js, err := json.Marshal(list)
-		if err != nil {
-			return added, err
-		}
-		// CROSS JOIN keeps SQLite from walking every chat for each
-		// element: the chats are looked up by id, one per element.
-		r, err := tx.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before,
-				thread_id, reason)
-			SELECT ?, c.id, c.kind, CASE WHEN ? = 1 THEN 1 WHEN c.kind = 'channel' THEN 2 WHEN c.kind = 'private' THEN 4 ELSE 3 END,
-				?, ?, ?, ?, `+thread+`, `+reason+`
-			FROM `+from+` AND c.active = 1 AND c.mode <> 'digest'
-			ON CONFLICT (article_id, chat_id) DO NOTHING`, f.ArticleID, breaking, f.State, now, now, now, string(js))
-		if err != nil {
-			return added, err
-		}
-		n, _ := r.RowsAffected()
-		added += int(n)
-	}
-	return added, nil
 }
 
 // ClaimDeliveries leases up to limit due rows of lanes up to maxLane to
@@ -699,16 +477,33 @@ func (db *DB) MoveChatDeliveries(ctx context.Context, from, to int64) (int, erro
 }
 
 // CancelArticleDeliveries cancels what remains of an article's fan-out and
-// returns how many rows it cancelled. Rows a dispatcher holds keep their
+// returns how many rows it cancelled, counting the chats of its lists not
+// yet expanded, which it deletes. Rows a dispatcher holds keep their
 // claim, so that a send already on its way is still recorded.
 func (db *DB) CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error) {
-	r, err := db.write.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'cancelled', last_error = ?
-		WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, "cancelled by "+by, articleID)
+	var cancelled int
+	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+		cancelled, err = cancelArticle(ctx, tx, articleID, "cancelled", "cancelled by "+by)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("cancel article %d: %w", articleID, err)
 	}
-	n, err := r.RowsAffected()
-	return int(n), err
+	return cancelled, nil
+}
+
+// cancelArticle cancels an article's rows not yet sent, as kind with note,
+// deletes its lists not yet expanded, and returns how many rows and listed
+// chats that was.
+func cancelArticle(ctx context.Context, tx *sql.Tx, articleID int64, kind, note string) (int, error) {
+	r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?
+		WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, kind, note, articleID)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := r.RowsAffected()
+	listed, err := dropFanOutLists(ctx, tx, articleID)
+	return int(n) + listed, err
 }
 
 // Retraction counts what retracting an article did.
@@ -731,19 +526,16 @@ func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, no
 			now.UnixMilli(), articleID); err != nil {
 			return err
 		}
-		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'retracted', last_error = ?
-			WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, "retracted by "+by, articleID)
-		if err != nil {
+		var err error
+		if res.Cancelled, err = cancelArticle(ctx, tx, articleID, "retracted", "retracted by "+by); err != nil {
 			return err
 		}
-		n, _ := r.RowsAffected()
-		res.Cancelled = int(n)
-		r, err = tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'delete', claimed_by = NULL, lease_until = NULL, attempts = 0
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'delete', claimed_by = NULL, lease_until = NULL, attempts = 0
 			WHERE article_id = ? AND state = 'sent' AND message_id IS NOT NULL AND sent_at >= ?`, articleID, deletableSince.UnixMilli())
 		if err != nil {
 			return err
 		}
-		n, _ = r.RowsAffected()
+		n, _ := r.RowsAffected()
 		res.Deleting = int(n)
 		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE article_id = ? AND state = 'sent' AND sent_at < ?`,
 			articleID, deletableSince.UnixMilli()).Scan(&res.TooOld)
