@@ -61,7 +61,7 @@ func (s *site) seed() (pushed, other int64) {
 		{Op: store.OpDead, IDs: ids[3:4], Error: "Forbidden: bot was blocked by the user"}}, nil); err != nil {
 		s.t.Fatal(err)
 	}
-	s.db.ReleaseClaims(ctx, "t")
+	s.db.ReleaseClaims(ctx, store.QueueTelegram, "t")
 	s.db.RecordClicks(ctx, []nashra.Click{
 		{ArticleID: pushed, Medium: nashra.MediumTelegram, Reader: "c:1", At: now},
 		{ArticleID: pushed, Medium: nashra.MediumTelegram, Reader: "c:2", At: now},

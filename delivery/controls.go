@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/store"
 )
 
 // deleteWindow is how long Telegram lets a bot delete its messages (48 h),
@@ -12,7 +13,7 @@ import (
 const deleteWindow = 47 * time.Hour
 
 // dispatcherName is the Telegram dispatcher's row in the store.
-const dispatcherName = "telegram"
+const dispatcherName = string(store.QueueTelegram)
 
 // Controls are the editors' levers on the delivery engine, working on the
 // store alone: the command line uses them while nashra runs elsewhere, and

@@ -267,10 +267,10 @@ func b2f(b bool) float64 {
 // claimed is given back.
 func (s *session) run() {
 	var workers, background sync.WaitGroup
-	for range s.e.cfg.Concurrency {
-		workers.Go(s.work)
-	}
-	background.Go(s.claim)
+	workers.Go(func() {
+		outbox.Work(s.ctx, s.e.cfg.Concurrency, s.jobs, s, s.out, func(j *job, _ outcome) { s.done <- j })
+	})
+	background.Go(func() { s.e.eng.Poll(s.ctx, s.claim, s.idle) })
 	background.Go(s.housekeep)
 	s.schedule()
 	close(s.jobs)
@@ -278,12 +278,6 @@ func (s *session) run() {
 	s.cancel()
 	background.Wait()
 	s.out.Close()
-
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 10*time.Second)
-	defer cancel()
-	if err := s.e.st.ReleaseClaims(ctx, s.e.lease.Holder()); err != nil {
-		s.e.log.Error("cannot give back claimed rows; they wait for the lease to run out", "err", err)
-	}
 	s.e.log.Info("dispatcher stopped")
 }
 

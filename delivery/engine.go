@@ -27,7 +27,9 @@ type Engine struct {
 	cfg      config.Delivery
 	limits   config.Limits
 	loc      *time.Location // the site's: quiet hours and hourly bundles are local
+	eng      *outbox.Engine
 	lease    *outbox.Lease
+	retry    outbox.Retry
 	st       Store
 	snd      Sender
 	now      func() time.Time
@@ -81,11 +83,12 @@ func New(cfg *config.Config, holder string, st Store, snd Sender, now func() tim
 	}
 	// The housekeeper's pace: the lease's row says whether the editors
 	// paused, which must take effect within a tick.
-	lease := outbox.NewLease(st, dispatcherName, holder, cfg.LeaseDuration.D(), now, log).
-		RenewEvery(min(time.Second, cfg.Delivery.HandOnInterval.D()))
+	eng := outbox.NewEngine(st, store.QueueTelegram, holder, cfg.LeaseDuration.D(), now, log)
+	lease := eng.Lease().RenewEvery(min(time.Second, cfg.Delivery.HandOnInterval.D()))
 	e := &Engine{
-		cfg: cfg.Delivery, limits: cfg.Telegram.Limits, loc: cfg.Site.Location, lease: lease,
-		st: st, snd: snd, now: now, log: log.With("holder", lease.Holder()), m: m,
+		cfg: cfg.Delivery, limits: cfg.Telegram.Limits, loc: cfg.Site.Location, eng: eng, lease: lease,
+		retry: outbox.Retry{Max: cfg.Delivery.MaxAttempts, Base: cfg.Delivery.RetryBase.D(), Limit: cfg.Delivery.RetryMax.D()},
+		st:    st, snd: snd, now: now, log: log.With("holder", lease.Holder()), m: m,
 		controls: NewControls(st, now), lim: outbox.NewLimiter(cfg.Telegram.Limits, now),
 		// The poller excludes the categories never pushed already; the
 		// fan-out checks again.
@@ -276,7 +279,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.snd == nil {
 		return errors.New("delivery: no sender")
 	}
-	e.lease.Hold(ctx, func(ctx context.Context, t outbox.Term) {
+	e.eng.Run(ctx, func(ctx context.Context, t outbox.Term) {
 		if err := e.lead(ctx, t); err != nil {
 			e.log.Error("dispatcher stopped", "err", err)
 		}
@@ -286,11 +289,6 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // lead runs one term as the dispatcher.
 func (e *Engine) lead(ctx context.Context, t outbox.Term) error {
-	// Whatever is claimed now was claimed by a holder whose lease ended:
-	// it is not sending any more.
-	if err := e.st.ReleaseClaims(ctx, ""); err != nil {
-		return err
-	}
 	scopes, err := e.st.LimiterScopes(ctx, e.now())
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"time"
 
@@ -13,99 +14,78 @@ import (
 // replyBatch bounds one claim of replies, edits or deletes.
 const replyBatch = 256
 
-// claim is the claimer goroutine: replies, edits, deletes, breaking news,
+// idle waits, between claims that found less than a full batch, for new
+// work: a reply, the scheduler running low, or a tick.
+func (s *session) idle(ctx context.Context) {
+	t := time.NewTimer(250 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.e.replyWake:
+	case <-s.needRows:
+	case <-t.C:
+	}
+}
+
+// claim claims one round — replies, edits, deletes, breaking news,
 // channels and groups as soon as they are due; readers' rows when the
 // scheduler's queue runs low, so that memory holds a couple of seconds of
-// work and nothing urgent ever waits behind a long push.
-func (s *session) claim() {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.e.replyWake:
-		case <-s.needRows:
-		case <-tick.C:
-		}
-		for s.ctx.Err() == nil {
-			b, more, ok := s.claimOnce()
-			if !ok {
-				outbox.Sleep(s.ctx, time.Second)
-				break
-			}
-			if b.size() > 0 {
-				s.queued.Add(int64(b.newsSize()))
-				select {
-				case s.intake <- b:
-				case <-s.ctx.Done():
-					return // still claimed: given back when the term ends
-				}
-			}
-			if !more {
-				break
-			}
-		}
-	}
-}
-
-// claimOnce claims one round; more says a limit was reached, ok that the
-// store answered.
-func (s *session) claimOnce() (b claimBatch, more, ok bool) {
-	now := s.e.now()
-	lease := now.Add(s.e.lease.TTL())
-	st, holder := s.e.st, s.e.lease.Holder()
-	var err error
-	if b.replies, err = st.ClaimReplies(s.ctx, holder, store.ReplyLane, replyBatch, now, lease); err != nil {
-		return s.claimFailed(b, err)
-	}
-	more = len(b.replies) == replyBatch
-	if b.work, err = st.ClaimDeliveryTodo(s.ctx, holder, replyBatch, now, lease); err != nil {
-		return s.claimFailed(b, err)
-	}
-	more = more || len(b.work) == replyBatch
-	if s.paused.Load() {
-		return b, more, true
-	}
-	// However long the readers' queue in memory, the other lanes are
-	// claimed as they come.
-	if b.rows, err = st.ClaimDeliveries(s.ctx, holder, nashra.LaneGroups, s.batch, lease); err != nil {
-		return s.claimFailed(b, err)
-	}
-	more = more || len(b.rows) >= s.batch
-	if s.queued.Load() >= int64(s.batch) || more {
-		return b, more, true
-	}
-	readers, err := st.ClaimDeliveries(s.ctx, holder, nashra.LanePrivate, s.batch, lease)
-	b.rows = append(b.rows, readers...)
-	if err != nil {
-		return s.claimFailed(b, err)
-	}
-	if len(readers) >= s.batch {
-		return b, true, true
-	}
-	// Broadcasts only once the fan-outs are drained.
-	broadcasts, err := st.ClaimReplies(s.ctx, holder, store.BroadcastLane, replyBatch, now, lease)
-	if err != nil {
-		return s.claimFailed(b, err)
-	}
-	b.replies = append(b.replies, broadcasts...)
-	return b, more || len(broadcasts) == replyBatch, true
-}
-
-// claimFailed still hands on what was claimed before the error.
-func (s *session) claimFailed(b claimBatch, err error) (claimBatch, bool, bool) {
-	if s.ctx.Err() == nil {
-		s.e.log.Error("cannot claim deliveries", "err", err)
-	}
+// work and nothing urgent ever waits behind a long push — and hands it to
+// the scheduler. more says a limit was reached.
+func (s *session) claim(ctx context.Context) (more bool, err error) {
+	b, more, err := s.claimOnce(ctx)
 	if b.size() > 0 {
 		s.queued.Add(int64(b.newsSize()))
 		select {
 		case s.intake <- b:
-		case <-s.ctx.Done():
+		case <-ctx.Done():
+			// Still claimed: given back when the term ends.
 		}
 	}
-	return claimBatch{}, false, false
+	return more, err
+}
+
+// claimOnce claims one round; what it claimed before an error is still
+// returned, to be sent.
+func (s *session) claimOnce(ctx context.Context) (b claimBatch, more bool, err error) {
+	now := s.e.now()
+	lease := now.Add(s.e.lease.TTL())
+	st, holder := s.e.st, s.e.lease.Holder()
+	if b.replies, err = st.ClaimReplies(ctx, holder, store.ReplyLane, replyBatch, now, lease); err != nil {
+		return b, false, err
+	}
+	more = len(b.replies) == replyBatch
+	if b.work, err = st.ClaimDeliveryTodo(ctx, holder, replyBatch, now, lease); err != nil {
+		return b, false, err
+	}
+	more = more || len(b.work) == replyBatch
+	if s.paused.Load() {
+		return b, more, nil
+	}
+	// However long the readers' queue in memory, the other lanes are
+	// claimed as they come.
+	if b.rows, err = st.ClaimDeliveries(ctx, holder, nashra.LaneGroups, s.batch, lease); err != nil {
+		return b, false, err
+	}
+	more = more || len(b.rows) >= s.batch
+	if s.queued.Load() >= int64(s.batch) || more {
+		return b, more, nil
+	}
+	readers, err := st.ClaimDeliveries(ctx, holder, nashra.LanePrivate, s.batch, lease)
+	b.rows = append(b.rows, readers...)
+	if err != nil {
+		return b, false, err
+	}
+	if len(readers) >= s.batch {
+		return b, true, nil
+	}
+	// Broadcasts only once the fan-outs are drained.
+	broadcasts, err := st.ClaimReplies(ctx, holder, store.BroadcastLane, replyBatch, now, lease)
+	if err != nil {
+		return b, false, err
+	}
+	b.replies = append(b.replies, broadcasts...)
+	return b, more || len(broadcasts) == replyBatch, nil
 }
 
 // Periods of the housekeeper's chores.
@@ -118,26 +98,19 @@ const (
 
 // housekeep is the housekeeper goroutine: every tick it makes held rows
 // due and hands new articles on; less often — or when Notify says articles changed — it
-// queues corrections; less often still it renews the claims, refreshes the
-// gauges and compacts the outbox.
+// queues corrections; less often still it refreshes the gauges and
+// compacts the outbox. The engine renews the claims with the lease.
 func (s *session) housekeep() {
-	cfg, lease := s.e.cfg, s.e.lease.TTL()
+	cfg := s.e.cfg
 	tick := time.NewTicker(min(time.Second, cfg.HandOnInterval.D()))
 	defer tick.Stop()
 	start := s.e.now()
-	var claimsRenewed, corrected, gauged, compacted time.Time
+	var corrected, gauged, compacted time.Time
 	correctedSince := start.Add(-cfg.CorrectionWindow.D())
 	compacted = start.Add(-compactEvery + time.Minute) // first compaction a minute after start
 	notified := false
 	for {
 		now := s.e.now()
-		if now.Sub(claimsRenewed) >= lease/3 {
-			if err := s.e.st.RenewClaims(s.ctx, s.e.lease.Holder(), now.Add(lease)); err != nil {
-				s.e.log.Error("cannot renew claims", "err", err)
-			} else {
-				claimsRenewed = now
-			}
-		}
 		if n, err := s.e.st.ReleaseHeldDeliveries(s.ctx, now); err != nil {
 			s.e.log.Error("cannot release held deliveries", "err", err)
 		} else if n > 0 {

@@ -37,8 +37,6 @@ type Store interface {
 	ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]nashra.Delivery, error)
 	ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]store.QueuedReply, error)
 	ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, error)
-	ReleaseClaims(ctx context.Context, holder string) error
-	RenewClaims(ctx context.Context, holder string, leaseUntil time.Time) error
 	UpdateOutbox(ctx context.Context, holder string, updates []store.OutboxUpdate, scopes []store.Scope) error
 	LimiterScopes(ctx context.Context, now time.Time) ([]store.Scope, error)
 	EnqueueReply(ctx context.Context, r store.QueuedReply, now time.Time) (int64, error)
@@ -54,6 +52,6 @@ type Store interface {
 	SetChannelState(ctx context.Context, channel string, chatID int64, canPost bool, now time.Time) error
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 
-	// The dispatcher's lease.
-	outbox.LeaseStore
+	// The dispatcher's lease and its queue's claims.
+	outbox.ClaimStore
 }

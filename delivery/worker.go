@@ -103,16 +103,12 @@ func (j *job) attempts() int {
 	return n
 }
 
-// work is a worker goroutine: it sends, stores the outcome and only then
-// takes the next job, so that at most Concurrency sends can have reached
-// Telegram without being recorded.
-func (s *session) work() {
-	for j := range s.jobs {
-		err := s.execute(j)
-		ups, scopes := s.conclude(j, err)
-		s.out.Commit(outcome{ups: ups, scopes: scopes})
-		s.done <- j
-	}
+// Send makes the job's call and turns its outcome into what the writer
+// stores; outbox.Work commits it before the worker takes the next job.
+func (s *session) Send(_ context.Context, j *job) outcome {
+	err := s.execute(j)
+	ups, scopes := s.conclude(j, err)
+	return outcome{ups: ups, scopes: scopes}
 }
 
 // execute makes the call. Its context survives shutdown: a send in flight
@@ -235,10 +231,10 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		return s.giveUp(ctx, log, j, se), nil
 	}
 	attempt := j.attempts() + 1
-	if attempt >= s.e.cfg.MaxAttempts || s.tooLate(j) {
+	at, ok := s.e.retry.Next(attempt, j.end)
+	if !ok || s.tooLate(j) {
 		return s.giveUp(ctx, log, j, se), nil
 	}
-	at := j.end.Add(outbox.Backoff(attempt, s.e.cfg.RetryBase.D(), s.e.cfg.RetryMax.D()))
 	log.Info("send failed; will retry", "method", s.method(j), "attempt", attempt, "retry_at", at, "reason", se.Reason)
 	u := store.OutboxUpdate{Op: store.OpRetry, IDs: j.ids(), At: at, ErrorKind: se.Kind.String(), Error: se.Reason}
 	switch j.kind {

@@ -46,16 +46,14 @@ type Store interface {
 	// The send log and its claims.
 	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]store.Send, error)
 	UpdateSends(ctx context.Context, holder string, updates []store.SendUpdate) error
-	ReleaseSendClaims(ctx context.Context, medium store.SendMedium, holder string) error
-	RenewSendClaims(ctx context.Context, holder string, leaseUntil time.Time) error
 	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
 	OpenSends(ctx context.Context, medium store.SendMedium) (int, error)
 	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[nashra.DeliveryState]int, error)
 	CompactSendLog(ctx context.Context, before time.Time) (int, error)
 
-	// The sender's lease and the circuit breaker's pause, kept like the
-	// delivery dispatcher's; and the admins' alerts.
-	outbox.LeaseStore
+	// The sender's lease, its queue's claims and the circuit breaker's
+	// pause, kept like the delivery dispatcher's; and the admins' alerts.
+	outbox.ClaimStore
 	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
 	Lease(ctx context.Context, name string) (store.Lease, error)
 	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
@@ -141,7 +139,8 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
-	lease    *outbox.Lease
+	eng      *outbox.Engine
+	retry    outbox.Retry
 	holder   string
 
 	composer  *composer
@@ -158,7 +157,7 @@ type Service struct {
 
 // senderName is the sender's lease among the store's leases: its holder
 // and the circuit breaker's pause.
-const senderName = "email"
+const senderName = string(store.QueueEmail)
 
 // New builds the digest, configured by cfg: the site, the digest and email
 // sections, the base URL, the SMTP server and the lease. Its only I/O is
@@ -188,9 +187,10 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if s.m, err = newMetrics(deps.Registerer); err != nil {
 		return nil, err
 	}
-	s.lease = outbox.NewLease(deps.Store, senderName, deps.Holder, cfg.LeaseDuration.D(), s.now, s.log)
-	s.lease.OnRenew(s.renewed)
-	s.holder = s.lease.Holder()
+	s.eng = outbox.NewEngine(deps.Store, store.QueueEmail, deps.Holder, cfg.LeaseDuration.D(), s.now, s.log)
+	s.eng.Lease().OnRenew(s.renewed)
+	s.holder = s.eng.Lease().Holder()
+	s.retry = outbox.Retry{Max: cfg.Email.MaxAttempts, Base: cfg.Email.RetryBase.D(), Limit: cfg.Email.RetryMax.D()}
 	if s.composer, err = newComposer(cfg); err != nil {
 		return nil, err
 	}

@@ -23,20 +23,13 @@ import (
 // flight finish (each bounded by SendTimeout), gives back what it had
 // claimed and the lease, and returns nil.
 func (s *Service) Run(ctx context.Context) error {
-	s.lease.Hold(ctx, s.lead)
+	s.eng.Run(ctx, s.lead)
 	return nil
 }
 
 // lead serves one term as the sender.
 func (s *Service) lead(ctx context.Context, t outbox.Term) {
 	if t.Previous != s.holder {
-		// Whatever is claimed was claimed by a holder whose lease ended.
-		for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
-			if err := s.st.ReleaseSendClaims(ctx, m, ""); err != nil {
-				s.log.Error("digest: cannot release old claims", "err", err)
-				return
-			}
-		}
 		s.log.Info("digest: sending", "holder", s.holder, "previous", t.Previous)
 	}
 	var wg sync.WaitGroup
@@ -45,20 +38,10 @@ func (s *Service) lead(ctx context.Context, t outbox.Term) {
 		wg.Go(func() { s.handTelegram(ctx) })
 	}
 	wg.Wait()
-	bg, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer done()
-	for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
-		if err := s.st.ReleaseSendClaims(bg, m, s.holder); err != nil {
-			s.log.Error("digest: cannot give back claimed rows; they wait for the lease to end", "err", err)
-		}
-	}
 }
 
-// renewed extends the claims with the lease, and refreshes the gauges.
-func (s *Service) renewed(ctx context.Context, d store.Lease) {
-	if err := s.st.RenewSendClaims(ctx, s.holder, d.Until); err != nil && ctx.Err() == nil {
-		s.log.Warn("digest: cannot renew claims", "err", err)
-	}
+// renewed refreshes the gauges with every renewal of the lease.
+func (s *Service) renewed(ctx context.Context, _ store.Lease) {
 	for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
 		if n, err := s.st.OpenSends(ctx, m); err == nil {
 			s.m.queue.WithLabelValues(string(m)).Set(float64(n))
@@ -156,73 +139,74 @@ type breaker struct {
 // down reports whether the server is taken as unreachable for now.
 func (b *breaker) down() time.Duration { return time.Until(time.Unix(0, b.downUntil.Load())) }
 
+// mailer sends the mails of one term, paced, behind its circuit breaker.
+type mailer struct {
+	s *Service
+	p *outbox.Pacer
+	b breaker
+}
+
+// Send sends one mail and returns what to record of it.
+func (m *mailer) Send(ctx context.Context, row store.Send) store.SendUpdate {
+	return m.s.sendOne(ctx, row, m.p, &m.b)
+}
+
 // sendEmails claims due mails and sends them with Concurrency workers.
 func (s *Service) sendEmails(ctx context.Context) {
-	a := outbox.NewWriter(s.storeOutcomes, s.cfg.Email.Concurrency, s.log)
-	defer a.Close()
-	var b breaker
-	p := outbox.NewPacer(s.cfg.Email.RatePerSecond)
+	w := outbox.NewWriter(s.storeOutcomes, s.cfg.Email.Concurrency, s.log)
+	defer w.Close()
+	m := &mailer{s: s, p: outbox.NewPacer(s.cfg.Email.RatePerSecond)}
 	jobs := make(chan store.Send)
 	var workers sync.WaitGroup
-	for range s.cfg.Email.Concurrency {
-		workers.Go(func() {
-			for row := range jobs {
-				a.Commit(s.sendOne(ctx, row, p, &b))
-			}
-		})
-	}
+	workers.Go(func() { outbox.Work(ctx, s.cfg.Email.Concurrency, jobs, m, w, nil) })
 	defer workers.Wait()
 	defer close(jobs)
-	batch := max(16, 4*s.cfg.Email.Concurrency)
-	for ctx.Err() == nil {
-		d, err := s.st.Lease(ctx, senderName)
-		if err != nil {
-			s.log.Error("digest: cannot read whether sending is paused", "err", err)
-			outbox.Sleep(ctx, time.Second)
-			continue
+	s.eng.Poll(ctx, func(ctx context.Context) (bool, error) { return s.claimEmails(ctx, m, w, jobs) },
+		func(ctx context.Context) { s.idle(ctx, store.SendEmail, s.wakeEmail) })
+}
+
+// claimEmails claims a batch of due mails, unless the send is paused or
+// the server down, and hands them to the workers; it reports whether to
+// look again at once.
+func (s *Service) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[store.SendUpdate], jobs chan<- store.Send) (bool, error) {
+	d, err := s.st.Lease(ctx, senderName)
+	if err != nil {
+		return false, fmt.Errorf("read whether sending is paused: %w", err)
+	}
+	s.m.paused.Set(b2f(d.Paused))
+	m.b.tripped.Store(false)
+	if wait := m.b.down(); wait > 0 {
+		outbox.Sleep(ctx, wait)
+		return true, nil
+	}
+	if d.Paused {
+		if !s.probe(ctx, d, m, w) {
+			outbox.Sleep(ctx, 5*time.Second)
 		}
-		s.m.paused.Set(b2f(d.Paused))
-		b.tripped.Store(false)
-		if wait := b.down(); wait > 0 {
-			outbox.Sleep(ctx, wait)
-			continue
+		return true, nil
+	}
+	now := s.now()
+	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, max(16, 4*s.cfg.Email.Concurrency), now, now.Add(s.cfg.LeaseDuration.D()))
+	if err != nil {
+		return false, err
+	}
+	for i, row := range rows {
+		if m.b.tripped.Load() {
+			w.Submit(store.SendUpdate{Op: store.SendOpRelease, IDs: ids(rows[i:])})
+			break
 		}
-		if d.Paused {
-			if !s.probe(ctx, d, p, &b, a) {
-				outbox.Sleep(ctx, 5*time.Second)
-			}
-			continue
-		}
-		now := s.now()
-		rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, batch, now, now.Add(s.cfg.LeaseDuration.D()))
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("digest: cannot claim mails", "err", err)
-			}
-			outbox.Sleep(ctx, time.Second)
-			continue
-		}
-		if len(rows) == 0 {
-			s.idle(ctx, store.SendEmail, s.wakeEmail)
-			continue
-		}
-		for i, row := range rows {
-			if b.tripped.Load() {
-				a.Submit(store.SendUpdate{Op: store.SendOpRelease, IDs: ids(rows[i:])})
-				break
-			}
-			select {
-			case jobs <- row:
-			case <-ctx.Done():
-				return // still claimed: given back when the term ends
-			}
+		select {
+		case jobs <- row:
+		case <-ctx.Done():
+			return false, nil // still claimed: given back when the term ends
 		}
 	}
+	return len(rows) > 0, nil
 }
 
 // probe sends one message while the send is paused, once the cool-down is
 // over: when it goes through, sending resumes. It reports whether it tried.
-func (s *Service) probe(ctx context.Context, d store.Lease, p *outbox.Pacer, b *breaker, a *outbox.Writer[store.SendUpdate]) bool {
+func (s *Service) probe(ctx context.Context, d store.Lease, m *mailer, w *outbox.Writer[store.SendUpdate]) bool {
 	if s.cfg.Email.PauseCooldown.D() == 0 || s.now().Sub(d.PausedAt) < s.cfg.Email.PauseCooldown.D() {
 		return false
 	}
@@ -231,8 +215,8 @@ func (s *Service) probe(ctx context.Context, d store.Lease, p *outbox.Pacer, b *
 	if err != nil || len(rows) == 0 {
 		return false
 	}
-	u := s.sendOne(ctx, rows[0], p, b)
-	a.Commit(u)
+	u := m.Send(ctx, rows[0])
+	w.Commit(u)
 	if u.Op != store.SendOpRelease {
 		if err := s.Resume(ctx); err != nil {
 			s.log.Error("digest: cannot resume sending", "err", err)
@@ -354,13 +338,13 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 			Threshold: s.cfg.Email.BounceThreshold}
 	}
 	attempt := row.Attempts + 1
-	if attempt >= s.cfg.Email.MaxAttempts {
+	at, ok := s.retry.Next(attempt, s.now())
+	if !ok {
 		s.m.messages.WithLabelValues("email", "dead").Inc()
 		log.Error("digest: mail given up", "attempts", attempt, "err", reason)
 		s.alert(log, "email_dead", fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %s؛ آخر خطأ: %s", arabic.Count(attempt, attempts), reason))
 		return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: reason}
 	}
-	at := s.now().Add(outbox.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))
 	s.m.messages.WithLabelValues("email", "retried").Inc()
 	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
 	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}

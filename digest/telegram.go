@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"time"
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/outbox"
@@ -18,30 +17,23 @@ import (
 // wait behind thousands of digests.
 func (s *Service) handTelegram(ctx context.Context) {
 	p := outbox.NewPacer(s.cfg.Digest.TelegramPerSecond)
-	for ctx.Err() == nil {
+	s.eng.Poll(ctx, func(ctx context.Context) (bool, error) {
 		now := s.now()
 		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration.D()))
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("digest: cannot claim Telegram readers", "err", err)
-			}
-			outbox.Sleep(ctx, time.Second)
-			continue
-		}
-		if len(rows) == 0 {
-			s.idle(ctx, store.SendTelegram, s.wakeTelegram)
-			continue
+			return false, err
 		}
 		for _, row := range rows {
 			if p.Wait(ctx) != nil {
-				return // still claimed: given back when the term ends
+				return false, nil // still claimed: given back when the term ends
 			}
 			u := s.handOne(ctx, row)
 			if err := s.st.UpdateSends(ctx, s.holder, []store.SendUpdate{u}); err != nil && ctx.Err() == nil {
 				s.log.Error("digest: cannot record a Telegram hand-off", "chat_id", row.RecipientID, "err", err)
 			}
 		}
-	}
+		return len(rows) > 0, nil
+	}, func(ctx context.Context) { s.idle(ctx, store.SendTelegram, s.wakeTelegram) })
 }
 
 // handOne queues one reader's digest with the delivery engine.
@@ -61,13 +53,12 @@ func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate 
 		err = s.telegram.EnqueueReply(ctx, telegram.TextMessage(row.RecipientID, text, nil))
 	}
 	if err != nil {
-		attempt := row.Attempts + 1
-		if attempt >= s.cfg.Email.MaxAttempts {
+		at, ok := s.retry.Next(row.Attempts+1, s.now())
+		if !ok {
 			log.Error("digest: Telegram digest given up", "err", err)
 			return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: err.Error()}
 		}
-		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(),
-			At: s.now().Add(outbox.Backoff(attempt, s.cfg.Email.RetryBase.D(), s.cfg.Email.RetryMax.D()))}
+		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(), At: at}
 	}
 	s.m.messages.WithLabelValues("telegram", "sent").Inc()
 	return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}

@@ -187,7 +187,7 @@ func testArticleFiguresFromCounters(t *testing.T, db *DB) {
 		t.Fatal(err)
 	}
 	// The second article's rows are all cancelled by an editor at once.
-	db.ReleaseClaims(ctx, "me")
+	db.ReleaseClaims(ctx, QueueTelegram, "me")
 	if n, err := db.CancelArticleDeliveries(ctx, second, "editor"); err != nil || n != 4 {
 		t.Fatalf("cancelled %d, %v", n, err)
 	}

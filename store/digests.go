@@ -464,30 +464,6 @@ func sendSQL(u SendUpdate) (string, []any) {
 	panic(fmt.Sprintf("store: unknown send op %d", u.Op))
 }
 
-// ReleaseSendClaims gives back what holder has claimed of medium — what
-// anyone has claimed when holder is empty, as a sender taking over does —
-// so that it is claimed again.
-func (db *DB) ReleaseSendClaims(ctx context.Context, medium SendMedium, holder string) error {
-	q, args := `UPDATE send_log SET state = 'pending', claimed_by = NULL, lease_until = NULL
-		WHERE state = 'claimed' AND medium = ?`, []any{medium}
-	if holder != "" {
-		q, args = q+` AND claimed_by = ?`, append(args, holder)
-	}
-	if _, err := db.write.ExecContext(ctx, q, args...); err != nil {
-		return fmt.Errorf("release %s sends: %w", medium, err)
-	}
-	return nil
-}
-
-// RenewSendClaims extends the lease on every row holder has claimed.
-func (db *DB) RenewSendClaims(ctx context.Context, holder string, leaseUntil time.Time) error {
-	if _, err := db.write.ExecContext(ctx, `UPDATE send_log SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?`,
-		leaseUntil.UnixMilli(), holder); err != nil {
-		return fmt.Errorf("renew sends: %w", err)
-	}
-	return nil
-}
-
 // SendCounts counts a digest's send-log rows by medium and state.
 func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[SendMedium]map[nashra.DeliveryState]int, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT medium, state, COUNT(*) FROM send_log WHERE digest_id = ?

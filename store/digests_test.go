@@ -196,11 +196,11 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 		if len(a) != 2 || len(b) != 1 {
 			t.Fatalf("claims %d and %d", len(a), len(b))
 		}
-		if err := db.RenewSendClaims(ctx, "a", at.Add(time.Hour)); err != nil {
+		if err := db.RenewClaims(ctx, QueueEmail, "a", at.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		// A late answer from a holder that lost its rows changes nothing.
-		if err := db.ReleaseSendClaims(ctx, SendEmail, "a"); err != nil {
+		if err := db.ReleaseClaims(ctx, QueueEmail, "a"); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.UpdateSends(ctx, "a", []SendUpdate{{Op: SendOpDead, IDs: []int64{a[0].ID}, Error: "late"}}); err != nil {
@@ -211,7 +211,7 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 			t.Fatalf("after release, %d rows claimable, want 2", len(again))
 		}
 		// A sender taking over releases every claim.
-		if err := db.ReleaseSendClaims(ctx, SendEmail, ""); err != nil {
+		if err := db.ReleaseClaims(ctx, QueueEmail, ""); err != nil {
 			t.Fatal(err)
 		}
 		if all, _ := db.ClaimSends(ctx, SendEmail, "d", 10, at, at.Add(time.Minute)); len(all) != 3 {

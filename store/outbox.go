@@ -155,53 +155,6 @@ func (db *DB) ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, er
 	return int(n), err
 }
 
-// ReleaseClaims gives back what holder has claimed — every claim of anyone
-// when holder is empty, as a dispatcher taking over does — so that it is
-// claimed again: open rows become pending, work on sent rows and replies
-// become claimable.
-func (db *DB) ReleaseClaims(ctx context.Context, holder string) error {
-	cond, args := "claimed_by IS NOT NULL", []any(nil)
-	if holder != "" {
-		cond, args = "claimed_by = ?", []any{holder}
-	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{
-			`UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE ` + settled + `state = 'claimed' AND ` + cond,
-			`UPDATE deliveries SET claimed_by = NULL, lease_until = NULL WHERE todo <> '' AND ` + cond,
-			`UPDATE delivery_replies SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE state = 'claimed' AND ` + cond,
-		} {
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("release claims: %w", err)
-	}
-	return nil
-}
-
-// RenewClaims extends the lease on everything holder has claimed.
-func (db *DB) RenewClaims(ctx context.Context, holder string, leaseUntil time.Time) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{
-			`UPDATE deliveries SET lease_until = ? WHERE ` + settled + `state = 'claimed' AND claimed_by = ?`,
-			`UPDATE deliveries SET lease_until = ? WHERE todo <> '' AND claimed_by = ?`,
-			`UPDATE delivery_replies SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, leaseUntil.UnixMilli(), holder); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("renew claims: %w", err)
-	}
-	return nil
-}
-
 // OutboxOp is what a dispatcher does with rows it holds.
 type OutboxOp int
 

@@ -163,7 +163,7 @@ func testClaimCoalescesAChatsRows(t *testing.T, db *DB) {
 	if err := db.UpdateOutbox(ctx, "other", []OutboxUpdate{{Op: OpDead, IDs: []int64{rest[0].ID}}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ReleaseClaims(ctx, ""); err != nil {
+	if err := db.ReleaseClaims(ctx, QueueTelegram, ""); err != nil {
 		t.Fatal(err)
 	}
 	again, _ := db.ClaimDeliveries(ctx, "you", nashra.LanePrivate, 100, now.Add(time.Minute))

@@ -48,7 +48,7 @@ func (f *fixture) mails(t *testing.T) []string {
 	for _, r := range rows {
 		out = append(out, r.Address)
 	}
-	if err := f.db.ReleaseSendClaims(context.Background(), store.SendEmail, "test"); err != nil {
+	if err := f.db.ReleaseClaims(context.Background(), store.QueueEmail, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return out
