@@ -306,8 +306,8 @@ type Email struct {
 	// while, and a dead connection must not fail a message.
 	IdleTimeout Duration `yaml:"-"`
 	// MaxAttempts is how many times a temporary failure (4xx, a network
-	// error, a Telegram error for the Telegram digest) is tried before a
-	// digest message is given up; RetryBase and RetryMax bound the backoff
+	// error) is tried before a mail is given up (the Telegram digest
+	// follows delivery's); RetryBase and RetryMax bound the backoff
 	// between attempts.
 	MaxAttempts int      `yaml:"-"`
 	RetryBase   Duration `yaml:"-"`
@@ -318,8 +318,8 @@ type Email struct {
 	// instead of marking the list bounced. Refusals of confirmations and
 	// notices, whose addresses whoever asked chose, never count.
 	BounceStorm int `yaml:"-"`
-	// StaleAfter drops a digest message, by email or Telegram, that could
-	// not be sent for this long.
+	// StaleAfter drops a mail that could not be sent for this long (the
+	// Telegram digest goes stale as delivery's broadcasts do).
 	StaleAfter Duration `yaml:"-"`
 	// Retention is how long finished send-log rows are kept.
 	Retention Duration `yaml:"-"`

@@ -1,10 +1,12 @@
-// Package outbox is the machinery every sender of nashra's queues shares:
-// the store's leases that let one instance at a time send (Lease), the
-// batched writer of outcomes (Writer), the strict bot-wide limiter of
-// Telegram's requests (Limiter), the pacer of a rate (Pacer), and the
-// backoff of retries. The Telegram dispatcher (delivery) and the email
-// digest's sender (digest) are built on it, so that both claim, pace,
-// retry, record and hand over alike.
+// Package outbox is nashra's one sending engine (Engine): for each of the
+// store's queues, the lease that lets one instance at a time send (Lease),
+// the recovery, renewal and release of claims, claiming (Poll), workers
+// that send through a Sender and store outcomes with the batched Writer
+// (Work), and retries with backoff (Retry); with the strict bot-wide
+// limiter of Telegram's requests (Limiter) and the pacer of a rate
+// (Pacer). The Telegram dispatcher (delivery) and the email sender
+// (digest) are two senders on it, so that both claim, send, retry, record
+// and hand over alike.
 package outbox
 
 import (
