@@ -534,21 +534,22 @@ func (b *Bot) followStats(ctx context.Context, sb *strings.Builder) error {
 	return nil
 }
 
-// What a group's admins are told when its forum topic can no longer take
-// posts.
+// What a group's admins are told, in its general topic, when its forum
+// topic can no longer take posts.
 const (
-	txtTopicClosed  = "⚠️ أُغلق الموضوع الذي كانت تصل إليه أخبار <b>%s</b> في هذه المجموعة، فأوقفتُ النشر فيه وألغيت ما كان يتابعه. ليعود النشر، يرسل أحد المشرفين /subscribe أو /follow داخل موضوع مفتوح."
-	txtTopicDeleted = "⚠️ حُذف الموضوع الذي كانت تصل إليه أخبار <b>%s</b> في هذه المجموعة، فألغيت ما كان يتابعه. ليعود النشر، يرسل أحد المشرفين /subscribe أو /follow داخل موضوع آخر."
+	txtTopicClosed  = "⚠️ إلى مشرفي المجموعة: أُغلق الموضوع الذي كانت تصل إليه أخبار <b>%s</b>، فنقلتُ ما كان يتابعه إلى الموضوع العام، وفيه تصل الأخبار من الآن. لتعود إلى موضوع بعينه، أرسلوا /subscribe أو /follow داخله."
+	txtTopicDeleted = "⚠️ إلى مشرفي المجموعة: حُذف الموضوع الذي كانت تصل إليه أخبار <b>%s</b>، فنقلتُ ما كان يتابعه إلى الموضوع العام، وفيه تصل الأخبار من الآن. لتصل إلى موضوع آخر، أرسلوا /subscribe أو /follow داخله."
 )
 
-// TopicGone forgets what a forum topic followed once Telegram refused a
-// post in it, deleted or closed (reason is Telegram's description), and
-// tells the group in its general topic, once.
+// TopicGone moves what a forum topic followed to the group's general topic
+// once Telegram refused a post in it, deleted or closed (reason is
+// Telegram's description), and tells the group's admins there, once: the
+// refused post itself is resent there by the engine.
 func (b *Bot) TopicGone(ctx context.Context, chatID, threadID int64, reason string) {
 	log := b.log.With("chat_id", chatID, "thread_id", threadID)
-	n, err := b.subs.ForgetTopic(ctx, chatID, threadID)
+	n, err := b.subs.TopicToGeneral(ctx, chatID, threadID)
 	if err != nil {
-		log.Error("telegram: forget a gone topic", "err", err)
+		log.Error("telegram: move a gone topic's follows to the general topic", "err", err)
 		return
 	}
 	if n == 0 {
@@ -558,7 +559,7 @@ func (b *Bot) TopicGone(ctx context.Context, chatID, threadID int64, reason stri
 	if strings.Contains(strings.ToLower(reason), "closed") {
 		text = txtTopicClosed
 	}
-	log.Info("telegram: forum topic gone: its follows forgotten", "follows", n, "reason", reason)
+	log.Info("telegram: forum topic gone: its follows moved to the general topic", "follows", n, "reason", reason)
 	if err := b.enqueue(ctx, textReply(chatID, fmt.Sprintf(text, telegram.Escape(b.cfg.Site.Name)), nil)); err != nil {
 		log.Error("telegram: tell a group its topic is gone", "err", err)
 	}

@@ -58,6 +58,9 @@ func (h *harness) startEngine() *delivery.Engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
+	h.outbox.mu.Lock()
+	h.outbox.engine = eng
+	h.outbox.mu.Unlock()
 	h.t.Cleanup(func() { cancel(); <-done })
 	return eng
 }
@@ -365,9 +368,10 @@ func TestKeywordFanOut(t *testing.T) {
 }
 
 // TestForumTopics: in a supergroup with topics, what an admin follows
-// inside a topic is posted to that topic; a topic deleted or closed is
-// found from Telegram's refusal, its follows are dropped and the group is
-// told in its general topic.
+// inside a topic is posted to that topic; a post refused because its topic
+// was deleted or closed goes once to the general topic instead, the
+// topic's follows move there and the admins are told there, once; a post
+// the general topic refuses too is given up, not tried again and again.
 func TestForumTopics(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -396,7 +400,7 @@ func TestForumTopics(t *testing.T) {
 
 	eng := h.startEngine()
 
-	publish := func(guid, title, section string) {
+	publish := func(guid, title, section string) int64 {
 		res, err := h.db.SaveItems(h.ctx, section, []nashra.Article{{GUID: guid, Link: "https://almaalouma.net/?p=" + guid,
 			Title: title}}, time.Now(), func(fresh []*nashra.Article) {
 			for _, a := range fresh {
@@ -407,6 +411,7 @@ func TestForumTopics(t *testing.T) {
 			t.Fatal(res, err)
 		}
 		eng.Notify()
+		return res.New[0]
 	}
 	posted := func(title string) (threads []int64) {
 		for _, r := range h.tg.Sent(group) {
@@ -428,27 +433,71 @@ func TestForumTopics(t *testing.T) {
 		t.Errorf("the keyword's post went to thread %d, want the electricity topic %d", th[0], power)
 	}
 
-	told := func(words string) bool {
+	told := func(words string) (n int) {
 		for _, r := range h.tg.Sent(group) {
 			if strings.Contains(r.Plain, words) && r.ThreadID == 0 {
-				return true
+				n++
 			}
 		}
-		return false
+		return n
 	}
 	h.tg.DeleteTopic(group, news)
 	h.tg.CloseTopic(group, power)
 	publish("t3", "جلسة ثانية للبرلمان", "news")
-	waitFor(t, "the group told of its deleted topic", func() bool { return told("حُذف الموضوع الذي كانت تصل إليه أخبار") })
+	waitFor(t, "the deleted topic's post in the general topic", func() bool { return len(posted("جلسة ثانية")) == 1 })
+	waitFor(t, "the admins told of the deleted topic", func() bool {
+		return told("إلى مشرفي المجموعة: حُذف الموضوع الذي كانت تصل إليه أخبار") == 1
+	})
 	publish("t4", "انقطاع الكهرباء مجددًا", "reports")
-	waitFor(t, "the group told of its closed topic", func() bool { return told("أُغلق الموضوع الذي كانت تصل إليه أخبار") })
-	if subs := h.subscriptions(group); len(subs) != 0 {
-		t.Errorf("the deleted topic's sections are still followed: %v", subs)
+	waitFor(t, "the closed topic's post in the general topic", func() bool { return len(posted("انقطاع الكهرباء")) == 1 })
+	waitFor(t, "the admins told of the closed topic", func() bool {
+		return told("إلى مشرفي المجموعة: أُغلق الموضوع الذي كانت تصل إليه أخبار") == 1
+	})
+	for _, title := range []string{"جلسة ثانية", "انقطاع الكهرباء"} {
+		if th := posted(title); th[0] != 0 {
+			t.Errorf("%q went to thread %d, want the general topic", title, th[0])
+		}
 	}
-	if f := h.follows(group); f != "" {
-		t.Errorf("the closed topic's follows are still there: %q", f)
+	if n := told("فنقلتُ ما كان يتابعه إلى الموضوع العام، وفيه تصل الأخبار من الآن"); n != 2 {
+		t.Errorf("%d notices say where the posts go now, want 2", n)
 	}
-	if n := len(posted("جلسة ثانية")) + len(posted("انقطاع الكهرباء")); n != 0 {
-		t.Errorf("%d posts reached gone topics", n)
+	if subs := h.subscriptions(group); fmt.Sprint(subs) != "[news]" {
+		t.Errorf("the deleted topic's section: %v, want it followed still", subs)
 	}
+	fs, err := h.db.ChatFollows(h.ctx, group)
+	if err != nil || len(fs) != 1 || fs[0].ThreadID != 0 || fs[0].Phrase != "الكهرباء" {
+		t.Errorf("the closed topic's follows: %+v %v, want الكهرباء in the general topic", fs, err)
+	}
+
+	// Later posts go straight to the general topic, without a refusal, and
+	// the admins are not told again.
+	publish("t5", "جلسة ثالثة للبرلمان", "news")
+	waitFor(t, "the next post", func() bool { return len(posted("جلسة ثالثة")) == 1 })
+	if th := posted("جلسة ثالثة"); th[0] != 0 {
+		t.Errorf("the next post went to thread %d", th[0])
+	}
+	if n := told("إلى مشرفي المجموعة"); n != 2 {
+		t.Errorf("the admins were told %d times, want once for each topic", n)
+	}
+
+	// A new topic deleted while the general topic is closed: its post is
+	// refused in both and given up after its one resend.
+	sport := h.tg.AddTopic(group, "رياضة")
+	h.say(telegramtest.Incoming{ChatID: group, From: owner, Thread: sport, Text: "/subscribe مقالات"})
+	h.tg.DeleteTopic(group, sport)
+	h.tg.CloseGeneralTopic(group)
+	id := publish("t6", "مقال عن الدوري", "articles")
+	var ds []nashra.Delivery
+	waitFor(t, "the post given up", func() bool {
+		ds, err = h.db.ArticleDeliveries(h.ctx, id)
+		return err == nil && len(ds) == 1 && ds[0].State == nashra.DeliveryDead
+	})
+	if ds[0].Attempts != 2 || ds[0].ErrorKind != "topic_gone" || ds[0].ThreadID != 0 {
+		t.Errorf("the refused post: %d attempts, %q, thread %d; want 2 (the topic, then the general topic), topic_gone, 0",
+			ds[0].Attempts, ds[0].ErrorKind, ds[0].ThreadID)
+	}
+	if n := len(posted("مقال عن الدوري")); n != 0 {
+		t.Errorf("%d posts reached a deleted topic or a closed general topic", n)
+	}
+
 }

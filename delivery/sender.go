@@ -99,7 +99,8 @@ const (
 	// Rejected: any other permanent refusal (a 400 for this message).
 	Rejected
 	// TopicGone: the forum topic the post went to was deleted or closed:
-	// the post is given up and the topic's subscriptions with it.
+	// the post goes once more to the general topic, and what the topic
+	// followed with it.
 	TopicGone
 )
 

@@ -220,10 +220,16 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		}
 		return s.giveUp(ctx, log, j, se), nil
 	case TopicGone:
-		if j.kind == jobPost && s.e.topicGone != nil {
+		// A post that reached a deleted or closed topic goes once more, to
+		// the group's general topic; a refusal there (its general topic
+		// closed) gives it up.
+		if j.kind == jobPost && j.rows[0].ThreadID != 0 {
 			thread := j.rows[0].ThreadID
-			log.Warn("the forum topic is closed or gone", "thread_id", thread, "reason", se.Reason)
-			s.e.topicGone(ctx, j.chatID, thread, se.Reason)
+			log.Warn("the forum topic is closed or gone: the post goes to the general topic", "thread_id", thread, "reason", se.Reason)
+			if s.e.topicGone != nil {
+				s.e.topicGone(ctx, j.chatID, thread, se.Reason)
+			}
+			return []store.OutboxUpdate{{Op: store.OpGeneral, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}, nil
 		}
 		return s.giveUp(ctx, log, j, se), nil
 	case Rejected:
