@@ -501,3 +501,98 @@ func TestForumTopics(t *testing.T) {
 	}
 
 }
+
+// TestBundleSaysWhy: when a flood of waiting articles reaches a reader as
+// one list, each item that came by a word or a tag says why, as a full
+// post does, and the items of the reader's own sections do not.
+func TestBundleSaysWhy(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	if err := h.subs.LoadFollows(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	reader := h.user(3501)
+	h.say(telegramtest.Incoming{From: reader, Text: "/subscribe أخبار"})
+	h.reply(reader, "/follow الكهرباء")
+	if _, _, err := h.subs.Follow(h.ctx, reader, 0, nashra.FollowTag, "النفط"); err != nil {
+		t.Fatal(err)
+	}
+	noQuiet := nashra.DefaultChatSettings
+	noQuiet.QuietStart, noQuiet.QuietEnd = 0, 0
+	if err := h.subs.SetChatSettings(h.ctx, reader, noQuiet); err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.tg.Sent(reader))
+
+	// Five articles wait at once: more than nashra.BundleOver, one list.
+	seen := time.Now().Add(-time.Minute)
+	for i, a := range []struct{ section, title, cat string }{
+		{"news", "جلسة البرلمان اليوم", ""},
+		{"reports", "محطات الكهرباء الجديدة في البصرة", ""},
+		{"reports", "صادرات الخام ترتفع", "النفط"},
+		{"news", "افتتاح جسر في الموصل", ""},
+		{"translation", "تقرير أجنبي عن أزمة الكهرباء", ""},
+	} {
+		var cats []string
+		if a.cat != "" {
+			cats = []string{a.cat}
+		}
+		guid := fmt.Sprintf("b%d", i)
+		res, err := h.db.SaveItems(h.ctx, a.section, []nashra.Article{{GUID: guid, Link: "https://almaalouma.net/?p=" + guid,
+			Title: a.title, Categories: cats}}, seen.Add(time.Duration(i)*time.Second), func(fresh []*nashra.Article) {
+			for _, f := range fresh {
+				f.State = nashra.ArticleNew
+			}
+		})
+		if err != nil || len(res.New) != 1 {
+			t.Fatal(res, err)
+		}
+	}
+	h.startEngine().Notify()
+
+	var list string
+	waitFor(t, "the list", func() bool {
+		for _, r := range h.tg.Sent(reader)[before:] {
+			if strings.Contains(r.Plain, "جديد المعلومة") {
+				list = r.Plain
+				return true
+			}
+		}
+		return false
+	})
+	// Each item is its numbered line and the lines under it.
+	items := map[string]string{}
+	var cur string
+	for _, line := range strings.Split(list, "\n") {
+		line = strings.TrimPrefix(line, "\u200f")
+		if len(line) > 2 && line[0] >= '1' && line[0] <= '9' && line[1] == '.' {
+			cur = line
+			items[cur] = ""
+		} else if cur != "" {
+			items[cur] += line
+		}
+	}
+	// The first articles handed on may go out as posts before the rest
+	// are waiting: the list holds the flood, at least four.
+	if len(items) < 4 {
+		t.Fatalf("%d items, want the flood:\n%s", len(items), list)
+	}
+	for title, want := range map[string]string{
+		"جلسة البرلمان اليوم":              "",
+		"افتتاح جسر في الموصل":             "",
+		"محطات الكهرباء الجديدة في البصرة": "🔔 لأنك تتابع: الكهرباء",
+		"تقرير أجنبي عن أزمة الكهرباء":     "🔔 لأنك تتابع: الكهرباء",
+		"صادرات الخام ترتفع":               "🔔 لأنك تتابع: #النفط",
+	} {
+		for head, under := range items {
+			if strings.Contains(head, title) {
+				if under != want {
+					t.Errorf("under %q: %q, want %q", title, under, want)
+				}
+			}
+		}
+		if n := strings.Count(strings.Join(plains(h.tg.Sent(reader)[before:]), "\n"), title); n != 1 {
+			t.Errorf("%q reached the reader %d times, want once:\n%s", title, n, list)
+		}
+	}
+}

@@ -32,6 +32,9 @@ type Target struct {
 type Post struct {
 	Target   Target
 	Articles []nashra.Article
+	// Reasons, for a bundle, is each article's reason (as Target.Reason),
+	// in the order of Articles; nil when none has one.
+	Reasons []string
 	// Plain asks for the post without parse_mode: Telegram refused its
 	// HTML once, and a post is never lost for its markup.
 	Plain bool

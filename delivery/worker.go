@@ -137,8 +137,15 @@ func (s *session) execute(j *job) error {
 	switch j.kind {
 	case jobPost:
 		ids := make([]int64, len(j.rows))
+		var reasons []string
 		for i, r := range j.rows {
 			ids[i] = r.ArticleID
+			if r.Reason != "" && len(j.rows) > 1 {
+				if reasons == nil {
+					reasons = make([]string, len(j.rows))
+				}
+				reasons[i] = r.Reason
+			}
 		}
 		as, err := s.articles.get(ctx, s.e.now(), ids)
 		if err != nil {
@@ -146,7 +153,7 @@ func (s *session) execute(j *job) error {
 		}
 		j.revision = as[0].Revision
 		called = true
-		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Plain: j.plain})
+		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Reasons: reasons, Plain: j.plain})
 		return err
 	case jobReply:
 		params := maps.Clone(j.reply.Params)

@@ -66,7 +66,7 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	medium, chat := Audience(p.Target)
 	if len(p.Articles) > 1 {
 		params := s.base(p.Target)
-		setBody(params, "text", s.render.Bundle(p.Articles, medium, chat), p.Plain)
+		setBody(params, "text", s.render.Bundle(p.Articles, p.Reasons, medium, chat), p.Plain)
 		params["link_preview_options"] = NoPreview
 		m, err := s.send(ctx, "sendMessage", params)
 		return delivery.Sent{MessageID: m.MessageID}, err
