@@ -274,11 +274,6 @@ type Digest struct {
 	CutoffHour int `yaml:"cutoff_hour"`
 	// PerSection is how many articles each chosen section gets.
 	PerSection int `yaml:"per_section"`
-
-	// TelegramPerSecond bounds how fast the Telegram digest is handed to
-	// the delivery engine: its messages share the reply lane with answers
-	// to readers, which must not wait behind thousands of them.
-	TelegramPerSecond float64 `yaml:"-"`
 }
 
 // Email configures outgoing mail.

@@ -76,7 +76,7 @@ func Defaults() *Config {
 			SiteTimeout:  Duration(20 * time.Second),
 			SiteMaxBytes: 5 << 20,
 		},
-		Digest: Digest{Time: "07:00", CutoffHour: 12, PerSection: 3, TelegramPerSecond: 10},
+		Digest: Digest{Time: "07:00", CutoffHour: 12, PerSection: 3},
 		Email: Email{
 			From:            "نشرة المعلومة <digest@example.org>",
 			Concurrency:     4,

@@ -42,6 +42,9 @@ type Engine struct {
 	// followers, when set, names the chats that follow an article's
 	// keywords and tags, and those that mute it.
 	followers Followers
+	// renderers make, at send time, the messages queued under their
+	// method (the Telegram digest).
+	renderers map[string]Renderer
 	// topicGone, when set, is told of a forum topic Telegram refused a
 	// post in.
 	topicGone func(ctx context.Context, chatID, threadID int64, reason string)
@@ -94,7 +97,7 @@ func New(cfg *config.Config, holder string, st Store, snd Sender, now func() tim
 		// fan-out checks again.
 		breaking: normalized(cfg.Delivery.BreakingCategories), never: normalized(cfg.Poll.ExcludeCategories),
 		articleWake: make(chan struct{}, 1), replyWake: make(chan struct{}, 1),
-		errs: map[string]int64{},
+		errs: map[string]int64{}, renderers: map[string]Renderer{},
 	}
 	lease.OnRenew(func(_ context.Context, d store.Lease) { e.withSession(func(s *session) { s.renewed(d) }) })
 	return e, nil
@@ -130,6 +133,22 @@ type Followers interface {
 // follow them by keyword or tag, and drop them from the section pushes of
 // the chats that mute them. Call it before Run.
 func (e *Engine) SetFollowers(f Followers) { e.followers = f }
+
+// Renderer makes the message a chat gets for a reply queued under its
+// method, when it is sent rather than when it is queued: the Telegram
+// digest, queued once per chat when it is built and rendered with the
+// chat's sections and links as it goes out. *digest.Service implements
+// it.
+type Renderer interface {
+	// Render returns the message for chatID of the reply queued with
+	// params; ok is false when there is nothing to send any more (the
+	// reader turned the digest off, nothing new in their sections).
+	Render(ctx context.Context, chatID int64, params map[string]string) (r Reply, ok bool, err error)
+}
+
+// SetRenderer makes replies queued under method go out as r renders them.
+// Call it before Run.
+func (e *Engine) SetRenderer(method string, r Renderer) { e.renderers[method] = r }
 
 // SetTopicGone sets what is told when Telegram refuses a post because its
 // forum topic was deleted or closed: reason is Telegram's description.

@@ -12,6 +12,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
+	"github.com/almaalouma/nashra/store"
 )
 
 func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
@@ -608,4 +609,47 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		return v
 	}
 	return -1
+}
+
+// renderDigest renders a queued digest as the chat's own message, or
+// nothing for chat 2.
+type renderDigest struct{}
+
+func (renderDigest) Render(_ context.Context, chatID int64, params map[string]string) (delivery.Reply, bool, error) {
+	if chatID == 2 {
+		return delivery.Reply{}, false, nil
+	}
+	return delivery.Reply{ChatID: chatID, Method: "sendMessage",
+		Params: map[string]string{"text": "نشرة " + params["digest_id"] + " للمحادثة " + fmt.Sprint(chatID)}}, true, nil
+}
+
+// A message queued once for every reader and made for each as it goes
+// out (the Telegram digest) reaches each reader in their own words; one
+// with nothing left to send is cancelled, not sent.
+func TestRenderedReplies(t *testing.T) {
+	db := openStore(t, "")
+	ctx := context.Background()
+	addChats(t, db, nashra.ChatPrivate, 1, 3, nil)
+	snd := &fakeSender{}
+	r := start(t, db, snd, testConfig(), func(e *delivery.Engine) { e.SetRenderer(store.MethodDigest, renderDigest{}) })
+	for chat := int64(1); chat <= 3; chat++ {
+		if _, err := db.EnqueueReply(ctx, store.QueuedReply{ChatID: chat, Lane: store.BroadcastLane, Method: store.MethodDigest,
+			Params: map[string]string{"digest_id": "7"}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.eng.Notify()
+	eventually(t, 5*time.Second, "the digests", func() bool { return len(snd.all()) == 2 })
+	for _, c := range snd.all() {
+		if want := fmt.Sprintf("نشرة 7 للمحادثة %d", c.chat); c.method != "sendMessage" || c.text != want {
+			t.Errorf("chat %d got %s %q, want %q", c.chat, c.method, c.text, want)
+		}
+	}
+	eventually(t, 5*time.Second, "the empty one cancelled", func() bool {
+		c, err := db.CountOutbox(ctx, time.Now().Add(-time.Hour))
+		return err == nil && c.Broadcasts == 0
+	})
+	if n := snd.tries(2); n != 0 {
+		t.Errorf("%d calls to the chat with nothing to send", n)
+	}
 }

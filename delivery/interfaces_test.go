@@ -4,7 +4,6 @@ import (
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/digest"
 )
 
 // The bot's replies and the editors' controls go through the engine.
@@ -13,9 +12,8 @@ var _ interface {
 	bot.Controls
 } = (*delivery.Engine)(nil)
 
-// So do the Telegram digest and the dashboard's controls.
+// So do the dashboard's controls.
 var (
-	_ digest.Outbox      = (*delivery.Engine)(nil)
 	_ dashboard.Delivery = (*delivery.Engine)(nil)
 	_ dashboard.Delivery = (*delivery.Controls)(nil)
 )

@@ -58,6 +58,8 @@ type job struct {
 	revision   int
 	effect     effect
 	retryAfter time.Duration
+	// nothing: the reply's renderer had nothing to send any more.
+	nothing bool
 }
 
 func (j *job) items() int {
@@ -156,16 +158,24 @@ func (s *session) execute(j *job) error {
 		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Reasons: reasons, Plain: j.plain})
 		return err
 	case jobReply:
-		params := maps.Clone(j.reply.Params)
-		if params == nil {
-			params = map[string]string{}
+		r := Reply{ChatID: j.chatID, Method: j.reply.Method, Params: maps.Clone(j.reply.Params)}
+		if render := s.e.renderers[r.Method]; render != nil {
+			var ok bool
+			var err error
+			if r, ok, err = render.Render(ctx, j.chatID, j.reply.Params); err != nil || !ok {
+				j.nothing = err == nil
+				return err
+			}
 		}
-		if j.reply.Method != "answerCallbackQuery" {
-			params["chat_id"] = strconv.FormatInt(j.chatID, 10)
+		if r.Params == nil {
+			r.Params = map[string]string{}
+		}
+		if r.Method != "answerCallbackQuery" {
+			r.Params["chat_id"] = strconv.FormatInt(j.chatID, 10)
 		}
 		var err error
 		called = true
-		j.sent, err = s.e.snd.Reply(ctx, Reply{ChatID: j.chatID, Method: j.reply.Method, Params: params})
+		j.sent, err = s.e.snd.Reply(ctx, Reply{ChatID: j.chatID, Method: r.Method, Params: r.Params})
 		return err
 	case jobEdit:
 		// Fresh from the store: the correction must show the latest text.
@@ -188,6 +198,10 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 	log := s.e.log.With("chat_id", j.chatID)
 	if j.kind == jobPost || j.kind == jobEdit || j.kind == jobDelete {
 		log = log.With("article_id", j.rows[0].ArticleID)
+	}
+	if j.nothing {
+		return []store.OutboxUpdate{{Op: store.OpReplyCancel, IDs: j.ids(), ErrorKind: "nothing_to_send",
+			Error: "nothing left to send to the chat"}}, nil
 	}
 	if err == nil {
 		return s.succeeded(j)

@@ -132,7 +132,7 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, cre
 	if d.Picks.Empty() {
 		d.State = nashra.DigestEmpty
 	}
-	d, created, err = s.st.CreateDigest(ctx, d, s.telegram != nil)
+	d, created, err = s.st.CreateDigest(ctx, d, s.telegram)
 	if err != nil || !created {
 		return d, created, err
 	}

@@ -6,10 +6,11 @@
 // renders the digest archive.
 //
 // A digest is rendered once per distinct set of sections; only the
-// per-recipient links are filled in per message. Messages go through a
-// send log with one row per (digest, recipient), claimed with leases as in
-// the delivery engine's outbox, so that a crash or a restart resumes
-// without doubles.
+// per-recipient links are filled in per message. Mails go through a send
+// log with one row per (digest, recipient), sent on the outbox engine
+// like the delivery engine's queue, so that a crash or a restart resumes
+// without doubles; the Telegram digest is queued once per chat in the
+// delivery engine's queue and rendered by Render as it goes out.
 package digest
 
 import (
@@ -24,7 +25,6 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
-	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/ranking"
@@ -42,6 +42,7 @@ type Store interface {
 	DigestEdition(ctx context.Context, digestID int64, sections string, pick func() (nashra.DigestPicks, error)) (nashra.DigestPicks, error)
 	FinishDigests(ctx context.Context, now time.Time) ([]nashra.Digest, error)
 	Article(ctx context.Context, id int64) (nashra.Article, error)
+	Chat(ctx context.Context, id int64) (nashra.Chat, error)
 
 	// The send log and its claims.
 	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]store.Send, error)
@@ -89,13 +90,6 @@ type Subscribers interface {
 	Subscriptions(ctx context.Context, chatID int64) ([]string, error)
 }
 
-// Outbox queues a Telegram message for the delivery engine, which sends it
-// within Telegram's limits; *delivery.Engine implements it.
-type Outbox interface {
-	// EnqueueReply stores r and returns once it is stored, not sent.
-	EnqueueReply(ctx context.Context, r delivery.Reply) error
-}
-
 // Deps are the parts the digest works with.
 type Deps struct {
 	Store  Store
@@ -106,8 +100,9 @@ type Deps struct {
 	Tokens *links.ActionSigner
 	// Sections are the configured sections.
 	Sections *nashra.Catalog
-	// Telegram takes the Telegram digest; nil: email only.
-	Telegram Outbox
+	// Telegram queues the Telegram digest too, for the delivery engine to
+	// send as Render makes it; false: email only.
+	Telegram bool
 	// Subscribers say which sections each Telegram reader's digest covers;
 	// needed with Telegram.
 	Subscribers Subscribers
@@ -134,7 +129,7 @@ type Service struct {
 	links    Links
 	tokens   *links.ActionSigner
 	sections *nashra.Catalog
-	telegram Outbox
+	telegram bool
 	subs     Subscribers
 	now      func() time.Time
 	log      *slog.Logger
@@ -147,10 +142,9 @@ type Service struct {
 	transport transport
 	editions  *editionCache
 
-	// wakeEmail and wakeTelegram tell the running sender that messages
-	// were queued; a pending wake-up is enough, so each holds one.
-	wakeEmail    chan struct{}
-	wakeTelegram chan struct{}
+	// wakeEmail tells the running sender that mails were queued; a
+	// pending wake-up is enough, so it holds one.
+	wakeEmail chan struct{}
 
 	buildMu sync.Mutex
 }
@@ -166,13 +160,13 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || deps.Sections == nil || len(deps.Sections.Sections()) == 0 {
 		return nil, errors.New("digest: store, ranker, tokens and sections are required")
 	}
-	if deps.Telegram != nil && deps.Subscribers == nil {
+	if deps.Telegram && deps.Subscribers == nil {
 		return nil, errors.New("digest: the Telegram digest needs the subscribers")
 	}
 	s := &Service{
 		cfg: *cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
 		sections: deps.Sections, telegram: deps.Telegram, subs: deps.Subscribers, now: deps.Now, log: deps.Log,
-		wakeEmail: make(chan struct{}, 1), wakeTelegram: make(chan struct{}, 1),
+		wakeEmail: make(chan struct{}, 1),
 	}
 	if s.links == nil {
 		s.links = directLinks{}
@@ -212,11 +206,9 @@ func (s *Service) Close() error { return s.transport.Close() }
 // Notify wakes the running sender: messages were queued, such as the
 // mails a signup asks for.
 func (s *Service) Notify() {
-	for _, c := range []chan struct{}{s.wakeEmail, s.wakeTelegram} {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
+	select {
+	case s.wakeEmail <- struct{}{}:
+	default:
 	}
 }
 

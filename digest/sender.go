@@ -17,9 +17,8 @@ import (
 	"github.com/almaalouma/nashra/store"
 )
 
-// Run sends the queued mails, and hands the Telegram digest to the
-// delivery engine, while this instance holds the sender's lease (waiting
-// for it while another does), until ctx ends. Then it lets the messages in
+// Run sends the queued mails while this instance holds the sender's lease
+// (waiting for it while another does), until ctx ends. Then it lets the messages in
 // flight finish (each bounded by SendTimeout), gives back what it had
 // claimed and the lease, and returns nil.
 func (s *Service) Run(ctx context.Context) error {
@@ -32,20 +31,13 @@ func (s *Service) lead(ctx context.Context, t outbox.Term) {
 	if t.Previous != s.holder {
 		s.log.Info("digest: sending", "holder", s.holder, "previous", t.Previous)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { s.sendEmails(ctx) })
-	if s.telegram != nil {
-		wg.Go(func() { s.handTelegram(ctx) })
-	}
-	wg.Wait()
+	s.sendEmails(ctx)
 }
 
-// renewed refreshes the gauges with every renewal of the lease.
+// renewed refreshes the gauge with every renewal of the lease.
 func (s *Service) renewed(ctx context.Context, _ store.Lease) {
-	for _, m := range []store.SendMedium{store.SendEmail, store.SendTelegram} {
-		if n, err := s.st.OpenSends(ctx, m); err == nil {
-			s.m.queue.WithLabelValues(string(m)).Set(float64(n))
-		}
+	if n, err := s.st.OpenSends(ctx, store.SendEmail); err == nil {
+		s.m.queue.WithLabelValues(string(store.SendEmail)).Set(float64(n))
 	}
 }
 

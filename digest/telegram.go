@@ -4,75 +4,56 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/outbox"
+	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/telegram"
 )
 
-// handTelegram hands the Telegram digest to the delivery engine: one
-// message per reader, paced at TelegramPerSecond because the engine sends
-// them in the reply lane, before the fan-outs: readers' answers must not
-// wait behind thousands of digests.
-func (s *Service) handTelegram(ctx context.Context) {
-	p := outbox.NewPacer(s.cfg.Digest.TelegramPerSecond)
-	s.eng.Poll(ctx, func(ctx context.Context) (bool, error) {
-		now := s.now()
-		rows, err := s.st.ClaimSends(ctx, store.SendTelegram, s.holder, 32, now, now.Add(s.cfg.LeaseDuration.D()))
-		if err != nil {
-			return false, err
-		}
-		for _, row := range rows {
-			if p.Wait(ctx) != nil {
-				return false, nil // still claimed: given back when the term ends
-			}
-			u := s.handOne(ctx, row)
-			if err := s.st.UpdateSends(ctx, s.holder, []store.SendUpdate{u}); err != nil && ctx.Err() == nil {
-				s.log.Error("digest: cannot record a Telegram hand-off", "chat_id", row.RecipientID, "err", err)
-			}
-		}
-		return len(rows) > 0, nil
-	}, func(ctx context.Context) { s.idle(ctx, store.SendTelegram, s.wakeTelegram) })
-}
+var _ delivery.Renderer = (*Service)(nil)
 
-// handOne queues one reader's digest with the delivery engine.
-func (s *Service) handOne(ctx context.Context, row store.Send) store.SendUpdate {
-	one := []int64{row.ID}
-	log := s.log.With("chat_id", row.RecipientID, "digest_id", row.DigestID)
-	if s.now().Sub(row.CreatedAt) > s.cfg.Email.StaleAfter.D() {
-		s.m.messages.WithLabelValues("telegram", "stale").Inc()
-		return store.SendUpdate{Op: store.SendOpStale, IDs: one}
-	}
-	text, err := s.telegramText(ctx, row)
-	if err == nil && text == "" {
-		s.m.messages.WithLabelValues("telegram", "cancelled").Inc()
-		return store.SendUpdate{Op: store.SendOpCancel, IDs: one, ErrorKind: "nothing_new", Error: "nothing new in the reader's sections"}
-	}
-	if err == nil {
-		err = s.telegram.EnqueueReply(ctx, telegram.TextMessage(row.RecipientID, text, nil))
-	}
+// Render makes a chat's Telegram digest as the delivery engine sends it
+// (the digest is queued once per chat, as a reply of method
+// store.MethodDigest): the digest named in params, in the chat's sections,
+// with its own links. There is nothing to send when the chat no longer
+// asks for the digest, or nothing new was published in its sections.
+func (s *Service) Render(ctx context.Context, chatID int64, params map[string]string) (delivery.Reply, bool, error) {
+	id, err := strconv.ParseInt(params["digest_id"], 10, 64)
 	if err != nil {
-		at, ok := s.retry.Next(row.Attempts+1, s.now())
-		if !ok {
-			log.Error("digest: Telegram digest given up", "err", err)
-			return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: err.Error()}
-		}
-		return store.SendUpdate{Op: store.SendOpRetry, IDs: one, ErrorKind: "transient", Error: err.Error(), At: at}
+		return delivery.Reply{}, false, fmt.Errorf("telegram digest for chat %d: digest_id %q: %w", chatID, params["digest_id"], err)
 	}
-	s.m.messages.WithLabelValues("telegram", "sent").Inc()
-	return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
+	c, err := s.st.Chat(ctx, chatID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && (!c.Active || !c.Settings.Digest):
+		s.m.messages.WithLabelValues("telegram", "cancelled").Inc()
+		return delivery.Reply{}, false, nil
+	case err != nil:
+		return delivery.Reply{}, false, err
+	}
+	text, err := s.telegramText(ctx, id, chatID)
+	if err != nil {
+		return delivery.Reply{}, false, err
+	}
+	if text == "" {
+		s.m.messages.WithLabelValues("telegram", "cancelled").Inc()
+		return delivery.Reply{}, false, nil
+	}
+	s.m.messages.WithLabelValues("telegram", "rendered").Inc()
+	return telegram.TextMessage(chatID, text, nil), true, nil
 }
 
 // telegramText returns the reader's digest as Telegram HTML, rendered once
 // per set of sections (their subscriptions; all when none) and filled with
 // the chat's links; "" when nothing new was published in them.
-func (s *Service) telegramText(ctx context.Context, row store.Send) (string, error) {
-	d, err := s.digestRow(ctx, row.DigestID)
+func (s *Service) telegramText(ctx context.Context, digestID, chatID int64) (string, error) {
+	d, err := s.digestRow(ctx, digestID)
 	if err != nil {
 		return "", err
 	}
-	subs, err := s.subs.Subscriptions(ctx, row.RecipientID)
+	subs, err := s.subs.Subscriptions(ctx, chatID)
 	if err != nil {
 		return "", err
 	}
@@ -92,7 +73,7 @@ func (s *Service) telegramText(ctx context.Context, row store.Send) (string, err
 	// from a group's by its id, above 0.
 	vals := make([]string, len(r.articles))
 	for i, a := range r.articles {
-		vals[i] = cleanURL(s.links.Post(a, nashra.MediumTelegram, row.RecipientID))
+		vals[i] = cleanURL(s.links.Post(a, nashra.MediumTelegram, chatID))
 	}
 	var b bytes.Buffer
 	fill(&b, r.html, vals, true)

@@ -4,27 +4,15 @@ import (
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/store"
 )
-
-// replies records what the digest queues for Telegram.
-type replies struct {
-	mu      sync.Mutex
-	replies []delivery.Reply
-}
-
-func (o *replies) EnqueueReply(_ context.Context, r delivery.Reply) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.replies = append(o.replies, r)
-	return nil
-}
 
 func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 	h := newHarness(t)
@@ -57,22 +45,36 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ob := &replies{}
-	h.cfg.Digest.TelegramPerSecond = 1000
 	signer, _ := links.NewSigner([]byte("test secret"))
 	s := h.service(func(d *Deps) {
-		d.Telegram = ob
+		d.Telegram = true
 		d.Links = links.NewBuilder(h.cfg.BaseURL, signer, true)
 	})
 	d := h.sendAll(s)
 	if d.Chats != 4 || d.State != nashra.DigestSent {
 		t.Fatalf("digest %+v", d)
 	}
-	if len(ob.replies) != 4 {
-		t.Fatalf("%d messages queued, want one per reader who asked", len(ob.replies))
+	// Queued once, in the dispatcher's queue; rendered as it goes out.
+	queued, err := h.db.ClaimReplies(ctx, "dispatcher", store.BroadcastLane, 100, now.Add(time.Hour), now.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 4 {
+		t.Fatalf("%d messages queued, want one per reader who asked", len(queued))
+	}
+	var sent []delivery.Reply
+	for _, q := range queued {
+		if q.Method != store.MethodDigest {
+			t.Errorf("queued %+v, want the digest", q)
+		}
+		r, ok, err := s.Render(ctx, q.ChatID, q.Params)
+		if err != nil || !ok {
+			t.Fatalf("render for chat %d: %v %v", q.ChatID, ok, err)
+		}
+		sent = append(sent, r)
 	}
 	tag := regexp.MustCompile(`</?([a-z]+)[^>]*>`)
-	for _, r := range ob.replies {
+	for _, r := range sent {
 		text := r.Params["text"]
 		if r.Method != "sendMessage" || r.Params["parse_mode"] != "HTML" || r.Params["chat_id"] == "" {
 			t.Errorf("reply %+v", r)
@@ -104,6 +106,17 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 			if want := max(r.ChatID, 0); err != nil || link.ChatID != want || link.Medium != nashra.MediumTelegram {
 				t.Errorf("a link to chat %d: %+v %v, want chat %d", r.ChatID, link, err, want)
 			}
+		}
+	}
+	// A reader who turns the digest off before it goes out gets nothing.
+	off := nashra.DefaultChatSettings
+	off.Digest = false
+	if err := h.db.SetChatSettings(ctx, 2, off, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queued {
+		if _, ok, err := s.Render(ctx, q.ChatID, q.Params); q.ChatID == 2 && (ok || err != nil) {
+			t.Errorf("render for a reader who turned the digest off: %v %v, want nothing", ok, err)
 		}
 	}
 	if n := value(s.m.renders); n != 0 {

@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/store"
-	"github.com/almaalouma/nashra/store/sqlitetest"
+	"github.com/almaalouma/nashra/store/storetest"
 )
 
 // BenchmarkMatchFanOut is the whole cost of one new article for the
@@ -26,13 +28,52 @@ import (
 // expansion, the longest the store's writer was held by one list, the CPU
 // time of it all (on a shared machine the wall time is also others'), and
 // how the heap grew over the articles.
+//
+// It runs on a SQLite file and on a PostgreSQL schema.
 func BenchmarkMatchFanOut(b *testing.B) {
-	p, _ := benchPopulation(b)
-	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "nashra.db")
-	db := sqlitetest.OpenAt(b, path, nashra.Section{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/feed/"}})
-	seedFollows(b, path, p.rules)
+	backends := []struct {
+		name, driver string
+		url          func(testing.TB) (store, raw string)
+	}{
+		{"sqlite", "sqlite", func(t testing.TB) (string, string) {
+			path := filepath.Join(t.TempDir(), "nashra.db")
+			return "sqlite:" + path, "file:" + path + "?_pragma=busy_timeout(10000)"
+		}},
+		{"postgres", "pgx", func(t testing.TB) (string, string) {
+			u := storetest.PostgresURL(t)
+			return u, u
+		}},
+	}
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			storeURL, rawURL := be.url(b)
+			db := openStore(b, storeURL)
+			p, _ := benchPopulation(b)
+			seedFollows(b, be.driver, rawURL, p.rules)
+			matchFanOut(b, db, p)
+		})
+	}
+}
 
+// openStore opens the store at url, migrated, with the section news.
+func openStore(b *testing.B, url string) *store.DB {
+	ctx := context.Background()
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.SyncSections(ctx, []nashra.Section{{Slug: "news", Name: "أخبار", Feeds: []string{"https://a.example/feed/"}}}); err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+func matchFanOut(b *testing.B, db *store.DB, p population) {
+	ctx := context.Background()
 	before := heapInUse()
 	ix, err := buildFromStore(ctx, db)
 	if err != nil {
@@ -113,12 +154,13 @@ func buildFromStore(ctx context.Context, db *store.DB) (*Index, error) {
 	}, nil)
 }
 
-// seedFollows writes the population's chats and rules into the SQLite
-// file at path in one transaction: a follow at a time through the store
-// would take minutes.
-func seedFollows(b *testing.B, path string, rules []Rule) {
+// seedFollows writes the population's chats and rules into the store
+// through a connection of its own, in one transaction of statements of a
+// thousand rows each: a follow at a time through the store would take
+// minutes. The values are literals: the phrases are the bench's own.
+func seedFollows(b *testing.B, driver, url string, rules []Rule) {
 	b.Helper()
-	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	conn, err := sql.Open(driver, url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,29 +170,28 @@ func seedFollows(b *testing.B, path string, rules []Rule) {
 		b.Fatal(err)
 	}
 	defer tx.Rollback()
-	chat, err := tx.Prepare(`INSERT INTO chats (id, kind, created_at, updated_at) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	follow, err := tx.Prepare(`INSERT INTO follows (chat_id, thread_id, kind, key, phrase, created_at) VALUES (?, ?, ?, ?, ?, 0)
-		ON CONFLICT DO NOTHING`)
-	if err != nil {
-		b.Fatal(err)
-	}
 	names := map[Kind]nashra.FollowKind{Follow: nashra.FollowKeyword, Mute: nashra.FollowMute, Tag: nashra.FollowTag}
-	for _, r := range rules {
-		kind := nashra.ChatPrivate
-		if r.Owner.Chat < 0 {
-			kind = nashra.ChatSupergroup
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	for part := range slices.Chunk(rules, 1000) {
+		var chats, follows []string
+		for _, r := range part {
+			kind := nashra.ChatPrivate
+			if r.Owner.Chat < 0 {
+				kind = nashra.ChatSupergroup
+			}
+			chats = append(chats, fmt.Sprintf("(%d, '%s', 0, 0)", r.Owner.Chat, kind))
+			key, err := Key(r.Kind, r.Phrase)
+			if err != nil {
+				b.Fatal(err)
+			}
+			follows = append(follows, fmt.Sprintf("(%d, %d, '%s', %s, %s, 0)", r.Owner.Chat, r.Owner.Topic, names[r.Kind], quote(key), quote(r.Phrase)))
 		}
-		if _, err := chat.Exec(r.Owner.Chat, kind); err != nil {
+		if _, err := tx.Exec(`INSERT INTO chats (id, kind, created_at, updated_at) VALUES ` + strings.Join(chats, ", ") +
+			` ON CONFLICT DO NOTHING`); err != nil {
 			b.Fatal(err)
 		}
-		key, err := Key(r.Kind, r.Phrase)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := follow.Exec(r.Owner.Chat, r.Owner.Topic, names[r.Kind], key, r.Phrase); err != nil {
+		if _, err := tx.Exec(`INSERT INTO follows (chat_id, thread_id, kind, key, phrase, created_at) VALUES ` +
+			strings.Join(follows, ", ") + ` ON CONFLICT DO NOTHING`); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/almaalouma/nashra"
@@ -31,7 +32,8 @@ func scanDigest(row interface{ Scan(...any) error }) (nashra.Digest, error) {
 // CreateDigest records a day's digest and, when its state is
 // DigestSending, queues it in the same transaction: one send-log row per
 // active email subscriber, with their sections of the moment, and, when
-// telegram is true, one per active chat that asked for the daily digest.
+// telegram is true, one reply of MethodDigest per active chat that asked
+// for the daily digest, in the dispatcher's broadcast lane.
 // When the day has a digest already nothing changes and created is false:
 // of two instances building the same day, one queues it.
 func (db *DB) CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) (_ nashra.Digest, created bool, err error) {
@@ -63,9 +65,14 @@ func (db *DB) CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) 
 		n, _ := r.RowsAffected()
 		d.Emails = int(n)
 		if telegram {
-			r, err := tx.ExecContext(ctx, `INSERT INTO send_log (kind, medium, digest_id, recipient_id, lane, state,
-				created_at, not_before) SELECT 'digest', 'telegram', ?, id, 1, 'pending', ?, ?
-				FROM chats WHERE digest = 1 AND active = 1 AND kind <> 'channel'`, d.ID, now, now)
+			params, err := json.Marshal(map[string]string{"digest_id": strconv.FormatInt(d.ID, 10)})
+			if err != nil {
+				return err
+			}
+			r, err := tx.ExecContext(ctx, `INSERT INTO delivery_replies (chat_id, lane, method, params, state, created_at,
+				not_before, digest_id) SELECT id, ?, ?, ?, 'pending', ?, ?, ?
+				FROM chats WHERE digest = 1 AND active = 1 AND kind <> 'channel'`,
+				BroadcastLane, MethodDigest, string(params), now, now, d.ID)
 			if err != nil {
 				return fmt.Errorf("queue telegram readers: %w", err)
 			}
@@ -207,8 +214,8 @@ type SendMedium string
 const (
 	// SendEmail: RecipientID is an email subscriber.
 	SendEmail SendMedium = "email"
-	// SendTelegram: RecipientID is a chat; the row is done once handed to
-	// the delivery engine.
+	// SendTelegram: the Telegram digest, queued in the dispatcher's
+	// replies; SendCounts counts it under this medium.
 	SendTelegram SendMedium = "telegram"
 )
 
@@ -238,10 +245,9 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT s.id, s.kind, COALESCE(s.digest_id, 0), s.recipient_id, s.sections, s.attempts,
-			s.created_at, COALESCE(e.address, ''), COALESCE(e.state, ''), COALESCE(c.active, 0), COALESCE(c.digest, 0)
+			s.created_at, COALESCE(e.address, ''), COALESCE(e.state, '')
 			FROM send_log s
 			LEFT JOIN email_subscribers e ON s.medium = 'email' AND e.id = s.recipient_id
-			LEFT JOIN chats c ON s.medium = 'telegram' AND c.id = s.recipient_id
 			WHERE s.medium = ? AND s.state = 'pending' AND s.not_before <= ? ORDER BY s.lane, s.id LIMIT ?`,
 			medium, now.UnixMilli(), limit)
 		if err != nil {
@@ -254,13 +260,12 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 			var sections string
 			var created int64
 			var state nashra.EmailState
-			var chatActive, chatDigest bool
 			if err := rows.Scan(&s.ID, &s.Kind, &s.DigestID, &s.RecipientID, &sections, &s.Attempts, &created, &s.Address,
-				&state, &chatActive, &chatDigest); err != nil {
+				&state); err != nil {
 				rows.Close()
 				return err
 			}
-			if why := undeliverable(s, state, chatActive, chatDigest); why != "" {
+			if why := undeliverable(s, state); why != "" {
 				cancel[why] = append(cancel[why], s.ID)
 				continue
 			}
@@ -304,16 +309,7 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 
 // undeliverable says why a row may not be sent to its recipient as things
 // stand, or "" when it may.
-func undeliverable(s Send, state nashra.EmailState, chatActive, chatDigest bool) string {
-	if s.Medium == SendTelegram {
-		switch {
-		case !chatActive:
-			return "chat_gone"
-		case !chatDigest:
-			return "digest_off"
-		}
-		return ""
-	}
+func undeliverable(s Send, state nashra.EmailState) string {
 	ok := false
 	switch s.Kind {
 	case SendDigest:
@@ -464,10 +460,12 @@ func sendSQL(u SendUpdate) (string, []any) {
 	panic(fmt.Sprintf("store: unknown send op %d", u.Op))
 }
 
-// SendCounts counts a digest's send-log rows by medium and state.
+// SendCounts counts a digest's messages by medium and state: its send-log
+// rows, and its replies in the dispatcher's queue as SendTelegram.
 func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[SendMedium]map[nashra.DeliveryState]int, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT medium, state, COUNT(*) FROM send_log WHERE digest_id = ?
-		GROUP BY medium, state`, digestID)
+		GROUP BY medium, state
+		UNION ALL SELECT 'telegram', state, COUNT(*) FROM delivery_replies WHERE digest_id = ? GROUP BY state`, digestID, digestID)
 	if err != nil {
 		return nil, fmt.Errorf("count sends of digest %d: %w", digestID, err)
 	}

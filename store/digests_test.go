@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -97,9 +98,14 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 		if counts[SendEmail][nashra.DeliveryCancelled] != 1 || counts[SendEmail][nashra.DeliveryClaimed] != 2 {
 			t.Fatalf("counts %v: the paused reader's row should be cancelled", counts)
 		}
-		tg, err := db.ClaimSends(ctx, SendTelegram, "me", 10, at, at.Add(time.Minute))
-		if err != nil || len(tg) != 2 || tg[0].RecipientID != 100 {
+		// The Telegram digest is queued once, in the dispatcher's queue.
+		tg, err := db.ClaimReplies(ctx, "dispatcher", BroadcastLane, 10, at, at.Add(time.Minute))
+		if err != nil || len(tg) != 2 || tg[0].ChatID != 100 || tg[0].Method != MethodDigest ||
+			tg[0].Params["digest_id"] != strconv.FormatInt(d.ID, 10) {
 			t.Fatalf("telegram claim: %+v, %v", tg, err)
+		}
+		if counts, _ := db.SendCounts(ctx, d.ID); counts[SendTelegram][nashra.DeliveryClaimed] != 2 {
+			t.Fatalf("counts %v: want the 2 Telegram digests claimed", counts)
 		}
 		if more, _ := db.ClaimSends(ctx, SendEmail, "other", 10, at, at.Add(time.Minute)); len(more) != 0 {
 			t.Fatalf("claimed rows were claimed again: %+v", more)

@@ -18,6 +18,11 @@ const (
 	BroadcastLane = 5
 )
 
+// MethodDigest is the method of a queued Telegram digest: not a Bot API
+// method, but the dispatcher's cue to have the digest rendered for the
+// chat when it is sent. Its Params carry "digest_id".
+const MethodDigest = "digest"
+
 // QueuedReply is an answer the bot queued for a reader: a Bot API method
 // and its parameters, exactly as they will be sent, except chat_id, which
 // is set from ChatID.

@@ -141,7 +141,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, "", db, nil, secret, tracked, ranker, nil, log, nil)
+	d, err := newDigest(cfg, "", db, nil, secret, tracked, ranker, false, log, nil)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
-	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
@@ -25,10 +24,10 @@ import (
 
 // newDigest builds the daily digest on an open store with nashra's
 // secret, holding its sender's lease as holder (empty: a holder of its
-// own); tracked makes the article links, telegram may be nil (no Telegram
-// digest), subs says what Telegram readers follow.
+// own); tracked makes the article links, telegram says whether Telegram
+// readers get it too, subs says what they follow.
 func newDigest(cfg *config.Config, holder string, db *store.DB, subs digest.Subscribers, secret []byte, tracked digest.Links,
-	ranker digest.Ranker, telegram digest.Outbox, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
+	ranker digest.Ranker, telegram bool, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
 	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
 		return nil, err
@@ -50,16 +49,6 @@ func emailPages(cfg *config.Config, subs *subscribers.Service, d *digest.Service
 	return web.NewEmailPages(web.EmailOptions{
 		Config: cfg, Sections: siteSections(cfg), Signup: subs, Subscribers: subs, Archive: d, Tokens: tokens, Logger: log,
 	}), nil
-}
-
-// storeOutbox queues the Telegram digest in the store's reply lane, where
-// a running nashra's dispatcher sends it: the command line has no delivery
-// engine of its own.
-type storeOutbox struct{ db *store.DB }
-
-func (o storeOutbox) EnqueueReply(ctx context.Context, r delivery.Reply) error {
-	_, err := o.db.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method, Params: r.Params}, time.Now())
-	return err
 }
 
 // cmdDigest previews, sends and resumes the daily digest.
@@ -110,15 +99,12 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	var tg digest.Outbox
-	if cfg.Telegram.Token != "" {
-		tg = storeOutbox{db}
-	}
 	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, "", db, subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log)), secret, tracked, ranker, tg, log, nil)
+	d, err := newDigest(cfg, "", db, subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log)), secret, tracked, ranker,
+		cfg.Telegram.Token != "", log, nil)
 	if err != nil {
 		return err
 	}

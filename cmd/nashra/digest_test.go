@@ -118,7 +118,7 @@ func TestEmailPagesWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDigest(cfg, "", db, nil, secret, nil, ranker, nil, log, nil)
+	d, err := newDigest(cfg, "", db, nil, secret, nil, ranker, false, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,17 +100,20 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 	tg := newTelegram(cfg, log, tracked.Post)
-	var outbox digest.Outbox // the Telegram digest's way out; none without Telegram
 	if tg != nil {
 		if m.engine, err = delivery.New(cfg, instance, db, tg.sender, nil, log, m.reg); err != nil {
 			return nil, err
 		}
 		m.engine.SetFollowers(m.subs)
-		outbox = m.engine
 		m.poller.OnNew = m.engine.Notify
 	}
-	if m.digest, err = newDigest(cfg, instance, db, m.subs, secret, tracked, m.ranker, outbox, log, m.reg); err != nil {
+	if m.digest, err = newDigest(cfg, instance, db, m.subs, secret, tracked, m.ranker, tg != nil, log, m.reg); err != nil {
 		return nil, err
+	}
+	if m.engine != nil {
+		// The Telegram digest is queued for the dispatcher, which has it
+		// rendered for each chat as it goes out.
+		m.engine.SetRenderer(store.MethodDigest, m.digest)
 	}
 	pages, err := emailPages(cfg, m.subs, m.digest, secret, log)
 	if err != nil {

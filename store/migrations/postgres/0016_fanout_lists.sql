@@ -11,7 +11,11 @@ CREATE TABLE fanout_lists (
     created_at BIGINT NOT NULL,
     -- how many chats list names
     chats      INTEGER NOT NULL,
-    -- JSON: [[chat id, thread id, reason], …]
-    list       TEXT NOT NULL
+    -- the reasons, then per chat its id (less the one before), topic and
+    -- reason, as varints (store.packFollows)
+    list       BYTEA NOT NULL
 );
 CREATE INDEX fanout_lists_article ON fanout_lists (article_id);
+-- A list is written once and read once within seconds: compressing it is
+-- time lost.
+ALTER TABLE fanout_lists ALTER COLUMN list SET STORAGE EXTERNAL;

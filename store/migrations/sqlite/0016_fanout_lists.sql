@@ -11,7 +11,8 @@ CREATE TABLE fanout_lists (
     created_at INTEGER NOT NULL,
     -- how many chats list names
     chats      INTEGER NOT NULL,
-    -- JSON: [[chat id, thread id, reason], …]
-    list       TEXT NOT NULL
+    -- the reasons, then per chat its id (less the one before), topic and
+    -- reason, as varints (store.packFollows)
+    list       BLOB NOT NULL
 );
 CREATE INDEX fanout_lists_article ON fanout_lists (article_id);
