@@ -41,8 +41,8 @@ type articleRow struct {
 	// Withdrawn is when an editor retracted the article, empty when not:
 	// the row stays, marked, since its messages and clicks still count.
 	Withdrawn string
-	Clicks             []int // by clickMedia
-	Rank               int   // 0: not in the most-followed list
+	Clicks    []int // by clickMedia
+	Rank      int   // 0: not in the most-followed list
 }
 
 type sortLink struct {
