@@ -75,6 +75,9 @@ const (
 )
 
 func (b *Bot) cmdFollow(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelFollow(ctx, r, ch, phrase, nashra.FollowKeyword)
+	}
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
@@ -85,6 +88,9 @@ func (b *Bot) cmdFollow(ctx context.Context, r *request) error {
 }
 
 func (b *Bot) cmdMute(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelFollow(ctx, r, ch, phrase, nashra.FollowMute)
+	}
 	if r.args == "" {
 		return b.reply(ctx, r, txtMuteUsage, nil)
 	}
@@ -95,6 +101,9 @@ func (b *Bot) cmdMute(ctx context.Context, r *request) error {
 }
 
 func (b *Bot) cmdUnfollow(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelUnfollow(ctx, r, ch, phrase, nashra.FollowKeyword)
+	}
 	if r.args == "" {
 		return b.cmdFollows(ctx, r)
 	}
@@ -116,6 +125,9 @@ func (b *Bot) cmdUnfollow(ctx context.Context, r *request) error {
 }
 
 func (b *Bot) cmdUnmute(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelUnfollow(ctx, r, ch, phrase, nashra.FollowMute)
+	}
 	if r.args == "" {
 		return b.cmdFollows(ctx, r)
 	}
@@ -342,6 +354,9 @@ func inTopic(p map[string]string, thread int64) {
 }
 
 func (b *Bot) cmdFollows(ctx context.Context, r *request) error {
+	if ch, _, ok := channelTarget(r); ok {
+		return b.channelFollows(ctx, r, ch)
+	}
 	fs, err := b.subs.Follows(ctx, r.chat.ID)
 	if err != nil {
 		return err
@@ -353,6 +368,31 @@ func (b *Bot) cmdFollows(ctx context.Context, r *request) error {
 // followsList is the list of a chat's follows, with a remove button for
 // each and one to follow a new word.
 func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.InlineKeyboardMarkup) {
+	v := followsView{head: txtFollowsHead, foot: txtFollowsFoot, ask: true,
+		remove: func(id int64) string { return cbUnfollow + strconv.FormatInt(id, 10) }}
+	if !private {
+		v.head = txtFollowsHeadGrp
+	}
+	if len(fs) == 0 {
+		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(button(btnFollowWord, cbFollowAsk)))
+		return txtFollowsNone, &kb
+	}
+	return b.listFollows(fs, v)
+}
+
+// followsView is how a list of follows is headed and ended, and what its
+// buttons do.
+type followsView struct {
+	head, foot string
+	// remove is the callback data of a follow's ✖ button.
+	remove func(id int64) string
+	// ask adds the button that asks for a word to follow.
+	ask bool
+}
+
+// listFollows lists follows, not none, as v says: words, tags and mutes,
+// with a remove button for each.
+func (b *Bot) listFollows(fs []nashra.Follow, v followsView) (string, *tgbotapi.InlineKeyboardMarkup) {
 	var words, tags, mutes []string
 	var rows [][]tgbotapi.InlineKeyboardButton
 	var row []tgbotapi.InlineKeyboardButton
@@ -368,7 +408,7 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 		default:
 			words = append(words, "«"+telegram.Escape(f.Phrase)+"»")
 		}
-		row = append(row, button(fmt.Sprintf(btnRemoveFollow, shown), cbUnfollow+strconv.FormatInt(f.ID, 10)))
+		row = append(row, button(fmt.Sprintf(btnRemoveFollow, shown), v.remove(f.ID)))
 		if len(row) == 2 {
 			rows, row = append(rows, row), nil
 		}
@@ -376,15 +416,11 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 	if len(row) > 0 {
 		rows = append(rows, row)
 	}
-	rows = append(rows, tgbotapi.NewInlineKeyboardRow(button(btnFollowWord, cbFollowAsk)))
+	if v.ask {
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(button(btnFollowWord, cbFollowAsk)))
+	}
 	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
-	if len(fs) == 0 {
-		return txtFollowsNone, &kb
-	}
-	lines := []string{txtFollowsHead}
-	if !private {
-		lines[0] = txtFollowsHeadGrp
-	}
+	lines := []string{v.head}
 	if len(words) > 0 {
 		lines = append(lines, fmt.Sprintf(txtFollowsWords, strings.Join(words, "، ")))
 	}
@@ -394,13 +430,13 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 	if len(mutes) > 0 {
 		lines = append(lines, fmt.Sprintf(txtFollowsMutes, strings.Join(mutes, "، ")))
 	}
-	lines = append(lines, "", txtFollowsFoot)
+	lines = append(lines, "", v.foot)
 	return strings.Join(lines, "\n"), &kb
 }
 
 // isFollowCallback reports whether data is one of the follows' buttons.
 func isFollowCallback(data string) bool {
-	for _, p := range []string{cbUnfollow, telegram.CallbackFollowTag, cbLatestFollow, cbLatestSec} {
+	for _, p := range []string{cbUnfollow, cbChannelUnfollow, telegram.CallbackFollowTag, cbLatestFollow, cbLatestSec} {
 		if strings.HasPrefix(data, p) {
 			return true
 		}
@@ -439,6 +475,8 @@ func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c
 		}
 		html, kb := b.followsList(fs, c.Kind == nashra.ChatPrivate)
 		return b.enqueue(ctx, editTextReply(c.ID, q.Message.MessageID, html, kb))
+	case strings.HasPrefix(data, cbChannelUnfollow):
+		return b.onChannelUnfollow(ctx, q, c, strings.TrimPrefix(data, cbChannelUnfollow))
 	case strings.HasPrefix(data, telegram.CallbackFollowTag):
 		return b.followTag(ctx, q, c, thread, strings.TrimPrefix(data, telegram.CallbackFollowTag))
 	case strings.HasPrefix(data, cbLatestFollow):

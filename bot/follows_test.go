@@ -596,3 +596,81 @@ func TestBundleSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelFollows: a channel's administrator, in a private chat with
+// the bot, makes the channel follow and mute words, lists them and removes
+// them with a button; the editors are told; the channel's posts by word go
+// through the outbox's channel lane and say nothing of why, since its
+// readers did not choose; someone who does not administer it cannot.
+func TestChannelFollows(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	if err := h.subs.LoadFollows(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner, stranger := h.user(3601), h.user(3602)
+	ch := h.tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "قناة البصرة", UserName: "basra_news_ch"}).ID
+	h.tg.SetMember(ch, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.tg.SetBotMember(ch, tgbotapi.ChatMember{Status: "administrator", CanPostMessages: true})
+
+	mustContain(t, h.reply(stranger, "/follow @basra_news_ch الكهرباء").Plain, "لست مشرفًا في @basra_news_ch")
+	mustContain(t, h.reply(owner, "/follow @basra_news_ch").Plain, "اكتب الكلمة بعد اسم القناة")
+	before := len(h.tg.Sent(adminID))
+	mustContain(t, h.reply(owner, "/follow @basra_news_ch الكهرباء").Plain,
+		"ستُنشر في @basra_news_ch الأخبار التي تذكر «الكهرباء»")
+	waitFor(t, "editors told", func() bool { return len(h.tg.Sent(adminID)) > before })
+	mustContain(t, h.tg.Sent(adminID)[before].Plain, "مشرفُ القناة @basra_news_ch، قناتَه تتابع «الكهرباء»",
+		"/unfollow @basra_news_ch الكهرباء")
+	mustContain(t, h.reply(owner, "/follow @basra_news_ch كهرباء").Plain, "@basra_news_ch تتابع «كهرباء» من قبل")
+	mustContain(t, h.reply(owner, "/mute @basra_news_ch رياضة").Plain, "لن تُنشر في @basra_news_ch من أقسامها الأخبار التي تذكر «رياضة»")
+	mustContain(t, h.reply(owner, "/unfollow @basra_news_ch النفط").Plain, "@basra_news_ch لا تتابع «النفط»")
+	if got := h.follows(ch); got != "follow:الكهرباء mute:رياضة" {
+		t.Fatalf("the channel's follows: %q", got)
+	}
+	if got := h.follows(owner); got != "" {
+		t.Fatalf("the owner's own follows changed: %q", got)
+	}
+
+	// A post by word reaches the channel through the outbox, without a
+	// why line.
+	res, err := h.db.SaveItems(h.ctx, "reports", []nashra.Article{{GUID: "c1", Link: "https://almaalouma.net/?p=c1",
+		Title: "محطات الكهرباء الجديدة في البصرة"}}, time.Now(), func(fresh []*nashra.Article) {
+		for _, a := range fresh {
+			a.State = nashra.ArticleNew
+		}
+	})
+	if err != nil || len(res.New) != 1 {
+		t.Fatal(res, err)
+	}
+	h.startEngine().Notify()
+	waitFor(t, "the channel's post", func() bool { return len(h.tg.Sent(ch)) == 1 })
+	post := h.tg.Sent(ch)[0].Plain
+	mustContain(t, post, "محطات الكهرباء الجديدة")
+	if strings.Contains(post, "لأنك تتابع") {
+		t.Errorf("the channel's post says why: %s", post)
+	}
+	ds, err := h.db.ArticleDeliveries(h.ctx, res.New[0])
+	if err != nil || len(ds) != 1 || ds[0].Kind != nashra.ChatChannel || ds[0].Lane != nashra.LaneChannels || ds[0].Reason != "الكهرباء" {
+		t.Fatalf("the channel's row: %+v %v", ds, err)
+	}
+
+	// The list, and its remove button.
+	list := h.reply(owner, "/follows @basra_news_ch")
+	mustContain(t, list.Plain, "ما تتابعه @basra_news_ch", "الكلمات: «الكهرباء»", "المستبعدة من الأقسام: «رياضة»")
+	var remove string
+	for data, text := range buttons(list.Keyboard) {
+		if text == "✖ الكهرباء" {
+			remove = data
+		}
+	}
+	if !strings.HasPrefix(remove, fmt.Sprintf("cu:%d:", ch)) {
+		t.Fatalf("no remove button for the channel's word: %v", buttons(list.Keyboard))
+	}
+	ans := h.press(telegramtest.Callback{From: owner, MessageID: list.MessageID, Data: remove})
+	mustContain(t, ans.Text, "حُذفت «الكهرباء»")
+	if got := h.follows(ch); got != "mute:رياضة" {
+		t.Fatalf("the channel's follows after the button: %q", got)
+	}
+	mustContain(t, h.reply(owner, "/unmute @basra_news_ch رياضة").Plain, "لم تعد «رياضة» مستبعدة في @basra_news_ch")
+	mustContain(t, h.reply(owner, "/follows @basra_news_ch").Plain, "@basra_news_ch لا تتابع أي كلمة بعد")
+}

@@ -50,7 +50,7 @@ func (c *consoleSender) print(chatID int64, silent bool, text string) delivery.S
 func (c *consoleSender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, error) {
 	medium, chat := telegram.Audience(p.Target)
 	if len(p.Articles) == 1 {
-		return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.PostFor(p.Articles[0], medium, telegram.MaxText, p.Target.Reason))), nil
+		return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.PostFor(p.Articles[0], medium, telegram.MaxText, telegram.Why(p.Target)))), nil
 	}
 	return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.Bundle(p.Articles, p.Reasons, medium, chat))), nil
 }
