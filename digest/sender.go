@@ -15,6 +15,7 @@ import (
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
+	"github.com/almaalouma/nashra/subscribers"
 )
 
 // Run sends the queued mails while this instance holds the sender's lease
@@ -327,7 +328,7 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 		s.m.messages.WithLabelValues("email", "bounced").Inc()
 		log.Warn("digest: address refused", "err", reason)
 		return store.SendUpdate{Op: store.SendOpBounce, IDs: one, At: s.now(), ErrorKind: "bounce", Error: reason,
-			Threshold: s.cfg.Email.BounceThreshold}
+			Bounced: s.bounced}
 	}
 	attempt := row.Attempts + 1
 	at, ok := s.retry.Next(attempt, s.now())
@@ -340,6 +341,12 @@ func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error)
 	s.m.messages.WithLabelValues("email", "retried").Inc()
 	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
 	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}
+}
+
+// bounced is the bounce policy, subscribers.AfterBounce at the configured
+// threshold.
+func (s *Service) bounced(bounces int, state nashra.EmailState) nashra.EmailState {
+	return subscribers.AfterBounce(bounces, state, s.cfg.Email.BounceThreshold)
 }
 
 // attempts is the noun of the alert about dead mails, after "بعد".

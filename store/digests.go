@@ -366,9 +366,9 @@ const (
 	SendOpSent SendOp = iota
 	// SendOpRetry: pending again from At, one attempt more, error kept.
 	SendOpRetry
-	// SendOpBounce: the address was refused permanently: the row is final
-	// and the subscriber's bounce count grows; at Threshold the subscriber
-	// is marked bounced and never mailed again.
+	// SendOpBounce: the address was refused permanently: the row is final,
+	// the subscriber's bounce count grows and their state becomes what
+	// Bounced says.
 	SendOpBounce
 	// SendOpDead: given up after too many attempts, error kept.
 	SendOpDead
@@ -387,9 +387,10 @@ type SendUpdate struct {
 	At        time.Time
 	ErrorKind string
 	Error     string
-	// Threshold is the bounce count that marks a subscriber bounced
-	// (SendOpBounce).
-	Threshold int
+	// Bounced, for SendOpBounce, is the bounce policy: the state the
+	// subscriber takes after this refusal, given the refusals counted
+	// before it and their state. nil: the state stays.
+	Bounced func(bounces int, state nashra.EmailState) nashra.EmailState
 }
 
 // UpdateSends applies a sender's updates in one transaction: one commit
@@ -404,11 +405,7 @@ func (db *DB) UpdateSends(ctx context.Context, holder string, updates []SendUpda
 			ids := anys(u.IDs)
 			if u.Op == SendOpBounce {
 				// Before the row changes state, while the guard still holds.
-				if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET bounces = bounces + 1, last_bounce = ?,
-					state = CASE WHEN bounces + 1 >= ? AND state IN ('pending', 'active', 'paused') THEN 'bounced' ELSE state END,
-					updated_at = ? WHERE id IN (SELECT recipient_id FROM send_log`+in+` AND medium = 'email'
-					AND state = 'claimed' AND claimed_by = ?)`,
-					append(append([]any{u.Error, u.Threshold, u.At.UnixMilli()}, ids...), holder)...); err != nil {
+				if err := bounce(ctx, tx, u, in, append(ids, holder)); err != nil {
 					return fmt.Errorf("bounce: %w", err)
 				}
 			}
@@ -431,6 +428,45 @@ func (db *DB) UpdateSends(ctx context.Context, holder string, updates []SendUpda
 	})
 	if err != nil {
 		return fmt.Errorf("update sends: %w", err)
+	}
+	return nil
+}
+
+// bounce counts a refusal against each subscriber of the rows in (a
+// condition on send_log's ids, with args) still claimed, and stores the
+// state u.Bounced gives them.
+func bounce(ctx context.Context, tx *sql.Tx, u SendUpdate, in string, args []any) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, bounces, state FROM email_subscribers WHERE id IN (SELECT recipient_id
+		FROM send_log`+in+` AND medium = 'email' AND state = 'claimed' AND claimed_by = ?)`, args...)
+	if err != nil {
+		return err
+	}
+	type sub struct {
+		id, bounces int64
+		state       nashra.EmailState
+	}
+	var subs []sub
+	for rows.Next() {
+		var s sub
+		if err := rows.Scan(&s.id, &s.bounces, &s.state); err != nil {
+			rows.Close()
+			return err
+		}
+		subs = append(subs, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, s := range subs {
+		state := s.state
+		if u.Bounced != nil {
+			state = u.Bounced(int(s.bounces), s.state)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET bounces = bounces + 1, last_bounce = ?, state = ?,
+			updated_at = ? WHERE id = ?`, u.Error, state, u.At.UnixMilli(), s.id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -113,6 +113,15 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 	})
 }
 
+// bouncedAtTwo stands for the bounce policy: the second refusal marks a
+// subscriber bounced. The store keeps what it says.
+func bouncedAtTwo(bounces int, state nashra.EmailState) nashra.EmailState {
+	if bounces+1 >= 2 {
+		return nashra.EmailBounced
+	}
+	return state
+}
+
 func TestUpdateSends(t *testing.T) {
 	contract(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -133,7 +142,7 @@ func TestUpdateSends(t *testing.T) {
 		err = db.UpdateSends(ctx, "me", []SendUpdate{
 			{Op: SendOpSent, IDs: []int64{rows[0].ID}, At: at},
 			{Op: SendOpRetry, IDs: []int64{rows[1].ID, rows[2].ID}, At: at.Add(time.Minute), ErrorKind: "transient", Error: "451 try later"},
-			{Op: SendOpBounce, IDs: []int64{rows[3].ID}, At: at, ErrorKind: "bounce", Error: "550 no such user", Threshold: 2},
+			{Op: SendOpBounce, IDs: []int64{rows[3].ID}, At: at, ErrorKind: "bounce", Error: "550 no such user", Bounced: bouncedAtTwo},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -175,7 +184,7 @@ func TestUpdateSends(t *testing.T) {
 				sent = append(sent, r.ID)
 			}
 		}
-		if err := db.UpdateSends(ctx, "me", []SendUpdate{{Op: SendOpBounce, IDs: bounce, At: at, Error: "550", Threshold: 2},
+		if err := db.UpdateSends(ctx, "me", []SendUpdate{{Op: SendOpBounce, IDs: bounce, At: at, Error: "550", Bounced: bouncedAtTwo},
 			{Op: SendOpSent, IDs: sent, At: at}}); err != nil {
 			t.Fatal(err)
 		}

@@ -187,3 +187,18 @@ func (s *Service) Register(sched gocron.Scheduler) error {
 	}
 	return nil
 }
+
+// AfterBounce is the state of an email subscriber in state after one more
+// permanent refusal of their address, bounces counting the refusals
+// before it: at threshold refusals in all, a subscriber who could still
+// be mailed is marked bounced and never mailed again; one who left stays
+// as they are. A mail that goes through starts the count afresh.
+func AfterBounce(bounces int, state nashra.EmailState, threshold int) nashra.EmailState {
+	switch state {
+	case nashra.EmailPending, nashra.EmailActive, nashra.EmailPaused:
+		if bounces+1 >= threshold {
+			return nashra.EmailBounced
+		}
+	}
+	return state
+}

@@ -194,3 +194,24 @@ func TestTelegramDigestOff(t *testing.T) {
 		t.Fatalf("off: %+v, %v; want no digest and instant news", stored.Settings, err)
 	}
 }
+
+// An address refused again and again stops being mailed at the threshold,
+// whatever the reader's state, unless they left already.
+func TestAfterBounce(t *testing.T) {
+	for _, c := range []struct {
+		bounces int
+		state   nashra.EmailState
+		want    nashra.EmailState
+	}{
+		{0, nashra.EmailActive, nashra.EmailActive},
+		{1, nashra.EmailActive, nashra.EmailActive},
+		{2, nashra.EmailActive, nashra.EmailBounced},
+		{2, nashra.EmailPending, nashra.EmailBounced},
+		{5, nashra.EmailPaused, nashra.EmailBounced},
+		{5, nashra.EmailUnsubscribed, nashra.EmailUnsubscribed},
+	} {
+		if got := AfterBounce(c.bounces, c.state, 3); got != c.want {
+			t.Errorf("after %d bounces, %s: %s, want %s", c.bounces, c.state, got, c.want)
+		}
+	}
+}
