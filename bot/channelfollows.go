@@ -32,11 +32,17 @@ const (
 	txtChFollowsNone    = "%s لا تتابع أي كلمة بعد. أرسل <code>/follow %s الكهرباء</code> لتُنشر فيها الأخبار التي تذكرها."
 	txtChFollowsFoot    = "اضغط ✖ بجانب ما تريد حذفه، أو أرسل <code>/follow %s كلمة</code> لإضافة كلمة."
 	txtOwnerFollowed    = "📣 جعل %s، مشرفُ القناة %s، قناتَه تتابع «%s».\nللإلغاء: <code>/unfollow %s %s</code>"
+	txtChLatestOffer    = "أرسل إلى القناة آخر ما نُشر عنها"
+	txtChLatestNone     = "لم يُنشر في اليومين الأخيرين ما يذكر «%s»."
 )
 
 // cbChannelUnfollow + channel id + ":" + follow id removes a channel's
-// follow: within 64 bytes for any channel and follow id.
-const cbChannelUnfollow = "cu:"
+// follow; cbChannelLatest + the same sends the channel what was published
+// lately about it: within 64 bytes for any channel and follow id.
+const (
+	cbChannelUnfollow = "cu:"
+	cbChannelLatest   = "cl:"
+)
 
 // channelTarget reads a channel named at the head of a follow command sent
 // in a private chat, and the rest of the command's words.
@@ -97,10 +103,21 @@ func (b *Bot) channelFollow(ctx context.Context, r *request, channel, phrase str
 		text = fmt.Sprintf(txtChFollowed, name, shown)
 	}
 	r.log(b.log).Info("channel follow", "channel_id", c.ID, "kind", kind, "added", added, "by_editor", editor)
-	if err := b.reply(ctx, r, text, nil); err != nil {
+	if !added || kind == nashra.FollowMute {
+		return b.reply(ctx, r, text, nil)
+	}
+	// As in a group, the latest about the word reach the channel only
+	// when its administrator asks.
+	stored, err := b.storedFollow(ctx, c.ID, 0, f)
+	if err != nil {
 		return err
 	}
-	if !added || editor || kind == nashra.FollowMute {
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(button(txtChLatestOffer,
+		cbChannelLatest+strconv.FormatInt(c.ID, 10)+":"+strconv.FormatInt(stored.ID, 10))))
+	if err := b.reply(ctx, r, text, &kb); err != nil {
+		return err
+	}
+	if editor {
 		return nil
 	}
 	return b.notifyAdmins(ctx, fmt.Sprintf(txtOwnerFollowed, byWhom(r.from), name, shown, name, shown))
@@ -164,10 +181,10 @@ func (b *Bot) channelFollowsList(chatID int64, name string, fs []nashra.Follow) 
 	})
 }
 
-// onChannelUnfollow handles a channel's remove button, pressed in a
-// private chat: the one who presses it must still be allowed to change
-// what the channel carries.
-func (b *Bot) onChannelUnfollow(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, arg string) error {
+// channelButton reads the channel and follow ids of a channel's button,
+// pressed in a private chat, and checks that the one who presses it may
+// still change what the channel carries; ok false: it answered.
+func (b *Bot) channelButton(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, arg string) (tc tgbotapi.Chat, chatID, id int64, ok bool, err error) {
 	answer := func(text string, alert bool) error {
 		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
 	}
@@ -175,14 +192,55 @@ func (b *Bot) onChannelUnfollow(ctx context.Context, q *tgbotapi.CallbackQuery, 
 	chatID, err1 := strconv.ParseInt(chText, 10, 64)
 	id, err2 := strconv.ParseInt(idText, 10, 64)
 	if err1 != nil || err2 != nil {
-		return answer(txtButtonExpired, false)
+		return tc, 0, 0, false, answer(txtButtonExpired, false)
 	}
 	tc, _, refusal, err := b.channelAdmin(ctx, q.From.ID, chText)
 	if err != nil {
-		return errors.Join(err, answer(txtError, true))
+		return tc, 0, 0, false, errors.Join(err, answer(txtError, true))
 	}
 	if refusal != "" {
-		return answer(telegram.Visible(refusal), true)
+		return tc, 0, 0, false, answer(telegram.Visible(refusal), true)
+	}
+	return tc, chatID, id, true, nil
+}
+
+// onChannelLatest sends a channel, once, what was published lately about
+// a word it follows, as its administrator asked.
+func (b *Bot) onChannelLatest(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, arg string) error {
+	_, chatID, id, ok, err := b.channelButton(ctx, q, c, arg)
+	if !ok || err != nil {
+		return err
+	}
+	fs, err := b.subs.Follows(ctx, chatID)
+	if err != nil {
+		return errors.Join(err, b.enqueue(ctx, answerReply(c.ID, q.ID, txtError, true)))
+	}
+	for _, f := range fs {
+		if f.ID != id {
+			continue
+		}
+		as, err := b.latestMatching(ctx, f)
+		if err != nil {
+			return errors.Join(err, b.enqueue(ctx, answerReply(c.ID, q.ID, txtError, true)))
+		}
+		if len(as) == 0 {
+			return b.enqueue(ctx, answerReply(c.ID, q.ID, fmt.Sprintf(txtChLatestNone, f.Phrase), false))
+		}
+		return b.latestOnce(ctx, q, c, func() error {
+			return b.sendList(ctx, chatID, 0, nashra.MediumChannel, fmt.Sprintf(txtLatestFirst, telegram.Escape(f.Phrase)), as)
+		})
+	}
+	return b.enqueue(ctx, answerReply(c.ID, q.ID, txtFollowGone, false))
+}
+
+// onChannelUnfollow handles a channel's remove button.
+func (b *Bot) onChannelUnfollow(ctx context.Context, q *tgbotapi.CallbackQuery, c nashra.Chat, arg string) error {
+	answer := func(text string, alert bool) error {
+		return b.enqueue(ctx, answerReply(c.ID, q.ID, text, alert))
+	}
+	tc, chatID, id, ok, err := b.channelButton(ctx, q, c, arg)
+	if !ok || err != nil {
+		return err
 	}
 	f, err := b.subs.UnfollowID(ctx, chatID, id)
 	text := fmt.Sprintf(txtFollowRemoved, f.Phrase)

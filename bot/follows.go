@@ -257,15 +257,21 @@ func followRefusal(err error) (string, bool) {
 // two days that a new follow matches, marked as the latest, not as news:
 // so that a chat is not left empty after following.
 func (b *Bot) sendLatest(ctx context.Context, chatID, thread int64, f nashra.Follow) error {
-	as, err := b.db.LatestArticles(ctx, "", 500)
-	if err != nil {
+	as, err := b.latestMatching(ctx, f)
+	if err != nil || len(as) == 0 {
 		return err
 	}
-	as = subscribers.Matching(f.Kind, f.Phrase, recent(as, b.now()))
-	if len(as) == 0 {
-		return nil
+	return b.sendList(ctx, chatID, thread, nashra.MediumTelegram, fmt.Sprintf(txtLatestFirst, telegram.Escape(f.Phrase)), as)
+}
+
+// latestMatching returns the articles of the last two days that f
+// matches, newest first.
+func (b *Bot) latestMatching(ctx context.Context, f nashra.Follow) ([]nashra.Article, error) {
+	as, err := b.db.LatestArticles(ctx, "", 500)
+	if err != nil {
+		return nil, err
 	}
-	return b.sendList(ctx, chatID, thread, fmt.Sprintf(txtLatestFirst, telegram.Escape(f.Phrase)), as)
+	return subscribers.Matching(f.Kind, f.Phrase, recent(as, b.now())), nil
 }
 
 // sendLatestSections is sendLatest for sections just followed: the latest
@@ -293,7 +299,7 @@ func (b *Bot) sendLatestSections(ctx context.Context, chatID, thread int64, slug
 	if len(slugs) == 1 {
 		heading = fmt.Sprintf(txtLatestFirstSec, telegram.Escape(b.sectionName(slugs[0])))
 	}
-	return b.sendList(ctx, chatID, thread, heading, as)
+	return b.sendList(ctx, chatID, thread, nashra.MediumTelegram, heading, as)
 }
 
 // offerLatest is the button a group's admin presses to have what was
@@ -320,7 +326,9 @@ func (b *Bot) firstSections(ctx context.Context, r *request, text string, added 
 	return b.sendLatestSections(ctx, r.chat.ID, r.thread, added)
 }
 
-func (b *Bot) sendList(ctx context.Context, chatID, thread int64, heading string, as []nashra.Article) error {
+// sendList sends the first latestCount of as under heading, their links
+// counted for medium.
+func (b *Bot) sendList(ctx context.Context, chatID, thread int64, medium nashra.Medium, heading string, as []nashra.Article) error {
 	if len(as) > latestCount {
 		as = as[:latestCount]
 	}
@@ -328,7 +336,7 @@ func (b *Bot) sendList(ctx context.Context, chatID, thread int64, heading string
 	if chatID > 0 {
 		private = chatID
 	}
-	rep := textReply(chatID, b.render.List(heading, as, nashra.MediumTelegram, private, true), nil)
+	rep := textReply(chatID, b.render.List(heading, as, medium, private, true), nil)
 	inTopic(rep.Params, thread)
 	return b.enqueue(ctx, rep)
 }
@@ -436,7 +444,7 @@ func (b *Bot) listFollows(fs []nashra.Follow, v followsView) (string, *tgbotapi.
 
 // isFollowCallback reports whether data is one of the follows' buttons.
 func isFollowCallback(data string) bool {
-	for _, p := range []string{cbUnfollow, cbChannelUnfollow, telegram.CallbackFollowTag, cbLatestFollow, cbLatestSec} {
+	for _, p := range []string{cbUnfollow, cbChannelUnfollow, cbChannelLatest, telegram.CallbackFollowTag, cbLatestFollow, cbLatestSec} {
 		if strings.HasPrefix(data, p) {
 			return true
 		}
@@ -475,6 +483,8 @@ func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c
 		}
 		html, kb := b.followsList(fs, c.Kind == nashra.ChatPrivate)
 		return b.enqueue(ctx, editTextReply(c.ID, q.Message.MessageID, html, kb))
+	case strings.HasPrefix(data, cbChannelLatest):
+		return b.onChannelLatest(ctx, q, c, strings.TrimPrefix(data, cbChannelLatest))
 	case strings.HasPrefix(data, cbChannelUnfollow):
 		return b.onChannelUnfollow(ctx, q, c, strings.TrimPrefix(data, cbChannelUnfollow))
 	case strings.HasPrefix(data, telegram.CallbackFollowTag):

@@ -615,9 +615,33 @@ func TestChannelFollows(t *testing.T) {
 
 	mustContain(t, h.reply(stranger, "/follow @basra_news_ch الكهرباء").Plain, "لست مشرفًا في @basra_news_ch")
 	mustContain(t, h.reply(owner, "/follow @basra_news_ch").Plain, "اكتب الكلمة بعد اسم القناة")
+	h.saveArticle("news", "c0", "وزارة الكهرباء تعد بحلول", time.Now().Add(-time.Hour))
 	before := len(h.tg.Sent(adminID))
-	mustContain(t, h.reply(owner, "/follow @basra_news_ch الكهرباء").Plain,
-		"ستُنشر في @basra_news_ch الأخبار التي تذكر «الكهرباء»")
+	followed := h.reply(owner, "/follow @basra_news_ch الكهرباء")
+	mustContain(t, followed.Plain, "ستُنشر في @basra_news_ch الأخبار التي تذكر «الكهرباء»")
+	if n := len(h.tg.Sent(ch)); n != 0 {
+		t.Fatalf("the channel got %d messages before its administrator asked", n)
+	}
+	var latest string
+	for data, text := range buttons(followed.Keyboard) {
+		if text == "أرسل إلى القناة آخر ما نُشر عنها" {
+			latest = data
+		}
+	}
+	if latest == "" {
+		t.Fatalf("no offer of the latest: %v", buttons(followed.Keyboard))
+	}
+	h.press(telegramtest.Callback{From: owner, MessageID: followed.MessageID, Data: latest})
+	waitFor(t, "the latest in the channel", func() bool { return len(h.tg.Sent(ch)) == 1 })
+	mustContain(t, h.tg.Sent(ch)[0].Plain, "آخر ما نُشر عن «الكهرباء»", "وزارة الكهرباء تعد بحلول")
+	waitFor(t, "the offer taken away", func() bool {
+		for _, r := range h.tg.Sent(owner) {
+			if r.MessageID == followed.MessageID {
+				return r.Current().Keyboard == nil || len(r.Current().Keyboard.InlineKeyboard) == 0
+			}
+		}
+		return false
+	})
 	waitFor(t, "editors told", func() bool { return len(h.tg.Sent(adminID)) > before })
 	mustContain(t, h.tg.Sent(adminID)[before].Plain, "مشرفُ القناة @basra_news_ch، قناتَه تتابع «الكهرباء»",
 		"/unfollow @basra_news_ch الكهرباء")
@@ -643,8 +667,8 @@ func TestChannelFollows(t *testing.T) {
 		t.Fatal(res, err)
 	}
 	h.startEngine().Notify()
-	waitFor(t, "the channel's post", func() bool { return len(h.tg.Sent(ch)) == 1 })
-	post := h.tg.Sent(ch)[0].Plain
+	waitFor(t, "the channel's post", func() bool { return len(h.tg.Sent(ch)) == 2 })
+	post := h.tg.Sent(ch)[1].Plain
 	mustContain(t, post, "محطات الكهرباء الجديدة")
 	if strings.Contains(post, "لأنك تتابع") {
 		t.Errorf("the channel's post says why: %s", post)
