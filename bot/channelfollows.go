@@ -17,19 +17,20 @@ import (
 // A channel follows words, mutes and tags as a group does, but no one can
 // send the bot a command inside it: its administrators, or the editors,
 // name it at the head of the follow commands in their private chat with
-// the bot, as /link does for sections.
+// the bot, as /link does for sections. A line never starts with the
+// channel's Latin name, which would turn it left to right.
 const (
 	txtChFollowed       = "✅ ستُنشر في %s الأخبار التي تذكر «%s»، مع منشورات أقسامها."
 	txtChMuted          = "🔇 لن تُنشر في %s من أقسامها الأخبار التي تذكر «%s»."
-	txtChFollowedBefore = "%s تتابع «%s» من قبل."
+	txtChFollowedBefore = "القناة %s تتابع «%s» من قبل."
 	txtChMutedBefore    = "«%s» مستبعدة من قبل في %s."
 	txtChUnfollowed     = "لن تُنشر في %s بعد الآن الأخبار التي تذكر «%s»."
 	txtChUnmuted        = "لم تعد «%s» مستبعدة في %s."
-	txtChNotFollowing   = "%s لا تتابع «%s». أرسل <code>/follows %s</code> لترى ما تتابعه."
+	txtChNotFollowing   = "القناة %s لا تتابع «%s». أرسل <code>/follows %s</code> لترى ما تتابعه."
 	txtChNotMuting      = "«%s» ليست مستبعدة في %s. أرسل <code>/follows %s</code> لترى ما تستبعده."
 	txtChUsage          = "اكتب الكلمة بعد اسم القناة، مثل: <code>/follow %s الكهرباء</code>"
 	txtChFollowsHead    = "<b>ما تتابعه %s</b>"
-	txtChFollowsNone    = "%s لا تتابع أي كلمة بعد. أرسل <code>/follow %s الكهرباء</code> لتُنشر فيها الأخبار التي تذكرها."
+	txtChFollowsNone    = "القناة %s لا تتابع أي كلمة بعد. أرسل <code>/follow %s الكهرباء</code> لتُنشر فيها الأخبار التي تذكرها."
 	txtChFollowsFoot    = "اضغط ✖ بجانب ما تريد حذفه، أو أرسل <code>/follow %s كلمة</code> لإضافة كلمة."
 	txtOwnerFollowed    = "📣 جعل %s، مشرفُ القناة %s، قناتَه تتابع «%s».\nللإلغاء: <code>/unfollow %s %s</code>"
 	txtChLatestOffer    = "أرسل إلى القناة آخر ما نُشر عنها"

@@ -645,9 +645,9 @@ func TestChannelFollows(t *testing.T) {
 	waitFor(t, "editors told", func() bool { return len(h.tg.Sent(adminID)) > before })
 	mustContain(t, h.tg.Sent(adminID)[before].Plain, "مشرفُ القناة @basra_news_ch، قناتَه تتابع «الكهرباء»",
 		"/unfollow @basra_news_ch الكهرباء")
-	mustContain(t, h.reply(owner, "/follow @basra_news_ch كهرباء").Plain, "@basra_news_ch تتابع «كهرباء» من قبل")
+	mustContain(t, h.reply(owner, "/follow @basra_news_ch كهرباء").Plain, "القناة @basra_news_ch تتابع «كهرباء» من قبل")
 	mustContain(t, h.reply(owner, "/mute @basra_news_ch رياضة").Plain, "لن تُنشر في @basra_news_ch من أقسامها الأخبار التي تذكر «رياضة»")
-	mustContain(t, h.reply(owner, "/unfollow @basra_news_ch النفط").Plain, "@basra_news_ch لا تتابع «النفط»")
+	mustContain(t, h.reply(owner, "/unfollow @basra_news_ch النفط").Plain, "القناة @basra_news_ch لا تتابع «النفط»")
 	if got := h.follows(ch); got != "follow:الكهرباء mute:رياضة" {
 		t.Fatalf("the channel's follows: %q", got)
 	}
@@ -696,5 +696,5 @@ func TestChannelFollows(t *testing.T) {
 		t.Fatalf("the channel's follows after the button: %q", got)
 	}
 	mustContain(t, h.reply(owner, "/unmute @basra_news_ch رياضة").Plain, "لم تعد «رياضة» مستبعدة في @basra_news_ch")
-	mustContain(t, h.reply(owner, "/follows @basra_news_ch").Plain, "@basra_news_ch لا تتابع أي كلمة بعد")
+	mustContain(t, h.reply(owner, "/follows @basra_news_ch").Plain, "القناة @basra_news_ch لا تتابع أي كلمة بعد")
 }
