@@ -139,9 +139,8 @@ func (b *Bot) linkArgs(ctx context.Context, r *request) (channel, slug string, o
 }
 
 // channelArgs reads "@channel section" of /link and /unlink and finds the
-// channel. An editor may name any channel; anyone else, in a private chat,
-// only a channel they administer, as Telegram says (getChatMember). When
-// the request may not go on, it answers and reports ok false.
+// channel (channelAdmin). When the request may not go on, it answers and
+// reports ok false.
 func (b *Bot) channelArgs(ctx context.Context, r *request) (c tgbotapi.Chat, channel, slug string, editor, ok bool, err error) {
 	editor = r.private() && r.from != nil && b.isAdmin(r.from.ID)
 	if !editor && (!r.private() || r.from == nil) {
@@ -153,31 +152,53 @@ func (b *Bot) channelArgs(ctx context.Context, r *request) (c tgbotapi.Chat, cha
 	if channel, slug, ok, err = b.linkArgs(ctx, r); !ok || err != nil {
 		return c, "", "", editor, false, err
 	}
+	c, editor, refusal, err := b.channelAdmin(ctx, r.from.ID, channel)
+	if err != nil || refusal != "" {
+		return c, "", "", editor, false, errors.Join(err, b.replyIf(ctx, r, refusal))
+	}
+	return c, channel, slug, editor, true, nil
+}
+
+// channelAdmin finds a channel and says whether user may change what it
+// carries: an editor may name any channel; anyone else, in a private
+// chat, only a channel they administer, as Telegram says
+// (getChatMember). refusal is the answer when they may not, or when there
+// is no such channel.
+func (b *Bot) channelAdmin(ctx context.Context, user int64, channel string) (c tgbotapi.Chat, editor bool, refusal string, err error) {
+	editor = b.isAdmin(user)
 	c, err = b.api.Chat(ctx, channel)
 	if err != nil {
 		if k := telegram.Classify(err).Kind; k == delivery.ChatGone || k == delivery.Rejected {
-			return c, "", "", editor, false, b.reply(ctx, r, fmt.Sprintf(txtNoSuchChannel, telegram.Escape(channel)), nil)
+			return c, editor, fmt.Sprintf(txtNoSuchChannel, telegram.Escape(channel)), nil
 		}
-		return c, "", "", editor, false, err
+		return c, editor, "", err
 	}
 	if c.Type != "channel" {
-		return c, "", "", editor, false, b.reply(ctx, r, fmt.Sprintf(txtNotAChannel, telegram.Escape(channel)), nil)
+		return c, editor, fmt.Sprintf(txtNotAChannel, telegram.Escape(channel)), nil
 	}
 	if editor {
-		return c, channel, slug, true, true, nil
+		return c, true, "", nil
 	}
-	m, err := b.api.ChatMember(ctx, strconv.FormatInt(c.ID, 10), r.from.ID)
+	m, err := b.api.ChatMember(ctx, strconv.FormatInt(c.ID, 10), user)
 	switch {
 	case err != nil && telegram.Classify(err).Kind == delivery.Rejected:
 		// Telegram shows a channel's members to its administrators only:
 		// the bot is not one yet.
-		return c, "", "", false, false, b.reply(ctx, r, fmt.Sprintf(txtAddMeFirst, telegram.Escape(channel)), nil)
+		return c, false, fmt.Sprintf(txtAddMeFirst, telegram.Escape(channel)), nil
 	case err != nil:
-		return c, "", "", false, false, err
+		return c, false, "", err
 	case !m.IsCreator() && !m.IsAdministrator():
-		return c, "", "", false, false, b.reply(ctx, r, fmt.Sprintf(txtNotYourChannel, telegram.Escape(channel)), nil)
+		return c, false, fmt.Sprintf(txtNotYourChannel, telegram.Escape(channel)), nil
 	}
-	return c, channel, slug, false, true, nil
+	return c, false, "", nil
+}
+
+// replyIf answers the request with text, unless text is empty.
+func (b *Bot) replyIf(ctx context.Context, r *request, text string) error {
+	if text == "" {
+		return nil
+	}
+	return b.reply(ctx, r, text, nil)
 }
 
 // byWhom names the user of a request for the editors: their name and

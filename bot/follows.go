@@ -75,6 +75,9 @@ const (
 )
 
 func (b *Bot) cmdFollow(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelFollow(ctx, r, ch, phrase, nashra.FollowKeyword)
+	}
 	if ok, err := b.mayChange(ctx, r); !ok || err != nil {
 		return err
 	}
@@ -85,6 +88,9 @@ func (b *Bot) cmdFollow(ctx context.Context, r *request) error {
 }
 
 func (b *Bot) cmdMute(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelFollow(ctx, r, ch, phrase, nashra.FollowMute)
+	}
 	if r.args == "" {
 		return b.reply(ctx, r, txtMuteUsage, nil)
 	}
@@ -95,6 +101,9 @@ func (b *Bot) cmdMute(ctx context.Context, r *request) error {
 }
 
 func (b *Bot) cmdUnfollow(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelUnfollow(ctx, r, ch, phrase, nashra.FollowKeyword)
+	}
 	if r.args == "" {
 		return b.cmdFollows(ctx, r)
 	}
@@ -116,6 +125,9 @@ func (b *Bot) cmdUnfollow(ctx context.Context, r *request) error {
 }
 
 func (b *Bot) cmdUnmute(ctx context.Context, r *request) error {
+	if ch, phrase, ok := channelTarget(r); ok {
+		return b.channelUnfollow(ctx, r, ch, phrase, nashra.FollowMute)
+	}
 	if r.args == "" {
 		return b.cmdFollows(ctx, r)
 	}
@@ -245,15 +257,21 @@ func followRefusal(err error) (string, bool) {
 // two days that a new follow matches, marked as the latest, not as news:
 // so that a chat is not left empty after following.
 func (b *Bot) sendLatest(ctx context.Context, chatID, thread int64, f nashra.Follow) error {
-	as, err := b.db.LatestArticles(ctx, "", 500)
-	if err != nil {
+	as, err := b.latestMatching(ctx, f)
+	if err != nil || len(as) == 0 {
 		return err
 	}
-	as = subscribers.Matching(f.Kind, f.Phrase, recent(as, b.now()))
-	if len(as) == 0 {
-		return nil
+	return b.sendList(ctx, chatID, thread, nashra.MediumTelegram, fmt.Sprintf(txtLatestFirst, telegram.Escape(f.Phrase)), as)
+}
+
+// latestMatching returns the articles of the last two days that f
+// matches, newest first.
+func (b *Bot) latestMatching(ctx context.Context, f nashra.Follow) ([]nashra.Article, error) {
+	as, err := b.db.LatestArticles(ctx, "", 500)
+	if err != nil {
+		return nil, err
 	}
-	return b.sendList(ctx, chatID, thread, fmt.Sprintf(txtLatestFirst, telegram.Escape(f.Phrase)), as)
+	return subscribers.Matching(f.Kind, f.Phrase, recent(as, b.now())), nil
 }
 
 // sendLatestSections is sendLatest for sections just followed: the latest
@@ -281,7 +299,7 @@ func (b *Bot) sendLatestSections(ctx context.Context, chatID, thread int64, slug
 	if len(slugs) == 1 {
 		heading = fmt.Sprintf(txtLatestFirstSec, telegram.Escape(b.sectionName(slugs[0])))
 	}
-	return b.sendList(ctx, chatID, thread, heading, as)
+	return b.sendList(ctx, chatID, thread, nashra.MediumTelegram, heading, as)
 }
 
 // offerLatest is the button a group's admin presses to have what was
@@ -308,7 +326,9 @@ func (b *Bot) firstSections(ctx context.Context, r *request, text string, added 
 	return b.sendLatestSections(ctx, r.chat.ID, r.thread, added)
 }
 
-func (b *Bot) sendList(ctx context.Context, chatID, thread int64, heading string, as []nashra.Article) error {
+// sendList sends the first latestCount of as under heading, their links
+// counted for medium.
+func (b *Bot) sendList(ctx context.Context, chatID, thread int64, medium nashra.Medium, heading string, as []nashra.Article) error {
 	if len(as) > latestCount {
 		as = as[:latestCount]
 	}
@@ -316,7 +336,7 @@ func (b *Bot) sendList(ctx context.Context, chatID, thread int64, heading string
 	if chatID > 0 {
 		private = chatID
 	}
-	rep := textReply(chatID, b.render.List(heading, as, nashra.MediumTelegram, private, true), nil)
+	rep := textReply(chatID, b.render.List(heading, as, medium, private, true), nil)
 	inTopic(rep.Params, thread)
 	return b.enqueue(ctx, rep)
 }
@@ -342,6 +362,9 @@ func inTopic(p map[string]string, thread int64) {
 }
 
 func (b *Bot) cmdFollows(ctx context.Context, r *request) error {
+	if ch, _, ok := channelTarget(r); ok {
+		return b.channelFollows(ctx, r, ch)
+	}
 	fs, err := b.subs.Follows(ctx, r.chat.ID)
 	if err != nil {
 		return err
@@ -353,6 +376,31 @@ func (b *Bot) cmdFollows(ctx context.Context, r *request) error {
 // followsList is the list of a chat's follows, with a remove button for
 // each and one to follow a new word.
 func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.InlineKeyboardMarkup) {
+	v := followsView{head: txtFollowsHead, foot: txtFollowsFoot, ask: true,
+		remove: func(id int64) string { return cbUnfollow + strconv.FormatInt(id, 10) }}
+	if !private {
+		v.head = txtFollowsHeadGrp
+	}
+	if len(fs) == 0 {
+		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(button(btnFollowWord, cbFollowAsk)))
+		return txtFollowsNone, &kb
+	}
+	return b.listFollows(fs, v)
+}
+
+// followsView is how a list of follows is headed and ended, and what its
+// buttons do.
+type followsView struct {
+	head, foot string
+	// remove is the callback data of a follow's ✖ button.
+	remove func(id int64) string
+	// ask adds the button that asks for a word to follow.
+	ask bool
+}
+
+// listFollows lists follows, not none, as v says: words, tags and mutes,
+// with a remove button for each.
+func (b *Bot) listFollows(fs []nashra.Follow, v followsView) (string, *tgbotapi.InlineKeyboardMarkup) {
 	var words, tags, mutes []string
 	var rows [][]tgbotapi.InlineKeyboardButton
 	var row []tgbotapi.InlineKeyboardButton
@@ -368,7 +416,7 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 		default:
 			words = append(words, "«"+telegram.Escape(f.Phrase)+"»")
 		}
-		row = append(row, button(fmt.Sprintf(btnRemoveFollow, shown), cbUnfollow+strconv.FormatInt(f.ID, 10)))
+		row = append(row, button(fmt.Sprintf(btnRemoveFollow, shown), v.remove(f.ID)))
 		if len(row) == 2 {
 			rows, row = append(rows, row), nil
 		}
@@ -376,15 +424,11 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 	if len(row) > 0 {
 		rows = append(rows, row)
 	}
-	rows = append(rows, tgbotapi.NewInlineKeyboardRow(button(btnFollowWord, cbFollowAsk)))
+	if v.ask {
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(button(btnFollowWord, cbFollowAsk)))
+	}
 	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
-	if len(fs) == 0 {
-		return txtFollowsNone, &kb
-	}
-	lines := []string{txtFollowsHead}
-	if !private {
-		lines[0] = txtFollowsHeadGrp
-	}
+	lines := []string{v.head}
 	if len(words) > 0 {
 		lines = append(lines, fmt.Sprintf(txtFollowsWords, strings.Join(words, "، ")))
 	}
@@ -394,13 +438,13 @@ func (b *Bot) followsList(fs []nashra.Follow, private bool) (string, *tgbotapi.I
 	if len(mutes) > 0 {
 		lines = append(lines, fmt.Sprintf(txtFollowsMutes, strings.Join(mutes, "، ")))
 	}
-	lines = append(lines, "", txtFollowsFoot)
+	lines = append(lines, "", v.foot)
 	return strings.Join(lines, "\n"), &kb
 }
 
 // isFollowCallback reports whether data is one of the follows' buttons.
 func isFollowCallback(data string) bool {
-	for _, p := range []string{cbUnfollow, telegram.CallbackFollowTag, cbLatestFollow, cbLatestSec} {
+	for _, p := range []string{cbUnfollow, cbChannelUnfollow, cbChannelLatest, telegram.CallbackFollowTag, cbLatestFollow, cbLatestSec} {
 		if strings.HasPrefix(data, p) {
 			return true
 		}
@@ -439,6 +483,10 @@ func (b *Bot) onFollowCallback(ctx context.Context, q *tgbotapi.CallbackQuery, c
 		}
 		html, kb := b.followsList(fs, c.Kind == nashra.ChatPrivate)
 		return b.enqueue(ctx, editTextReply(c.ID, q.Message.MessageID, html, kb))
+	case strings.HasPrefix(data, cbChannelLatest):
+		return b.onChannelLatest(ctx, q, c, strings.TrimPrefix(data, cbChannelLatest))
+	case strings.HasPrefix(data, cbChannelUnfollow):
+		return b.onChannelUnfollow(ctx, q, c, strings.TrimPrefix(data, cbChannelUnfollow))
 	case strings.HasPrefix(data, telegram.CallbackFollowTag):
 		return b.followTag(ctx, q, c, thread, strings.TrimPrefix(data, telegram.CallbackFollowTag))
 	case strings.HasPrefix(data, cbLatestFollow):
@@ -534,21 +582,22 @@ func (b *Bot) followStats(ctx context.Context, sb *strings.Builder) error {
 	return nil
 }
 
-// What a group's admins are told when its forum topic can no longer take
-// posts.
+// What a group's admins are told, in its general topic, when its forum
+// topic can no longer take posts.
 const (
-	txtTopicClosed  = "⚠️ أُغلق الموضوع الذي كانت تصل إليه أخبار <b>%s</b> في هذه المجموعة، فأوقفتُ النشر فيه وألغيت ما كان يتابعه. ليعود النشر، يرسل أحد المشرفين /subscribe أو /follow داخل موضوع مفتوح."
-	txtTopicDeleted = "⚠️ حُذف الموضوع الذي كانت تصل إليه أخبار <b>%s</b> في هذه المجموعة، فألغيت ما كان يتابعه. ليعود النشر، يرسل أحد المشرفين /subscribe أو /follow داخل موضوع آخر."
+	txtTopicClosed  = "⚠️ إلى مشرفي المجموعة: أُغلق الموضوع الذي كانت تصل إليه أخبار <b>%s</b>، فنقلتُ ما كان يتابعه إلى الموضوع العام، وفيه تصل الأخبار من الآن. لتعود إلى موضوع بعينه، أرسلوا /subscribe أو /follow داخله."
+	txtTopicDeleted = "⚠️ إلى مشرفي المجموعة: حُذف الموضوع الذي كانت تصل إليه أخبار <b>%s</b>، فنقلتُ ما كان يتابعه إلى الموضوع العام، وفيه تصل الأخبار من الآن. لتصل إلى موضوع آخر، أرسلوا /subscribe أو /follow داخله."
 )
 
-// TopicGone forgets what a forum topic followed once Telegram refused a
-// post in it, deleted or closed (reason is Telegram's description), and
-// tells the group in its general topic, once.
+// TopicGone moves what a forum topic followed to the group's general topic
+// once Telegram refused a post in it, deleted or closed (reason is
+// Telegram's description), and tells the group's admins there, once: the
+// refused post itself is resent there by the engine.
 func (b *Bot) TopicGone(ctx context.Context, chatID, threadID int64, reason string) {
 	log := b.log.With("chat_id", chatID, "thread_id", threadID)
-	n, err := b.subs.ForgetTopic(ctx, chatID, threadID)
+	n, err := b.subs.TopicToGeneral(ctx, chatID, threadID)
 	if err != nil {
-		log.Error("telegram: forget a gone topic", "err", err)
+		log.Error("telegram: move a gone topic's follows to the general topic", "err", err)
 		return
 	}
 	if n == 0 {
@@ -558,7 +607,7 @@ func (b *Bot) TopicGone(ctx context.Context, chatID, threadID int64, reason stri
 	if strings.Contains(strings.ToLower(reason), "closed") {
 		text = txtTopicClosed
 	}
-	log.Info("telegram: forum topic gone: its follows forgotten", "follows", n, "reason", reason)
+	log.Info("telegram: forum topic gone: its follows moved to the general topic", "follows", n, "reason", reason)
 	if err := b.enqueue(ctx, textReply(chatID, fmt.Sprintf(text, telegram.Escape(b.cfg.Site.Name)), nil)); err != nil {
 		log.Error("telegram: tell a group its topic is gone", "err", err)
 	}

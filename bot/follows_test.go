@@ -33,10 +33,13 @@ func (h *harness) saveArticle(section, guid, title string, seen time.Time, cats 
 // startEngine runs the delivery engine with the real sender, the
 // subscribers' follows and the bot's word on gone topics, and limits that
 // let a group take a message a tenth of a second. The replies the harness
-// sent already are marked sent first, so that the engine does not send
-// them again.
+// sent already are marked sent first, and those to come are not stored,
+// so that the engine does not send them again.
 func (h *harness) startEngine() *delivery.Engine {
 	h.t.Helper()
+	h.outbox.mu.Lock()
+	h.outbox.engineRuns = true
+	h.outbox.mu.Unlock()
 	now := time.Now()
 	replies, err := h.db.ClaimReplies(h.ctx, "test", 10, 1000, now, now.Add(time.Minute))
 	if err != nil {
@@ -365,9 +368,10 @@ func TestKeywordFanOut(t *testing.T) {
 }
 
 // TestForumTopics: in a supergroup with topics, what an admin follows
-// inside a topic is posted to that topic; a topic deleted or closed is
-// found from Telegram's refusal, its follows are dropped and the group is
-// told in its general topic.
+// inside a topic is posted to that topic; a post refused because its topic
+// was deleted or closed goes once to the general topic instead, the
+// topic's follows move there and the admins are told there, once; a post
+// the general topic refuses too is given up, not tried again and again.
 func TestForumTopics(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -396,7 +400,7 @@ func TestForumTopics(t *testing.T) {
 
 	eng := h.startEngine()
 
-	publish := func(guid, title, section string) {
+	publish := func(guid, title, section string) int64 {
 		res, err := h.db.SaveItems(h.ctx, section, []nashra.Article{{GUID: guid, Link: "https://almaalouma.net/?p=" + guid,
 			Title: title}}, time.Now(), func(fresh []*nashra.Article) {
 			for _, a := range fresh {
@@ -407,6 +411,7 @@ func TestForumTopics(t *testing.T) {
 			t.Fatal(res, err)
 		}
 		eng.Notify()
+		return res.New[0]
 	}
 	posted := func(title string) (threads []int64) {
 		for _, r := range h.tg.Sent(group) {
@@ -428,27 +433,268 @@ func TestForumTopics(t *testing.T) {
 		t.Errorf("the keyword's post went to thread %d, want the electricity topic %d", th[0], power)
 	}
 
-	told := func(words string) bool {
+	told := func(words string) (n int) {
 		for _, r := range h.tg.Sent(group) {
 			if strings.Contains(r.Plain, words) && r.ThreadID == 0 {
-				return true
+				n++
 			}
 		}
-		return false
+		return n
 	}
 	h.tg.DeleteTopic(group, news)
 	h.tg.CloseTopic(group, power)
 	publish("t3", "جلسة ثانية للبرلمان", "news")
-	waitFor(t, "the group told of its deleted topic", func() bool { return told("حُذف الموضوع الذي كانت تصل إليه أخبار") })
+	waitFor(t, "the deleted topic's post in the general topic", func() bool { return len(posted("جلسة ثانية")) == 1 })
+	waitFor(t, "the admins told of the deleted topic", func() bool {
+		return told("إلى مشرفي المجموعة: حُذف الموضوع الذي كانت تصل إليه أخبار") == 1
+	})
 	publish("t4", "انقطاع الكهرباء مجددًا", "reports")
-	waitFor(t, "the group told of its closed topic", func() bool { return told("أُغلق الموضوع الذي كانت تصل إليه أخبار") })
-	if subs := h.subscriptions(group); len(subs) != 0 {
-		t.Errorf("the deleted topic's sections are still followed: %v", subs)
+	waitFor(t, "the closed topic's post in the general topic", func() bool { return len(posted("انقطاع الكهرباء")) == 1 })
+	waitFor(t, "the admins told of the closed topic", func() bool {
+		return told("إلى مشرفي المجموعة: أُغلق الموضوع الذي كانت تصل إليه أخبار") == 1
+	})
+	for _, title := range []string{"جلسة ثانية", "انقطاع الكهرباء"} {
+		if th := posted(title); th[0] != 0 {
+			t.Errorf("%q went to thread %d, want the general topic", title, th[0])
+		}
 	}
-	if f := h.follows(group); f != "" {
-		t.Errorf("the closed topic's follows are still there: %q", f)
+	if n := told("فنقلتُ ما كان يتابعه إلى الموضوع العام، وفيه تصل الأخبار من الآن"); n != 2 {
+		t.Errorf("%d notices say where the posts go now, want 2", n)
 	}
-	if n := len(posted("جلسة ثانية")) + len(posted("انقطاع الكهرباء")); n != 0 {
-		t.Errorf("%d posts reached gone topics", n)
+	if subs := h.subscriptions(group); fmt.Sprint(subs) != "[news]" {
+		t.Errorf("the deleted topic's section: %v, want it followed still", subs)
 	}
+	fs, err := h.db.ChatFollows(h.ctx, group)
+	if err != nil || len(fs) != 1 || fs[0].ThreadID != 0 || fs[0].Phrase != "الكهرباء" {
+		t.Errorf("the closed topic's follows: %+v %v, want الكهرباء in the general topic", fs, err)
+	}
+
+	// Later posts go straight to the general topic, without a refusal, and
+	// the admins are not told again.
+	publish("t5", "جلسة ثالثة للبرلمان", "news")
+	waitFor(t, "the next post", func() bool { return len(posted("جلسة ثالثة")) == 1 })
+	if th := posted("جلسة ثالثة"); th[0] != 0 {
+		t.Errorf("the next post went to thread %d", th[0])
+	}
+	if n := told("إلى مشرفي المجموعة"); n != 2 {
+		t.Errorf("the admins were told %d times, want once for each topic", n)
+	}
+
+	// A new topic deleted while the general topic is closed: its post is
+	// refused in both and given up after its one resend.
+	sport := h.tg.AddTopic(group, "رياضة")
+	h.say(telegramtest.Incoming{ChatID: group, From: owner, Thread: sport, Text: "/subscribe مقالات"})
+	h.tg.DeleteTopic(group, sport)
+	h.tg.CloseGeneralTopic(group)
+	id := publish("t6", "مقال عن الدوري", "articles")
+	var ds []nashra.Delivery
+	waitFor(t, "the post given up", func() bool {
+		ds, err = h.db.ArticleDeliveries(h.ctx, id)
+		return err == nil && len(ds) == 1 && ds[0].State == nashra.DeliveryDead
+	})
+	if ds[0].Attempts != 2 || ds[0].ErrorKind != "topic_gone" || ds[0].ThreadID != 0 {
+		t.Errorf("the refused post: %d attempts, %q, thread %d; want 2 (the topic, then the general topic), topic_gone, 0",
+			ds[0].Attempts, ds[0].ErrorKind, ds[0].ThreadID)
+	}
+	if n := len(posted("مقال عن الدوري")); n != 0 {
+		t.Errorf("%d posts reached a deleted topic or a closed general topic", n)
+	}
+
+}
+
+// TestBundleSaysWhy: when a flood of waiting articles reaches a reader as
+// one list, each item that came by a word or a tag says why, as a full
+// post does, and the items of the reader's own sections do not.
+func TestBundleSaysWhy(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	if err := h.subs.LoadFollows(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	reader := h.user(3501)
+	h.say(telegramtest.Incoming{From: reader, Text: "/subscribe أخبار"})
+	h.reply(reader, "/follow الكهرباء")
+	if _, _, err := h.subs.Follow(h.ctx, reader, 0, nashra.FollowTag, "النفط"); err != nil {
+		t.Fatal(err)
+	}
+	noQuiet := nashra.DefaultChatSettings
+	noQuiet.QuietStart, noQuiet.QuietEnd = 0, 0
+	if err := h.subs.SetChatSettings(h.ctx, reader, noQuiet); err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.tg.Sent(reader))
+
+	// Five articles wait at once: more than nashra.BundleOver, one list.
+	seen := time.Now().Add(-time.Minute)
+	for i, a := range []struct{ section, title, cat string }{
+		{"news", "جلسة البرلمان اليوم", ""},
+		{"reports", "محطات الكهرباء الجديدة في البصرة", ""},
+		{"reports", "صادرات الخام ترتفع", "النفط"},
+		{"news", "افتتاح جسر في الموصل", ""},
+		{"translation", "تقرير أجنبي عن أزمة الكهرباء", ""},
+	} {
+		var cats []string
+		if a.cat != "" {
+			cats = []string{a.cat}
+		}
+		guid := fmt.Sprintf("b%d", i)
+		res, err := h.db.SaveItems(h.ctx, a.section, []nashra.Article{{GUID: guid, Link: "https://almaalouma.net/?p=" + guid,
+			Title: a.title, Categories: cats}}, seen.Add(time.Duration(i)*time.Second), func(fresh []*nashra.Article) {
+			for _, f := range fresh {
+				f.State = nashra.ArticleNew
+			}
+		})
+		if err != nil || len(res.New) != 1 {
+			t.Fatal(res, err)
+		}
+	}
+	h.startEngine().Notify()
+
+	var list string
+	waitFor(t, "the list", func() bool {
+		for _, r := range h.tg.Sent(reader)[before:] {
+			if strings.Contains(r.Plain, "جديد المعلومة") {
+				list = r.Plain
+				return true
+			}
+		}
+		return false
+	})
+	// Each item is its numbered line and the lines under it.
+	items := map[string]string{}
+	var cur string
+	for _, line := range strings.Split(list, "\n") {
+		line = strings.TrimPrefix(line, "\u200f")
+		if len(line) > 2 && line[0] >= '1' && line[0] <= '9' && line[1] == '.' {
+			cur = line
+			items[cur] = ""
+		} else if cur != "" {
+			items[cur] += line
+		}
+	}
+	// The first articles handed on may go out as posts before the rest
+	// are waiting: the list holds the flood, at least four.
+	if len(items) < 4 {
+		t.Fatalf("%d items, want the flood:\n%s", len(items), list)
+	}
+	for title, want := range map[string]string{
+		"جلسة البرلمان اليوم":              "",
+		"افتتاح جسر في الموصل":             "",
+		"محطات الكهرباء الجديدة في البصرة": "🔔 لأنك تتابع: الكهرباء",
+		"تقرير أجنبي عن أزمة الكهرباء":     "🔔 لأنك تتابع: الكهرباء",
+		"صادرات الخام ترتفع":               "🔔 لأنك تتابع: #النفط",
+	} {
+		for head, under := range items {
+			if strings.Contains(head, title) {
+				if under != want {
+					t.Errorf("under %q: %q, want %q", title, under, want)
+				}
+			}
+		}
+		if n := strings.Count(strings.Join(plains(h.tg.Sent(reader)[before:]), "\n"), title); n != 1 {
+			t.Errorf("%q reached the reader %d times, want once:\n%s", title, n, list)
+		}
+	}
+}
+
+// TestChannelFollows: a channel's administrator, in a private chat with
+// the bot, makes the channel follow and mute words, lists them and removes
+// them with a button; the editors are told; the channel's posts by word go
+// through the outbox's channel lane and say nothing of why, since its
+// readers did not choose; someone who does not administer it cannot.
+func TestChannelFollows(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	if err := h.subs.LoadFollows(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner, stranger := h.user(3601), h.user(3602)
+	ch := h.tg.AddChat(tgbotapi.Chat{Type: "channel", Title: "قناة البصرة", UserName: "basra_news_ch"}).ID
+	h.tg.SetMember(ch, tgbotapi.ChatMember{User: &tgbotapi.User{ID: owner}, Status: "creator"})
+	h.tg.SetBotMember(ch, tgbotapi.ChatMember{Status: "administrator", CanPostMessages: true})
+
+	mustContain(t, h.reply(stranger, "/follow @basra_news_ch الكهرباء").Plain, "لست مشرفًا في @basra_news_ch")
+	mustContain(t, h.reply(owner, "/follow @basra_news_ch").Plain, "اكتب الكلمة بعد اسم القناة")
+	h.saveArticle("news", "c0", "وزارة الكهرباء تعد بحلول", time.Now().Add(-time.Hour))
+	before := len(h.tg.Sent(adminID))
+	followed := h.reply(owner, "/follow @basra_news_ch الكهرباء")
+	mustContain(t, followed.Plain, "ستُنشر في @basra_news_ch الأخبار التي تذكر «الكهرباء»")
+	if n := len(h.tg.Sent(ch)); n != 0 {
+		t.Fatalf("the channel got %d messages before its administrator asked", n)
+	}
+	var latest string
+	for data, text := range buttons(followed.Keyboard) {
+		if text == "أرسل إلى القناة آخر ما نُشر عنها" {
+			latest = data
+		}
+	}
+	if latest == "" {
+		t.Fatalf("no offer of the latest: %v", buttons(followed.Keyboard))
+	}
+	h.press(telegramtest.Callback{From: owner, MessageID: followed.MessageID, Data: latest})
+	waitFor(t, "the latest in the channel", func() bool { return len(h.tg.Sent(ch)) == 1 })
+	mustContain(t, h.tg.Sent(ch)[0].Plain, "آخر ما نُشر عن «الكهرباء»", "وزارة الكهرباء تعد بحلول")
+	waitFor(t, "the offer taken away", func() bool {
+		for _, r := range h.tg.Sent(owner) {
+			if r.MessageID == followed.MessageID {
+				return r.Current().Keyboard == nil || len(r.Current().Keyboard.InlineKeyboard) == 0
+			}
+		}
+		return false
+	})
+	waitFor(t, "editors told", func() bool { return len(h.tg.Sent(adminID)) > before })
+	mustContain(t, h.tg.Sent(adminID)[before].Plain, "مشرفُ القناة @basra_news_ch، قناتَه تتابع «الكهرباء»",
+		"/unfollow @basra_news_ch الكهرباء")
+	mustContain(t, h.reply(owner, "/follow @basra_news_ch كهرباء").Plain, "القناة @basra_news_ch تتابع «كهرباء» من قبل")
+	mustContain(t, h.reply(owner, "/mute @basra_news_ch رياضة").Plain, "لن تُنشر في @basra_news_ch من أقسامها الأخبار التي تذكر «رياضة»")
+	mustContain(t, h.reply(owner, "/unfollow @basra_news_ch النفط").Plain, "القناة @basra_news_ch لا تتابع «النفط»")
+	if got := h.follows(ch); got != "follow:الكهرباء mute:رياضة" {
+		t.Fatalf("the channel's follows: %q", got)
+	}
+	if got := h.follows(owner); got != "" {
+		t.Fatalf("the owner's own follows changed: %q", got)
+	}
+
+	// A post by word reaches the channel through the outbox, without a
+	// why line.
+	res, err := h.db.SaveItems(h.ctx, "reports", []nashra.Article{{GUID: "c1", Link: "https://almaalouma.net/?p=c1",
+		Title: "محطات الكهرباء الجديدة في البصرة"}}, time.Now(), func(fresh []*nashra.Article) {
+		for _, a := range fresh {
+			a.State = nashra.ArticleNew
+		}
+	})
+	if err != nil || len(res.New) != 1 {
+		t.Fatal(res, err)
+	}
+	h.startEngine().Notify()
+	waitFor(t, "the channel's post", func() bool { return len(h.tg.Sent(ch)) == 2 })
+	post := h.tg.Sent(ch)[1].Plain
+	mustContain(t, post, "محطات الكهرباء الجديدة")
+	if strings.Contains(post, "لأنك تتابع") {
+		t.Errorf("the channel's post says why: %s", post)
+	}
+	ds, err := h.db.ArticleDeliveries(h.ctx, res.New[0])
+	if err != nil || len(ds) != 1 || ds[0].Kind != nashra.ChatChannel || ds[0].Lane != nashra.LaneChannels || ds[0].Reason != "الكهرباء" {
+		t.Fatalf("the channel's row: %+v %v", ds, err)
+	}
+
+	// The list, and its remove button.
+	list := h.reply(owner, "/follows @basra_news_ch")
+	mustContain(t, list.Plain, "ما تتابعه @basra_news_ch", "الكلمات: «الكهرباء»", "المستبعدة من الأقسام: «رياضة»")
+	var remove string
+	for data, text := range buttons(list.Keyboard) {
+		if text == "✖ الكهرباء" {
+			remove = data
+		}
+	}
+	if !strings.HasPrefix(remove, fmt.Sprintf("cu:%d:", ch)) {
+		t.Fatalf("no remove button for the channel's word: %v", buttons(list.Keyboard))
+	}
+	ans := h.press(telegramtest.Callback{From: owner, MessageID: list.MessageID, Data: remove})
+	mustContain(t, ans.Text, "حُذفت «الكهرباء»")
+	if got := h.follows(ch); got != "mute:رياضة" {
+		t.Fatalf("the channel's follows after the button: %q", got)
+	}
+	mustContain(t, h.reply(owner, "/unmute @basra_news_ch رياضة").Plain, "لم تعد «رياضة» مستبعدة في @basra_news_ch")
+	mustContain(t, h.reply(owner, "/follows @basra_news_ch").Plain, "القناة @basra_news_ch لا تتابع أي كلمة بعد")
 }

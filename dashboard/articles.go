@@ -38,8 +38,11 @@ type articleRow struct {
 	store.ArticleFigures
 	Sections           string
 	Found, First, Last string
-	Clicks             []int // by clickMedia
-	Rank               int   // 0: not in the most-followed list
+	// Withdrawn is when an editor retracted the article, empty when not:
+	// the row stays, marked, since its messages and clicks still count.
+	Withdrawn string
+	Clicks    []int // by clickMedia
+	Rank      int   // 0: not in the most-followed list
 }
 
 type sortLink struct {
@@ -170,6 +173,9 @@ func (d *Dashboard) articles(w http.ResponseWriter, r *http.Request) {
 	for _, f := range figs {
 		row := articleRow{ArticleFigures: f, Found: d.when(f.FirstSeenAt), First: d.when(f.FirstSentAt), Last: d.when(f.LastSentAt),
 			Rank: places[f.ID]}
+		if !f.RetractedAt.IsZero() {
+			row.Withdrawn = d.when(f.RetractedAt)
+		}
 		var secs []string
 		for _, s := range f.Sections {
 			secs = append(secs, cmp.Or(names[s], s))

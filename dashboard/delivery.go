@@ -164,7 +164,7 @@ func (d *Dashboard) liveData(ctx context.Context) (liveData, error) {
 	l.Lanes.Desc = fmt.Sprintf("%s رسالة تنتظر الإرسال", num(due))
 	l.Figures = []figure{
 		{Label: "تنتظر الإرسال", Value: due},
-		{Label: "مؤجلة (ساعات الهدوء، الحزمة الساعية، إعادة المحاولة)", Value: f.Held},
+		{Label: "مؤجلة (ساعات الهدوء، نشرة كل ساعة، إعادة المحاولة)", Value: f.Held},
 		{Label: "أُرسلت في الساعة الأخيرة", Value: f.SentLastHour},
 		{Label: "أُسقطت لتقادمها", Value: f.Stale},
 		{Label: "فشلت نهائيًا", Value: f.Dead},

@@ -208,3 +208,42 @@ func TestReleaseAndDropHeldArticles(t *testing.T) {
 		t.Errorf("releasing a dropped article: %s", resp.Header.Get("Location"))
 	}
 }
+
+// An article an editor retracted stays on the articles page, marked as
+// withdrawn and no longer linked, its figures kept; the others are not
+// marked.
+func TestRetractedArticlesAreMarked(t *testing.T) {
+	s := newSite(t, "")
+	pushed, other := s.seed()
+	c := s.browser()
+	csrf := s.signIn(c)
+	resp, _ := post(t, c, s.srv.URL+fmt.Sprintf("/dashboard/articles/%d/retract", pushed), url.Values{"csrf": {csrf}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retract: %d", resp.StatusCode)
+	}
+	code, body := get(t, c, s.srv.URL+"/dashboard/articles")
+	if code != http.StatusOK {
+		t.Fatalf("articles %d", code)
+	}
+	row := func(title string) string {
+		i := strings.Index(body, title)
+		if i < 0 {
+			t.Fatalf("%q is not listed", title)
+		}
+		r := body[strings.LastIndex(body[:i], "<tr>"):]
+		return r[:strings.Index(r, "</tr>")]
+	}
+	retracted := row("إعلان نتائج الانتخابات في بغداد")
+	for _, want := range []string{"<s>إعلان نتائج الانتخابات في بغداد</s>", `<span class="bad">مسحوب</span>`, "سُحب في ",
+		fmt.Sprintf("#%d", pushed), `<td class="n">3</td>`} {
+		if !strings.Contains(retracted, want) {
+			t.Errorf("the retracted article's row lacks %q:\n%s", want, retracted)
+		}
+	}
+	if strings.Contains(retracted, `href="https://almaalouma.net/p1"`) {
+		t.Error("the retracted article is still linked")
+	}
+	if kept := row("تقرير عن الطاقة"); strings.Contains(kept, "مسحوب") || !strings.Contains(kept, fmt.Sprintf("#%d", other)) {
+		t.Errorf("an article not retracted is marked:\n%s", kept)
+	}
+}

@@ -32,6 +32,9 @@ type Target struct {
 type Post struct {
 	Target   Target
 	Articles []nashra.Article
+	// Reasons, for a bundle, is each article's reason (as Target.Reason),
+	// in the order of Articles; nil when none has one.
+	Reasons []string
 	// Plain asks for the post without parse_mode: Telegram refused its
 	// HTML once, and a post is never lost for its markup.
 	Plain bool
@@ -99,7 +102,8 @@ const (
 	// Rejected: any other permanent refusal (a 400 for this message).
 	Rejected
 	// TopicGone: the forum topic the post went to was deleted or closed:
-	// the post is given up and the topic's subscriptions with it.
+	// the post goes once more to the general topic, and what the topic
+	// followed with it.
 	TopicGone
 )
 

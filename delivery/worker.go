@@ -139,8 +139,15 @@ func (s *session) execute(j *job) error {
 	switch j.kind {
 	case jobPost:
 		ids := make([]int64, len(j.rows))
+		var reasons []string
 		for i, r := range j.rows {
 			ids[i] = r.ArticleID
+			if r.Reason != "" && len(j.rows) > 1 {
+				if reasons == nil {
+					reasons = make([]string, len(j.rows))
+				}
+				reasons[i] = r.Reason
+			}
 		}
 		as, err := s.articles.get(ctx, s.e.now(), ids)
 		if err != nil {
@@ -148,7 +155,7 @@ func (s *session) execute(j *job) error {
 		}
 		j.revision = as[0].Revision
 		called = true
-		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Plain: j.plain})
+		j.sent, err = s.e.snd.Post(ctx, Post{Target: target, Articles: as, Reasons: reasons, Plain: j.plain})
 		return err
 	case jobReply:
 		r := Reply{ChatID: j.chatID, Method: j.reply.Method, Params: maps.Clone(j.reply.Params)}
@@ -234,10 +241,16 @@ func (s *session) conclude(j *job, err error) ([]store.OutboxUpdate, []store.Sco
 		}
 		return s.giveUp(ctx, log, j, se), nil
 	case TopicGone:
-		if j.kind == jobPost && s.e.topicGone != nil {
+		// A post that reached a deleted or closed topic goes once more, to
+		// the group's general topic; a refusal there (its general topic
+		// closed) gives it up.
+		if j.kind == jobPost && j.rows[0].ThreadID != 0 {
 			thread := j.rows[0].ThreadID
-			log.Warn("the forum topic is closed or gone", "thread_id", thread, "reason", se.Reason)
-			s.e.topicGone(ctx, j.chatID, thread, se.Reason)
+			log.Warn("the forum topic is closed or gone: the post goes to the general topic", "thread_id", thread, "reason", se.Reason)
+			if s.e.topicGone != nil {
+				s.e.topicGone(ctx, j.chatID, thread, se.Reason)
+			}
+			return []store.OutboxUpdate{{Op: store.OpGeneral, IDs: j.ids(), ErrorKind: se.Kind.String(), Error: se.Reason}}, nil
 		}
 		return s.giveUp(ctx, log, j, se), nil
 	case Rejected:

@@ -314,6 +314,8 @@ type ArticleFigures struct {
 	Sent, Dead, Stale, Cancelled, Retracted int
 	// FirstSentAt and LastSentAt bound its messages; zero when none went.
 	FirstSentAt, LastSentAt time.Time
+	// RetractedAt is when an editor retracted it; zero when not.
+	RetractedAt time.Time
 	// Uniques counts unique clicks by medium, whatever the day.
 	Uniques map[nashra.Medium]int
 }
@@ -373,7 +375,7 @@ func (db *DB) ArticleFigures(ctx context.Context, q ArticleQuery) ([]ArticleFigu
 	in := `(` + placeholders(len(ids)) + `)`
 	rows, err := db.read.QueryContext(ctx, `SELECT a.id, a.title, a.link, a.state, a.first_seen_at,
 		COALESCE(d.sent, 0), COALESCE(d.dead, 0), COALESCE(d.stale, 0), COALESCE(d.cancelled, 0), COALESCE(d.retracted, 0),
-		d.first_sent_at, d.last_sent_at
+		d.first_sent_at, d.last_sent_at, a.retracted_at
 		FROM articles a LEFT JOIN article_deliveries d ON d.article_id = a.id WHERE a.id IN `+in, anys(ids)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("article figures: %w", err)
@@ -383,7 +385,7 @@ func (db *DB) ArticleFigures(ctx context.Context, q ArticleQuery) ([]ArticleFigu
 		var id int64
 		var f ArticleFigures
 		if err := rows.Scan(&id, &f.Title, &f.Link, &f.State, ms(&f.FirstSeenAt), &f.Sent, &f.Dead, &f.Stale, &f.Cancelled,
-			&f.Retracted, ms(&f.FirstSentAt), ms(&f.LastSentAt)); err != nil {
+			&f.Retracted, ms(&f.FirstSentAt), ms(&f.LastSentAt), ms(&f.RetractedAt)); err != nil {
 			return nil, 0, fmt.Errorf("article figures: %w", err)
 		}
 		f.ID, f.Uniques = id, idx[id].Uniques

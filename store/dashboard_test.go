@@ -233,4 +233,15 @@ func testArticleFiguresFromCounters(t *testing.T, db *DB) {
 	if sent != 2 || cancelled != 4 {
 		t.Errorf("per hour: %d sent, %d cancelled", sent, cancelled)
 	}
+	if !f.RetractedAt.IsZero() {
+		t.Errorf("an article not retracted has a retraction time: %v", f.RetractedAt)
+	}
+	retracted := now.Add(5 * time.Second).Truncate(time.Millisecond)
+	if _, err := db.RetractArticle(ctx, first, "editor", retracted, now.Add(-47*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if figs, _, err := db.ArticleFigures(ctx, ArticleQuery{IDs: []int64{first}, Limit: 1}); err != nil || len(figs) != 1 ||
+		!figs[0].RetractedAt.Equal(retracted) || figs[0].Sent != 2 {
+		t.Errorf("the retracted article: %+v %v, want it listed with its sends and retracted at %v", figs, err, retracted)
+	}
 }

@@ -111,30 +111,44 @@ func (db *DB) removeFollow(ctx context.Context, chatID int64, now time.Time, whe
 	return f, nil
 }
 
-// RemoveTopicFollows removes what a forum topic follows — its follows,
-// mutes, tags and sections — as when Telegram says the topic is gone, and
-// returns how many follows and sections there were.
-func (db *DB) RemoveTopicFollows(ctx context.Context, chatID, threadID int64, now time.Time) (int, error) {
+// MoveTopicToGeneral moves what a forum topic follows — its follows,
+// mutes, tags and sections — and the posts still waiting for it to the
+// group's general topic, as when Telegram says the topic was deleted or
+// closed. A rule the general topic holds already is dropped from the
+// topic. It returns how many follows and sections the topic had: 0 once
+// they were moved.
+func (db *DB) MoveTopicToGeneral(ctx context.Context, chatID, threadID int64, now time.Time) (int, error) {
 	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE chat_id = ? AND thread_id = ?`, chatID, threadID)
+		r, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE chat_id = ? AND thread_id = ? AND EXISTS (
+			SELECT 1 FROM follows g WHERE g.chat_id = follows.chat_id AND g.thread_id = 0 AND g.kind = follows.kind
+			AND g.key = follows.key)`, chatID, threadID)
 		if err != nil {
 			return err
 		}
-		follows, _ := r.RowsAffected()
-		r, err = tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ?`, chatID, threadID)
+		dropped, _ := r.RowsAffected()
+		r, err = tx.ExecContext(ctx, `UPDATE follows SET thread_id = 0 WHERE chat_id = ? AND thread_id = ?`, chatID, threadID)
+		if err != nil {
+			return err
+		}
+		moved, _ := r.RowsAffected()
+		r, err = tx.ExecContext(ctx, `UPDATE subscriptions SET thread_id = 0 WHERE chat_id = ? AND thread_id = ?`, chatID, threadID)
 		if err != nil {
 			return err
 		}
 		sections, _ := r.RowsAffected()
-		n = int(follows + sections)
-		if follows == 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET thread_id = 0
+			WHERE chat_id = ? AND thread_id = ? AND state IN ('pending', 'held')`, chatID, threadID); err != nil {
+			return err
+		}
+		n = int(dropped + moved + sections)
+		if dropped+moved == 0 {
 			return nil
 		}
 		return logFollowChange(ctx, tx, chatID, now)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("remove follows of topic %d of chat %d: %w", threadID, chatID, err)
+		return 0, fmt.Errorf("move topic %d of chat %d to the general topic: %w", threadID, chatID, err)
 	}
 	return n, nil
 }

@@ -97,16 +97,26 @@ func testFollows(t *testing.T, db *DB) {
 		t.Fatalf("changes after removals: %v", chats)
 	}
 
-	// A deleted topic takes its follows and sections with it, not the
-	// rest of the group's.
+	// A deleted or closed topic's follows and sections move to the
+	// general topic; a rule the general topic has already is not doubled.
 	if _, err := db.SubscribeIn(ctx, -100, 7, []string{"news"}, now); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.RemoveTopicFollows(ctx, -100, 7, now); err != nil || n != 2 {
-		t.Fatalf("remove topic: %d %v, want its follow and its section", n, err)
+	if _, err := follow(-100, 0, nashra.FollowKeyword, "كهرباء", "كهرباء"); err != nil {
+		t.Fatal(err)
 	}
-	if fs, _ := db.ChatFollows(ctx, -100); len(fs) != 1 || fs[0].Kind != nashra.FollowTag {
-		t.Fatalf("group follows after its topic went: %+v", fs)
+	if n, err := db.MoveTopicToGeneral(ctx, -100, 7, now); err != nil || n != 2 {
+		t.Fatalf("move topic: %d %v, want its follow and its section", n, err)
+	}
+	fs, err = db.ChatFollows(ctx, -100)
+	if err != nil || len(fs) != 2 || fs[0].ThreadID != 0 || fs[1].ThreadID != 0 {
+		t.Fatalf("group follows after its topic went: %+v %v, want the tag and one keyword, in the general topic", fs, err)
+	}
+	if moved, err := db.SubscribeIn(ctx, -100, 0, []string{"news"}, now); err != nil || len(moved) != 0 {
+		t.Fatalf("the topic's section is not in the general topic: %v %v", moved, err)
+	}
+	if n, err := db.MoveTopicToGeneral(ctx, -100, 7, now); err != nil || n != 0 {
+		t.Fatalf("move the topic again: %d %v, want nothing left", n, err)
 	}
 
 	// A group upgraded to a supergroup keeps its follows; a chat that

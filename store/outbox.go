@@ -170,6 +170,9 @@ const (
 	OpRetry
 	// OpPlain: pending again, to be resent as plain text.
 	OpPlain
+	// OpGeneral: pending again, to be resent to the group's general topic
+	// (its forum topic was deleted or closed).
+	OpGeneral
 	// OpDead: given up, the error kept.
 	OpDead
 	// OpCancel: cancelled because of the chat (it went away).
@@ -333,6 +336,9 @@ func outboxSQL(u OutboxUpdate) (string, []any) {
 			claimed_by = NULL, lease_until = NULL`, []any{at, u.ErrorKind, u.Error}
 	case OpPlain:
 		return `UPDATE deliveries SET state = 'pending', plain = 1, attempts = attempts + 1, error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL`, []any{u.ErrorKind, u.Error}
+	case OpGeneral:
+		return `UPDATE deliveries SET state = 'pending', thread_id = 0, attempts = attempts + 1, error_kind = ?, last_error = ?,
 			claimed_by = NULL, lease_until = NULL`, []any{u.ErrorKind, u.Error}
 	case OpDead:
 		return `UPDATE deliveries SET state = 'dead', attempts = attempts + 1, error_kind = ?, last_error = ?,

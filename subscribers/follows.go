@@ -304,17 +304,16 @@ func (s *Service) Follows(ctx context.Context, chatID int64) ([]nashra.Follow, e
 	return s.st.ChatFollows(ctx, chatID)
 }
 
-// ForgetTopic drops what a forum topic follows, sections included, as when
-// Telegram says it is gone, and returns how many there were.
-func (s *Service) ForgetTopic(ctx context.Context, chatID, threadID int64) (int, error) {
-	n, err := s.st.RemoveTopicFollows(ctx, chatID, threadID, s.now())
-	if err != nil {
-		return 0, err
+// TopicToGeneral moves what a forum topic follows, sections included, and
+// its waiting posts to the group's general topic, as when Telegram says
+// the topic is gone, and returns how many follows and sections it had.
+func (s *Service) TopicToGeneral(ctx context.Context, chatID, threadID int64) (int, error) {
+	n, err := s.st.MoveTopicToGeneral(ctx, chatID, threadID, s.now())
+	if err != nil || n == 0 {
+		return n, err
 	}
-	s.follows.mu.Lock()
-	defer s.follows.mu.Unlock()
-	if s.follows.ix != nil {
-		s.follows.ix.RemoveOwner(keywords.Owner{Chat: chatID, Topic: threadID})
+	if err := s.reloadChat(ctx, chatID); err != nil {
+		return n, fmt.Errorf("reload follows of chat %d: %w", chatID, err)
 	}
 	return n, nil
 }

@@ -81,12 +81,12 @@ func TestFollowFeedsTheIndex(t *testing.T) {
 		t.Fatalf("the other instance's new follow: %v", fs)
 	}
 
-	// A deleted topic takes its follows along.
-	if n, err := f.s.ForgetTopic(ctx, -100, 5); err != nil || n != 1 {
-		t.Fatalf("forget topic: %d %v", n, err)
+	// A deleted topic's follows move to the group's general topic.
+	if n, err := f.s.TopicToGeneral(ctx, -100, 5); err != nil || n != 1 {
+		t.Fatalf("topic to general: %d %v", n, err)
 	}
-	if fs, _ := f.s.Followers(nashra.Article{Title: "الكهرباء"}); len(fs) != 0 {
-		t.Fatalf("a forgotten topic still follows: %v", fs)
+	if fs, _ := f.s.Followers(nashra.Article{Title: "الكهرباء"}); fmt.Sprint(fs) != "[{-100 0 الكهرباء}]" {
+		t.Fatalf("after its topic went: %v, want the group's general topic", fs)
 	}
 	// /stop forgets a chat; the index follows through the log.
 	if err := f.s.ForgetChat(ctx, 2); err != nil {

@@ -36,7 +36,7 @@ type Store interface {
 	AddFollow(ctx context.Context, f nashra.Follow, limit int, now time.Time) (bool, error)
 	RemoveFollow(ctx context.Context, chatID, threadID int64, kind nashra.FollowKind, key string, now time.Time) (nashra.Follow, error)
 	RemoveFollowByID(ctx context.Context, chatID, id int64, now time.Time) (nashra.Follow, error)
-	RemoveTopicFollows(ctx context.Context, chatID, threadID int64, now time.Time) (int, error)
+	MoveTopicToGeneral(ctx context.Context, chatID, threadID int64, now time.Time) (int, error)
 	ChatFollows(ctx context.Context, chatID int64) ([]nashra.Follow, error)
 	AllFollows(ctx context.Context) iter.Seq2[nashra.Follow, error]
 	LastFollowChange(ctx context.Context) (int64, error)

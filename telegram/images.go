@@ -69,7 +69,7 @@ func (s *Sender) postImage(ctx context.Context, p delivery.Post, a nashra.Articl
 		return delivery.Sent{}, errImageUnusable
 	}
 	params := s.base(p.Target)
-	setBody(params, "caption", s.render.PostFor(a, medium, MaxCaption, p.Target.Reason), p.Plain)
+	setBody(params, "caption", s.render.PostFor(a, medium, MaxCaption, Why(p.Target)), p.Plain)
 	SetMarkup(params, s.postKeyboard(a, medium, chat))
 	if e.fileID != "" {
 		m, err := s.sendFile(ctx, e.kind, params, tgbotapi.FileID(e.fileID))

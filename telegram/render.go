@@ -218,10 +218,12 @@ const MaxList = 5
 
 // Bundle renders several articles as one message listing their titles,
 // each a link: the form of a coalesced delivery, to chat (0 for a group or
-// a channel).
-func (r *Renderer) Bundle(as []nashra.Article, medium nashra.Medium, chat int64) string {
+// a channel). reasons, when not nil, says for each article why the chat
+// gets it (as PostFor's reason; empty for a section it follows): each
+// such item carries the line «🔔 لأنك تتابع: …».
+func (r *Renderer) Bundle(as []nashra.Article, reasons []string, medium nashra.Medium, chat int64) string {
 	heading := "📰 <b>" + Escape("جديد "+r.site) + "</b> — " + Escape(CountOf(as))
-	return r.List(heading, as, medium, chat, false)
+	return r.list(heading, as, reasons, medium, chat, false)
 }
 
 // CountOf counts articles as what they are: news as «أخبار», the
@@ -251,6 +253,13 @@ func allIn(as []nashra.Article, section string) bool {
 // hashtags and, withDates, its date. It shows at most five and counts the
 // rest, so it always fits MaxText.
 func (r *Renderer) List(heading string, as []nashra.Article, medium nashra.Medium, chat int64, withDates bool) string {
+	return r.list(heading, as, nil, medium, chat, withDates)
+}
+
+// list is List with, for each article that has one, the line saying why
+// the chat gets it. Five items of at most 300 units of title, some tags,
+// a date and a why line of at most about 115 stay well under MaxText.
+func (r *Renderer) list(heading string, as []nashra.Article, reasons []string, medium nashra.Medium, chat int64, withDates bool) string {
 	var b strings.Builder
 	b.WriteString(heading)
 	b.WriteString("\n")
@@ -263,6 +272,11 @@ func (r *Renderer) List(heading string, as []nashra.Article, medium nashra.Mediu
 		}
 		if when := publishedAt(a); withDates && !when.IsZero() {
 			b.WriteString("\n\u200f🕒 " + Escape(arabic.DateTime(when, r.loc)))
+		}
+		if i < len(reasons) {
+			if why := whyLine(reasons[i]); why != "" {
+				b.WriteString("\n\u200f" + Escape(why))
+			}
 		}
 	}
 	if rest := len(as) - shown; rest > 0 {

@@ -167,7 +167,7 @@ func TestRenderBundleAndLinks(t *testing.T) {
 		a.Title = title
 		as = append(as, a)
 	}
-	h := r.Bundle(as, nashra.MediumChannel, 0)
+	h := r.Bundle(as, nil, nashra.MediumChannel, 0)
 	plain := checkHTML(t, h, telegram.MaxText)
 	mustContain(t, plain, "جديد المعلومة", "7 مقالات", "1. أول", "5. خامس", "والمزيد على موقع المعلومة")
 	if strings.Contains(plain, "سادس") {
@@ -179,9 +179,57 @@ func TestRenderBundleAndLinks(t *testing.T) {
 	}
 
 	// Two articles: the dual; a private chat's links are its own.
-	dual := r.Bundle(as[:2], nashra.MediumTelegram, 1009)
+	dual := r.Bundle(as[:2], nil, nashra.MediumTelegram, 1009)
 	mustContain(t, checkHTML(t, dual, telegram.MaxText), "مقالان")
 	mustContain(t, dual, `<a href="https://nashra.example/r/telegram-b-1009">ثان</a>`)
+}
+
+// A bundle says under each item that came by a word or a tag why it came,
+// and, with five items of the longest titles, sections and reasons, still
+// fits Telegram's limit.
+func TestRenderBundleSaysWhy(t *testing.T) {
+	r := telegram.NewRenderer("المعلومة", baghdad, catalog(), nil)
+	var as []nashra.Article
+	for i := range 6 {
+		a := siteArticle()
+		a.GUID = string(rune('a' + i))
+		a.Title = fmt.Sprintf("عنوان %d ", i+1) + strings.Repeat("😀طويل ", 400)
+		a.Sections = []string{"news", "articles", "reports", "translation"}
+		as = append(as, a)
+	}
+	as[1].Title = "جلسة البرلمان"
+	reasons := []string{strings.Repeat("الكهرباء ", 200), "", "#النفط", "الكهرباء", "#" + strings.Repeat("وسم", 300), "سادس"}
+	plain := checkHTML(t, r.Bundle(as, reasons, nashra.MediumTelegram, 0), telegram.MaxText)
+	lines := strings.Split(plain, "\n")
+	under := func(prefix string) string {
+		for i, l := range lines {
+			if strings.HasPrefix(strings.TrimPrefix(l, "\u200f"), prefix) && i+1 < len(lines) {
+				return strings.TrimPrefix(lines[i+1], "\u200f")
+			}
+		}
+		return ""
+	}
+	if got := under("2. جلسة البرلمان"); strings.Contains(got, "لأنك") {
+		t.Errorf("a section's item says why: %q", got)
+	}
+	if got := under("3. "); got != "🔔 لأنك تتابع: #النفط" {
+		t.Errorf("a tag's item: %q", got)
+	}
+	if got := under("4. "); got != "🔔 لأنك تتابع: الكهرباء" {
+		t.Errorf("a word's item: %q", got)
+	}
+	for _, p := range []string{"1. ", "5. "} {
+		if got := under(p); !strings.HasPrefix(got, "🔔 لأنك تتابع: ") || !strings.HasSuffix(got, "…") || telegram.Len(got) > 120 {
+			t.Errorf("a long reason under %q is not one short line: %q", p, got)
+		}
+	}
+	if strings.Contains(plain, "سادس") {
+		t.Error("the sixth item's reason is shown though the item is not")
+	}
+	// The bot's own lists say nothing of reasons.
+	if strings.Contains(checkHTML(t, r.List("آخر ما نُشر", as, nashra.MediumTelegram, 0, true), telegram.MaxText), "لأنك") {
+		t.Error("a list without reasons says why")
+	}
 }
 
 func TestHashtag(t *testing.T) {
@@ -236,7 +284,7 @@ func FuzzRender(f *testing.F) {
 		}{
 			{r.Post(a, nashra.MediumChannel, telegram.MaxCaption), telegram.MaxCaption},
 			{r.Post(a, nashra.MediumTelegram, telegram.MaxText), telegram.MaxText},
-			{r.Bundle([]nashra.Article{a, a, a}, nashra.MediumTelegram, 0), telegram.MaxText},
+			{r.Bundle([]nashra.Article{a, a, a}, []string{"", title, "#" + author}, nashra.MediumTelegram, 0), telegram.MaxText},
 		} {
 			if plain := checkHTML(t, c.html, c.limit); !replaced && strings.ContainsRune(plain, '\uFFFD') {
 				t.Fatalf("replacement character shown: %q", plain)

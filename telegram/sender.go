@@ -66,7 +66,7 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 	medium, chat := Audience(p.Target)
 	if len(p.Articles) > 1 {
 		params := s.base(p.Target)
-		setBody(params, "text", s.render.Bundle(p.Articles, medium, chat), p.Plain)
+		setBody(params, "text", s.render.Bundle(p.Articles, p.Reasons, medium, chat), p.Plain)
 		params["link_preview_options"] = NoPreview
 		m, err := s.send(ctx, "sendMessage", params)
 		return delivery.Sent{MessageID: m.MessageID}, err
@@ -81,7 +81,7 @@ func (s *Sender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, erro
 		s.log.Warn("telegram: image unusable, posting text", "article_id", a.ID, "chat_id", p.Target.ChatID, "image_url", a.ImageURL)
 	}
 	params := s.base(p.Target)
-	setBody(params, "text", s.render.PostFor(a, medium, MaxText, p.Target.Reason), p.Plain)
+	setBody(params, "text", s.render.PostFor(a, medium, MaxText, Why(p.Target)), p.Plain)
 	params["link_preview_options"] = previewOf(a)
 	SetMarkup(params, s.postKeyboard(a, medium, chat))
 	m, err := s.send(ctx, "sendMessage", params)
@@ -99,6 +99,15 @@ func Audience(t delivery.Target) (medium nashra.Medium, chat int64) {
 		return nashra.MediumTelegram, t.ChatID
 	}
 	return nashra.MediumTelegram, 0
+}
+
+// Why is the reason a post to t says it came for: none in a channel,
+// whose readers did not choose what it follows, its administrators did.
+func Why(t delivery.Target) string {
+	if t.Kind == nashra.ChatChannel {
+		return ""
+	}
+	return t.Reason
 }
 
 // setBody sets a post's text or caption: HTML, or when plain (Telegram

@@ -50,9 +50,9 @@ func (c *consoleSender) print(chatID int64, silent bool, text string) delivery.S
 func (c *consoleSender) Post(ctx context.Context, p delivery.Post) (delivery.Sent, error) {
 	medium, chat := telegram.Audience(p.Target)
 	if len(p.Articles) == 1 {
-		return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.Post(p.Articles[0], medium, telegram.MaxText))), nil
+		return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.PostFor(p.Articles[0], medium, telegram.MaxText, telegram.Why(p.Target)))), nil
 	}
-	return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.Bundle(p.Articles, medium, chat))), nil
+	return c.print(p.Target.ChatID, p.Target.Silent, telegram.Visible(c.render.Bundle(p.Articles, p.Reasons, medium, chat))), nil
 }
 
 func (c *consoleSender) Reply(ctx context.Context, r delivery.Reply) (delivery.Sent, error) {

@@ -33,6 +33,8 @@ type chat struct {
 	lastMsgID   int
 	messages    map[int]*storedMessage
 	topics      map[int64]*topic // forum topics by thread id
+	// generalClosed: the forum's general topic is closed to messages.
+	generalClosed bool
 }
 
 // storedMessage is a message in a chat, the bot's or a user's.

@@ -195,10 +195,11 @@ func (s *Server) reachableChat(chatID string) (*chat, *apiError) {
 // deliver applies the flood limits to a validated message and, if they let
 // it through, stores and records it. s.mu must be held.
 func (s *Server) deliver(c *chat, method string, req *request, p sendParams, msg wireMessage, content Content, fileID string) (*storedMessage, *apiError) {
-	if thread := req.int("message_thread_id"); thread != 0 {
-		if e := c.postable(thread); e != nil {
-			return nil, e
-		}
+	thread := req.int("message_thread_id")
+	if e := c.postable(thread); e != nil {
+		return nil, e
+	}
+	if thread != 0 {
 		msg.MessageThreadID, msg.IsTopicMessage = thread, true
 	}
 	if p.replyTo != 0 {

@@ -57,12 +57,36 @@ func (s *Server) setTopic(helper string, chatID, thread int64, f func(*topic)) {
 	f(t)
 }
 
-// postable checks that a message may go to forum topic thread of c, as
-// Telegram does: an unknown or deleted topic, or any topic outside a
-// forum, is not found; a closed one refuses. s.mu must be held.
+// CloseGeneralTopic closes a forum's general topic: a message sent
+// without message_thread_id is refused with "Bad Request: TOPIC_CLOSED",
+// as Telegram does, until ReopenGeneralTopic.
+func (s *Server) CloseGeneralTopic(chatID int64) { s.setGeneral("CloseGeneralTopic", chatID, true) }
+
+// ReopenGeneralTopic opens a forum's general topic again.
+func (s *Server) ReopenGeneralTopic(chatID int64) { s.setGeneral("ReopenGeneralTopic", chatID, false) }
+
+func (s *Server) setGeneral(helper string, chatID int64, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.mustChat(helper, chatID)
+	if !c.info.IsForum {
+		panic(fmt.Sprintf("telegramtest: %s: chat %d is not a forum", helper, chatID))
+	}
+	c.generalClosed = closed
+}
+
+// postable checks that a message may go to forum topic thread of c (0:
+// the general topic, or no topic), as Telegram does: an unknown or
+// deleted topic, or any topic outside a forum, is not found; a closed one,
+// the general topic included, refuses. s.mu must be held.
 func (c *chat) postable(thread int64) *apiError {
 	t := c.topics[thread]
 	switch {
+	case thread == 0:
+		if c.info.IsForum && c.generalClosed {
+			return badRequest("TOPIC_CLOSED")
+		}
+		return nil
 	case !c.info.IsForum || t == nil || t.deleted:
 		return badRequest("message thread not found")
 	case t.closed:
