@@ -45,7 +45,8 @@ type Store interface {
 	Chat(ctx context.Context, id int64) (nashra.Chat, error)
 
 	// The send log and its claims.
-	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]store.Send, error)
+	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time,
+		mailable func(store.SendKind, nashra.EmailState) bool) ([]store.Send, error)
 	UpdateSends(ctx context.Context, holder string, updates []store.SendUpdate) error
 	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
 	OpenSends(ctx context.Context, medium store.SendMedium) (int, error)

@@ -179,7 +179,7 @@ func (s *Service) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[s
 		return true, nil
 	}
 	now := s.now()
-	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, max(16, 4*s.cfg.Email.Concurrency), now, now.Add(s.cfg.LeaseDuration.D()))
+	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, max(16, 4*s.cfg.Email.Concurrency), now, now.Add(s.cfg.LeaseDuration.D()), subscribers.Mailable)
 	if err != nil {
 		return false, err
 	}
@@ -204,7 +204,7 @@ func (s *Service) probe(ctx context.Context, d store.Lease, m *mailer, w *outbox
 		return false
 	}
 	now := s.now()
-	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, 1, now, now.Add(s.cfg.LeaseDuration.D()))
+	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, 1, now, now.Add(s.cfg.LeaseDuration.D()), subscribers.Mailable)
 	if err != nil || len(rows) == 0 {
 		return false
 	}

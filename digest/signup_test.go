@@ -86,7 +86,7 @@ func TestSignupMails(t *testing.T) {
 		}
 	}
 	counts := map[string]int{}
-	rows, _ := h.db.ClaimSends(ctx, store.SendEmail, "test", 100, h.clock.now(), h.clock.now().Add(time.Minute))
+	rows, _ := h.db.ClaimSends(ctx, store.SendEmail, "test", 100, h.clock.now(), h.clock.now().Add(time.Minute), subscribers.Mailable)
 	for _, r := range rows {
 		counts[r.Address]++
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -237,10 +238,11 @@ type Send struct {
 
 // ClaimSends leases to holder until leaseUntil up to limit rows of medium
 // that are due at now, confirmations before digests, oldest first. Rows
-// whose recipient may no longer be sent to — unsubscribed, paused,
-// bounced, forgotten, a chat gone or no longer asking for the digest —
-// are cancelled instead of claimed.
-func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, limit int, now, leaseUntil time.Time) ([]Send, error) {
+// whose subscriber may no longer get them, as mailable says given the
+// row's kind and the subscriber's state ("" once forgotten), are
+// cancelled instead of claimed, with that state as the reason.
+func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, limit int, now, leaseUntil time.Time,
+	mailable func(SendKind, nashra.EmailState) bool) ([]Send, error) {
 	var out []Send
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
@@ -265,7 +267,8 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 				rows.Close()
 				return err
 			}
-			if why := undeliverable(s, state); why != "" {
+			if !mailable(s.Kind, state) {
+				why := cmp.Or(string(state), "forgotten")
 				cancel[why] = append(cancel[why], s.ID)
 				continue
 			}
@@ -305,27 +308,6 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 		return nil, fmt.Errorf("claim %s sends: %w", medium, err)
 	}
 	return out, nil
-}
-
-// undeliverable says why a row may not be sent to its recipient as things
-// stand, or "" when it may.
-func undeliverable(s Send, state nashra.EmailState) string {
-	ok := false
-	switch s.Kind {
-	case SendDigest:
-		ok = state == nashra.EmailActive
-	case SendConfirm:
-		ok = state == nashra.EmailPending
-	case SendNotice:
-		ok = state == nashra.EmailActive || state == nashra.EmailPaused
-	}
-	switch {
-	case ok:
-		return ""
-	case state == "":
-		return "forgotten"
-	}
-	return string(state)
 }
 
 // NextSendAt returns when the earliest pending row of medium is due; zero

@@ -79,7 +79,7 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 		if _, err := db.SetEmailPreferences(ctx, ids[2], nil, true, at); err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute))
+		got, err := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute), mailable)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,10 +107,22 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 		if counts, _ := db.SendCounts(ctx, d.ID); counts[SendTelegram][nashra.DeliveryClaimed] != 2 {
 			t.Fatalf("counts %v: want the 2 Telegram digests claimed", counts)
 		}
-		if more, _ := db.ClaimSends(ctx, SendEmail, "other", 10, at, at.Add(time.Minute)); len(more) != 0 {
+		if more, _ := db.ClaimSends(ctx, SendEmail, "other", 10, at, at.Add(time.Minute), mailable); len(more) != 0 {
 			t.Fatalf("claimed rows were claimed again: %+v", more)
 		}
 	})
+}
+
+// mailable stands for the policy of who may be mailed what
+// (subscribers.Mailable): the store cancels what it refuses.
+func mailable(kind SendKind, state nashra.EmailState) bool {
+	switch kind {
+	case SendDigest:
+		return state == nashra.EmailActive
+	case SendConfirm:
+		return state == nashra.EmailPending
+	}
+	return state == nashra.EmailActive || state == nashra.EmailPaused
 }
 
 // bouncedAtTwo stands for the bounce policy: the second refusal marks a
@@ -131,7 +143,7 @@ func TestUpdateSends(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute))
+		rows, err := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute), mailable)
 		if err != nil || len(rows) != 4 {
 			t.Fatalf("claim: %d rows, %v", len(rows), err)
 		}
@@ -158,20 +170,20 @@ func TestUpdateSends(t *testing.T) {
 			t.Fatalf("after one bounce: %+v", s)
 		}
 		// The retry is not due before its time.
-		if got, _ := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute)); len(got) != 0 {
+		if got, _ := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute), mailable); len(got) != 0 {
 			t.Fatalf("a held retry was claimed early: %+v", got)
 		}
 		if next, _ := db.NextSendAt(ctx, SendEmail); !next.Equal(at.Add(time.Minute)) {
 			t.Fatalf("next send at %v", next)
 		}
-		got, _ := db.ClaimSends(ctx, SendEmail, "me", 10, at.Add(time.Minute), at.Add(2*time.Minute))
+		got, _ := db.ClaimSends(ctx, SendEmail, "me", 10, at.Add(time.Minute), at.Add(2*time.Minute), mailable)
 		if len(got) != 1 || got[0].Attempts != 1 {
 			t.Fatalf("retry claim: %+v", got)
 		}
 
 		// A second digest: the bouncing address reaches the threshold.
 		d2, _, _ := db.CreateDigest(ctx, newDigest("2026-11-29", at.Add(24*time.Hour)), false)
-		rows, _ = db.ClaimSends(ctx, SendEmail, "me", 10, at.Add(24*time.Hour), at.Add(25*time.Hour))
+		rows, _ = db.ClaimSends(ctx, SendEmail, "me", 10, at.Add(24*time.Hour), at.Add(25*time.Hour), mailable)
 		var bounce []int64
 		var sent []int64
 		for _, r := range rows {
@@ -206,8 +218,8 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 		if _, _, err := db.CreateDigest(ctx, newDigest("2026-11-28", at), false); err != nil {
 			t.Fatal(err)
 		}
-		a, _ := db.ClaimSends(ctx, SendEmail, "a", 2, at, at.Add(time.Minute))
-		b, _ := db.ClaimSends(ctx, SendEmail, "b", 2, at, at.Add(time.Minute))
+		a, _ := db.ClaimSends(ctx, SendEmail, "a", 2, at, at.Add(time.Minute), mailable)
+		b, _ := db.ClaimSends(ctx, SendEmail, "b", 2, at, at.Add(time.Minute), mailable)
 		if len(a) != 2 || len(b) != 1 {
 			t.Fatalf("claims %d and %d", len(a), len(b))
 		}
@@ -221,7 +233,7 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 		if err := db.UpdateSends(ctx, "a", []SendUpdate{{Op: SendOpDead, IDs: []int64{a[0].ID}, Error: "late"}}); err != nil {
 			t.Fatal(err)
 		}
-		again, _ := db.ClaimSends(ctx, SendEmail, "c", 10, at, at.Add(time.Minute))
+		again, _ := db.ClaimSends(ctx, SendEmail, "c", 10, at, at.Add(time.Minute), mailable)
 		if len(again) != 2 {
 			t.Fatalf("after release, %d rows claimable, want 2", len(again))
 		}
@@ -229,7 +241,7 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 		if err := db.ReleaseClaims(ctx, QueueEmail, ""); err != nil {
 			t.Fatal(err)
 		}
-		if all, _ := db.ClaimSends(ctx, SendEmail, "d", 10, at, at.Add(time.Minute)); len(all) != 3 {
+		if all, _ := db.ClaimSends(ctx, SendEmail, "d", 10, at, at.Add(time.Minute), mailable); len(all) != 3 {
 			t.Fatalf("after a takeover, %d rows claimable, want 3", len(all))
 		}
 	})

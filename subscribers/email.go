@@ -202,3 +202,19 @@ func AfterBounce(bounces int, state nashra.EmailState, threshold int) nashra.Ema
 	}
 	return state
 }
+
+// Mailable reports whether a mail of kind may go to an email subscriber
+// in state ("" once forgotten): the digest to a confirmed reader who did
+// not pause it, a confirmation while the address waits for it, a notice
+// to any confirmed reader; nothing to one who left or bounced.
+func Mailable(kind store.SendKind, state nashra.EmailState) bool {
+	switch kind {
+	case store.SendDigest:
+		return state == nashra.EmailActive
+	case store.SendConfirm:
+		return state == nashra.EmailPending
+	case store.SendNotice:
+		return state == nashra.EmailActive || state == nashra.EmailPaused
+	}
+	return false
+}

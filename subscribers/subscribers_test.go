@@ -40,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 // mails returns the addresses of the mails queued, one per mail.
 func (f *fixture) mails(t *testing.T) []string {
 	t.Helper()
-	rows, err := f.db.ClaimSends(context.Background(), store.SendEmail, "test", 100, f.now, f.now.Add(time.Minute))
+	rows, err := f.db.ClaimSends(context.Background(), store.SendEmail, "test", 100, f.now, f.now.Add(time.Minute), Mailable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,6 +212,30 @@ func TestAfterBounce(t *testing.T) {
 	} {
 		if got := AfterBounce(c.bounces, c.state, 3); got != c.want {
 			t.Errorf("after %d bounces, %s: %s, want %s", c.bounces, c.state, got, c.want)
+		}
+	}
+}
+
+// The daily digest goes to confirmed readers who did not pause it, a
+// confirmation only to an address still waiting for it, a notice to any
+// confirmed reader; nobody who left, bounced or was forgotten gets any.
+func TestMailable(t *testing.T) {
+	for _, c := range []struct {
+		kind  store.SendKind
+		state nashra.EmailState
+		want  bool
+	}{
+		{store.SendDigest, nashra.EmailActive, true},
+		{store.SendDigest, nashra.EmailPaused, false},
+		{store.SendConfirm, nashra.EmailPending, true},
+		{store.SendConfirm, nashra.EmailActive, false},
+		{store.SendNotice, nashra.EmailPaused, true},
+		{store.SendNotice, nashra.EmailUnsubscribed, false},
+		{store.SendDigest, nashra.EmailBounced, false},
+		{store.SendNotice, "", false},
+	} {
+		if got := Mailable(c.kind, c.state); got != c.want {
+			t.Errorf("%s to a subscriber %q: %v, want %v", c.kind, c.state, got, c.want)
 		}
 	}
 }
