@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,5 +244,140 @@ func testArticleFiguresFromCounters(t *testing.T, db *DB) {
 	if figs, _, err := db.ArticleFigures(ctx, ArticleQuery{IDs: []int64{first}, Limit: 1}); err != nil || len(figs) != 1 ||
 		!figs[0].RetractedAt.Equal(retracted) || figs[0].Sent != 2 {
 		t.Errorf("the retracted article: %+v %v, want it listed with its sends and retracted at %v", figs, err, retracted)
+	}
+}
+
+// Every way a delivery ends is counted once: the counters agree with the
+// rows, per article and per state, before the rows are purged. A retracted
+// row was sent first, and counts as both.
+func TestCountersAgreeWithRows(t *testing.T) { contract(t, testCountersAgreeWithRows) }
+
+func testCountersAgreeWithRows(t *testing.T, db *DB) {
+	ctx := context.Background()
+	now := time.Now()
+	for id := int64(1); id <= 6; id++ {
+		db.TouchChat(ctx, nashra.Chat{ID: id, Kind: nashra.ChatPrivate}, now)
+		db.Subscribe(ctx, id, []string{"news"}, now)
+	}
+	db.TouchChat(ctx, nashra.Chat{ID: -5, Kind: nashra.ChatGroup}, now)
+	db.Subscribe(ctx, -5, []string{"news"}, now)
+	var articles []int64
+	for i := range 3 {
+		a := newArticle(t, db, "news", fmt.Sprint("count-", i))
+		if _, err := db.HandOn(ctx, FanOut{ArticleID: a, State: nashra.DeliveryPending, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		articles = append(articles, a)
+	}
+	claimed, err := db.ClaimDeliveries(ctx, "me", nashra.LanePrivate, 1000, now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ups []OutboxUpdate
+	for i, d := range claimed {
+		if d.ChatID == 6 || d.ChatID == -5 {
+			continue // left for the chat's cancel and the group's migration
+		}
+		switch i % 4 {
+		case 0, 1:
+			ups = append(ups, OutboxUpdate{Op: OpSent, IDs: []int64{d.ID}, MessageID: i + 1, At: now.Add(time.Duration(i) * time.Second)})
+		case 2:
+			ups = append(ups, OutboxUpdate{Op: OpDead, IDs: []int64{d.ID}, ErrorKind: "forbidden"})
+		case 3:
+			ups = append(ups, OutboxUpdate{Op: OpStale, IDs: []int64{d.ID}})
+		}
+	}
+	if err := db.UpdateOutbox(ctx, "me", ups, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CancelChatDeliveries(ctx, 6, "blocked", "Forbidden: bot was blocked by the user"); err != nil {
+		t.Fatal(err)
+	}
+	// The group became a supergroup that already has the first article.
+	db.TouchChat(ctx, nashra.Chat{ID: -1005, Kind: nashra.ChatSupergroup}, now)
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO deliveries (article_id, chat_id, kind, lane, state, created_at, due_at, not_before)
+		VALUES (?, -1005, 'supergroup', 1, 'sent', 0, 0, 0)`, articles[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MoveChatDeliveries(ctx, -5, -1005); err != nil {
+		t.Fatal(err)
+	}
+	db.ReleaseClaims(ctx, QueueTelegram, "me")
+	if _, err := db.CancelArticleDeliveries(ctx, articles[2], "editor"); err != nil {
+		t.Fatal(err)
+	}
+	// The first article is retracted: its sent messages are deleted.
+	if _, err := db.RetractArticle(ctx, articles[0], "editor", now, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	todo, err := db.ClaimDeliveryTodo(ctx, "me", 100, now, now.Add(time.Minute))
+	if err != nil || len(todo) == 0 {
+		t.Fatalf("claimed %d deletes, %v", len(todo), err)
+	}
+	for _, d := range todo {
+		if err := db.UpdateOutbox(ctx, "me", []OutboxUpdate{{Op: OpDeleted, IDs: []int64{d.ID}, Todo: nashra.TodoDelete}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	want := map[int64]map[nashra.DeliveryState]int{}
+	hours := map[nashra.DeliveryState]int{}
+	rows, err := db.read.QueryContext(ctx, `SELECT article_id, state, COUNT(*) FROM deliveries
+		WHERE state IN ('sent', 'dead', 'stale', 'cancelled', 'retracted') AND NOT (chat_id = -1005 AND article_id = ?)
+		GROUP BY article_id, state`, articles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var a int64
+		var s nashra.DeliveryState
+		var n int
+		if err := rows.Scan(&a, &s, &n); err != nil {
+			t.Fatal(err)
+		}
+		if want[a] == nil {
+			want[a] = map[nashra.DeliveryState]int{}
+		}
+		want[a][s] += n
+		hours[s] += n
+		if s == nashra.DeliveryRetracted {
+			want[a][nashra.DeliverySent] += n
+			hours[nashra.DeliverySent] += n
+		}
+	}
+	rows.Close()
+	for _, s := range []nashra.DeliveryState{nashra.DeliverySent, nashra.DeliveryDead, nashra.DeliveryStale,
+		nashra.DeliveryCancelled, nashra.DeliveryRetracted} {
+		if hours[s] == 0 {
+			t.Errorf("no row ended %s: the test misses a way to end", s)
+		}
+	}
+	figs, _, err := db.ArticleFigures(ctx, ArticleQuery{IDs: articles, Limit: 10})
+	if err != nil || len(figs) != len(articles) {
+		t.Fatalf("figures %+v %v", figs, err)
+	}
+	for _, f := range figs {
+		got := map[nashra.DeliveryState]int{nashra.DeliverySent: f.Sent, nashra.DeliveryDead: f.Dead, nashra.DeliveryStale: f.Stale,
+			nashra.DeliveryCancelled: f.Cancelled, nashra.DeliveryRetracted: f.Retracted}
+		for s, n := range got {
+			if n != want[f.ID][s] {
+				t.Errorf("article %d: counted %d %s, the rows say %d", f.ID, n, s, want[f.ID][s])
+			}
+		}
+	}
+	perHour, err := db.DeliveryHours(ctx, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := map[nashra.DeliveryState]int{}
+	for _, h := range perHour {
+		for s, n := range h {
+			counted[s] += n
+		}
+	}
+	for s, n := range hours {
+		if counted[s] != n {
+			t.Errorf("per hour: counted %d %s, the rows say %d", counted[s], s, n)
+		}
 	}
 }

@@ -266,8 +266,16 @@ func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxU
 				continue
 			}
 			q, args := outboxSQL(u)
-			if err := exec(q+` WHERE id IN (`+placeholders(len(u.IDs))+`)`+guard(u.Op),
-				append(append(args, anys(u.IDs)...), guardArgs(u, holder)...)...); err != nil {
+			q += ` WHERE id IN (` + placeholders(len(u.IDs)) + `)` + guard(u.Op)
+			args = append(append(args, anys(u.IDs)...), guardArgs(u, holder)...)
+			var err error
+			switch u.Op {
+			case OpDead, OpCancel, OpStale, OpDeleted:
+				_, err = settle(ctx, tx, q, args...)
+			default:
+				err = exec(q, args...)
+			}
+			if err != nil {
 				return fmt.Errorf("op %d: %w", u.Op, err)
 			}
 		}
@@ -304,7 +312,7 @@ func markSent(ctx context.Context, tx *sql.Tx, ups []OutboxUpdate) error {
 		values := `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS SMALLINT), CAST(? AS SMALLINT), CAST(? AS BIGINT),
 			CAST(? AS INTEGER))` + strings.Repeat(", ("+placeholders(cols)+")", len(args)/cols-1)
 		// A row retracted while its send was in flight gets its delete queued.
-		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', message_id = v.column2, caption = v.column3,
+		_, err := settle(ctx, tx, `UPDATE deliveries SET state = 'sent', message_id = v.column2, caption = v.column3,
 			bundled = v.column4, sent_at = v.column5, sent_revision = v.column6, attempts = attempts + 1, error_kind = '',
 			claimed_by = NULL, lease_until = NULL,
 			todo = CASE WHEN state = 'cancelled' AND error_kind = 'retracted' THEN 'delete' ELSE todo END
@@ -431,14 +439,12 @@ func (db *DB) LimiterScopes(ctx context.Context, now time.Time) ([]Scope, error)
 // CancelChatDeliveries cancels every open row and pending reply of a chat
 // (Telegram said it is gone) and returns how many rows it cancelled.
 func (db *DB) CancelChatDeliveries(ctx context.Context, chatID int64, kind, reason string) (int, error) {
-	var n int64
+	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?,
-			claimed_by = NULL, lease_until = NULL WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')`, kind, reason, chatID)
-		if err != nil {
-			return err
-		}
-		if n, err = r.RowsAffected(); err != nil {
+		var err error
+		if n, err = settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?,
+			claimed_by = NULL, lease_until = NULL WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')`,
+			kind, reason, chatID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE delivery_replies SET state = 'cancelled', error_kind = ?, last_error = ?,
@@ -448,7 +454,7 @@ func (db *DB) CancelChatDeliveries(ctx context.Context, chatID int64, kind, reas
 	if err != nil {
 		return 0, fmt.Errorf("cancel deliveries of chat %d: %w", chatID, err)
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // MoveChatDeliveries moves a chat's open rows to its new id, released so
@@ -467,7 +473,7 @@ func (db *DB) MoveChatDeliveries(ctx context.Context, from, to int64) (int, erro
 		if n, err = r.RowsAffected(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'migrated',
+		if _, err := settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'migrated',
 			last_error = 'the new chat has it already', claimed_by = NULL, lease_until = NULL
 			WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')`, from); err != nil {
 			return err
@@ -502,14 +508,13 @@ func (db *DB) CancelArticleDeliveries(ctx context.Context, articleID int64, by s
 // deletes its lists not yet expanded, and returns how many rows and listed
 // chats that was.
 func cancelArticle(ctx context.Context, tx *sql.Tx, articleID int64, kind, note string) (int, error) {
-	r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?
+	n, err := settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?
 		WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, kind, note, articleID)
 	if err != nil {
 		return 0, err
 	}
-	n, _ := r.RowsAffected()
 	listed, err := dropFanOutLists(ctx, tx, articleID)
-	return int(n) + listed, err
+	return n + listed, err
 }
 
 // Retraction counts what retracting an article did.

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/almaalouma/nashra"
+)
+
+// finalStates are the states a delivery row ends in.
+var finalStates = []nashra.DeliveryState{nashra.DeliverySent, nashra.DeliveryDead, nashra.DeliveryStale,
+	nashra.DeliveryCancelled, nashra.DeliveryRetracted}
+
+// settle runs update, a statement on deliveries that may end rows (move
+// them to sent, dead, stale, cancelled or retracted), and adds the rows it
+// ended to the counters the dashboard reads: article_deliveries, kept after
+// the rows are purged, and delivery_hours. Counting once per statement
+// rather than in a row trigger keeps an acknowledgement of a thousand sends
+// at two or three upserts: SQLite's row trigger cost a third of the claim
+// rate. Every statement that ends delivery rows goes through settle, and
+// its WHERE must only match rows whose state it changes. It returns how
+// many rows the statement changed.
+func settle(ctx context.Context, tx *sql.Tx, update string, args ...any) (int, error) {
+	rows, err := tx.QueryContext(ctx, update+` RETURNING article_id, state, sent_at`, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	type hourState struct {
+		hour  int64
+		state nashra.DeliveryState
+	}
+	type tally struct {
+		sent, dead, stale, cancelled, retracted int
+		firstSent, lastSent                     sql.NullInt64
+	}
+	articles := map[int64]*tally{}
+	hours := map[hourState]int{}
+	now := time.Now().UnixMilli()
+	changed := 0
+	for rows.Next() {
+		var articleID int64
+		var state nashra.DeliveryState
+		var sentAt sql.NullInt64
+		if err := rows.Scan(&articleID, &state, &sentAt); err != nil {
+			return changed, err
+		}
+		changed++
+		if !slices.Contains(finalStates, state) {
+			continue
+		}
+		f := articles[articleID]
+		if f == nil {
+			f = &tally{}
+			articles[articleID] = f
+		}
+		switch state {
+		case nashra.DeliverySent:
+			f.sent++
+			if !f.firstSent.Valid || sentAt.Int64 < f.firstSent.Int64 {
+				f.firstSent = sentAt
+			}
+			if !f.lastSent.Valid || sentAt.Int64 > f.lastSent.Int64 {
+				f.lastSent = sentAt
+			}
+		case nashra.DeliveryDead:
+			f.dead++
+		case nashra.DeliveryStale:
+			f.stale++
+		case nashra.DeliveryCancelled:
+			f.cancelled++
+		case nashra.DeliveryRetracted:
+			f.retracted++
+		}
+		at := now
+		if sentAt.Valid {
+			at = sentAt.Int64
+		}
+		hours[hourState{at / hourMillis, state}]++
+	}
+	if err := rows.Err(); err != nil {
+		return changed, err
+	}
+	rows.Close()
+	for id, f := range articles {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO article_deliveries
+			(article_id, sent, dead, stale, cancelled, retracted, first_sent_at, last_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (article_id) DO UPDATE SET
+			sent = article_deliveries.sent + excluded.sent, dead = article_deliveries.dead + excluded.dead,
+			stale = article_deliveries.stale + excluded.stale, cancelled = article_deliveries.cancelled + excluded.cancelled,
+			retracted = article_deliveries.retracted + excluded.retracted,
+			first_sent_at = CASE WHEN article_deliveries.first_sent_at IS NULL
+				OR excluded.first_sent_at < article_deliveries.first_sent_at
+				THEN excluded.first_sent_at ELSE article_deliveries.first_sent_at END,
+			last_sent_at = CASE WHEN article_deliveries.last_sent_at IS NULL
+				OR excluded.last_sent_at > article_deliveries.last_sent_at
+				THEN excluded.last_sent_at ELSE article_deliveries.last_sent_at END`,
+			id, f.sent, f.dead, f.stale, f.cancelled, f.retracted, f.firstSent, f.lastSent); err != nil {
+			return changed, fmt.Errorf("count article %d: %w", id, err)
+		}
+	}
+	for k, n := range hours {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_hours (hour, state, n) VALUES (?, ?, ?)
+			ON CONFLICT (hour, state) DO UPDATE SET n = delivery_hours.n + excluded.n`, k.hour, k.state, n); err != nil {
+			return changed, fmt.Errorf("count hour: %w", err)
+		}
+	}
+	return changed, nil
+}
