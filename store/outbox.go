@@ -155,7 +155,9 @@ func (db *DB) ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, er
 	return int(n), err
 }
 
-// OutboxOp is what a dispatcher does with rows it holds.
+// OutboxOp is a change of state of rows a dispatcher holds. The store
+// writes it as told; which answer from Telegram leads to which change is
+// the dispatcher's (delivery's conclude).
 type OutboxOp int
 
 // The operations of OutboxUpdate. Ops on deliveries other than OpSent apply
@@ -170,19 +172,18 @@ const (
 	OpRetry
 	// OpPlain: pending again, to be resent as plain text.
 	OpPlain
-	// OpGeneral: pending again, to be resent to the group's general topic
-	// (its forum topic was deleted or closed).
+	// OpGeneral: pending again, without its forum topic (to the group's
+	// general topic).
 	OpGeneral
 	// OpDead: given up, the error kept.
 	OpDead
-	// OpCancel: cancelled because of the chat (it went away).
+	// OpCancel: cancelled, the reason kept.
 	OpCancel
-	// OpRelease: pending again, untouched (shutdown, migrated chat).
+	// OpRelease: pending again, untouched.
 	OpRelease
 	// OpStale: dropped as stale.
 	OpStale
-	// OpDefer: held until At, which becomes its due time (quiet hours, the
-	// hourly bundle).
+	// OpDefer: held until At, which becomes its due time.
 	OpDefer
 	// OpEdited: a correction went out; Revision is what the message shows.
 	OpEdited
@@ -258,7 +259,7 @@ func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxU
 				sent = append(sent, u)
 			}
 		}
-		if err := markSent(ctx, tx, sent); err != nil {
+		if err := db.markSent(ctx, tx, sent); err != nil {
 			return err
 		}
 		for _, u := range updates {
@@ -271,7 +272,7 @@ func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxU
 			var err error
 			switch u.Op {
 			case OpDead, OpCancel, OpStale, OpDeleted:
-				_, err = settle(ctx, tx, q, args...)
+				_, err = db.settle(ctx, tx, q, args...)
 			default:
 				err = exec(q, args...)
 			}
@@ -300,7 +301,7 @@ func (db *DB) UpdateOutbox(ctx context.Context, holder string, updates []OutboxU
 // markSent records sends, all in one statement per thousand rows: in a
 // busy push they are nearly every update, and parsing one statement per
 // send would cost more than the rest of the acknowledgement.
-func markSent(ctx context.Context, tx *sql.Tx, ups []OutboxUpdate) error {
+func (db *DB) markSent(ctx context.Context, tx *sql.Tx, ups []OutboxUpdate) error {
 	const cols, chunk = 6, 1000
 	var args []any
 	flush := func() error {
@@ -312,7 +313,7 @@ func markSent(ctx context.Context, tx *sql.Tx, ups []OutboxUpdate) error {
 		values := `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS SMALLINT), CAST(? AS SMALLINT), CAST(? AS BIGINT),
 			CAST(? AS INTEGER))` + strings.Repeat(", ("+placeholders(cols)+")", len(args)/cols-1)
 		// A row retracted while its send was in flight gets its delete queued.
-		_, err := settle(ctx, tx, `UPDATE deliveries SET state = 'sent', message_id = v.column2, caption = v.column3,
+		_, err := db.settle(ctx, tx, `UPDATE deliveries SET state = 'sent', message_id = v.column2, caption = v.column3,
 			bundled = v.column4, sent_at = v.column5, sent_revision = v.column6, attempts = attempts + 1, error_kind = '',
 			claimed_by = NULL, lease_until = NULL,
 			todo = CASE WHEN state = 'cancelled' AND error_kind = 'retracted' THEN 'delete' ELSE todo END
@@ -442,7 +443,7 @@ func (db *DB) CancelChatDeliveries(ctx context.Context, chatID int64, kind, reas
 	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if n, err = settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?,
+		if n, err = db.settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?,
 			claimed_by = NULL, lease_until = NULL WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')`,
 			kind, reason, chatID); err != nil {
 			return err
@@ -473,7 +474,7 @@ func (db *DB) MoveChatDeliveries(ctx context.Context, from, to int64) (int, erro
 		if n, err = r.RowsAffected(); err != nil {
 			return err
 		}
-		if _, err := settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'migrated',
+		if _, err := db.settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = 'migrated',
 			last_error = 'the new chat has it already', claimed_by = NULL, lease_until = NULL
 			WHERE chat_id = ? AND state IN ('pending', 'held', 'claimed')`, from); err != nil {
 			return err
@@ -495,7 +496,7 @@ func (db *DB) MoveChatDeliveries(ctx context.Context, from, to int64) (int, erro
 func (db *DB) CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error) {
 	var cancelled int
 	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
-		cancelled, err = cancelArticle(ctx, tx, articleID, "cancelled", "cancelled by "+by)
+		cancelled, err = db.cancelArticle(ctx, tx, articleID, "cancelled", "cancelled by "+by)
 		return err
 	})
 	if err != nil {
@@ -507,8 +508,8 @@ func (db *DB) CancelArticleDeliveries(ctx context.Context, articleID int64, by s
 // cancelArticle cancels an article's rows not yet sent, as kind with note,
 // deletes its lists not yet expanded, and returns how many rows and listed
 // chats that was.
-func cancelArticle(ctx context.Context, tx *sql.Tx, articleID int64, kind, note string) (int, error) {
-	n, err := settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?
+func (db *DB) cancelArticle(ctx context.Context, tx *sql.Tx, articleID int64, kind, note string) (int, error) {
+	n, err := db.settle(ctx, tx, `UPDATE deliveries SET state = 'cancelled', error_kind = ?, last_error = ?
 		WHERE article_id = ? AND state IN ('pending', 'held', 'claimed')`, kind, note, articleID)
 	if err != nil {
 		return 0, err
@@ -538,7 +539,7 @@ func (db *DB) RetractArticle(ctx context.Context, articleID int64, by string, no
 			return err
 		}
 		var err error
-		if res.Cancelled, err = cancelArticle(ctx, tx, articleID, "retracted", "retracted by "+by); err != nil {
+		if res.Cancelled, err = db.cancelArticle(ctx, tx, articleID, "retracted", "retracted by "+by); err != nil {
 			return err
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET todo = 'delete', claimed_by = NULL, lease_until = NULL, attempts = 0
