@@ -32,3 +32,17 @@ type Follow struct {
 	Phrase    string
 	CreatedAt time.Time
 }
+
+// Topic is a chat, or a forum topic of it (ThreadID not 0).
+type Topic struct {
+	ChatID, ThreadID int64
+}
+
+// FollowDelivery is a chat, or a forum topic of it, an article goes to
+// because of what it follows.
+type FollowDelivery struct {
+	ChatID, ThreadID int64
+	// Reason is what the post says it was sent for: the phrase followed, or
+	// the tag after '#'.
+	Reason string
+}

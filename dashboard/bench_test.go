@@ -32,7 +32,8 @@ type scale struct {
 	articles, readers, deliveries, clicks, emails int
 }
 
-// The store the issue asks the pages to be fast on; without
+// The store the pages must stay fast on (the README's dashboard rows
+// give their times on it); without
 // NASHRA_DASHBOARD_SCALE=1 a hundredth of it, so that a plain -bench run
 // stays quick.
 var (

@@ -126,7 +126,7 @@ type Followers interface {
 	// Followers returns the chats (and forum topics) an article goes to
 	// because of the keywords and tags they follow, with the reason for
 	// each, and those that mute a phrase of it. It does no I/O.
-	Followers(a nashra.Article) ([]store.FollowDelivery, []store.Topic)
+	Followers(a nashra.Article) ([]nashra.FollowDelivery, []nashra.Topic)
 }
 
 // SetFollowers makes the fan-out deliver articles to the chats f says

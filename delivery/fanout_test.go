@@ -13,9 +13,11 @@ import (
 )
 
 // followedBy is a Followers that says every article is followed by chats.
-type followedBy []store.FollowDelivery
+type followedBy []nashra.FollowDelivery
 
-func (f followedBy) Followers(nashra.Article) ([]store.FollowDelivery, []store.Topic) { return f, nil }
+func (f followedBy) Followers(nashra.Article) ([]nashra.FollowDelivery, []nashra.Topic) {
+	return f, nil
+}
 
 // An article followed by more readers than one transaction writes reaches
 // every one of them once, with the reason on each row, alongside the
@@ -46,9 +48,9 @@ func largeKeywordFanOut(t *testing.T, crashed bool) {
 	}
 	var follows followedBy
 	for id := int64(first); id < first+n; id++ {
-		follows = append(follows, store.FollowDelivery{ChatID: id, Reason: "الكهرباء"})
+		follows = append(follows, nashra.FollowDelivery{ChatID: id, Reason: "الكهرباء"})
 	}
-	follows = append(follows, store.FollowDelivery{ChatID: 3, Reason: "الكهرباء"}) // a section's subscriber too
+	follows = append(follows, nashra.FollowDelivery{ChatID: 3, Reason: "الكهرباء"}) // a section's subscriber too
 
 	id := addArticle(t, db, "k1", time.Now())
 	if crashed {

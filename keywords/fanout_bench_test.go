@@ -94,12 +94,12 @@ func matchFanOut(b *testing.B, db *store.DB, p population) {
 		start := time.Now()
 		res := ix.Match(a)
 		f := store.FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: time.Now(),
-			Follows: make([]store.FollowDelivery, len(res.Follows))}
+			Follows: make([]nashra.FollowDelivery, len(res.Follows))}
 		for j, m := range res.Follows {
-			f.Follows[j] = store.FollowDelivery{ChatID: m.Owner.Chat, ThreadID: m.Owner.Topic, Reason: m.Phrase}
+			f.Follows[j] = nashra.FollowDelivery{ChatID: m.Owner.Chat, ThreadID: m.Owner.Topic, Reason: m.Phrase}
 		}
 		for _, o := range res.Muted {
-			f.Muted = append(f.Muted, store.Topic{ChatID: o.Chat, ThreadID: o.Topic})
+			f.Muted = append(f.Muted, nashra.Topic{ChatID: o.Chat, ThreadID: o.Topic})
 		}
 		matched := time.Now()
 		out, err := db.HandOn(ctx, f)

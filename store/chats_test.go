@@ -182,3 +182,22 @@ func testSettingsChangeReleasesDeferred(t *testing.T, db *DB) {
 		t.Errorf("settings of an unknown chat: %v", err)
 	}
 }
+
+// The columns' SQL defaults are never what a new chat gets (TouchChat
+// writes every setting from nashra.DefaultSettings), but a row written by
+// hand or by an older instance falls back on them: they must say the same.
+func TestColumnDefaultsAreTheChatDefaults(t *testing.T) { contract(t, testColumnDefaultsAreTheChatDefaults) }
+
+func testColumnDefaultsAreTheChatDefaults(t *testing.T, db *DB) {
+	ctx := context.Background()
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO chats (id, kind, created_at, updated_at) VALUES (7, 'private', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Chat(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Settings != nashra.DefaultChatSettings {
+		t.Errorf("the columns' defaults give %+v, nashra.DefaultChatSettings is %+v", c.Settings, nashra.DefaultChatSettings)
+	}
+}

@@ -29,23 +29,10 @@ type FanOut struct {
 	// Follows are the chats that follow one of the article's keywords or
 	// tags; those that get it for its sections anyway keep their section
 	// row.
-	Follows []FollowDelivery
+	Follows []nashra.FollowDelivery
 	// Muted are the chats, in a forum topic or not, that mute a phrase of
 	// the article: their section rows are dropped.
-	Muted []Topic
-}
-
-// FollowDelivery is a chat an article goes to because of what it follows.
-type FollowDelivery struct {
-	ChatID, ThreadID int64
-	// Reason is what the post says it was sent for: the phrase followed, or
-	// the tag after '#'.
-	Reason string
-}
-
-// Topic is a chat, or a forum topic of it (ThreadID not 0).
-type Topic struct {
-	ChatID, ThreadID int64
+	Muted []nashra.Topic
 }
 
 // FanOutResult says what handing an article on did.
@@ -179,7 +166,7 @@ const mutesChunk = 10_000
 
 // dropMuted deletes the section rows of the chats and topics that mute the
 // article, and returns how many.
-func dropMuted(ctx context.Context, tx *sql.Tx, articleID int64, muted []Topic) (int, error) {
+func dropMuted(ctx context.Context, tx *sql.Tx, articleID int64, muted []nashra.Topic) (int, error) {
 	byThread := map[int64][]int64{}
 	for _, m := range muted {
 		byThread[m.ThreadID] = append(byThread[m.ThreadID], m.ChatID)
@@ -236,7 +223,7 @@ func (db *DB) handOnFollows(ctx context.Context, tx *sql.Tx, f FanOut, breaking 
 	// written walk their B-trees in order: a list of 2,000 chats in no
 	// order takes three times as long to expand.
 	follows := slices.Clone(f.Follows)
-	slices.SortFunc(follows, func(a, b FollowDelivery) int { return cmp.Compare(a.ChatID, b.ChatID) })
+	slices.SortFunc(follows, func(a, b nashra.FollowDelivery) int { return cmp.Compare(a.ChatID, b.ChatID) })
 	l := followList{articleID: f.ArticleID, breaking: breaking, state: f.State, now: f.Now.UnixMilli()}
 	quoted := map[string][]byte{}
 	inline := follows[:min(len(follows), fanOutInline)]
@@ -268,7 +255,7 @@ func (db *DB) handOnFollows(ctx context.Context, tx *sql.Tx, f FanOut, breaking 
 // Written by hand, it takes a fraction of what encoding/json takes for
 // tens of thousands of chats: the few reasons are quoted once each, kept
 // in quoted.
-func encodeFollows(fs []FollowDelivery, quoted map[string][]byte) (string, error) {
+func encodeFollows(fs []nashra.FollowDelivery, quoted map[string][]byte) (string, error) {
 	b := make([]byte, 0, len(fs)*32)
 	b = append(b, '[')
 	for i, fd := range fs {
@@ -299,7 +286,7 @@ func encodeFollows(fs []FollowDelivery, quoted map[string][]byte) (string, error
 // before, its topic and the number of its reason, as varints. Some 4 bytes
 // a chat where JSON takes 30: writing JSON lists took PostgreSQL longer
 // than the whole hand-on may.
-func packFollows(fs []FollowDelivery) []byte {
+func packFollows(fs []nashra.FollowDelivery) []byte {
 	reasons := map[string]uint64{}
 	var names []string
 	for _, fd := range fs {
@@ -324,7 +311,7 @@ func packFollows(fs []FollowDelivery) []byte {
 }
 
 // unpackFollows reads what packFollows wrote.
-func unpackFollows(b []byte) ([]FollowDelivery, error) {
+func unpackFollows(b []byte) ([]nashra.FollowDelivery, error) {
 	bad := errors.New("a malformed list")
 	uvarint := func() uint64 {
 		v, n := binary.Uvarint(b)
@@ -356,10 +343,10 @@ func unpackFollows(b []byte) ([]FollowDelivery, error) {
 		}
 		names[i], b = string(b[:n]), b[n:]
 	}
-	var fs []FollowDelivery
+	var fs []nashra.FollowDelivery
 	var last int64
 	for len(b) > 0 {
-		fd := FollowDelivery{ChatID: last + varint(), ThreadID: varint()}
+		fd := nashra.FollowDelivery{ChatID: last + varint(), ThreadID: varint()}
 		r := uvarint()
 		if b == nil || r >= uint64(len(names)) {
 			return nil, bad

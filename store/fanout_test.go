@@ -3,12 +3,14 @@ package store
 import (
 	"slices"
 	"testing"
+
+	"github.com/almaalouma/nashra"
 )
 
 // A packed list reads back as written, and bytes that are not one give an
 // error, never a panic or a made-up chat.
 func FuzzUnpackFollows(f *testing.F) {
-	list := []FollowDelivery{{ChatID: -1001234567890, ThreadID: 9, Reason: "#النفط"}, {ChatID: -5, Reason: "الكهرباء"},
+	list := []nashra.FollowDelivery{{ChatID: -1001234567890, ThreadID: 9, Reason: "#النفط"}, {ChatID: -5, Reason: "الكهرباء"},
 		{ChatID: 7, Reason: "الكهرباء"}, {ChatID: 1 << 52, ThreadID: 1 << 31, Reason: ""}}
 	packed := packFollows(list)
 	got, err := unpackFollows(packed)

@@ -162,9 +162,9 @@ func testHandOnFollowsAndMutes(t *testing.T, db *DB) {
 
 	id := newArticle(t, db, "news", "k1")
 	res, err := db.HandOn(ctx, FanOut{ArticleID: id, State: nashra.DeliveryPending, Now: now,
-		Follows: []FollowDelivery{{ChatID: 1, Reason: "الكهرباء"}, {ChatID: 3, Reason: "#النفط"}, {ChatID: 4, Reason: "x"},
+		Follows: []nashra.FollowDelivery{{ChatID: 1, Reason: "الكهرباء"}, {ChatID: 3, Reason: "#النفط"}, {ChatID: 4, Reason: "x"},
 			{ChatID: 77, Reason: "unknown chat"}},
-		Muted: []Topic{{ChatID: 2}}})
+		Muted: []nashra.Topic{{ChatID: 2}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +208,9 @@ func testDeferredFanOut(t *testing.T, db *DB) {
 	const first = 1000
 	total := fanOutInline + 2*fanOutList + 3
 	seedChats(t, db, first, first+int64(total))
-	var many []FollowDelivery
+	var many []nashra.FollowDelivery
 	for i := first + int64(total) - 1; i >= first; i-- { // in no particular order
-		many = append(many, FollowDelivery{ChatID: i, Reason: "نفط \"خام\""})
+		many = append(many, nashra.FollowDelivery{ChatID: i, Reason: "نفط \"خام\""})
 	}
 	id := newArticle(t, db, "articles", "k2")
 	late := first + int64(total) - 2

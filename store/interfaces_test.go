@@ -18,6 +18,7 @@ import (
 // package, as the store cannot import the parts that use it.
 var (
 	_ feeds.Store           = (*store.DB)(nil)
+	_ feeds.HeldStore       = (*store.DB)(nil)
 	_ websub.Store          = (*store.DB)(nil)
 	_ websub.StatusStore    = (*store.DB)(nil)
 	_ ping.Store            = (*store.DB)(nil)

@@ -327,7 +327,7 @@ func (s *Service) SubscribeIn(ctx context.Context, chatID, threadID int64, slugs
 // Followers returns the chats an article goes to because of the keywords
 // and tags they follow, each with the reason, and the chats and topics
 // that mute a phrase of it. Before LoadFollows there are none.
-func (s *Service) Followers(a nashra.Article) ([]store.FollowDelivery, []store.Topic) {
+func (s *Service) Followers(a nashra.Article) ([]nashra.FollowDelivery, []nashra.Topic) {
 	s.follows.mu.Lock()
 	ix := s.follows.ix
 	s.follows.mu.Unlock()
@@ -335,20 +335,20 @@ func (s *Service) Followers(a nashra.Article) ([]store.FollowDelivery, []store.T
 		return nil, nil
 	}
 	res := ix.Match(keywords.Article{Title: a.Title, Summary: a.Summary, Categories: a.Categories})
-	var follows []store.FollowDelivery
+	var follows []nashra.FollowDelivery
 	if len(res.Follows) > 0 {
-		follows = make([]store.FollowDelivery, len(res.Follows))
+		follows = make([]nashra.FollowDelivery, len(res.Follows))
 	}
 	for i, m := range res.Follows {
 		reason := m.Phrase
 		if m.Kind == keywords.Tag {
 			reason = "#" + m.Phrase
 		}
-		follows[i] = store.FollowDelivery{ChatID: m.Owner.Chat, ThreadID: m.Owner.Topic, Reason: reason}
+		follows[i] = nashra.FollowDelivery{ChatID: m.Owner.Chat, ThreadID: m.Owner.Topic, Reason: reason}
 	}
-	var muted []store.Topic
+	var muted []nashra.Topic
 	for _, o := range res.Muted {
-		muted = append(muted, store.Topic{ChatID: o.Chat, ThreadID: o.Topic})
+		muted = append(muted, nashra.Topic{ChatID: o.Chat, ThreadID: o.Topic})
 	}
 	return follows, muted
 }

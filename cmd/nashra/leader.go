@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
@@ -39,6 +40,10 @@ type leader struct {
 	// working counts the Lead functions running in the current term.
 	working sync.WaitGroup
 }
+
+// The bot publishes its commands and checks the channels only while this
+// instance leads.
+var _ bot.Leadership = (*leader)(nil)
 
 func newLeader(st outbox.LeaseStore, holder string, ttl time.Duration, log *slog.Logger) *leader {
 	l := &leader{lease: outbox.NewLease(st, leaderLease, holder, ttl, nil, log), log: log.With("holder", holder),
