@@ -186,7 +186,9 @@ func testSettingsChangeReleasesDeferred(t *testing.T, db *DB) {
 // The columns' SQL defaults are never what a new chat gets (TouchChat
 // writes every setting from nashra.DefaultSettings), but a row written by
 // hand or by an older instance falls back on them: they must say the same.
-func TestColumnDefaultsAreTheChatDefaults(t *testing.T) { contract(t, testColumnDefaultsAreTheChatDefaults) }
+func TestColumnDefaultsAreTheChatDefaults(t *testing.T) {
+	contract(t, testColumnDefaultsAreTheChatDefaults)
+}
 
 func testColumnDefaultsAreTheChatDefaults(t *testing.T, db *DB) {
 	ctx := context.Background()
