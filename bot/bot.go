@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
@@ -275,8 +274,7 @@ func (b *Bot) lead(ctx context.Context) error {
 
 // connect calls getMe until it succeeds or ctx ends.
 func (b *Bot) connect(ctx context.Context) error {
-	backoff := time.Second
-	for {
+	for attempt := 1; ; attempt++ {
 		me, err := b.api.Me(ctx)
 		if err == nil {
 			b.selfMu.Lock()
@@ -285,11 +283,11 @@ func (b *Bot) connect(ctx context.Context) error {
 			b.log.Info("telegram: connected", "bot", me.UserName)
 			return nil
 		}
-		b.log.Warn("telegram: not reachable, retrying", "err", err, "in", backoff)
-		if !outbox.Sleep(ctx, backoff) {
+		wait := outbox.Backoff(attempt, time.Second, 5*time.Minute)
+		b.log.Warn("telegram: not reachable, retrying", "err", err, "in", wait)
+		if !outbox.Sleep(ctx, wait) {
 			return ctx.Err()
 		}
-		backoff = nextBackoff(backoff, 5*time.Minute)
 	}
 }
 
@@ -322,14 +320,6 @@ func (b *Bot) notifyAdmins(ctx context.Context, html string) error {
 		errs = append(errs, b.send(ctx, id, html, nil))
 	}
 	return errors.Join(errs...)
-}
-
-// nextBackoff doubles d up to limit, with jitter so that instances do not
-// retry in step.
-func nextBackoff(d, limit time.Duration) time.Duration {
-	d *= 2
-	d += time.Duration(rand.Int64N(int64(d)/4 + 1))
-	return min(d, limit)
 }
 
 // WebhookPath is the path of the webhook URL, where the web server mounts

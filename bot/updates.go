@@ -36,29 +36,30 @@ func (b *Bot) poll(ctx context.Context) error {
 		b.log.Warn("telegram: delete webhook", "err", err)
 	}
 	offset := 0
-	backoff := time.Second
+	failures := 0
 	for ctx.Err() == nil {
 		updates, err := b.api.Updates(ctx, offset, allowedUpdates)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			wait := backoff
+			var wait time.Duration
 			if se := telegram.Classify(err); se.Kind == delivery.RateLimited && se.RetryAfter > 0 {
 				wait = se.RetryAfter
 			} else {
-				backoff = nextBackoff(backoff, time.Minute)
+				failures++
+				wait = outbox.Backoff(failures, time.Second, time.Minute)
 			}
 			b.log.Warn("telegram: getUpdates failed", "err", err, "retry_in", wait)
 			outbox.Sleep(ctx, wait)
 			continue
 		}
-		backoff = time.Second
+		failures = 0
 		for _, u := range updates {
 			if err := b.HandleUpdate(ctx, u); err != nil {
 				// Not claimed: fetch it again after a pause.
 				b.log.Error("telegram: claim update", "update_id", u.UpdateID, "err", err)
-				outbox.Sleep(ctx, backoff)
+				outbox.Sleep(ctx, time.Second)
 				break
 			}
 			offset = u.UpdateID + 1

@@ -38,18 +38,17 @@ func (b *Bot) setWebhook(ctx context.Context) {
 		"allowed_updates": string(allowed),
 		"max_connections": "10",
 	}
-	backoff := time.Second
-	for {
+	for attempt := 1; ; attempt++ {
 		_, err := b.api.Call(ctx, "setWebhook", params)
 		if err == nil {
 			b.log.Info("telegram: webhook set", "path", b.WebhookPath())
 			return
 		}
-		b.log.Warn("telegram: setWebhook failed, retrying", "err", err, "in", backoff)
-		if !outbox.Sleep(ctx, backoff) {
+		wait := outbox.Backoff(attempt, time.Second, 5*time.Minute)
+		b.log.Warn("telegram: setWebhook failed, retrying", "err", err, "in", wait)
+		if !outbox.Sleep(ctx, wait) {
 			return
 		}
-		backoff = nextBackoff(backoff, 5*time.Minute)
 	}
 }
 

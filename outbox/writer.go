@@ -113,6 +113,6 @@ func (w *Writer[T]) store(items []T) {
 			return
 		}
 		w.log.Warn("cannot store outcomes; retrying", "attempt", attempt+1, "err", err)
-		time.Sleep(min(100*time.Millisecond<<attempt, 5*time.Second))
+		time.Sleep(Backoff(attempt+1, 100*time.Millisecond, 5*time.Second))
 	}
 }
