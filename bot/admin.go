@@ -411,7 +411,7 @@ func (b *Bot) onConfirm(ctx context.Context, q *tgbotapi.CallbackQuery) error {
 	log := b.log.With("chat_id", chat.ID, "user_id", q.From.ID)
 	switch act.kind {
 	case actBroadcast:
-		msg := textReply(0, txtBroadcastHeader+"\n\n"+act.html, nil)
+		msg := telegram.TextMessage(0, txtBroadcastHeader+"\n\n"+act.html, nil)
 		if nashra.DefaultChatSettings.Quiet(b.now(), b.cfg.Site.Location) {
 			// Most readers sleep: the message waits in their chats, unheard.
 			msg.Params["disable_notification"] = "true"

@@ -303,7 +303,7 @@ func (b *Bot) isAdmin(userID int64) bool { return b.admins[userID] }
 
 // send queues a message to a chat.
 func (b *Bot) send(ctx context.Context, chatID int64, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
-	return b.enqueue(ctx, textReply(chatID, html, kb))
+	return b.enqueue(ctx, telegram.TextMessage(chatID, html, kb))
 }
 
 func (b *Bot) enqueue(ctx context.Context, r delivery.Reply) error {

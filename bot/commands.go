@@ -107,11 +107,11 @@ func (b *Bot) command(ctx context.Context, r *request) error {
 
 // reply queues an answer to a request; in a group it quotes the command.
 func (b *Bot) reply(ctx context.Context, r *request, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
-	rep := textReply(r.chat.ID, html, kb)
+	rep := telegram.TextMessage(r.chat.ID, html, kb)
 	rep.Merge = cmp.Or(r.cmd, mergeText)
 	inTopic(rep.Params, r.thread)
 	if !r.private() && r.msg != nil {
-		rep = quoting(rep, r.msg.MessageID)
+		rep = telegram.Quoting(rep, r.msg.MessageID)
 	}
 	return b.enqueue(ctx, rep)
 }

@@ -148,12 +148,12 @@ func (b *Bot) cmdUnmute(ctx context.Context, r *request) error {
 // that the reader's answer comes back as a reply to it (isWordAnswer), on
 // whichever instance handles it.
 func (b *Bot) askWord(ctx context.Context, chatID, thread int64, replyTo int) error {
-	rep := textReply(chatID, telegram.Escape(txtFollowAsk), nil)
+	rep := telegram.TextMessage(chatID, telegram.Escape(txtFollowAsk), nil)
 	rep.Params["reply_markup"] = `{"force_reply":true,"selective":true,"input_field_placeholder":"` + txtFollowAskHint + `"}`
 	rep.Merge = mergeFollowAsk
 	inTopic(rep.Params, thread)
 	if replyTo != 0 {
-		rep = quoting(rep, replyTo)
+		rep = telegram.Quoting(rep, replyTo)
 	}
 	return b.enqueue(ctx, rep)
 }
@@ -336,7 +336,7 @@ func (b *Bot) sendList(ctx context.Context, chatID, thread int64, medium nashra.
 	if chatID > 0 {
 		private = chatID
 	}
-	rep := textReply(chatID, b.render.List(heading, as, medium, private, true), nil)
+	rep := telegram.TextMessage(chatID, b.render.List(heading, as, medium, private, true), nil)
 	inTopic(rep.Params, thread)
 	return b.enqueue(ctx, rep)
 }
@@ -608,7 +608,7 @@ func (b *Bot) TopicGone(ctx context.Context, chatID, threadID int64, reason stri
 		text = txtTopicClosed
 	}
 	log.Info("telegram: forum topic gone: its follows moved to the general topic", "follows", n, "reason", reason)
-	if err := b.enqueue(ctx, textReply(chatID, fmt.Sprintf(text, telegram.Escape(b.cfg.Site.Name)), nil)); err != nil {
+	if err := b.enqueue(ctx, telegram.TextMessage(chatID, fmt.Sprintf(text, telegram.Escape(b.cfg.Site.Name)), nil)); err != nil {
 		log.Error("telegram: tell a group its topic is gone", "err", err)
 	}
 }

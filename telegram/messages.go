@@ -36,6 +36,53 @@ func TextMessage(chatID int64, html string, kb *tgbotapi.InlineKeyboardMarkup) d
 	return delivery.Reply{ChatID: chatID, Method: "sendMessage", Params: p}
 }
 
+// Quoting makes a message in a group answer the message messageID (a
+// command), so that the group sees who asked; a deleted command does not
+// stop it. A messageID of 0 leaves r as it is.
+func Quoting(r delivery.Reply, messageID int) delivery.Reply {
+	if messageID != 0 {
+		r.Params["reply_parameters"] = `{"message_id":` + strconv.Itoa(messageID) + `,"allow_sending_without_reply":true}`
+	}
+	return r
+}
+
+// EditMarkup replaces the inline keyboard of a message in place.
+func EditMarkup(chatID int64, messageID int, kb *tgbotapi.InlineKeyboardMarkup) delivery.Reply {
+	p := map[string]string{
+		"chat_id":    strconv.FormatInt(chatID, 10),
+		"message_id": strconv.Itoa(messageID),
+	}
+	SetMarkup(p, kb)
+	return delivery.Reply{ChatID: chatID, Method: "editMessageReplyMarkup", Params: p}
+}
+
+// EditText replaces the HTML text and the keyboard of a message in place,
+// without link previews.
+func EditText(chatID int64, messageID int, html string, kb *tgbotapi.InlineKeyboardMarkup) delivery.Reply {
+	p := map[string]string{
+		"chat_id":              strconv.FormatInt(chatID, 10),
+		"message_id":           strconv.Itoa(messageID),
+		"text":                 html,
+		"parse_mode":           tgbotapi.ModeHTML,
+		"link_preview_options": NoPreview,
+	}
+	SetMarkup(p, kb)
+	return delivery.Reply{ChatID: chatID, Method: "editMessageText", Params: p}
+}
+
+// AnswerCallback answers a callback query; text, when set, shows as a
+// short notice, or as an alert box when alert is true.
+func AnswerCallback(chatID int64, queryID, text string, alert bool) delivery.Reply {
+	p := map[string]string{"callback_query_id": queryID}
+	if text != "" {
+		p["text"] = text
+	}
+	if alert {
+		p["show_alert"] = "true"
+	}
+	return delivery.Reply{ChatID: chatID, Method: "answerCallbackQuery", Params: p}
+}
+
 // SetMarkup puts an inline keyboard in a request's parameters; nil leaves
 // them without one.
 func SetMarkup(p map[string]string, kb *tgbotapi.InlineKeyboardMarkup) {
