@@ -181,7 +181,7 @@ type Bot struct {
 	subs          *subscribers.Service
 	webhookSecret string
 	api           *telegram.API
-	db            *store.DB
+	db            Store
 	render        *telegram.Renderer
 	outbox        Outbox
 	controls      Controls
@@ -209,11 +209,35 @@ type botUser struct {
 	username string
 }
 
+// Store is what the bot reads and records itself; what chats follow goes
+// through the subscribers.
+type Store interface {
+	feeds.HeldStore
+	Article(ctx context.Context, id int64) (nashra.Article, error)
+	LatestArticles(ctx context.Context, section string, limit int) ([]nashra.Article, error)
+	Feeds(ctx context.Context) ([]nashra.Feed, error)
+	// ClaimUpdate reports whether this instance is the first to see the
+	// update: Telegram may deliver one twice.
+	ClaimUpdate(ctx context.Context, updateID int, now time.Time) (bool, error)
+	// CountReplies and LastReplyMerge ration the answers to one chat.
+	CountReplies(ctx context.Context, chatID int64, merge string, since time.Time) (int, error)
+	LastReplyMerge(ctx context.Context, chatID int64, since time.Time) (string, error)
+	SetChannelMembers(ctx context.Context, chatID int64, members int, at time.Time) error
+	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
+	UnsentAlerts(ctx context.Context) ([]nashra.Alert, error)
+	MarkAlertSent(ctx context.Context, id int64, now time.Time) error
+	// The figures of /stats.
+	CountArticles(ctx context.Context) (int, error)
+	CountChats(ctx context.Context) (store.ChatCounts, error)
+	FollowedDeliveries(ctx context.Context, since time.Time) (int, error)
+	TopFollows(ctx context.Context, kind nashra.FollowKind, limit int) ([]store.FollowCount, error)
+}
+
 // New builds the bot for cfg: its commands change what chats follow
 // through subs, and it reads articles, feeds and figures from db. It does
 // no I/O: Run connects, seeds the channel mapping and starts receiving
 // updates.
-func New(cfg *config.Config, api *telegram.API, render *telegram.Renderer, db *store.DB, subs *subscribers.Service, outbox Outbox,
+func New(cfg *config.Config, api *telegram.API, render *telegram.Renderer, db Store, subs *subscribers.Service, outbox Outbox,
 	opts ...Option) *Bot {
 	b := &Bot{
 		cfg: *cfg, sections: subs.Sections(), subs: subs, api: api, db: db, render: render, outbox: outbox,

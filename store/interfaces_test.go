@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/dashboard"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/digest"
@@ -17,6 +18,7 @@ import (
 // them all. The checks sit beside the implementation, in an external test
 // package, as the store cannot import the parts that use it.
 var (
+	_ bot.Store             = (*store.DB)(nil)
 	_ feeds.Store           = (*store.DB)(nil)
 	_ feeds.HeldStore       = (*store.DB)(nil)
 	_ websub.Store          = (*store.DB)(nil)
