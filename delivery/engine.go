@@ -68,7 +68,7 @@ type Engine struct {
 
 // New returns an engine configured by cfg — its delivery section,
 // Telegram's limits, the categories never pushed, the site's time zone and
-// the lease — holding leases as holder (empty: a new store.NewHolder) and
+// the lease — holding leases as holder (empty: a new outbox.NewHolder) and
 // sending through snd, keeping its state in st. now (nil: time.Now) must
 // advance like real time; log may be nil to discard; the metrics are
 // registered on reg unless it is nil.

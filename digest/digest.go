@@ -117,7 +117,7 @@ type Deps struct {
 	// roots; nil: the system's.
 	TLS *tls.Config
 	// Holder names this process in the sender's lease; empty: a new
-	// store.NewHolder.
+	// outbox.NewHolder.
 	Holder string
 }
 

@@ -40,7 +40,7 @@ type Engine struct {
 }
 
 // NewEngine returns the engine of queue q, whose lease has the queue's
-// name, held as holder (empty: a new store.NewHolder) for ttl at a time.
+// name, held as holder (empty: a NewHolder) for ttl at a time.
 // now (nil: time.Now) must advance like real time; log may be nil to
 // discard.
 func NewEngine(st ClaimStore, q store.Queue, holder string, ttl time.Duration, now func() time.Time, log *slog.Logger) *Engine {

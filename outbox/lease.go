@@ -2,7 +2,11 @@ package outbox
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,11 +44,11 @@ type Lease struct {
 }
 
 // NewLease returns the lease name held as holder (empty: a new
-// store.NewHolder) for ttl at a time, renewed every third of it. now (nil:
+// NewHolder) for ttl at a time, renewed every third of it. now (nil:
 // time.Now) must advance like real time; log may be nil to discard.
 func NewLease(st LeaseStore, name, holder string, ttl time.Duration, now func() time.Time, log *slog.Logger) *Lease {
 	if holder == "" {
-		holder = store.NewHolder()
+		holder = NewHolder()
 	}
 	if now == nil {
 		now = time.Now
@@ -209,4 +213,13 @@ func (l *Lease) renewedTo(ctx context.Context, d store.Lease) {
 	for _, f := range fs {
 		f(ctx, d)
 	}
+}
+
+// NewHolder names this process in the store's leases: host, pid and a
+// random suffix, so that a restarted process is a new holder.
+func NewHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }

@@ -2,12 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -22,15 +19,6 @@ type Lease struct {
 	Paused bool
 	// PausedAt is when the editors last paused or resumed the work.
 	PausedAt time.Time
-}
-
-// NewHolder names this process in the store's leases: host, pid and a
-// random suffix, so that a restarted process is a new holder.
-func NewHolder() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // AcquireLease gives holder the lease name until until, when holder has it

@@ -21,6 +21,7 @@ import (
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/feeds/websub"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -68,7 +69,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		}
 	}()
 	m := &Main{cfg: cfg, log: log, db: db, reg: prometheus.NewRegistry()}
-	instance := store.NewHolder()
+	instance := outbox.NewHolder()
 	m.leader = newLeader(db, instance, cfg.LeaseDuration.D(), log)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m.poller, err = feeds.NewPoller(db, cfg, m.reg, log); err != nil {
