@@ -90,3 +90,34 @@ type Delivery struct {
 	// fan-out (it blocked the bot); true when unknown.
 	ChatActive bool
 }
+
+// The lanes of the replies table.
+const (
+	// ReplyLane: answers to readers, taking turns with the pushes.
+	ReplyLane = 0
+	// BroadcastLane: an admin's message to every reader, sent behind the
+	// fan-outs.
+	BroadcastLane = 5
+)
+
+// MethodDigest is the method of a queued Telegram digest: not a Bot API
+// method, but the dispatcher's cue to have the digest rendered for the
+// chat when it is sent. Its Params carry "digest_id".
+const MethodDigest = "digest"
+
+// QueuedReply is an answer the bot queued for a reader: a Bot API method
+// and its parameters, exactly as they will be sent, except chat_id, which
+// is set from ChatID.
+type QueuedReply struct {
+	ID     int64
+	ChatID int64
+	Lane   int
+	Method string
+	Params map[string]string
+	// Merge says what the reply answers: queued replies to one chat with
+	// the same Merge replace each other, the newest winning. Empty: never
+	// merged.
+	Merge     string
+	CreatedAt time.Time
+	Attempts  int
+}

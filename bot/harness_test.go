@@ -71,7 +71,7 @@ func (o *sendNow) EnqueueReply(ctx context.Context, r delivery.Reply) error {
 	engineRuns := o.engineRuns
 	o.mu.Unlock()
 	if !engineRuns {
-		if _, err := o.db.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method,
+		if _, err := o.db.EnqueueReply(ctx, nashra.QueuedReply{ChatID: r.ChatID, Lane: nashra.ReplyLane, Method: r.Method,
 			Params: r.Params, Merge: r.Merge}, time.Now()); err != nil {
 			return err
 		}

@@ -48,13 +48,13 @@ const leaseMargin = time.Second
 type chatQ struct {
 	id         int64
 	kind       nashra.ChatKind
-	replies    []store.QueuedReply // answers to the chat, oldest first
-	broadcasts []store.QueuedReply // admins' messages to every reader
-	work       []nashra.Delivery   // edits and deletes of sent messages
-	rows       []nashra.Delivery   // posts, in lane and article order
-	busy       bool                // a send to it is in flight
-	nextAt     time.Time           // its rate limit or a 429's retry_after
-	idx        [3]int              // its position in each heap, by slot; -1 when not in it
+	replies    []nashra.QueuedReply // answers to the chat, oldest first
+	broadcasts []nashra.QueuedReply // admins' messages to every reader
+	work       []nashra.Delivery    // edits and deletes of sent messages
+	rows       []nashra.Delivery    // posts, in lane and article order
+	busy       bool                 // a send to it is in flight
+	nextAt     time.Time            // its rate limit or a 429's retry_after
+	idx        [3]int               // its position in each heap, by slot; -1 when not in it
 }
 
 func (q *chatQ) size() int { return len(q.replies) + q.newsSize() }
@@ -84,9 +84,9 @@ func (q *chatQ) newsPrio() (int, int64) {
 // answer queues a reply to the chat and returns the ids of those it
 // supersedes: a waiting reply with the same Merge gives way to the newer
 // one, and beyond maxQueuedAnswers the oldest answers go.
-func (q *chatQ) answer(r store.QueuedReply) (superseded []int64) {
+func (q *chatQ) answer(r nashra.QueuedReply) (superseded []int64) {
 	if r.Merge != "" {
-		if i := slices.IndexFunc(q.replies, func(o store.QueuedReply) bool { return o.Merge == r.Merge }); i >= 0 {
+		if i := slices.IndexFunc(q.replies, func(o nashra.QueuedReply) bool { return o.Merge == r.Merge }); i >= 0 {
 			superseded = append(superseded, q.replies[i].ID)
 			q.replies = slices.Delete(q.replies, i, i+1)
 		}
@@ -168,7 +168,7 @@ func byTime(a, b *chatQ) bool { return a.nextAt.Before(b.nextAt) }
 
 // claimBatch is what the claimer took from the store in one go.
 type claimBatch struct {
-	replies []store.QueuedReply
+	replies []nashra.QueuedReply
 	work    []nashra.Delivery
 	rows    []nashra.Delivery
 }
@@ -179,7 +179,7 @@ func (b claimBatch) size() int { return len(b.replies) + len(b.work) + len(b.row
 func (b claimBatch) newsSize() int {
 	n := len(b.work) + len(b.rows)
 	for _, r := range b.replies {
-		if r.Lane != store.ReplyLane {
+		if r.Lane != nashra.ReplyLane {
 			n++
 		}
 	}
@@ -461,9 +461,9 @@ func bundleSize(kind nashra.ChatKind, rows []nashra.Delivery, max int) int {
 
 // replyJob sends a reply or broadcast taken from the chat's queue, unless
 // it waited longer than staleAfter: then it is dropped.
-func (s *session) replyJob(q *chatQ, r store.QueuedReply, p int, staleAfter time.Duration, now time.Time) *job {
+func (s *session) replyJob(q *chatQ, r nashra.QueuedReply, p int, staleAfter time.Duration, now time.Time) *job {
 	if now.Sub(r.CreatedAt) > staleAfter {
-		if r.Lane != store.ReplyLane {
+		if r.Lane != nashra.ReplyLane {
 			s.queued.Add(-1)
 		}
 		s.e.m.stale.Inc()
@@ -559,7 +559,7 @@ func (s *session) finish(j *job, now time.Time) {
 // requeue puts a job's work back at the front of its chat's queue.
 func (s *session) requeue(q *chatQ, j *job) {
 	switch {
-	case j.kind == jobReply && j.reply.Lane == store.ReplyLane:
+	case j.kind == jobReply && j.reply.Lane == nashra.ReplyLane:
 		q.replies = slices.Insert(q.replies, 0, j.reply)
 	case j.kind == jobReply:
 		q.broadcasts = slices.Insert(q.broadcasts, 0, j.reply)
@@ -628,7 +628,7 @@ func (s *session) take(b claimBatch, now time.Time) {
 	var superseded []int64
 	for _, r := range b.replies {
 		q := s.chat(r.ChatID, "")
-		if r.Lane == store.ReplyLane {
+		if r.Lane == nashra.ReplyLane {
 			superseded = append(superseded, q.answer(r)...)
 		} else {
 			q.broadcasts = append(q.broadcasts, r)

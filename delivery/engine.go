@@ -167,7 +167,7 @@ func (e *Engine) Notify() { wake(e.articleWake) }
 // the dispatcher sets Params["chat_id"] from it (except for
 // answerCallbackQuery), so a reply follows a group that migrated.
 func (e *Engine) EnqueueReply(ctx context.Context, r Reply) error {
-	if _, err := e.st.EnqueueReply(ctx, store.QueuedReply{ChatID: r.ChatID, Lane: store.ReplyLane, Method: r.Method,
+	if _, err := e.st.EnqueueReply(ctx, nashra.QueuedReply{ChatID: r.ChatID, Lane: nashra.ReplyLane, Method: r.Method,
 		Params: r.Params, Merge: r.Merge}, e.now()); err != nil {
 		return err
 	}

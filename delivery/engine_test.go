@@ -12,7 +12,6 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/delivery"
-	"github.com/almaalouma/nashra/store"
 )
 
 func TestEveryChatGetsEveryArticleOnce(t *testing.T) {
@@ -631,9 +630,9 @@ func TestRenderedReplies(t *testing.T) {
 	ctx := context.Background()
 	addChats(t, db, nashra.ChatPrivate, 1, 3, nil)
 	snd := &fakeSender{}
-	r := start(t, db, snd, testConfig(), func(e *delivery.Engine) { e.SetRenderer(store.MethodDigest, renderDigest{}) })
+	r := start(t, db, snd, testConfig(), func(e *delivery.Engine) { e.SetRenderer(nashra.MethodDigest, renderDigest{}) })
 	for chat := int64(1); chat <= 3; chat++ {
-		if _, err := db.EnqueueReply(ctx, store.QueuedReply{ChatID: chat, Lane: store.BroadcastLane, Method: store.MethodDigest,
+		if _, err := db.EnqueueReply(ctx, nashra.QueuedReply{ChatID: chat, Lane: nashra.BroadcastLane, Method: nashra.MethodDigest,
 			Params: map[string]string{"digest_id": "7"}}, time.Now()); err != nil {
 			t.Fatal(err)
 		}

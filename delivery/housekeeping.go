@@ -51,7 +51,7 @@ func (s *session) claimOnce(ctx context.Context) (b claimBatch, more bool, err e
 	now := s.e.now()
 	lease := now.Add(s.e.lease.TTL())
 	st, holder := s.e.st, s.e.lease.Holder()
-	if b.replies, err = st.ClaimReplies(ctx, holder, store.ReplyLane, replyBatch, now, lease); err != nil {
+	if b.replies, err = st.ClaimReplies(ctx, holder, nashra.ReplyLane, replyBatch, now, lease); err != nil {
 		return b, false, err
 	}
 	more = len(b.replies) == replyBatch
@@ -80,7 +80,7 @@ func (s *session) claimOnce(ctx context.Context) (b claimBatch, more bool, err e
 		return b, true, nil
 	}
 	// Broadcasts only once the fan-outs are drained.
-	broadcasts, err := st.ClaimReplies(ctx, holder, store.BroadcastLane, replyBatch, now, lease)
+	broadcasts, err := st.ClaimReplies(ctx, holder, nashra.BroadcastLane, replyBatch, now, lease)
 	if err != nil {
 		return b, false, err
 	}

@@ -35,11 +35,11 @@ type Store interface {
 	// The outbox and its claims.
 	ClaimDeliveries(ctx context.Context, holder string, maxLane nashra.Lane, limit int, leaseUntil time.Time) ([]nashra.Delivery, error)
 	ClaimDeliveryTodo(ctx context.Context, holder string, limit int, now, leaseUntil time.Time) ([]nashra.Delivery, error)
-	ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]store.QueuedReply, error)
+	ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]nashra.QueuedReply, error)
 	ReleaseHeldDeliveries(ctx context.Context, now time.Time) (int, error)
 	UpdateOutbox(ctx context.Context, holder string, updates []store.OutboxUpdate, scopes []store.Scope) error
 	LimiterScopes(ctx context.Context, now time.Time) ([]store.Scope, error)
-	EnqueueReply(ctx context.Context, r store.QueuedReply, now time.Time) (int64, error)
+	EnqueueReply(ctx context.Context, r nashra.QueuedReply, now time.Time) (int64, error)
 	EnqueueBroadcast(ctx context.Context, method string, params map[string]string, now time.Time) (int, error)
 	MarkCorrections(ctx context.Context, revisedSince, sentSince time.Time, kinds []nashra.ChatKind) (int, error)
 	CompactOutbox(ctx context.Context, before time.Time, limit int) (int, error)

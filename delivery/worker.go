@@ -47,7 +47,7 @@ type job struct {
 	chatKind nashra.ChatKind
 	prio     int
 	rows     []nashra.Delivery // post: the bundle; edit and delete: one row
-	reply    store.QueuedReply
+	reply    nashra.QueuedReply
 	silent   bool
 	plain    bool
 	turn     *outbox.Turn // its requests' places in the bot-wide limit
@@ -71,7 +71,7 @@ func (j *job) items() int {
 
 // news counts the job's items that session.queued counts: all but a reply.
 func (j *job) news() int {
-	if j.kind == jobReply && j.reply.Lane == store.ReplyLane {
+	if j.kind == jobReply && j.reply.Lane == nashra.ReplyLane {
 		return 0
 	}
 	return j.items()

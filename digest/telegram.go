@@ -17,7 +17,7 @@ var _ delivery.Renderer = (*Service)(nil)
 
 // Render makes a chat's Telegram digest as the delivery engine sends it
 // (the digest is queued once per chat, as a reply of method
-// store.MethodDigest): the digest named in params, in the chat's sections,
+// nashra.MethodDigest): the digest named in params, in the chat's sections,
 // with its own links. There is nothing to send when the chat no longer
 // asks for the digest, or nothing new was published in its sections.
 func (s *Service) Render(ctx context.Context, chatID int64, params map[string]string) (delivery.Reply, bool, error) {

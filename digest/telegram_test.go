@@ -11,7 +11,6 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/links"
-	"github.com/almaalouma/nashra/store"
 )
 
 func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
@@ -55,7 +54,7 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 		t.Fatalf("digest %+v", d)
 	}
 	// Queued once, in the dispatcher's queue; rendered as it goes out.
-	queued, err := h.db.ClaimReplies(ctx, "dispatcher", store.BroadcastLane, 100, now.Add(time.Hour), now.Add(2*time.Hour))
+	queued, err := h.db.ClaimReplies(ctx, "dispatcher", nashra.BroadcastLane, 100, now.Add(time.Hour), now.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func TestTelegramDigestThroughTheDeliveryEngine(t *testing.T) {
 	}
 	var sent []delivery.Reply
 	for _, q := range queued {
-		if q.Method != store.MethodDigest {
+		if q.Method != nashra.MethodDigest {
 			t.Errorf("queued %+v, want the digest", q)
 		}
 		r, ok, err := s.Render(ctx, q.ChatID, q.Params)

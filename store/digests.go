@@ -33,7 +33,7 @@ func scanDigest(row interface{ Scan(...any) error }) (nashra.Digest, error) {
 // CreateDigest records a day's digest and, when its state is
 // DigestSending, queues it in the same transaction: one send-log row per
 // active email subscriber, with their sections of the moment, and, when
-// telegram is true, one reply of MethodDigest per active chat that asked
+// telegram is true, one reply of nashra.MethodDigest per active chat that asked
 // for the daily digest, in the dispatcher's broadcast lane.
 // When the day has a digest already nothing changes and created is false:
 // of two instances building the same day, one queues it.
@@ -73,7 +73,7 @@ func (db *DB) CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) 
 			r, err := tx.ExecContext(ctx, `INSERT INTO delivery_replies (chat_id, lane, method, params, state, created_at,
 				not_before, digest_id) SELECT id, ?, ?, ?, 'pending', ?, ?, ?
 				FROM chats WHERE digest = 1 AND active = 1 AND kind <> 'channel'`,
-				BroadcastLane, MethodDigest, string(params), now, now, d.ID)
+				nashra.BroadcastLane, nashra.MethodDigest, string(params), now, now, d.ID)
 			if err != nil {
 				return fmt.Errorf("queue telegram readers: %w", err)
 			}

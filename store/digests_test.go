@@ -99,8 +99,8 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 			t.Fatalf("counts %v: the paused reader's row should be cancelled", counts)
 		}
 		// The Telegram digest is queued once, in the dispatcher's queue.
-		tg, err := db.ClaimReplies(ctx, "dispatcher", BroadcastLane, 10, at, at.Add(time.Minute))
-		if err != nil || len(tg) != 2 || tg[0].ChatID != 100 || tg[0].Method != MethodDigest ||
+		tg, err := db.ClaimReplies(ctx, "dispatcher", nashra.BroadcastLane, 10, at, at.Add(time.Minute))
+		if err != nil || len(tg) != 2 || tg[0].ChatID != 100 || tg[0].Method != nashra.MethodDigest ||
 			tg[0].Params["digest_id"] != strconv.FormatInt(d.ID, 10) {
 			t.Fatalf("telegram claim: %+v, %v", tg, err)
 		}

@@ -291,7 +291,7 @@ func testLastReplyMerge(t *testing.T, db *DB) {
 		t.Fatalf("no reply yet: %q %v", m, err)
 	}
 	for i, merge := range []string{"start", "follow-ask", ""} {
-		if _, err := db.EnqueueReply(ctx, QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{"text": "x"},
+		if _, err := db.EnqueueReply(ctx, nashra.QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{"text": "x"},
 			Merge: merge}, now.Add(time.Duration(i)*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}

@@ -179,7 +179,7 @@ func TestReplyMergeKeys(t *testing.T) { contract(t, testReplyMergeKeys) }
 func testReplyMergeKeys(t *testing.T, db *DB) {
 	ctx := context.Background()
 	now := time.Now()
-	for i, r := range []QueuedReply{
+	for i, r := range []nashra.QueuedReply{
 		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "1"}, Merge: "text"},
 		{ChatID: 7, Method: "sendMessage", Params: map[string]string{"text": "2"}, Merge: "text"},
 		{ChatID: 8, Method: "sendMessage", Params: map[string]string{"text": "3"}, Merge: "text"},
@@ -189,7 +189,7 @@ func testReplyMergeKeys(t *testing.T, db *DB) {
 			t.Fatal(err)
 		}
 	}
-	got, err := db.ClaimReplies(ctx, "me", ReplyLane, 10, now.Add(time.Hour), now.Add(2*time.Hour))
+	got, err := db.ClaimReplies(ctx, "me", nashra.ReplyLane, 10, now.Add(time.Hour), now.Add(2*time.Hour))
 	if err != nil || len(got) != 4 {
 		t.Fatalf("claimed %d replies: %v", len(got), err)
 	}

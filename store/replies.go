@@ -7,41 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/almaalouma/nashra"
 )
-
-// The lanes of the replies table.
-const (
-	// ReplyLane: answers to readers, taking turns with the pushes.
-	ReplyLane = 0
-	// BroadcastLane: an admin's message to every reader, sent behind the
-	// fan-outs.
-	BroadcastLane = 5
-)
-
-// MethodDigest is the method of a queued Telegram digest: not a Bot API
-// method, but the dispatcher's cue to have the digest rendered for the
-// chat when it is sent. Its Params carry "digest_id".
-const MethodDigest = "digest"
-
-// QueuedReply is an answer the bot queued for a reader: a Bot API method
-// and its parameters, exactly as they will be sent, except chat_id, which
-// is set from ChatID.
-type QueuedReply struct {
-	ID     int64
-	ChatID int64
-	Lane   int
-	Method string
-	Params map[string]string
-	// Merge says what the reply answers: queued replies to one chat with
-	// the same Merge replace each other, the newest winning. Empty: never
-	// merged.
-	Merge     string
-	CreatedAt time.Time
-	Attempts  int
-}
 
 // EnqueueReply stores a reply for the dispatcher and returns its id.
-func (db *DB) EnqueueReply(ctx context.Context, r QueuedReply, now time.Time) (int64, error) {
+func (db *DB) EnqueueReply(ctx context.Context, r nashra.QueuedReply, now time.Time) (int64, error) {
 	params, err := json.Marshal(r.Params)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue reply to %d: %w", r.ChatID, err)
@@ -94,7 +65,7 @@ func (db *DB) EnqueueBroadcast(ctx context.Context, method string, params map[st
 	}
 	r, err := db.write.ExecContext(ctx, `INSERT INTO delivery_replies (chat_id, lane, method, params, state, created_at, not_before)
 		SELECT id, ?, ?, ?, 'pending', ?, ? FROM chats WHERE kind = 'private' AND active = 1`,
-		BroadcastLane, method, string(body), now.UnixMilli(), now.UnixMilli())
+		nashra.BroadcastLane, method, string(body), now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("enqueue broadcast: %w", err)
 	}
@@ -105,12 +76,12 @@ func (db *DB) EnqueueBroadcast(ctx context.Context, method string, params map[st
 
 // ClaimReplies leases up to limit due replies of lanes up to maxLane to
 // holder until leaseUntil, replies before broadcasts, oldest first.
-func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]QueuedReply, error) {
+func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit int, now, leaseUntil time.Time) ([]nashra.QueuedReply, error) {
 	if none, err := db.none(ctx, `SELECT 1 FROM delivery_replies WHERE state = 'pending' AND lane <= ? AND not_before <= ? LIMIT 1`,
 		maxLane, now.UnixMilli()); none || err != nil {
 		return nil, err
 	}
-	var out []QueuedReply
+	var out []nashra.QueuedReply
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		ids, err := int64s(ctx, tx, `SELECT id FROM delivery_replies WHERE state = 'pending' AND lane <= ? AND not_before <= ?
 			ORDER BY lane, id LIMIT ?`, maxLane, now.UnixMilli(), limit)
@@ -132,7 +103,7 @@ func (db *DB) ClaimReplies(ctx context.Context, holder string, maxLane, limit in
 		defer rows.Close()
 		out = out[:0]
 		for rows.Next() {
-			var r QueuedReply
+			var r nashra.QueuedReply
 			var params string
 			var created int64
 			if err := rows.Scan(&r.ID, &r.ChatID, &r.Lane, &r.Method, &params, &r.Merge, &created, &r.Attempts); err != nil {

@@ -47,7 +47,7 @@ func populate(t *testing.T, db *DB) {
 		[]Scope{{ChatID: 0, PausedUntil: now.Add(time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
-	db.EnqueueReply(ctx, QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{"text": "أهلاً <b>بك</b>"}}, now)
+	db.EnqueueReply(ctx, nashra.QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{"text": "أهلاً <b>بك</b>"}}, now)
 	db.SetLeasePaused(ctx, "telegram", true, now)
 	db.RecordClicks(ctx, []nashra.Click{{ArticleID: a1, Medium: "telegram", Reader: "v:ab", At: now}, {ArticleID: a1, Medium: "email", Reader: "s:1", At: now}}, 0)
 	db.RaiseAlert(ctx, nashra.Alert{Kind: "feed_failing", Subject: "https://a.example/news/feed/", Message: "تعطلت", CreatedAt: now})
@@ -161,7 +161,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 				t.Errorf("a new signup got id %d (%v), want 4", id, err)
 			}
 			// New rows of other tables are numbered past the imported ones.
-			if id, err := last.EnqueueReply(ctx, QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{}}, time.Now()); err != nil || id != 2 {
+			if id, err := last.EnqueueReply(ctx, nashra.QueuedReply{ChatID: 1, Method: "sendMessage", Params: map[string]string{}}, time.Now()); err != nil || id != 2 {
 				t.Errorf("a new reply got id %d (%v), want 2", id, err)
 			}
 		})

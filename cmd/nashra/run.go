@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/bot"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/dashboard"
@@ -114,7 +115,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	if m.engine != nil {
 		// The Telegram digest is queued for the dispatcher, which has it
 		// rendered for each chat as it goes out.
-		m.engine.SetRenderer(store.MethodDigest, m.digest)
+		m.engine.SetRenderer(nashra.MethodDigest, m.digest)
 	}
 	pages, err := emailPages(cfg, m.subs, m.digest, secret, log)
 	if err != nil {
