@@ -14,7 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
+	netmail "net/mail" // a package of nashra's may be named mail too
 	"net/netip"
 	"net/url"
 	"os"
@@ -28,6 +28,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/net/html/charset"
+
+	"github.com/almaalouma/nashra"
 )
 
 // Config is the whole configuration. The YAML file gives the sections under
@@ -92,6 +94,15 @@ type Section struct {
 	// Aliases are other names readers type for the section, such as
 	// انفوغرافيك for إنفوجرافيك.
 	Aliases []string `yaml:"aliases"`
+}
+
+// SiteSections are the configured sections as the other parts know them.
+func (c *Config) SiteSections() []nashra.Section {
+	out := make([]nashra.Section, len(c.Sections))
+	for i, s := range c.Sections {
+		out[i] = nashra.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases, Feeds: s.FeedURLs()}
+	}
+	return out
 }
 
 // FeedURLs returns every feed of the section.
@@ -249,7 +260,7 @@ type Ranking struct {
 	// negative turns the site's signal off.
 	SiteBoost float64 `yaml:"site_boost"`
 	// PurgeAt is the local time of the daily purge of old clicks.
-	PurgeAt string `yaml:"purge_at"`
+	PurgeAt Clock `yaml:"purge_at"`
 	// SiteSelector is a CSS selector for the site's "الأكثر متابعة" block
 	// on site.url; empty finds the block by its heading.
 	SiteSelector string `yaml:"site_selector"`
@@ -267,8 +278,8 @@ type Ranking struct {
 
 // Digest configures the daily digest.
 type Digest struct {
-	// Time is the local time of day, in the site's time zone, "HH:MM".
-	Time string `yaml:"time"`
+	// Time is the local time of day, in the site's time zone.
+	Time Clock `yaml:"time"`
 	// CutoffHour is the local hour after which a digest missed while
 	// nashra was down is no longer sent that day.
 	CutoffHour int `yaml:"cutoff_hour"`
@@ -278,7 +289,7 @@ type Digest struct {
 
 // Email configures outgoing mail.
 type Email struct {
-	From string `yaml:"from"`
+	From Address `yaml:"from"`
 	// Domain names Message-IDs and the List-Id; empty: From's domain.
 	Domain string `yaml:"domain"`
 	// Concurrency is how many messages are in flight (and SMTP
@@ -362,11 +373,7 @@ func (e Email) MessageDomain() string {
 	if e.Domain != "" {
 		return e.Domain
 	}
-	a, err := mail.ParseAddress(e.From)
-	if err != nil {
-		return "localhost"
-	}
-	return a.Address[strings.LastIndexByte(a.Address, '@')+1:]
+	return e.From.Address[strings.LastIndexByte(e.From.Address, '@')+1:]
 }
 
 // WebSub configures the subscriber to the hubs the feeds name.
@@ -425,6 +432,54 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // String writes the duration as YAML takes it: 5m0s.
 func (d Duration) String() string { return time.Duration(d).String() }
+
+// Clock is a local time of day, written "HH:MM" in YAML.
+type Clock struct{ Hour, Minute int }
+
+// UnmarshalYAML parses HH:MM.
+func (c *Clock) UnmarshalYAML(n *yaml.Node) error {
+	if !clockRe.MatchString(n.Value) {
+		return &valueError{n, fmt.Sprintf("want a local time HH:MM such as 07:00, got %q", n.Value)}
+	}
+	c.Hour = int(n.Value[0]-'0')*10 + int(n.Value[1]-'0')
+	c.Minute = int(n.Value[3]-'0')*10 + int(n.Value[4]-'0')
+	return nil
+}
+
+// String writes the time as YAML takes it: 07:00.
+func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", c.Hour, c.Minute) }
+
+// On returns the time c on the date t has in loc.
+func (c Clock) On(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), c.Hour, c.Minute, 0, 0, loc)
+}
+
+// Address is a mail address with an optional display name, written
+// "نشرة المعلومة <digest@example.org>" in YAML.
+type Address netmail.Address
+
+// UnmarshalYAML parses one address.
+func (a *Address) UnmarshalYAML(n *yaml.Node) error {
+	p, err := netmail.ParseAddress(n.Value)
+	if err != nil {
+		return &valueError{n, fmt.Sprintf("want an address such as \"نشرة المعلومة <digest@example.org>\", got %q", n.Value)}
+	}
+	*a = Address(*p)
+	return nil
+}
+
+// String writes the address as a header and YAML take it.
+func (a Address) String() string { return (*netmail.Address)(&a).String() }
+
+// valueError is a value the file gives that its type refuses; decode names
+// the key it is found under.
+type valueError struct {
+	node    *yaml.Node
+	problem string
+}
+
+func (e *valueError) Error() string { return e.problem }
 
 // Error is a configuration problem, naming the key.
 type Error struct {
@@ -485,15 +540,24 @@ func parse(body []byte, getenv Getenv) (*Config, error) {
 }
 
 // keySet holds the keys a file sets, as dotted paths: "poll.interval",
-// and "poll" for the mapping that holds it.
-type keySet map[string]bool
+// and "poll" for the mapping that holds it, with their values.
+type keySet map[string]*yaml.Node
 
 func (c *Config) decode(body []byte) (keySet, error) {
 	defaults := c.Sections
 	c.Sections = nil
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(c)
+	var doc yaml.Node
+	// A value refused by its type is reported under its key, which only
+	// the document's nodes tell; the file is well-formed if it got so far.
+	if ve := (*valueError)(nil); errors.As(err, &ve) && yaml.Unmarshal(body, &doc) == nil && len(doc.Content) > 0 {
+		if key := keyOf("", doc.Content[0], ve.node); key != "" {
+			return nil, problem(key, "%s", ve.problem)
+		}
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, problem("NASHRA_CONFIG", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	// A sections list replaces the built-in one as a whole.
@@ -501,12 +565,46 @@ func (c *Config) decode(body []byte) (keySet, error) {
 		c.Sections = defaults
 	}
 	set := keySet{}
-	var doc yaml.Node
 	// The file decoded above, so it parses again; only its keys are read.
 	if err := yaml.Unmarshal(body, &doc); err == nil && len(doc.Content) > 0 {
 		set.add("", doc.Content[0])
 	}
+	// An empty value leaves its type's zero value without reaching
+	// UnmarshalYAML, and midnight is a time: these keys refuse it here.
+	for _, key := range []string{"digest.time", "ranking.purge_at", "email.from"} {
+		if n := set[key]; n != nil && n.ShortTag() == "!!null" {
+			return nil, problem(key, "must not be empty")
+		}
+	}
 	return set, nil
+}
+
+// keyOf returns the dotted key under prefix whose value is at v's place in
+// the file, following aliases and merge keys as add does; empty when none
+// is.
+func keyOf(prefix string, n, v *yaml.Node) string {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i].Value, n.Content[i+1]
+		if key != "<<" && prefix != "" {
+			key = prefix + "." + key
+		}
+		switch {
+		case key == "<<":
+			key = prefix
+		case value.Line == v.Line && value.Column == v.Column:
+			return key
+		}
+		if k := keyOf(key, value, v); k != "" {
+			return k
+		}
+	}
+	return ""
 }
 
 // add records the keys of a mapping node under prefix, following aliases
@@ -527,7 +625,7 @@ func (s keySet) add(prefix string, n *yaml.Node) {
 		if prefix != "" {
 			key = prefix + "." + key
 		}
-		s[key] = true
+		s[key] = value
 		s.add(key, value)
 	}
 }
@@ -538,36 +636,28 @@ func (s keySet) add(prefix string, n *yaml.Node) {
 // operator never wrote.
 func (c *Config) follow(set keySet) {
 	p, d := &c.Poll, &c.Delivery
-	if !set["poll.min_interval"] {
+	if set["poll.min_interval"] == nil {
 		p.MinInterval = min(p.MinInterval, p.Interval)
 	}
-	if !set["poll.max_interval"] {
+	if set["poll.max_interval"] == nil {
 		p.MaxInterval = max(p.MaxInterval, p.Interval)
 	}
-	if !set["poll.push_interval"] {
+	if set["poll.push_interval"] == nil {
 		p.PushInterval = max(p.PushInterval, p.Interval)
 	}
-	if !set["delivery.retention"] {
+	if set["delivery.retention"] == nil {
 		d.Retention = max(d.Retention, d.CorrectionWindow, d.StaleAfter)
 	}
 	// A digest time set later than the cut-off moves the cut-off past it.
-	if h, ok := c.Digest.hour(); ok && !set["digest.cutoff_hour"] {
-		c.Digest.CutoffHour = max(c.Digest.CutoffHour, min(h+1, 24))
+	if set["digest.cutoff_hour"] == nil {
+		c.Digest.CutoffHour = max(c.Digest.CutoffHour, min(c.Digest.Time.Hour+1, 24))
 	}
-}
-
-// hour returns the hour of Time, ok false when Time is not HH:MM.
-func (d Digest) hour() (int, bool) {
-	if !clockRe.MatchString(d.Time) {
-		return 0, false
-	}
-	return int(d.Time[0]-'0')*10 + int(d.Time[1]-'0'), true
 }
 
 // named describes the key another one is checked against, saying when its
 // value is the default, which the operator may not know.
 func (s keySet) named(key string, v Duration) string {
-	if s[key] {
+	if s[key] != nil {
 		return fmt.Sprintf("%s (%s)", key, v.D())
 	}
 	return fmt.Sprintf("%s (%s, the default)", key, v.D())
@@ -575,7 +665,7 @@ func (s keySet) named(key string, v Duration) string {
 
 // namedString is named for a key whose value is not a duration.
 func (s keySet) namedString(key, v string) string {
-	if s[key] {
+	if s[key] != nil {
 		return fmt.Sprintf("%s (%s)", key, v)
 	}
 	return fmt.Sprintf("%s (%s, the default)", key, v)
@@ -697,12 +787,9 @@ func (c *Config) validate(set keySet) error {
 	if err := c.validateRanking(); err != nil {
 		return err
 	}
-	if !clockRe.MatchString(c.Digest.Time) {
-		return problem("digest.time", "want a local time HH:MM such as 07:00, got %q", c.Digest.Time)
-	}
-	if h, _ := c.Digest.hour(); c.Digest.CutoffHour <= h || c.Digest.CutoffHour > 24 {
+	if d := c.Digest; d.CutoffHour <= d.Time.Hour || d.CutoffHour > 24 {
 		return problem("digest.cutoff_hour", "want an hour after that of %s and at most 24, got %d",
-			set.namedString("digest.time", c.Digest.Time), c.Digest.CutoffHour)
+			set.namedString("digest.time", d.Time.String()), d.CutoffHour)
 	}
 	if c.Digest.PerSection < 1 || c.Digest.PerSection > 10 {
 		return problem("digest.per_section", "must be between 1 and 10, got %d", c.Digest.PerSection)
@@ -727,9 +814,6 @@ func (c *Config) validate(set keySet) error {
 		return problem("hooks.rate_per_second", "must be greater than 0, got %v", h.RatePerSecond)
 	} else if h.Burst < 1 {
 		return problem("hooks.burst", "must be at least 1, got %d", h.Burst)
-	}
-	if _, err := mail.ParseAddress(c.Email.From); err != nil {
-		return problem("email.from", "want an address such as \"نشرة المعلومة <digest@example.org>\", got %q", c.Email.From)
 	}
 	return c.validateEnv()
 }
@@ -858,8 +942,6 @@ func (c *Config) validateRanking() error {
 		return problem("ranking.window", "must be at least 1h, got %s", r.Window.D())
 	case r.HalfLife.D() <= 0:
 		return problem("ranking.half_life", "must be greater than 0")
-	case !clockRe.MatchString(r.PurgeAt):
-		return problem("ranking.purge_at", "want a local time HH:MM such as 03:30, got %q", r.PurgeAt)
 	case r.SiteInterval.D() < time.Minute:
 		return problem("ranking.site_interval", "must be at least 1m, got %s", r.SiteInterval.D())
 	}

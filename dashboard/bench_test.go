@@ -114,10 +114,7 @@ func BenchmarkPages(b *testing.B) {
 // benchDashboard returns the dashboard's routes and a signed-in cookie.
 func benchDashboard(b *testing.B, cfg *config.Config, db *store.DB) (http.Handler, *http.Cookie) {
 	b.Helper()
-	ranker, err := ranking.New(cfg, db)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ranker := ranking.New(cfg, db)
 	d := dashboard.New(dashboard.Options{Config: cfg, Store: db, Delivery: delivery.NewControls(db, nil),
 		FloodGuard: feeds.NewFloodGuard(db, nil), Ranking: ranker, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := http.NewServeMux()

@@ -50,10 +50,7 @@ func newSite(t *testing.T, baseURL string) *site {
 	}
 	db := sqlitetest.Open(t, secs...)
 	c := &clock{t: time.Now()}
-	ranker, err := ranking.New(cfg, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ranker := ranking.New(cfg, db)
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

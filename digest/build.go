@@ -189,9 +189,5 @@ func (s *Service) Housekeep(ctx context.Context) error {
 
 // digestAt returns the local digest time of day, on the local date of t.
 func (s *Service) digestAt(t time.Time) time.Time {
-	loc, at := s.cfg.Site.Location, s.cfg.Digest.Time
-	l := t.In(loc)
-	h := int(at[0]-'0')*10 + int(at[1]-'0')
-	m := int(at[3]-'0')*10 + int(at[4]-'0')
-	return time.Date(l.Year(), l.Month(), l.Day(), h, m, 0, 0, loc)
+	return s.cfg.Digest.Time.On(t, s.cfg.Site.Location)
 }

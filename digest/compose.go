@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net/mail"
 	"os"
 	"strings"
 	"time"
@@ -37,10 +36,7 @@ type composer struct {
 }
 
 func newComposer(cfg *config.Config) (*composer, error) {
-	a, err := parseFrom(cfg.Email.From)
-	if err != nil {
-		return nil, err
-	}
+	a := cfg.Email.From
 	domain := cfg.Email.MessageDomain()
 	c := &composer{
 		from:     "<" + a.Address + ">",
@@ -63,16 +59,6 @@ func newComposer(cfg *config.Config) (*composer, error) {
 		}
 	}
 	return c, nil
-}
-
-// parseFrom checks the configured sender: one address, with an optional
-// display name.
-func parseFrom(from string) (*mail.Address, error) {
-	a, err := mail.ParseAddress(from)
-	if err != nil {
-		return nil, fmt.Errorf("want an address such as \"نشرة المعلومة <digest@example.org>\", got %q", from)
-	}
-	return a, nil
 }
 
 // loadKey reads a PEM private key: RSA (PKCS #1 or #8) or Ed25519 (#8).

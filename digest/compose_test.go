@@ -35,7 +35,7 @@ func TestHeadersEncodedAndFolded(t *testing.T) {
 	cfg := config.Defaults()
 	// A display name with a comma: the library splits From on commas and
 	// would leak it raw.
-	cfg.Email.From = `"نشرة المعلومة, الطبعة الصباحية" <digest@almaalouma.example>`
+	cfg.Email.From = config.Address{Name: "نشرة المعلومة, الطبعة الصباحية", Address: "digest@almaalouma.example"}
 	c, err := newComposer(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -95,7 +95,7 @@ func openHarness(t testing.TB, dir string, c *clock) *harness {
 	db := sqlitetest.OpenAt(t, filepath.Join(dir, "nashra.db"), specs...)
 	cfg := config.Defaults()
 	cfg.BaseURL = "https://nashra.example.org"
-	cfg.Email.From = "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.Email.From = config.Address{Name: "نشرة المعلومة", Address: "digest@almaalouma.example"}
 	cfg.Email.OutboxDir = filepath.Join(dir, "outbox")
 	cfg.Email.RatePerSecond = 0
 	cfg.Email.RetryBase, cfg.Email.RetryMax = config.Duration(10*time.Millisecond), config.Duration(50*time.Millisecond)
@@ -108,10 +108,7 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	h.t.Helper()
 	rc := *h.cfg
 	rc.Ranking.SiteBoost = -1 // the site's list is never read here
-	r, err := ranking.New(&rc, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	r := ranking.New(&rc, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
 	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: nashra.NewCatalog(sections), Now: h.clock.now,
 		Subscribers: subscribers.New(h.cfg, h.db, nashra.NewCatalog(sections)),
 		Log:         slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}

@@ -13,7 +13,7 @@ import (
 // from start.
 func (r *Ranker) Register(s gocron.Scheduler) ([]gocron.Job, error) {
 	purge, err := s.NewJob(
-		gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(r.purgeH, r.purgeM, 0))),
+		gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(uint(r.cfg.PurgeAt.Hour), uint(r.cfg.PurgeAt.Minute), 0))),
 		gocron.NewTask(func(ctx context.Context) {
 			if _, err := r.Purge(ctx); err != nil && ctx.Err() == nil {
 				r.log.Error("purge clicks", "err", err)

@@ -58,8 +58,6 @@ type Ranker struct {
 	client    *http.Client
 	log       *slog.Logger
 	now       func() time.Time
-	purgeH    uint
-	purgeM    uint
 }
 
 // Option changes how a Ranker is built.
@@ -74,17 +72,12 @@ func WithClock(now func() time.Time) Option { return func(r *Ranker) { r.now = n
 // New returns a ranker over st, configured by cfg's ranking section, the
 // site's URL and the clicks' retention. It does no I/O: Register schedules
 // the site reading and the purge.
-func New(cfg *config.Config, st Store, opts ...Option) (*Ranker, error) {
+func New(cfg *config.Config, st Store, opts ...Option) *Ranker {
 	rc := cfg.Ranking
-	at, err := time.Parse("15:04", rc.PurgeAt)
-	if err != nil {
-		return nil, fmt.Errorf("ranking: purge time %q: want HH:MM", rc.PurgeAt)
-	}
 	r := &Ranker{
 		cfg: rc, retention: cfg.Tracking.Retention.D(), userAgent: cfg.UserAgent,
 		st: st, log: slog.Default(), now: time.Now,
 		client: &http.Client{Timeout: rc.SiteTimeout.D()},
-		purgeH: uint(at.Hour()), purgeM: uint(at.Minute()),
 	}
 	if rc.SiteBoost >= 0 {
 		r.site, r.boost = cfg.Site.URL, rc.SiteBoost
@@ -92,7 +85,7 @@ func New(cfg *config.Config, st Store, opts ...Option) (*Ranker, error) {
 	for _, o := range opts {
 		o(r)
 	}
-	return r, nil
+	return r
 }
 
 // Scored is a ranked article with what ranked it.

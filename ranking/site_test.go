@@ -88,10 +88,7 @@ func withoutSite() *config.Config {
 
 func newRanker(t testing.TB, cfg *config.Config, st Store, now func() time.Time) *Ranker {
 	t.Helper()
-	r, err := New(cfg, st, WithLogger(slog.New(slog.DiscardHandler)), WithClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := New(cfg, st, WithLogger(slog.New(slog.DiscardHandler)), WithClock(now))
 	return r
 }
 

@@ -142,7 +142,7 @@ type sectionChoice struct {
 type archived struct{ Subject, URL string }
 
 func (p *EmailPages) page(title string) page {
-	return page{Title: title, Site: p.o.Config.Site.Name, SiteURL: p.o.Config.Site.URL, ArchiveURL: archivePath, DigestTime: p.o.Config.Digest.Time,
+	return page{Title: title, Site: p.o.Config.Site.Name, SiteURL: p.o.Config.Site.URL, ArchiveURL: archivePath, DigestTime: p.o.Config.Digest.Time.String(),
 		Zone: arabic.Zone(p.o.Config.Site.Location)}
 }
 
@@ -347,7 +347,7 @@ func (p *EmailPages) confirm(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.o.Logger.Info("web: email subscription confirmed", "subscriber_id", sub.ID)
 		p.message(w, http.StatusOK, "تم تأكيد اشتراكك", p.preferencesURL(sub.ID), "تعديل الأقسام أو إيقاف النشرة مؤقتًا",
-			"شكرًا لك. ستصلك نشرة "+p.o.Config.Site.Name+" كل يوم عند الساعة "+p.o.Config.Digest.Time+" "+arabic.Zone(p.o.Config.Site.Location)+".")
+			"شكرًا لك. ستصلك نشرة "+p.o.Config.Site.Name+" كل يوم عند الساعة "+p.o.Config.Digest.Time.String()+" "+arabic.Zone(p.o.Config.Site.Location)+".")
 	}
 }
 

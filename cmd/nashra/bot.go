@@ -79,4 +79,4 @@ func masterSecret(ctx context.Context, cfg *config.Config, db *store.DB) ([]byte
 }
 
 // catalog is the configured sections as readers name them.
-func catalog(cfg *config.Config) *nashra.Catalog { return nashra.NewCatalog(siteSections(cfg)) }
+func catalog(cfg *config.Config) *nashra.Catalog { return nashra.NewCatalog(cfg.SiteSections()) }

@@ -32,7 +32,7 @@ func cmdDeliveries(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		articleID = id
 	}
-	_, db, err := openConfigured(ctx, env)
+	cfg, db, err := openConfigured(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -66,16 +66,17 @@ func cmdDeliveries(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		printFigures(env, f)
+		printFigures(env, f, cfg.Site.Location)
 	}
 	return nil
 }
 
-func printFigures(env *cliEnv, f delivery.Figures) {
+// printFigures writes the figures, their times in loc, the site's zone.
+func printFigures(env *cliEnv, f delivery.Figures, loc *time.Location) {
 	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	paused := "no"
 	if f.Paused {
-		paused = "since " + f.PausedAt.Local().Format(time.DateTime)
+		paused = "since " + f.PausedAt.In(loc).Format(time.DateTime)
 	}
 	fmt.Fprintf(w, "paused\t%s\n", paused)
 	dispatcher := f.Dispatcher
@@ -93,7 +94,7 @@ func printFigures(env *cliEnv, f delivery.Figures) {
 	}
 	fmt.Fprintf(w, "held\t%d\nstale\t%d\ndead\t%d\nsent last hour\t%d\n", f.Held, f.Stale, f.Dead, f.SentLastHour)
 	if !f.OldestDue.IsZero() {
-		fmt.Fprintf(w, "oldest due since\t%s\n", f.OldestDue.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "oldest due since\t%s\n", f.OldestDue.In(loc).Format(time.DateTime))
 	}
 	w.Flush()
 	if len(f.RecentDead) > 0 {

@@ -137,10 +137,7 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 	if err != nil {
 		return err
 	}
-	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
-	if err != nil {
-		return err
-	}
+	ranker := ranking.New(cfg, db, ranking.WithLogger(log))
 	d, err := newDigest(cfg, "", db, nil, secret, tracked, ranker, false, log, nil)
 	if err != nil {
 		return err

@@ -47,7 +47,7 @@ func emailPages(cfg *config.Config, subs *subscribers.Service, d *digest.Service
 		return nil, err
 	}
 	return web.NewEmailPages(web.EmailOptions{
-		Config: cfg, Sections: siteSections(cfg), Signup: subs, Subscribers: subs, Archive: d, Tokens: tokens, Logger: log,
+		Config: cfg, Sections: cfg.SiteSections(), Signup: subs, Subscribers: subs, Archive: d, Tokens: tokens, Logger: log,
 	}), nil
 }
 
@@ -95,10 +95,7 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
-	if err != nil {
-		return err
-	}
+	ranker := ranking.New(cfg, db, ranking.WithLogger(log))
 	secret, tracked, err := articleLinks(ctx, cfg, db)
 	if err != nil {
 		return err

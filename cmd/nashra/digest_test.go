@@ -114,10 +114,7 @@ func TestEmailPagesWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ranker, err := ranking.New(cfg, db, ranking.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ranker := ranking.New(cfg, db, ranking.WithLogger(log))
 	d, err := newDigest(cfg, "", db, nil, secret, nil, ranker, false, log, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -90,9 +90,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		return nil, err
 	}
 	m.tracker.Register(m.web)
-	if m.ranker, err = ranking.New(cfg, db, ranking.WithLogger(log)); err != nil {
-		return nil, err
-	}
+	m.ranker = ranking.New(cfg, db, ranking.WithLogger(log))
 
 	// A signup's mail wakes the digest's sender, built below: signups
 	// only come once the parts run.

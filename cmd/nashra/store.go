@@ -27,7 +27,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 	} else if n > 0 {
 		log.Info("migrations applied", "count", n)
 	}
-	dormant, err := db.SyncSections(ctx, siteSections(cfg))
+	dormant, err := db.SyncSections(ctx, cfg.SiteSections())
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -47,15 +47,6 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*stor
 		return nil, err
 	}
 	return db, nil
-}
-
-// siteSections are the configured sections as the other parts know them.
-func siteSections(cfg *config.Config) []nashra.Section {
-	out := make([]nashra.Section, len(cfg.Sections))
-	for i, s := range cfg.Sections {
-		out[i] = nashra.Section{Slug: s.Slug, Name: s.Name, Aliases: s.Aliases, Feeds: s.FeedURLs()}
-	}
-	return out
 }
 
 // loadConfig loads the configuration and the logger every command uses.

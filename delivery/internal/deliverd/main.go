@@ -65,8 +65,8 @@ func run() error {
 		return err
 	}
 	api := telegram.NewAPI(*token, *endpoint, nil)
-	catalog := nashra.NewCatalog([]nashra.Section{{Slug: "news", Name: "أخبار"}})
-	snd := telegram.NewSender(api, telegram.NewRenderer("المعلومة", cfg.Site.Location, catalog, nil), telegram.WithSenderLogger(log))
+	catalog := nashra.NewCatalog(cfg.SiteSections())
+	snd := telegram.NewSender(api, telegram.NewRenderer(cfg.Site.Name, cfg.Site.Location, catalog, nil), telegram.WithSenderLogger(log))
 	eng, err := delivery.New(cfg, "", db, snd, nil, log, nil)
 	if err != nil {
 		return err

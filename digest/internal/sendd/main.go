@@ -45,27 +45,16 @@ func run(dbPath, smtpAddr, start, day string) error {
 	}
 	defer db.Close()
 	cfg := config.Defaults()
-	cfg.BaseURL, cfg.Email.From = "https://nashra.example.org", "نشرة المعلومة <digest@almaalouma.example>"
+	cfg.BaseURL, cfg.Email.From = "https://nashra.example.org", config.Address{Name: "نشرة المعلومة", Address: "digest@almaalouma.example"}
 	cfg.SMTPURL, cfg.Email.RatePerSecond, cfg.LeaseDuration = "smtp://"+smtpAddr, 0, config.Duration(2*time.Second)
 	cfg.Ranking.SiteBoost = -1 // the site's list is never read here
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	r, err := ranking.New(cfg, db, ranking.WithClock(now), ranking.WithLogger(log))
-	if err != nil {
-		return err
-	}
+	r := ranking.New(cfg, db, ranking.WithClock(now), ranking.WithLogger(log))
 	tokens, err := links.NewActionSigner([]byte("test secret"))
 	if err != nil {
 		return err
 	}
-	secs, err := db.Sections(ctx)
-	if err != nil {
-		return err
-	}
-	var sections []nashra.Section
-	for _, s := range secs {
-		sections = append(sections, nashra.Section{Slug: s.Slug, Name: s.Name})
-	}
-	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: nashra.NewCatalog(sections), Now: now, Log: log})
+	s, err := digest.New(cfg, digest.Deps{Store: db, Ranker: r, Tokens: tokens, Sections: nashra.NewCatalog(cfg.SiteSections()), Now: now, Log: log})
 	if err != nil {
 		return err
 	}
