@@ -51,7 +51,7 @@ type Config struct {
 	DatabaseURL    string         `yaml:"-"`
 	HTTPAddr       string         `yaml:"-"`
 	BaseURL        string         `yaml:"-"`
-	SMTPURL        string         `yaml:"-"`
+	SMTP           SMTP           `yaml:"-"`
 	Secret         string         `yaml:"-"`
 	Admins         []int64        `yaml:"-"`
 	LogFormat      string         `yaml:"-"`
@@ -693,6 +693,7 @@ func (c *Config) fromEnv(getenv Getenv) error {
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
+	var smtpURL string
 	for _, e := range []struct {
 		name string
 		dst  *string
@@ -703,7 +704,7 @@ func (c *Config) fromEnv(getenv Getenv) error {
 		{"NASHRA_TELEGRAM_TOKEN", &c.Telegram.Token},
 		{"NASHRA_TELEGRAM_API", &c.Telegram.API},
 		{"NASHRA_TELEGRAM_WEBHOOK_URL", &c.Telegram.WebhookURL},
-		{"NASHRA_SMTP_URL", &c.SMTPURL},
+		{"NASHRA_SMTP_URL", &smtpURL},
 		{"NASHRA_SECRET", &c.Secret},
 		{"NASHRA_LOG_FORMAT", &c.LogFormat},
 		{"NASHRA_METRICS_ADDR", &c.MetricsAddr},
@@ -716,6 +717,13 @@ func (c *Config) fromEnv(getenv Getenv) error {
 		if v != "" {
 			*e.dst = v
 		}
+	}
+	if smtpURL != "" {
+		s, err := ParseSMTP(smtpURL)
+		if err != nil {
+			return problem("NASHRA_SMTP_URL", "%v", err)
+		}
+		c.SMTP = s
 	}
 	if v := getenv("NASHRA_ADMINS"); strings.TrimSpace(v) != "" {
 		for part := range strings.SplitSeq(v, ",") {
@@ -966,12 +974,6 @@ func (c *Config) validateEnv() error {
 	if c.Telegram.WebhookURL != "" {
 		if err := checkURL("NASHRA_TELEGRAM_WEBHOOK_URL", c.Telegram.WebhookURL); err != nil {
 			return err
-		}
-	}
-	if c.SMTPURL != "" {
-		u, err := url.Parse(c.SMTPURL)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
-			return problem("NASHRA_SMTP_URL", "want smtp://user:pass@host:port or smtps://…")
 		}
 	}
 	switch c.LogFormat {

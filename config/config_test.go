@@ -148,6 +148,7 @@ func TestInvalidConfigNamesKey(t *testing.T) {
 		{env: "NASHRA_ADMINS=12,abc", key: "NASHRA_ADMINS"},
 		{env: "NASHRA_DATABASE_URL=mysql://x", key: "NASHRA_DATABASE_URL"},
 		{env: "NASHRA_SMTP_URL=http://mail", key: "NASHRA_SMTP_URL"},
+		{env: "NASHRA_SMTP_URL=smtp://mail.example.org?starttls=maybe", key: "NASHRA_SMTP_URL"},
 		{env: "NASHRA_TRUSTED_PROXIES=10.0.0.0/33", key: "NASHRA_TRUSTED_PROXIES"},
 	}
 	for _, c := range cases {

@@ -74,7 +74,7 @@ type Ranking interface {
 	Rank(ctx context.Context, section string, until time.Time, limit int) (ranking.Result, error)
 }
 
-// Email is the email digest's sender; *digest.Service implements it.
+// Email is the email digest's sender; *mail.Sender implements it.
 type Email interface {
 	// Paused reports whether the circuit breaker paused the send.
 	Paused(ctx context.Context) (bool, time.Time, error)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/store"
 )
 
@@ -19,7 +20,12 @@ const dispatcherName = string(store.QueueTelegram)
 // store alone: the command line uses them while nashra runs elsewhere, and
 // the running dispatcher sees the change within a second. Engine has the
 // same methods and also tells its own dispatcher at once.
+//
+// Pause stops all pushes — articles and broadcasts — until Resume: nothing
+// more is claimed, and what was claimed goes back to the queue. Replies to
+// readers, corrections and retractions still go out.
 type Controls struct {
+	*outbox.Gate
 	st  ControlStore
 	now func() time.Time
 }
@@ -29,28 +35,7 @@ func NewControls(st ControlStore, now func() time.Time) *Controls {
 	if now == nil {
 		now = time.Now
 	}
-	return &Controls{st: st, now: now}
-}
-
-// Pause stops all pushes — articles and broadcasts — until Resume: nothing
-// more is claimed, and what was claimed goes back to the queue. Replies to
-// readers, corrections and retractions still go out.
-func (c *Controls) Pause(ctx context.Context) error {
-	return c.st.SetLeasePaused(ctx, dispatcherName, true, c.now())
-}
-
-// Resume lets pushes go out again.
-func (c *Controls) Resume(ctx context.Context) error {
-	return c.st.SetLeasePaused(ctx, dispatcherName, false, c.now())
-}
-
-// Paused reports whether pushes are paused, and since when.
-func (c *Controls) Paused(ctx context.Context) (bool, time.Time, error) {
-	d, err := c.st.Lease(ctx, dispatcherName)
-	if err != nil {
-		return false, time.Time{}, err
-	}
-	return d.Paused, d.PausedAt, nil
+	return &Controls{Gate: outbox.NewGate(st, store.QueueTelegram, now), st: st, now: now}
 }
 
 // CancelArticle cancels what remains of an article's fan-out and returns

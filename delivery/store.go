@@ -12,8 +12,7 @@ import (
 // ControlStore is what the editors' controls need of the store; the command
 // line uses them without a running engine. *store.DB implements it.
 type ControlStore interface {
-	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
-	Lease(ctx context.Context, name string) (store.Lease, error)
+	outbox.PauseStore
 	CancelArticleDeliveries(ctx context.Context, articleID int64, by string) (int, error)
 	RetractArticle(ctx context.Context, articleID int64, by string, now, deletableSince time.Time) (store.Retraction, error)
 	CountOutbox(ctx context.Context, since time.Time) (store.OutboxCounts, error)

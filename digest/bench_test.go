@@ -21,7 +21,7 @@ import (
 	"github.com/jordan-wright/email"
 
 	"github.com/almaalouma/nashra/config"
-	"github.com/almaalouma/nashra/digest/internal/smtpsink"
+	"github.com/almaalouma/nashra/internal/smtpsink"
 )
 
 // benchServer returns the SMTP server the benchmarks send to: the
@@ -50,7 +50,7 @@ func BenchmarkDigestSend(b *testing.B) {
 	h := newHarness(b)
 	h.seed(3)
 	h.subscribe(b.N, nil, []string{"news"}, []string{"articles", "video", "reports"})
-	h.cfg.SMTPURL = "smtp://" + addr
+	h.cfg.SMTP = smtpURL(h.t, "smtp://"+addr)
 	s := h.service()
 	ctx := context.Background()
 	if _, _, err := s.Build(ctx, digestDay); err != nil {
@@ -162,7 +162,7 @@ func TestPeakMemory100k(t *testing.T) {
 	h := newHarness(t)
 	h.seed(3)
 	h.subscribe(readers, nil, []string{"news"}, []string{"articles", "video", "reports"}, []string{"caricature"})
-	h.cfg.SMTPURL = "smtp://" + sink.Addr()
+	h.cfg.SMTP = smtpURL(h.t, "smtp://"+sink.Addr())
 	s := h.service()
 	before := vmHWM()
 	start := time.Now()

@@ -23,7 +23,7 @@ func TestBrowserSignupConfirmPreferencesUnsubscribe(t *testing.T) {
 	mp := startMailpit(t)
 	h := newHarness(t)
 	late := h.startPages()
-	h.cfg.SMTPURL = "smtp://" + mp.smtp
+	h.cfg.SMTP = smtpURL(h.t, "smtp://"+mp.smtp)
 	h.seed(2)
 	h.subscribe(1)
 	s := h.service()

@@ -143,7 +143,7 @@ func (s *Service) Build(ctx context.Context, at time.Time) (d nashra.Digest, cre
 	}
 	s.log.Info("digest: queued", "day", day, "emails", d.Emails, "telegram", d.Chats,
 		"most_followed", d.Picks.MostFollowed, "articles", countPicks(d.Picks))
-	s.Notify()
+	s.queued()
 	return d, true, nil
 }
 

@@ -60,7 +60,7 @@ func TestBuildIsAtomicAcrossInstances(t *testing.T) {
 	a, b := h.service(), h.service()
 	errs := make(chan error, 2)
 	created := make(chan bool, 2)
-	for _, s := range []*Service{a, b} {
+	for _, s := range []sending{a, b} {
 		go func() {
 			_, c, err := s.Build(ctx, digestDay)
 			errs <- err

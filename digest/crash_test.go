@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/digest/internal/smtpsink"
+	"github.com/almaalouma/nashra/internal/smtpsink"
 	"github.com/almaalouma/nashra/outbox/outboxtest"
 	"github.com/almaalouma/nashra/store"
 )
@@ -30,7 +30,7 @@ func TestKillDuringSendThenResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	h.cfg.SMTPURL = "smtp://" + sink.Addr()
+	h.cfg.SMTP = smtpURL(h.t, "smtp://"+sink.Addr())
 	ctx := context.Background()
 	d, _, err := h.service().Build(ctx, digestDay)
 	if err != nil || d.Emails != readers {
@@ -66,7 +66,7 @@ func TestKillDuringSendThenResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	child.Wait()
-	atKill := perAddress(sink)
+	atKill := sink.PerAddress()
 
 	counts, _ := h.db.SendCounts(ctx, d.ID)
 	inFlight := counts[store.SendEmail][nashra.DeliveryClaimed]
@@ -80,7 +80,7 @@ func TestKillDuringSendThenResume(t *testing.T) {
 		t.Fatalf("resume: %v\n%s", err, b)
 	}
 	t.Logf("resumed and finished in %s", time.Since(resumed).Round(time.Millisecond))
-	got := perAddress(sink)
+	got := sink.PerAddress()
 	if len(got) != readers {
 		t.Fatalf("%d addresses got the digest, want %d", len(got), readers)
 	}

@@ -1,21 +1,20 @@
-// Package digest builds and sends the daily Arabic digest: the
-// most-followed pieces of the last 24 hours, a lead story and each chosen
-// section's top three, by email to confirmed subscribers and through the
-// delivery engine to Telegram readers who asked for it. It also sends the
-// mails of the email double opt-in (package subscribers decides them) and
-// renders the digest archive.
+// Package digest builds the daily Arabic digest — the most-followed pieces
+// of the last 24 hours, a lead story and each chosen section's top three —
+// for confirmed email subscribers and for Telegram readers who asked for
+// it, and renders it: the mails, the Telegram messages, the archive. It
+// also composes the mails of the email double opt-in (package subscribers
+// decides them).
 //
 // A digest is rendered once per distinct set of sections; only the
-// per-recipient links are filled in per message. Mails go through a send
-// log with one row per (digest, recipient), sent on the outbox engine
-// like the delivery engine's queue, so that a crash or a restart resumes
-// without doubles; the Telegram digest is queued once per chat in the
-// delivery engine's queue and rendered by Render as it goes out.
+// per-recipient links are filled in per message. Building queues one row
+// per (digest, recipient) in the send log, which package mail sends,
+// composing each mail here (Compose) as it goes out; the Telegram digest
+// is queued once per chat in the delivery engine's queue and rendered by
+// Render as it goes out.
 package digest
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"log/slog"
 	"sync"
@@ -26,7 +25,6 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
-	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 )
@@ -44,21 +42,9 @@ type Store interface {
 	Article(ctx context.Context, id int64) (nashra.Article, error)
 	Chat(ctx context.Context, id int64) (nashra.Chat, error)
 
-	// The send log and its claims.
-	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time,
-		mailable func(store.SendKind, nashra.EmailState) bool) ([]store.Send, error)
-	UpdateSends(ctx context.Context, holder string, updates []store.SendUpdate) error
-	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
-	OpenSends(ctx context.Context, medium store.SendMedium) (int, error)
+	// The send log.
 	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[nashra.DeliveryState]int, error)
 	CompactSendLog(ctx context.Context, before time.Time) (int, error)
-
-	// The sender's lease, its queue's claims and the circuit breaker's
-	// pause, kept like the delivery dispatcher's; and the admins' alerts.
-	outbox.ClaimStore
-	SetLeasePaused(ctx context.Context, name string, paused bool, now time.Time) error
-	Lease(ctx context.Context, name string) (store.Lease, error)
-	RaiseAlert(ctx context.Context, a nashra.Alert) (bool, error)
 }
 
 // Ranker chooses a digest's articles; *ranking.Ranker implements it. The
@@ -113,16 +99,13 @@ type Deps struct {
 	Log *slog.Logger
 	// Registerer gets the metrics; nil: not registered.
 	Registerer prometheus.Registerer
-	// TLS is the base TLS configuration for SMTP, such as a private CA's
-	// roots; nil: the system's.
-	TLS *tls.Config
-	// Holder names this process in the sender's lease; empty: a new
-	// outbox.NewHolder.
-	Holder string
+	// MailQueued wakes the mail sender once a digest's mails are queued;
+	// nil: the sender finds them when it next looks.
+	MailQueued func()
 }
 
 // Service is the digest: build it with New, register its daily job with
-// Register, run its sender with Run.
+// Register; it composes the mails package mail sends.
 type Service struct {
 	cfg      config.Config
 	st       Store
@@ -135,28 +118,16 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
-	eng      *outbox.Engine
-	retry    outbox.Retry
-	holder   string
+	queued   func()
 
-	composer  *composer
-	transport transport
-	editions  *editionCache
-
-	// wakeEmail tells the running sender that mails were queued; a
-	// pending wake-up is enough, so it holds one.
-	wakeEmail chan struct{}
+	composer *composer
+	editions *editionCache
 
 	buildMu sync.Mutex
 }
 
-// senderName is the sender's lease among the store's leases: its holder
-// and the circuit breaker's pause.
-const senderName = string(store.QueueEmail)
-
 // New builds the digest, configured by cfg: the site, the digest and email
-// sections, the base URL, the SMTP server and the lease. Its only I/O is
-// reading the DKIM key and, without SMTP, creating the outbox folder.
+// sections, the base URL. Its only I/O is reading the DKIM key.
 func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if deps.Store == nil || deps.Ranker == nil || deps.Tokens == nil || deps.Sections == nil || len(deps.Sections.Sections()) == 0 {
 		return nil, errors.New("digest: store, ranker, tokens and sections are required")
@@ -167,7 +138,10 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	s := &Service{
 		cfg: *cfg, st: deps.Store, ranker: deps.Ranker, links: deps.Links, tokens: deps.Tokens,
 		sections: deps.Sections, telegram: deps.Telegram, subs: deps.Subscribers, now: deps.Now, log: deps.Log,
-		wakeEmail: make(chan struct{}, 1),
+		queued: deps.MailQueued,
+	}
+	if s.queued == nil {
+		s.queued = func() {}
 	}
 	if s.links == nil {
 		s.links = directLinks{}
@@ -182,35 +156,11 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if s.m, err = newMetrics(deps.Registerer); err != nil {
 		return nil, err
 	}
-	s.eng = outbox.NewEngine(deps.Store, store.QueueEmail, deps.Holder, cfg.LeaseDuration.D(), s.now, s.log)
-	s.eng.Lease().OnRenew(s.renewed)
-	s.holder = s.eng.Lease().Holder()
-	s.retry = outbox.Retry{Max: cfg.Email.MaxAttempts, Base: cfg.Email.RetryBase.D(), Limit: cfg.Email.RetryMax.D()}
 	if s.composer, err = newComposer(cfg); err != nil {
-		return nil, err
-	}
-	if cfg.SMTPURL != "" {
-		s.transport, err = newSMTPTransport(cfg, deps.TLS)
-	} else {
-		s.transport, err = newFileTransport(cfg.MailDir())
-	}
-	if err != nil {
 		return nil, err
 	}
 	s.editions = newEditionCache()
 	return s, nil
-}
-
-// Close closes the SMTP connections.
-func (s *Service) Close() error { return s.transport.Close() }
-
-// Notify wakes the running sender: messages were queued, such as the
-// mails a signup asks for.
-func (s *Service) Notify() {
-	select {
-	case s.wakeEmail <- struct{}{}:
-	default:
-	}
 }
 
 // directLinks links straight to the site when tracked links are off.

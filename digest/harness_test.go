@@ -1,7 +1,6 @@
 package digest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,9 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/mail"
+	"github.com/almaalouma/nashra/outbox/outboxtest"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/store/sqlitetest"
@@ -49,29 +52,11 @@ func (c *clock) setTo(t time.Time) {
 	c.mu.Unlock()
 }
 
-// syncBuffer is a log destination tests read while the service writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t     testing.TB
 	db    *store.DB
 	clock *clock
-	log   *syncBuffer
+	log   *outboxtest.Log
 	cfg   *config.Config
 }
 
@@ -100,18 +85,65 @@ func openHarness(t testing.TB, dir string, c *clock) *harness {
 	cfg.Email.RatePerSecond = 0
 	cfg.Email.RetryBase, cfg.Email.RetryMax = config.Duration(10*time.Millisecond), config.Duration(50*time.Millisecond)
 	cfg.LeaseDuration = config.Duration(2 * time.Second)
-	return &harness{t: t, db: db, clock: c, log: &syncBuffer{}, cfg: cfg}
+	return &harness{t: t, db: db, clock: c, log: &outboxtest.Log{}, cfg: cfg}
 }
 
-// service builds the digest on the harness's store with its config.
-func (h *harness) service(deps ...func(*Deps)) *Service {
+// sending is the digest with the mail sender that sends what it queues,
+// wired as cmd/nashra wires them, and the registry of their metrics.
+type sending struct {
+	*Service
+	*mail.Sender
+	reg *prometheus.Registry
+}
+
+// SendNow builds and sends with the digest's own sender.
+func (s sending) SendNow(ctx context.Context, at time.Time) (nashra.Digest, error) {
+	return s.Service.SendNow(ctx, at, s.Sender)
+}
+
+// mailed is the sender's count of mails with result (sent, retried…).
+func (s sending) mailed(result string) float64 {
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if mf.GetName() == "nashra_digest_messages_total" && labels["medium"] == "email" && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// smtpURL is NASHRA_SMTP_URL as config reads it.
+func smtpURL(t testing.TB, raw string) config.SMTP {
+	t.Helper()
+	s, err := config.ParseSMTP(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// service builds the digest and its mail sender on the harness's store
+// with its config.
+func (h *harness) service(deps ...func(*Deps)) sending {
 	h.t.Helper()
+	var snd *mail.Sender
+	reg := prometheus.NewRegistry()
 	rc := *h.cfg
 	rc.Ranking.SiteBoost = -1 // the site's list is never read here
 	r := ranking.New(&rc, h.db, ranking.WithClock(h.clock.now), ranking.WithLogger(slog.New(slog.DiscardHandler)))
 	d := Deps{Store: h.db, Ranker: r, Tokens: mustTokens(h.t), Sections: nashra.NewCatalog(sections), Now: h.clock.now,
 		Subscribers: subscribers.New(h.cfg, h.db, nashra.NewCatalog(sections)),
-		Log:         slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Log:         slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registerer:  reg, MailQueued: func() { snd.Notify() }}
 	for _, f := range deps {
 		f(&d)
 	}
@@ -119,13 +151,17 @@ func (h *harness) service(deps ...func(*Deps)) *Service {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.t.Cleanup(func() { s.Close() })
-	return s
+	snd, err = mail.New(h.cfg, mail.Deps{Store: h.db, Composer: s, Now: h.clock.now, Log: d.Log, Registerer: reg})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { snd.Close() })
+	return sending{Service: s, Sender: snd, reg: reg}
 }
 
 // signups is the subscribers on the harness's store, as the bot and the
 // web pages ask them for the digest: a signup's mails wake s's sender.
-func (h *harness) signups(s *Service) *subscribers.Service {
+func (h *harness) signups(s sending) *subscribers.Service {
 	return subscribers.New(h.cfg, h.db, nashra.NewCatalog(sections), subscribers.WithClock(h.clock.now),
 		subscribers.WithMailQueued(s.Notify), subscribers.WithLogger(slog.New(slog.NewTextHandler(h.log, nil))))
 }
@@ -201,7 +237,7 @@ func (h *harness) subscribe(n int, sets ...[]string) {
 }
 
 // sendAll runs the sender until every mail of the digest is settled.
-func (h *harness) sendAll(s *Service) nashra.Digest {
+func (h *harness) sendAll(s sending) nashra.Digest {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/mail"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/templates"
 )
@@ -28,9 +29,10 @@ func (s *Service) actionURL(action links.Action, id int64, expires time.Time) st
 	return s.cfg.BaseURL + action.Path() + "?t=" + s.tokens.Sign(action, id, expires)
 }
 
-// message composes the mail of a claimed row; ok is false when there is
-// nothing to send (no new article in the reader's sections).
-func (s *Service) message(ctx context.Context, row store.Send, now time.Time) (m outgoing, ok bool, err error) {
+// Compose composes the mail of a claimed row as it goes out at now; ok is
+// false when there is nothing to send (no new article in the reader's
+// sections).
+func (s *Service) Compose(ctx context.Context, row store.Send, now time.Time) (m mail.Message, ok bool, err error) {
 	switch row.Kind {
 	case store.SendDigest:
 		return s.digestMail(ctx, row, now)
@@ -38,18 +40,18 @@ func (s *Service) message(ctx context.Context, row store.Send, now time.Time) (m
 		m, err := s.accountMail(row, now)
 		return m, err == nil, err
 	}
-	return outgoing{}, false, fmt.Errorf("send %d: unknown kind %q", row.ID, row.Kind)
+	return mail.Message{}, false, fmt.Errorf("send %d: unknown kind %q", row.ID, row.Kind)
 }
 
 // digestMail fills the reader's edition with their links.
-func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time) (outgoing, bool, error) {
+func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time) (mail.Message, bool, error) {
 	d, err := s.digestRow(ctx, row.DigestID)
 	if err != nil {
-		return outgoing{}, false, err
+		return mail.Message{}, false, err
 	}
 	r, err := s.mailEdition(ctx, d, row.Sections)
 	if err != nil || r == nil {
-		return outgoing{}, false, err
+		return mail.Message{}, false, err
 	}
 	n := len(r.articles)
 	vals := make([]string, r.slots())
@@ -67,9 +69,9 @@ func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time)
 	raw, err := s.composer.compose(headers{to: row.Address, subject: r.subject, id: fmt.Sprintf("digest.%d.%d", d.ID, row.ID),
 		date: now, unsubscribe: vals[n+slotUnsubscribe]}, t.Bytes(), h.Bytes())
 	if err != nil {
-		return outgoing{}, false, err
+		return mail.Message{}, false, err
 	}
-	return outgoing{from: s.composer.envelope, to: row.Address, raw: raw, name: fmt.Sprintf("%s-digest-%d", d.Day, row.ID)}, true, nil
+	return mail.Message{From: s.composer.envelope, To: row.Address, Raw: raw, Name: fmt.Sprintf("%s-digest-%d", d.Day, row.ID)}, true, nil
 }
 
 // digestRow returns a digest, read once per process.
@@ -115,7 +117,7 @@ func (s *Service) picks(ctx context.Context, d nashra.Digest, slugs []string) (n
 
 // accountMail composes a confirmation link or an "already subscribed"
 // notice; they are personal, and rendered for each.
-func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
+func (s *Service) accountMail(row store.Send, now time.Time) (mail.Message, error) {
 	data := struct {
 		Subject, Site, Address, Link, Valid, Preferences string
 	}{Site: s.cfg.Site.Name, Address: row.Address}
@@ -130,17 +132,17 @@ func (s *Service) accountMail(row store.Send, now time.Time) (outgoing, error) {
 	}
 	var h, t bytes.Buffer
 	if err := templates.EmailHTML().ExecuteTemplate(&h, name+".html", data); err != nil {
-		return outgoing{}, fmt.Errorf("render %s: %w", name, err)
+		return mail.Message{}, fmt.Errorf("render %s: %w", name, err)
 	}
 	if err := templates.EmailText().ExecuteTemplate(&t, name+".txt", data); err != nil {
-		return outgoing{}, fmt.Errorf("render %s: %w", name, err)
+		return mail.Message{}, fmt.Errorf("render %s: %w", name, err)
 	}
 	raw, err := s.composer.compose(headers{to: row.Address, subject: data.Subject, id: fmt.Sprintf("%s.%d", name, row.ID), date: now},
 		[]byte(rtlLines(t.String())), h.Bytes())
 	if err != nil {
-		return outgoing{}, err
+		return mail.Message{}, err
 	}
-	return outgoing{from: s.composer.envelope, to: row.Address, raw: raw, name: fmt.Sprintf("%s-%d", name, row.ID)}, nil
+	return mail.Message{From: s.composer.envelope, To: row.Address, Raw: raw, Name: fmt.Sprintf("%s-%d", name, row.ID)}, nil
 }
 
 // Digests returns up to limit digests that went out (sent or sending),

@@ -8,7 +8,6 @@ import (
 	"go/build"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/internal/smtpsink"
 	"github.com/almaalouma/nashra/subscribers"
 	"github.com/almaalouma/nashra/web"
 )
@@ -50,12 +50,11 @@ func gopath() string {
 // freeAddr returns a loopback address with a port free a moment ago.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := smtpsink.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // mailpit is a running Mailpit: a real SMTP server with an HTTP API.
@@ -197,7 +196,7 @@ func (m *mailpit) deleteAll() { m.call("DELETE", "/api/v1/messages", map[string]
 // URL is the pages' address.
 type lateService struct {
 	h *harness
-	s *Service
+	s sending
 }
 
 func (l *lateService) RequestSignup(ctx context.Context, from subscribers.Requester, address string, sections []string) error {

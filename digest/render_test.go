@@ -201,7 +201,7 @@ func TestRenderedOncePerSectionSet(t *testing.T) {
 	if n := value(s.m.renders); n != 3 {
 		t.Fatalf("%v renders for 40 readers in 3 distinct sets of sections", n)
 	}
-	if n := value(s.m.messages.WithLabelValues("email", "sent")); n != 40 {
+	if n := s.mailed("sent"); n != 40 {
 		t.Fatalf("%v mails sent, want 40", n)
 	}
 }

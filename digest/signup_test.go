@@ -96,28 +96,14 @@ func TestSignupMails(t *testing.T) {
 }
 
 // runMails runs the sender until no mail is pending.
-func runMails(t *testing.T, h *harness, s *Service) {
+func runMails(t *testing.T, h *harness, s sending) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		s.Run(ctx)
-		close(done)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		n, err := h.db.OpenSends(context.Background(), store.SendEmail)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.SendUntil(ctx, func(ctx context.Context) (bool, error) {
+		n, err := h.db.OpenSends(ctx, store.SendEmail)
+		return n == 0, err
+	}); err != nil {
+		t.Fatalf("mails still pending: %v\n%s", err, h.log.String())
 	}
-	t.Fatalf("mails still pending:\n%s", h.log.String())
 }

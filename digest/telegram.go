@@ -28,7 +28,7 @@ func (s *Service) Render(ctx context.Context, chatID int64, params map[string]st
 	c, err := s.st.Chat(ctx, chatID)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || err == nil && (!c.Active || !c.Settings.Digest):
-		s.m.messages.WithLabelValues("telegram", "cancelled").Inc()
+		s.m.messages.WithLabelValues("cancelled").Inc()
 		return delivery.Reply{}, false, nil
 	case err != nil:
 		return delivery.Reply{}, false, err
@@ -38,10 +38,10 @@ func (s *Service) Render(ctx context.Context, chatID int64, params map[string]st
 		return delivery.Reply{}, false, err
 	}
 	if text == "" {
-		s.m.messages.WithLabelValues("telegram", "cancelled").Inc()
+		s.m.messages.WithLabelValues("cancelled").Inc()
 		return delivery.Reply{}, false, nil
 	}
-	s.m.messages.WithLabelValues("telegram", "rendered").Inc()
+	s.m.messages.WithLabelValues("rendered").Inc()
 	return telegram.TextMessage(chatID, text, nil), true, nil
 }
 

@@ -2,11 +2,11 @@
 // store's queues, the lease that lets one instance at a time send (Lease),
 // the recovery, renewal and release of claims, claiming (Poll), workers
 // that send through a Sender and store outcomes with the batched Writer
-// (Work), and retries with backoff (Retry); with the strict bot-wide
-// limiter of Telegram's requests (Limiter) and the pacer of a rate
-// (Pacer). The Telegram dispatcher (delivery) and the email sender
-// (digest) are two senders on it, so that both claim, send, retry, record
-// and hand over alike.
+// (Work), retries with backoff (Retry) and the queue's pause (Gate); with
+// the strict bot-wide limiter of Telegram's requests (Limiter) and the
+// pacer of a rate (Pacer). The Telegram dispatcher (delivery) and the
+// email sender (mail) are two senders on it, so that both claim, send,
+// retry, record and hand over alike.
 package outbox
 
 import (

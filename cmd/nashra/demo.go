@@ -138,14 +138,14 @@ func demoDigest(ctx context.Context, w io.Writer, cfg *config.Config, db *store.
 		return err
 	}
 	ranker := ranking.New(cfg, db, ranking.WithLogger(log))
-	d, err := newDigest(cfg, "", db, nil, secret, tracked, ranker, false, log, nil)
+	d, sender, err := newDigest(cfg, "", db, nil, secret, tracked, ranker, false, log, nil)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer sender.Close()
 	// Today's digest went out this morning, before these articles: build
 	// tomorrow's, whose window ends now.
-	sent, err := d.SendNow(ctx, now.Add(24*time.Hour))
+	sent, err := d.SendNow(ctx, now.Add(24*time.Hour), sender)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/mail"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
@@ -23,19 +24,30 @@ import (
 )
 
 // newDigest builds the daily digest on an open store with nashra's
-// secret, holding its sender's lease as holder (empty: a holder of its
-// own); tracked makes the article links, telegram says whether Telegram
-// readers get it too, subs says what they follow.
+// secret, and the mail sender that sends its mails, holding the sender's
+// lease as holder (empty: a holder of its own); tracked makes the article
+// links, telegram says whether Telegram readers get it too, subs says what
+// they follow.
 func newDigest(cfg *config.Config, holder string, db *store.DB, subs digest.Subscribers, secret []byte, tracked digest.Links,
-	ranker digest.Ranker, telegram bool, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, error) {
+	ranker digest.Ranker, telegram bool, log *slog.Logger, reg prometheus.Registerer) (*digest.Service, *mail.Sender, error) {
 	tokens, err := links.NewActionSigner(secret)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return digest.New(cfg, digest.Deps{
+	// A built digest wakes the sender, built next: digests are only
+	// built once both are.
+	var sender *mail.Sender
+	d, err := digest.New(cfg, digest.Deps{
 		Store: db, Ranker: ranker, Links: tracked, Tokens: tokens, Sections: catalog(cfg),
-		Telegram: telegram, Subscribers: subs, Log: log, Registerer: reg, Holder: holder,
+		Telegram: telegram, Subscribers: subs, Log: log, Registerer: reg, MailQueued: func() { sender.Notify() },
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if sender, err = mail.New(cfg, mail.Deps{Store: db, Composer: d, Log: log, Registerer: reg, Holder: holder}); err != nil {
+		return nil, nil, err
+	}
+	return d, sender, nil
 }
 
 // emailPages builds the email digest's pages (signup, confirmation,
@@ -100,17 +112,17 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := newDigest(cfg, "", db, subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log)), secret, tracked, ranker,
+	d, sender, err := newDigest(cfg, "", db, subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log)), secret, tracked, ranker,
 		cfg.Telegram.Token != "", log, nil)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer sender.Close()
 	switch sub {
 	case "preview":
 		return previewDigest(ctx, env, d, day, slugs, *out, *format)
 	case "resume":
-		if err := d.Resume(ctx); err != nil {
+		if err := sender.Resume(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintln(env.stdout, "email sending resumed; a running nashra picks it up within seconds")
@@ -120,7 +132,7 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 	if day.IsZero() {
 		day = time.Now()
 	}
-	got, err := d.SendNow(ctx, day)
+	got, err := d.SendNow(ctx, day, sender)
 	if err != nil {
 		return err
 	}

@@ -115,12 +115,12 @@ func TestEmailPagesWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	ranker := ranking.New(cfg, db, ranking.WithLogger(log))
-	d, err := newDigest(cfg, "", db, nil, secret, nil, ranker, false, log, nil)
+	d, sender, err := newDigest(cfg, "", db, nil, secret, nil, ranker, false, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	pages, err := emailPages(cfg, subscribers.New(cfg, db, catalog(cfg), subscribers.WithMailQueued(d.Notify)), d, secret, log)
+	defer sender.Close()
+	pages, err := emailPages(cfg, subscribers.New(cfg, db, catalog(cfg), subscribers.WithMailQueued(sender.Notify)), d, secret, log)
 	if err != nil {
 		t.Fatal(err)
 	}

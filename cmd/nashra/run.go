@@ -22,6 +22,7 @@ import (
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/feeds"
 	"github.com/almaalouma/nashra/feeds/websub"
+	"github.com/almaalouma/nashra/mail"
 	"github.com/almaalouma/nashra/outbox"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
@@ -47,6 +48,7 @@ type Main struct {
 	leader *leader
 	subs   *subscribers.Service
 	digest *digest.Service
+	mail   *mail.Sender
 	// engine and bot are nil when Telegram is off (no token).
 	engine *delivery.Engine
 	bot    *bot.Bot
@@ -92,10 +94,10 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	m.tracker.Register(m.web)
 	m.ranker = ranking.New(cfg, db, ranking.WithLogger(log))
 
-	// A signup's mail wakes the digest's sender, built below: signups
-	// only come once the parts run.
+	// A signup's mail wakes the mail sender, built below: signups only
+	// come once the parts run.
 	m.subs = subscribers.New(cfg, db, catalog(cfg), subscribers.WithLogger(log),
-		subscribers.WithMailQueued(func() { m.digest.Notify() }))
+		subscribers.WithMailQueued(func() { m.mail.Notify() }))
 	if err := m.subs.RegisterMetrics(m.reg); err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 		m.engine.SetFollowers(m.subs)
 		m.poller.OnNew = m.engine.Notify
 	}
-	if m.digest, err = newDigest(cfg, instance, db, m.subs, secret, tracked, m.ranker, tg != nil, log, m.reg); err != nil {
+	if m.digest, m.mail, err = newDigest(cfg, instance, db, m.subs, secret, tracked, m.ranker, tg != nil, log, m.reg); err != nil {
 		return nil, err
 	}
 	if m.engine != nil {
@@ -129,7 +131,7 @@ func NewMain(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Main
 	}
 	guard := feeds.NewFloodGuard(db, notify)
 	m.dashboard = dashboard.New(dashboard.Options{Config: cfg, Store: db, Delivery: controls, FloodGuard: guard,
-		Ranking: m.ranker, Email: m.digest, Registry: m.reg, Logger: log})
+		Ranking: m.ranker, Email: m.mail, Registry: m.reg, Logger: log})
 	m.dashboard.Register(m.web)
 	if tg != nil {
 		opts := []bot.Option{bot.WithControls(m.engine), bot.WithRanking(m.ranker),
@@ -185,7 +187,7 @@ func (m *Main) Start(ctx context.Context) error {
 	// The email sender holds its own lease in the store, so every instance
 	// may run it: one sends, the others wait to take over.
 	m.wg.Go(func() {
-		if err := m.digest.Run(runCtx); err != nil {
+		if err := m.mail.Run(runCtx); err != nil {
 			m.log.Error("email sender stopped", "err", err)
 		}
 	})
@@ -230,8 +232,8 @@ func (m *Main) Close(ctx context.Context) error {
 		m.cancel()
 	}
 	m.wg.Wait()
-	if m.digest != nil {
-		m.digest.Close()
+	if m.mail != nil {
+		m.mail.Close()
 	}
 	// The web server first, so that no click arrives after the tracker's
 	// last batch is written.

@@ -1,6 +1,7 @@
-// Package outboxtest helps test crash recovery of the senders built on
-// outbox with real processes: a test builds a sender's stand-alone
-// program, kills it with SIGKILL mid-send, and checks what the store says.
+// Package outboxtest helps test the senders built on outbox: crash
+// recovery with real processes — a test builds a sender's stand-alone
+// program, kills it with SIGKILL mid-send, and checks what the store says
+// — and what a sender logs meanwhile (Log).
 package outboxtest
 
 import (

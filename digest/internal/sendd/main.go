@@ -1,4 +1,4 @@
-// Command sendd runs the digest's sender on its own, against a store and
+// Command sendd runs the digest and its mail sender on their own, against a store and
 // an SMTP server: the crash test builds it without the race detector, kills
 // it with SIGKILL mid-send, then runs it again to resume.
 package main
@@ -15,6 +15,7 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/digest"
 	"github.com/almaalouma/nashra/links"
+	"github.com/almaalouma/nashra/mail"
 	"github.com/almaalouma/nashra/ranking"
 	"github.com/almaalouma/nashra/store"
 )
@@ -46,7 +47,10 @@ func run(dbPath, smtpAddr, start, day string) error {
 	defer db.Close()
 	cfg := config.Defaults()
 	cfg.BaseURL, cfg.Email.From = "https://nashra.example.org", config.Address{Name: "نشرة المعلومة", Address: "digest@almaalouma.example"}
-	cfg.SMTPURL, cfg.Email.RatePerSecond, cfg.LeaseDuration = "smtp://"+smtpAddr, 0, config.Duration(2*time.Second)
+	if cfg.SMTP, err = config.ParseSMTP("smtp://" + smtpAddr); err != nil {
+		return err
+	}
+	cfg.Email.RatePerSecond, cfg.LeaseDuration = 0, config.Duration(2*time.Second)
 	cfg.Ranking.SiteBoost = -1 // the site's list is never read here
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	r := ranking.New(cfg, db, ranking.WithClock(now), ranking.WithLogger(log))
@@ -58,14 +62,18 @@ func run(dbPath, smtpAddr, start, day string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	m, err := mail.New(cfg, mail.Deps{Store: db, Composer: s, Now: now, Log: log})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
 	if day == "" {
-		return s.Run(ctx)
+		return m.Run(ctx)
 	}
 	at, err := time.ParseInLocation("2006-01-02", day, cfg.Site.Location)
 	if err != nil {
 		return err
 	}
-	_, err = s.SendNow(ctx, at)
+	_, err = s.SendNow(ctx, at, m)
 	return err
 }

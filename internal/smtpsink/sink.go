@@ -1,7 +1,8 @@
-// Package smtpsink is a minimal SMTP server on loopback for the digest's
-// tests and benchmarks: it takes every message as fast as it can, records
-// its envelope and Message-ID, and can answer with faults, drop idle
-// connections, require STARTTLS or TLS, and ask for AUTH PLAIN.
+// Package smtpsink is a minimal SMTP server on loopback for the tests and
+// benchmarks of the digest and the mail sender: it takes every message as
+// fast as it can, records its envelope and Message-ID, and can answer with
+// faults, drop idle connections, require STARTTLS or TLS, and ask for AUTH
+// PLAIN.
 package smtpsink
 
 import (
@@ -94,6 +95,26 @@ func (s *Server) Count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.msgs)
+}
+
+// PerAddress counts the messages taken for each recipient.
+func (s *Server) PerAddress() map[string]int {
+	out := map[string]int{}
+	for _, m := range s.Messages() {
+		out[m.To]++
+	}
+	return out
+}
+
+// FreeAddr returns a loopback address with a port free a moment ago, for
+// a server that comes up later.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // Connections returns how many connections were opened.

@@ -1,4 +1,4 @@
-package digest
+package mail
 
 import (
 	"context"
@@ -22,28 +22,28 @@ import (
 // (waiting for it while another does), until ctx ends. Then it lets the messages in
 // flight finish (each bounded by SendTimeout), gives back what it had
 // claimed and the lease, and returns nil.
-func (s *Service) Run(ctx context.Context) error {
+func (s *Sender) Run(ctx context.Context) error {
 	s.eng.Run(ctx, s.lead)
 	return nil
 }
 
 // lead serves one term as the sender.
-func (s *Service) lead(ctx context.Context, t outbox.Term) {
+func (s *Sender) lead(ctx context.Context, t outbox.Term) {
 	if t.Previous != s.holder {
-		s.log.Info("digest: sending", "holder", s.holder, "previous", t.Previous)
+		s.log.Info("mail: sending", "holder", s.holder, "previous", t.Previous)
 	}
 	s.sendEmails(ctx)
 }
 
 // renewed refreshes the gauge with every renewal of the lease.
-func (s *Service) renewed(ctx context.Context, _ store.Lease) {
+func (s *Sender) renewed(ctx context.Context, _ store.Lease) {
 	if n, err := s.st.OpenSends(ctx, store.SendEmail); err == nil {
 		s.m.queue.WithLabelValues(string(store.SendEmail)).Set(float64(n))
 	}
 }
 
 // idle waits until the next due row of medium, a wake-up, or a second.
-func (s *Service) idle(ctx context.Context, medium store.SendMedium, wake <-chan struct{}) {
+func (s *Sender) idle(ctx context.Context, medium store.SendMedium, wake <-chan struct{}) {
 	wait := time.Second
 	if next, err := s.st.NextSendAt(ctx, medium); err == nil && !next.IsZero() {
 		wait = min(wait, max(next.Sub(s.now()), 10*time.Millisecond))
@@ -134,7 +134,7 @@ func (b *breaker) down() time.Duration { return time.Until(time.Unix(0, b.downUn
 
 // mailer sends the mails of one term, paced, behind its circuit breaker.
 type mailer struct {
-	s *Service
+	s *Sender
 	p *outbox.Pacer
 	b breaker
 }
@@ -145,7 +145,7 @@ func (m *mailer) Send(ctx context.Context, row store.Send) store.SendUpdate {
 }
 
 // sendEmails claims due mails and sends them with Concurrency workers.
-func (s *Service) sendEmails(ctx context.Context) {
+func (s *Sender) sendEmails(ctx context.Context) {
 	w := outbox.NewWriter(s.storeOutcomes, s.cfg.Email.Concurrency, s.log)
 	defer w.Close()
 	m := &mailer{s: s, p: outbox.NewPacer(s.cfg.Email.RatePerSecond)}
@@ -155,25 +155,25 @@ func (s *Service) sendEmails(ctx context.Context) {
 	defer workers.Wait()
 	defer close(jobs)
 	s.eng.Poll(ctx, func(ctx context.Context) (bool, error) { return s.claimEmails(ctx, m, w, jobs) },
-		func(ctx context.Context) { s.idle(ctx, store.SendEmail, s.wakeEmail) })
+		func(ctx context.Context) { s.idle(ctx, store.SendEmail, s.wake) })
 }
 
 // claimEmails claims a batch of due mails, unless the send is paused or
 // the server down, and hands them to the workers; it reports whether to
 // look again at once.
-func (s *Service) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[store.SendUpdate], jobs chan<- store.Send) (bool, error) {
-	d, err := s.st.Lease(ctx, senderName)
+func (s *Sender) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[store.SendUpdate], jobs chan<- store.Send) (bool, error) {
+	paused, since, err := s.gate.Paused(ctx)
 	if err != nil {
 		return false, fmt.Errorf("read whether sending is paused: %w", err)
 	}
-	s.m.paused.Set(b2f(d.Paused))
+	s.m.paused.Set(b2f(paused))
 	m.b.tripped.Store(false)
 	if wait := m.b.down(); wait > 0 {
 		outbox.Sleep(ctx, wait)
 		return true, nil
 	}
-	if d.Paused {
-		if !s.probe(ctx, d, m, w) {
+	if paused {
+		if !s.probe(ctx, since, m, w) {
 			outbox.Sleep(ctx, 5*time.Second)
 		}
 		return true, nil
@@ -199,8 +199,8 @@ func (s *Service) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[s
 
 // probe sends one message while the send is paused, once the cool-down is
 // over: when it goes through, sending resumes. It reports whether it tried.
-func (s *Service) probe(ctx context.Context, d store.Lease, m *mailer, w *outbox.Writer[store.SendUpdate]) bool {
-	if s.cfg.Email.PauseCooldown.D() == 0 || s.now().Sub(d.PausedAt) < s.cfg.Email.PauseCooldown.D() {
+func (s *Sender) probe(ctx context.Context, since time.Time, m *mailer, w *outbox.Writer[store.SendUpdate]) bool {
+	if s.cfg.Email.PauseCooldown.D() == 0 || s.now().Sub(since) < s.cfg.Email.PauseCooldown.D() {
 		return false
 	}
 	now := s.now()
@@ -212,17 +212,17 @@ func (s *Service) probe(ctx context.Context, d store.Lease, m *mailer, w *outbox
 	w.Commit(u)
 	if u.Op != store.SendOpRelease {
 		if err := s.Resume(ctx); err != nil {
-			s.log.Error("digest: cannot resume sending", "err", err)
+			s.log.Error("mail: cannot resume sending", "err", err)
 		}
-		s.log.Info("digest: the mail server takes mail again; sending resumed")
+		s.log.Info("mail: the mail server takes mail again; sending resumed")
 	}
 	return true
 }
 
 // Resume lifts the circuit breaker's pause, as an admin does after fixing
 // what made the server refuse the sender.
-func (s *Service) Resume(ctx context.Context) error {
-	if err := s.st.SetLeasePaused(ctx, senderName, false, s.now()); err != nil {
+func (s *Sender) Resume(ctx context.Context) error {
+	if err := s.gate.Resume(ctx); err != nil {
 		return err
 	}
 	s.Notify()
@@ -231,10 +231,7 @@ func (s *Service) Resume(ctx context.Context) error {
 
 // Paused reports whether the circuit breaker paused the email send, and
 // since when.
-func (s *Service) Paused(ctx context.Context) (bool, time.Time, error) {
-	d, err := s.st.Lease(ctx, senderName)
-	return d.Paused, d.PausedAt, err
-}
+func (s *Sender) Paused(ctx context.Context) (bool, time.Time, error) { return s.gate.Paused(ctx) }
 
 func ids(rows []store.Send) []int64 {
 	out := make([]int64, len(rows))
@@ -253,7 +250,7 @@ func b2f(b bool) float64 {
 
 // sendOne sends one mail and returns what to record. A send in flight at
 // shutdown is finished, bounded by SendTimeout, rather than abandoned.
-func (s *Service) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, b *breaker) store.SendUpdate {
+func (s *Sender) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, b *breaker) store.SendUpdate {
 	log := s.log.With("send_id", row.ID, "subscriber_id", row.RecipientID, "kind", row.Kind, "digest_id", row.DigestID)
 	one := []int64{row.ID}
 	release := store.SendUpdate{Op: store.SendOpRelease, IDs: one}
@@ -262,16 +259,16 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, 
 	}
 	now := s.now()
 	if now.Sub(row.CreatedAt) > s.cfg.Email.StaleAfter.D() {
-		s.m.messages.WithLabelValues("email", "stale").Inc()
-		log.Warn("digest: mail dropped as stale", "queued_at", row.CreatedAt)
+		s.m.messages.WithLabelValues("stale").Inc()
+		log.Warn("mail: mail dropped as stale", "queued_at", row.CreatedAt)
 		return store.SendUpdate{Op: store.SendOpStale, IDs: one}
 	}
-	m, ok, err := s.message(ctx, row, now)
+	m, ok, err := s.composer.Compose(ctx, row, now)
 	if err != nil {
 		return s.failed(log, row, retry, err)
 	}
 	if !ok {
-		s.m.messages.WithLabelValues("email", "cancelled").Inc()
+		s.m.messages.WithLabelValues("cancelled").Inc()
 		return store.SendUpdate{Op: store.SendOpCancel, IDs: one, ErrorKind: "nothing_new",
 			Error: "nothing new in the reader's sections"}
 	}
@@ -290,14 +287,14 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, 
 			b.bounces.Store(0)
 		}
 		b.outages.Store(0)
-		s.m.messages.WithLabelValues("email", "sent").Inc()
+		s.m.messages.WithLabelValues("sent").Inc()
 		return store.SendUpdate{Op: store.SendOpSent, IDs: one, At: s.now()}
 	case unavailable:
 		n := b.outages.Add(1)
-		wait := min(time.Second<<min(n-1, 6), time.Minute)
+		wait := outbox.Backoff(int(n), time.Second, time.Minute)
 		b.downUntil.Store(time.Now().Add(wait).UnixNano())
 		if n == 1 || n%10 == 0 {
-			log.Warn("digest: the mail server is unreachable; waiting", "err", err, "wait", wait, "failures", n)
+			log.Warn("mail: the mail server is unreachable; waiting", "err", err, "wait", wait, "failures", n)
 		}
 		if n == 10 {
 			s.alert(log, "email_unreachable", fmt.Sprintf("تعذّر الوصول إلى خادم البريد منذ دقائق، والرسائل تنتظر دون أن يضيع شيء منها: %s", err))
@@ -309,7 +306,7 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, 
 				v = pause // every address refused in a row: it is the sender
 			}
 		} else if n := b.askedBounces.Add(1); n%int64(s.cfg.Email.BounceStorm) == 0 {
-			log.Warn("digest: many mails asked for were refused in a row: someone may be signing up addresses that do not exist",
+			log.Warn("mail: many mails asked for were refused in a row: someone may be signing up addresses that do not exist",
 				"in_a_row", n)
 		}
 	}
@@ -321,31 +318,31 @@ func (s *Service) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, 
 }
 
 // failed records a bounce, a retry or, after MaxAttempts, a dead message.
-func (s *Service) failed(log *slog.Logger, row store.Send, v verdict, err error) store.SendUpdate {
+func (s *Sender) failed(log *slog.Logger, row store.Send, v verdict, err error) store.SendUpdate {
 	one := []int64{row.ID}
 	reason := err.Error()
 	if v == bounce {
-		s.m.messages.WithLabelValues("email", "bounced").Inc()
-		log.Warn("digest: address refused", "err", reason)
+		s.m.messages.WithLabelValues("bounced").Inc()
+		log.Warn("mail: address refused", "err", reason)
 		return store.SendUpdate{Op: store.SendOpBounce, IDs: one, At: s.now(), ErrorKind: "bounce", Error: reason,
 			Bounced: s.bounced}
 	}
 	attempt := row.Attempts + 1
 	at, ok := s.retry.Next(attempt, s.now())
 	if !ok {
-		s.m.messages.WithLabelValues("email", "dead").Inc()
-		log.Error("digest: mail given up", "attempts", attempt, "err", reason)
+		s.m.messages.WithLabelValues("dead").Inc()
+		log.Error("mail: mail given up", "attempts", attempt, "err", reason)
 		s.alert(log, "email_dead", fmt.Sprintf("رسائل بريدية تعذّر إرسالها نهائيًا بعد %s؛ آخر خطأ: %s", arabic.Count(attempt, attempts), reason))
 		return store.SendUpdate{Op: store.SendOpDead, IDs: one, ErrorKind: "transient", Error: reason}
 	}
-	s.m.messages.WithLabelValues("email", "retried").Inc()
-	log.Info("digest: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
+	s.m.messages.WithLabelValues("retried").Inc()
+	log.Info("mail: mail failed; will retry", "attempt", attempt, "retry_at", at, "err", reason)
 	return store.SendUpdate{Op: store.SendOpRetry, IDs: one, At: at, ErrorKind: "transient", Error: reason}
 }
 
 // bounced is the bounce policy, subscribers.AfterBounce at the configured
 // threshold.
-func (s *Service) bounced(bounces int, state nashra.EmailState) nashra.EmailState {
+func (s *Sender) bounced(bounces int, state nashra.EmailState) nashra.EmailState {
 	return subscribers.AfterBounce(bounces, state, s.cfg.Email.BounceThreshold)
 }
 
@@ -353,34 +350,33 @@ func (s *Service) bounced(bounces int, state nashra.EmailState) nashra.EmailStat
 var attempts = arabic.Noun{Zero: "أي محاولة", One: "محاولة واحدة", Two: "محاولتين", Few: "{n} محاولات", Many: "{n} محاولة", Other: "{n} محاولة"}
 
 // tripBreaker pauses the whole send and alerts the admins, once per batch.
-func (s *Service) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker, cause error) {
+func (s *Sender) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker, cause error) {
 	if !b.tripped.CompareAndSwap(false, true) {
 		return
 	}
-	s.m.messages.WithLabelValues("email", "paused").Inc()
+	s.m.messages.WithLabelValues("paused").Inc()
 	s.m.paused.Set(1)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	now := s.now()
-	log.Error("digest: the mail server refused the sender: sending paused", "err", cause, "cooldown", s.cfg.Email.PauseCooldown.D())
-	if err := s.st.SetLeasePaused(ctx, senderName, true, now); err != nil {
-		log.Error("digest: cannot record the pause", "err", err)
+	log.Error("mail: the mail server refused the sender: sending paused", "err", cause, "cooldown", s.cfg.Email.PauseCooldown.D())
+	if err := s.gate.Pause(ctx); err != nil {
+		log.Error("mail: cannot record the pause", "err", err)
 	}
 	s.alert(log, "email_paused", fmt.Sprintf("توقّف إرسال النشرة البريدية لأن خادم البريد رفض المُرسِل نفسه لا عناوين بعينها (%s)، "+
 		"فلم يُعدّ أي عنوان مرتدًّا. راجع إعدادات SMTP ثم استأنف الإرسال بالأمر nashra digest resume.", cause))
 }
 
 // alert tells the admins, once while the alert is unsent.
-func (s *Service) alert(log *slog.Logger, kind, message string) {
+func (s *Sender) alert(log *slog.Logger, kind, message string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := s.st.RaiseAlert(ctx, nashra.Alert{Kind: kind, Subject: senderName, Message: message, CreatedAt: s.now()}); err != nil {
-		log.Error("digest: cannot raise an alert", "kind", kind, "err", err)
+		log.Error("mail: cannot raise an alert", "kind", kind, "err", err)
 	}
 }
 
 // storeOutcomes writes a batch of outcomes in one transaction.
-func (s *Service) storeOutcomes(ctx context.Context, batch []store.SendUpdate) error {
+func (s *Sender) storeOutcomes(ctx context.Context, batch []store.SendUpdate) error {
 	return s.st.UpdateSends(ctx, s.holder, merge(batch))
 }
 
@@ -405,45 +401,41 @@ func merge(batch []store.SendUpdate) []store.SendUpdate {
 	return ups
 }
 
-// SendNow builds the digest of at's local day if it has none yet — at
-// any hour, the cut-off does not apply — and sends its mails until none is
-// left, then returns the day's digest. It fails when the mail server
-// refused the sender (the send is paused) or when ctx ends.
-func (s *Service) SendNow(ctx context.Context, at time.Time) (nashra.Digest, error) {
-	d, _, err := s.Build(ctx, s.digestAt(at))
-	if err != nil || d.State != nashra.DigestSending {
-		return d, err
-	}
+// ErrPaused is a send stopped because the mail server refused the sender.
+var ErrPaused = errors.New("the mail server refused the sender; sending is paused")
+
+// SendUntil runs the sender, as Run does, until done — asked every 50 ms —
+// reports that what the caller waits for is sent. It fails with ErrPaused
+// when the mail server refused the sender, with done's error, or with
+// ctx's when ctx ends first.
+func (s *Sender) SendUntil(ctx context.Context, done func(ctx context.Context) (bool, error)) error {
 	run, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
+	ran := make(chan struct{})
 	go func() {
 		s.Run(run)
-		close(done)
+		close(ran)
 	}()
 	defer func() {
 		stop()
-		<-done
+		<-ran
 	}()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return d, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
-		if err := s.finish(ctx, s.now()); err != nil {
-			return d, err
-		}
-		if d, err = s.st.Digest(ctx, d.Day); err != nil || d.State == nashra.DigestSent {
-			return d, err
+		if ok, err := done(ctx); err != nil || ok {
+			return err
 		}
 		paused, _, err := s.Paused(ctx)
 		if err != nil {
-			return d, err
+			return err
 		}
 		if paused {
-			return d, fmt.Errorf("digest %s: the mail server refused the sender; sending is paused", d.Day)
+			return ErrPaused
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package digest
+package mail
 
 import (
 	"context"
@@ -16,36 +16,16 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
-	"github.com/almaalouma/nashra/digest/internal/smtpsink"
+	"github.com/almaalouma/nashra/internal/smtpsink"
 	"github.com/almaalouma/nashra/store"
 )
 
-// sink starts an SMTP sink and points the harness at it.
-func (h *harness) sink(opts smtpsink.Options) *smtpsink.Server {
-	h.t.Helper()
-	s, err := smtpsink.Start(opts)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(s.Close)
-	h.cfg.SMTPURL = "smtp://" + s.Addr()
-	return s
-}
-
-// perAddress counts what the sink took for each recipient.
-func perAddress(s *smtpsink.Server) map[string]int {
-	out := map[string]int{}
-	for _, m := range s.Messages() {
-		out[m.To]++
-	}
-	return out
-}
-
 func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
 	h := newHarness(t)
-	h.seed(1)
 	h.subscribe(12)
 	var mu sync.Mutex
 	tries := map[string]int{}
@@ -65,9 +45,10 @@ func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
 		return 0, ""
 	}})
 	h.cfg.Email.BounceThreshold = 1
-	s := h.service()
-	d := h.sendAll(s)
-	got := perAddress(sink)
+	d := h.queue()
+	s := h.sender()
+	h.sendAll(s)
+	got := sink.PerAddress()
 	if len(got) != 11 || got["reader5@example.org"] != 0 {
 		t.Fatalf("delivered to %d addresses: %v", len(got), got)
 	}
@@ -102,7 +83,6 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.seed(1)
 			h.subscribe(20)
 			var refuse sync.Map
 			refuse.Store("on", true)
@@ -115,10 +95,11 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 				return 0, ""
 			}})
 			h.cfg.Email.PauseCooldown = 0 // wait for an admin
-			s := h.service()
+			h.queue()
+			s := h.sender()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			if _, err := s.SendNow(ctx, digestDay); err == nil || !strings.Contains(err.Error(), "paused") {
+			if err := h.send(ctx, s); err == nil || !strings.Contains(err.Error(), "paused") {
 				t.Fatalf("send: %v, want it paused", err)
 			}
 			alerts, _ := h.db.UnsentAlerts(ctx)
@@ -139,7 +120,7 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.sendAll(s)
-			got := perAddress(sink)
+			got := sink.PerAddress()
 			if len(got) != 20 {
 				t.Fatalf("after resuming, %d addresses got the digest", len(got))
 			}
@@ -154,11 +135,15 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 
 func TestUnreachableServerIsWaitedFor(t *testing.T) {
 	h := newHarness(t)
-	h.seed(1)
 	h.subscribe(30)
-	addr := freeAddr(t) // nobody listens yet
-	h.cfg.SMTPURL, h.cfg.Email.MaxAttempts = "smtp://"+addr, 2
-	s := h.service()
+	addr, err := smtpsink.FreeAddr() // nobody listens yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.smtp("smtp://" + addr)
+	h.cfg.Email.MaxAttempts = 2
+	h.queue()
+	s := h.sender()
 	sinks := make(chan *smtpsink.Server, 1)
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
@@ -171,10 +156,10 @@ func TestUnreachableServerIsWaitedFor(t *testing.T) {
 	h.sendAll(s)
 	sink := <-sinks
 	defer sink.Close()
-	if got := perAddress(sink); len(got) != 30 {
+	if got := sink.PerAddress(); len(got) != 30 {
 		t.Fatalf("%d addresses got the digest after the server came up, want 30", len(got))
 	}
-	if n := value(s.m.messages.WithLabelValues("email", "dead")) + value(s.m.messages.WithLabelValues("email", "retried")); n != 0 {
+	if n := s.counted("dead") + s.counted("retried"); n != 0 {
 		t.Fatalf("an unreachable server cost messages %v attempts", n)
 	}
 	if !strings.Contains(h.log.String(), "unreachable") {
@@ -184,7 +169,6 @@ func TestUnreachableServerIsWaitedFor(t *testing.T) {
 
 func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 	h := newHarness(t)
-	h.seed(1)
 	h.subscribe(40)
 	h.sink(smtpsink.Options{Fault: func(stage, addr string) (int, string) {
 		if stage == "rcpt" {
@@ -193,10 +177,11 @@ func TestBounceStormPausesInsteadOfBouncingTheList(t *testing.T) {
 		return 0, ""
 	}})
 	h.cfg.Email.BounceThreshold, h.cfg.Email.BounceStorm, h.cfg.Email.PauseCooldown = 1, 5, 0
-	s := h.service()
+	h.queue()
+	s := h.sender()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := s.SendNow(ctx, digestDay); err == nil {
+	if err := h.send(ctx, s); err == nil {
 		t.Fatal("the send went on while every address was refused")
 	}
 	counts, _ := h.db.CountEmailSubscribers(ctx)
@@ -218,13 +203,13 @@ func TestStaleIdleConnectionsAreReplaced(t *testing.T) {
 			h := newHarness(t)
 			sink := h.sink(smtpsink.Options{IdleClose: tc.idleClose})
 			h.cfg.Email.IdleTimeout, h.cfg.Email.Concurrency = config.Duration(tc.idleFor), 1
-			s := h.service()
+			s := h.sender()
 			ctx := context.Background()
 			for i := range 3 {
 				if err := h.signups(s).RequestSignup(ctx, asker(0), fmt.Sprintf("r%d@example.org", i), nil); err != nil {
 					t.Fatal(err)
 				}
-				runMails(t, h, s)
+				h.sendAll(s)
 				time.Sleep(400 * time.Millisecond)
 			}
 			if n := sink.Count(); n != 3 {
@@ -280,14 +265,15 @@ func TestSMTPTLSAndAuth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.seed(1)
 			h.subscribe(3)
 			sink := h.sink(smtpsink.Options{TLS: server, Implicit: tc.implicit, User: "nashra", Pass: "s3cret"})
-			h.cfg.SMTPURL, h.cfg.Email.PauseCooldown = tc.url(sink.Addr()), 0
-			s := h.service(func(d *Deps) { d.TLS = &tls.Config{RootCAs: tc.roots} })
+			h.smtp(tc.url(sink.Addr()))
+			h.cfg.Email.PauseCooldown = 0
+			h.queue()
+			s := h.sender(func(d *Deps) { d.TLS = &tls.Config{RootCAs: tc.roots} })
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			_, err := s.SendNow(ctx, digestDay)
+			err := h.send(ctx, s)
 			if tc.ok && (err != nil || sink.Count() != 3) {
 				t.Fatalf("send: %v, %d taken", err, sink.Count())
 			}
@@ -298,72 +284,12 @@ func TestSMTPTLSAndAuth(t *testing.T) {
 	}
 }
 
-func TestParseSMTPURL(t *testing.T) {
-	for raw, want := range map[string]smtpURL{
-		"smtp://mail.example.org":                        {addr: "mail.example.org:25", host: "mail.example.org"},
-		"smtp://u:p%40ss@mail.example.org?starttls=true": {addr: "mail.example.org:587", host: "mail.example.org", startTLS: true, user: "u", pass: "p@ss"},
-		"smtps://mail.example.org":                       {addr: "mail.example.org:465", host: "mail.example.org", implicitTLS: true},
-		"smtp://127.0.0.1:1025":                          {addr: "127.0.0.1:1025", host: "127.0.0.1"},
-	} {
-		got, err := parseSMTPURL(raw)
-		if err != nil || got != want {
-			t.Errorf("%s: %+v, %v; want %+v", raw, got, err, want)
-		}
-	}
-	for _, raw := range []string{"http://x", "smtp://", "smtp://x?starttls=maybe"} {
-		if _, err := parseSMTPURL(raw); err == nil {
-			t.Errorf("%s accepted", raw)
-		}
-	}
-}
-
-// An outsider asks for the digest for 60 addresses that the mail server
-// refuses at RCPT TO — as "/email nobodyN@victim.invalid" in the bot does,
-// here from 60 Telegram accounts, since one gets only a few. Those refusals are the chosen addresses' own: they neither pause the
-// send nor keep the day's digest from the real subscribers, whom it
-// reaches at once, through a real server (Mailpit, refusing every
-// recipient outside example.org).
-func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
-	h := newHarness(t)
-	h.seed(1)
-	h.subscribe(20)
-	mp := startMailpit(t, "--smtp-allowed-recipients", `@example\.org$`)
-	h.cfg.SMTPURL = "smtp://" + mp.smtp
-	s := h.service()
-	ctx := context.Background()
-	const outsiders = 60
-	for i := range outsiders {
-		if err := h.signups(s).RequestSignup(ctx, asker(i), fmt.Sprintf("nobody%d@victim.invalid", i), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := time.Now()
-	d := h.sendAll(s) // fails if the send paused
-	took := time.Since(start)
-	if got := mp.total(); got != 20 {
-		t.Fatalf("Mailpit holds %d messages, want the 20 subscribers' digests", got)
-	}
-	c, _ := h.db.SendCounts(ctx, d.ID)
-	if c[store.SendEmail][nashra.DeliverySent] != 20 {
-		t.Fatalf("digest send log %v", c)
-	}
-	if alerts, _ := h.db.UnsentAlerts(ctx); len(alerts) != 0 {
-		t.Fatalf("admins alerted: %+v", alerts)
-	}
-	counts, _ := h.db.CountEmailSubscribers(ctx)
-	if counts[nashra.EmailActive] != 20 || counts[nashra.EmailPending]+counts[nashra.EmailBounced] != outsiders {
-		t.Fatalf("subscribers %v", counts)
-	}
-	t.Logf("%d refused confirmations, then the digest to 20 subscribers in %s", outsiders, took.Round(time.Millisecond))
-}
-
 // A policy refusal (5.7.x) of a confirmation, at RCPT TO or after DATA,
 // comes from the domain its requester chose: it too is the address's own,
 // while the same refusal of a digest still pauses the send (see
 // TestSenderRefusedPausesTheSendAndAlerts).
 func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 	h := newHarness(t)
-	h.seed(1)
 	h.subscribe(5)
 	sink := h.sink(smtpsink.Options{Fault: func(stage, addr string) (int, string) {
 		switch {
@@ -377,7 +303,8 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 		return 0, ""
 	}})
 	h.cfg.Email.BounceStorm = 3
-	s := h.service()
+	h.queue()
+	s := h.sender()
 	ctx := context.Background()
 	for i := range 10 {
 		addr := fmt.Sprintf("relay%d@victim.invalid", i)
@@ -389,10 +316,19 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 		}
 	}
 	h.sendAll(s)
-	if got := perAddress(sink); len(got) != 5 {
+	if got := sink.PerAddress(); len(got) != 5 {
 		t.Fatalf("delivered to %v, want the 5 subscribers", got)
 	}
 	if counts, _ := h.db.CountEmailSubscribers(ctx); counts[nashra.EmailActive] != 5 {
 		t.Fatalf("subscribers %v", counts)
 	}
+}
+
+// counted is how many mails s counted with result.
+func (s *Sender) counted(result string) float64 {
+	var m dto.Metric
+	if err := s.m.messages.WithLabelValues(result).Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
 }

@@ -1,4 +1,4 @@
-package digest
+package mail
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/smtp"
 	"net/textproto"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -21,19 +20,8 @@ import (
 type transport interface {
 	// send delivers one message; a failure is a *sendError saying at which
 	// stage it failed and what the server answered.
-	send(ctx context.Context, m outgoing) error
+	send(ctx context.Context, m Message) error
 	Close() error
-}
-
-// outgoing is one composed message.
-type outgoing struct {
-	// from and to are the envelope's sender and its one recipient.
-	from string
-	to   string
-	raw  []byte
-	// name is unique per send-log row and the same on every attempt: the
-	// .eml file's name.
-	name string
 }
 
 // sendError is a failed delivery: the SMTP stage (connect, tls, starttls,
@@ -63,53 +51,13 @@ func stageError(stage string, err error) *sendError {
 	return &sendError{stage: stage, msg: err.Error(), err: err}
 }
 
-// smtpURL is NASHRA_SMTP_URL taken apart.
-type smtpURL struct {
-	addr, host string
-	// implicitTLS: smtps://, TLS from the first byte; startTLS: smtp://…
-	// ?starttls=true, which fails rather than send in clear.
-	implicitTLS, startTLS bool
-	user, pass            string
-}
-
-func parseSMTPURL(raw string) (smtpURL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
-		return smtpURL{}, errors.New("want smtp://user:pass@host:port (?starttls=true) or smtps://…")
-	}
-	s := smtpURL{host: u.Hostname(), implicitTLS: u.Scheme == "smtps"}
-	switch v := u.Query().Get("starttls"); v {
-	case "", "false":
-	case "true":
-		s.startTLS = !s.implicitTLS
-	default:
-		return smtpURL{}, fmt.Errorf("starttls: want true or false, got %q", v)
-	}
-	port := u.Port()
-	if port == "" {
-		port = "25"
-		switch {
-		case s.implicitTLS:
-			port = "465"
-		case s.startTLS:
-			port = "587"
-		}
-	}
-	s.addr = net.JoinHostPort(s.host, port)
-	if u.User != nil {
-		s.user = u.User.Username()
-		s.pass, _ = u.User.Password()
-	}
-	return s, nil
-}
-
 // smtpTransport sends through one SMTP server over a pool of connections.
 // Unlike the library's pool it bounds every exchange with a deadline,
 // replaces a connection that sat idle past IdleTimeout, and when a reused
 // connection turns out dead before the server accepted anything, sends on
 // a fresh one instead of failing the message.
 type smtpTransport struct {
-	u        smtpURL
+	u        config.SMTP
 	auth     smtp.Auth
 	tls      *tls.Config
 	helo     string
@@ -127,28 +75,25 @@ type smtpConn struct {
 	used time.Time
 }
 
-func newSMTPTransport(cfg *config.Config, base *tls.Config) (*smtpTransport, error) {
-	u, err := parseSMTPURL(cfg.SMTPURL)
-	if err != nil {
-		return nil, err
-	}
+func newSMTPTransport(cfg *config.Config, base *tls.Config) *smtpTransport {
+	u := cfg.SMTP
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if base != nil {
 		tc = base.Clone()
 	}
-	tc.ServerName = u.host
+	tc.ServerName = u.Host
 	t := &smtpTransport{
 		u: u, tls: tc, helo: cfg.Email.MessageDomain(), timeout: cfg.Email.SendTimeout.D(), idleFor: cfg.Email.IdleTimeout.D(),
 		idle: make(chan *smtpConn, cfg.Email.Concurrency), slots: make(chan struct{}, cfg.Email.Concurrency),
 	}
-	if u.user != "" {
+	if u.User != "" {
 		// net/smtp refuses PLAIN in clear except to localhost.
-		t.auth = smtp.PlainAuth("", u.user, u.pass, u.host)
+		t.auth = smtp.PlainAuth("", u.User, u.Password, u.Host)
 	}
-	return t, nil
+	return t
 }
 
-func (t *smtpTransport) send(ctx context.Context, m outgoing) error {
+func (t *smtpTransport) send(ctx context.Context, m Message) error {
 	select {
 	case t.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -234,13 +179,13 @@ func (t *smtpTransport) putBack(c *smtpConn, err error) {
 func (t *smtpTransport) dial(ctx context.Context) (*smtpConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", t.u.addr)
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", t.u.Addr())
 	if err != nil {
 		return nil, stageError("connect", err)
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
-	if t.u.implicitTLS {
+	if t.u.ImplicitTLS {
 		tc := tls.Client(conn, t.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
@@ -248,7 +193,7 @@ func (t *smtpTransport) dial(ctx context.Context) (*smtpConn, error) {
 		}
 		conn = tc
 	}
-	c, err := smtp.NewClient(conn, t.u.host)
+	c, err := smtp.NewClient(conn, t.u.Host)
 	if err != nil {
 		conn.Close()
 		return nil, stageError("connect", err)
@@ -261,7 +206,7 @@ func (t *smtpTransport) dial(ctx context.Context) (*smtpConn, error) {
 	if err := c.Hello(t.helo); err != nil {
 		return fail("connect", err)
 	}
-	if t.u.startTLS {
+	if t.u.StartTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
 			return fail("starttls", errors.New("the server does not offer STARTTLS"))
 		}
@@ -281,7 +226,7 @@ func (t *smtpTransport) dial(ctx context.Context) (*smtpConn, error) {
 }
 
 // deliver runs one mail transaction, bounded by timeout and by ctx.
-func (c *smtpConn) deliver(ctx context.Context, m outgoing, timeout time.Duration) error {
+func (c *smtpConn) deliver(ctx context.Context, m Message, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -289,17 +234,17 @@ func (c *smtpConn) deliver(ctx context.Context, m outgoing, timeout time.Duratio
 	c.conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
 	defer stop()
-	if err := c.c.Mail(m.from); err != nil {
+	if err := c.c.Mail(m.From); err != nil {
 		return stageError("mail", err)
 	}
-	if err := c.c.Rcpt(m.to); err != nil {
+	if err := c.c.Rcpt(m.To); err != nil {
 		return stageError("rcpt", err)
 	}
 	w, err := c.c.Data()
 	if err != nil {
 		return stageError("data", err)
 	}
-	if _, err := w.Write(m.raw); err != nil {
+	if _, err := w.Write(m.Raw); err != nil {
 		w.Close()
 		return stageError("write", err)
 	}
@@ -346,10 +291,10 @@ func newFileTransport(dir string) (*fileTransport, error) {
 
 // send writes the file under a temporary name first, so that a crash never
 // leaves half a message; a resend of the same row overwrites its file.
-func (f *fileTransport) send(_ context.Context, m outgoing) error {
-	path := filepath.Join(f.dir, m.name+".eml")
+func (f *fileTransport) send(_ context.Context, m Message) error {
+	path := filepath.Join(f.dir, m.Name+".eml")
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, m.raw, 0o640); err != nil {
+	if err := os.WriteFile(tmp, m.Raw, 0o640); err != nil {
 		return stageError("write", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
