@@ -71,11 +71,13 @@ func scanHTML(s string, base *url.URL, rewrite bool) scanned {
 			}
 			return sc
 		case html.TextToken:
-			if skip == 0 {
-				text.Write(z.Text())
-			}
+			// Raw before Text: Text unescapes and folds "\r\n" in place, in
+			// the buffer Raw returns, which would then end in stray bytes.
 			if rewrite && !dropEnd {
 				out.Write(z.Raw())
+			}
+			if skip == 0 {
+				text.Write(z.Text())
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			tok := z.Token()

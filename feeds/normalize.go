@@ -74,10 +74,7 @@ func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a
 		desc = scanHTML(excerpt, linkBase, false)
 	}
 
-	// Tokenizing and sanitizing can leave a stray byte after a replacement
-	// character (FuzzNormalize found it with "\r\n\xff"): no reader gets
-	// bytes that are not UTF-8.
-	a.Content = strings.ToValidUTF8(strings.TrimSpace(policy.Sanitize(content.html)), "\uFFFD")
+	a.Content = strings.TrimSpace(policy.Sanitize(content.html))
 	a.ImageURL = leadImage(it, content, desc, linkBase)
 	a.Author = n.author(it, content.text)
 	a.Summary = summary(a.Author, desc.text, content.text)

@@ -385,3 +385,18 @@ func onBoundary(s string, i int) bool {
 	}
 	return at == i
 }
+
+// A feed written with Windows line ends (WordPress on some hosts) keeps
+// its text as written: no letter doubled, no stray byte.
+func TestContentWithCRLF(t *testing.T) {
+	n := normalizer{}
+	it := &gofeed.Item{Title: "عنوان", Link: "https://almaalouma.net/?p=1",
+		Content: "<p>انقطاع\r\nالكهرباء &amp; الماء\r\n</p>"}
+	a, _, err := n.normalize(it, siteBase, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "<p>انقطاع\nالكهرباء &amp; الماء\n</p>"; a.Content != want {
+		t.Errorf("content %q, want %q", a.Content, want)
+	}
+}
