@@ -4,15 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/almaalouma/nashra"
 )
-
-// finalStates are the states a delivery row ends in.
-var finalStates = []nashra.DeliveryState{nashra.DeliverySent, nashra.DeliveryDead, nashra.DeliveryStale,
-	nashra.DeliveryCancelled, nashra.DeliveryRetracted}
 
 // settle runs update, a statement on deliveries that may end rows (move
 // them to sent, dead, stale, cancelled or retracted), keeps the counters
@@ -62,13 +57,9 @@ func (db *DB) settle(ctx context.Context, tx *sql.Tx, update string, args ...any
 			return changed, err
 		}
 		changed++
-		if !slices.Contains(finalStates, state) {
-			continue
-		}
 		f := articles[articleID]
 		if f == nil {
 			f = &tally{}
-			articles[articleID] = f
 		}
 		switch state {
 		case nashra.DeliverySent:
@@ -87,7 +78,10 @@ func (db *DB) settle(ctx context.Context, tx *sql.Tx, update string, args ...any
 			f.cancelled++
 		case nashra.DeliveryRetracted:
 			f.retracted++
+		default:
+			continue // not an end
 		}
+		articles[articleID] = f
 		at := now
 		if sentAt.Valid {
 			at = sentAt.Int64
