@@ -544,16 +544,21 @@ func parse(body []byte, getenv Getenv) (*Config, error) {
 type keySet map[string]*yaml.Node
 
 func (c *Config) decode(body []byte) (keySet, error) {
+	// The keys the file sets, from its nodes: a file that does not parse
+	// sets none, and the decoder below says why.
+	set := keySet{}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(body, &doc); err == nil && len(doc.Content) > 0 {
+		set.add("", doc.Content[0])
+	}
 	defaults := c.Sections
 	c.Sections = nil
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	dec.KnownFields(true)
 	err := dec.Decode(c)
-	var doc yaml.Node
-	// A value refused by its type is reported under its key, which only
-	// the document's nodes tell; the file is well-formed if it got so far.
-	if ve := (*valueError)(nil); errors.As(err, &ve) && yaml.Unmarshal(body, &doc) == nil && len(doc.Content) > 0 {
-		if key := keyOf("", doc.Content[0], ve.node); key != "" {
+	// A value refused by its type is reported under its key.
+	if ve := (*valueError)(nil); errors.As(err, &ve) {
+		if key := set.at(ve.node); key != "" {
 			return nil, problem(key, "%s", ve.problem)
 		}
 	}
@@ -563,11 +568,6 @@ func (c *Config) decode(body []byte) (keySet, error) {
 	// A sections list replaces the built-in one as a whole.
 	if c.Sections == nil {
 		c.Sections = defaults
-	}
-	set := keySet{}
-	// The file decoded above, so it parses again; only its keys are read.
-	if err := yaml.Unmarshal(body, &doc); err == nil && len(doc.Content) > 0 {
-		set.add("", doc.Content[0])
 	}
 	// An empty value leaves its type's zero value without reaching
 	// UnmarshalYAML, and midnight is a time: these keys refuse it here.
@@ -579,32 +579,16 @@ func (c *Config) decode(body []byte) (keySet, error) {
 	return set, nil
 }
 
-// keyOf returns the dotted key under prefix whose value is at v's place in
-// the file, following aliases and merge keys as add does; empty when none
-// is.
-func keyOf(prefix string, n, v *yaml.Node) string {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		return ""
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		key, value := n.Content[i].Value, n.Content[i+1]
-		if key != "<<" && prefix != "" {
-			key = prefix + "." + key
-		}
-		switch {
-		case key == "<<":
-			key = prefix
-		case value.Line == v.Line && value.Column == v.Column:
-			return key
-		}
-		if k := keyOf(key, value, v); k != "" {
-			return k
+// at returns the key whose value is at v's place in the file, the first in
+// order when an anchor gives it to several; empty when none is.
+func (s keySet) at(v *yaml.Node) string {
+	var found string
+	for key, n := range s {
+		if n.Line == v.Line && n.Column == v.Column && (found == "" || key < found) {
+			found = key
 		}
 	}
-	return ""
+	return found
 }
 
 // add records the keys of a mapping node under prefix, following aliases
