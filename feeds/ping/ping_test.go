@@ -34,10 +34,7 @@ type site struct {
 	mu       sync.Mutex
 	items    map[string][]string // by section
 	hold     chan struct{}
-	inFlight atomic.Int32
-	most     atomic.Int32
 	fetches  atomic.Int32
-	paths    []string
 	running  map[string]int // fetches running, by path
 	mostPath map[string]int // the most that ran at once, by path
 }
@@ -45,17 +42,11 @@ type site struct {
 func newSite(t *testing.T) *site {
 	s := &site{items: map[string][]string{}, running: map[string]int{}, mostPath: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
-		if n > s.most.Load() {
-			s.most.Store(n)
-		}
 		s.fetches.Add(1)
 		s.mu.Lock()
 		s.running[r.URL.Path]++
 		s.mostPath[r.URL.Path] = max(s.mostPath[r.URL.Path], s.running[r.URL.Path])
 		defer func() { s.mu.Lock(); s.running[r.URL.Path]--; s.mu.Unlock() }()
-		s.paths = append(s.paths, r.URL.Path)
 		hold := s.hold
 		section := strings.Trim(r.URL.Path, "/")
 		items := append([]string(nil), s.items[section]...)
@@ -72,6 +63,23 @@ func newSite(t *testing.T) *site {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// fetching reports how many fetches of path are running now and the most
+// that ran at once.
+func (s *site) fetching(path string) (now, most int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[path], s.mostPath[path]
+}
+
+// forget drops what the counters saw so far: a rig's baselines poll both
+// sections at once.
+func (s *site) forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fetches.Store(0)
+	clear(s.mostPath)
 }
 
 func (s *site) publish(section, title string) {
@@ -143,7 +151,7 @@ func newRigPolling(t *testing.T, adjust func(*config.Config)) *rig {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	r.url = srv.URL + "/hooks/publish"
-	r.site.fetches.Store(0)
+	r.site.forget()
 	return r
 }
 
@@ -271,7 +279,7 @@ func TestPingFloodCoalesces(t *testing.T) {
 	if code, _, _ := r.send(t, body, secret); code != http.StatusAccepted {
 		t.Fatalf("first ping: %d", code)
 	}
-	waitFor(t, "the poll", func() bool { return r.site.inFlight.Load() == 1 })
+	waitFor(t, "the poll", func() bool { now, _ := r.site.fetching("/news/"); return now == 1 })
 	r.site.publish("news", "خبر 2")
 	var wg sync.WaitGroup
 	var accepted atomic.Int32
@@ -291,9 +299,10 @@ func TestPingFloodCoalesces(t *testing.T) {
 	close(hold)
 	waitFor(t, "both articles", func() bool { return r.articles(t) == 2 })
 	time.Sleep(100 * time.Millisecond)
-	if accepted.Load() != 1000 || r.site.fetches.Load() != 2 || r.site.most.Load() != 1 {
+	_, most := r.site.fetching("/news/")
+	if accepted.Load() != 1000 || r.site.fetches.Load() != 2 || most != 1 {
 		t.Errorf("%d of 1,000 pings accepted; %d fetches (want 2), %d at once (want 1)",
-			accepted.Load(), r.site.fetches.Load(), r.site.most.Load())
+			accepted.Load(), r.site.fetches.Load(), most)
 	}
 	pushes, _ := r.db.FeedPushes(context.Background())
 	if len(pushes) != 1 || pushes[0].Pings != 2 {
@@ -393,7 +402,7 @@ func TestLoadPingFlood(t *testing.T) {
 			slices.Sort(lat)
 			q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))].Round(10 * time.Microsecond) }
 			r.site.mu.Lock()
-			most := r.site.mostPath["/news/"]
+			_, most := r.site.fetching("/news/")
 			polls := r.site.fetches.Load()
 			r.site.mu.Unlock()
 			t.Logf("%s: %d pings in %s (%.0f/s): %v; answered p50 %s, p99 %s, max %s; %d polls of the site, at most %d of one feed at once; %d of %d articles stored",
