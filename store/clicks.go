@@ -136,6 +136,13 @@ type readerKey struct {
 // insertClicks stores the clicks whose reader is new to the article and
 // returns those.
 func insertClicks(ctx context.Context, tx *sql.Tx, cs []nashra.Click) ([]nashra.Click, error) {
+	// In key order: two instances inserting the same readers in different
+	// orders would each wait on the other's uncommitted row on PostgreSQL.
+	// The sort is stable, so a reader's first click of the batch stays first.
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, func(a, b nashra.Click) int {
+		return cmp.Or(cmp.Compare(a.ArticleID, b.ArticleID), strings.Compare(a.Reader, b.Reader))
+	})
 	const cols = 5
 	var out []nashra.Click
 	for part := range slices.Chunk(cs, 500) {
@@ -167,6 +174,10 @@ type networkDay struct {
 
 func networkOf(c nashra.Click) networkDay { return networkDay{dayOf(c), c.ArticleID, c.Network} }
 
+func compareNetworks(a, b networkDay) int {
+	return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.network, b.network))
+}
+
 // capNetworks splits a batch into the clicks to keep — personal ones,
 // repeats, and new anonymous readers while their network has room — and
 // those of new readers past their network's cap. The networks' rows are
@@ -190,9 +201,7 @@ func capNetworks(ctx context.Context, tx *sql.Tx, cs []nashra.Click, perNetwork 
 		return cs, nil, nil
 	}
 	// In key order, so that two instances' batches never wait for each other.
-	slices.SortFunc(nets, func(a, b networkDay) int {
-		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.article, b.article), strings.Compare(a.network, b.network))
-	})
+	slices.SortFunc(nets, compareNetworks)
 	for part := range slices.Chunk(nets, 500) {
 		args := make([]any, 0, 3*len(part))
 		for _, k := range part {
@@ -289,6 +298,7 @@ func countNetworks(ctx context.Context, tx *sql.Tx, uniques []nashra.Click) erro
 		}
 		added[k]++
 	}
+	slices.SortFunc(nets, compareNetworks) // as capNetworks locks them
 	for part := range slices.Chunk(nets, 500) {
 		args := make([]any, 0, 4*len(part))
 		for _, k := range part {
