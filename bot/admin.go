@@ -88,7 +88,7 @@ func clickStats(s ranking.Stats) string {
 	}
 	sb.WriteString("<b>الأكثر متابعة (آخر 24 ساعة)</b>\n")
 	for i, a := range s.Top {
-		fmt.Fprintf(&sb, "%d. %s — %s\n", i+1, telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 80)), arabic.Count(a.Uniques, plural.Click))
+		fmt.Fprintf(&sb, "%d. %s — %s\n", i+1, telegram.Escape(telegram.Cut(arabic.CleanLine(a.Title), 80)), arabic.Count(a.Uniques, plural.Click))
 	}
 	sb.WriteString("<b>النقرات حسب الوسيلة</b>\n")
 	for _, m := range s.ByMedium {
@@ -213,7 +213,7 @@ func (b *Bot) cmdFeeds(ctx context.Context, r *request) error {
 				since = f.LastSuccessAt
 			}
 			fmt.Fprintf(&sb, txtFeedFailing+"\n", arabic.DateTime(since, b.cfg.Site.Location), f.ErrorCount)
-			fmt.Fprintf(&sb, "آخر خطأ: <code>%s</code>\n", telegram.Escape(telegram.Cut(telegram.CleanLine(f.LastError), 300)))
+			fmt.Fprintf(&sb, "آخر خطأ: <code>%s</code>\n", telegram.Escape(telegram.Cut(arabic.CleanLine(f.LastError), 300)))
 		case f.LastSuccessAt.IsZero():
 			sb.WriteString(txtFeedNever + "\n")
 		default:
@@ -238,7 +238,7 @@ func (b *Bot) cmdBroadcast(ctx context.Context, r *request) error {
 	if err != nil {
 		return err
 	}
-	body := telegram.Escape(telegram.Cut(telegram.CleanText(text), telegram.MaxText-200))
+	body := telegram.Escape(telegram.Cut(arabic.CleanText(text), telegram.MaxText-200))
 	token := b.pending.add(pendingAction{kind: actBroadcast, admin: r.from.ID, html: body}, b.now())
 	return b.reply(ctx, r, plural.BroadcastConfirm.Format(counts.ActiveReaders, txtBroadcastHeader+"\n\n"+body),
 		confirmKeyboard(token))
@@ -276,7 +276,7 @@ func (b *Bot) cmdCancel(ctx context.Context, r *request) error {
 		return err
 	}
 	r.log(b.log).Info("article fan-out cancelled by admin", "article_id", a.ID, "cancelled", n)
-	return b.reply(ctx, r, plural.Cancelled.Format(n, telegram.Escape(telegram.CleanLine(a.Title))), nil)
+	return b.reply(ctx, r, plural.Cancelled.Format(n, telegram.Escape(arabic.CleanLine(a.Title))), nil)
 }
 
 func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
@@ -284,7 +284,7 @@ func (b *Bot) cmdRetract(ctx context.Context, r *request) error {
 	if !ok || err != nil {
 		return err
 	}
-	title := telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 200))
+	title := telegram.Escape(telegram.Cut(arabic.CleanLine(a.Title), 200))
 	token := b.pending.add(pendingAction{kind: actRetract, admin: r.from.ID, articleID: a.ID, html: title}, b.now())
 	return b.reply(ctx, r, fmt.Sprintf(txtRetractConfirm, title), confirmKeyboard(token))
 }
@@ -308,7 +308,7 @@ func (b *Bot) cmdHeld(ctx context.Context, r *request) error {
 	}
 	fmt.Fprintf(&sb, txtHeldHead, count)
 	for _, a := range held {
-		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, telegram.Escape(telegram.Cut(telegram.CleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Site.Location))
+		fmt.Fprintf(&sb, "\n<code>%d</code> — %s (%s)", a.ID, telegram.Escape(telegram.Cut(arabic.CleanLine(a.Title), 120)), arabic.DateTime(a.FirstSeenAt, b.cfg.Site.Location))
 	}
 	return b.reply(ctx, r, sb.String(), nil)
 }

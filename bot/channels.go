@@ -13,6 +13,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/delivery"
 	"github.com/almaalouma/nashra/store"
 )
@@ -208,7 +209,7 @@ func byWhom(u *tgbotapi.User) string {
 	if u.UserName != "" {
 		name += " (@" + u.UserName + ")"
 	}
-	return telegram.Escape(telegram.CleanLine(name))
+	return telegram.Escape(arabic.CleanLine(name))
 }
 
 func (b *Bot) cmdLink(ctx context.Context, r *request) error {

@@ -516,7 +516,7 @@ func (b *Bot) noMatch(ctx context.Context, r *request, input string) error {
 	if len(secs) > 0 {
 		example = telegram.Escape(secs[0].Name)
 	}
-	input = telegram.Cut(telegram.CleanLine(input), 40)
+	input = telegram.Cut(arabic.CleanLine(input), 40)
 	return b.reply(ctx, r, fmt.Sprintf(txtNoMatch, telegram.Escape(input), strings.Join(names, "، "), example), nil)
 }
 

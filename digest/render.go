@@ -284,34 +284,11 @@ func (s *Service) item(a nashra.Article, section, link string, summary int) item
 	if section != "" {
 		meta = section + " · " + meta
 	}
-	it := item{Title: clean(a.Title), Summary: arabic.Cut(clean(a.Summary), summary, utf8.RuneCountInString), Link: link, Meta: meta}
+	it := item{Title: arabic.CleanLine(a.Title), Summary: arabic.Cut(arabic.CleanLine(a.Summary), summary, utf8.RuneCountInString), Link: link, Meta: meta}
 	if u, err := url.Parse(a.ImageURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
 		it.Image = u.String()
 	}
 	return it
-}
-
-// clean drops control characters and the bidi embeddings, overrides and
-// isolates a feed could use to scramble the layout, and collapses white
-// space.
-func clean(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0xFEFF:
-			continue
-		case unicode.IsSpace(r) || unicode.IsControl(r):
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // cleanURL percent-encodes what needs it (an Arabic path, a space), so

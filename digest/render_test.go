@@ -240,12 +240,6 @@ func TestRTLLines(t *testing.T) {
 	}
 }
 
-func TestClean(t *testing.T) {
-	if got := clean("عنوان\u202e مقلوب\r\nوسطر\x00 آخر  "); got != "عنوان مقلوب وسطر آخر" {
-		t.Errorf("clean: %q", got)
-	}
-}
-
 // value reads a counter.
 func value(c prometheus.Counter) float64 {
 	var m dto.Metric

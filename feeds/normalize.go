@@ -49,7 +49,7 @@ func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a
 			break
 		}
 	}
-	a.GUID = capBytes(truncate(cleanText(it.GUID), maxGUID), maxGUIDBytes)
+	a.GUID = capBytes(truncate(arabic.CleanLine(it.GUID), maxGUID), maxGUIDBytes)
 	if a.Link == "" {
 		// A permalink GUID still gives the article an address.
 		a.Link = canonicalLink(a.GUID, base)
@@ -78,7 +78,7 @@ func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a
 	a.ImageURL = leadImage(it, content, desc, linkBase)
 	a.Author = n.author(it, content.text)
 	a.Summary = summary(a.Author, desc.text, content.text)
-	a.Title = truncate(cleanText(scanHTML(it.Title, nil, false).text), maxTitle)
+	a.Title = truncate(arabic.CleanLine(scanHTML(it.Title, nil, false).text), maxTitle)
 	if a.Title == "" {
 		a.Title = truncate(a.Summary, untitled)
 	}
@@ -91,7 +91,7 @@ func (n *normalizer) normalize(it *gofeed.Item, base *url.URL, now time.Time) (a
 // to the feed's author, which on the site is often the publishing account.
 func (n *normalizer) author(it *gofeed.Item, text string) string {
 	for line := range strings.SplitSeq(text, "\n") {
-		if line = cleanText(line); line != "" {
+		if line = arabic.CleanLine(line); line != "" {
 			if name := byline(line); name != "" {
 				return truncate(name, maxAuthor)
 			}
@@ -106,7 +106,7 @@ func (n *normalizer) author(it *gofeed.Item, text string) string {
 		if p == nil {
 			continue
 		}
-		name := cleanText(p.Name)
+		name := arabic.CleanLine(p.Name)
 		if name != "" && !n.generic[matchKey(name)] {
 			return truncate(name, maxAuthor)
 		}
@@ -126,7 +126,7 @@ var cutMark = regexp.MustCompile(`\s*\[(?:…|\.\.\.)\]\s*$`)
 // byline and the excerpt's footer.
 func summary(author, excerpt, body string) string {
 	for _, src := range []string{excerpt, body} {
-		s := cleanText(src)
+		s := arabic.CleanLine(src)
 		// The footer's pattern is slow to run on every summary: look first.
 		if strings.Contains(s, " appeared first on ") || strings.Contains(s, "ظهرت المقالة ") {
 			s = strings.TrimSpace(wpFooter.ReplaceAllString(s, ""))
@@ -151,7 +151,7 @@ func categories(raw []string) []string {
 	var out []string
 	seen := make(map[string]bool, len(raw))
 	for _, c := range raw {
-		c = truncate(cleanText(scanHTML(c, nil, false).text), maxCategory)
+		c = truncate(arabic.CleanLine(scanHTML(c, nil, false).text), maxCategory)
 		k := matchKey(c)
 		if k == "" || seen[k] {
 			continue

@@ -13,6 +13,7 @@ import (
 	"github.com/rivo/uniseg"
 	"golang.org/x/net/html"
 
+	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/config"
 )
 
@@ -43,24 +44,6 @@ func TestCanonicalLink(t *testing.T) {
 	for _, tt := range tests {
 		if got := canonicalLink(tt.in, siteBase); got != tt.want {
 			t.Errorf("canonicalLink(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestCleanText(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"  خبر \n\t عاجل  ", "خبر عاجل"},
-		{"\u200fخبر\u200e \u202bعاجل\u202c\u2067!\u2069", "خبر عاجل!"},
-		{"a\u00a0b\u2028c", "a b c"},
-		{"bad\xff\xfebytes", "badbytes"},
-		{"\ufeffBOM\x00nul\x1b", "BOMnul"},
-		{"سَلامٌ عَلَيْكُم", "سَلامٌ عَلَيْكُم"},             // diacritics stay
-		{"می\u200cخواهم 👩\u200d💻", "می\u200cخواهم 👩\u200d💻"}, // joiners stay
-		{"\ufffd real replacement", "\ufffd real replacement"},
-	}
-	for _, tt := range tests {
-		if got := cleanText(tt.in); got != tt.want {
-			t.Errorf("cleanText(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -366,7 +349,7 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("image %q", a.ImageURL)
 		}
 		// A cut title ends between two grapheme clusters of the whole one.
-		if whole := cleanText(scanHTML(title, nil, false).text); a.Title != whole && whole != "" {
+		if whole := arabic.CleanLine(scanHTML(title, nil, false).text); a.Title != whole && whole != "" {
 			head, ok := strings.CutSuffix(a.Title, "…")
 			if !ok || !strings.HasPrefix(whole, head) || !onBoundary(whole, len(head)) {
 				t.Fatalf("title %q cut badly from %q", a.Title, whole)

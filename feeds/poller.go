@@ -30,6 +30,7 @@ import (
 	"golang.org/x/text/encoding"
 
 	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/store"
 )
@@ -413,7 +414,7 @@ func (p *Poller) items(r *response, now time.Time, log *slog.Logger) (got parsed
 		}
 		a, dated, err := p.norm.normalize(it, base, now)
 		if err != nil {
-			log.Warn("skip feed item", "title", truncate(cleanText(it.Title), maxTitle), "err", err)
+			log.Warn("skip feed item", "title", truncate(arabic.CleanLine(it.Title), maxTitle), "err", err)
 			continue
 		}
 		// A feed that lists an item twice would otherwise fail the whole
@@ -448,7 +449,7 @@ func (p *Poller) record(ctx context.Context, f nashra.Feed, r *response, res *Re
 	switch {
 	case res.Err != nil:
 		f.ErrorCount++
-		f.LastError = truncate(cleanText(res.Err.Error()), maxErrorText)
+		f.LastError = truncate(arabic.CleanLine(res.Err.Error()), maxErrorText)
 		f.LastErrorAt = now
 		log.Warn("poll feed", "status", res.Status, "errors", f.ErrorCount, "err", res.Err)
 	case r.status == http.StatusNotModified:
@@ -470,7 +471,7 @@ func (p *Poller) record(ctx context.Context, f nashra.Feed, r *response, res *Re
 			// poll fetches the feed in full and tries them again. The feed
 			// itself is fine, and keeps its schedule.
 			f.ETag, f.LastModified = "", ""
-			f.LastError = truncate(cleanText(res.RefusedText()), maxErrorText)
+			f.LastError = truncate(arabic.CleanLine(res.RefusedText()), maxErrorText)
 			f.LastErrorAt = now
 		}
 		if f.BaselinedAt.IsZero() {

@@ -1,6 +1,9 @@
 package telegram
 
-import "github.com/almaalouma/nashra"
+import (
+	"github.com/almaalouma/nashra"
+	"github.com/almaalouma/nashra/arabic"
+)
 
 // more links the Telegram digest to its archive page, where what did not
 // fit in the message is.
@@ -50,7 +53,7 @@ func DigestMessage(d Digest, href func(nashra.Article) string) string {
 		b = append(b, "<b>"+Escape(head)+"</b>\n"...)
 	}
 	if d.Lead != nil {
-		label, title := d.LeadLabel+": ", CleanLine(d.Lead.Title)
+		label, title := d.LeadLabel+": ", arabic.CleanLine(d.Lead.Title)
 		if fits("\n" + label + title + "\n") {
 			b = append(b, "\n"+Escape(label)+link(*d.Lead, title)+"\n"...)
 		}
@@ -62,7 +65,7 @@ sections:
 		}
 		b = append(b, "\n<b>"+Escape(s.Heading)+"</b>\n"...)
 		for _, a := range s.Articles {
-			title := CleanLine(a.Title)
+			title := arabic.CleanLine(a.Title)
 			if !fits("• " + title + "\n") {
 				break sections
 			}

@@ -113,8 +113,8 @@ func (r *Renderer) Post(a nashra.Article, medium nashra.Medium, limit int) strin
 // reason, the phrase followed or '#' and the tag, is said in one line,
 // "لأنك تتابع: الكهرباء".
 func (r *Renderer) PostFor(a nashra.Article, medium nashra.Medium, limit int, reason string) string {
-	title := CleanLine(a.Title)
-	summary := CleanText(a.Summary)
+	title := arabic.CleanLine(a.Title)
+	summary := arabic.CleanText(a.Summary)
 	var foot []segment
 	if why := whyLine(reason); why != "" {
 		foot = append(foot, seg(why+"\n"))
@@ -123,7 +123,7 @@ func (r *Renderer) PostFor(a nashra.Article, medium nashra.Medium, limit int, re
 		foot = append(foot, seg("▶️ "), linkSeg("شاهد الفيديو", v), seg("\n"))
 	}
 	tags := r.hashtags(a.Sections)
-	author := Cut(CleanLine(a.Author), 100)
+	author := Cut(arabic.CleanLine(a.Author), 100)
 	switch {
 	case tags != "" && author != "":
 		foot = append(foot, seg(tags+" · ✍️ "+author+"\n"))
@@ -197,7 +197,7 @@ func whyLine(reason string) string {
 	if tag, ok := strings.CutPrefix(reason, "#"); ok {
 		reason = Hashtag(tag)
 	}
-	reason = Cut(CleanLine(reason), 100)
+	reason = Cut(arabic.CleanLine(reason), 100)
 	if reason == "" {
 		return ""
 	}
@@ -266,7 +266,7 @@ func (r *Renderer) list(heading string, as []nashra.Article, reasons []string, m
 	shown := min(len(as), MaxList)
 	for i, a := range as[:shown] {
 		b.WriteString("\n\u200f" + strconv.Itoa(i+1) + ". ")
-		b.WriteString(linkSeg(Cut(CleanLine(a.Title), 300), r.link(a, medium, chat)).html())
+		b.WriteString(linkSeg(Cut(arabic.CleanLine(a.Title), 300), r.link(a, medium, chat)).html())
 		if tags := r.hashtags(a.Sections); tags != "" {
 			b.WriteString(" " + Escape(tags))
 		}
@@ -342,7 +342,7 @@ func segmentsLen(ss []segment) int {
 	return n
 }
 
-// isWebURL reports whether s is an absolute http(s) URL, the only kind a
+// IsWebURL reports whether s is an absolute http(s) URL, the only kind a
 // post links to.
 func IsWebURL(s string) bool {
 	u, err := url.Parse(s)
@@ -371,7 +371,7 @@ func Visible(h string) string {
 	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`).Replace(b.String())
 }
 
-// utf16Len counts s as Telegram does: in UTF-16 code units.
+// Len counts s as Telegram does: in UTF-16 code units.
 func Len(s string) int {
 	n := 0
 	for _, r := range s {
@@ -384,55 +384,9 @@ func Len(s string) int {
 	return n
 }
 
-// cutWords shortens s to at most max UTF-16 units, as Telegram counts,
+// Cut shortens s to at most max UTF-16 units, as Telegram counts,
 // ending with "…" when it had to cut.
 func Cut(s string, max int) string { return arabic.Cut(s, max, Len) }
-
-// maxInput bounds the feed text a post looks at: far more than a message
-// holds, so that a runaway feed item costs no more than a normal one.
-const maxInput = 32 << 10
-
-// cleanText makes feed text fit for a message: valid UTF-8, no control
-// characters, spaces collapsed, at most one empty line between paragraphs.
-func CleanText(s string) string {
-	if len(s) > maxInput {
-		s = s[:maxInput] // a torn last rune is dropped just below
-	}
-	s = strings.ToValidUTF8(s, "")
-	var b strings.Builder
-	newlines, space := 0, false
-	for _, r := range s {
-		switch {
-		case r == '\n':
-			newlines++
-			space = false
-			continue
-		case unicode.IsSpace(r):
-			space = true
-			continue
-		case unicode.IsControl(r), r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
-			continue
-		}
-		if b.Len() > 0 {
-			switch {
-			case newlines > 1:
-				b.WriteString("\n\n")
-			case newlines == 1:
-				b.WriteString("\n")
-			case space:
-				b.WriteByte(' ')
-			}
-		}
-		newlines, space = 0, false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// cleanLine is cleanText on one line.
-func CleanLine(s string) string {
-	return strings.ReplaceAll(CleanText(s), "\n", " ")
-}
 
 var youtubeRe = regexp.MustCompile(`(?i)https?://(?:www\.|m\.)?(?:youtube(?:-nocookie)?\.com/(?:watch\?(?:[^"'\s<>]*&(?:amp;)?)?v=|embed/|shorts/|live/)|youtu\.be/)([A-Za-z0-9_-]{11})`)
 
