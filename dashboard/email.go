@@ -85,7 +85,7 @@ func (d *Dashboard) email(w http.ResponseWriter, r *http.Request) {
 	for i, g := range digests {
 		ids[i] = g.ID
 	}
-	sends, err := d.st.DigestSends(ctx, store.SendEmail, ids)
+	sends, err := d.st.DigestSends(ctx, nashra.SendEmail, ids)
 	if err != nil {
 		d.fail(w, r, err)
 		return

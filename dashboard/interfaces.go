@@ -44,7 +44,7 @@ type Store interface {
 	WebSubSubscriptions(ctx context.Context) ([]nashra.WebSubSubscription, error)
 	ArticlesBySection(ctx context.Context) (map[string]int, error)
 	Digests(ctx context.Context, limit int) ([]nashra.Digest, error)
-	DigestSends(ctx context.Context, medium store.SendMedium, ids []int64) (map[int64]map[nashra.DeliveryState]int, error)
+	DigestSends(ctx context.Context, medium nashra.SendMedium, ids []int64) (map[int64]map[nashra.DeliveryState]int, error)
 }
 
 // Delivery is the delivery engine as editors see it; *delivery.Engine

@@ -90,7 +90,7 @@ func (s *Service) finish(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		e, t := counts[store.SendEmail], counts[store.SendTelegram]
+		e, t := counts[nashra.SendEmail], counts[nashra.SendTelegram]
 		s.log.Info("digest: sent", "day", d.Day, "emails", e[nashra.DeliverySent], "bounced", e[nashra.DeliveryBounced],
 			"failed", e[nashra.DeliveryDead]+e[nashra.DeliveryStale], "skipped", e[nashra.DeliveryCancelled],
 			"telegram", t[nashra.DeliverySent])

@@ -81,7 +81,7 @@ func TestBuildIsAtomicAcrossInstances(t *testing.T) {
 		t.Fatalf("%d builds created the digest, %+v, %v", n, d, err)
 	}
 	counts, _ := h.db.SendCounts(ctx, d.ID)
-	if counts[store.SendEmail][nashra.DeliveryPending] != 10 {
+	if counts[nashra.SendEmail][nashra.DeliveryPending] != 10 {
 		t.Fatalf("queued %v, want 10 once", counts)
 	}
 }

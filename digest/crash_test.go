@@ -12,7 +12,6 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/internal/smtpsink"
 	"github.com/almaalouma/nashra/outbox/outboxtest"
-	"github.com/almaalouma/nashra/store"
 )
 
 // kill -9 during a 10,000-recipient send, then resume: every address gets
@@ -69,9 +68,9 @@ func TestKillDuringSendThenResume(t *testing.T) {
 	atKill := sink.PerAddress()
 
 	counts, _ := h.db.SendCounts(ctx, d.ID)
-	inFlight := counts[store.SendEmail][nashra.DeliveryClaimed]
+	inFlight := counts[nashra.SendEmail][nashra.DeliveryClaimed]
 	t.Logf("killed after %d messages; %d rows recorded sent, %d claimed (in flight or waiting)",
-		sink.Count(), counts[store.SendEmail][nashra.DeliverySent], inFlight)
+		sink.Count(), counts[nashra.SendEmail][nashra.DeliverySent], inFlight)
 
 	// A new process resumes once the dead one's lease has ended.
 	resumed := time.Now()

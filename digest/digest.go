@@ -26,7 +26,6 @@ import (
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/links"
 	"github.com/almaalouma/nashra/ranking"
-	"github.com/almaalouma/nashra/store"
 )
 
 // Store is what the digest needs of the store. *store.DB implements it;
@@ -43,7 +42,7 @@ type Store interface {
 	Chat(ctx context.Context, id int64) (nashra.Chat, error)
 
 	// The send log.
-	SendCounts(ctx context.Context, digestID int64) (map[store.SendMedium]map[nashra.DeliveryState]int, error)
+	SendCounts(ctx context.Context, digestID int64) (map[nashra.SendMedium]map[nashra.DeliveryState]int, error)
 	CompactSendLog(ctx context.Context, before time.Time) (int, error)
 }
 

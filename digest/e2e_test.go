@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/almaalouma/nashra"
-	"github.com/almaalouma/nashra/store"
 )
 
 // A digest to 1,000 subscribers through a real SMTP server, checked through
@@ -272,7 +271,7 @@ func TestRefusedConfirmationsDoNotStopTheDigest(t *testing.T) {
 		t.Fatalf("Mailpit holds %d messages, want the 20 subscribers' digests", got)
 	}
 	c, _ := h.db.SendCounts(ctx, d.ID)
-	if c[store.SendEmail][nashra.DeliverySent] != 20 {
+	if c[nashra.SendEmail][nashra.DeliverySent] != 20 {
 		t.Fatalf("digest send log %v", c)
 	}
 	if alerts, _ := h.db.UnsentAlerts(ctx); len(alerts) != 0 {

@@ -32,11 +32,11 @@ func (s *Service) actionURL(action links.Action, id int64, expires time.Time) st
 // Compose composes the mail of a claimed row as it goes out at now; ok is
 // false when there is nothing to send (no new article in the reader's
 // sections).
-func (s *Service) Compose(ctx context.Context, row store.Send, now time.Time) (m mail.Message, ok bool, err error) {
+func (s *Service) Compose(ctx context.Context, row nashra.Send, now time.Time) (m mail.Message, ok bool, err error) {
 	switch row.Kind {
-	case store.SendDigest:
+	case nashra.SendDigest:
 		return s.digestMail(ctx, row, now)
-	case store.SendConfirm, store.SendNotice:
+	case nashra.SendConfirm, nashra.SendNotice:
 		m, err := s.accountMail(row, now)
 		return m, err == nil, err
 	}
@@ -44,7 +44,7 @@ func (s *Service) Compose(ctx context.Context, row store.Send, now time.Time) (m
 }
 
 // digestMail fills the reader's edition with their links.
-func (s *Service) digestMail(ctx context.Context, row store.Send, now time.Time) (mail.Message, bool, error) {
+func (s *Service) digestMail(ctx context.Context, row nashra.Send, now time.Time) (mail.Message, bool, error) {
 	d, err := s.digestRow(ctx, row.DigestID)
 	if err != nil {
 		return mail.Message{}, false, err
@@ -117,12 +117,12 @@ func (s *Service) picks(ctx context.Context, d nashra.Digest, slugs []string) (n
 
 // accountMail composes a confirmation link or an "already subscribed"
 // notice; they are personal, and rendered for each.
-func (s *Service) accountMail(row store.Send, now time.Time) (mail.Message, error) {
+func (s *Service) accountMail(row nashra.Send, now time.Time) (mail.Message, error) {
 	data := struct {
 		Subject, Site, Address, Link, Valid, Preferences string
 	}{Site: s.cfg.Site.Name, Address: row.Address}
 	name := string(row.Kind)
-	if row.Kind == store.SendConfirm {
+	if row.Kind == nashra.SendConfirm {
 		data.Subject = "أكّد اشتراكك في نشرة " + s.cfg.Site.Name
 		data.Link = s.actionURL(links.ActionConfirm, row.RecipientID, now.Add(s.cfg.Email.ConfirmTTL.D()))
 		data.Valid = arabic.Count(max(1, int(s.cfg.Email.ConfirmTTL.D()/time.Hour)), hours)

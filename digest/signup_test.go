@@ -11,7 +11,6 @@ import (
 
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/links"
-	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/subscribers"
 )
 
@@ -86,7 +85,7 @@ func TestSignupMails(t *testing.T) {
 		}
 	}
 	counts := map[string]int{}
-	rows, _ := h.db.ClaimSends(ctx, store.SendEmail, "test", 100, h.clock.now(), h.clock.now().Add(time.Minute), subscribers.Mailable)
+	rows, _ := h.db.ClaimSends(ctx, nashra.SendEmail, "test", 100, h.clock.now(), h.clock.now().Add(time.Minute), subscribers.Mailable)
 	for _, r := range rows {
 		counts[r.Address]++
 	}
@@ -101,7 +100,7 @@ func runMails(t *testing.T, h *harness, s sending) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := s.SendUntil(ctx, func(ctx context.Context) (bool, error) {
-		n, err := h.db.OpenSends(ctx, store.SendEmail)
+		n, err := h.db.OpenSends(ctx, nashra.SendEmail)
 		return n == 0, err
 	}); err != nil {
 		t.Fatalf("mails still pending: %v\n%s", err, h.log.String())

@@ -44,7 +44,7 @@ func newHarness(t testing.TB) *harness {
 // address, named by its kind and id.
 type notes struct{}
 
-func (notes) Compose(_ context.Context, row store.Send, now time.Time) (Message, bool, error) {
+func (notes) Compose(_ context.Context, row nashra.Send, now time.Time) (Message, bool, error) {
 	id := fmt.Sprintf("%s.%d", row.Kind, row.ID)
 	raw := "From: <digest@almaalouma.example>\r\nTo: <" + row.Address + ">\r\nSubject: " + id + "\r\nMessage-Id: <" + id +
 		"@almaalouma.example>\r\nDate: " + now.Format(time.RFC1123Z) + "\r\n\r\n" + id + "\r\n"
@@ -129,7 +129,7 @@ func asker(i int) subscribers.Requester { return subscribers.Requester{TelegramU
 // paused or ctx ends.
 func (h *harness) send(ctx context.Context, s *Sender) error {
 	return s.SendUntil(ctx, func(ctx context.Context) (bool, error) {
-		n, err := h.db.OpenSends(ctx, store.SendEmail)
+		n, err := h.db.OpenSends(ctx, nashra.SendEmail)
 		return n == 0, err
 	})
 }

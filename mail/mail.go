@@ -40,18 +40,18 @@ type Composer interface {
 	// Compose returns the mail of row sent at now; ok is false when there
 	// is nothing to send (no new article in the reader's sections), and
 	// the row is cancelled.
-	Compose(ctx context.Context, row store.Send, now time.Time) (m Message, ok bool, err error)
+	Compose(ctx context.Context, row nashra.Send, now time.Time) (m Message, ok bool, err error)
 }
 
 // Store is what the sender needs of the store. *store.DB implements it;
 // the methods and their errors are documented there.
 type Store interface {
 	// The send log and its claims.
-	ClaimSends(ctx context.Context, medium store.SendMedium, holder string, limit int, now, leaseUntil time.Time,
-		mailable func(store.SendKind, nashra.EmailState) bool) ([]store.Send, error)
+	ClaimSends(ctx context.Context, medium nashra.SendMedium, holder string, limit int, now, leaseUntil time.Time,
+		mailable func(nashra.SendKind, nashra.EmailState) bool) ([]nashra.Send, error)
 	UpdateSends(ctx context.Context, holder string, updates []store.SendUpdate) error
-	NextSendAt(ctx context.Context, medium store.SendMedium) (time.Time, error)
-	OpenSends(ctx context.Context, medium store.SendMedium) (int, error)
+	NextSendAt(ctx context.Context, medium nashra.SendMedium) (time.Time, error)
+	OpenSends(ctx context.Context, medium nashra.SendMedium) (int, error)
 
 	// The sender's lease, its queue's claims and the circuit breaker's
 	// pause, kept like the delivery dispatcher's; and the admins' alerts.

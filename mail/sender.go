@@ -37,13 +37,13 @@ func (s *Sender) lead(ctx context.Context, t outbox.Term) {
 
 // renewed refreshes the gauge with every renewal of the lease.
 func (s *Sender) renewed(ctx context.Context, _ store.Lease) {
-	if n, err := s.st.OpenSends(ctx, store.SendEmail); err == nil {
-		s.m.queue.WithLabelValues(string(store.SendEmail)).Set(float64(n))
+	if n, err := s.st.OpenSends(ctx, nashra.SendEmail); err == nil {
+		s.m.queue.WithLabelValues(string(nashra.SendEmail)).Set(float64(n))
 	}
 }
 
 // idle waits until the next due row of medium, a wake-up, or a second.
-func (s *Sender) idle(ctx context.Context, medium store.SendMedium, wake <-chan struct{}) {
+func (s *Sender) idle(ctx context.Context, medium nashra.SendMedium, wake <-chan struct{}) {
 	wait := time.Second
 	if next, err := s.st.NextSendAt(ctx, medium); err == nil && !next.IsZero() {
 		wait = min(wait, max(next.Sub(s.now()), 10*time.Millisecond))
@@ -81,7 +81,7 @@ const (
 // named (at RCPT TO or after DATA), even a policy one, is that address's
 // own, since whoever types addresses must not be able to pause the
 // digest; only what fails before (TLS, AUTH, MAIL FROM) is the sender's.
-func classify(err error, kind store.SendKind) verdict {
+func classify(err error, kind nashra.SendKind) verdict {
 	var se *sendError
 	switch {
 	case err == nil:
@@ -103,7 +103,7 @@ func classify(err error, kind store.SendKind) verdict {
 // asked reports whether mails of kind go out because somebody asked, to an
 // address they typed — a confirmation, or the notice to an address already
 // subscribed — rather than on nashra's own schedule to confirmed readers.
-func asked(kind store.SendKind) bool { return kind == store.SendConfirm || kind == store.SendNotice }
+func asked(kind nashra.SendKind) bool { return kind == nashra.SendConfirm || kind == nashra.SendNotice }
 
 // policy reports whether a refusal of a recipient is about the sender: a
 // security or policy status (5.7.x, such as "5.7.1 Relaying denied").
@@ -140,7 +140,7 @@ type mailer struct {
 }
 
 // Send sends one mail and returns what to record of it.
-func (m *mailer) Send(ctx context.Context, row store.Send) store.SendUpdate {
+func (m *mailer) Send(ctx context.Context, row nashra.Send) store.SendUpdate {
 	return m.s.sendOne(ctx, row, m.p, &m.b)
 }
 
@@ -149,19 +149,19 @@ func (s *Sender) sendEmails(ctx context.Context) {
 	w := outbox.NewWriter(s.storeOutcomes, s.cfg.Email.Concurrency, s.log)
 	defer w.Close()
 	m := &mailer{s: s, p: outbox.NewPacer(s.cfg.Email.RatePerSecond)}
-	jobs := make(chan store.Send)
+	jobs := make(chan nashra.Send)
 	var workers sync.WaitGroup
 	workers.Go(func() { outbox.Work(ctx, s.cfg.Email.Concurrency, jobs, m, w, nil) })
 	defer workers.Wait()
 	defer close(jobs)
 	s.eng.Poll(ctx, func(ctx context.Context) (bool, error) { return s.claimEmails(ctx, m, w, jobs) },
-		func(ctx context.Context) { s.idle(ctx, store.SendEmail, s.wake) })
+		func(ctx context.Context) { s.idle(ctx, nashra.SendEmail, s.wake) })
 }
 
 // claimEmails claims a batch of due mails, unless the send is paused or
 // the server down, and hands them to the workers; it reports whether to
 // look again at once.
-func (s *Sender) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[store.SendUpdate], jobs chan<- store.Send) (bool, error) {
+func (s *Sender) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[store.SendUpdate], jobs chan<- nashra.Send) (bool, error) {
 	paused, since, err := s.gate.Paused(ctx)
 	if err != nil {
 		return false, fmt.Errorf("read whether sending is paused: %w", err)
@@ -179,7 +179,7 @@ func (s *Sender) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[st
 		return true, nil
 	}
 	now := s.now()
-	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, max(16, 4*s.cfg.Email.Concurrency), now, now.Add(s.cfg.LeaseDuration.D()), subscribers.Mailable)
+	rows, err := s.st.ClaimSends(ctx, nashra.SendEmail, s.holder, max(16, 4*s.cfg.Email.Concurrency), now, now.Add(s.cfg.LeaseDuration.D()), subscribers.Mailable)
 	if err != nil {
 		return false, err
 	}
@@ -204,7 +204,7 @@ func (s *Sender) probe(ctx context.Context, since time.Time, m *mailer, w *outbo
 		return false
 	}
 	now := s.now()
-	rows, err := s.st.ClaimSends(ctx, store.SendEmail, s.holder, 1, now, now.Add(s.cfg.LeaseDuration.D()), subscribers.Mailable)
+	rows, err := s.st.ClaimSends(ctx, nashra.SendEmail, s.holder, 1, now, now.Add(s.cfg.LeaseDuration.D()), subscribers.Mailable)
 	if err != nil || len(rows) == 0 {
 		return false
 	}
@@ -233,7 +233,7 @@ func (s *Sender) Resume(ctx context.Context) error {
 // since when.
 func (s *Sender) Paused(ctx context.Context) (bool, time.Time, error) { return s.gate.Paused(ctx) }
 
-func ids(rows []store.Send) []int64 {
+func ids(rows []nashra.Send) []int64 {
 	out := make([]int64, len(rows))
 	for i, r := range rows {
 		out[i] = r.ID
@@ -250,7 +250,7 @@ func b2f(b bool) float64 {
 
 // sendOne sends one mail and returns what to record. A send in flight at
 // shutdown is finished, bounded by SendTimeout, rather than abandoned.
-func (s *Sender) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, b *breaker) store.SendUpdate {
+func (s *Sender) sendOne(ctx context.Context, row nashra.Send, p *outbox.Pacer, b *breaker) store.SendUpdate {
 	log := s.log.With("send_id", row.ID, "subscriber_id", row.RecipientID, "kind", row.Kind, "digest_id", row.DigestID)
 	one := []int64{row.ID}
 	release := store.SendUpdate{Op: store.SendOpRelease, IDs: one}
@@ -318,7 +318,7 @@ func (s *Sender) sendOne(ctx context.Context, row store.Send, p *outbox.Pacer, b
 }
 
 // failed records a bounce, a retry or, after MaxAttempts, a dead message.
-func (s *Sender) failed(log *slog.Logger, row store.Send, v verdict, err error) store.SendUpdate {
+func (s *Sender) failed(log *slog.Logger, row nashra.Send, v verdict, err error) store.SendUpdate {
 	one := []int64{row.ID}
 	reason := err.Error()
 	if v == bounce {

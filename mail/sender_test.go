@@ -21,7 +21,6 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/internal/smtpsink"
-	"github.com/almaalouma/nashra/store"
 )
 
 func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
@@ -61,7 +60,7 @@ func TestTemporaryFailuresAreRetriedAndRefusedAddressesBounce(t *testing.T) {
 		t.Errorf("the greylisted address was tried %d times, want 3", tries["reader3@example.org"])
 	}
 	counts, _ := h.db.SendCounts(context.Background(), d.ID)
-	if counts[store.SendEmail][nashra.DeliverySent] != 11 || counts[store.SendEmail][nashra.DeliveryBounced] != 1 {
+	if counts[nashra.SendEmail][nashra.DeliverySent] != 11 || counts[nashra.SendEmail][nashra.DeliveryBounced] != 1 {
 		t.Fatalf("send log %v", counts)
 	}
 	if sub, _ := h.db.EmailSubscriber(context.Background(), 6); sub.State != nashra.EmailBounced || !strings.Contains(sub.LastBounce, "5.1.1") {
@@ -111,7 +110,7 @@ func TestSenderRefusedPausesTheSendAndAlerts(t *testing.T) {
 			}
 			d, _ := h.db.Digest(ctx, "2026-11-28")
 			c, _ := h.db.SendCounts(ctx, d.ID)
-			if c[store.SendEmail][nashra.DeliveryBounced] != 0 || c[store.SendEmail][nashra.DeliveryPending] < 20-sink.Count() {
+			if c[nashra.SendEmail][nashra.DeliveryBounced] != 0 || c[nashra.SendEmail][nashra.DeliveryPending] < 20-sink.Count() {
 				t.Fatalf("send log while paused: %v", c)
 			}
 			// The admin fixes the server and resumes: the rest goes out, once.

@@ -93,7 +93,7 @@ func (l *Limiter) freeAt(now time.Time, ahead int) (at time.Time, known bool) {
 	return Later(at, l.until), known
 }
 
-// next returns when the place after those held is free.
+// Next returns when the place after those held is free.
 func (l *Limiter) Next(now time.Time) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -102,7 +102,7 @@ func (l *Limiter) Next(now time.Time) time.Time {
 	return at
 }
 
-// reserve hands out the next place if it is free within DispatchLead; 0
+// Reserve hands out the next place if it is free within DispatchLead; 0
 // when it is not.
 func (l *Limiter) Reserve(now time.Time) uint64 {
 	l.mu.Lock()
@@ -171,7 +171,7 @@ func (l *Limiter) made(ticket uint64) {
 	l.log = append(l.log, l.now())
 }
 
-// release gives back ticket's place: its request will not be made.
+// Release gives back ticket's place: its request will not be made.
 func (l *Limiter) Release(ticket uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -184,26 +184,26 @@ func (l *Limiter) drop(ticket uint64) {
 	}
 }
 
-// fill counts a full window's worth of requests made at at: a term taking
+// Fill counts a full window's worth of requests made at at: a term taking
 // over from another holder does not know when that one last sent. That is
 // no request before a window has passed.
 func (l *Limiter) Fill(at time.Time) { l.Pause(at.Add(l.window)) }
 
-// pausedUntil returns the end of Telegram's latest pause of the bot.
+// PausedUntil returns the end of Telegram's latest pause of the bot.
 func (l *Limiter) PausedUntil() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.until
 }
 
-// pause keeps every request back until until, at least.
+// Pause keeps every request back until until, at least.
 func (l *Limiter) Pause(until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.until = Later(l.until, until)
 }
 
-// rateLimited records a 429 answered at end and pauses every request for
+// RateLimited records a 429 answered at end and pauses every request for
 // retry. fresh says no pause was running when the answer came. A 429 that
 // comes while one runs is for a request that went out before the first
 // answer was in and reached Telegram inside its retry_after: a violation,

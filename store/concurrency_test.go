@@ -551,7 +551,7 @@ func testDigestBuiltConcurrently(t *testing.T, db *DB) {
 		t.Errorf("the digest was created %d times", n)
 	}
 	d, _ := db.Digest(ctx, "2026-11-28")
-	if counts, _ := db.SendCounts(ctx, d.ID); counts[SendEmail][nashra.DeliveryPending] != 5 {
+	if counts, _ := db.SendCounts(ctx, d.ID); counts[nashra.SendEmail][nashra.DeliveryPending] != 5 {
 		t.Errorf("send log %v, want 5 pending emails", counts)
 	}
 }

@@ -257,7 +257,7 @@ func (db *DB) ChannelMembers(ctx context.Context) (map[int64]int, error) {
 
 // DigestSends returns, per digest among ids, how many of its mails of
 // medium reached each final state (sent, bounced, dead, stale, cancelled).
-func (db *DB) DigestSends(ctx context.Context, medium SendMedium, ids []int64) (map[int64]map[nashra.DeliveryState]int, error) {
+func (db *DB) DigestSends(ctx context.Context, medium nashra.SendMedium, ids []int64) (map[int64]map[nashra.DeliveryState]int, error) {
 	out := map[int64]map[nashra.DeliveryState]int{}
 	if len(ids) == 0 {
 		return out, nil

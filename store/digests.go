@@ -34,7 +34,7 @@ func scanDigest(row interface{ Scan(...any) error }) (nashra.Digest, error) {
 // DigestSending, queues it in the same transaction: one send-log row per
 // active email subscriber, with their sections of the moment, and, when
 // telegram is true, one reply of nashra.MethodDigest per active chat that asked
-// for the daily digest, in the dispatcher's broadcast lane.
+// for the daily digest, in the Telegram queue's broadcast lane.
 // When the day has a digest already nothing changes and created is false:
 // of two instances building the same day, one queues it.
 func (db *DB) CreateDigest(ctx context.Context, d nashra.Digest, telegram bool) (_ nashra.Digest, created bool, err error) {
@@ -198,52 +198,14 @@ func (db *DB) FinishDigests(ctx context.Context, now time.Time) ([]nashra.Digest
 	return out, nil
 }
 
-// SendKind says what a send-log row carries.
-type SendKind string
-
-// The kinds of send-log rows.
-const (
-	SendDigest  SendKind = "digest"
-	SendConfirm SendKind = "confirm"
-	SendNotice  SendKind = "notice"
-)
-
-// SendMedium says how a send-log row reaches its recipient.
-type SendMedium string
-
-// The media of the send log.
-const (
-	// SendEmail: RecipientID is an email subscriber.
-	SendEmail SendMedium = "email"
-	// SendTelegram: the Telegram digest, queued in the dispatcher's
-	// replies; SendCounts counts it under this medium.
-	SendTelegram SendMedium = "telegram"
-)
-
-// Send is a claimed send-log row.
-type Send struct {
-	ID          int64
-	Kind        SendKind
-	Medium      SendMedium
-	DigestID    int64
-	RecipientID int64
-	// Sections are the email subscriber's sections when the row was made
-	// (nil: all); Telegram rows carry none.
-	Sections  []string
-	Attempts  int
-	CreatedAt time.Time
-	// Address is the email subscriber's; empty for Telegram.
-	Address string
-}
-
 // ClaimSends leases to holder until leaseUntil up to limit rows of medium
 // that are due at now, confirmations before digests, oldest first. Rows
 // whose subscriber may no longer get them, as mailable says given the
 // row's kind and the subscriber's state ("" once forgotten), are
 // cancelled instead of claimed, with that state as the reason.
-func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, limit int, now, leaseUntil time.Time,
-	mailable func(SendKind, nashra.EmailState) bool) ([]Send, error) {
-	var out []Send
+func (db *DB) ClaimSends(ctx context.Context, medium nashra.SendMedium, holder string, limit int, now, leaseUntil time.Time,
+	mailable func(nashra.SendKind, nashra.EmailState) bool) ([]nashra.Send, error) {
+	var out []nashra.Send
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT s.id, s.kind, COALESCE(s.digest_id, 0), s.recipient_id, s.sections, s.attempts,
@@ -258,7 +220,7 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 		var claim []int64
 		cancel := map[string][]int64{}
 		for rows.Next() {
-			s := Send{Medium: medium}
+			s := nashra.Send{Medium: medium}
 			var sections string
 			var created int64
 			var state nashra.EmailState
@@ -301,7 +263,7 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 		}
 		claimed, err := int64s(ctx, tx, `SELECT id FROM send_log WHERE id IN (`+placeholders(len(claim))+`)
 			AND state = 'claimed' AND claimed_by = ?`, append(anys(claim), holder)...)
-		out = slices.DeleteFunc(out, func(s Send) bool { return !slices.Contains(claimed, s.ID) })
+		out = slices.DeleteFunc(out, func(s nashra.Send) bool { return !slices.Contains(claimed, s.ID) })
 		return err
 	})
 	if err != nil {
@@ -312,7 +274,7 @@ func (db *DB) ClaimSends(ctx context.Context, medium SendMedium, holder string, 
 
 // NextSendAt returns when the earliest pending row of medium is due; zero
 // when none is pending.
-func (db *DB) NextSendAt(ctx context.Context, medium SendMedium) (time.Time, error) {
+func (db *DB) NextSendAt(ctx context.Context, medium nashra.SendMedium) (time.Time, error) {
 	var at sql.NullInt64
 	if err := db.read.QueryRowContext(ctx, `SELECT MIN(not_before) FROM send_log WHERE medium = ? AND state = 'pending'`,
 		medium).Scan(&at); err != nil {
@@ -326,7 +288,7 @@ func (db *DB) NextSendAt(ctx context.Context, medium SendMedium) (time.Time, err
 
 // OpenSends counts the rows of medium still to send, pending or claimed:
 // the queue's depth, for /stats and /metrics.
-func (db *DB) OpenSends(ctx context.Context, medium SendMedium) (int, error) {
+func (db *DB) OpenSends(ctx context.Context, medium nashra.SendMedium) (int, error) {
 	var n int
 	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM send_log WHERE medium = ? AND state IN ('pending', 'claimed')`,
 		medium).Scan(&n); err != nil {
@@ -479,8 +441,8 @@ func sendSQL(u SendUpdate) (string, []any) {
 }
 
 // SendCounts counts a digest's messages by medium and state: its send-log
-// rows, and its replies in the dispatcher's queue as SendTelegram.
-func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[SendMedium]map[nashra.DeliveryState]int, error) {
+// rows, and its replies in the Telegram queue, under nashra.SendTelegram.
+func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[nashra.SendMedium]map[nashra.DeliveryState]int, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT medium, state, COUNT(*) FROM send_log WHERE digest_id = ?
 		GROUP BY medium, state
 		UNION ALL SELECT 'telegram', state, COUNT(*) FROM delivery_replies WHERE digest_id = ? GROUP BY state`, digestID, digestID)
@@ -488,9 +450,9 @@ func (db *DB) SendCounts(ctx context.Context, digestID int64) (map[SendMedium]ma
 		return nil, fmt.Errorf("count sends of digest %d: %w", digestID, err)
 	}
 	defer rows.Close()
-	out := map[SendMedium]map[nashra.DeliveryState]int{}
+	out := map[nashra.SendMedium]map[nashra.DeliveryState]int{}
 	for rows.Next() {
-		var m SendMedium
+		var m nashra.SendMedium
 		var s nashra.DeliveryState
 		var n int
 		if err := rows.Scan(&m, &s, &n); err != nil {

@@ -79,7 +79,7 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 		if _, err := db.SetEmailPreferences(ctx, ids[2], nil, true, at); err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute), mailable)
+		got, err := db.ClaimSends(ctx, nashra.SendEmail, "me", 10, at, at.Add(time.Minute), mailable)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,14 +88,14 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 			order = append(order, s.RecipientID)
 		}
 		// The confirmation goes first, then the digests in order.
-		if !slices.Equal(order, []int64{pending, ids[0], ids[1]}) || got[0].Kind != SendConfirm || got[1].Address != "aa@example.org" {
+		if !slices.Equal(order, []int64{pending, ids[0], ids[1]}) || got[0].Kind != nashra.SendConfirm || got[1].Address != "aa@example.org" {
 			t.Fatalf("claimed %+v", got)
 		}
 		if !slices.Equal(got[1].Sections, []string{"news"}) || got[2].Sections != nil {
 			t.Fatalf("sections %v and %v", got[1].Sections, got[2].Sections)
 		}
 		counts, _ := db.SendCounts(ctx, d.ID)
-		if counts[SendEmail][nashra.DeliveryCancelled] != 1 || counts[SendEmail][nashra.DeliveryClaimed] != 2 {
+		if counts[nashra.SendEmail][nashra.DeliveryCancelled] != 1 || counts[nashra.SendEmail][nashra.DeliveryClaimed] != 2 {
 			t.Fatalf("counts %v: the paused reader's row should be cancelled", counts)
 		}
 		// The Telegram digest is queued once, in the dispatcher's queue.
@@ -104,10 +104,10 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 			tg[0].Params["digest_id"] != strconv.FormatInt(d.ID, 10) {
 			t.Fatalf("telegram claim: %+v, %v", tg, err)
 		}
-		if counts, _ := db.SendCounts(ctx, d.ID); counts[SendTelegram][nashra.DeliveryClaimed] != 2 {
+		if counts, _ := db.SendCounts(ctx, d.ID); counts[nashra.SendTelegram][nashra.DeliveryClaimed] != 2 {
 			t.Fatalf("counts %v: want the 2 Telegram digests claimed", counts)
 		}
-		if more, _ := db.ClaimSends(ctx, SendEmail, "other", 10, at, at.Add(time.Minute), mailable); len(more) != 0 {
+		if more, _ := db.ClaimSends(ctx, nashra.SendEmail, "other", 10, at, at.Add(time.Minute), mailable); len(more) != 0 {
 			t.Fatalf("claimed rows were claimed again: %+v", more)
 		}
 	})
@@ -115,11 +115,11 @@ func TestCreateDigestQueuesOnceAndClaimsInOrder(t *testing.T) {
 
 // mailable stands for the policy of who may be mailed what
 // (subscribers.Mailable): the store cancels what it refuses.
-func mailable(kind SendKind, state nashra.EmailState) bool {
+func mailable(kind nashra.SendKind, state nashra.EmailState) bool {
 	switch kind {
-	case SendDigest:
+	case nashra.SendDigest:
 		return state == nashra.EmailActive
-	case SendConfirm:
+	case nashra.SendConfirm:
 		return state == nashra.EmailPending
 	}
 	return state == nashra.EmailActive || state == nashra.EmailPaused
@@ -143,7 +143,7 @@ func TestUpdateSends(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute), mailable)
+		rows, err := db.ClaimSends(ctx, nashra.SendEmail, "me", 10, at, at.Add(time.Minute), mailable)
 		if err != nil || len(rows) != 4 {
 			t.Fatalf("claim: %d rows, %v", len(rows), err)
 		}
@@ -162,28 +162,28 @@ func TestUpdateSends(t *testing.T) {
 		counts, _ := db.SendCounts(ctx, d.ID)
 		want := map[nashra.DeliveryState]int{nashra.DeliverySent: 1, nashra.DeliveryPending: 1, nashra.DeliveryCancelled: 1, nashra.DeliveryBounced: 1}
 		for s, n := range want {
-			if counts[SendEmail][s] != n {
-				t.Fatalf("counts %v, want %v", counts[SendEmail], want)
+			if counts[nashra.SendEmail][s] != n {
+				t.Fatalf("counts %v, want %v", counts[nashra.SendEmail], want)
 			}
 		}
 		if s, _ := db.EmailSubscriber(ctx, ids[3]); s.Bounces != 1 || s.State != nashra.EmailActive || s.LastBounce != "550 no such user" {
 			t.Fatalf("after one bounce: %+v", s)
 		}
 		// The retry is not due before its time.
-		if got, _ := db.ClaimSends(ctx, SendEmail, "me", 10, at, at.Add(time.Minute), mailable); len(got) != 0 {
+		if got, _ := db.ClaimSends(ctx, nashra.SendEmail, "me", 10, at, at.Add(time.Minute), mailable); len(got) != 0 {
 			t.Fatalf("a held retry was claimed early: %+v", got)
 		}
-		if next, _ := db.NextSendAt(ctx, SendEmail); !next.Equal(at.Add(time.Minute)) {
+		if next, _ := db.NextSendAt(ctx, nashra.SendEmail); !next.Equal(at.Add(time.Minute)) {
 			t.Fatalf("next send at %v", next)
 		}
-		got, _ := db.ClaimSends(ctx, SendEmail, "me", 10, at.Add(time.Minute), at.Add(2*time.Minute), mailable)
+		got, _ := db.ClaimSends(ctx, nashra.SendEmail, "me", 10, at.Add(time.Minute), at.Add(2*time.Minute), mailable)
 		if len(got) != 1 || got[0].Attempts != 1 {
 			t.Fatalf("retry claim: %+v", got)
 		}
 
 		// A second digest: the bouncing address reaches the threshold.
 		d2, _, _ := db.CreateDigest(ctx, newDigest("2026-11-29", at.Add(24*time.Hour)), false)
-		rows, _ = db.ClaimSends(ctx, SendEmail, "me", 10, at.Add(24*time.Hour), at.Add(25*time.Hour), mailable)
+		rows, _ = db.ClaimSends(ctx, nashra.SendEmail, "me", 10, at.Add(24*time.Hour), at.Add(25*time.Hour), mailable)
 		var bounce []int64
 		var sent []int64
 		for _, r := range rows {
@@ -218,8 +218,8 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 		if _, _, err := db.CreateDigest(ctx, newDigest("2026-11-28", at), false); err != nil {
 			t.Fatal(err)
 		}
-		a, _ := db.ClaimSends(ctx, SendEmail, "a", 2, at, at.Add(time.Minute), mailable)
-		b, _ := db.ClaimSends(ctx, SendEmail, "b", 2, at, at.Add(time.Minute), mailable)
+		a, _ := db.ClaimSends(ctx, nashra.SendEmail, "a", 2, at, at.Add(time.Minute), mailable)
+		b, _ := db.ClaimSends(ctx, nashra.SendEmail, "b", 2, at, at.Add(time.Minute), mailable)
 		if len(a) != 2 || len(b) != 1 {
 			t.Fatalf("claims %d and %d", len(a), len(b))
 		}
@@ -233,7 +233,7 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 		if err := db.UpdateSends(ctx, "a", []SendUpdate{{Op: SendOpDead, IDs: []int64{a[0].ID}, Error: "late"}}); err != nil {
 			t.Fatal(err)
 		}
-		again, _ := db.ClaimSends(ctx, SendEmail, "c", 10, at, at.Add(time.Minute), mailable)
+		again, _ := db.ClaimSends(ctx, nashra.SendEmail, "c", 10, at, at.Add(time.Minute), mailable)
 		if len(again) != 2 {
 			t.Fatalf("after release, %d rows claimable, want 2", len(again))
 		}
@@ -241,7 +241,7 @@ func TestSendClaimsReleaseAndRenew(t *testing.T) {
 		if err := db.ReleaseClaims(ctx, QueueEmail, ""); err != nil {
 			t.Fatal(err)
 		}
-		if all, _ := db.ClaimSends(ctx, SendEmail, "d", 10, at, at.Add(time.Minute), mailable); len(all) != 3 {
+		if all, _ := db.ClaimSends(ctx, nashra.SendEmail, "d", 10, at, at.Add(time.Minute), mailable); len(all) != 3 {
 			t.Fatalf("after a takeover, %d rows claimable, want 3", len(all))
 		}
 	})

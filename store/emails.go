@@ -186,9 +186,9 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 				return err
 			}
 		}
-		kind := SendConfirm
+		kind := nashra.SendConfirm
 		if state == nashra.EmailActive || state == nashra.EmailPaused {
-			kind, outcome = SendNotice, SignupNotice
+			kind, outcome = nashra.SendNotice, SignupNotice
 			if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET requests = ?, requests_since = ? WHERE id = ?`,
 				requests+1, since, id); err != nil {
 				return err

@@ -22,7 +22,7 @@ func signup(t *testing.T, db *DB, addr string, sections []string, now time.Time)
 }
 
 // queued returns the kinds of the email rows queued for a subscriber.
-func queued(t *testing.T, db *DB, id int64) []SendKind {
+func queued(t *testing.T, db *DB, id int64) []nashra.SendKind {
 	t.Helper()
 	rows, err := db.read.Query(`SELECT kind FROM send_log WHERE medium = 'email' AND recipient_id = ? AND state = 'pending'
 		ORDER BY id`, id)
@@ -30,9 +30,9 @@ func queued(t *testing.T, db *DB, id int64) []SendKind {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []SendKind
+	var out []nashra.SendKind
 	for rows.Next() {
-		var k SendKind
+		var k nashra.SendKind
 		rows.Scan(&k)
 		out = append(out, k)
 	}
@@ -60,7 +60,7 @@ func TestEmailSignupLifecycle(t *testing.T) {
 		if s, _ = db.EmailSubscriber(ctx, id); !slices.Equal(s.Sections, []string{"news"}) {
 			t.Fatalf("an unconfirmed signup takes the latest sections, got %v", s.Sections)
 		}
-		if got := queued(t, db, id); !slices.Equal(got, []SendKind{SendConfirm, SendConfirm}) {
+		if got := queued(t, db, id); !slices.Equal(got, []nashra.SendKind{nashra.SendConfirm, nashra.SendConfirm}) {
 			t.Fatalf("queued %v", got)
 		}
 

@@ -207,13 +207,13 @@ func AfterBounce(bounces int, state nashra.EmailState, threshold int) nashra.Ema
 // in state ("" once forgotten): the digest to a confirmed reader who did
 // not pause it, a confirmation while the address waits for it, a notice
 // to any confirmed reader; nothing to one who left or bounced.
-func Mailable(kind store.SendKind, state nashra.EmailState) bool {
+func Mailable(kind nashra.SendKind, state nashra.EmailState) bool {
 	switch kind {
-	case store.SendDigest:
+	case nashra.SendDigest:
 		return state == nashra.EmailActive
-	case store.SendConfirm:
+	case nashra.SendConfirm:
 		return state == nashra.EmailPending
-	case store.SendNotice:
+	case nashra.SendNotice:
 		return state == nashra.EmailActive || state == nashra.EmailPaused
 	}
 	return false

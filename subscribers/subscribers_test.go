@@ -40,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 // mails returns the addresses of the mails queued, one per mail.
 func (f *fixture) mails(t *testing.T) []string {
 	t.Helper()
-	rows, err := f.db.ClaimSends(context.Background(), store.SendEmail, "test", 100, f.now, f.now.Add(time.Minute), Mailable)
+	rows, err := f.db.ClaimSends(context.Background(), nashra.SendEmail, "test", 100, f.now, f.now.Add(time.Minute), Mailable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,18 +221,18 @@ func TestAfterBounce(t *testing.T) {
 // confirmed reader; nobody who left, bounced or was forgotten gets any.
 func TestMailable(t *testing.T) {
 	for _, c := range []struct {
-		kind  store.SendKind
+		kind  nashra.SendKind
 		state nashra.EmailState
 		want  bool
 	}{
-		{store.SendDigest, nashra.EmailActive, true},
-		{store.SendDigest, nashra.EmailPaused, false},
-		{store.SendConfirm, nashra.EmailPending, true},
-		{store.SendConfirm, nashra.EmailActive, false},
-		{store.SendNotice, nashra.EmailPaused, true},
-		{store.SendNotice, nashra.EmailUnsubscribed, false},
-		{store.SendDigest, nashra.EmailBounced, false},
-		{store.SendNotice, "", false},
+		{nashra.SendDigest, nashra.EmailActive, true},
+		{nashra.SendDigest, nashra.EmailPaused, false},
+		{nashra.SendConfirm, nashra.EmailPending, true},
+		{nashra.SendConfirm, nashra.EmailActive, false},
+		{nashra.SendNotice, nashra.EmailPaused, true},
+		{nashra.SendNotice, nashra.EmailUnsubscribed, false},
+		{nashra.SendDigest, nashra.EmailBounced, false},
+		{nashra.SendNotice, "", false},
 	} {
 		if got := Mailable(c.kind, c.state); got != c.want {
 			t.Errorf("%s to a subscriber %q: %v, want %v", c.kind, c.state, got, c.want)

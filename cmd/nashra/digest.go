@@ -146,7 +146,7 @@ func cmdDigest(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		e, t := counts[store.SendEmail], counts[store.SendTelegram]
+		e, t := counts[nashra.SendEmail], counts[nashra.SendTelegram]
 		fmt.Fprintf(env.stdout, "%s: %s — emails: %d sent, %d bounced, %d failed, %d with nothing new; Telegram readers: %d queued\n",
 			got.Day, got.Subject, e[nashra.DeliverySent], e[nashra.DeliveryBounced], e[nashra.DeliveryDead]+e[nashra.DeliveryStale],
 			e[nashra.DeliveryCancelled], t[nashra.DeliverySent])
