@@ -240,7 +240,7 @@ func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store
 		articles: &articleCache{st: e.st, ttl: 5 * time.Second, m: map[int64]cachedArticle{}},
 	}
 	s.paused.Store(d.Paused)
-	e.m.paused.Set(b2f(d.Paused))
+	e.m.queue.SetPaused(d.Paused)
 	s.leaseEnd.Store(d.Until.UnixNano())
 	now := e.now()
 	for _, sc := range scopes {
@@ -255,20 +255,13 @@ func newSession(parent context.Context, e *Engine, d store.Lease, scopes []store
 	return s
 }
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // run serves the term until the context ends or the lease is lost, then
 // winds down: in-flight sends finish and are recorded, the rest of what was
 // claimed is given back.
 func (s *session) run() {
 	var workers, background sync.WaitGroup
 	workers.Go(func() {
-		outbox.Work(s.ctx, s.e.cfg.Concurrency, s.jobs, s, s.out, func(j *job, _ outcome) { s.done <- j })
+		outbox.Work(s.ctx, s.e.eng, s.e.cfg.Concurrency, s.jobs, s, s.out, func(j *job, _ outcome) { s.done <- j })
 	})
 	background.Go(func() { s.e.eng.Poll(s.ctx, s.claim, s.idle) })
 	background.Go(s.housekeep)

@@ -86,7 +86,7 @@ func New(cfg *config.Config, holder string, st Store, snd Sender, now func() tim
 	}
 	// The housekeeper's pace: the lease's row says whether the editors
 	// paused, which must take effect within a tick.
-	eng := outbox.NewEngine(st, store.QueueTelegram, holder, cfg.LeaseDuration.D(), now, log)
+	eng := outbox.NewEngine(st, store.QueueTelegram, holder, cfg.LeaseDuration.D(), now, log, m.queue)
 	lease := eng.Lease().RenewEvery(min(time.Second, cfg.Delivery.HandOnInterval.D()))
 	e := &Engine{
 		cfg: cfg.Delivery, limits: cfg.Telegram.Limits, loc: cfg.Site.Location, eng: eng, lease: lease,
@@ -321,9 +321,7 @@ func (e *Engine) lead(ctx context.Context, t outbox.Term) error {
 	e.mu.Lock()
 	e.running = s
 	e.mu.Unlock()
-	e.m.leader.Set(1)
 	defer func() {
-		e.m.leader.Set(0)
 		e.mu.Lock()
 		e.running = nil
 		e.mu.Unlock()

@@ -150,7 +150,7 @@ func (s *session) housekeep() {
 func (s *session) renewed(d store.Lease) {
 	s.leaseEnd.Store(d.Until.UnixNano())
 	if s.paused.Swap(d.Paused) != d.Paused {
-		s.e.m.paused.Set(b2f(d.Paused))
+		s.e.m.queue.SetPaused(d.Paused)
 		s.e.log.Warn("pushes paused or resumed", "paused", d.Paused)
 		if d.Paused {
 			s.releasePushes()

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra/outbox"
+	"github.com/almaalouma/nashra/store"
 )
 
 // metrics are the engine's Prometheus series. Gauges read from the store
@@ -14,8 +15,7 @@ type metrics struct {
 	held        prometheus.Gauge
 	staleRows   prometheus.Gauge
 	deadRows    prometheus.Gauge
-	paused      prometheus.Gauge
-	leader      prometheus.Gauge
+	queue       *outbox.Metrics // the lease, the pause, the send times
 	sent        *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	rateLimited prometheus.Counter
@@ -25,7 +25,6 @@ type metrics struct {
 	dead        prometheus.Counter
 	fanOut      prometheus.Counter
 	followed    prometheus.Counter
-	sendSeconds prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,9 +37,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Rows dropped as stale, still kept in the store."}),
 		deadRows: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_dead_rows",
 			Help: "Rows given up after errors, still kept in the store."}),
-		paused: outbox.PausedGauge("delivery", "1 while the editors have paused all pushes."),
-		leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nashra_delivery_leader",
-			Help: "1 while this instance holds the dispatcher's lease."}),
+		queue: outbox.NewMetrics(store.QueueTelegram, "delivery", "1 while the editors have paused all pushes."),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_delivery_sent_total",
 			Help: "Messages Telegram accepted (a bundle counts once), by lane."}, []string{"lane"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nashra_delivery_errors_total",
@@ -59,9 +56,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Outbox rows created by handing articles on."}),
 		followed: prometheus.NewCounter(prometheus.CounterOpts{Name: "nashra_delivery_followed_sent_total",
 			Help: "Articles delivered because of a keyword or tag followed, to chats that do not follow their section."}),
-		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "nashra_delivery_send_seconds",
-			Help: "Duration of calls to Telegram.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
 	}
-	return m, outbox.Register(reg, "delivery", m.depth, m.held, m.staleRows, m.deadRows, m.paused, m.leader, m.sent,
-		m.errors, m.rateLimited, m.globalPause, m.violations, m.stale, m.dead, m.fanOut, m.followed, m.sendSeconds)
+	return m, outbox.Register(reg, "delivery", append(m.queue.Collectors(), m.depth, m.held, m.staleRows, m.deadRows, m.sent,
+		m.errors, m.rateLimited, m.globalPause, m.violations, m.stale, m.dead, m.fanOut, m.followed)...)
 }

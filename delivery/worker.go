@@ -122,9 +122,7 @@ func (s *session) execute(j *job) error {
 	defer cancel()
 	ctx = outbox.WithTurn(ctx, j.turn)
 	called := false
-	start := time.Now()
 	defer func() {
-		s.e.m.sendSeconds.Observe(time.Since(start).Seconds())
 		j.turn.Settle(called)
 		j.end = s.e.now()
 	}()

@@ -118,7 +118,7 @@ func New(cfg *config.Config, deps Deps) (*Sender, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.eng = outbox.NewEngine(deps.Store, store.QueueEmail, deps.Holder, cfg.LeaseDuration.D(), s.now, s.log)
+	s.eng = outbox.NewEngine(deps.Store, store.QueueEmail, deps.Holder, cfg.LeaseDuration.D(), s.now, s.log, m.queue)
 	s.eng.Lease().OnRenew(s.renewed)
 	s.holder = s.eng.Lease().Holder()
 	s.gate = outbox.NewGate(deps.Store, store.QueueEmail, s.now)

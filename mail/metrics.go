@@ -4,12 +4,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/almaalouma/nashra/outbox"
+	"github.com/almaalouma/nashra/store"
 )
 
 type metrics struct {
 	messages *prometheus.CounterVec
-	paused   prometheus.Gauge
-	queue    *prometheus.GaugeVec
+	queue    *outbox.Metrics // the lease, the pause, the send times
+	waiting  *prometheus.GaugeVec
 }
 
 // newMetrics keeps the names the metrics had when the digest sent its own
@@ -17,12 +18,12 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		messages: MessagesCounter("email"),
-		paused:   outbox.PausedGauge("digest", "1 while the circuit breaker holds the email send paused."),
-		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "nashra_digest_queue",
+		queue:    outbox.NewMetrics(store.QueueEmail, "digest", "1 while the circuit breaker holds the email send paused."),
+		waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "nashra_digest_queue",
 			Help: "Messages waiting to be sent by medium: email only, the Telegram digest waits in the delivery engine's queue."},
 			[]string{"medium"}),
 	}
-	return m, outbox.Register(reg, "mail", m.messages, m.paused, m.queue)
+	return m, outbox.Register(reg, "mail", append(m.queue.Collectors(), m.messages, m.waiting)...)
 }
 
 // MessagesCounter is nashra_digest_messages_total of one medium, by

@@ -38,7 +38,7 @@ func (s *Sender) lead(ctx context.Context, t outbox.Term) {
 // renewed refreshes the gauge with every renewal of the lease.
 func (s *Sender) renewed(ctx context.Context, _ store.Lease) {
 	if n, err := s.st.OpenSends(ctx, nashra.SendEmail); err == nil {
-		s.m.queue.WithLabelValues(string(nashra.SendEmail)).Set(float64(n))
+		s.m.waiting.WithLabelValues(string(nashra.SendEmail)).Set(float64(n))
 	}
 }
 
@@ -151,7 +151,7 @@ func (s *Sender) sendEmails(ctx context.Context) {
 	m := &mailer{s: s, p: outbox.NewPacer(s.cfg.Email.RatePerSecond)}
 	jobs := make(chan nashra.Send)
 	var workers sync.WaitGroup
-	workers.Go(func() { outbox.Work(ctx, s.cfg.Email.Concurrency, jobs, m, w, nil) })
+	workers.Go(func() { outbox.Work(ctx, s.eng, s.cfg.Email.Concurrency, jobs, m, w, nil) })
 	defer workers.Wait()
 	defer close(jobs)
 	s.eng.Poll(ctx, func(ctx context.Context) (bool, error) { return s.claimEmails(ctx, m, w, jobs) },
@@ -166,7 +166,7 @@ func (s *Sender) claimEmails(ctx context.Context, m *mailer, w *outbox.Writer[st
 	if err != nil {
 		return false, fmt.Errorf("read whether sending is paused: %w", err)
 	}
-	s.m.paused.Set(b2f(paused))
+	s.m.queue.SetPaused(paused)
 	m.b.tripped.Store(false)
 	if wait := m.b.down(); wait > 0 {
 		outbox.Sleep(ctx, wait)
@@ -239,13 +239,6 @@ func ids(rows []nashra.Send) []int64 {
 		out[i] = r.ID
 	}
 	return out
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // sendOne sends one mail and returns what to record. A send in flight at
@@ -355,7 +348,7 @@ func (s *Sender) tripBreaker(ctx context.Context, log *slog.Logger, b *breaker, 
 		return
 	}
 	s.m.messages.WithLabelValues("paused").Inc()
-	s.m.paused.Set(1)
+	s.m.queue.SetPaused(true)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	log.Error("mail: the mail server refused the sender: sending paused", "err", cause, "cooldown", s.cfg.Email.PauseCooldown.D())

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/almaalouma/nashra"
@@ -321,6 +322,57 @@ func TestPolicyRefusalsOfConfirmationsDoNotPause(t *testing.T) {
 	if counts, _ := h.db.CountEmailSubscribers(ctx); counts[nashra.EmailActive] != 5 {
 		t.Fatalf("subscribers %v", counts)
 	}
+}
+
+// The operator's series of the email queue, kept by the engine: the lease
+// held while sending, every send timed, the pause.
+func TestQueueMetrics(t *testing.T) {
+	h := newHarness(t)
+	h.subscribe(5)
+	h.queue()
+	reg := prometheus.NewRegistry()
+	s := h.sender(func(d *Deps) { d.Registerer = reg })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var leading float64
+	err := s.SendUntil(ctx, func(ctx context.Context) (bool, error) {
+		n, err := h.db.OpenSends(ctx, nashra.SendEmail)
+		if n == 0 {
+			leading = gathered(t, reg, "nashra_digest_leader").GetGauge().GetValue()
+		}
+		return n == 0, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leading != 1 {
+		t.Errorf("nashra_digest_leader was %v while the mails went out, want 1", leading)
+	}
+	if v := gathered(t, reg, "nashra_digest_leader").GetGauge().GetValue(); v != 0 {
+		t.Errorf("nashra_digest_leader is %v once the sender stopped, want 0", v)
+	}
+	if v := gathered(t, reg, "nashra_digest_paused").GetGauge().GetValue(); v != 0 {
+		t.Errorf("nashra_digest_paused is %v, want 0", v)
+	}
+	if n := gathered(t, reg, "nashra_digest_send_seconds").GetHistogram().GetSampleCount(); n != 5 {
+		t.Errorf("%d sends timed, want 5", n)
+	}
+}
+
+// gathered is the one series of the family name in reg.
+func gathered(t *testing.T, reg *prometheus.Registry, name string) *dto.Metric {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0]
+		}
+	}
+	t.Fatalf("no single series %s", name)
+	return nil
 }
 
 // counted is how many mails s counted with result.

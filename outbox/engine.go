@@ -34,23 +34,25 @@ type Engine struct {
 	queue store.Queue
 	now   func() time.Time
 	log   *slog.Logger
+	m     *Metrics
 	// claimsRenewed is when the claims were last renewed (Unix
 	// nanoseconds); 0 at the start of a term.
 	claimsRenewed atomic.Int64
 }
 
 // NewEngine returns the engine of queue q, whose lease has the queue's
-// name, held as holder (empty: a NewHolder) for ttl at a time.
-// now (nil: time.Now) must advance like real time; log may be nil to
+// name, held as holder (empty: a NewHolder) for ttl at a time, keeping
+// m. now (nil: time.Now) must advance like real time; log may be nil to
 // discard.
-func NewEngine(st ClaimStore, q store.Queue, holder string, ttl time.Duration, now func() time.Time, log *slog.Logger) *Engine {
+func NewEngine(st ClaimStore, q store.Queue, holder string, ttl time.Duration, now func() time.Time, log *slog.Logger,
+	m *Metrics) *Engine {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{lease: NewLease(st, string(q), holder, ttl, now, log), st: st, queue: q, now: now, log: log}
+	e := &Engine{lease: NewLease(st, string(q), holder, ttl, now, log), st: st, queue: q, now: now, log: log, m: m}
 	e.lease.OnRenew(e.renewClaims)
 	return e
 }
@@ -73,7 +75,9 @@ func (e *Engine) Run(ctx context.Context, term func(ctx context.Context, t Term)
 			}
 			return
 		}
+		e.m.leader.Set(1)
 		term(ctx, t)
+		e.m.leader.Set(0)
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := e.st.ReleaseClaims(bg, e.queue, e.lease.Holder()); err != nil {
@@ -127,16 +131,18 @@ type Sender[J, O any] interface {
 	Send(ctx context.Context, job J) O
 }
 
-// Work sends the jobs with n workers until jobs is closed and returns once
-// they are done. Each worker sends a job, commits its outcome through w
-// and calls done (when not nil) before it takes the next: at most n sends
-// can have reached the outside without their outcome stored.
-func Work[J, O any](ctx context.Context, n int, jobs <-chan J, s Sender[J, O], w *Writer[O], done func(J, O)) {
+// Work sends the jobs of e's queue with n workers until jobs is closed and
+// returns once they are done. Each worker sends a job, commits its outcome
+// through w and calls done (when not nil) before it takes the next: at
+// most n sends can have reached the outside without their outcome stored.
+func Work[J, O any](ctx context.Context, e *Engine, n int, jobs <-chan J, s Sender[J, O], w *Writer[O], done func(J, O)) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
 			for j := range jobs {
+				start := time.Now()
 				o := s.Send(ctx, j)
+				e.m.sendSeconds.Observe(time.Since(start).Seconds())
 				w.Commit(o)
 				if done != nil {
 					done(j, o)
