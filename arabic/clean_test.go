@@ -1,6 +1,11 @@
 package arabic
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
 
 func TestCleanLine(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -32,4 +37,43 @@ func TestCleanText(t *testing.T) {
 			t.Errorf("CleanText(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// Whatever a feed sends, the cleaned text is valid UTF-8 with nothing
+// invisible or controlling left, no white space at its ends or doubled,
+// paragraphs apart by one empty line at most, and cleaning it again
+// changes nothing.
+func FuzzClean(f *testing.F) {
+	for _, s := range []string{"  خبر \n\t عاجل  ", "\u202eمقلوب\u202c\r\n\r\n\r\nنص", "bad\xff\n \nbytes", "\ufeff\u200d👩\u200d💻\u0085x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		line, text := CleanLine(s), CleanText(s)
+		for _, out := range []string{line, text} {
+			if !utf8.ValidString(out) {
+				t.Fatalf("%q: invalid UTF-8 %q", s, out)
+			}
+			for _, r := range out {
+				if r != '\n' && (invisible(r) || unicode.IsSpace(r) && r != ' ') {
+					t.Fatalf("%q: %U left in %q", s, r, out)
+				}
+			}
+			if strings.TrimSpace(out) != out || strings.Contains(out, "  ") || strings.Contains(out, " \n") ||
+				strings.Contains(out, "\n ") || strings.Contains(out, "\n\n\n") {
+				t.Fatalf("%q: white space left in %q", s, out)
+			}
+		}
+		if strings.Contains(line, "\n") {
+			t.Fatalf("%q: a line break in the line %q", s, line)
+		}
+		if again := CleanLine(line); again != line {
+			t.Fatalf("CleanLine not stable: %q → %q → %q", s, line, again)
+		}
+		if again := CleanText(text); again != text {
+			t.Fatalf("CleanText not stable: %q → %q → %q", s, text, again)
+		}
+		if l := CleanLine(text); l != line {
+			t.Fatalf("%q: CleanLine %q, but %q from CleanText", s, line, l)
+		}
+	})
 }
