@@ -37,8 +37,10 @@ type EmailSubscriber struct {
 	LastBounce string
 }
 
-// Subscribed reports whether the subscriber has confirmed and not left:
-// active or paused.
-func (s EmailSubscriber) Subscribed() bool {
-	return s.State == EmailActive || s.State == EmailPaused
-}
+// Subscribed reports whether the state is one of a subscriber who has
+// confirmed and not left: active or paused. Such a subscriber who signs up
+// again gets a notice with their preference link, not a confirmation.
+func (s EmailState) Subscribed() bool { return s == EmailActive || s == EmailPaused }
+
+// Subscribed reports whether the subscriber has confirmed and not left.
+func (s EmailSubscriber) Subscribed() bool { return s.State.Subscribed() }

@@ -187,7 +187,7 @@ func (db *DB) RequestEmailSignup(ctx context.Context, r SignupRequest) (int64, S
 			}
 		}
 		kind := nashra.SendConfirm
-		if state == nashra.EmailActive || state == nashra.EmailPaused {
+		if state.Subscribed() {
 			kind, outcome = nashra.SendNotice, SignupNotice
 			if _, err := tx.ExecContext(ctx, `UPDATE email_subscribers SET requests = ?, requests_since = ? WHERE id = ?`,
 				requests+1, since, id); err != nil {

@@ -214,7 +214,7 @@ func Mailable(kind nashra.SendKind, state nashra.EmailState) bool {
 	case nashra.SendConfirm:
 		return state == nashra.EmailPending
 	case nashra.SendNotice:
-		return state == nashra.EmailActive || state == nashra.EmailPaused
+		return state.Subscribed()
 	}
 	return false
 }
