@@ -1,8 +1,10 @@
 // Package arabic provides the text helpers an Arabic news service needs:
 // normalisation for matching what readers type, words and light morphology
 // for matching what they follow, dates in the site's own
-// style with Iraqi month names, counts with correct plural forms, and
-// cutting text to a length without breaking a character.
+// style with Iraqi month names, counts with correct plural forms,
+// cleaning feed text of what would garble it (invalid bytes, controls,
+// bidi overrides), and cutting text to a length without breaking a
+// character.
 package arabic
 
 import (
