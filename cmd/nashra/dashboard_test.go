@@ -59,6 +59,7 @@ func TestDashboardInChromium(t *testing.T) {
 	// readers of the site sign up for the email digest.
 	tg.PushMessage(telegramtest.Incoming{From: reader.ID, Text: "/start sec_news"})
 	waitFor(t, func() bool { subs, _ := m.db.Subscriptions(ctx, reader.ID); return len(subs) == 1 })
+	noQuietHours(t, m.db, reader.ID, nil)
 	site.Publish(time.Now(), demo.Fresh...)
 	if _, err := m.poller.PollAll(ctx); err != nil {
 		t.Fatal(err)

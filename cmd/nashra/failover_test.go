@@ -162,12 +162,7 @@ func TestFailoverOnPostgres(t *testing.T) {
 		if _, err := db.Subscribe(ctx, id, slugs, now); err != nil {
 			t.Fatal(err)
 		}
-		// Quiet hours would hold the push until morning.
-		s := nashra.DefaultChatSettings
-		s.QuietStart, s.QuietEnd = 0, 0
-		if err := db.SetChatSettings(ctx, id, s, now); err != nil {
-			t.Fatal(err)
-		}
+		noQuietHours(t, db, id, nil)
 	}
 	b := startNashra(t, vars, "b", "run")
 	eventually(t, 20*time.Second, "b running", func() bool { return b.logged("nashra running") })

@@ -15,6 +15,7 @@ import (
 	"github.com/almaalouma/nashra"
 	"github.com/almaalouma/nashra/config"
 	"github.com/almaalouma/nashra/demo"
+	"github.com/almaalouma/nashra/store"
 	"github.com/almaalouma/nashra/telegram/telegramtest"
 )
 
@@ -312,22 +313,32 @@ func TestNewsroomEditorsDetails(t *testing.T) {
 }
 
 // reader starts the bot in a private chat with a deep link to news and
-// returns the reader's id; settings, when not nil, change theirs after.
+// returns the reader's id, without quiet hours (noQuietHours); change,
+// when not nil, changes their settings after.
 func (n *newsroom) reader(change func(*nashra.ChatSettings)) int64 {
 	n.t.Helper()
 	id := n.tg.AddUser(tgbotapi.User{FirstName: "قارئ", LanguageCode: "ar"}).ID
 	n.ask(id, "/start sec_news")
-	if change != nil {
-		c, err := n.m.db.Chat(n.ctx, id)
-		if err != nil {
-			n.t.Fatal(err)
-		}
-		change(&c.Settings)
-		if err := n.m.db.SetChatSettings(n.ctx, id, c.Settings, time.Now()); err != nil {
-			n.t.Fatal(err)
-		}
-	}
+	noQuietHours(n.t, n.m.db, id, change)
 	return id
+}
+
+// noQuietHours takes the quiet hours of chat id off, so that a test does
+// not depend on the hour it runs at, then applies change unless it is nil.
+func noQuietHours(t testing.TB, db *store.DB, id int64, change func(*nashra.ChatSettings)) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := db.Chat(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Settings.QuietStart, c.Settings.QuietEnd = 0, 0
+	if change != nil {
+		change(&c.Settings)
+	}
+	if err := db.SetChatSettings(ctx, id, c.Settings, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // posts returns what the bot posted to a chat since the first n
